@@ -1,0 +1,64 @@
+#include "buf.h"
+
+#include <string.h>
+
+void
+buf_init(struct buf *b, char *mem, size_t cap)
+{
+	b->p = mem;
+	b->cap = cap;
+	b->len = 0;
+	b->overflow = 0;
+	mem[0] = '\0';
+}
+
+void
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	if (b->overflow)
+		return;
+	if (n >= b->cap - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_char(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_uint(struct buf *b, uint64_t v, unsigned width)
+{
+	char digits[24];
+	size_t n = 0;
+
+	do {
+		digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 || (n < width && n < sizeof digits));
+	buf_add(b, digits + sizeof digits - n, n);
+}
+
+void
+buf_hex(struct buf *b, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		char pair[2] = { hex[s[i] >> 4], hex[s[i] & 15] };
+		buf_add(b, pair, 2);
+	}
+}

@@ -1,0 +1,40 @@
+/*
+ * buf: a caller-owned, fixed-size text buffer.
+ *
+ * Every formatter in anontel writes through a struct buf instead of the printf
+ * family (which would add ~26 KB to a static binary). A buf never grows: a write
+ * that does not fit sets `overflow`, keeps what fitted, and later writes are
+ * dropped, so callers check once at the end. The text is always NUL-terminated.
+ */
+#ifndef ANONTEL_BUF_H
+#define ANONTEL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	char *p;        /* caller's memory, cap bytes */
+	size_t len;     /* bytes written, excluding the NUL; always < cap */
+	size_t cap;     /* size of p, including room for the NUL */
+	int overflow;   /* set once a write did not fit */
+};
+
+/* Points b at mem[cap] (cap >= 1) and empties it. */
+void buf_init(struct buf *b, char *mem, size_t cap);
+
+/* Appends n bytes of s. */
+void buf_add(struct buf *b, const void *s, size_t n);
+
+/* Appends the NUL-terminated string s. */
+void buf_str(struct buf *b, const char *s);
+
+/* Appends one byte. */
+void buf_char(struct buf *b, char c);
+
+/* Appends v in decimal, left-padded with zeros to at least `width` digits. */
+void buf_uint(struct buf *b, uint64_t v, unsigned width);
+
+/* Appends n bytes as lowercase hexadecimal (2n characters). */
+void buf_hex(struct buf *b, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * config: the effective settings of one run, from defaults, the config file,
+ * the environment and command-line flags (flag > environment > file > default),
+ * and the on/off decision with the rule that made it.
+ *
+ * The config file is optional. When present it is read whole (at most
+ * CFG_MAX_FILE bytes), checked by json_validate, tokenised by jsmn and then
+ * checked against the schema: unknown keys, wrong types, duplicate keys and
+ * values outside their grammar are errors that name the key path.
+ * Nothing here prints or exits; errors come back as one line of text.
+ */
+#ifndef ANONTEL_CONFIG_H
+#define ANONTEL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_FILE       (256 * 1024)  /* bytes in a config file */
+#define CFG_MAX_TOKENS     8192          /* JSON tokens in a config file */
+#define CFG_MAX_FEATURES   2048          /* entries (objects + leaves) in enabledFeatures */
+#define CFG_MAX_LEAVES     1024          /* booleans in enabledFeatures */
+#define CFG_MAX_FEAT_DEPTH 8             /* object nesting inside enabledFeatures */
+#define CFG_NAME_MAX       64            /* service, versions, feature keys */
+#define CFG_URL_MAX        2048
+#define CFG_PATH_MAX       4096
+
+/* Where the config file path came from. */
+enum cfg_file_source { CFG_FILE_NONE, CFG_FILE_FLAG, CFG_FILE_ENV, CFG_FILE_DEFAULT };
+
+/* The rule that decided whether telemetry is on. */
+enum cfg_rule {
+	CFG_RULE_DEFAULT,           /* on: nothing said otherwise */
+	CFG_RULE_CONFIG_ENABLED,    /* on: "enabled": true in the file */
+	CFG_RULE_CONFIG_DISABLED,   /* off: "enabled": false in the file */
+	CFG_RULE_ANONTEL_DISABLED,  /* off: ANONTEL_DISABLED set, not empty/0/false */
+	CFG_RULE_DO_NOT_TRACK       /* off: DO_NOT_TRACK set, not empty/0/false */
+};
+
+enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG };
+
+enum cfg_scheme { CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED };
+
+/* One entry of enabledFeatures, in file order (pre-order walk). */
+enum cfg_feature_kind { CFG_FEATURE_FALSE, CFG_FEATURE_TRUE, CFG_FEATURE_OBJECT };
+struct cfg_feature {
+	const char *key;     /* NUL-terminated, inside cfg.text; [A-Za-z0-9_.-]{1,64} */
+	uint8_t depth;       /* 1 for children of enabledFeatures itself */
+	uint8_t kind;        /* enum cfg_feature_kind */
+};
+
+/* Everything a run needs to know. Large (it holds the file text): keep it static. */
+struct cfg {
+	int enabled;
+	enum cfg_rule rule;
+
+	enum cfg_file_source file_source;
+	char file[CFG_PATH_MAX];              /* "" when no file was read */
+
+	char service[CFG_NAME_MAX + 1];       /* default "anontel" */
+	char service_version[CFG_NAME_MAX + 1]; /* default: anontel's own version */
+	char runtime_version[CFG_NAME_MAX + 1]; /* "" = unset: nodeVersion omitted */
+	char endpoint[CFG_URL_MAX + 1];       /* "" = none configured */
+	enum cfg_format format;               /* default butler */
+	int envelope;                         /* default 1 */
+
+	enum cfg_scheme scheme;               /* default butler */
+	char id_host[256];                    /* id.host, "" when unset */
+	char id_app_id[33];                   /* id.appId as 32 lowercase hex, "" when unset */
+	char fixed_id[129];                   /* ANONTEL_ID, for the fixed scheme */
+
+	uint64_t interval_ms;                 /* default 12 h */
+	uint64_t timeout_ms;                  /* default 5 s */
+	char state_dir[CFG_PATH_MAX];         /* "" = search the default list */
+	char ca_file[CFG_PATH_MAX];           /* tls.caFile, else SSL_CERT_FILE, else "" */
+	char pin[128];                        /* tls.pin, "sha256//<base64>", or "" */
+	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; environment proxies are net's */
+	char posthog_api_key[129];
+	char posthog_event[CFG_NAME_MAX * 2 + 1]; /* default "telemetry sent" */
+
+	size_t n_features;
+	struct cfg_feature features[CFG_MAX_FEATURES];
+
+	char text[CFG_MAX_FILE + 1];          /* the file, keys NUL-terminated in place */
+};
+
+/* What the command line said; NULL / 0 for "not given". */
+struct cfg_flags {
+	const char *config;      /* -c/--config */
+	const char *endpoint;    /* --endpoint */
+	const char *timeout;     /* --timeout, a duration */
+};
+
+/*
+ * Returns the opt-out rule the environment alone decides (ANONTEL_DISABLED, then
+ * DO_NOT_TRACK), or CFG_RULE_DEFAULT when the environment does not opt out.
+ * Callers check this first so that an opted-out run reads no file at all.
+ */
+enum cfg_rule cfg_env_optout(void);
+
+/*
+ * Fills *c from defaults, the config file (--config, ANONTEL_CONFIG, or
+ * /etc/anontel/config.json if it exists), the environment and the flags, and
+ * decides on/off. Returns 0, or -1 with a one-line message in err[0..errlen)
+ * such as "/etc/x.json:3:7: invalid number" or "/etc/x.json: enabledFeatures.api.x:
+ * expected true, false or an object" or "--timeout: invalid duration '5x'".
+ */
+int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
+
+/*
+ * Parses a duration: a decimal integer and a unit, one of ms, s, m, h, d
+ * ("500ms", "5s", "12h"), into milliseconds. Refuses empty, signs, spaces,
+ * fractions, a missing unit, zero, and anything over 365 days. Returns 0 or -1.
+ */
+int cfg_parse_duration(const char *s, uint64_t *ms);
+
+/* The text of an environment variable that opts out: set and not "", "0" or "false". */
+int cfg_env_says_off(const char *value);
+
+/* A short human phrase for a rule, e.g. "DO_NOT_TRACK is set". */
+const char *cfg_rule_text(enum cfg_rule rule);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * json: strict RFC 8259 validation of untrusted text, and hand-written emission.
+ *
+ * Validation runs over the whole text before jsmn sees it, because jsmn alone
+ * accepts invalid JSON (bad numbers, `tru`, `[1,]`, trailing values, raw control
+ * characters, invalid UTF-8, NUL bytes). The emitter escapes every string and
+ * never lets invalid UTF-8 through, so what anontel prints and sends always
+ * parses in a strict parser.
+ */
+#ifndef ANONTEL_JSON_H
+#define ANONTEL_JSON_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Nesting deeper than this is refused by json_validate (and by the writer). */
+#define JSON_MAX_DEPTH 64
+
+/* Where and why a text was refused. line and col are 1-based; col counts bytes. */
+struct json_error {
+	size_t offset;
+	unsigned line;
+	unsigned col;
+	const char *what;    /* static, lowercase, e.g. "invalid number" */
+};
+
+/*
+ * Checks that s[0..n) is exactly one RFC 8259 JSON value, optionally surrounded by
+ * whitespace: strict numbers and literals, strings of valid UTF-8 with no raw
+ * control characters and no lone surrogate escapes (\uD800-\uDFFF unpaired), no
+ * NUL byte, no trailing commas, no second value, nesting <= JSON_MAX_DEPTH.
+ * Duplicate keys are not this function's concern (the schema layer checks them).
+ * Returns 0 if valid; -1 with *err filled otherwise. Never reads past s + n.
+ */
+int json_validate(const char *s, size_t n, struct json_error *err);
+
+/* Appends s[0..n) as a quoted JSON string: `"` `\` and controls escaped
+ * (\b \f \n \r \t, others as \u00XX, 0x7F as \u007f), valid UTF-8 passed through,
+ * each byte of an invalid UTF-8 sequence replaced by \ufffd. */
+void json_string(struct buf *b, const char *s, size_t n);
+
+/*
+ * A streaming writer of objects, strings and booleans: compact, or indented by two
+ * spaces per level like JSON.stringify(v, null, 2) when `pretty` is set.
+ * Keys are NUL-terminated and escaped like strings; a NULL key means "a value with
+ * no key" (the top-level value). Overflow is reported through the underlying buf.
+ */
+struct json_writer {
+	struct buf *b;
+	int pretty;
+	unsigned depth;
+	unsigned char has_items[JSON_MAX_DEPTH + 1];
+};
+
+/* Starts writing into b. */
+void json_writer_init(struct json_writer *w, struct buf *b, int pretty);
+
+/* Opens an object under `key` (NULL at top level). */
+void json_object_begin(struct json_writer *w, const char *key);
+
+/* Closes the innermost open object; an empty one is written `{}`. */
+void json_object_end(struct json_writer *w);
+
+/* Writes key: "s" with s escaped as json_string does. */
+void json_put_string(struct json_writer *w, const char *key, const char *s, size_t n);
+
+/* Writes key: true or key: false. */
+void json_put_bool(struct json_writer *w, const char *key, int v);
+
+#endif
