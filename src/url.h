@@ -1,0 +1,67 @@
+/*
+ * url: parsing of endpoint, redirect and proxy URLs, and the proxy choice
+ * (https_proxy / all_proxy / NO_PROXY with curl's rules). Pure functions over
+ * strings: no I/O, no allocation.
+ */
+#ifndef ANONTEL_URL_H
+#define ANONTEL_URL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define URL_HOST_MAX 253
+#define URL_PATH_MAX 2048
+#define URL_USER_MAX 255
+
+enum url_scheme { URL_HTTP, URL_HTTPS };
+
+struct url {
+	enum url_scheme scheme;
+	char host[URL_HOST_MAX + 1];   /* lowercased; IPv6 literal without brackets */
+	int host_is_ipv6;              /* host came in [brackets] */
+	uint16_t port;                 /* explicit, or 80 / 443 by scheme */
+	char path[URL_PATH_MAX + 1];   /* path + query, "/" when empty; no fragment */
+	char user[URL_USER_MAX + 1];   /* userinfo, percent-decoded; "" when none */
+	char pass[URL_USER_MAX + 1];
+};
+
+/*
+ * Parses an absolute http:// or https:// URL. Refuses other schemes, empty or
+ * invalid hosts, ports outside 1..65535, spaces and control characters, and
+ * anything that does not fit. Returns 0, or -1 with a one-line reason in err
+ * that never repeats userinfo.
+ */
+int url_parse(struct url *u, const char *s, char *err, size_t errlen);
+
+/* 1 if u->host is "localhost", in 127.0.0.0/8, or ::1. */
+int url_is_loopback(const struct url *u);
+
+/*
+ * Resolves a redirect Location against the URL it came from (absolute URL,
+ * scheme-relative "//host/x", absolute path "/x"; relative paths are refused).
+ * Returns 0, or -1 with a reason.
+ */
+int url_resolve(struct url *out, const struct url *base, const char *location, char *err,
+    size_t errlen);
+
+/*
+ * 1 if host (lowercase, IPv6 without brackets) matches the NO_PROXY list by curl's
+ * rules: comma-separated entries, surrounding spaces ignored, "*" alone matches
+ * everything, an entry matches the host exactly or as a domain suffix (a leading
+ * dot is optional), IPv6 entries without brackets, an optional ":port" on an entry
+ * is ignored.
+ */
+int url_no_proxy_match(const char *no_proxy, const char *host);
+
+/*
+ * Chooses the proxy for an https destination: the config's proxy if set, else
+ * https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (lowercase wins); none when
+ * NO_PROXY/no_proxy (lowercase wins) matches dest->host. Returns 1 and fills
+ * *proxy (an http:// URL, default port 1080 when absent as curl does), 0 for no
+ * proxy, -1 with a reason when the chosen variable is not a valid http:// URL.
+ * `which` (may be NULL) receives the name of the setting used.
+ */
+int url_proxy_for(const struct url *dest, const char *config_proxy, struct url *proxy,
+    const char **which, char *err, size_t errlen);
+
+#endif
