@@ -1,0 +1,187 @@
+#include "cli.h"
+
+#include <string.h>
+
+#include "buf.h"
+
+const char cli_usage[] =
+    "usage: anontel VERB [options]\n"
+    "\n"
+    "verbs:\n"
+    "  show [--pretty]        print the exact message report would send; destination on stderr\n"
+    "  id [--explain]         print the instance ID; --explain shows its inputs (local only)\n"
+    "  report [--force]       send the message if telemetry is on (--force: even if not due)\n"
+    "  status [--json] [--last]  print the on/off decision, endpoint, ID scheme and state\n"
+    "  check URL [--report] [--expect CODES] [-k] [-H 'Name: value']\n"
+    "                         health probe: exit 0 if URL answers with an expected status\n"
+    "  --help, --version\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE      config file (else $ANONTEL_CONFIG, else /etc/anontel/config.json)\n"
+    "  --endpoint URL         where report sends (else $ANONTEL_ENDPOINT, else the config)\n"
+    "  --timeout DUR          one deadline for the whole run, e.g. 500ms, 5s (default 5s)\n"
+    "  -v, --verbose          say what happens, on stderr\n"
+    "  -q, --quiet            print nothing but errors\n"
+    "\n"
+    "opt out: DO_NOT_TRACK=1, ANONTEL_DISABLED=1, or \"enabled\": false in the config.\n"
+    "exit status: 0 sent or nothing to do, 1 not delivered or unhealthy, 2 usage or config error\n";
+
+/* Verb bit masks for which options apply where. */
+#define V(v) (1u << (v))
+#define V_NET (V(CLI_REPORT) | V(CLI_CHECK))
+#define V_ALL (V(CLI_SHOW) | V(CLI_ID) | V(CLI_REPORT) | V(CLI_STATUS) | V(CLI_CHECK))
+
+enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_HEADER };
+
+struct opt {
+	const char *name;       /* long form, without "--" */
+	char letter;            /* short form, or 0 */
+	enum opt_kind kind;
+	unsigned verbs;
+	size_t field;           /* offsetof(struct cli, ...) */
+};
+
+#define F(member) offsetof(struct cli, member)
+
+static const struct opt opts[] = {
+	{ "config", 'c', OPT_VALUE, V_ALL, F(flags.config) },
+	{ "endpoint", 0, OPT_VALUE, V_ALL, F(flags.endpoint) },
+	{ "timeout", 0, OPT_VALUE, V_ALL, F(flags.timeout) },
+	{ "verbose", 'v', OPT_FLAG, V_ALL, F(verbose) },
+	{ "quiet", 'q', OPT_FLAG, V_ALL, F(quiet) },
+	{ "pretty", 0, OPT_FLAG, V(CLI_SHOW), F(pretty) },
+	{ "explain", 0, OPT_FLAG, V(CLI_ID), F(explain) },
+	{ "force", 0, OPT_FLAG, V(CLI_REPORT), F(force) },
+	{ "json", 0, OPT_FLAG, V(CLI_STATUS), F(json) },
+	{ "last", 0, OPT_FLAG, V(CLI_STATUS), F(last) },
+	{ "report", 0, OPT_FLAG, V(CLI_CHECK), F(report) },
+	{ "expect", 0, OPT_VALUE, V(CLI_CHECK), F(expect) },
+	{ "insecure", 'k', OPT_FLAG, V(CLI_CHECK), F(insecure) },
+	{ "header", 'H', OPT_HEADER, V(CLI_CHECK), F(headers) },
+};
+
+static const struct {
+	const char *name;
+	enum cli_verb verb;
+} verbs[] = {
+	{ "show", CLI_SHOW }, { "id", CLI_ID }, { "report", CLI_REPORT },
+	{ "status", CLI_STATUS }, { "check", CLI_CHECK },
+	{ "--help", CLI_HELP }, { "-h", CLI_HELP }, { "help", CLI_HELP },
+	{ "--version", CLI_VERSION }, { "-V", CLI_VERSION },
+};
+
+static int
+fail(char *err, size_t errlen, const char *what, const char *arg)
+{
+	struct buf b;
+
+	buf_init(&b, err, errlen);
+	buf_str(&b, what);
+	if (arg != NULL) {
+		buf_str(&b, " '");
+		buf_str(&b, arg);
+		buf_char(&b, '\'');
+	}
+	return -1;
+}
+
+/* Finds the option named by arg ("--name", "--name=value", "-x"); *inline_value
+ * receives the text after '=' when given that way. */
+static const struct opt *
+find_opt(const char *arg, const char **inline_value)
+{
+	*inline_value = NULL;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		const struct opt *o = &opts[i];
+
+		if (arg[1] == '-') {
+			size_t n = strlen(o->name);
+
+			if (strncmp(arg + 2, o->name, n) != 0)
+				continue;
+			if (arg[2 + n] == '\0')
+				return o;
+			if (arg[2 + n] == '=' && o->kind != OPT_FLAG) {
+				*inline_value = arg + 3 + n;
+				return o;
+			}
+		} else if (o->letter != 0 && arg[1] == o->letter && arg[2] == '\0') {
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static int
+set_opt(struct cli *c, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	char *field = (char *)c + o->field;
+
+	switch (o->kind) {
+	case OPT_FLAG:
+		if (*(int *)(void *)field)
+			return fail(err, errlen, "option given twice:", o->name);
+		*(int *)(void *)field = 1;
+		return 0;
+	case OPT_VALUE:
+		if (*(const char **)(void *)field != NULL)
+			return fail(err, errlen, "option given twice:", o->name);
+		*(const char **)(void *)field = value;
+		return 0;
+	case OPT_HEADER:
+		if (c->n_headers == CLI_MAX_HEADERS)
+			return fail(err, errlen, "too many -H headers (at most 16)", NULL);
+		c->headers[c->n_headers++] = value;
+		return 0;
+	}
+	return -1;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
+{
+	size_t v;
+
+	memset(c, 0, sizeof *c);
+	if (argc < 2)
+		return fail(err, errlen, "no verb given (try --help)", NULL);
+	for (v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
+		if (strcmp(argv[1], verbs[v].name) == 0)
+			break;
+	if (v == sizeof verbs / sizeof verbs[0])
+		return fail(err, errlen, "unknown verb", argv[1]);
+	c->verb = verbs[v].verb;
+	c->verb_name = verbs[v].name;
+
+	for (int i = 2; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value;
+		const struct opt *o;
+
+		if (c->verb == CLI_HELP || c->verb == CLI_VERSION)
+			return fail(err, errlen, "unexpected argument", arg);
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (c->verb != CLI_CHECK || c->url != NULL)
+				return fail(err, errlen, "unexpected argument", arg);
+			c->url = arg;
+			continue;
+		}
+		o = find_opt(arg, &value);
+		if (o == NULL)
+			return fail(err, errlen, "unknown option", arg);
+		if ((o->verbs & V(c->verb)) == 0)
+			return fail(err, errlen, "option does not apply to this verb:", arg);
+		if (o->kind != OPT_FLAG && value == NULL) {
+			if (i + 1 == argc)
+				return fail(err, errlen, "option needs a value:", arg);
+			value = argv[++i];
+		}
+		if (set_opt(c, o, value, err, errlen) != 0)
+			return -1;
+	}
+	if (c->verb == CLI_CHECK && c->url == NULL)
+		return fail(err, errlen, "check needs a URL", NULL);
+	if (c->verbose && c->quiet)
+		return fail(err, errlen, "--verbose and --quiet exclude each other", NULL);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * cli: the command line. Parses argv into a verb and its options, refusing
+ * unknown verbs, unknown or misplaced options, missing values and repeats, with
+ * one line that says what and where. Writing to stdout/stderr goes through
+ * cli_out/cli_err so that main is the only module that produces output.
+ */
+#ifndef ANONTEL_CLI_H
+#define ANONTEL_CLI_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum cli_verb { CLI_HELP, CLI_VERSION, CLI_SHOW, CLI_ID, CLI_REPORT, CLI_STATUS, CLI_CHECK };
+
+#define CLI_MAX_HEADERS 16
+
+struct cli {
+	enum cli_verb verb;
+	const char *verb_name;
+	struct cfg_flags flags;
+	int verbose, quiet;
+	int pretty;              /* show --pretty */
+	int explain;             /* id --explain */
+	int force;               /* report --force */
+	int json;                /* status --json */
+	int last;                /* status --last */
+	int report;              /* check --report */
+	int insecure;            /* check -k */
+	const char *url;         /* check URL */
+	const char *expect;      /* check --expect CODES */
+	const char *headers[CLI_MAX_HEADERS];  /* check -H, in order */
+	size_t n_headers;
+};
+
+/* Fills *c from argv. Returns 0, or -1 with a one-line reason in err. */
+int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen);
+
+/* The usage text printed by --help. */
+extern const char cli_usage[];
+
+#endif

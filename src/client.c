@@ -1,0 +1,229 @@
+#include "client.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "http.h"
+#include "net.h"
+#include "url.h"
+
+#define REQUEST_MAX (256 * 1024 + 8192)
+
+/* One connection: a socket, and a TLS session over it when the URL is https. */
+struct conn {
+	int fd;
+	struct tls_conn *tls;            /* NULL for plain http */
+	int64_t deadline_ms;
+};
+
+static struct tls_conn tls_session;
+static char request[REQUEST_MAX];
+
+static int
+failf(struct client_result *res, const char *a, const char *b, const char *c)
+{
+	struct buf e;
+
+	buf_init(&e, res->error, sizeof res->error);
+	buf_str(&e, a);
+	if (b != NULL)
+		buf_str(&e, b);
+	if (c != NULL)
+		buf_str(&e, c);
+	return -1;
+}
+
+static void
+logf3(const struct client_request *rq, const char *a, const char *b, const char *c)
+{
+	char line[URL_PATH_MAX + 512];
+	struct buf l;
+
+	if (rq->log == NULL)
+		return;
+	buf_init(&l, line, sizeof line);
+	buf_str(&l, a);
+	if (b != NULL)
+		buf_str(&l, b);
+	if (c != NULL)
+		buf_str(&l, c);
+	rq->log(rq->log_ctx, line);
+}
+
+static int
+conn_write(struct conn *c, const void *p, size_t n, char *err, size_t errlen)
+{
+	if (c->tls != NULL)
+		return tls_write_all(c->tls, p, n, err, errlen);
+	return net_write_all(c->fd, p, n, c->deadline_ms, err, errlen);
+}
+
+static ssize_t
+conn_read(struct conn *c, void *p, size_t n, char *err, size_t errlen)
+{
+	if (c->tls != NULL)
+		return tls_read(c->tls, p, n, err, errlen);
+	return net_read(c->fd, p, n, c->deadline_ms, err, errlen);
+}
+
+/* Reads one response into r until it is complete. Returns 0 or -1 with err. */
+static int
+read_response(struct conn *c, struct http_response *r, char *err, size_t errlen)
+{
+	unsigned char in[4096];
+
+	for (;;) {
+		ssize_t got = conn_read(c, in, sizeof in, err, errlen);
+		enum http_result st;
+		size_t used = 0;
+
+		if (got < 0)
+			return -1;
+		st = got == 0 ? http_response_eof(r) : http_response_feed(r, in, (size_t)got, &used);
+		if (st == HTTP_DONE)
+			return 0;
+		if (st == HTTP_ERROR) {
+			struct buf e;
+
+			buf_init(&e, err, errlen);
+			buf_str(&e, "bad HTTP response: ");
+			buf_str(&e, r->error);
+			return -1;
+		}
+	}
+}
+
+/* Opens the tunnel through an http proxy with CONNECT. */
+static int
+proxy_connect(struct conn *c, const struct url *dest,
+    const struct url *proxy, struct client_result *res)
+{
+	struct http_response r;
+	struct buf b;
+	char err[256];
+	char code[4];
+
+	buf_init(&b, request, sizeof request);
+	if (http_connect(&b, dest, proxy) != 0)
+		return failf(res, "proxy CONNECT request too long", NULL, NULL);
+	if (net_write_all(c->fd, b.p, b.len, c->deadline_ms, err, sizeof err) != 0)
+		return failf(res, "proxy: ", err, NULL);
+	http_response_init(&r, 1, time(NULL));
+	if (read_response(c, &r, err, sizeof err) != 0)
+		return failf(res, "proxy: ", err, NULL);
+	if (r.status != 200) {
+		struct buf s;
+
+		buf_init(&s, code, sizeof code);
+		buf_uint(&s, (uint64_t)r.status, 3);
+		return failf(res, "proxy refused the tunnel: HTTP ", code,
+		    r.status == 407 ? " (proxy authentication required or wrong)" : "");
+	}
+	return 0;
+}
+
+/* One request/response on a fresh connection to dest. */
+static int
+exchange_once(const struct client_request *rq, const struct url *dest, struct http_response *r,
+    struct client_result *res)
+{
+	struct conn c = { -1, NULL, rq->deadline_ms };
+	struct url proxy;
+	const char *which = NULL;
+	char err[512];
+	struct buf b;
+	int use_proxy = 0;
+	int rc = -1;
+
+	if (dest->scheme == URL_HTTPS) {
+		use_proxy = url_proxy_for(dest, rq->config_proxy, &proxy, &which, err, sizeof err);
+		if (use_proxy < 0)
+			return failf(res, err, NULL, NULL);
+	}
+	if (use_proxy) {
+		logf3(rq, "using proxy from ", which, NULL);
+		c.fd = net_connect(proxy.host, proxy.port, rq->deadline_ms, err, sizeof err);
+	} else {
+		logf3(rq, "connecting to ", dest->host, NULL);
+		c.fd = net_connect(dest->host, dest->port, rq->deadline_ms, err, sizeof err);
+	}
+	if (c.fd < 0)
+		return failf(res, use_proxy ? "proxy: " : "", err, NULL);
+	if (use_proxy && proxy_connect(&c, dest, &proxy, res) != 0)
+		goto out;
+	if (dest->scheme == URL_HTTPS) {
+		if (tls_open(&tls_session, c.fd, dest->host, rq->trust, rq->tls_time, rq->deadline_ms,
+		    err, sizeof err) != 0) {
+			struct buf e;
+
+			buf_init(&e, res->error, sizeof res->error);
+			buf_str(&e, "TLS with ");
+			buf_str(&e, dest->host);
+			buf_str(&e, ": ");
+			buf_str(&e, err);
+			goto out;
+		}
+		c.tls = &tls_session;
+		logf3(rq, "TLS 1.2 established with ", dest->host, NULL);
+	}
+	buf_init(&b, request, sizeof request);
+	if (rq->get ? http_get(&b, dest, rq->headers, rq->n_headers) :
+	    http_post(&b, dest, rq->headers, rq->n_headers, rq->body, rq->body_len)) {
+		failf(res, "request larger than the request buffer", NULL, NULL);
+		goto out;
+	}
+	if (conn_write(&c, b.p, b.len, err, sizeof err) != 0) {
+		failf(res, "sending the request: ", err, NULL);
+		goto out;
+	}
+	http_response_init(r, 0, time(NULL));
+	if (read_response(&c, r, err, sizeof err) != 0) {
+		failf(res, err, NULL, NULL);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (c.tls != NULL)
+		tls_close(c.tls);
+	close(c.fd);
+	return rc;
+}
+
+static int
+is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+int
+client_exchange(const struct client_request *rq, struct client_result *res)
+{
+	static struct url dest, next;
+	static struct http_response r;
+	char err[512];
+
+	memset(res, 0, sizeof *res);
+	res->retry_after = -1;
+	if (url_parse(&dest, rq->url, err, sizeof err) != 0)
+		return failf(res, err, NULL, NULL);
+	for (int hops = 0;; hops++) {
+		if (dest.scheme == URL_HTTP && !url_is_loopback(&dest))
+			return failf(res, "refusing plain http:// to a host that is not loopback: ",
+			    dest.host, NULL);
+		if (exchange_once(rq, &dest, &r, res) != 0)
+			return -1;
+		res->status = r.status;
+		res->retry_after = r.retry_after;
+		if (!is_redirect(r.status) || r.location[0] == '\0')
+			return 0;
+		if (hops == CLIENT_MAX_REDIRECTS)
+			return failf(res, "too many redirects (more than 3)", NULL, NULL);
+		if (url_resolve(&next, &dest, r.location, err, sizeof err) != 0)
+			return failf(res, "bad redirect: ", err, NULL);
+		if (dest.scheme == URL_HTTPS && next.scheme != URL_HTTPS)
+			return failf(res, "refusing a redirect from https:// to http://", NULL, NULL);
+		logf3(rq, "following redirect to ", next.host, next.path);
+		dest = next;
+	}
+}

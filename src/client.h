@@ -1,0 +1,46 @@
+/*
+ * client: one HTTP exchange with a server, as a whole: proxy choice, connect,
+ * proxy CONNECT, TLS, request, strict response reading and redirects, all under
+ * one deadline. `report` and `check` both go through client_exchange, so there is
+ * one path for HTTPS and plain loopback HTTP.
+ */
+#ifndef ANONTEL_CLIENT_H
+#define ANONTEL_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "tls.h"
+
+#define CLIENT_MAX_REDIRECTS 3
+
+struct client_request {
+	const char *url;                 /* http(s) URL; http only to loopback */
+	int get;                         /* 1: GET (check), 0: POST of body */
+	const char *body;
+	size_t body_len;
+	const char *const *headers;      /* extra "Name: value" lines */
+	size_t n_headers;
+	const struct tls_trust *trust;
+	time_t tls_time;                 /* when certificates are checked (tls_check_time) */
+	const char *config_proxy;        /* the config's proxy URL, or "" */
+	int64_t deadline_ms;             /* net_now_ms() based */
+	void (*log)(void *ctx, const char *line);   /* -v progress, never secrets; may be NULL */
+	void *log_ctx;
+};
+
+struct client_result {
+	int status;                      /* final HTTP status, 0 when none arrived */
+	int64_t retry_after;             /* seconds, -1 when absent */
+	char error[512];                 /* one line when client_exchange returned -1 */
+};
+
+/*
+ * Performs the exchange. Follows 301, 302, 307 and 308 (same method and body) up
+ * to CLIENT_MAX_REDIRECTS times, https to https only. Returns 0 when a final
+ * response arrived (any status: the caller judges it), or -1 with res->error.
+ */
+int client_exchange(const struct client_request *rq, struct client_result *res);
+
+#endif
