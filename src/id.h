@@ -3,13 +3,33 @@
  *
  * Scheme butler (Butler 5.x initHostInfo): hex(HMAC-SHA256(key = MAC,
  * msg = MAC + IPv4 + host + DMI UUID)), plain concatenation, 64 lowercase hex.
- * MAC and IPv4 are those of the default interface (IPv4 default route with the
- * lowest metric in /proc/net/route). With no default interface or no MAC it falls
- * back to machine-id and says so. Scheme machine-id: systemd's app-specific ID
- * (sd_id128_get_machine_app_specific). Scheme fixed: ANONTEL_ID as given.
+ *  - default interface: from <root>/proc/net/route (see id_default_route);
+ *  - MAC: <root>/sys/class/net/<iface>/address, trimmed, lowercased, exactly
+ *    "xx:xx:xx:xx:xx:xx"; anything else, or all zeros (tunnels), is "no MAC";
+ *  - IPv4: the interface's primary address from the running kernel
+ *    (ioctl SIOCGIFADDR; not under root), dotted quad; "" when it has none,
+ *    which is what Butler gets from systeminformation's ip4 in that case;
+ *  - host: cfg id.host, "" when unset;
+ *  - UUID: <root>/sys/class/dmi/id/product_uuid, trimmed, lowercased; "" when
+ *    absent or unreadable (it is root-only: Butler without root sends "").
+ * With no default interface or no MAC it falls back to machine-id and `why`
+ * says so ("fallback: no default interface", "fallback: no MAC address on eth0").
+ *
+ * Scheme machine-id: systemd's app-specific ID (sd_id128_get_machine_app_specific,
+ * `systemd-id128 machine-id --app-specific=APPID`) over <root>/etc/machine-id
+ * (32 hex digits and an optional newline; all zeros is invalid). The app ID is
+ * id.appId when set; else the first 16 bytes of SHA-256 over the ASCII bytes
+ * "anontel:" followed by cfg service (e.g. SHA-256("anontel:butler")[0..16)).
+ *
+ * Scheme fixed: ANONTEL_ID (cfg fixed_id) as given, when it matches
+ * [A-Za-z0-9_-]{16,128}.
+ *
+ * Scheme random is not computed here: it lives in the state dir (state module);
+ * id_compute refuses it with ID_ERR_CONFIG.
  *
  * The inputs never leave this module except through id_explain output, which is
- * local-only. Nothing here prints.
+ * local-only. Error texts never quote an input, except an interface name.
+ * Nothing here prints.
  */
 #ifndef ANONTEL_ID_H
 #define ANONTEL_ID_H
@@ -20,29 +40,37 @@
 
 #define ID_HEX_MAX 128
 
+/* id_compute results besides 0. */
+#define ID_ERR_SYSTEM (-1)  /* the machine lacks what the scheme needs (exit 1) */
+#define ID_ERR_CONFIG (-2)  /* the configuration/environment is wrong (exit 2) */
+
 struct id_inputs {
 	char iface[16];          /* default interface, "" if none */
 	unsigned long metric;    /* its route metric */
 	char mac[18];            /* "aa:bb:cc:dd:ee:ff", "" if unreadable */
 	char ipv4[16];           /* dotted quad, "" if none */
-	const char *host;        /* cfg id.host, "" when unset */
+	const char *host;        /* cfg id.host, "" when unset (points into the cfg) */
 	char uuid[64];           /* DMI product_uuid lowercased, "" if unreadable */
 	char app_id[33];         /* machine-id scheme: app ID used, 32 hex */
-	const char *app_id_from; /* "id.appId" or "derived from service \"...\"" */
+	const char *app_id_from; /* static: "id.appId" or "derived from service" */
 };
 
 struct id {
 	enum cfg_scheme scheme;  /* the scheme that produced hex */
-	const char *why;         /* static text: why this scheme was used */
+	char why[64];            /* why this scheme was used, e.g. "default scheme",
+	                            "fallback: no MAC address on eth0" */
 	char hex[ID_HEX_MAX + 1];
 	struct id_inputs in;
 };
 
 /*
- * Computes the ID for c (scheme, id.host, id.appId, ANONTEL_ID) reading system
- * files under `root` ("/" in a real run) and the interface's IPv4 address from the
- * kernel. Returns 0, or -1 with a one-line reason in err (e.g. no machine-id to
- * fall back to, or ANONTEL_ID missing for the fixed scheme).
+ * Computes the ID for c (scheme, id.host, id.appId, service, ANONTEL_ID) reading
+ * system files under `root` ("/" in a real run) and the interface's IPv4 address
+ * from the kernel. Returns 0; ID_ERR_SYSTEM with a line such as "no default
+ * interface and no /etc/machine-id to fall back to" or "/etc/machine-id: expected
+ * 32 hex digits"; or ID_ERR_CONFIG with "scheme fixed needs ANONTEL_ID" or
+ * "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -". Whatever the
+ * result, out->in holds the inputs found so far (for --explain).
  */
 int id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
 
@@ -51,18 +79,29 @@ void id_butler(const char *mac, const char *ipv4, const char *host, const char *
     char out[65]);
 
 /* systemd's app-specific machine ID: HMAC-SHA256(key = machine_id, msg = app_id),
- * first 16 bytes, version 4 and variant bits set; out = 32 lowercase hex + NUL. */
+ * first 16 bytes, then byte 6 = (byte 6 & 0x0F) | 0x40 (version 4) and
+ * byte 8 = (byte 8 & 0x3F) | 0x80 (variant); out = 32 lowercase hex + NUL. */
 void id_app_specific(const unsigned char machine_id[16], const unsigned char app_id[16],
     char out[33]);
 
 /*
- * Finds the default interface in the text of /proc/net/route: the IPv4 route with
- * destination 0 and mask 0, flags up (RTF_UP), lowest metric; the first such line
- * on a tie. Returns 0 with iface and *metric set, or -1 if there is none.
+ * Finds the default interface in the text of /proc/net/route: the first line is
+ * the header and is skipped; then tab/space-separated columns Iface Destination
+ * Gateway Flags RefCnt Use Metric Mask ... (hex in host order, Metric decimal,
+ * as the kernel's %d of a u32, so "-1" is 4294967295). A default route has
+ * Destination 0, Mask 0, RTF_UP (0x1) set and RTF_REJECT (0x200) clear; the one
+ * with the lowest metric wins, the first such line on a tie. Lines that do not
+ * parse, lines over 1023 bytes (the kernel's are 127), and interface names of
+ * 16 characters or more, "*", "." or "..", or with a '/', are skipped. Returns 0 with iface and *metric set, or -1 if there
+ * is none.
  */
 int id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric);
 
 /* Checks ANONTEL_ID's grammar [A-Za-z0-9_-]{16,128}. Returns 1 if valid. */
 int id_fixed_valid(const char *s);
+
+/* The app ID derived from a service name: the first 16 bytes of
+ * SHA-256("anontel:" + service). */
+void id_app_from_service(const char *service, unsigned char app_id[16]);
 
 #endif

@@ -91,14 +91,17 @@ load_config(const struct cli *cl)
 	return 1;
 }
 
+/* Returns 0, or the exit status for the failure: 2 for a config error, 1 when the
+ * machine lacks what the scheme needs. */
 static int
 compute_id(struct id *id, const struct cli *cl)
 {
 	char err[512];
+	int rc = id_compute(id, &config, "/", err, sizeof err);
 
-	if (id_compute(id, &config, "/", err, sizeof err) != 0) {
+	if (rc != 0) {
 		say("id: ", err);
-		return -1;
+		return rc == ID_ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
 	}
 	if (cl->verbose && id->scheme != config.scheme)
 		say("id: ", id->why);
@@ -130,13 +133,16 @@ verb_show(const struct cli *cl)
 {
 	struct id id;
 	struct buf b;
-	int on = load_config(cl);
+	int rc, on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
-	if (compute_id(&id, cl) != 0)
+	rc = compute_id(&id, cl);
+	if (rc == EXIT_USAGE)
+		return rc;
+	if (rc != 0)
 		id.hex[0] = '\0';
 	if (build_message(cl, &id, cl->pretty, &b) != 0)
 		return EXIT_FAILED;
@@ -187,12 +193,12 @@ verb_id(const struct cli *cl)
 	char text[2048];
 	struct buf b;
 	struct id id;
-	int on = load_config(cl);
+	int rc, on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
-	if (compute_id(&id, cl) != 0)
-		return EXIT_FAILED;
+	if ((rc = compute_id(&id, cl)) != 0)
+		return rc;
 	buf_init(&b, text, sizeof text);
 	if (!cl->explain) {
 		buf_str(&b, id.hex);
@@ -365,14 +371,14 @@ verb_report(const struct cli *cl)
 	struct client_result res;
 	struct buf b;
 	struct id id;
-	int on = load_config(cl);
+	int rc, on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
 	if (check_endpoint("report") != 0 || choose_trust(&trust, cl) != 0)
 		return EXIT_USAGE;
-	if (compute_id(&id, cl) != 0)
-		return EXIT_FAILED;
+	if ((rc = compute_id(&id, cl)) != 0)
+		return rc;
 	if (build_message(cl, &id, 0, &b) != 0)
 		return EXIT_FAILED;
 

@@ -35,4 +35,19 @@ void sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);
 void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
     unsigned char out[SHA256_LEN]);
 
+/*
+ * Incremental HMAC-SHA256, for a message given in pieces (any split gives the
+ * same MAC as hmac_sha256 over the whole). The context holds the outer key pad:
+ * hmac_sha256_final wipes it; a context abandoned before final must be wiped by
+ * its owner.
+ */
+struct hmac_sha256 {
+	struct sha256 inner;
+	unsigned char opad[SHA256_BLOCK]; /* key XOR 0x5c */
+};
+
+void hmac_sha256_init(struct hmac_sha256 *h, const void *key, size_t key_len);
+void hmac_sha256_update(struct hmac_sha256 *h, const void *p, size_t n);
+void hmac_sha256_final(struct hmac_sha256 *h, unsigned char out[SHA256_LEN]);
+
 #endif

@@ -1,0 +1,646 @@
+/*
+ * id: the instance ID (SPEC §5). The contract is in id.h; this file says why.
+ *
+ * /proc/net/route is read in fixed chunks and parsed line by line, so a router
+ * with thousands of routes costs no more memory than a laptop. Every other file
+ * (MAC, DMI UUID, machine-id) is a few dozen bytes and is read whole into a small
+ * stack buffer; a file larger than that buffer is refused, not cut.
+ */
+#include "id.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "sha256.h"
+
+#define RTF_UP_BIT     0x0001u
+#define RTF_REJECT_BIT 0x0200u
+#define APP_PREFIX     "anontel:"
+#define ROUTE_LINE_MAX 1023     /* longer lines are not the kernel's: skipped */
+
+enum { RD_OK = 1, RD_ABSENT = 0, RD_ERROR = -1, RD_TOOBIG = -2 };
+
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
+/* err = a + b + c, cut to errlen - 1 bytes (a cut message beats none). */
+static void
+set_err(char *err, size_t errlen, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t n = 0;
+
+	if (err == NULL || errlen == 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		for (const char *s = parts[i]; *s != '\0' && n + 1 < errlen; s++)
+			err[n++] = *s;
+	err[n] = '\0';
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int
+is_space(int ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static char
+lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static void
+hex_out(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Exactly 2n hex digits (either case) into n bytes. Returns 0 or -1. */
+static int
+hex_in(const char *s, size_t len, unsigned char *out, size_t n)
+{
+	if (len != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ---- /proc/net/route ---- */
+
+/* One field of a route line: [s, s+len). */
+struct field {
+	const char *s;
+	size_t len;
+};
+
+/* 1 to 8 hex digits, as the kernel's %08X / %04X. */
+static int
+parse_hex32(struct field f, uint32_t *v)
+{
+	uint32_t x = 0;
+
+	if (f.len == 0 || f.len > 8)
+		return -1;
+	for (size_t i = 0; i < f.len; i++) {
+		int d = hexval((unsigned char)f.s[i]);
+
+		if (d < 0)
+			return -1;
+		x = x << 4 | (uint32_t)d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* The kernel prints the u32 route priority with %d: "-1" is 4294967295. */
+static int
+parse_metric(struct field f, unsigned long *v)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (f.len > 0 && f.s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == f.len || f.len - i > 10)
+		return -1;
+	for (; i < f.len; i++) {
+		if (f.s[i] < '0' || f.s[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(f.s[i] - '0');
+	}
+	if (neg ? x > 0x80000000u : x > 0xffffffffu)
+		return -1;
+	*v = (unsigned long)(uint32_t)(neg ? 0x100000000u - x : x);
+	return 0;
+}
+
+static int
+iface_name_ok(struct field f)
+{
+	if (f.len == 0 || f.len >= IF_NAMESIZE)
+		return 0;
+	if ((f.len == 1 && (f.s[0] == '*' || f.s[0] == '.')) ||
+	    (f.len == 2 && f.s[0] == '.' && f.s[1] == '.'))
+		return 0;
+	for (size_t i = 0; i < f.len; i++)
+		if (f.s[i] == '/' || (unsigned char)f.s[i] < 0x21 || (unsigned char)f.s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+struct route_best {
+	int found;
+	char iface[16];
+	unsigned long metric;
+};
+
+/* Considers one line (without its newline). */
+static void
+route_line(const char *l, size_t n, struct route_best *best)
+{
+	struct field f[8];
+	size_t i = 0, k = 0;
+	uint32_t dest, flags, mask;
+	unsigned long metric;
+
+	while (k < 8) {
+		while (i < n && (l[i] == ' ' || l[i] == '\t'))
+			i++;
+		if (i == n)
+			return;                 /* fewer than 8 columns */
+		f[k].s = l + i;
+		while (i < n && l[i] != ' ' && l[i] != '\t')
+			i++;
+		f[k].len = (size_t)(l + i - f[k].s);
+		k++;
+	}
+	if (!iface_name_ok(f[0]) || parse_hex32(f[1], &dest) || parse_hex32(f[3], &flags) ||
+	    parse_metric(f[6], &metric) || parse_hex32(f[7], &mask))
+		return;
+	if (dest != 0 || mask != 0 || !(flags & RTF_UP_BIT) || (flags & RTF_REJECT_BIT))
+		return;
+	if (best->found && metric >= best->metric)
+		return;
+	best->found = 1;
+	best->metric = metric;
+	memcpy(best->iface, f[0].s, f[0].len);
+	best->iface[f[0].len] = '\0';
+}
+
+int
+id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric)
+{
+	struct route_best best = { 0, "", 0 };
+	size_t start = 0;
+	int header = 1;
+
+	while (start < n) {
+		const char *nl = memchr(text + start, '\n', n - start);
+		size_t end = nl ? (size_t)(nl - text) : n;
+
+		if (!header && end - start <= ROUTE_LINE_MAX)
+			route_line(text + start, end - start, &best);
+		header = 0;
+		start = end + 1;
+	}
+	if (!best.found)
+		return -1;
+	memcpy(iface, best.iface, sizeof best.iface);
+	*metric = best.metric;
+	return 0;
+}
+
+/* ---- files under root ---- */
+
+/* path = root + rel (rel starts with '/'); a trailing '/' of root is dropped. */
+static int
+join(char *mem, size_t cap, const char *root, const char *rel, const char *rel2, const char *rel3)
+{
+	struct buf b;
+	size_t rl = root ? strlen(root) : 0;
+
+	while (rl > 0 && root[rl - 1] == '/')
+		rl--;
+	buf_init(&b, mem, cap);
+	if (rl > 0)
+		buf_add(&b, root, rl);
+	buf_str(&b, rel);
+	buf_str(&b, rel2);
+	buf_str(&b, rel3);
+	return b.overflow ? -1 : 0;
+}
+
+static int
+open_ro(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (*fd >= 0)
+		return RD_OK;
+	return errno == ENOENT || errno == ENOTDIR ? RD_ABSENT : RD_ERROR;
+}
+
+/* Reads the whole file into p[0..cap-1), NUL-terminated; *n its length. */
+static int
+read_small(const char *path, char *p, size_t cap, size_t *n)
+{
+	int fd, r = open_ro(path, &fd);
+
+	*n = 0;
+	p[0] = '\0';
+	if (r != RD_OK)
+		return r;
+	for (;;) {
+		ssize_t got = read(fd, p + *n, cap - *n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = RD_ERROR;
+			break;
+		}
+		if (got == 0)
+			break;
+		*n += (size_t)got;
+		if (*n == cap) {
+			r = RD_TOOBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (r != RD_OK)
+		*n = 0;
+	p[*n] = '\0';   /* *n < cap here */
+	return r;
+}
+
+/* Drops leading and trailing white space in place; returns the new length. */
+static size_t
+trim(char *p, size_t n)
+{
+	size_t a = 0;
+
+	while (n > 0 && is_space((unsigned char)p[n - 1]))
+		n--;
+	while (a < n && is_space((unsigned char)p[a]))
+		a++;
+	memmove(p, p + a, n - a);
+	p[n - a] = '\0';
+	return n - a;
+}
+
+/* Streams <root>/proc/net/route through route_line, as id_default_route does in
+ * memory. Returns 0 if a default route was found. A line that does not fit in
+ * the chunk with its newline is over ROUTE_LINE_MAX and skipped. */
+static int
+read_default_route(const char *root, char iface[16], unsigned long *metric)
+{
+	char path[CFG_PATH_MAX + 32], chunk[ROUTE_LINE_MAX + 1];
+	struct route_best best = { 0, "", 0 };
+	size_t have = 0;
+	int fd, header = 1, skipping = 0, eof = 0;
+
+	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0 ||
+	    open_ro(path, &fd) != RD_OK)
+		return -1;
+	while (!eof) {
+		ssize_t got = read(fd, chunk + have, sizeof chunk - have);
+		size_t start = 0;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			eof = 1;        /* a read error ends the table where it stands */
+			got = 0;
+		}
+		have += (size_t)got;
+		for (;;) {
+			char *nl = memchr(chunk + start, '\n', have - start);
+			size_t end;
+
+			if (nl == NULL) {
+				if (!eof)
+					break;
+				if (start == have)
+					break;
+				end = have;     /* last line without a newline */
+			} else {
+				end = (size_t)(nl - chunk);
+			}
+			if (!header && !skipping)
+				route_line(chunk + start, end - start, &best);
+			header = 0;
+			skipping = 0;
+			start = end + (nl != NULL);
+			if (nl == NULL)
+				break;
+		}
+		memmove(chunk, chunk + start, have - start);
+		have -= start;
+		if (have == sizeof chunk) {     /* a line longer than the chunk */
+			skipping = 1;
+			have = 0;
+		}
+	}
+	close(fd);
+	if (!best.found)
+		return -1;
+	memcpy(iface, best.iface, sizeof best.iface);
+	*metric = best.metric;
+	return 0;
+}
+
+/* MAC of iface: 1 if a usable one was stored in mac, else 0. */
+static int
+read_mac(const char *root, const char *iface, char mac[18])
+{
+	char path[CFG_PATH_MAX + 64], t[64];
+	size_t n;
+	int nonzero = 0;
+
+	mac[0] = '\0';
+	if (join(path, sizeof path, root, "/sys/class/net/", iface, "/address") < 0 ||
+	    read_small(path, t, sizeof t, &n) != RD_OK)
+		return 0;
+	n = trim(t, n);
+	if (n != 17)
+		return 0;
+	for (size_t i = 0; i < 17; i++) {
+		char ch = lower(t[i]);
+
+		if (i % 3 == 2 ? ch != ':' : hexval((unsigned char)ch) < 0)
+			return 0;
+		if (i % 3 != 2 && ch != '0')
+			nonzero = 1;
+		t[i] = ch;
+	}
+	if (!nonzero)
+		return 0;
+	memcpy(mac, t, 18);
+	return 1;
+}
+
+/* The interface's primary IPv4 address, or "" (no address, no such interface,
+ * or no AF_INET sockets at all). */
+static void
+read_ipv4(const char *iface, char out[16])
+{
+	struct ifreq ifr;
+	struct sockaddr_in sin;
+	struct buf b;
+	size_t len = strlen(iface);
+	int fd;
+
+	out[0] = '\0';
+	if (len == 0 || len >= sizeof ifr.ifr_name)
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, iface, len);
+	if (ioctl(fd, SIOCGIFADDR, &ifr) == 0 && ifr.ifr_addr.sa_family == AF_INET) {
+		unsigned char a[4];
+
+		memcpy(&sin, &ifr.ifr_addr, sizeof sin);
+		memcpy(a, &sin.sin_addr.s_addr, 4);     /* network order: a[0] first */
+		buf_init(&b, out, 16);
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				buf_char(&b, '.');
+			buf_uint(&b, a[i], 0);
+		}
+		if (b.overflow)
+			out[0] = '\0';
+	}
+	close(fd);
+}
+
+/* DMI product UUID, lowercased; "" if absent, unreadable or not one token of
+ * printable ASCII. */
+static void
+read_uuid(const char *root, char out[64])
+{
+	char path[CFG_PATH_MAX + 32], t[128];
+	size_t n;
+
+	out[0] = '\0';
+	if (join(path, sizeof path, root, "/sys/class/dmi/id/product_uuid", "", "") < 0 ||
+	    read_small(path, t, sizeof t, &n) != RD_OK)
+		return;
+	n = trim(t, n);
+	if (n == 0 || n >= 64)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
+			return;
+		t[i] = lower(t[i]);
+	}
+	memcpy(out, t, n + 1);
+}
+
+/* ---- schemes ---- */
+
+void
+id_butler(const char *mac, const char *ipv4, const char *host, const char *uuid, char out[65])
+{
+	struct hmac_sha256 h;
+	unsigned char d[SHA256_LEN];
+
+	hmac_sha256_init(&h, mac, strlen(mac));
+	hmac_sha256_update(&h, mac, strlen(mac));
+	hmac_sha256_update(&h, ipv4, strlen(ipv4));
+	hmac_sha256_update(&h, host, strlen(host));
+	hmac_sha256_update(&h, uuid, strlen(uuid));
+	hmac_sha256_final(&h, d);
+	hex_out(d, sizeof d, out);
+	wipe(d, sizeof d);
+}
+
+void
+id_app_specific(const unsigned char machine_id[16], const unsigned char app_id[16], char out[33])
+{
+	unsigned char d[SHA256_LEN];
+
+	/* systemd src/libsystemd/sd-id128/sd-id128.c: get_app_specific() and
+	 * id128_make_v4_uuid(). */
+	hmac_sha256(machine_id, 16, app_id, 16, d);
+	d[6] = (unsigned char)((d[6] & 0x0F) | 0x40);
+	d[8] = (unsigned char)((d[8] & 0x3F) | 0x80);
+	hex_out(d, 16, out);
+	wipe(d, sizeof d);
+}
+
+void
+id_app_from_service(const char *service, unsigned char app_id[16])
+{
+	struct sha256 c;
+	unsigned char d[SHA256_LEN];
+
+	sha256_init(&c);
+	sha256_update(&c, APP_PREFIX, sizeof APP_PREFIX - 1);
+	sha256_update(&c, service, strlen(service));
+	sha256_final(&c, d);
+	memcpy(app_id, d, 16);
+}
+
+int
+id_fixed_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char ch = s[n];
+
+		if (n >= 128)
+			return 0;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return n >= 16;
+}
+
+/* The machine-id scheme. `fallback` is the reason butler could not be used
+ * ("no default interface"), or NULL when machine-id was configured. */
+static int
+scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const char *fallback,
+    char *err, size_t errlen)
+{
+	char path[CFG_PATH_MAX + 32], t[64];
+	unsigned char mid[16], app[16];
+	const char *pre = fallback ? fallback : "scheme machine-id";
+	size_t n;
+	int r, nonzero = 0;
+
+	out->scheme = CFG_SCHEME_MACHINE_ID;
+	if (c->id_app_id[0] != '\0') {
+		if (hex_in(c->id_app_id, strlen(c->id_app_id), app, 16) < 0) {
+			set_err(err, errlen, "id.appId: expected 32 hex digits", "", "");
+			return ID_ERR_CONFIG;
+		}
+		out->in.app_id_from = "id.appId";
+	} else {
+		id_app_from_service(c->service, app);
+		out->in.app_id_from = "derived from service";
+	}
+	hex_out(app, 16, out->in.app_id);
+
+	if (join(path, sizeof path, root, "/etc/machine-id", "", "") < 0) {
+		set_err(err, errlen, pre, ": root path too long", "");
+		return ID_ERR_SYSTEM;
+	}
+	r = read_small(path, t, sizeof t, &n);
+	if (r == RD_ABSENT) {
+		set_err(err, errlen, pre, fallback ? ", and no /etc/machine-id to fall back to" :
+		    ": no /etc/machine-id", "");
+		return ID_ERR_SYSTEM;
+	}
+	if (r == RD_ERROR) {
+		set_err(err, errlen, pre, ": /etc/machine-id cannot be read", "");
+		return ID_ERR_SYSTEM;
+	}
+	/* systemd's format: 32 hex digits and a newline (the newline optional). */
+	if (n == 33 && t[32] == '\n')
+		n = 32;
+	if (r != RD_OK || hex_in(t, n, mid, 16) < 0) {
+		set_err(err, errlen, pre, ": /etc/machine-id: expected 32 hex digits", "");
+		return ID_ERR_SYSTEM;
+	}
+	for (int i = 0; i < 16; i++)
+		nonzero |= mid[i];
+	if (!nonzero) {
+		set_err(err, errlen, pre, ": /etc/machine-id is all zeros", "");
+		return ID_ERR_SYSTEM;
+	}
+	id_app_specific(mid, app, out->hex);
+	wipe(mid, sizeof mid);
+	wipe(t, sizeof t);
+	return 0;
+}
+
+int
+id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
+{
+	struct buf why;
+
+	memset(out, 0, sizeof *out);
+	out->in.host = c->id_host;
+	out->in.app_id_from = "";
+	out->scheme = c->scheme;
+	buf_init(&why, out->why, sizeof out->why);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (root == NULL || root[0] == '\0')
+		root = "/";
+
+	switch (c->scheme) {
+	case CFG_SCHEME_FIXED:
+		buf_str(&why, "id.scheme is fixed");
+		if (c->fixed_id[0] == '\0') {
+			set_err(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
+			return ID_ERR_CONFIG;
+		}
+		if (!id_fixed_valid(c->fixed_id)) {
+			set_err(err, errlen,
+			    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
+			return ID_ERR_CONFIG;
+		}
+		memcpy(out->hex, c->fixed_id, strlen(c->fixed_id) + 1);
+		return 0;
+
+	case CFG_SCHEME_MACHINE_ID:
+		buf_str(&why, "id.scheme is machine-id");
+		return scheme_machine_id(out, c, root, NULL, err, errlen);
+
+	case CFG_SCHEME_RANDOM:
+		buf_str(&why, "id.scheme is random");
+		set_err(err, errlen, "scheme random: the ID is kept by the state module", "", "");
+		return ID_ERR_CONFIG;
+
+	case CFG_SCHEME_BUTLER:
+		break;
+	}
+
+	if (read_default_route(root, out->in.iface, &out->in.metric) < 0) {
+		buf_str(&why, "fallback: no default interface");
+		return scheme_machine_id(out, c, root, "no default interface", err, errlen);
+	}
+	read_ipv4(out->in.iface, out->in.ipv4);
+	read_uuid(root, out->in.uuid);
+	if (!read_mac(root, out->in.iface, out->in.mac)) {
+		char reason[64];
+		struct buf r;
+
+		buf_init(&r, reason, sizeof reason);
+		buf_str(&r, "no MAC address on ");
+		buf_str(&r, out->in.iface);
+		buf_str(&why, "fallback: ");
+		buf_str(&why, reason);
+		return scheme_machine_id(out, c, root, reason, err, errlen);
+	}
+	buf_str(&why, "default scheme");
+	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
+	return 0;
+}
