@@ -1,0 +1,815 @@
+/*
+ * facts: arch, os-release facts and VM detection (see facts.h for the contract).
+ *
+ * Reading is bounded everywhere: one 8 KiB buffer per release file, small buffers
+ * for one-line sysfs/proc files, no heap. Files are opened O_NONBLOCK and must be
+ * regular files, so a FIFO named like a release file cannot hang the run.
+ */
+#include "facts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#define FILE_MAX  8192  /* bytes read from one release file */
+#define ONE_LINE  256   /* bytes read from a one-line sysfs/proc file */
+#define VAL_MAX   512   /* a kept os-release value, NUL included */
+#define NAMES_MAX 32    /* release files taken from root/etc */
+#define NAME_LEN  256   /* NAME_MAX + 1 */
+#define PATH_LEN  1024
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* out = root + rel (+ name); rel starts with "/". -1 when it does not fit. */
+static int
+join(char *out, size_t cap, const char *root, const char *rel, const char *name)
+{
+	size_t r = strlen(root), n = strlen(rel), m = name ? strlen(name) : 0;
+
+	while (r > 0 && root[r - 1] == '/')
+		r--;
+	if (r + n + m + 1 > cap)
+		return -1;
+	memcpy(out, root, r);
+	memcpy(out + r, rel, n);
+	if (m)
+		memcpy(out + r + n, name, m);
+	out[r + n + m] = '\0';
+	return 0;
+}
+
+/*
+ * Reads at most cap bytes of the regular file at path. Returns the count, or -1 when
+ * the file is absent, not a regular file or unreadable; *more says the file holds
+ * more than cap bytes.
+ */
+static long
+read_file(const char *path, char *p, size_t cap, int *more)
+{
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+	char c;
+
+	*more = 0;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto fail;
+	while (n < cap) {
+		r = read(fd, p + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == cap) {
+		do
+			r = read(fd, &c, 1);
+		while (r < 0 && errno == EINTR);
+		*more = r > 0;
+	}
+	close(fd);
+	return (long)n;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Reads the first line of root+rel into line[cap] (NUL-terminated; the line ends at
+ * "\n", "\r" or NUL, as systemd's read_one_line_file). -1 when absent.
+ */
+static int
+first_line(const char *root, const char *rel, char *line, size_t cap)
+{
+	char path[PATH_LEN];
+	long n;
+	int more;
+
+	if (join(path, sizeof path, root, rel, NULL) != 0)
+		return -1;
+	n = read_file(path, line, cap - 1, &more);
+	if (n < 0)
+		return -1;
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	return 0;
+}
+
+static int
+exists(const char *root, const char *rel)
+{
+	char path[PATH_LEN];
+
+	return join(path, sizeof path, root, rel, NULL) == 0 && access(path, F_OK) == 0;
+}
+
+static int
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Moves a cut position back so that s[cut], the first byte dropped, does not
+ * continue a UTF-8 sequence (at most 3 steps: a character has at most 4 bytes).
+ */
+static size_t
+utf8_floor(const char *s, size_t cut)
+{
+	for (int k = 0; k < 3 && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80; k++)
+		cut--;
+	return cut;
+}
+
+/* Copies p[n] into out[FACTS_TEXT_MAX], cut at a character boundary. */
+static void
+put_text(char *out, const char *p, size_t n)
+{
+	if (n > FACTS_TEXT_MAX - 1)
+		n = utf8_floor(p, FACTS_TEXT_MAX - 1);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* ---- arch ----------------------------------------------------------------- */
+
+void
+facts_arch(const char *machine, char *out, size_t outlen)
+{
+	static const struct {
+		const char *machine, *node;
+	} map[] = {
+		{ "x86_64", "x64" },     { "aarch64", "arm64" },     { "arm64", "arm64" },
+		{ "i386", "ia32" },      { "i486", "ia32" },         { "i586", "ia32" },
+		{ "i686", "ia32" },      { "ppc64le", "ppc64" },     { "loongarch64", "loong64" },
+#if defined(__mips__) && defined(__MIPSEL__)
+		/* uname says "mips" on either endianness; Node names the build's. */
+		{ "mips", "mipsel" },    { "mips64", "mips64el" },
+#endif
+	};
+	const char *name = machine;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(machine, map[i].machine) == 0) {
+			name = map[i].node;
+			goto copy;
+		}
+	/* armv5tel, armv6l, armv7l, armv8l (32-bit userland on arm64), ...: Node's "arm" */
+	if (strncmp(machine, "arm", 3) == 0)
+		name = "arm";
+copy:
+	if (outlen == 0)
+		return;
+	n = strlen(name);
+	if (n > outlen - 1)
+		n = outlen - 1;
+	memcpy(out, name, n);
+	out[n] = '\0';
+}
+
+/* ---- os-release ------------------------------------------------------------ */
+
+enum {
+	K_DISTRIB_ID, K_NAME, K_DISTRIB_RELEASE, K_VERSION_ID,
+	K_DISTRIB_CODENAME, K_VERSION_CODENAME, K_VERSION, K_COUNT
+};
+
+static const char *const keys[K_COUNT] = {
+	"DISTRIB_ID", "NAME", "DISTRIB_RELEASE", "VERSION_ID",
+	"DISTRIB_CODENAME", "VERSION_CODENAME", "VERSION",
+};
+
+struct val {
+	char s[VAL_MAX];
+	size_t len;
+	int full;
+};
+
+static void
+val_clear(struct val *v)
+{
+	v->len = 0;
+	v->full = 0;
+	v->s[0] = '\0';
+}
+
+static void
+val_put(struct val *v, char c)
+{
+	if (v->full)
+		return;
+	if (v->len + 1 < sizeof v->s) {
+		v->s[v->len++] = c;
+		v->s[v->len] = '\0';
+		return;
+	}
+	/* The NUL slot briefly holds the first dropped byte to find the boundary. */
+	v->full = 1;
+	v->s[v->len] = c;
+	v->len = utf8_floor(v->s, v->len);
+	v->s[v->len] = '\0';
+}
+
+/*
+ * Length of the whitespace character starting at p (what JavaScript's trim()
+ * removes: ASCII spaces and line ends, NBSP, BOM, U+1680, U+2000-200A, U+2028/9,
+ * U+202F, U+205F, U+3000), or 0.
+ */
+static size_t
+js_space(const unsigned char *p, size_t n)
+{
+	if (n >= 1 && (p[0] == ' ' || (p[0] >= 0x09 && p[0] <= 0x0d)))
+		return 1;
+	if (n >= 2 && p[0] == 0xC2 && p[1] == 0xA0)
+		return 2;
+	if (n < 3)
+		return 0;
+	if ((p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
+	    (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80) ||
+	    (p[0] == 0xE2 && p[1] == 0x80 &&
+	     ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF)) ||
+	    (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) ||
+	    (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80))
+		return 3;
+	return 0;
+}
+
+/* Trims *a..*b (b exclusive) as JavaScript's trim(). */
+static void
+trim(const char *p, size_t *a, size_t *b)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t k;
+
+	while (*a < *b && (k = js_space(u + *a, *b - *a)) > 0)
+		*a += k;
+	for (;;) {
+		for (k = 1; k <= 3 && k <= *b - *a; k++)
+			if (js_space(u + *b - k, k) == k)
+				break;
+		if (k > 3 || k > *b - *a)
+			return;
+		*b -= k;
+	}
+}
+
+/* Stores p[n] unquoted as os-release(5) (a shell-like assignment) says. */
+static void
+unquote(struct val *v, const char *p, size_t n)
+{
+	size_t i;
+
+	val_clear(v);
+	if (n > 0 && p[0] == '"') {
+		for (i = 1; i < n && p[i] != '"'; i++) {
+			if (p[i] == '\\' && i + 1 < n && p[i + 1] != '\0' &&
+			    strchr("\"\\`$", p[i + 1]) != NULL)
+				i++;
+			val_put(v, p[i]);
+		}
+	} else if (n > 0 && p[0] == '\'') {
+		for (i = 1; i < n && p[i] != '\''; i++)
+			val_put(v, p[i]);
+	} else {
+		for (i = 0; i < n; i++)
+			val_put(v, p[i]);
+	}
+	/* An unterminated quote keeps the rest of the line (systeminformation keeps it
+	 * too, minus the quote). */
+}
+
+static void
+parse_line(struct val vals[K_COUNT], const char *p, size_t n)
+{
+	const char *eq;
+	size_t ka = 0, kb, va, vb;
+
+	/* A "#" comment needs no test of its own: its key ("# NAME") is never one of
+	 * ours, so it is skipped, as systeminformation skips it. */
+	eq = memchr(p, '=', n);
+	if (eq == NULL)
+		return;
+	kb = (size_t)(eq - p);
+	trim(p, &ka, &kb);
+	for (int k = 0; k < K_COUNT; k++) {
+		size_t len = strlen(keys[k]), j;
+
+		if (kb - ka != len)
+			continue;
+		for (j = 0; j < len; j++) {
+			char c = p[ka + j];
+
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if (c != keys[k][j])
+				break;
+		}
+		if (j < len)
+			continue;
+		va = (size_t)(eq - p) + 1;
+		vb = n;
+		trim(p, &va, &vb);
+		unquote(&vals[k], p + va, vb - va);
+		return;
+	}
+}
+
+static void
+parse_file(struct val vals[K_COUNT], const char *path, char *buf)
+{
+	long n;
+	size_t start = 0, i;
+	int more;
+
+	n = read_file(path, buf, FILE_MAX, &more);
+	if (n < 0)
+		return;
+	for (i = 0; i < (size_t)n; i++)
+		if (buf[i] == '\n') {
+			parse_line(vals, buf + start, i - start);
+			start = i + 1;
+		}
+	/* A last line without "\n" counts only when the file really ends there. */
+	if (start < (size_t)n && !more)
+		parse_line(vals, buf + start, (size_t)n - start);
+}
+
+/* Keeps the NAMES_MAX smallest (strcmp) names matching the glob "*-release". */
+static size_t
+release_names(const char *root, char names[NAMES_MAX][NAME_LEN])
+{
+	static const char suffix[] = "-release";
+	char path[PATH_LEN];
+	struct dirent *de;
+	size_t count = 0;
+	DIR *d;
+
+	if (join(path, sizeof path, root, "/etc", NULL) != 0 || (d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name), at;
+
+		if (de->d_name[0] == '.' || len < sizeof suffix - 1 || len >= NAME_LEN ||
+		    strcmp(de->d_name + len - (sizeof suffix - 1), suffix) != 0)
+			continue;
+		at = count;
+		while (at > 0 && strcmp(de->d_name, names[at - 1]) < 0)
+			at--;
+		if (at == NAMES_MAX)
+			continue;
+		if (count == NAMES_MAX)
+			count--;
+		memmove(names[at + 1], names[at], (count - at) * NAME_LEN);
+		memcpy(names[at], de->d_name, len + 1);
+		count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* The first non-empty of a, b, c (JavaScript's a || b || c), or NULL. */
+static const struct val *
+first_set(const struct val *a, const struct val *b, const struct val *c)
+{
+	if (a && a->len)
+		return a;
+	if (b && b->len)
+		return b;
+	if (c && c->len)
+		return c;
+	return NULL;
+}
+
+void
+facts_os_read(struct facts_os *os, const char *root)
+{
+	struct val vals[K_COUNT], code;
+	const struct val *v;
+	char names[NAMES_MAX][NAME_LEN];
+	char buf[FILE_MAX];
+	char path[PATH_LEN];
+	size_t count, a, b, i;
+	const char *ver, *lp;
+
+	for (int k = 0; k < K_COUNT; k++)
+		val_clear(&vals[k]);
+	count = release_names(root, names);
+	for (i = 0; i < count; i++)
+		if (join(path, sizeof path, root, "/etc/", names[i]) == 0)
+			parse_file(vals, path, buf);
+	if (join(path, sizeof path, root, "/usr/lib/os-release", NULL) == 0)
+		parse_file(vals, path, buf);
+	if (join(path, sizeof path, root, "/etc/openwrt_release", NULL) == 0)
+		parse_file(vals, path, buf);
+
+	v = first_set(&vals[K_DISTRIB_ID], &vals[K_NAME], NULL);
+	if (v)
+		put_text(os->distro, v->s, v->len);
+	else
+		put_text(os->distro, "unknown", 7);
+
+	/* systeminformation: version = VERSION.split('(')[0].trim(); codename =
+	 * VERSION.split('(')[1] without ')' characters, trimmed. */
+	ver = vals[K_VERSION].s;
+	lp = memchr(ver, '(', vals[K_VERSION].len);
+	if (lp != NULL) {
+		const char *end = memchr(lp + 1, '(', vals[K_VERSION].len - (size_t)(lp + 1 - ver));
+		if (end == NULL)
+			end = ver + vals[K_VERSION].len;
+		val_clear(&code);
+		for (const char *c = lp + 1; c < end; c++)
+			if (*c != ')')
+				val_put(&code, *c);
+		a = 0;
+		b = code.len;
+		trim(code.s, &a, &b);
+		put_text(os->codename, code.s + a, b - a);
+		a = 0;
+		b = (size_t)(lp - ver);
+		trim(ver, &a, &b);
+	} else {
+		v = first_set(&vals[K_DISTRIB_CODENAME], &vals[K_VERSION_CODENAME], NULL);
+		if (v)
+			put_text(os->codename, v->s, v->len);
+		else
+			os->codename[0] = '\0';
+		a = 0;
+		b = vals[K_VERSION].len;
+	}
+	if (b > a)
+		put_text(os->release, ver + a, b - a);
+	else if ((v = first_set(&vals[K_DISTRIB_RELEASE], &vals[K_VERSION_ID], NULL)) != NULL)
+		put_text(os->release, v->s, v->len);
+	else
+		put_text(os->release, "unknown", 7);
+}
+
+/* ---- virtual machine ------------------------------------------------------- */
+
+enum { DMI_NONE, DMI_VM, DMI_FIRST };  /* DMI_FIRST: systemd trusts it before CPUID */
+
+/*
+ * systemd's detect_vm_smbios: SMBIOS type 0, BIOS characteristics extension byte 2
+ * (offset 0x13), bit 4 = "virtual machine". -1 unknown (absent, unreadable without
+ * root, too short), 0 clear, 1 set.
+ */
+static int
+smbios_vm_bit(const char *root)
+{
+	char path[PATH_LEN], raw[64];
+	long n;
+	int more;
+
+	if (join(path, sizeof path, root, "/sys/firmware/dmi/entries/0-0/raw", NULL) != 0)
+		return -1;
+	n = read_file(path, raw, sizeof raw, &more);
+	if (n < 20 || (unsigned char)raw[1] < 20)
+		return -1;
+	return ((unsigned char)raw[19] & 0x10) != 0;
+}
+
+/* systemd's detect_vm_dmi (dmi_vendor_table of src/basic/virt.c, main branch). */
+static int
+dmi_detect(const char *root, const char **why)
+{
+	static const char *const files[] = {
+		"/sys/class/dmi/id/product_name",  /* before sys_vendor: KVM over QEMU */
+		"/sys/class/dmi/id/sys_vendor",
+		"/sys/class/dmi/id/board_vendor",
+		"/sys/class/dmi/id/bios_vendor",
+		"/sys/class/dmi/id/product_version",  /* Hyper-V */
+	};
+#define V(s, first) { s, "DMI vendor " s, first }
+	static const struct {
+		const char *prefix, *why;
+		int first;
+	} table[] = {
+		V("KVM", 0), V("OpenStack", 0), V("KubeVirt", 0),
+		V("Amazon EC2", 2), V("QEMU", 0), V("VMware", 0), V("VMW", 0),
+		V("innotek GmbH", 1), V("VirtualBox", 1), V("Oracle Corporation", 1),
+		V("Xen", 1), V("Bochs", 0), V("Parallels", 1), V("BHYVE", 0),
+		V("Hyper-V", 0), V("Apple Virtualization", 0),
+		V("Google Compute Engine", 1),
+	};
+#undef V
+	char line[ONE_LINE], vendor[ONE_LINE];
+	const char *metal;
+	int bit;
+
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		if (first_line(root, files[f], line, sizeof line) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+			if (!starts(line, table[i].prefix))
+				continue;
+			*why = table[i].why;
+			if (table[i].first < 2)
+				return table[i].first ? DMI_FIRST : DMI_VM;
+			/*
+			 * Amazon EC2 names VMs and bare-metal instances alike. As systemd's
+			 * main branch does: the SMBIOS VM bit decides; without it (it needs
+			 * root), a product_name with ".metal" followed by end or "-" is
+			 * bare metal; an unreadable product_name counts as a VM.
+			 */
+			bit = smbios_vm_bit(root);
+			if (bit >= 0)
+				return bit ? DMI_FIRST : DMI_NONE;
+			if (first_line(root, files[0], line, sizeof line) != 0)
+				return DMI_FIRST;
+			metal = strstr(line, ".metal");
+			if (metal && (metal[6] == '\0' || metal[6] == '-'))
+				return DMI_NONE;
+			return DMI_FIRST;
+		}
+	}
+	/* Not in systemd's table (Surface laptops also say "Microsoft Corporation"),
+	 * but the pair is Hyper-V's DMI; systemd finds Hyper-V by CPUID instead. */
+	if (first_line(root, "/sys/class/dmi/id/sys_vendor", vendor, sizeof vendor) == 0 &&
+	    starts(vendor, "Microsoft Corporation") &&
+	    first_line(root, "/sys/class/dmi/id/product_name", line, sizeof line) == 0 &&
+	    starts(line, "Virtual Machine")) {
+		*why = "DMI Microsoft Corporation Virtual Machine (Hyper-V)";
+		return DMI_VM;
+	}
+	if (smbios_vm_bit(root) == 1) {
+		*why = "SMBIOS virtual machine bit";
+		return DMI_VM;
+	}
+	return DMI_NONE;
+}
+
+/* systemd's detect_vm_uml: the first "vendor_id\t: " line of /proc/cpuinfo. */
+static int
+uml(const char *root)
+{
+	char path[PATH_LEN], buf[1024];
+	const char *p, *e;
+	long n;
+	int more;
+
+	if (join(path, sizeof path, root, "/proc/cpuinfo", NULL) != 0)
+		return 0;
+	n = read_file(path, buf, sizeof buf - 1, &more);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; *p; p = e + 1) {
+		if (starts(p, "vendor_id\t: "))
+			return starts(p + 12, "User Mode Linux");
+		e = strchr(p, '\n');
+		if (e == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* systemd's detect_vm_xen_dom0: features bit XENFEAT_dom0 (11), else "control_d"
+ * among the comma-separated /proc/xen/capabilities. */
+static int
+xen_dom0(const char *root)
+{
+	char line[ONE_LINE];
+	const char *p;
+
+	if (first_line(root, "/sys/hypervisor/properties/features", line, sizeof line) == 0) {
+		unsigned long features = 0;
+		int digits = 0;
+
+		p = line;
+		while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+			p++;
+		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+			p += 2;
+		for (;; p++, digits++) {
+			unsigned d;
+
+			if (*p >= '0' && *p <= '9')
+				d = (unsigned)(*p - '0');
+			else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+				d = (unsigned)((*p | 0x20) - 'a' + 10);
+			else
+				break;
+			features = features << 4 | d;
+		}
+		if (digits > 0)
+			return (features >> 11) & 1;
+	}
+	if (first_line(root, "/proc/xen/capabilities", line, sizeof line) != 0)
+		return 0;
+	for (p = line;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 9 && strncmp(p, "control_d", 9) == 0)
+			return 1;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* systemd's detect_vm_device_tree (systemd looks only on arm, ppc, riscv; the
+ * files exist nowhere else, so we look everywhere and tests run on any host). */
+static const char *
+device_tree(const char *root)
+{
+	char line[ONE_LINE], path[PATH_LEN];
+	struct dirent *de;
+	DIR *d;
+	const char *why = NULL;
+
+	/* systemd reads hypervisor/compatible; the node without it counts here too. */
+	if (exists(root, "/proc/device-tree/hypervisor"))
+		return "/proc/device-tree/hypervisor";
+	if (exists(root, "/proc/device-tree/ibm,partition-name") &&
+	    exists(root, "/proc/device-tree/hmc-managed?") &&
+	    !exists(root, "/proc/device-tree/chosen/qemu,graphic-width"))
+		return "/proc/device-tree (PowerVM)";
+	if (join(path, sizeof path, root, "/proc/device-tree", NULL) != 0 ||
+	    (d = opendir(path)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, "fw-cfg") != NULL) {
+			why = "/proc/device-tree fw-cfg (QEMU)";
+			break;
+		}
+	closedir(d);
+	if (why == NULL &&
+	    first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
+	    strcmp(line, "qemu,pseries") == 0)
+		why = "/proc/device-tree/compatible qemu,pseries";
+	return why;
+}
+
+/* systemd's detect_vm_zvm (s390 only there; the file exists nowhere else). */
+static int
+zvm(const char *root)
+{
+	static const char field[] = "VM00 Control Program";
+	char path[PATH_LEN], buf[FILE_MAX];
+	const char *p, *e;
+	long n;
+	int more;
+
+	if (join(path, sizeof path, root, "/proc/sysinfo", NULL) != 0)
+		return 0;
+	n = read_file(path, buf, sizeof buf - 1, &more);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; *p; p = e + 1) {
+		if (starts(p, field)) {
+			e = p + sizeof field - 1;
+			while (*e == ' ' || *e == '\t')
+				e++;
+			if (*e == ':')
+				return 1;
+		}
+		e = strchr(p, '\n');
+		if (e == NULL)
+			break;
+	}
+	return 0;
+}
+
+int
+facts_virtual(const char *root, const char *kernel_release, const char **why)
+{
+	const char *w = NULL, *dmi_why = NULL;
+	int dmi, found = 1;
+
+	/* systemd's order; CPUID (checked by the caller before this) sits between
+	 * the Xen check and the rest, which only matters for a Xen dom0. */
+	dmi = dmi_detect(root, &dmi_why);
+	if (dmi == DMI_FIRST) {
+		w = dmi_why;
+		goto out;
+	}
+	if (uml(root)) {
+		w = "/proc/cpuinfo User Mode Linux";
+		goto out;
+	}
+	if (exists(root, "/proc/xen")) {
+		if (!xen_dom0(root)) {
+			w = "/proc/xen (Xen domU)";
+			goto out;
+		}
+		/* A dom0 is the host: only CPUID (a nested hypervisor) would count. */
+		found = 0;
+		goto out;
+	}
+	if (dmi == DMI_VM) {
+		w = dmi_why;
+		goto out;
+	}
+	{
+		char line[ONE_LINE];
+
+		if (first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0) {
+			w = strcmp(line, "xen") == 0 ? "/sys/hypervisor/type xen" :
+			    "/sys/hypervisor/type";
+			goto out;
+		}
+	}
+	if ((w = device_tree(root)) != NULL)
+		goto out;
+	if (zvm(root)) {
+		w = "/proc/sysinfo VM00 Control Program";
+		goto out;
+	}
+	/* SPEC rule, beyond systemd (which calls WSL a container): WSL 2 also shows
+	 * Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
+	if (kernel_release && (strstr(kernel_release, "microsoft") ||
+	    strstr(kernel_release, "Microsoft"))) {
+		w = "kernel release (WSL)";
+		goto out;
+	}
+	found = 0;
+out:
+	if (!found)
+		w = NULL;
+	if (why)
+		*why = w;
+	return found;
+}
+
+int
+facts_virtual_cpuid(const char **why)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	/* systemd's vm_table: the 12-byte vendor of leaf 0x40000000, NUL-padded. */
+	static const struct {
+		char sig[13];
+		const char *why;
+	} table[] = {
+		{ "XenVMMXenVMM", "CPUID XenVMMXenVMM (Xen)" },
+		{ "KVMKVMKVM", "CPUID KVMKVMKVM (KVM)" },
+		{ "Linux KVM Hv", "CPUID Linux KVM Hv (KVM)" },
+		{ "TCGTCGTCGTCG", "CPUID TCGTCGTCGTCG (QEMU)" },
+		{ "VMwareVMware", "CPUID VMwareVMware (VMware)" },
+		{ "Microsoft Hv", "CPUID Microsoft Hv (Hyper-V)" },
+		{ "bhyve bhyve ", "CPUID bhyve" },
+		{ "QNXQVMBSQG", "CPUID QNXQVMBSQG (QNX)" },
+		{ "ACRNACRNACRN", "CPUID ACRNACRNACRN (ACRN)" },
+		{ "SRESRESRESRE", "CPUID SRESRESRESRE (SRE)" },
+		{ "Apple VZ", "CPUID Apple VZ" },
+		{ "VBoxVBoxVBox", "CPUID VBoxVBoxVBox (VirtualBox)" },
+		{ " lrpepyh  vr", "CPUID Parallels" },
+	};
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & 0x80000000u)) {
+		char sig[13];
+
+		__cpuid(0x40000000u, a, b, c, d);
+		memcpy(sig, &b, 4);
+		memcpy(sig + 4, &c, 4);
+		memcpy(sig + 8, &d, 4);
+		sig[12] = '\0';
+		if (why) {
+			*why = "CPUID hypervisor bit";
+			for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+				if (memcmp(sig, table[i].sig, sizeof sig) == 0)
+					*why = table[i].why;
+		}
+		return 1;
+	}
+#endif
+	if (why)
+		*why = NULL;
+	return 0;
+}
+
+/* ---- everything ------------------------------------------------------------ */
+
+void
+facts_collect(struct facts *f)
+{
+	struct utsname u;
+
+	memset(f, 0, sizeof *f);
+	if (uname(&u) != 0)
+		memset(&u, 0, sizeof u);
+	facts_arch(u.machine, f->arch, sizeof f->arch);
+	facts_os_read(&f->os, "/");
+	f->is_virtual = facts_virtual_cpuid(&f->virtual_why);
+	if (!f->is_virtual)
+		f->is_virtual = facts_virtual("/", u.release, &f->virtual_why);
+}
