@@ -31,7 +31,7 @@ SRCS      := $(sort $(wildcard src/*.c))
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
 BR_SRCS   := $(sort $(wildcard $(BR)/src/*/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-GEN       :=
+GEN       := $(B)/gen/roots.h
 
 MUSL_OBJS := $(SRCS:%.c=$(B)/musl/%.o)
 BR_MUSL   := $(BR_SRCS:$(BR)/%.c=$(B)/musl/br/%.o)

@@ -406,7 +406,10 @@ verb_version(void)
 
 	buf_init(&b, text, sizeof text);
 	line(&b, "anontel", ANONTEL_VERSION);
-	line(&b, "tls", "BearSSL 0.6 (Debian source package 0.6+dfsg.1)");
+	line(&b, "tls", "BearSSL 0.6 (Debian source package 0.6+dfsg.1), TLS 1.2");
+	buf_str(&b, "roots: ");
+	buf_uint(&b, tls_builtin_count(), 1);
+	buf_str(&b, " compiled in (Debian ca-certificates)\n");
 	line(&b, "built", ANONTEL_BUILD_DATE);
 	out(text);
 	return EXIT_DONE;

@@ -21,7 +21,8 @@
 #define TLS_CAFILE_MAX_ANCHORS 512
 #define TLS_CAFILE_ARENA       (384 * 1024)   /* DN and key bytes of loaded anchors */
 
-/* What the client trusts. Fill with tls_trust_builtin, tls_trust_file or tls_trust_pin. */
+/* What the client trusts. Fill with tls_trust_builtin, tls_trust_file, tls_trust_pin or
+ * tls_trust_insecure. */
 struct tls_trust {
 	const br_x509_trust_anchor *anchors;
 	size_t n_anchors;
@@ -30,11 +31,14 @@ struct tls_trust {
 	int insecure;                        /* 1: accept any certificate (check -k only) */
 };
 
+#define TLS_CERT_MAX           16384        /* largest certificate in a CA file */
+
 /* Storage for anchors loaded from a file; large: keep it static. */
 struct tls_store {
 	br_x509_trust_anchor anchors[TLS_CAFILE_MAX_ANCHORS];
 	unsigned char arena[TLS_CAFILE_ARENA];
 	size_t used;
+	unsigned char der[TLS_CERT_MAX];     /* scratch: the certificate being decoded */
 };
 
 /* Trust the compiled-in roots. */
@@ -43,9 +47,12 @@ void tls_trust_builtin(struct tls_trust *t);
 /* Number of compiled-in roots (for --version). */
 size_t tls_builtin_count(void);
 
-/* Loads every CERTIFICATE in a PEM file into store and points t at them.
- * Returns 0, or -1 with "FILE: ..." in err (unreadable, no certificate, bad PEM,
- * too many, a certificate BearSSL cannot decode). */
+/* Loads every CERTIFICATE in a PEM file (at most 4 MiB) into store and points t at
+ * them. Other PEM objects are ignored. A certificate that asserts CA status is a CA
+ * anchor; one that does not (a self-signed server certificate) is trusted directly,
+ * by its key. Returns 0, or -1 with "FILE: ..." in err (unreadable, no certificate,
+ * bad PEM, too many, a certificate that does not decode or has a key type BearSSL does
+ * not support). */
 int tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, char *err,
     size_t errlen);
 
@@ -53,24 +60,48 @@ int tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *pat
  * Returns 0, or -1 with a reason. */
 int tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen);
 
+/* Accept any certificate chain and use the server's key as sent (check -k only). */
+void tls_trust_insecure(struct tls_trust *t);
+
 /*
  * The time certificates are checked at: now, or the build time when now is earlier
- * (a box with no RTC). Sets *clamped to 1 when it clamped.
+ * (a box with no RTC). Sets *clamped (when not NULL) to 1 when it clamped, else 0.
  */
 time_t tls_check_time(time_t now, time_t build_time, int *clamped);
+
+/* Bytes of the server's certificate kept for the pin hash and its validity dates:
+ * the fields up to subjectPublicKeyInfo, which come before the (large) extensions. */
+#define TLS_LEAF_HEAD 4096
+
+/*
+ * Private: the X.509 engine handed to BearSSL (its first field is the vtable, as
+ * BearSSL's object pattern requires). It forwards to the minimal engine when trusting
+ * CAs, and itself judges pin and insecure mode; in every mode it keeps the head of the
+ * server's certificate to read its validity and SubjectPublicKeyInfo.
+ */
+struct tls_x509 {
+	const br_x509_class *vtable;
+	br_x509_minimal_context *minimal;    /* CA mode; NULL in pin / insecure mode */
+	int mode;
+	unsigned char pin[32];
+	br_x509_decoder_context dc;          /* the server's key in pin / insecure mode */
+	unsigned ncerts;                     /* certificates seen in this chain */
+	size_t head_len;                     /* bytes of the leaf in head (capped) */
+	unsigned char head[TLS_LEAF_HEAD];
+	int pin_mismatch;                    /* end_chain refused the key for the pin */
+	int have_validity;
+	int64_t not_before, not_after;       /* the leaf's validity, Unix seconds */
+};
 
 /* One TLS connection. Large (it holds the I/O buffer): keep it static. */
 struct tls_conn {
 	br_ssl_client_context sc;
 	br_x509_minimal_context xc;
-	const br_x509_class *pin_vtable;     /* the pin / insecure wrapper (see tls.c) */
-	const br_x509_class **x509;          /* the engine's X.509 context in use */
-	unsigned char pin[32];
-	int pin_ok;
-	int mode;                            /* private */
-	unsigned char leaf_spki_hash[32];
+	struct tls_x509 x509;
 	int fd;
 	int64_t deadline_ms;
+	int64_t when;                        /* validation time, Unix seconds */
+	int handshake_done;
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 };
 
@@ -78,10 +109,15 @@ struct tls_conn {
  * Runs a TLS 1.2 handshake on connected socket fd with SNI and host name check for
  * `host`, trusting t, validating at time `when`. Returns 0, or -1 with one line
  * naming the cause: "certificate not trusted (unknown CA or missing intermediate)",
- * "certificate expired", "certificate not yet valid", "certificate does not match
- * HOST", "server key does not match the pin", "server requires TLS 1.3, which
- * anontel does not support (TLS 1.2 only)", "connection closed during the TLS
- * handshake", "timed out in the TLS handshake", "TLS alert N from server", ...
+ * "certificate expired", "certificate not yet valid" (judged by the server
+ * certificate's own dates; "a CA certificate in the chain is expired or not yet
+ * valid" otherwise), "certificate does not match HOST", "server key does not match
+ * the pin", "server requires TLS 1.3, which anontel does not support (TLS 1.2 only)"
+ * (alert 70 protocol_version in answer to our TLS 1.2 hello), "connection closed
+ * during the TLS handshake", "timed out in the TLS handshake", "TLS alert N (name)
+ * from server", "certificate rejected (BearSSL error N)", "TLS failure (BearSSL
+ * error N)". Sets TCP_NODELAY on fd (BearSSL sends a flight as several records).
+ * Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or ChaCha20-Poly1305 only.
  */
 int tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t, time_t when,
     int64_t deadline_ms, char *err, size_t errlen);
@@ -90,10 +126,12 @@ int tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trus
 int tls_write_all(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen);
 
 /* Reads at most n bytes. Returns the count, 0 when the server closed the stream
- * (close_notify, or a TCP close, which HTTP framing then judges), -1 with err. */
+ * (close_notify, or a TCP close without close_notify, which BearSSL would call an
+ * error: HTTP framing then judges whether the response is complete), -1 with err. */
 ssize_t tls_read(struct tls_conn *c, void *p, size_t n, char *err, size_t errlen);
 
-/* Sends close_notify (best effort, within the deadline). Does not close fd. */
+/* Sends close_notify (best effort, within the deadline; does not wait for the
+ * server's). Does not close fd. */
 void tls_close(struct tls_conn *c);
 
 #endif
