@@ -8,6 +8,21 @@
  * checked against the schema: unknown keys, wrong types, duplicate keys and
  * values outside their grammar are errors that name the key path.
  * Nothing here prints or exits; errors come back as one line of text.
+ *
+ * String values are decoded (every JSON escape, surrogate pairs to UTF-8) before
+ * their checks, so "5\u002e1" is "5.1"; a decoded U+0000 is refused. Keys are
+ * matched decoded too ("servic\u0065" is "service", and a duplicate of it).
+ * enabledFeatures keys are the exception: their grammar has no backslash, so an
+ * escape there is an invalid key, and the raw text is the key.
+ * Grammars: service, serviceVersion, runtimeVersion [A-Za-z0-9_.+-]{1,64};
+ * endpoint non-empty, <= CFG_URL_MAX bytes, no spaces or control characters (the
+ * URL itself is checked where it is used); id.scheme "butler" | "machine-id" |
+ * "fixed" ("random" is refused until it exists); id.host [A-Za-z0-9.:_-]{1,253};
+ * id.appId 32 hex digits or an 8-4-4-4-12 UUID; interval, timeout durations;
+ * stateDir an absolute path, tls.caFile a non-empty path (no control characters);
+ * tls.pin "sha256//" + canonical base64 of 32 bytes; proxy <= CFG_URL_MAX bytes
+ * without control characters ("" = none); posthog.apiKey [A-Za-z0-9_-]{1,128};
+ * posthog.event 1..128 printable ASCII characters.
  */
 #ifndef ANONTEL_CONFIG_H
 #define ANONTEL_CONFIG_H
@@ -71,7 +86,7 @@ struct cfg {
 	uint64_t interval_ms;                 /* default 12 h */
 	uint64_t timeout_ms;                  /* default 5 s */
 	char state_dir[CFG_PATH_MAX];         /* "" = search the default list */
-	char ca_file[CFG_PATH_MAX];           /* tls.caFile, else SSL_CERT_FILE, else "" */
+	char ca_file[CFG_PATH_MAX];           /* SSL_CERT_FILE, else tls.caFile, else "" */
 	char pin[128];                        /* tls.pin, "sha256//<base64>", or "" */
 	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; environment proxies are net's */
 	char posthog_api_key[129];
@@ -103,6 +118,16 @@ enum cfg_rule cfg_env_optout(void);
  * decides on/off. Returns 0, or -1 with a one-line message in err[0..errlen)
  * such as "/etc/x.json:3:7: invalid number" or "/etc/x.json: enabledFeatures.api.x:
  * expected true, false or an object" or "--timeout: invalid duration '5x'".
+ * A file named by --config or ANONTEL_CONFIG must exist ("F: cannot open: <strerror>");
+ * the default one is read only if it exists. Files that are not regular ("F: not
+ * a regular file") or larger than CFG_MAX_FILE ("F: larger than 262144 bytes") are
+ * refused. Environment values that are empty count as unset; ANONTEL_ENDPOINT and
+ * --endpoint follow the endpoint rule, ANONTEL_STATE_DIR must be absolute,
+ * ANONTEL_ID is only bounded (<= 128 bytes; the id module checks it), and
+ * SSL_CERT_FILE replaces tls.caFile. The file is read even when the environment
+ * opts out (callers that want to read nothing check cfg_env_optout first);
+ * the environment's opt-out then wins over "enabled" in the file.
+ * err may be NULL; a message longer than errlen is cut.
  */
 int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
 

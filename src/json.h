@@ -31,7 +31,20 @@ struct json_error {
  * control characters and no lone surrogate escapes (\uD800-\uDFFF unpaired), no
  * NUL byte, no trailing commas, no second value, nesting <= JSON_MAX_DEPTH.
  * Duplicate keys are not this function's concern (the schema layer checks them).
- * Returns 0 if valid; -1 with *err filled otherwise. Never reads past s + n.
+ * A UTF-8 byte order mark is refused too. Iterative: a deep text costs no stack.
+ * Returns 0 if valid; -1 with *err filled otherwise (err may be NULL). Never
+ * reads past s + n.
+ *
+ * err->what is one of: "empty document", "unexpected end of text", "unterminated
+ * string", "invalid number", "invalid literal", "trailing comma", "expected a
+ * value", "expected a string key", "expected ':'", "expected ',' or ']'",
+ * "expected ',' or '}'", "control character in string", "invalid escape",
+ * "invalid \u escape", "lone surrogate escape", "invalid UTF-8", "NUL byte",
+ * "byte order mark", "nesting too deep", "unexpected data after the value".
+ * The position is the first byte of the offending number, literal or escape, of
+ * the string for "unterminated string", of the comma for "trailing comma", of
+ * the '[' or '{' one level too deep, else of the offending byte (the end of the
+ * text for the two end-of-text errors). Lines end at '\n'.
  */
 int json_validate(const char *s, size_t n, struct json_error *err);
 
