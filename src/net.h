@@ -4,7 +4,15 @@
  * Deadlines are absolute CLOCK_MONOTONIC milliseconds (net_now_ms() + timeout).
  * Every wait is a poll() bounded by the deadline; sockets are non-blocking.
  * Resolution runs getaddrinfo on a helper thread, so a resolver that never
- * answers cannot hold the process past the deadline.
+ * answers cannot hold the process past the deadline. Error lines go to a
+ * caller's err[errlen]; err may be NULL (or errlen 0) when no line is wanted.
+ *
+ * Threads: a name (not a literal) costs one short-lived detached thread. A lookup
+ * that outlives its deadline is abandoned: its thread finishes on its own and
+ * frees its own result (all it touches is static). At most 4 lookups can be
+ * pending at once; a lookup that finds every slot taken by abandoned ones waits
+ * for one until its deadline. Meant for a process that exits soon after a
+ * timeout, as anontel does.
  */
 #ifndef ANONTEL_NET_H
 #define ANONTEL_NET_H
@@ -18,23 +26,38 @@ int64_t net_now_ms(void);
 
 /*
  * Resolves host (a name, an IPv4 literal or an IPv6 literal without brackets) and
- * connects to port, trying every address getaddrinfo returns (IPv6 and IPv4) in
- * turn until one accepts, all before the deadline. Returns a connected
- * non-blocking socket, or -1 with one line in err: "HOST: name does not resolve",
- * "HOST: resolving timed out", "HOST:PORT: connection refused",
- * "HOST:PORT: connect timed out", ...
+ * connects to port, trying every address getaddrinfo returns (IPv6 and IPv4, in
+ * its RFC 6724 order, first 16) until one accepts, all before the deadline.
+ * A literal is parsed in place: no thread, no /etc/hosts, no DNS. An address that
+ * fails lets the next one start at once; one still pending after 250 ms lets the
+ * next start alongside it (RFC 8305's connection attempt delay), and the first to
+ * connect wins, so a black-holed address costs 250 ms, not the whole deadline.
+ * Returns a connected socket (non-blocking, close-on-exec), or -1 with one line in
+ * err:
+ *   "HOST: name does not resolve"          EAI_NONAME / EAI_NODATA, empty host
+ *   "HOST: temporary failure resolving"    EAI_AGAIN (resolver failed or refused)
+ *   "HOST: resolving timed out"            deadline passed during resolution
+ *   "HOST: resolving failed: WHY"          any other getaddrinfo error
+ *   "HOST:PORT: connection refused"        also "host unreachable", "network
+ *   "HOST:PORT: connect timed out"         unreachable", "connection reset", strerror
+ * HOST:PORT is "[HOST]:PORT" for an IPv6 literal. With several addresses the
+ * connect line ends in " (N addresses tried)" and names the most telling error
+ * (a peer's answer beats "network unreachable" from a family the box lacks).
  */
 int net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, size_t errlen);
 
-/* Writes all n bytes before the deadline. Returns 0, or -1 with err. */
+/* Writes all n bytes before the deadline (send with MSG_NOSIGNAL: a closed peer
+ * is an error, never SIGPIPE). Returns 0, or -1 with err ("timed out",
+ * "connection reset", "connection closed by peer", ...). */
 int net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen);
 
 /* Reads at most n bytes, waiting until the deadline. Returns the count, 0 at end of
- * stream, or -1 with err ("timed out", "connection reset", ...). */
+ * stream (or when n is 0), or -1 with err ("timed out", "connection reset", ...). */
 ssize_t net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen);
 
 /* Waits until fd is readable (POLLIN) or writable (POLLOUT) or the deadline passes.
- * Returns 1 ready, 0 timed out, -1 error. */
+ * Returns 1 ready (an error or hang-up on fd counts as ready: the next read or
+ * write reports it), 0 timed out, -1 error (errno set; EBADF for a closed fd). */
 int net_wait(int fd, short events, int64_t deadline_ms);
 
 #endif
