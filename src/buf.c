@@ -18,8 +18,8 @@ buf_add(struct buf *b, const void *s, size_t n)
 	if (b->overflow)
 		return;
 	if (n >= b->cap - b->len) {
+		n = b->cap - 1 - b->len;   /* keep what fits, so a cut message still says something */
 		b->overflow = 1;
-		return;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

@@ -112,7 +112,7 @@ proxy_connect(struct conn *c, const struct url *dest,
 	http_response_init(&r, 1, time(NULL));
 	if (read_response(c, &r, err, sizeof err) != 0)
 		return failf(res, "proxy: ", err, NULL);
-	if (r.status != 200) {
+	if (r.status < 200 || r.status > 299) {
 		struct buf s;
 
 		buf_init(&s, code, sizeof code);

@@ -26,15 +26,26 @@ struct http_response {
 	char location[URL_PATH_MAX + 1];   /* Location header, "" if none */
 	int64_t retry_after;               /* seconds from now, -1 if absent or unparsable */
 	const char *error;                 /* static text when HTTP_ERROR was returned */
+	uint64_t body_bytes;               /* body bytes received (counted, not kept) */
 	/* framing and parser state: private */
+	time_t now;                        /* for Retry-After as an HTTP-date */
 	int head_request;                  /* response to HEAD or CONNECT: no body */
 	int state;
-	size_t header_bytes;
+	int interim;                       /* the response being read is a 1xx */
+	int cr;                            /* the previous header byte was CR */
+	size_t header_bytes;               /* of all status lines and headers so far
+	                                      (1xx included); of the trailers later */
 	int64_t content_length;            /* -1 if absent */
-	int chunked;
+	int te_seen;                       /* a Transfer-Encoding header came */
+	int chunked;                       /* ... and its last coding is chunked */
+	int chunked_count;                 /* times "chunked" was listed */
+	int location_count;                /* Location headers seen */
+	int location_bad;                  /* 1: a Location too long to keep, 2: two differ */
 	uint64_t remaining;                /* body or chunk bytes still expected */
-	char line[1024];                   /* the header line being read */
-	size_t line_len;
+	int cs;                            /* chunk-size line sub-state */
+	size_t cs_len;                     /* chunk-size line length so far */
+	char line[URL_PATH_MAX + 128];     /* the start of the header line being read */
+	size_t line_len;                   /* bytes of it kept in line */
 	size_t line_total;                 /* full length of the current line */
 };
 
@@ -48,8 +59,17 @@ void http_response_init(struct http_response *r, int no_body, time_t now);
  * with r->error set ("status line is not HTTP/1.x NNN", "header block over 16 KiB",
  * "conflicting Content-Length", "Content-Length with Transfer-Encoding",
  * "bad chunk size", "bare CR", "obsolete line folding", ...).
- * 1xx responses are skipped. For CONNECT (no_body), DONE comes right after the
- * header block of the final response.
+ * 1xx responses are skipped (101 is an error: we never ask to upgrade); the 16 KiB
+ * limit covers all status lines and headers read, 1xx included, and separately
+ * the trailers of a chunked body. For CONNECT (no_body), DONE comes right after
+ * the header block of the final response, and its framing headers are not
+ * interpreted (RFC 9110 9.3.6). A 3xx whose Location is too long to keep or
+ * given twice with different values is an error.
+ * Strict: the status line needs the SP after the code ("HTTP/1.1 200 \r\n" is
+ * fine, "HTTP/1.1 200\r\n" is not); bare CR or LF, obs-fold, control characters,
+ * "name :" are refused; Transfer-Encoding must end in a single "chunked".
+ * On DONE or ERROR, *used is the number of bytes examined; later calls return
+ * the same result with *used = 0.
  */
 enum http_result http_response_feed(struct http_response *r, const unsigned char *p, size_t n,
     size_t *used);
@@ -61,7 +81,9 @@ enum http_result http_response_eof(struct http_response *r);
 /*
  * Parses a Retry-After value: delta-seconds, or an IMF-fixdate HTTP-date (also the
  * obsolete RFC 850 and asctime forms) relative to now (negative results become 0).
- * Returns 0 with *secs, or -1.
+ * Exact syntax: no surrounding spaces, no sign. Results are capped at 366 days.
+ * A two-digit RFC 850 year more than 50 years ahead of now is in the past
+ * century (RFC 9110 5.6.7). Returns 0 with *secs, or -1.
  */
 int http_retry_after(const char *value, time_t now, int64_t *secs);
 
@@ -69,16 +91,20 @@ int http_retry_after(const char *value, time_t now, int64_t *secs);
  * Writes a POST request for u: request line, Host (with port when not default),
  * User-Agent: anontel/<version>, Content-Type: application/json, Content-Length,
  * Connection: close, the extra header lines (each "Name: value", may be NULL),
- * the blank line and the body. Returns 0, or -1 if b overflowed.
+ * the blank line and the body. Returns 0, or -1 if b overflowed or an extra
+ * line is not a token name, ':' and a value free of CR, LF and other controls.
  */
 int http_post(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
     const char *body, size_t body_len);
 
-/* Writes a CONNECT request for host:port, with Proxy-Authorization: Basic from the
- * proxy URL's user/pass when present. Returns 0 or -1 on overflow. */
+/* Writes a CONNECT request for host:port (always with the port; IPv6 in
+ * brackets), Host: the same, Proxy-Authorization: Basic from the proxy URL's
+ * user/pass when either is set, and User-Agent. Returns 0, or -1 on overflow or a
+ * user name containing ':' (RFC 7617 cannot carry it). */
 int http_connect(struct buf *b, const struct url *dest, const struct url *proxy);
 
-/* Writes a GET request for u with Connection: close and extra header lines (check). */
+/* Writes a GET request for u: Host, User-Agent, Connection: close and the extra
+ * header lines (check). Returns 0, or -1 as http_post. */
 int http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra);
 
 #endif

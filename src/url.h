@@ -26,20 +26,26 @@ struct url {
 };
 
 /*
- * Parses an absolute http:// or https:// URL. Refuses other schemes, empty or
- * invalid hosts, ports outside 1..65535, spaces and control characters, and
- * anything that does not fit. Returns 0, or -1 with a one-line reason in err
- * that never repeats userinfo.
+ * Parses an absolute http:// or https:// URL (scheme case-insensitive). Refuses
+ * other schemes, empty or invalid hosts, ports outside 1..65535 (or empty),
+ * spaces, control characters and non-ASCII bytes, a raw '@' or a backslash in
+ * the authority, bad or %00 percent-encoding in userinfo, bad '%' in the path,
+ * and anything that does not fit. A host whose last label is numeric must be a
+ * canonical dotted quad ("127.1", "0x7f.0.0.1" are refused: the resolver would
+ * read them as addresses). Returns 0, or -1 with a one-line reason in err that
+ * never repeats any part of the input; *u is zeroed on failure.
  */
 int url_parse(struct url *u, const char *s, char *err, size_t errlen);
 
-/* 1 if u->host is "localhost", in 127.0.0.0/8, or ::1. */
+/* 1 if u->host is "localhost" (or "localhost."), in 127.0.0.0/8, ::1, or
+ * ::ffff:127.0.0.0/104 (IPv4-mapped loopback). */
 int url_is_loopback(const struct url *u);
 
 /*
  * Resolves a redirect Location against the URL it came from (absolute URL,
  * scheme-relative "//host/x", absolute path "/x"; relative paths are refused).
- * Returns 0, or -1 with a reason.
+ * A fragment is dropped; "/x" keeps base's scheme, host, port and userinfo.
+ * out may be base. Returns 0, or -1 with a reason.
  */
 int url_resolve(struct url *out, const struct url *base, const char *location, char *err,
     size_t errlen);
@@ -47,19 +53,29 @@ int url_resolve(struct url *out, const struct url *base, const char *location, c
 /*
  * 1 if host (lowercase, IPv6 without brackets) matches the NO_PROXY list by curl's
  * rules: comma-separated entries, surrounding spaces ignored, "*" alone matches
- * everything, an entry matches the host exactly or as a domain suffix (a leading
- * dot is optional), IPv6 entries without brackets, an optional ":port" on an entry
- * is ignored.
+ * everything (a "*" inside a list matches nothing, as in curl), an entry matches
+ * the host exactly or as a domain suffix (a leading dot is optional, trailing
+ * dots ignored), IPv6 entries without brackets ("[::1]" tolerated), an optional
+ * ":port" on an entry is ignored (not on a bare IPv6 entry, where it cannot be
+ * told apart). An IP host matches only IP entries, exactly or by CIDR
+ * ("10.0.0.0/8", "fd00::/8"), as curl; a name never matches an IP entry.
+ * Entries are separated by commas and/or blanks.
  */
 int url_no_proxy_match(const char *no_proxy, const char *host);
 
 /*
  * Chooses the proxy for an https destination: the config's proxy if set, else
  * https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (lowercase wins); none when
- * NO_PROXY/no_proxy (lowercase wins) matches dest->host. Returns 1 and fills
- * *proxy (an http:// URL, default port 1080 when absent as curl does), 0 for no
- * proxy, -1 with a reason when the chosen variable is not a valid http:// URL.
- * `which` (may be NULL) receives the name of the setting used.
+ * NO_PROXY/no_proxy (lowercase wins) matches dest->host. As in curl, the first
+ * of these variables that is set decides, even when set to "" (= no proxy).
+ * A plain http:// destination (loopback only) never uses a proxy: returns 0.
+ * Returns 1 and fills *proxy (an http:// URL; "host:port" without a scheme is
+ * taken as http://; default port 1080 when absent as curl does; no path but
+ * "/"), 0 for no proxy, -1 with a reason ("https_proxy: only http:// proxies
+ * are supported", "HTTPS_PROXY: invalid proxy URL: ...", never the
+ * credentials) when the chosen setting is not a valid http:// URL.
+ * `which` (may be NULL) receives the name of the setting used ("proxy" for the
+ * config), "no_proxy"/"NO_PROXY" when that bypassed the proxy, else NULL.
  */
 int url_proxy_for(const struct url *dest, const char *config_proxy, struct url *proxy,
     const char **which, char *err, size_t errlen);
