@@ -137,27 +137,49 @@ set_opt(struct cli *c, const struct opt *o, const char *value, char *err, size_t
 	return -1;
 }
 
+/* The index of the verb: the first argument that is not a common option (one that
+ * applies to every verb, so it may come before the verb) or its value. */
+static int
+verb_index(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *value;
+		const struct opt *o = argv[i][0] == '-' ? find_opt(argv[i], &value) : NULL;
+
+		if (o == NULL || o->verbs != V_ALL)
+			break;
+		if (o->kind != OPT_FLAG && value == NULL)
+			i++;
+	}
+	return i;
+}
+
 int
 cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
+	int at = verb_index(argc, argv);
 	size_t v;
 
 	memset(c, 0, sizeof *c);
-	if (argc < 2)
+	if (at >= argc)
 		return fail(err, errlen, "no verb given (try --help)", NULL);
 	for (v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
-		if (strcmp(argv[1], verbs[v].name) == 0)
+		if (strcmp(argv[at], verbs[v].name) == 0)
 			break;
 	if (v == sizeof verbs / sizeof verbs[0])
-		return fail(err, errlen, "unknown verb", argv[1]);
+		return fail(err, errlen, "unknown verb", argv[at]);
 	c->verb = verbs[v].verb;
 	c->verb_name = verbs[v].name;
 
-	for (int i = 2; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *value;
 		const struct opt *o;
 
+		if (i == at)
+			continue;
 		if (c->verb == CLI_HELP || c->verb == CLI_VERSION)
 			return fail(err, errlen, "unexpected argument", arg);
 		if (arg[0] != '-' || arg[1] == '\0') {

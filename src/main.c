@@ -221,14 +221,14 @@ verb_id(const struct cli *cl)
 		line(&b, "host.from", "config id.host (empty when unset)");
 		line(&b, "uuid", id.in.uuid);
 		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
-		line(&b, "formula", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
 	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
 		line(&b, "app_id", id.in.app_id);
 		line(&b, "app_id.from", id.in.app_id_from);
-		line(&b, "formula", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
+		line(&b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
 		    "message = app_id), first 16 bytes, UUID v4 bits");
 	} else if (id.scheme == CFG_SCHEME_FIXED) {
-		line(&b, "id.from", "environment ANONTEL_ID");
+		line(&b, "id.from", "the environment variable ANONTEL_ID");
 	}
 	line(&b, "id", id.hex);
 	if (b.overflow) {

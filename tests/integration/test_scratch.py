@@ -11,7 +11,8 @@ def test_show_in_an_empty_root(tmp):
     root = os.path.join(tmp, "root")
     os.mkdir(root)
     shutil.copy(lib.BIN, os.path.join(root, "anontel"))
-    p = subprocess.run(["chroot", root, "/anontel", "show"], stdout=subprocess.PIPE,
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    p = subprocess.run([chroot, root, "/anontel", "show"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env={}, timeout=30)
     lib.eq(p.returncode, 0, f"exit status (stderr {p.stderr!r})")
     msg = lib.strict_json(p.stdout)
