@@ -7,6 +7,8 @@
 BR      := third_party/bearssl
 JSMN    := third_party/jsmn
 B       := build
+# BearSSL's objects; a variant build (another B) may reuse the main one's.
+BRB     ?= $(B)
 VERSION := $(shell cat VERSION)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%d)
 # Unix seconds of BUILD_DATE at 00:00 UTC: the clock floor for certificate checks.
@@ -34,51 +36,51 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 GEN       := $(B)/gen/roots.h
 
 MUSL_OBJS := $(SRCS:%.c=$(B)/musl/%.o)
-BR_MUSL   := $(BR_SRCS:$(BR)/%.c=$(B)/musl/br/%.o)
+BR_MUSL   := $(BR_SRCS:$(BR)/%.c=$(BRB)/musl/br/%.o)
 HOST_OBJS := $(LIB_SRCS:%.c=$(B)/host/%.o)
-BR_HOST   := $(BR_SRCS:$(BR)/%.c=$(B)/host/br/%.o)
+BR_HOST   := $(BR_SRCS:$(BR)/%.c=$(BRB)/host/br/%.o)
 UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(B)/units/%)
 
 .PHONY: all units clean
 all: $(B)/anontel
 units: $(UNITS)
 
-$(B)/anontel: $(MUSL_OBJS) $(B)/musl/libbearssl.a
-	$(MUSLCC) $(LDSMALL) -o $@ $(MUSL_OBJS) $(B)/musl/libbearssl.a
+$(B)/anontel: $(MUSL_OBJS) $(BRB)/musl/libbearssl.a
+	$(MUSLCC) $(LDSMALL) -o $@ $(MUSL_OBJS) $(BRB)/musl/libbearssl.a
 
 $(B)/musl/src/%.o: src/%.c src/*.h $(GEN) VERSION
 	@mkdir -p $(@D)
 	$(MUSLCC) $(STD) $(WARN) $(SMALL) $(DEFS) $(INCS) -c -o $@ $<
 
-$(B)/musl/br/%.o: $(BR)/%.c
+$(BRB)/musl/br/%.o: $(BR)/%.c
 	@mkdir -p $(@D)
 	$(MUSLCC) -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
 	  -fno-unwind-tables -I$(BR)/inc -I$(BR)/src -c -o $@ $<
 
-$(B)/musl/libbearssl.a: $(BR_MUSL)
+$(BRB)/musl/libbearssl.a: $(BR_MUSL)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/host/src/%.o: src/%.c src/*.h $(GEN) VERSION
 	@mkdir -p $(@D)
 	$(HOSTCC) $(STD) $(WARN) $(HOSTDBG) $(DEFS) $(INCS) -c -o $@ $<
 
-$(B)/host/br/%.o: $(BR)/%.c
+$(BRB)/host/br/%.o: $(BR)/%.c
 	@mkdir -p $(@D)
 	$(HOSTCC) -O2 -g -I$(BR)/inc -I$(BR)/src -c -o $@ $<
 
-$(B)/host/libbearssl.a: $(BR_HOST)
+$(BRB)/host/libbearssl.a: $(BR_HOST)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/units/%: tests/unit/%.c tests/unit/check.h $(HOST_OBJS) $(B)/host/libbearssl.a
+$(B)/units/%: tests/unit/%.c tests/unit/check.h $(HOST_OBJS) $(BRB)/host/libbearssl.a
 	@mkdir -p $(@D)
 	$(HOSTCC) $(STD) -Wall -Wextra -Werror $(HOSTDBG) $(DEFS) $(INCS) -Itests/unit \
-	  -o $@ $< $(HOST_OBJS) $(B)/host/libbearssl.a
+	  -o $@ $< $(HOST_OBJS) $(BRB)/host/libbearssl.a
 
 # Trust anchors: Debian's ca-certificates bundle turned into C by our generator.
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-$(B)/gen/roots.h: tools/mkroots.c $(B)/host/libbearssl.a $(CA_BUNDLE)
+$(B)/gen/roots.h: tools/mkroots.c $(BRB)/host/libbearssl.a $(CA_BUNDLE)
 	@mkdir -p $(B)/gen $(B)/tools
-	$(HOSTCC) $(STD) $(WARN) -O2 -I$(BR)/inc -o $(B)/tools/mkroots tools/mkroots.c $(B)/host/libbearssl.a
+	$(HOSTCC) $(STD) $(WARN) -O2 -I$(BR)/inc -o $(B)/tools/mkroots tools/mkroots.c $(BRB)/host/libbearssl.a
 	$(B)/tools/mkroots $(CA_BUNDLE) > $@.tmp && mv $@.tmp $@
 
 clean:
