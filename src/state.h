@@ -42,58 +42,106 @@ struct state {
 };
 
 /*
- * Picks the state directory: `preferred` when not NULL/"" (ANONTEL_STATE_DIR or the
- * config's stateDir: only that one is tried), else /var/lib/anontel, else
- * /tmp/anontel-<uid>; the first that exists or can be created (mode 0700, parents
- * are not created) and is writable. Returns 0, or -1 with a reason in err.
+ * Picks the state directory: the first of `preferred` (when not NULL/"": the
+ * caller's choice of ANONTEL_STATE_DIR or stateDir), /var/lib/anontel and
+ * /tmp/anontel-<euid> that exists or can be created (mkdir 0700; parents are not
+ * created) and is usable: a real directory, not a symlink (the final component is
+ * opened O_NOFOLLOW; symlinks higher in the path are followed), owned by the
+ * effective uid, not group- or world-writable, and writable (a read-only mount is
+ * skipped). An unusable candidate is skipped, never repaired (no chmod/chown).
+ * Returns 0 with s->dir and s->dirfd set; err then holds why earlier candidates
+ * were skipped ("PATH: reason; PATH: reason"), "" when the first one served, so a
+ * caller can warn that a configured directory was not used. Returns -1 with every
+ * candidate's reason in err when none is usable. s is initialised either way.
  */
 int state_open(struct state *s, const char *preferred, char *err, size_t errlen);
 
-/* Finds the directory state_open would pick, without creating anything; fills s->dir.
- * Returns 0 if it exists, -1 if none exists (for status and other read-only verbs). */
-int state_find(struct state *s, const char *preferred);
+/*
+ * Finds the directory state_open would pick, creating nothing, for status and other
+ * read-only verbs. Returns 0 with s->dir and s->dirfd set (the read functions
+ * below work). Returns -1 when there is none: s->dir is the directory state_open
+ * would create ("PATH: does not exist yet" in err), or "" when none is usable
+ * (reasons in err). s is initialised either way.
+ */
+int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 
-/* Takes the sender lock without waiting. Returns 1 taken, 0 held by another
- * process, -1 error (err). */
+/* Takes the sender lock (flock of `lock`, created 0600) without waiting. Returns
+ * 1 taken (or already held through s), 0 held by another open file description
+ * (another process), -1 error (err). On taking it, removes every `.tmp-*` file in
+ * the state dir and in kept/: temp files of killed runs. So writers should hold the
+ * lock; an unlocked writer racing that clean-up fails (-1), it never tears a file. */
 int state_lock(struct state *s, char *err, size_t errlen);
 
-/* Reads the stamps file; a missing file gives defaults (jitter -1). A malformed
- * file is an error (-1, err) — never silently reset. */
+/*
+ * Reads the stamps file; a missing file gives defaults (zeros, jitter -1, "").
+ * Format: lines "key value\n", keys last_success_ms, next_try_ms, jitter_ms,
+ * dropped, sent, notice_shown, last_error, each at most once, in any order; a
+ * missing key keeps its default (jitter_ms is absent while not drawn, last_error
+ * while empty). Numbers are plain decimal (no sign, no leading zero, <= INT64_MAX
+ * for the _ms keys, 0/1 for notice_shown); last_error is the rest of the line,
+ * 1-255 bytes, no control characters; the last line must end in "\n". Anything
+ * else is an error "DIR/stamps: line N: what" (-1; *st holds defaults) — never
+ * silently reset. A file larger than 4 KiB is refused.
+ */
 int state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t errlen);
 
-/* Writes the stamps file atomically. Returns 0 or -1 with err. */
+/* Writes the stamps file atomically. Control characters in last_error are written
+ * as spaces (it is our own text); negative times (jitter below -1) are refused.
+ * Returns 0 or -1 with err, as state_write_file. */
 int state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen);
 
-/* Lists kept messages, oldest first: fills seq[] with up to STATE_MAX_KEPT+1
- * sequence numbers and returns the count, or -1 with err. Stray files are ignored. */
-int state_list_kept(struct state *s, uint64_t *seq, size_t max, char *err, size_t errlen);
+/* Lists kept messages, oldest (lowest number) first: fills seq[] with the up to
+ * `max` oldest sequence numbers and returns how many it filled; *total (when not
+ * NULL) gets the number of kept files, which may exceed max. -1 with err on error.
+ * Kept files are named exactly 20 decimal digits + ".json"; other names are
+ * ignored. A missing kept/ directory is an empty list. */
+int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen);
 
-/* Keeps a new message (atomically) under the next sequence number, written to
- * *seq_out; if that makes more than STATE_MAX_KEPT, removes the oldest and adds
- * their count to *dropped. Returns 0 or -1 with err. */
+/* Keeps a new message (atomically, in kept/, made 0700 when missing) under the next
+ * sequence number (highest existing + 1, or 1 when none), written to *seq_out;
+ * then, while more than STATE_MAX_KEPT are kept, removes the oldest and adds their
+ * count to *dropped (seq_out and dropped may be NULL). Returns 0 when the message
+ * is kept, -1 with err when it is not (n > STATE_MSG_MAX, disk full, ...; *seq_out
+ * = 0, nothing dropped). Dropping is best effort and retried by the next keep. */
 int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, uint64_t *dropped,
     char *err, size_t errlen);
 
-/* Reads kept message seq into buf (cap bytes); returns its length or -1 with err. */
+/* Reads kept message seq into buf (cap bytes, not NUL-terminated); returns its
+ * length, or -1 with err: missing, larger than cap, or not a regular file (a
+ * planted symlink is refused, not followed). */
 ssize_t state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
     size_t errlen);
 
-/* Removes kept message seq (after a 2xx), and fsyncs the directory. */
+/* Removes kept message seq (after a 2xx; a symlink is removed, not followed) and
+ * fsyncs kept/. One already gone is not an error. Returns 0 or -1 with err. */
 int state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
-/* Writes/reads last.json (the last delivered message) atomically. */
+/* Writes/reads last.json (the last delivered message) atomically; read as
+ * state_read_file. */
 int state_write_last(struct state *s, const char *msg, size_t n, char *err, size_t errlen);
-ssize_t state_read_last(struct state *s, char *buf, size_t cap, char *err, size_t errlen);
+int state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err,
+    size_t errlen);
 
-/* Generic atomic write of a small file `name` in the state dir (used for random-id). */
+/* Generic atomic write of a small file `name` in the state dir (used for
+ * random-id). name is [A-Za-z0-9._-]{1,64} not starting with '.'. Written to
+ * ".tmp-<name>-<pid>" (O_EXCL, 0600), fsynced, renamed over name, directory
+ * fsynced. An existing name that is not a regular file (a symlink) is refused and
+ * left alone. Returns 0 or -1 with err; on -1 the previous file is intact, except
+ * when only the final directory fsync failed (err says "fsync"): the new file is
+ * then in place but may not survive a power cut. */
 int state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
     size_t errlen);
 
-/* Reads a small file `name` (O_NOFOLLOW); returns the length, 0 if missing... -1 on error. */
-ssize_t state_read_file(struct state *s, const char *name, char *buf, size_t cap, char *err,
-    size_t errlen);
+/* Reads a small file `name` (O_NOFOLLOW, regular files only) into buf (cap bytes,
+ * not NUL-terminated). Returns 1 with *len = its length (0 for an empty file), 0
+ * when it does not exist (*len = 0), -1 on error (err), including a file larger
+ * than cap. */
+int state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len,
+    char *err, size_t errlen);
 
-/* Releases the lock and closes descriptors. */
+/* Releases the lock and closes descriptors; safe to call twice, and after a
+ * failed state_open/state_find. */
 void state_close(struct state *s);
 
 #endif

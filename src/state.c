@@ -1,0 +1,1103 @@
+/*
+ * state: the state directory. See state.h for the contract.
+ *
+ * Why it is written this way:
+ * - Every name is resolved relative to the directory fd, never by path, so a
+ *   directory renamed or swapped after state_open cannot redirect our writes.
+ * - Directory listing uses getdents64 directly: opendir() would pull malloc
+ *   into the static binary for one DIR buffer.
+ * - Files are opened O_NONBLOCK so a FIFO planted under a state name cannot
+ *   hang a HEALTHCHECK run; fstat then refuses anything but a regular file.
+ */
+#include "state.h"
+
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>     /* renameat() only: no stdio streams or printf here */
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define STAMPS_NAME  "stamps"
+#define KEPT_NAME    "kept"
+#define LAST_NAME    "last.json"
+#define LOCK_NAME    "lock"
+#define TMP_PREFIX   ".tmp-"
+#define STAMPS_CAP   4096   /* a valid stamps file is < 600 bytes */
+#define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
+#define KEPT_DIGITS  20
+
+#define OPEN_READ  (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+#define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+static const char *const default_dirs[] = { "/var/lib/anontel", NULL /* /tmp/anontel-<uid> */ };
+
+/* ---- error text ---------------------------------------------------------- */
+
+/* Writes "DIR[/sub][/name]: what[: strerror(e)]" into err. */
+static void
+set_err(char *err, size_t errlen, const struct state *s, const char *sub, const char *name,
+    const char *what, int e)
+{
+	struct buf b;
+
+	if (err == NULL || errlen == 0)
+		return;
+	buf_init(&b, err, errlen);
+	if (s != NULL)
+		buf_str(&b, s->dir);
+	if (sub != NULL) {
+		buf_char(&b, '/');
+		buf_str(&b, sub);
+	}
+	if (name != NULL) {
+		buf_char(&b, '/');
+		buf_str(&b, name);
+	}
+	if (what != NULL) {
+		buf_str(&b, ": ");
+		buf_str(&b, what);
+	}
+	if (e != 0) {
+		buf_str(&b, ": ");
+		buf_str(&b, strerror(e));
+	}
+}
+
+/* The reason an open of an existing name failed, with the cases a person must
+ * tell apart (a planted symlink) named plainly. */
+static const char *
+open_failure(int e)
+{
+	if (e == ELOOP)
+		return "is a symbolic link (refused)";
+	return "cannot open";
+}
+
+/* Appends at most 32 bytes of untrusted text, non-printable bytes as '?'. */
+static void
+buf_shown(struct buf *b, const char *p, size_t n)
+{
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		buf_char(b, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A plain name in the state directory: [A-Za-z0-9._-]{1,64}, not starting with
+ * '.', so never ".", "..", a temp file, or a path. */
+static int
+valid_name(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.')
+		return 0;
+	for (n = 0; name[n] != '\0'; n++) {
+		char c = name[n];
+		if (n >= NAME_MAX_LEN)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no leading zero, <= max.
+ * Returns 0, or -1 not a number, -2 out of range, -3 leading zero. */
+static int
+parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+	if (n > 1 && p[0] == '0')
+		return -3;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(p[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			return -2;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* openat of a subdirectory; a symlink fails with ELOOP (O_NOFOLLOW with
+ * O_DIRECTORY reports ENOTDIR for it on Linux). */
+static int
+open_dir_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, OPEN_DIR);
+
+	if (fd < 0 && errno == ENOTDIR) {
+		struct stat st;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			errno = ELOOP;
+		else
+			errno = ENOTDIR;
+	}
+	return fd;
+}
+
+/* ---- directory listing --------------------------------------------------- */
+
+/* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
+ * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
+#define DIRENT_RECLEN_OFF 16
+#define DIRENT_NAME_OFF   19
+
+/* Calls fn(ctx, name) for each entry of directory dfd except "." and "..".
+ * Returns 0, or -1 with errno set. */
+static int
+each_entry(int dfd, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	_Alignas(8) char dents[4096];
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* own offset */
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, dents, sizeof dents);
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (got == 0)
+			break;
+		for (long off = 0; off < got;) {
+			unsigned short reclen;
+			const char *name = dents + off + DIRENT_NAME_OFF;
+
+			memcpy(&reclen, dents + off + DIRENT_RECLEN_OFF, sizeof reclen);
+			if (reclen == 0)
+				break;
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+				fn(ctx, name);
+			off += reclen;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+struct clean_ctx {
+	int dfd;
+};
+
+static void
+clean_one(void *ctx, const char *name)
+{
+	const struct clean_ctx *c = ctx;
+
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
+		(void)unlinkat(c->dfd, name, 0);  /* best effort: a survivor is harmless */
+}
+
+static void
+clean_tmp(int dfd)
+{
+	struct clean_ctx c = { dfd };
+
+	(void)each_entry(dfd, clean_one, &c);
+}
+
+/* ---- atomic write, bounded read ----------------------------------------- */
+
+/* Writes name in directory dfd atomically (see state.h). sub names dfd's
+ * subdirectory of the state dir in messages, NULL for the state dir itself. */
+static int
+atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
+    char *err, size_t errlen)
+{
+	char tmp[128];
+	struct buf b;
+	struct stat st;
+	int fd, e;
+
+	buf_init(&b, tmp, sizeof tmp);
+	buf_str(&b, TMP_PREFIX);
+	buf_str(&b, name);
+	buf_char(&b, '-');
+	buf_uint(&b, (uint64_t)getpid(), 0);
+	if (b.overflow) {
+		set_err(err, errlen, s, sub, name, "name too long", 0);
+		return -1;
+	}
+
+	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
+	 * oddity is seen. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			set_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		set_err(err, errlen, s, sub, name, "cannot stat", errno);
+		return -1;
+	}
+
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0 && errno == EEXIST && s->lockfd >= 0) {
+		/* Left by a killed run that had our pid (pids repeat in containers);
+		 * as the lock holder, no live writer can own it. */
+		(void)unlinkat(dfd, tmp, 0);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
+	}
+	if (fd < 0) {
+		set_err(err, errlen, s, sub, tmp, "cannot create", errno);
+		return -1;
+	}
+	if (write_all(fd, p, n) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "write", e);
+		goto fail_open;
+	}
+	if (fsync(fd) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "fsync", e);
+		goto fail_open;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "close", e);
+		goto fail_closed;
+	}
+	if (renameat(dfd, tmp, dfd, name) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, name, "rename", e);
+		goto fail_closed;
+	}
+	if (fsync(dfd) != 0) {
+		/* The new file is in place but may not survive a power cut. */
+		set_err(err, errlen, s, sub, NULL, "fsync", errno);
+		return -1;
+	}
+	return 0;
+
+fail_open:
+	close(fd);
+fail_closed:
+	(void)unlinkat(dfd, tmp, 0);
+	return -1;
+}
+
+/* Reads name in dfd into buf[cap]. Returns 1 read (*len set), 0 missing, -1 error. */
+static int
+read_small(const struct state *s, int dfd, const char *sub, const char *name, char *buf,
+    size_t cap, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t n = 0;
+	int fd;
+
+	*len = 0;
+	fd = openat(dfd, name, OPEN_READ);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, s, sub, name, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, s, sub, name, "cannot stat", errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+		goto fail;
+	}
+	for (;;) {
+		char extra;
+		ssize_t r;
+
+		if (n < cap)
+			r = read(fd, buf + n, cap - n);
+		else
+			r = read(fd, &extra, 1);  /* must be at EOF now */
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			set_err(err, errlen, s, sub, name, "read", errno);
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		if (n >= cap) {
+			char what[64];
+			struct buf b;
+
+			buf_init(&b, what, sizeof what);
+			buf_str(&b, "larger than ");
+			buf_uint(&b, cap, 0);
+			buf_str(&b, " bytes");
+			set_err(err, errlen, s, sub, name, what, 0);
+			goto fail;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	*len = n;
+	return 1;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* ---- choosing the directory --------------------------------------------- */
+
+enum { DIR_OK, DIR_ABSENT_CREATABLE, DIR_UNUSABLE };
+
+/* Copies the parent directory of path into out ("." or "/" when it has none). */
+static void
+parent_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	struct buf b;
+
+	buf_init(&b, out, cap);
+	if (slash == NULL)
+		buf_char(&b, '.');
+	else if (slash == path)
+		buf_char(&b, '/');
+	else
+		buf_add(&b, path, (size_t)(slash - path));
+}
+
+/* Checks candidate path (creating it when create). On DIR_OK *fdout holds an
+ * O_DIRECTORY fd; otherwise the reason is appended to why. */
+static int
+try_dir(const char *path, int create, int *fdout, struct buf *why)
+{
+	char parent[sizeof ((struct state){ .dirfd = -1 }).dir];
+	struct stat st;
+	int fd, created = 0;
+
+	*fdout = -1;
+	if (strlen(path) >= sizeof parent) {
+		buf_str(why, path);
+		buf_str(why, ": path too long");
+		return DIR_UNUSABLE;
+	}
+	fd = open(path, OPEN_DIR);
+	if (fd < 0 && errno == ENOENT) {
+		parent_of(path, parent, sizeof parent);
+		if (!create) {
+			if (access(parent, W_OK | X_OK) == 0)
+				return DIR_ABSENT_CREATABLE;
+			buf_str(why, path);
+			buf_str(why, ": cannot be created: ");
+			buf_str(why, strerror(errno));
+			return DIR_UNUSABLE;
+		}
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			buf_str(why, path);
+			buf_str(why, ": cannot create: ");
+			buf_str(why, strerror(errno));
+			return DIR_UNUSABLE;
+		}
+		created = 1;
+		fd = open(path, OPEN_DIR);
+	}
+	if (fd < 0) {
+		int e = errno;
+		buf_str(why, path);
+		if (e == ELOOP || (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))) {
+			buf_str(why, ": is a symbolic link (refused)");
+		} else {
+			buf_str(why, ": ");
+			buf_str(why, strerror(e));
+		}
+		return DIR_UNUSABLE;
+	}
+	if (fstat(fd, &st) != 0) {
+		buf_str(why, path);
+		buf_str(why, ": ");
+		buf_str(why, strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		/* e.g. /tmp/anontel-<uid> made by someone else to feed us state. */
+		buf_str(why, path);
+		buf_str(why, ": owned by uid ");
+		buf_uint(why, st.st_uid, 0);
+		buf_str(why, ", not ");
+		buf_uint(why, geteuid(), 0);
+		buf_str(why, " (refused)");
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		buf_str(why, path);
+		buf_str(why, ": is group- or world-writable (refused)");
+		goto fail;
+	}
+	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
+	if (faccessat(fd, ".", W_OK | X_OK, 0) != 0) {
+		buf_str(why, path);
+		buf_str(why, ": not writable: ");
+		buf_str(why, strerror(errno));
+		goto fail;
+	}
+	if (created) {
+		/* Make the new directory's entry durable. */
+		int pfd;
+		parent_of(path, parent, sizeof parent);
+		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd >= 0) {
+			(void)fsync(pfd);
+			close(pfd);
+		}
+	}
+	*fdout = fd;
+	return DIR_OK;
+fail:
+	close(fd);
+	return DIR_UNUSABLE;
+}
+
+/* Walks the candidates; mode 1 = state_open, 0 = state_find. */
+static int
+pick_dir(struct state *s, const char *preferred, int create, char *err, size_t errlen)
+{
+	char pref[sizeof s->dir], tmpdir[64], dummy[2];  /* cppcheck-suppress variableScope ; why.p may point here */
+	const char *cands[3];
+	size_t n = 0;
+	struct buf why, t;
+
+	s->dir[0] = '\0';
+	s->dirfd = -1;
+	s->lockfd = -1;
+	if (err == NULL || errlen == 0)
+		buf_init(&why, dummy, sizeof dummy);
+	else
+		buf_init(&why, err, errlen);
+
+	buf_init(&t, tmpdir, sizeof tmpdir);
+	buf_str(&t, "/tmp/anontel-");
+	buf_uint(&t, geteuid(), 0);
+
+	if (preferred != NULL && preferred[0] != '\0') {
+		/* "/x/link/" would resolve the symlink despite O_NOFOLLOW. */
+		size_t len = strlen(preferred);
+		while (len > 1 && preferred[len - 1] == '/')
+			len--;
+		if (len < sizeof pref) {
+			memcpy(pref, preferred, len);
+			pref[len] = '\0';
+			cands[n++] = pref;
+		} else {
+			cands[n++] = preferred;   /* try_dir refuses it as too long */
+		}
+	}
+	cands[n++] = default_dirs[0];
+	cands[n++] = tmpdir;
+
+	for (size_t i = 0; i < n; i++) {
+		int fd, r;
+		size_t mark = why.len;
+
+		if (mark > 0)
+			buf_str(&why, "; ");
+		r = try_dir(cands[i], create, &fd, &why);
+		if (r == DIR_UNUSABLE)
+			continue;
+		/* Undo the separator: nothing was said about this candidate. */
+		if (!why.overflow) {
+			why.len = mark;
+			why.p[mark] = '\0';
+		}
+		memcpy(s->dir, cands[i], strlen(cands[i]) + 1);
+		if (r == DIR_OK) {
+			s->dirfd = fd;
+			return 0;
+		}
+		if (why.len > 0)
+			buf_str(&why, "; ");
+		buf_str(&why, cands[i]);
+		buf_str(&why, ": does not exist yet");
+		return -1;
+	}
+	if (why.len == 0)
+		buf_str(&why, "no usable state directory");
+	return -1;
+}
+
+int
+state_open(struct state *s, const char *preferred, char *err, size_t errlen)
+{
+	return pick_dir(s, preferred, 1, err, errlen);
+}
+
+int
+state_find(struct state *s, const char *preferred, char *err, size_t errlen)
+{
+	return pick_dir(s, preferred, 0, err, errlen);
+}
+
+static int
+need_open(const struct state *s, char *err, size_t errlen)
+{
+	if (s->dirfd >= 0)
+		return 0;
+	if (err != NULL && errlen > 0) {
+		struct buf b;
+		buf_init(&b, err, errlen);
+		buf_str(&b, "state directory not open");
+	}
+	return -1;
+}
+
+/* ---- lock ---------------------------------------------------------------- */
+
+int
+state_lock(struct state *s, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, kfd;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (s->lockfd >= 0)
+		return 1;
+	fd = openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY, 0600);
+	if (fd < 0) {
+		set_err(err, errlen, s, NULL, LOCK_NAME, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, s, NULL, LOCK_NAME, "is not a regular file (refused)", 0);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return 0;
+		set_err(err, errlen, s, NULL, LOCK_NAME, "flock", e);
+		return -1;
+	}
+	s->lockfd = fd;
+
+	/* Temp files of killed runs. */
+	clean_tmp(s->dirfd);
+	kfd = open_dir_at(s->dirfd, KEPT_NAME);
+	if (kfd >= 0) {
+		clean_tmp(kfd);
+		close(kfd);
+	}
+	return 1;
+}
+
+/* ---- stamps -------------------------------------------------------------- */
+
+enum { K_LAST_SUCCESS, K_NEXT_TRY, K_JITTER, K_DROPPED, K_SENT, K_NOTICE, K_LAST_ERROR, K_COUNT };
+
+static const char *const stamp_keys[K_COUNT] = {
+	"last_success_ms", "next_try_ms", "jitter_ms", "dropped", "sent", "notice_shown", "last_error",
+};
+
+static const uint64_t stamp_max[K_COUNT] = {
+	INT64_MAX, INT64_MAX, INT64_MAX, UINT64_MAX, UINT64_MAX, 1, 0,
+};
+
+static void
+stamps_default(struct state_stamps *st)
+{
+	memset(st, 0, sizeof *st);
+	st->jitter_ms = -1;
+}
+
+static int
+is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* "DIR/stamps: line N: what[ \"shown\"]" */
+static int
+stamps_err(const struct state *s, size_t line, const char *what, const char *shown, size_t n,
+    char *err, size_t errlen)
+{
+	struct buf b;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	buf_init(&b, err, errlen);
+	buf_str(&b, s->dir);
+	buf_str(&b, "/" STAMPS_NAME ": line ");
+	buf_uint(&b, line, 0);
+	buf_str(&b, ": ");
+	buf_str(&b, what);
+	if (shown != NULL) {
+		buf_str(&b, " \"");
+		buf_shown(&b, shown, n);
+		buf_char(&b, '"');
+	}
+	return -1;
+}
+
+static int
+parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps *st, char *err,
+    size_t errlen)
+{
+	unsigned seen = 0;
+	size_t line = 0, i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		const char *key = p + i, *sp, *val;
+		size_t len, klen, vlen;
+		int k, r;
+		uint64_t v;
+
+		line++;
+		if (nl == NULL)
+			return stamps_err(s, line, "no newline at end (truncated?)", NULL, 0, err, errlen);
+		len = (size_t)(nl - key);
+		i += len + 1;
+		if (len == 0)
+			return stamps_err(s, line, "empty line", NULL, 0, err, errlen);
+		sp = memchr(key, ' ', len);
+		klen = sp ? (size_t)(sp - key) : len;
+		val = sp ? sp + 1 : nl;
+		vlen = (size_t)(nl - val);
+		for (k = 0; k < K_COUNT; k++)
+			if (strlen(stamp_keys[k]) == klen && memcmp(stamp_keys[k], key, klen) == 0)
+				break;
+		if (k == K_COUNT)
+			return stamps_err(s, line, "unknown key", key, klen, err, errlen);
+		if (seen & (1u << k))
+			return stamps_err(s, line, "duplicate key", key, klen, err, errlen);
+		seen |= 1u << k;
+		if (vlen == 0)
+			return stamps_err(s, line, "missing value for", key, klen, err, errlen);
+
+		if (k == K_LAST_ERROR) {
+			if (vlen >= sizeof st->last_error)
+				return stamps_err(s, line, "last_error too long", NULL, 0, err, errlen);
+			for (size_t j = 0; j < vlen; j++)
+				if (is_control((unsigned char)val[j]))
+					return stamps_err(s, line, "control character in last_error",
+					    NULL, 0, err, errlen);
+			memcpy(st->last_error, val, vlen);
+			st->last_error[vlen] = '\0';
+			continue;
+		}
+		r = parse_u64(val, vlen, stamp_max[k], &v);
+		if (r == -1)
+			return stamps_err(s, line, "not a decimal number:", val, vlen, err, errlen);
+		if (r == -2)
+			return stamps_err(s, line, "number out of range:", val, vlen, err, errlen);
+		if (r == -3)
+			return stamps_err(s, line, "leading zero:", val, vlen, err, errlen);
+		switch (k) {
+		case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
+		case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
+		case K_JITTER: st->jitter_ms = (int64_t)v; break;
+		case K_DROPPED: st->dropped = v; break;
+		case K_SENT: st->sent = v; break;
+		default: st->notice_shown = (int)v; break;
+		}
+	}
+	return 0;
+}
+
+int
+state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t errlen)
+{
+	char text[STAMPS_CAP];
+	size_t n;
+	int r;
+
+	stamps_default(st);
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	r = read_small(s, s->dirfd, NULL, STAMPS_NAME, text, sizeof text, &n, err, errlen);
+	if (r <= 0)
+		return r;
+	if (parse_stamps(s, text, n, st, err, errlen) != 0) {
+		stamps_default(st);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+put_line(struct buf *b, int k, uint64_t v)
+{
+	buf_str(b, stamp_keys[k]);
+	buf_char(b, ' ');
+	buf_uint(b, v, 0);
+	buf_char(b, '\n');
+}
+
+int
+state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen)
+{
+	char text[1024];
+	struct buf b;
+	size_t elen;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (st->last_success_ms < 0 || st->next_try_ms < 0 || st->jitter_ms < -1) {
+		set_err(err, errlen, s, NULL, STAMPS_NAME, "negative time refused", 0);
+		return -1;
+	}
+	buf_init(&b, text, sizeof text);
+	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
+	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
+	if (st->jitter_ms >= 0)          /* absent = not drawn yet */
+		put_line(&b, K_JITTER, (uint64_t)st->jitter_ms);
+	put_line(&b, K_DROPPED, st->dropped);
+	put_line(&b, K_SENT, st->sent);
+	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);
+	for (elen = 0; elen < sizeof st->last_error - 1 && st->last_error[elen] != '\0'; elen++)
+		;
+	if (elen > 0) {                  /* absent = "" */
+		buf_str(&b, stamp_keys[K_LAST_ERROR]);
+		buf_char(&b, ' ');
+		for (size_t j = 0; j < elen; j++) {
+			unsigned char c = (unsigned char)st->last_error[j];
+			buf_char(&b, is_control(c) ? ' ' : (char)c);
+		}
+		buf_char(&b, '\n');
+	}
+	if (b.overflow) {                /* cannot happen: 7 short lines + 255 bytes */
+		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
+		return -1;
+	}
+	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len, err, errlen);
+}
+
+/* ---- kept messages ------------------------------------------------------- */
+
+static void
+kept_name(uint64_t seq, char out[32])
+{
+	struct buf b;
+
+	buf_init(&b, out, 32);
+	buf_uint(&b, seq, KEPT_DIGITS);
+	buf_str(&b, ".json");
+}
+
+/* 1 and *seq when name is exactly 20 digits + ".json" (value <= UINT64_MAX). */
+static int
+kept_parse(const char *name, uint64_t *seq)
+{
+	uint64_t v = 0;
+
+	if (strlen(name) != KEPT_DIGITS + 5 || strcmp(name + KEPT_DIGITS, ".json") != 0)
+		return 0;
+	for (size_t i = 0; i < KEPT_DIGITS; i++) {
+		unsigned d = (unsigned)(name[i] - '0');
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	*seq = v;
+	return 1;
+}
+
+/* Opens kept/ (creating it when create). Returns the fd; -1 with errno. */
+static int
+kept_open(struct state *s, int create)
+{
+	int fd = open_dir_at(s->dirfd, KEPT_NAME);
+
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
+			return -1;
+		(void)fsync(s->dirfd);
+		fd = open_dir_at(s->dirfd, KEPT_NAME);
+	}
+	return fd;
+}
+
+struct scan {
+	uint64_t *seq;     /* the `max` lowest, ascending */
+	size_t max, filled, total;
+	uint64_t highest;
+};
+
+static void
+scan_one(void *ctx, const char *name)
+{
+	struct scan *sc = ctx;
+	uint64_t v;
+	size_t i;
+
+	if (!kept_parse(name, &v))
+		return;
+	if (sc->total == 0 || v > sc->highest)
+		sc->highest = v;
+	sc->total++;
+	if (sc->filled == sc->max && (sc->max == 0 || v > sc->seq[sc->max - 1]))
+		return;
+	i = sc->filled < sc->max ? sc->filled++ : sc->max - 1;
+	for (; i > 0 && sc->seq[i - 1] > v; i--)
+		sc->seq[i] = sc->seq[i - 1];
+	sc->seq[i] = v;
+}
+
+static int
+kept_scan(struct state *s, int kfd, struct scan *sc, char *err, size_t errlen)
+{
+	sc->filled = sc->total = 0;
+	sc->highest = 0;
+	if (each_entry(kfd, scan_one, sc) != 0) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen)
+{
+	struct scan sc = { seq, max, 0, 0, 0 };
+	int kfd;
+
+	if (total != NULL)
+		*total = 0;
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	kfd = kept_open(s, 0);
+	if (kfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	if (kept_scan(s, kfd, &sc, err, errlen) != 0) {
+		close(kfd);
+		return -1;
+	}
+	close(kfd);
+	if (total != NULL)
+		*total = sc.total;
+	return (int)sc.filled;
+}
+
+int
+state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, uint64_t *dropped,
+    char *err, size_t errlen)
+{
+	uint64_t oldest[STATE_MAX_KEPT + 1];
+	struct scan sc = { oldest, 0, 0, 0, 0 };
+	char name[32];
+	uint64_t seq;
+	int kfd;
+
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (n > STATE_MSG_MAX) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "message larger than STATE_MSG_MAX", 0);
+		return -1;
+	}
+	kfd = kept_open(s, 1);
+	if (kfd < 0) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	if (kept_scan(s, kfd, &sc, err, errlen) != 0)
+		goto fail;
+	if (sc.total > 0 && sc.highest == UINT64_MAX) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
+		goto fail;
+	}
+	seq = sc.total > 0 ? sc.highest + 1 : 1;
+	kept_name(seq, name);
+	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, err, errlen) != 0)
+		goto fail;
+	if (seq_out != NULL)
+		*seq_out = seq;
+
+	/* Drop the oldest beyond STATE_MAX_KEPT. Best effort: the message is kept,
+	 * and a failure here is retried by the next keep. */
+	sc.max = STATE_MAX_KEPT + 1;
+	for (;;) {
+		size_t excess, removed = 0;
+
+		if (kept_scan(s, kfd, &sc, NULL, 0) != 0 || sc.total <= STATE_MAX_KEPT)
+			break;
+		excess = sc.total - STATE_MAX_KEPT;
+		for (size_t i = 0; i < excess && i < sc.filled; i++) {
+			kept_name(oldest[i], name);
+			if (unlinkat(kfd, name, 0) == 0) {
+				removed++;
+				if (dropped != NULL)
+					(*dropped)++;
+			}
+		}
+		if (removed == 0)
+			break;
+	}
+	(void)fsync(kfd);
+	close(kfd);
+	return 0;
+fail:
+	close(kfd);
+	return -1;
+}
+
+ssize_t
+state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, size_t errlen)
+{
+	char name[32];
+	size_t len;
+	int kfd, r;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	kept_name(seq, name);
+	kfd = kept_open(s, 0);
+	if (kfd < 0) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	r = read_small(s, kfd, KEPT_NAME, name, buf, cap, &len, err, errlen);
+	close(kfd);
+	if (r == 0)
+		set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
+	if (r <= 0)
+		return -1;
+	return (ssize_t)len;
+}
+
+int
+state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
+{
+	char name[32];
+	int kfd;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	kept_name(seq, name);
+	kfd = kept_open(s, 0);
+	if (kfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
+		set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
+		close(kfd);
+		return -1;
+	}
+	if (fsync(kfd) != 0) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "fsync", errno);
+		close(kfd);
+		return -1;
+	}
+	close(kfd);
+	return 0;
+}
+
+/* ---- named files --------------------------------------------------------- */
+
+int
+state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
+    size_t errlen)
+{
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (!valid_name(name)) {
+		set_err(err, errlen, s, NULL, NULL, "invalid file name", 0);
+		return -1;
+	}
+	return atomic_write(s, s->dirfd, NULL, name, p, n, err, errlen);
+}
+
+int
+state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len, char *err,
+    size_t errlen)
+{
+	*len = 0;
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (!valid_name(name)) {
+		set_err(err, errlen, s, NULL, NULL, "invalid file name", 0);
+		return -1;
+	}
+	return read_small(s, s->dirfd, NULL, name, buf, cap, len, err, errlen);
+}
+
+int
+state_write_last(struct state *s, const char *msg, size_t n, char *err, size_t errlen)
+{
+	return state_write_file(s, LAST_NAME, msg, n, err, errlen);
+}
+
+int
+state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
+{
+	return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
+}
+
+void
+state_close(struct state *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);   /* releases the flock */
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->lockfd = -1;
+	s->dirfd = -1;
+}

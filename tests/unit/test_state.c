@@ -1,0 +1,1196 @@
+/*
+ * test_state: the state directory (src/state.h).
+ *
+ * Cases that need mounts (read-only or full file systems, the fallback to
+ * /var/lib/anontel and /tmp/anontel-<uid>) run in a forked child that did
+ * unshare(CLONE_NEWNS) and put fresh tmpfs on /tmp and /var/lib, so the host's
+ * directories are never touched. They need root (build.sh runs as root).
+ */
+#define _GNU_SOURCE
+#include "check.h"
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERRLEN 1024
+
+/* Test paths are short; a truncated one would fail a check anyway. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void
+tmpdir(char *out, size_t cap)
+{
+	snprintf(out, cap, "/tmp/test_state-XXXXXX");
+	if (mkdtemp(out) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		printf("# rm -rf %s failed\n", path);
+}
+
+static void
+put_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, p, n) != (ssize_t)n) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+}
+
+/* Reads dir/name into buf (NUL-terminated); returns length or -1. */
+static ssize_t
+get_file(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char path[4200];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+static int
+mode_of(const char *dir, const char *name)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	if (lstat(path, &st) != 0)
+		return -1;
+	return (int)(st.st_mode & 07777);
+}
+
+static int
+exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Number of entries starting with ".tmp-" in dir. */
+static int
+count_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, ".tmp-", 5) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+open_in(struct state *s, const char *dir)
+{
+	char err[ERRLEN];
+	int rc = state_open(s, dir, err, sizeof err);
+
+	CHECKF(rc == 0, "state_open(%s): %d %s", dir, rc, err);
+	CHECK_STR(s->dir, dir, "state dir");
+	CHECK_STR(err, "", "state_open err");
+}
+
+static int
+stamps_eq(const struct state_stamps *a, const struct state_stamps *b)
+{
+	return a->last_success_ms == b->last_success_ms && a->next_try_ms == b->next_try_ms &&
+	    a->jitter_ms == b->jitter_ms && a->dropped == b->dropped && a->sent == b->sent &&
+	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
+}
+
+static int
+is_defaults(const struct state_stamps *st)
+{
+	struct state_stamps d;
+
+	memset(&d, 0, sizeof d);
+	d.jitter_ms = -1;
+	return stamps_eq(st, &d);
+}
+
+/* Runs fn in a child with a private mount namespace: a fresh tmpfs on /tmp
+ * and on /var/lib (read-only when varlib_ro). The child's failures count as one
+ * failure here. */
+static void
+in_sandbox(void (*fn)(const void *arg), const void *arg, int varlib_ro)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		CHECKF(0, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		check_failures = 0;
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777") != 0 ||
+		    mount("tmpfs", "/var/lib", "tmpfs", varlib_ro ? MS_RDONLY : 0, "mode=0755") != 0) {
+			printf("#   sandbox: %s (needs root)\n", strerror(errno));
+			fflush(stdout);
+			_exit(2);
+		}
+		fn(arg);
+		fflush(stdout);
+		_exit(check_failures ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sandboxed child: status %#x", status);
+}
+
+static void
+mount_tmpfs(const char *dir, const char *opts, unsigned long flags)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		CHECKF(0, "mkdir %s: %s", dir, strerror(errno));
+	CHECKF(mount("tmpfs", dir, "tmpfs", flags, opts) == 0, "mount %s: %s", dir, strerror(errno));
+}
+
+/* ---- state_open / state_find --------------------------------------------- */
+
+enum pref_setup {
+	P_NULL, P_EMPTY, P_EXISTS, P_MISSING, P_NOPARENT, P_RO, P_SYMLINK, P_FILE, P_GROUPW,
+	P_WORLDW, P_FOREIGN, P_SYMLINK_SLASH, P_EXISTS_SLASH,
+};
+
+enum { F_VARLIB_RO = 1, F_TMP_RO = 2, F_TMP_FOREIGN = 4, F_VARLIB_GROUPW = 8, F_VARLIB_EXISTS = 16,
+	F_TMP_EXISTS = 32 };
+
+struct open_row {
+	const char *name;
+	enum pref_setup pref;
+	int flags;
+	int want_rc;
+	const char *want_dir;      /* "T" = /tmp/anontel-<euid> */
+	const char *want_err[3];   /* substrings of err; NULL-terminated; {""} = err empty */
+};
+
+static const char *
+pref_path(enum pref_setup p)
+{
+	switch (p) {
+	case P_NULL: return NULL;
+	case P_SYMLINK_SLASH: return "/tmp/pref//";
+	case P_EMPTY: return "";
+	case P_NOPARENT: return "/tmp/nope/pref";
+	case P_EXISTS_SLASH: return "/tmp/pref/";
+	default: return "/tmp/pref";
+	}
+}
+
+static void
+setup_candidates(enum pref_setup p, int flags)
+{
+	char tdir[64];
+
+	snprintf(tdir, sizeof tdir, "/tmp/anontel-%u", (unsigned)geteuid());
+	switch (p) {
+	case P_EXISTS:
+	case P_EXISTS_SLASH:
+		CHECK(mkdir("/tmp/pref", 0700) == 0);
+		break;
+	case P_RO:
+		mount_tmpfs("/tmp/pref", "mode=0700", MS_RDONLY);
+		break;
+	case P_SYMLINK:
+	case P_SYMLINK_SLASH:
+		CHECK(mkdir("/tmp/real", 0700) == 0);
+		CHECK(symlink("/tmp/real", "/tmp/pref") == 0);
+		break;
+	case P_FILE:
+		put_file("/tmp", "pref", "x", 1);
+		break;
+	case P_GROUPW:
+	case P_WORLDW:
+		CHECK(mkdir("/tmp/pref", 0700) == 0);
+		CHECK(chmod("/tmp/pref", p == P_GROUPW ? 0770 : 0777) == 0);
+		break;
+	case P_FOREIGN:
+		CHECK(mkdir("/tmp/pref", 0700) == 0);
+		CHECK(chown("/tmp/pref", 65534, 65534) == 0);
+		break;
+	default:
+		break;
+	}
+	if (flags & F_TMP_FOREIGN) {
+		CHECK(mkdir(tdir, 0700) == 0);
+		CHECK(chown(tdir, 65534, 65534) == 0);
+	}
+	if (flags & F_TMP_EXISTS)
+		CHECK(mkdir(tdir, 0700) == 0);
+	if (flags & (F_VARLIB_GROUPW | F_VARLIB_EXISTS)) {
+		CHECK(mkdir("/var/lib/anontel", 0700) == 0);
+		if (flags & F_VARLIB_GROUPW)
+			CHECK(chmod("/var/lib/anontel", 0770) == 0);
+	}
+	if (flags & F_VARLIB_RO)
+		CHECK(mount(NULL, "/var/lib", NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+	if (flags & F_TMP_RO)
+		CHECK(mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+}
+
+static const struct open_row open_rows[] = {
+	{ "preferred exists", P_EXISTS, 0, 0, "/tmp/pref", { "" } },
+	{ "preferred created", P_MISSING, 0, 0, "/tmp/pref", { "" } },
+	{ "preferred read-only", P_RO, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: not writable: Read-only file system", NULL } },
+	{ "preferred symlink", P_SYMLINK, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: is a symbolic link (refused)", NULL } },
+	{ "preferred symlink, trailing slashes", P_SYMLINK_SLASH, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: is a symbolic link (refused)", NULL } },
+	{ "preferred, trailing slash", P_EXISTS_SLASH, 0, 0, "/tmp/pref", { "" } },
+	{ "preferred is a file", P_FILE, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: Not a directory", NULL } },
+	{ "preferred group-writable", P_GROUPW, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: is group- or world-writable (refused)", NULL } },
+	{ "preferred world-writable", P_WORLDW, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: is group- or world-writable (refused)", NULL } },
+	{ "preferred foreign owner", P_FOREIGN, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref: owned by uid 65534", NULL } },
+	{ "preferred parent missing", P_NOPARENT, 0, 0, "/var/lib/anontel",
+	    { "/tmp/nope/pref: cannot create: No such file or directory", NULL } },
+	{ "no preferred", P_NULL, 0, 0, "/var/lib/anontel", { "" } },
+	{ "empty preferred", P_EMPTY, 0, 0, "/var/lib/anontel", { "" } },
+	{ "/var/lib read-only", P_NULL, F_VARLIB_RO, 0, "T",
+	    { "/var/lib/anontel: cannot create: Read-only file system", NULL } },
+	{ "/var/lib/anontel group-writable", P_NULL, F_VARLIB_GROUPW, 0, "T",
+	    { "/var/lib/anontel: is group- or world-writable", NULL } },
+	{ "preferred and /var/lib read-only", P_RO, F_VARLIB_RO, 0, "T",
+	    { "/tmp/pref: not writable", "/var/lib/anontel: cannot create", NULL } },
+	{ "all read-only", P_RO, F_VARLIB_RO | F_TMP_RO, -1, "",
+	    { "/tmp/pref: not writable", "/var/lib/anontel: cannot create",
+	      "/tmp/anontel-" } },
+	{ "/tmp/anontel-<uid> planted", P_NULL, F_VARLIB_RO | F_TMP_FOREIGN, -1, "",
+	    { "owned by uid 65534, not", NULL } },
+};
+
+static void
+open_one(const void *arg)
+{
+	const struct open_row *r = arg;
+	char err[ERRLEN], want[64];
+	struct state s;
+	struct stat a, b;
+	int rc;
+
+	setup_candidates(r->pref, r->flags);
+	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
+	if (strcmp(r->want_dir, "T") != 0)
+		snprintf(want, sizeof want, "%s", r->want_dir);
+
+	rc = state_open(&s, pref_path(r->pref), err, sizeof err);
+	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
+	CHECKF(strcmp(s.dir, want) == 0, "%s: dir \"%s\", want \"%s\"", r->name, s.dir, want);
+	for (int i = 0; i < 3 && r->want_err[i] != NULL; i++) {
+		if (r->want_err[i][0] == '\0')
+			CHECKF(err[0] == '\0', "%s: err \"%s\", want empty", r->name, err);
+		else
+			CHECKF(strstr(err, r->want_err[i]) != NULL, "%s: err \"%s\" lacks \"%s\"",
+			    r->name, err, r->want_err[i]);
+	}
+	if (rc == 0) {
+		CHECKF(s.dirfd >= 0 && fstat(s.dirfd, &a) == 0 && stat(want, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev, "%s: dirfd is not %s", r->name, want);
+		CHECKF(mode_of(want, NULL) == 0700, "%s: mode %o", r->name, mode_of(want, NULL));
+		CHECKF(s.lockfd == -1, "%s: lockfd", r->name);
+	} else {
+		CHECKF(s.dirfd == -1 && s.lockfd == -1, "%s: fds not -1", r->name);
+	}
+	if (r->pref == P_SYMLINK)
+		CHECKF(mode_of("/tmp/real", NULL) == 0700, "%s: symlink target changed", r->name);
+	if (r->pref == P_GROUPW)
+		CHECKF(mode_of("/tmp/pref", NULL) == 0770, "%s: refused dir was repaired", r->name);
+	state_close(&s);
+	state_close(&s);   /* twice is harmless */
+}
+
+static void
+test_open_table(void)
+{
+	for (size_t i = 0; i < sizeof open_rows / sizeof open_rows[0]; i++)
+		in_sandbox(open_one, &open_rows[i], 0);
+}
+
+struct find_row {
+	const char *name;
+	enum pref_setup pref;
+	int flags;
+	int want_rc;
+	const char *want_dir;
+	const char *want_err;
+};
+
+static const struct find_row find_rows[] = {
+	{ "nothing yet", P_NULL, 0, -1, "/var/lib/anontel", "/var/lib/anontel: does not exist yet" },
+	{ "var/lib exists", P_NULL, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "" },
+	{ "preferred exists", P_EXISTS, F_VARLIB_EXISTS, 0, "/tmp/pref", "" },
+	{ "preferred missing", P_MISSING, F_VARLIB_EXISTS, -1, "/tmp/pref", "does not exist yet" },
+	{ "preferred symlink", P_SYMLINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "symbolic link" },
+	{ "preferred ro, tmp", P_RO, F_VARLIB_RO | F_TMP_EXISTS, 0, "T", "not writable" },
+	{ "all read-only, none", P_NULL, F_VARLIB_RO | F_TMP_RO, -1, "", "/tmp/anontel-" },
+};
+
+static void
+find_one(const void *arg)
+{
+	const struct find_row *r = arg;
+	char err[ERRLEN], want[64];
+	struct state s;
+	int rc;
+
+	setup_candidates(r->pref, r->flags);
+	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
+	if (strcmp(r->want_dir, "T") != 0)
+		snprintf(want, sizeof want, "%s", r->want_dir);
+	rc = state_find(&s, pref_path(r->pref), err, sizeof err);
+	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
+	CHECKF(strcmp(s.dir, want) == 0, "%s: dir \"%s\", want \"%s\"", r->name, s.dir, want);
+	if (r->want_err[0] == '\0')
+		CHECKF(err[0] == '\0', "%s: err \"%s\"", r->name, err);
+	else
+		CHECKF(strstr(err, r->want_err) != NULL, "%s: err \"%s\" lacks \"%s\"", r->name, err,
+		    r->want_err);
+	CHECKF((rc == 0) == (s.dirfd >= 0), "%s: dirfd %d", r->name, s.dirfd);
+	if (rc != 0 && want[0] != '\0')
+		CHECKF(!exists(want), "%s: state_find created %s", r->name, want);
+	state_close(&s);
+
+	/* state_open agrees with state_find. */
+	if (want[0] != '\0') {
+		rc = state_open(&s, pref_path(r->pref), err, sizeof err);
+		CHECKF(rc == 0 && strcmp(s.dir, want) == 0, "%s: state_open picked \"%s\" (%s)",
+		    r->name, s.dir, err);
+		state_close(&s);
+	}
+}
+
+static void
+test_find_table(void)
+{
+	for (size_t i = 0; i < sizeof find_rows / sizeof find_rows[0]; i++)
+		in_sandbox(find_one, &find_rows[i], 0);
+}
+
+/* ---- stamps -------------------------------------------------------------- */
+
+struct rt_row {
+	const char *name;
+	struct state_stamps in;
+	const char *want_error;    /* last_error after the round trip */
+};
+
+static const struct rt_row rt_rows[] = {
+	{ "defaults", { 0, 0, -1, 0, 0, 0, "" }, "" },
+	{ "typical", { 1700000000123, 1700000600000, 4321, 3, 17, 1, "HTTP 503" }, "HTTP 503" },
+	{ "jitter zero", { 1, 0, 0, 0, 0, 0, "" }, "" },
+	{ "extremes", { INT64_MAX, INT64_MAX, INT64_MAX, UINT64_MAX, UINT64_MAX, 1, "x" }, "x" },
+	{ "controls sanitized", { 5, 0, -1, 0, 0, 0, "line1\nline2\r\t\x7f!" },
+	    "line1 line2   !" },
+	{ "utf-8 kept", { 5, 0, -1, 0, 0, 0, "caf\xc3\xa9 \"q\" \\" }, "caf\xc3\xa9 \"q\" \\" },
+	{ "only a newline", { 5, 0, -1, 0, 0, 0, "\n" }, " " },
+};
+
+static void
+test_stamps_roundtrip(void)
+{
+	char dir[64], err[ERRLEN];
+	struct state s;
+	struct state_stamps got;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "missing file: %s", err);
+	CHECK(is_defaults(&got));
+	for (size_t i = 0; i < sizeof rt_rows / sizeof rt_rows[0]; i++) {
+		const struct rt_row *r = &rt_rows[i];
+		struct state_stamps want = r->in;
+
+		snprintf(want.last_error, sizeof want.last_error, "%s", r->want_error);
+		CHECKF(state_write_stamps(&s, &r->in, err, sizeof err) == 0, "%s: write: %s",
+		    r->name, err);
+		memset(&got, 0x55, sizeof got);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "%s: read: %s", r->name,
+		    err);
+		CHECKF(stamps_eq(&got, &want), "%s: round trip differs (last_error \"%s\")", r->name,
+		    got.last_error);
+	}
+	CHECKF(mode_of(dir, "stamps") == 0600, "stamps mode %o", mode_of(dir, "stamps"));
+	CHECK(count_tmp(dir) == 0);
+
+	/* A last_error filling the whole array without a NUL: 255 bytes kept. */
+	{
+		struct state_stamps big = { 1, 0, -1, 0, 0, 0, "" };
+		memset(big.last_error, 'e', sizeof big.last_error);
+		CHECKF(state_write_stamps(&s, &big, err, sizeof err) == 0, "big: %s", err);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "big: %s", err);
+		CHECK(strlen(got.last_error) == STATE_ERROR_MAX - 1 && got.last_error[0] == 'e');
+	}
+	state_close(&s);
+	rm_rf(dir);
+}
+
+static void
+test_stamps_format(void)
+{
+	static const struct {
+		struct state_stamps st;
+		const char *text;
+	} rows[] = {
+		{ { 1, 2, 3, 4, 5, 1, "boom" },
+		    "last_success_ms 1\nnext_try_ms 2\njitter_ms 3\ndropped 4\nsent 5\n"
+		    "notice_shown 1\nlast_error boom\n" },
+		{ { 0, 0, -1, 0, 0, 7, "" },
+		    "last_success_ms 0\nnext_try_ms 0\ndropped 0\nsent 0\nnotice_shown 1\n" },
+	};
+	char dir[64], err[ERRLEN], text[1024];
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		CHECKF(state_write_stamps(&s, &rows[i].st, err, sizeof err) == 0, "row %zu: %s", i,
+		    err);
+		CHECK(get_file(dir, "stamps", text, sizeof text) >= 0);
+		CHECK_STR(text, rows[i].text, "stamps bytes");
+	}
+	state_close(&s);
+	rm_rf(dir);
+}
+
+static void
+test_stamps_write_refused(void)
+{
+	static const struct state_stamps bad[] = {
+		{ -1, 0, -1, 0, 0, 0, "" },
+		{ 0, -5, -1, 0, 0, 0, "" },
+		{ 0, 0, -2, 0, 0, 0, "" },
+		{ INT64_MIN, 0, 0, 0, 0, 0, "" },
+	};
+	char dir[64], err[ERRLEN];
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		CHECKF(state_write_stamps(&s, &bad[i], err, sizeof err) == -1, "row %zu accepted", i);
+		CHECKF(strstr(err, "negative") != NULL, "row %zu: err \"%s\"", i, err);
+		CHECKF(!exists(dir) || mode_of(dir, "stamps") == -1, "row %zu wrote stamps", i);
+	}
+	state_close(&s);
+	rm_rf(dir);
+}
+
+struct bad_row {
+	const char *name;
+	const char *text;
+	size_t len;                /* 0 = strlen */
+	const char *want;          /* err after "DIR/stamps: " */
+};
+
+static const struct bad_row bad_rows[] = {
+	{ "unknown key", "last_success_ms 1\nbogus 2\n", 0, "line 2: unknown key \"bogus\"" },
+	{ "key case", "SENT 1\n", 0, "line 1: unknown key \"SENT\"" },
+	{ "duplicate", "sent 1\ndropped 0\nsent 2\n", 0, "line 3: duplicate key \"sent\"" },
+	{ "12a", "sent 12a\n", 0, "line 1: not a decimal number: \"12a\"" },
+	{ "overflow u64", "dropped 99999999999999999999\n", 0,
+	    "line 1: number out of range: \"99999999999999999999\"" },
+	{ "overflow u64+1", "sent 18446744073709551616\n", 0, "line 1: number out of range:" },
+	{ "overflow i64", "sent 1\nlast_success_ms 9223372036854775808\n", 0,
+	    "line 2: number out of range:" },
+	{ "notice 2", "notice_shown 2\n", 0, "line 1: number out of range: \"2\"" },
+	{ "missing value", "sent 1\nnext_try_ms\n", 0, "line 2: missing value for \"next_try_ms\"" },
+	{ "missing value, space", "next_try_ms \n", 0, "line 1: missing value for \"next_try_ms\"" },
+	{ "missing last_error", "last_error\n", 0, "line 1: missing value for \"last_error\"" },
+	{ "negative", "jitter_ms -1\n", 0, "line 1: not a decimal number: \"-1\"" },
+	{ "plus", "sent +1\n", 0, "line 1: not a decimal number: \"+1\"" },
+	{ "leading zero", "sent 01\n", 0, "line 1: leading zero: \"01\"" },
+	{ "two spaces", "sent  1\n", 0, "line 1: not a decimal number: \" 1\"" },
+	{ "trailing space", "sent 1 \n", 0, "line 1: not a decimal number: \"1 \"" },
+	{ "crlf", "sent 1\r\n", 0, "line 1: not a decimal number: \"1?\"" },
+	{ "leading space", " sent 1\n", 0, "line 1: unknown key \"\"" },
+	{ "empty line", "sent 1\n\ndropped 2\n", 0, "line 2: empty line" },
+	{ "empty file line", "\n", 0, "line 1: empty line" },
+	{ "no final newline", "sent 1\ndropped 2", 0, "line 2: no newline at end" },
+	{ "nul in key", "se\0nt 1\n", 8, "line 1: unknown key \"se?nt\"" },
+	{ "nul in number", "sent 1\0\n", 8, "line 1: not a decimal number: \"1?\"" },
+	{ "control in last_error", "last_error a\tb\n", 0, "line 1: control character in last_error" },
+	{ "del in last_error", "last_error a\x7f\n", 0, "line 1: control character in last_error" },
+	{ "last_error 256", "last_error xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 0, "line 1: last_error too long" },
+};
+
+static void
+test_stamps_malformed(void)
+{
+	char dir[64], err[ERRLEN], want[ERRLEN];
+	struct state s;
+	struct state_stamps got;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	for (size_t i = 0; i < sizeof bad_rows / sizeof bad_rows[0]; i++) {
+		const struct bad_row *r = &bad_rows[i];
+
+		put_file(dir, "stamps", r->text, r->len ? r->len : strlen(r->text));
+		err[0] = '\0';
+		memset(&got, 0x55, sizeof got);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == -1, "%s: accepted", r->name);
+		snprintf(want, sizeof want, "%s/stamps: %s", dir, r->want);
+		CHECKF(strncmp(err, want, strlen(want)) == 0, "%s: err \"%s\", want \"%s\"", r->name,
+		    err, want);
+		CHECKF(is_defaults(&got), "%s: stamps not reset to defaults on error", r->name);
+	}
+
+	/* The 255-byte boundary is accepted; the 256 above is not. */
+	{
+		char line[300] = "last_error ";
+		memset(line + 11, 'y', 255);
+		line[266] = '\n';
+		put_file(dir, "stamps", line, 267);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "255 bytes: %s", err);
+	}
+	/* u64 max and i64 max are accepted. */
+	put_file(dir, "stamps", "dropped 18446744073709551615\nnext_try_ms 9223372036854775807\n",
+	    61);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "max: %s", err);
+	CHECK(got.dropped == UINT64_MAX && got.next_try_ms == INT64_MAX);
+	/* An empty file is valid: all defaults. */
+	put_file(dir, "stamps", "", 0);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0 && is_defaults(&got), "empty: %s",
+	    err);
+	/* Larger than 4 KiB. */
+	{
+		static char huge[5000];
+		memset(huge, '\n', sizeof huge);
+		put_file(dir, "stamps", huge, sizeof huge);
+		CHECK(state_read_stamps(&s, &got, err, sizeof err) == -1);
+		CHECKF(strstr(err, "stamps: larger than 4096 bytes") != NULL, "huge: %s", err);
+	}
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* ---- kept messages ------------------------------------------------------- */
+
+static void
+test_keep_40(void)
+{
+	char dir[64], err[ERRLEN], msg[64], buf[64];
+	uint64_t seq[STATE_MAX_KEPT + 1], got, dropped = 0;
+	size_t total;
+	struct state s;
+	int n;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	for (int i = 1; i <= 40; i++) {
+		int len = snprintf(msg, sizeof msg, "{\"n\":%d}", i);
+		CHECKF(state_keep(&s, msg, (size_t)len, &got, &dropped, err, sizeof err) == 0,
+		    "keep %d: %s", i, err);
+		CHECKF(got == (uint64_t)i, "keep %d: seq %" PRIu64, i, got);
+	}
+	CHECKF(dropped == 8, "dropped %" PRIu64, dropped);
+	n = state_list_kept(&s, seq, STATE_MAX_KEPT + 1, &total, err, sizeof err);
+	CHECKF(n == 32 && total == 32, "list: %d/%zu %s", n, total, err);
+	for (int i = 0; i < n && i < 32; i++) {
+		ssize_t len;
+
+		CHECKF(seq[i] == (uint64_t)(i + 9), "seq[%d] = %" PRIu64, i, seq[i]);
+		len = state_read_kept(&s, seq[i], buf, sizeof buf - 1, err, sizeof err);
+		CHECKF(len > 0, "read %" PRIu64 ": %s", seq[i], err);
+		if (len > 0) {
+			buf[len] = '\0';
+			snprintf(msg, sizeof msg, "{\"n\":%d}", i + 9);
+			CHECK_STR(buf, msg, "kept content");
+		}
+	}
+	CHECK(!exists(strcat(strcpy(buf, dir), "/kept/00000000000000000008.json")));
+	CHECKF(mode_of(dir, "kept") == 0700, "kept mode %o", mode_of(dir, "kept"));
+	CHECKF(mode_of(dir, "kept/00000000000000000040.json") == 0600, "kept file mode");
+
+	/* A short list: the oldest first, total still told. */
+	n = state_list_kept(&s, seq, 5, &total, err, sizeof err);
+	CHECKF(n == 5 && total == 32 && seq[0] == 9 && seq[4] == 13, "short list %d %zu", n, total);
+	/* max 0 counts only. */
+	n = state_list_kept(&s, NULL, 0, &total, err, sizeof err);
+	CHECKF(n == 0 && total == 32, "count only %d %zu", n, total);
+	state_close(&s);
+	rm_rf(dir);
+}
+
+struct seq_row {
+	const char *name;
+	const char *files[8];      /* names planted in kept/ */
+	int want_rc;
+	uint64_t want_seq;
+	uint64_t want_list[4];     /* listed before the keep, 0-terminated */
+};
+
+static const struct seq_row seq_rows[] = {
+	{ "empty", { NULL }, 0, 1, { 0 } },
+	{ "one", { "00000000000000000005.json", NULL }, 0, 6, { 5, 0 } },
+	{ "unsorted", { "00000000000000000100.json", "00000000000000000002.json",
+	    "00000000000000000010.json", NULL }, 0, 101, { 2, 10, 100, 0 } },
+	{ "strays ignored", { "5.json", "0000000000000000000a.json", "00000000000000000007.json.bak",
+	    "99999999999999999999.json", "00000000000000000009.JSON", ".tmp-x-1",
+	    "00000000000000000003.json", NULL }, 0, 4, { 3, 0 } },
+	{ "u64 max name", { "18446744073709551615.json", NULL }, -1, 0, { UINT64_MAX, 0 } },
+	{ "zero", { "00000000000000000000.json", NULL }, 0, 1, { 0 } },
+};
+
+static void
+test_keep_sequence(void)
+{
+	char dir[64], kdir[128], err[ERRLEN];
+
+	for (size_t i = 0; i < sizeof seq_rows / sizeof seq_rows[0]; i++) {
+		const struct seq_row *r = &seq_rows[i];
+		uint64_t seq[8], got = 99, dropped = 0;
+		size_t total, want_n = 0;
+		struct state s;
+		int n;
+
+		tmpdir(dir, sizeof dir);
+		snprintf(kdir, sizeof kdir, "%s/kept", dir);
+		CHECK(mkdir(kdir, 0700) == 0);
+		for (int f = 0; r->files[f] != NULL; f++)
+			put_file(kdir, r->files[f], "{}", 2);
+		open_in(&s, dir);
+		while (want_n < 4 && r->want_list[want_n] != 0)
+			want_n++;
+		if (strcmp(r->name, "zero") == 0)
+			want_n = 1;   /* seq 0 is listed */
+		n = state_list_kept(&s, seq, 8, &total, err, sizeof err);
+		CHECKF(n == (int)want_n && total == want_n, "%s: listed %d (%zu), want %zu", r->name,
+		    n, total, want_n);
+		for (size_t k = 0; k < want_n && (int)k < n; k++)
+			CHECKF(seq[k] == r->want_list[k], "%s: seq[%zu] = %" PRIu64, r->name, k, seq[k]);
+		CHECKF(state_keep(&s, "{}", 2, &got, &dropped, err, sizeof err) == r->want_rc,
+		    "%s: keep rc (%s)", r->name, err);
+		CHECKF(got == r->want_seq, "%s: seq %" PRIu64 ", want %" PRIu64, r->name, got,
+		    r->want_seq);
+		if (r->want_rc != 0)
+			CHECKF(strstr(err, "exhausted") != NULL, "%s: err %s", r->name, err);
+		CHECK(dropped == 0);
+		state_close(&s);
+		rm_rf(dir);
+	}
+}
+
+static void
+test_keep_trims_many(void)
+{
+	char dir[64], kdir[128], name[64], err[ERRLEN];
+	uint64_t seq[STATE_MAX_KEPT], got, dropped = 5;
+	size_t total;
+	struct state s;
+	int n;
+
+	tmpdir(dir, sizeof dir);
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);
+	CHECK(mkdir(kdir, 0700) == 0);
+	for (int i = 1; i <= 100; i++) {
+		snprintf(name, sizeof name, "%020d.json", i * 3);
+		put_file(kdir, name, "{}", 2);
+	}
+	open_in(&s, dir);
+	CHECKF(state_keep(&s, "{}", 2, &got, &dropped, err, sizeof err) == 0, "%s", err);
+	CHECK(got == 301);
+	CHECKF(dropped == 5 + 69, "dropped %" PRIu64, dropped);
+	n = state_list_kept(&s, seq, STATE_MAX_KEPT, &total, err, sizeof err);
+	CHECKF(n == 32 && total == 32 && seq[0] == 70 * 3 && seq[30] == 300 && seq[31] == 301,
+	    "after trim: %d %zu first %" PRIu64, n, total, seq[0]);
+	state_close(&s);
+	rm_rf(dir);
+}
+
+static void
+test_read_remove(void)
+{
+	char dir[64], err[ERRLEN], buf[32];
+	uint64_t seq[8], got;
+	struct state s;
+	ssize_t len;
+	int n;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	/* Nothing kept yet: no kept/ directory at all. */
+	CHECK(state_list_kept(&s, seq, 8, NULL, err, sizeof err) == 0);
+	CHECK(state_read_kept(&s, 1, buf, sizeof buf, err, sizeof err) == -1);
+	CHECK(state_remove_kept(&s, 1, err, sizeof err) == 0);
+
+	CHECK(state_keep(&s, "one", 3, &got, NULL, err, sizeof err) == 0 && got == 1);
+	CHECK(state_keep(&s, "two", 3, &got, NULL, err, sizeof err) == 0 && got == 2);
+	CHECK(state_keep(&s, "", 0, &got, NULL, err, sizeof err) == 0 && got == 3);
+	len = state_read_kept(&s, 2, buf, sizeof buf, err, sizeof err);
+	CHECKF(len == 3 && memcmp(buf, "two", 3) == 0, "read 2: %zd %s", len, err);
+	len = state_read_kept(&s, 3, buf, sizeof buf, err, sizeof err);
+	CHECKF(len == 0, "read empty message: %zd %s", len, err);
+	len = state_read_kept(&s, 2, buf, 2, err, sizeof err);
+	CHECKF(len == -1 && strstr(err, "00000000000000000002.json: larger than 2 bytes"), "cap: %s",
+	    err);
+	len = state_read_kept(&s, 1, buf, 3, err, sizeof err);
+	CHECKF(len == 3, "exact cap: %zd %s", len, err);
+
+	CHECKF(state_remove_kept(&s, 2, err, sizeof err) == 0, "remove: %s", err);
+	n = state_list_kept(&s, seq, 8, NULL, err, sizeof err);
+	CHECKF(n == 2 && seq[0] == 1 && seq[1] == 3, "after remove: %d", n);
+	len = state_read_kept(&s, 2, buf, sizeof buf, err, sizeof err);
+	CHECKF(len == -1 && strstr(err, "kept/00000000000000000002.json: missing"), "read removed: %s",
+	    err);
+	CHECK(state_remove_kept(&s, 2, err, sizeof err) == 0);
+	/* The next sequence is the highest + 1, not the gap. */
+	CHECK(state_keep(&s, "four", 4, &got, NULL, err, sizeof err) == 0 && got == 4);
+	/* Removing everything restarts at 1. */
+	for (uint64_t q = 1; q <= 4; q++)
+		CHECK(state_remove_kept(&s, q, err, sizeof err) == 0);
+	CHECK(state_keep(&s, "again", 5, &got, NULL, err, sizeof err) == 0 && got == 1);
+	/* Too large to keep. */
+	{
+		static char big[STATE_MSG_MAX + 1];
+		CHECK(state_keep(&s, big, sizeof big, &got, NULL, err, sizeof err) == -1 && got == 0);
+		CHECK(state_keep(&s, big, STATE_MSG_MAX, &got, NULL, err, sizeof err) == 0 && got == 2);
+	}
+	state_close(&s);
+	/* Every call refuses a closed state. */
+	CHECK(state_keep(&s, "x", 1, &got, NULL, err, sizeof err) == -1);
+	CHECK_STR(err, "state directory not open", "closed");
+	rm_rf(dir);
+}
+
+/* ---- named files --------------------------------------------------------- */
+
+static void
+test_files(void)
+{
+	static const char *const bad_names[] = { "", ".", "..", "../x", "a/b", ".tmp-x", ".hidden",
+		"sp ace", "x\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	char dir[64], err[ERRLEN], buf[16];
+	struct state s;
+	size_t len = 99;
+	int rc;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	CHECKF(rc == 0 && len == 0, "missing: %d %zu", rc, len);
+	put_file(dir, "random-id", "", 0);
+	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	CHECKF(rc == 1 && len == 0, "empty file: %d %zu (must differ from missing)", rc, len);
+	CHECK(state_write_file(&s, "random-id", "0123456789abcdef", 16, err, sizeof err) == 0);
+	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	CHECKF(rc == 1 && len == 16 && memcmp(buf, "0123456789abcdef", 16) == 0, "read back %d", rc);
+	rc = state_read_file(&s, "random-id", buf, 15, &len, err, sizeof err);
+	CHECKF(rc == -1 && strstr(err, "random-id: larger than 15 bytes"), "cap: %s", err);
+	CHECK(mode_of(dir, "random-id") == 0600);
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		CHECKF(state_write_file(&s, bad_names[i], "x", 1, err, sizeof err) == -1,
+		    "write name \"%s\" accepted", bad_names[i]);
+		CHECKF(state_read_file(&s, bad_names[i], buf, sizeof buf, &len, err, sizeof err) == -1,
+		    "read name \"%s\" accepted", bad_names[i]);
+		CHECKF(strstr(err, "invalid file name") != NULL, "err %s", err);
+	}
+	/* last.json */
+	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
+	CHECK(rc == 0);
+	CHECK(state_write_last(&s, "{\"a\":1}", 7, err, sizeof err) == 0);
+	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
+	CHECKF(rc == 1 && len == 7 && memcmp(buf, "{\"a\":1}", 7) == 0, "last %d", rc);
+	/* A directory under the name is refused for writing, not replaced. */
+	{
+		char p[128];
+		snprintf(p, sizeof p, "%s/sub", dir);
+		CHECK(mkdir(p, 0700) == 0);
+		CHECK(state_write_file(&s, "sub", "x", 1, err, sizeof err) == -1);
+		CHECKF(strstr(err, "sub: is not a regular file") != NULL, "dir: %s", err);
+		CHECK(state_read_file(&s, "sub", buf, sizeof buf, &len, err, sizeof err) == -1);
+	}
+	/* A FIFO is refused at once (no hang waiting for a writer). */
+	{
+		char p[128];
+		snprintf(p, sizeof p, "%s/last.json", dir);
+		CHECK(unlink(p) == 0 && mkfifo(p, 0600) == 0);
+		alarm(5);
+		rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
+		alarm(0);
+		CHECKF(rc == -1 && strstr(err, "last.json: is not a regular file (refused)"), "fifo %s",
+		    err);
+	}
+	CHECK(count_tmp(dir) == 0);
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* ---- lock ---------------------------------------------------------------- */
+
+static void
+test_lock(void)
+{
+	char dir[64], err[ERRLEN];
+	struct state a, b;
+	pid_t pid;
+	int status;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&a, dir);
+	open_in(&b, dir);
+	CHECKF(state_lock(&a, err, sizeof err) == 1, "first: %s", err);
+	CHECKF(state_lock(&a, err, sizeof err) == 1, "again through the same state");
+	CHECKF(state_lock(&b, err, sizeof err) == 0, "second open file description took it");
+	CHECK(b.lockfd == -1);
+	CHECKF(mode_of(dir, "lock") == 0600, "lock mode %o", mode_of(dir, "lock"));
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct state c;
+		int r = state_open(&c, dir, err, sizeof err) == 0 ? state_lock(&c, err, sizeof err)
+		    : -1;
+		_exit(r == 0 ? 0 : 10 + r);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child got %d", WEXITSTATUS(status));
+
+	state_close(&a);
+	CHECKF(state_lock(&b, err, sizeof err) == 1, "after release: %s", err);
+	state_close(&b);
+	rm_rf(dir);
+}
+
+static void
+test_lock_cleans_tmp(void)
+{
+	char dir[64], kdir[128], err[ERRLEN], buf[16];
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);
+	CHECK(mkdir(kdir, 0700) == 0);
+	put_file(dir, ".tmp-stamps-12345", "torn", 4);
+	put_file(dir, ".tmp-random-id-1", "x", 1);
+	put_file(dir, ".tmpfoo", "keep me", 7);
+	put_file(kdir, ".tmp-00000000000000000003.json-77", "{", 1);
+	put_file(kdir, "00000000000000000002.json", "{}", 2);
+	open_in(&s, dir);
+	CHECK(count_tmp(dir) == 2 && count_tmp(kdir) == 1);
+	CHECKF(state_lock(&s, err, sizeof err) == 1, "%s", err);
+	CHECK(count_tmp(dir) == 0 && count_tmp(kdir) == 0);
+	CHECK(get_file(dir, ".tmpfoo", buf, sizeof buf) == 7);
+	CHECK(get_file(kdir, "00000000000000000002.json", buf, sizeof buf) == 2);
+	/* Our own stale temp name (same pid, killed run) does not block a write. */
+	{
+		char name[64];
+		struct state_stamps st = { 1, 2, 3, 4, 5, 0, "" };
+		snprintf(name, sizeof name, ".tmp-stamps-%d", (int)getpid());
+		put_file(dir, name, "old", 3);
+		CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "stale own temp: %s", err);
+		CHECK(count_tmp(dir) == 0);
+	}
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* ---- symlinks ------------------------------------------------------------ */
+
+static void
+test_symlink_stamps(void)
+{
+	char dir[64], outside[64], target[128], link[128], err[ERRLEN], buf[64];
+	struct state s;
+	struct state_stamps st = { 1, 2, 3, 4, 5, 1, "x" };
+	struct stat sb;
+
+	tmpdir(dir, sizeof dir);
+	tmpdir(outside, sizeof outside);
+	snprintf(target, sizeof target, "%s/precious", outside);
+	snprintf(link, sizeof link, "%s/stamps", dir);
+	put_file(outside, "precious", "precious\n", 9);
+	CHECK(symlink(target, link) == 0);
+	open_in(&s, dir);
+	CHECK(state_lock(&s, err, sizeof err) == 1);
+
+	CHECK(state_write_stamps(&s, &st, err, sizeof err) == -1);
+	CHECKF(strstr(err, "/stamps: is a symbolic link (refused)") != NULL, "write: %s", err);
+	CHECK(get_file(outside, "precious", buf, sizeof buf) == 9);
+	CHECK_STR(buf, "precious\n", "symlink target");
+	CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));
+	CHECK(count_tmp(dir) == 0);
+
+	CHECK(state_read_stamps(&s, &st, err, sizeof err) == -1);
+	CHECKF(strstr(err, "/stamps: is a symbolic link (refused)") != NULL, "read: %s", err);
+
+	/* Same for the generic files and the lock. */
+	snprintf(link, sizeof link, "%s/random-id", dir);
+	CHECK(symlink(target, link) == 0);
+	CHECK(state_write_file(&s, "random-id", "y", 1, err, sizeof err) == -1);
+	{
+		size_t len;
+		CHECK(state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err) == -1);
+	}
+	state_close(&s);
+	snprintf(link, sizeof link, "%s/lock", dir);
+	CHECK(unlink(link) == 0 && symlink(target, link) == 0);
+	open_in(&s, dir);
+	CHECK(state_lock(&s, err, sizeof err) == -1);
+	CHECKF(strstr(err, "/lock: is a symbolic link (refused)") != NULL, "lock: %s", err);
+	CHECK(get_file(outside, "precious", buf, sizeof buf) == 9);
+	CHECK_STR(buf, "precious\n", "symlink target after all");
+	state_close(&s);
+	rm_rf(dir);
+	rm_rf(outside);
+}
+
+static void
+test_symlink_kept(void)
+{
+	char dir[64], outside[64], target[128], link[128], kdir[128], err[ERRLEN], buf[64];
+	uint64_t seq[4], got;
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	tmpdir(outside, sizeof outside);
+	snprintf(target, sizeof target, "%s/secret", outside);
+	put_file(outside, "secret", "{\"secret\":1}", 12);
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);
+	CHECK(mkdir(kdir, 0700) == 0);
+	snprintf(link, sizeof link, "%s/00000000000000000001.json", kdir);
+	CHECK(symlink(target, link) == 0);
+	open_in(&s, dir);
+
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 1);
+	CHECK(state_read_kept(&s, 1, buf, sizeof buf, err, sizeof err) == -1);
+	CHECKF(strstr(err, "kept/00000000000000000001.json: is a symbolic link (refused)") != NULL,
+	    "%s", err);
+	/* The next keep does not overwrite through it. */
+	CHECK(state_keep(&s, "{}", 2, &got, NULL, err, sizeof err) == 0 && got == 2);
+	CHECK(state_remove_kept(&s, 1, err, sizeof err) == 0);
+	CHECK(!exists(link));
+	CHECK(get_file(outside, "secret", buf, sizeof buf) == 12);
+	state_close(&s);
+
+	/* kept/ itself a symlink: refused. */
+	rm_rf(kdir);
+	CHECK(symlink(outside, kdir) == 0);
+	open_in(&s, dir);
+	CHECK(state_keep(&s, "{}", 2, &got, NULL, err, sizeof err) == -1);
+	CHECKF(strstr(err, "/kept: is a symbolic link (refused)") != NULL, "%s", err);
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == -1);
+	state_close(&s);
+	rm_rf(dir);
+	rm_rf(outside);
+}
+
+/* ---- crash safety -------------------------------------------------------- */
+
+static const struct state_stamps crash_a = { 1000, 0, -1, 1, 2, 0, "" };
+static const struct state_stamps crash_b = { 1700000000000, 1700000099999, 12345, 7, 99, 1,
+	"a long last error to make the file bigger: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+
+static void
+test_crash(void)
+{
+	char dir[64], err[ERRLEN];
+	struct state s;
+	int leftovers = 0, saw_b = 0;
+
+	/* On the real disk (not tmpfs): fsync takes time there, so kills land
+	 * inside writes. */
+	snprintf(dir, sizeof dir, "build/test_state-crash-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		CHECKF(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	printf("# crash dir %s\n", dir);
+	{
+		char abs[4200];
+		CHECK(realpath(dir, abs) != NULL);
+		snprintf(dir, sizeof dir, "%s", abs);
+	}
+	open_in(&s, dir);
+	CHECK(state_write_stamps(&s, &crash_a, err, sizeof err) == 0);
+	for (int round = 0; round < 200; round++) {
+		struct state_stamps got;
+		int pfd[2], status;
+		char c;
+		pid_t pid;
+
+		CHECK(pipe(pfd) == 0);
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			for (unsigned long i = 0;; i++) {
+				if (state_write_stamps(&s, i % 2 ? &crash_a : &crash_b, NULL, 0) != 0)
+					_exit(3);
+				if (i == 0 && write(pfd[1], "r", 1) != 1)
+					_exit(4);
+			}
+		}
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) != 1)
+			CHECKF(0, "round %d: child did not start", round);
+		close(pfd[0]);
+		usleep((useconds_t)(rand() % 3000));
+		kill(pid, SIGKILL);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECKF(WIFSIGNALED(status), "round %d: child exited %d", round, WEXITSTATUS(status));
+
+		leftovers += count_tmp(dir) > 0;
+		memset(&got, 0, sizeof got);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "round %d: %s", round, err);
+		CHECKF(stamps_eq(&got, &crash_a) || stamps_eq(&got, &crash_b),
+		    "round %d: neither old nor new", round);
+		saw_b += stamps_eq(&got, &crash_b);
+
+		CHECK(state_lock(&s, err, sizeof err) == 1);
+		CHECKF(count_tmp(dir) == 0, "round %d: temp file survived state_lock", round);
+		state_close(&s);
+		open_in(&s, dir);
+		if (check_failures > 5)
+			break;
+	}
+	printf("# crash: %d of 200 kills left a temp file; %d ended on the new values\n", leftovers,
+	    saw_b);
+	CHECKF(leftovers > 0, "no kill landed inside a write: the test did not test");
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* ---- full disk ----------------------------------------------------------- */
+
+static void
+full_disk(const void *arg)
+{
+	static char msg[8192];
+	static const struct state_stamps old = { 1234, 0, 55, 0, 3, 1, "old" };
+	static const struct state_stamps neu = { 5678, 0, 55, 0, 4, 1, "new" };
+	char err[ERRLEN], chunk[4096];
+	struct state_stamps got;
+	struct state s;
+	uint64_t seq[4], got_seq = 9, dropped = 0;
+	int fd;
+
+	(void)arg;
+	mount_tmpfs("/tmp/full", "size=64k,mode=0700", 0);
+	open_in(&s, "/tmp/full");
+	CHECK(state_lock(&s, err, sizeof err) == 1);
+	CHECKF(state_write_stamps(&s, &old, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_keep(&s, "{\"first\":1}", 11, &got_seq, &dropped, err, sizeof err) == 0, "%s",
+	    err);
+
+	memset(chunk, 'f', sizeof chunk);
+	fd = open("/tmp/full/filler", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	while (write(fd, chunk, sizeof chunk) > 0)
+		;
+	while (write(fd, chunk, 1) > 0)
+		;
+	CHECKF(errno == ENOSPC, "filling: %s", strerror(errno));
+	close(fd);
+
+	memset(msg, 'm', sizeof msg);
+	CHECK(state_keep(&s, msg, sizeof msg, &got_seq, &dropped, err, sizeof err) == -1);
+	CHECKF(strstr(err, "No space") != NULL, "keep err: %s", err);
+	CHECK(got_seq == 0 && dropped == 0);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0 && stamps_eq(&got, &old),
+	    "stamps after failed keep: %s", err);
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 1);
+
+	CHECK(state_write_stamps(&s, &neu, err, sizeof err) == -1);
+	CHECKF(strstr(err, "No space") != NULL, "stamps err: %s", err);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0 && stamps_eq(&got, &old),
+	    "stamps after failed write: %s", err);
+	CHECK(count_tmp("/tmp/full") == 0 && count_tmp("/tmp/full/kept") == 0);
+
+	/* Space back: both work. */
+	CHECK(unlink("/tmp/full/filler") == 0);
+	CHECKF(state_keep(&s, msg, sizeof msg, &got_seq, &dropped, err, sizeof err) == 0, "%s", err);
+	CHECK(got_seq == 2);
+	CHECKF(state_write_stamps(&s, &neu, err, sizeof err) == 0, "%s", err);
+	state_close(&s);
+}
+
+static void
+test_full_disk(void)
+{
+	in_sandbox(full_disk, NULL, 0);
+}
+
+static const struct check_case cases[] = {
+	{ "open_table", test_open_table },
+	{ "find_table", test_find_table },
+	{ "stamps_roundtrip", test_stamps_roundtrip },
+	{ "stamps_format", test_stamps_format },
+	{ "stamps_write_refused", test_stamps_write_refused },
+	{ "stamps_malformed", test_stamps_malformed },
+	{ "keep_40", test_keep_40 },
+	{ "keep_sequence", test_keep_sequence },
+	{ "keep_trims_many", test_keep_trims_many },
+	{ "read_remove", test_read_remove },
+	{ "files", test_files },
+	{ "lock", test_lock },
+	{ "lock_cleans_tmp", test_lock_cleans_tmp },
+	{ "symlink_stamps", test_symlink_stamps },
+	{ "symlink_kept", test_symlink_kept },
+	{ "crash", test_crash },
+	{ "full_disk", test_full_disk },
+};
+
+CHECK_MAIN(cases)
