@@ -137,6 +137,43 @@ set_opt(struct cli *c, const struct opt *o, const char *value, char *err, size_t
 	return -1;
 }
 
+/* Reads a 3-digit code 100..999 at *p; advances *p. Returns the code or -1. */
+static int
+read_code(const char **p)
+{
+	const char *s = *p;
+
+	if (s[0] < '1' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9')
+		return -1;
+	*p = s + 3;
+	return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
+int
+cli_expect_match(const char *spec, int status)
+{
+	const char *p = spec != NULL ? spec : "200-299";
+	int match = 0;
+
+	for (;;) {
+		int lo = read_code(&p), hi = lo;
+
+		if (lo < 0)
+			return -1;
+		if (*p == '-') {
+			p++;
+			if ((hi = read_code(&p)) < lo)
+				return -1;
+		}
+		if (status >= lo && status <= hi)
+			match = 1;
+		if (*p == '\0')
+			return match;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
 /* The index of the verb: the first argument that is not a common option (one that
  * applies to every verb, so it may come before the verb) or its value. */
 static int
@@ -203,6 +240,9 @@ cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	}
 	if (c->verb == CLI_CHECK && c->url == NULL)
 		return fail(err, errlen, "check needs a URL", NULL);
+	if (c->expect != NULL && cli_expect_match(c->expect, 0) < 0)
+		return fail(err, errlen, "--expect: expected codes like 200-299 or 200,204, not",
+		    c->expect);
 	if (c->verbose && c->quiet)
 		return fail(err, errlen, "--verbose and --quiet exclude each other", NULL);
 	return 0;

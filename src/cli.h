@@ -36,6 +36,14 @@ struct cli {
 /* Fills *c from argv. Returns 0, or -1 with a one-line reason in err. */
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen);
 
+/*
+ * Matches an HTTP status against an --expect list: comma-separated codes and
+ * ranges, e.g. "200-299" (the default when spec is NULL) or "200,204,300-399",
+ * codes 100..999. Returns 1 if status is in the list, 0 if not, -1 if the list is
+ * malformed (cli_parse refuses such a list, so later calls never see -1).
+ */
+int cli_expect_match(const char *spec, int status);
+
 /* The usage text printed by --help. */
 extern const char cli_usage[];
 

@@ -208,7 +208,7 @@ client_exchange(const struct client_request *rq, struct client_result *res)
 	if (url_parse(&dest, rq->url, err, sizeof err) != 0)
 		return failf(res, err, NULL, NULL);
 	for (int hops = 0;; hops++) {
-		if (dest.scheme == URL_HTTP && !url_is_loopback(&dest))
+		if (dest.scheme == URL_HTTP && !url_is_loopback(&dest) && !rq->allow_http)
 			return failf(res, "refusing plain http:// to a host that is not loopback: ",
 			    dest.host, NULL);
 		if (exchange_once(rq, &dest, &r, res) != 0)

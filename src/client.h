@@ -16,7 +16,8 @@
 #define CLIENT_MAX_REDIRECTS 3
 
 struct client_request {
-	const char *url;                 /* http(s) URL; http only to loopback */
+	const char *url;                 /* http(s) URL; http only to loopback unless allow_http */
+	int allow_http;                  /* check: a health probe may use plain http anywhere */
 	int get;                         /* 1: GET (check), 0: POST of body */
 	const char *body;
 	size_t body_len;

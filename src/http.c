@@ -703,10 +703,8 @@ host_port(struct buf *b, const struct url *u, int always_port)
 	}
 }
 
-/* "Name: value": a token name, a colon, then no CR, LF, NUL or other control
- * character (HTAB allowed), so an extra line can never inject a header. */
-static int
-valid_extra(const char *h)
+int
+http_header_valid(const char *h)
 {
 	size_t i = 0;
 
@@ -727,7 +725,7 @@ static int
 extras(struct buf *b, const char *const *extra, size_t n_extra)
 {
 	for (size_t i = 0; i < n_extra; i++) {
-		if (extra[i] == NULL || !valid_extra(extra[i]))
+		if (extra[i] == NULL || !http_header_valid(extra[i]))
 			return -1;
 		buf_str(b, extra[i]);
 		buf_str(b, "\r\n");

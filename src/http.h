@@ -103,6 +103,10 @@ int http_post(struct buf *b, const struct url *u, const char *const *extra, size
  * user name containing ':' (RFC 7617 cannot carry it). */
 int http_connect(struct buf *b, const struct url *dest, const struct url *proxy);
 
+/* 1 if line is a valid extra header line "Name: value": a token name, a colon, and
+ * a value with no control character but HTAB (so it cannot inject a header). */
+int http_header_valid(const char *line);
+
 /* Writes a GET request for u: Host, User-Agent, Connection: close and the extra
  * header lines (check). Returns 0, or -1 as http_post. */
 int http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra);

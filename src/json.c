@@ -490,3 +490,10 @@ json_put_bool(struct json_writer *w, const char *key, int v)
 	else
 		buf_add(w->b, "false", 5);
 }
+
+void
+json_put_uint(struct json_writer *w, const char *key, uint64_t v)
+{
+	member(w, key);
+	buf_uint(w->b, v, 1);
+}

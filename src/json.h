@@ -11,6 +11,7 @@
 #define ANONTEL_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -80,5 +81,8 @@ void json_put_string(struct json_writer *w, const char *key, const char *s, size
 
 /* Writes key: true or key: false. */
 void json_put_bool(struct json_writer *w, const char *key, int v);
+
+/* Writes key: v, a non-negative integer in decimal. */
+void json_put_uint(struct json_writer *w, const char *key, uint64_t v);
 
 #endif

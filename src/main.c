@@ -13,10 +13,13 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
-#include "facts.h"
+#include "http.h"
 #include "id.h"
+#include "json.h"
 #include "message.h"
 #include "net.h"
+#include "report.h"
+#include "state.h"
 #include "tls.h"
 #include "url.h"
 
@@ -24,13 +27,13 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
 
-#define MSG_MAX (256 * 1024)
+#define MSG_MAX STATE_MSG_MAX
 
 static struct cfg config;
 static char message[MSG_MAX];
 
-/* Writes all of s to fd; output errors are not recoverable, so they are ignored
- * here and show up as a short read for the consumer. */
+/* Writes all of s to fd. A failed write to stdout or stderr leaves nothing better
+ * to do than stop writing. */
 static void
 write_all(int fd, const char *s, size_t n)
 {
@@ -52,24 +55,60 @@ out(const char *s)
 	write_all(STDOUT_FILENO, s, strlen(s));
 }
 
-/* Prints "anontel: <a><b>\n" on stderr as one write, so lines never interleave. */
+/* Prints "anontel: <a><b><c>\n" on stderr as one write, so lines never interleave. */
 static void
-say(const char *a, const char *b)
+say3(const char *a, const char *b, const char *c)
 {
-	char line[2048];
+	char text[2048];
 	struct buf l;
 
-	buf_init(&l, line, sizeof line - 1);
+	buf_init(&l, text, sizeof text - 1);
 	buf_str(&l, "anontel: ");
 	buf_str(&l, a);
 	if (b != NULL)
 		buf_str(&l, b);
-	line[l.len++] = '\n';
-	write_all(STDERR_FILENO, line, l.len);
+	if (c != NULL)
+		buf_str(&l, c);
+	text[l.len++] = '\n';
+	write_all(STDERR_FILENO, text, l.len);
+}
+
+static void
+say(const char *a, const char *b)
+{
+	say3(a, b, NULL);
+}
+
+static void
+log_line(void *ctx, const char *text)
+{
+	(void)ctx;
+	say(text, NULL);
+}
+
+static void
+line(struct buf *b, const char *name, const char *value)
+{
+	buf_str(b, name);
+	buf_str(b, ": ");
+	buf_str(b, value);
+	buf_char(b, '\n');
+}
+
+/* Unix milliseconds as "2026-11-26T07:45:12.431Z". */
+static void
+put_time(struct buf *b, int64_t ms)
+{
+	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	char ts[MSG_TS_LEN + 1];
+
+	msg_timestamp(&t, ts);
+	buf_str(b, ts);
 }
 
 /* Loads the config; an env opt-out wins before any file is read. Returns 1 when
- * telemetry is on, 0 when off (and says so unless quiet), -1 on a config error. */
+ * telemetry is on, 0 when off (and says so unless quiet), -1 on a config error
+ * (said). */
 static int
 load_config(const struct cli *cl)
 {
@@ -108,24 +147,27 @@ compute_id(struct id *id, const struct cli *cl)
 	return 0;
 }
 
-/* Builds the message as report would send it, into `message`. */
-static int
-build_message(const struct cli *cl, const struct id *id, int pretty, struct buf *b)
+/* "telemetry is on (rule); report sends this to URL" (userinfo never shown). */
+static void
+say_destination(void)
 {
-	static struct facts facts;
-	struct timespec now;
-	char ts[MSG_TS_LEN + 1];
+	static struct url u;
+	char text[CFG_URL_MAX + 256], err[256];
+	struct buf b;
 
-	(void)cl;
-	facts_collect(&facts);
-	clock_gettime(CLOCK_REALTIME, &now);
-	msg_timestamp(&now, ts);
-	buf_init(b, message, sizeof message);
-	if (msg_build(b, &config, &facts, id->hex, ts, pretty) != 0) {
-		say("message larger than 256 KiB", NULL);
-		return -1;
+	buf_init(&b, text, sizeof text);
+	buf_str(&b, "telemetry is on (");
+	buf_str(&b, cfg_rule_text(config.rule));
+	if (config.endpoint[0] == '\0') {
+		buf_str(&b, "); no endpoint configured");
+	} else if (url_parse(&u, config.endpoint, err, sizeof err) != 0) {
+		buf_str(&b, "); the endpoint is invalid: ");
+		buf_str(&b, err);
+	} else {
+		buf_str(&b, "); report sends this to ");
+		url_format(&b, &u);
 	}
-	return 0;
+	say(text, NULL);
 }
 
 static int
@@ -144,25 +186,16 @@ verb_show(const struct cli *cl)
 		return rc;
 	if (rc != 0)
 		id.hex[0] = '\0';
-	if (build_message(cl, &id, cl->pretty, &b) != 0)
-		return EXIT_FAILED;
+	buf_init(&b, message, sizeof message);
+	msg_compose(&b, &config, id.hex, cl->pretty);
 	buf_char(&b, '\n');
 	if (b.overflow) {
-		say("message larger than 256 KiB", NULL);
+		say("the message is larger than 256 KiB", NULL);
 		return EXIT_FAILED;
 	}
 	write_all(STDOUT_FILENO, b.p, b.len);
-	if (!cl->quiet) {
-		char note[CFG_URL_MAX + 128];
-		struct buf n;
-
-		buf_init(&n, note, sizeof note);
-		buf_str(&n, "telemetry is on (");
-		buf_str(&n, cfg_rule_text(config.rule));
-		buf_str(&n, "); report would send this to ");
-		buf_str(&n, config.endpoint[0] ? config.endpoint : "(no endpoint configured)");
-		say(note, NULL);
-	}
+	if (!cl->quiet)
+		say_destination();
 	return EXIT_DONE;
 }
 
@@ -176,15 +209,6 @@ scheme_name(enum cfg_scheme s)
 	case CFG_SCHEME_FIXED: return "fixed";
 	}
 	return "?";
-}
-
-static void
-line(struct buf *b, const char *name, const char *value)
-{
-	buf_str(b, name);
-	buf_str(b, ": ");
-	buf_str(b, value);
-	buf_char(b, '\n');
 }
 
 static int
@@ -239,53 +263,187 @@ verb_id(const struct cli *cl)
 	return EXIT_DONE;
 }
 
+/* What status reports, gathered once and printed as text or JSON. */
+struct status_view {
+	const char *telemetry;        /* "on" / "off" */
+	const char *decided_by;
+	int config_read;
+	int have_state;
+	struct state_stamps st;
+	size_t kept;
+	char state_dir[4096];
+	char state_note[512];         /* why there is no state, or a read error */
+	int64_t next_due_ms;          /* 0 = now */
+};
+
+static void
+gather_status(struct status_view *v)
+{
+	static struct state s;
+	uint64_t seq;
+
+	v->have_state = state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) == 0;
+	memcpy(v->state_dir, s.dir, sizeof v->state_dir);
+	if (!v->have_state)
+		return;
+	if (state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) != 0 ||
+	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) < 0) {
+		v->have_state = 0;
+	} else if (v->st.last_built_ms != 0) {
+		v->next_due_ms = v->st.last_built_ms + (int64_t)config.interval_ms +
+		    (v->st.jitter_ms > 0 ? v->st.jitter_ms : 0);
+	}
+	if (v->st.next_try_ms > v->next_due_ms)
+		v->next_due_ms = v->st.next_try_ms;
+	state_close(&s);
+}
+
+static void
+status_text(struct buf *b, const struct status_view *v)
+{
+	line(b, "telemetry", v->telemetry);
+	line(b, "decided by", v->decided_by);
+	if (!v->config_read) {
+		line(b, "config", "not read (opted out by the environment)");
+		return;
+	}
+	line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
+	line(b, "endpoint", config.endpoint[0] ? config.endpoint : "(none configured)");
+	line(b, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
+	line(b, "id scheme", scheme_name(config.scheme));
+	line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
+	if (!v->have_state) {
+		line(b, "state", v->state_note);
+		return;
+	}
+	buf_str(b, "last success: ");
+	if (v->st.last_success_ms)
+		put_time(b, v->st.last_success_ms);
+	else
+		buf_str(b, "never");
+	buf_str(b, "\nnext due: ");
+	if (v->next_due_ms)
+		put_time(b, v->next_due_ms);
+	else
+		buf_str(b, "now");
+	buf_str(b, "\nkept messages: ");
+	buf_uint(b, v->kept, 1);
+	buf_str(b, "\ndropped messages: ");
+	buf_uint(b, v->st.dropped, 1);
+	buf_str(b, "\ndelivered messages: ");
+	buf_uint(b, v->st.sent, 1);
+	buf_char(b, '\n');
+	line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
+}
+
+static void
+put_time_json(struct json_writer *w, const char *key, int64_t ms)
+{
+	char text[MSG_TS_LEN + 1];
+	struct buf b;
+
+	buf_init(&b, text, sizeof text);
+	if (ms != 0)
+		put_time(&b, ms);
+	json_put_string(w, key, text, b.len);
+}
+
+static void
+status_json(struct buf *b, const struct status_view *v)
+{
+	struct json_writer w;
+	const char *s;
+
+	json_writer_init(&w, b, 0);
+	json_object_begin(&w, NULL);
+	json_put_string(&w, "telemetry", v->telemetry, strlen(v->telemetry));
+	json_put_string(&w, "decidedBy", v->decided_by, strlen(v->decided_by));
+	if (v->config_read) {
+		json_put_string(&w, "config", config.file, strlen(config.file));
+		json_put_string(&w, "endpoint", config.endpoint, strlen(config.endpoint));
+		s = config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler";
+		json_put_string(&w, "format", s, strlen(s));
+		s = scheme_name(config.scheme);
+		json_put_string(&w, "idScheme", s, strlen(s));
+		json_put_string(&w, "stateDir", v->state_dir, strlen(v->state_dir));
+		if (v->have_state) {
+			put_time_json(&w, "lastSuccess", v->st.last_success_ms);
+			put_time_json(&w, "nextDue", v->next_due_ms);
+			json_put_uint(&w, "kept", v->kept);
+			json_put_uint(&w, "dropped", v->st.dropped);
+			json_put_uint(&w, "delivered", v->st.sent);
+			json_put_string(&w, "lastError", v->st.last_error, strlen(v->st.last_error));
+		} else {
+			json_put_string(&w, "stateError", v->state_note, strlen(v->state_note));
+		}
+	}
+	json_object_end(&w);
+	buf_char(b, '\n');
+}
+
+/* status --last: the last delivered message, as it was sent. */
+static int
+status_last(void)
+{
+	static struct state s;
+	char err[512];
+	size_t n = 0;
+	int r = -1;
+
+	if (state_find(&s, config.state_dir, err, sizeof err) == 0)
+		r = state_read_last(&s, message, sizeof message - 1, &n, err, sizeof err);
+	state_close(&s);
+	if (r <= 0) {
+		say("status --last: ", r == 0 ? "no message has been delivered yet" : err);
+		return EXIT_FAILED;
+	}
+	message[n] = '\n';
+	write_all(STDOUT_FILENO, message, n + 1);
+	return EXIT_DONE;
+}
+
 static int
 verb_status(const struct cli *cl)
 {
-	char text[8192];
-	struct buf b;
+	static struct status_view v;
+	static char text[16384];
 	enum cfg_rule rule = cfg_env_optout();
 	char err[1024];
-	int loaded = cfg_load(&config, &cl->flags, err, sizeof err) == 0;
+	struct buf b;
 
-	buf_init(&b, text, sizeof text);
-	if (!loaded && rule == CFG_RULE_DEFAULT) {
+	/* status reads the file even when the environment opts out: it reports. */
+	v.config_read = cfg_load(&config, &cl->flags, err, sizeof err) == 0;
+	if (!v.config_read && rule == CFG_RULE_DEFAULT) {
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
-	if (loaded)
+	if (v.config_read && rule == CFG_RULE_DEFAULT)
 		rule = config.rule;
-	line(&b, "telemetry", rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED ? "on" : "off");
-	line(&b, "decided by", cfg_rule_text(rule));
-	if (!loaded) {
-		line(&b, "config", "not read (opted out by the environment)");
-		out(text);
-		return EXIT_DONE;
-	}
-	line(&b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
-	line(&b, "endpoint", config.endpoint[0] ? config.endpoint : "(none configured)");
-	line(&b, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
-	line(&b, "id scheme", scheme_name(config.scheme));
+	if (cl->last)
+		return status_last();
+	v.telemetry = rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED ? "on" : "off";
+	v.decided_by = cfg_rule_text(rule);
+	if (v.config_read)
+		gather_status(&v);
+	buf_init(&b, text, sizeof text);
+	if (cl->json)
+		status_json(&b, &v);
+	else
+		status_text(&b, &v);
 	out(text);
 	return EXIT_DONE;
 }
 
-static void
-log_line(void *ctx, const char *text)
-{
-	(void)ctx;
-	say(text, NULL);
-}
-
 /* Checks the endpoint before anything is built: a config error, not a network one. */
 static int
-check_endpoint(const char *verb)
+check_endpoint(void)
 {
 	static struct url u;
 	char err[512];
 
 	if (config.endpoint[0] == '\0') {
-		say(verb, ": no endpoint configured (config \"endpoint\", ANONTEL_ENDPOINT or --endpoint)");
+		say("report: no endpoint configured (config \"endpoint\", ANONTEL_ENDPOINT "
+		    "or --endpoint)", NULL);
 		return -1;
 	}
 	if (url_parse(&u, config.endpoint, err, sizeof err) != 0) {
@@ -299,14 +457,15 @@ check_endpoint(const char *verb)
 	return 0;
 }
 
-/* Chooses what certificates are checked against: pin, CA file, or built-in roots. */
+/* Chooses what certificates are checked against: the pin (telemetry only), the
+ * CA file, or the built-in roots. */
 static int
-choose_trust(struct tls_trust *t, const struct cli *cl)
+choose_trust(struct tls_trust *t, const struct cli *cl, int use_pin)
 {
 	static struct tls_store store;
 	char err[512];
 
-	if (config.pin[0] != '\0') {
+	if (use_pin && config.pin[0] != '\0') {
 		if (tls_trust_pin(t, config.pin, err, sizeof err) != 0) {
 			say("tls.pin: ", err);
 			return -1;
@@ -339,63 +498,145 @@ check_time(const struct tls_trust *t, const struct cli *cl)
 	return when;
 }
 
-/* Turns the server's final status into the exit status: 2xx delivered, else 1. */
-static int
-report_verdict(const struct cli *cl, const struct client_result *res)
+/* The one-time notice after the first delivery from a state dir. */
+static void
+say_notice(void)
 {
-	char text[256];
+	static struct url u;
+	char text[CFG_URL_MAX + 512], err[256];
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
-	buf_str(&b, "server answered HTTP ");
-	buf_uint(&b, (uint64_t)res->status, 3);
-	if (res->status >= 200 && res->status <= 299) {
+	buf_str(&b, "sent anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
+	    "enabled features, a hashed instance ID) to ");
+	if (url_parse(&u, config.endpoint, err, sizeof err) == 0)
+		url_format(&b, &u);
+	buf_str(&b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off. "
+	    "This notice is shown once.");
+	say(text, NULL);
+}
+
+/* Runs one report cycle within the deadline and says what needs saying. Returns
+ * the exit status report would have. */
+static int
+run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who)
+{
+	static struct tls_trust trust;
+	static struct report_run r;
+
+	if (check_endpoint() != 0 || choose_trust(&trust, cl, 1) != 0)
+		return EXIT_USAGE;
+	memset(&r, 0, sizeof r);
+	r.cfg = &config;
+	r.trust = &trust;
+	r.tls_time = check_time(&trust, cl);
+	r.force = force;
+	r.deadline_ms = deadline_ms;
+	r.log = cl->verbose ? log_line : NULL;
+	report_run(&r);
+	if (r.warning[0] != '\0' && !cl->quiet)
+		say3(who, "warning: ", r.warning);
+	if (r.first_run && !cl->quiet)
+		say_notice();
+	switch (r.status) {
+	case REPORT_DELIVERED:
 		if (cl->verbose)
-			say("report: delivered; ", text);
+			say3(who, "delivered", NULL);
 		return EXIT_DONE;
+	case REPORT_NOT_DUE:
+		if (cl->verbose)
+			say3(who, "not due", NULL);
+		return EXIT_DONE;
+	case REPORT_BUSY:
+		if (cl->verbose)
+			say3(who, "another run is sending", NULL);
+		return EXIT_DONE;
+	case REPORT_BAD_CONFIG:
+		say3(who, r.error, NULL);
+		return EXIT_USAGE;
+	case REPORT_NOT_DELIVERED:
+		say3(who, "not delivered (kept for the next run): ", r.error);
+		return EXIT_FAILED;
+	case REPORT_NO_STATE:
+	case REPORT_STATE_ERROR:
+	case REPORT_NO_ID:
+		break;
 	}
-	if (res->retry_after >= 0) {
-		buf_str(&b, "; retry after ");
-		buf_uint(&b, (uint64_t)res->retry_after, 1);
-		buf_str(&b, " s");
-	}
-	say("report: not delivered: ", text);
+	say3(who, r.error, NULL);
 	return EXIT_FAILED;
 }
 
 static int
 verb_report(const struct cli *cl)
 {
-	static struct tls_trust trust;
-	struct client_request rq;
-	struct client_result res;
-	struct buf b;
-	struct id id;
-	int rc, on = load_config(cl);
+	int on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
-	if (check_endpoint("report") != 0 || choose_trust(&trust, cl) != 0)
-		return EXIT_USAGE;
-	if ((rc = compute_id(&id, cl)) != 0)
-		return rc;
-	if (build_message(cl, &id, 0, &b) != 0)
+	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, "report: ");
+}
+
+/* check URL: GET it; healthy when the status is expected. Every failure is 1. */
+static int
+verb_check(const struct cli *cl)
+{
+	static struct tls_trust trust;
+	struct client_request rq;
+	struct client_result res;
+	char err[1024], code[4];
+	struct buf c;
+	int64_t deadline;
+	int on = 1;
+
+	for (size_t i = 0; i < cl->n_headers; i++) {
+		if (!http_header_valid(cl->headers[i])) {
+			say("check: -H: expected 'Name: value', not ", cl->headers[i]);
+			return EXIT_FAILED;
+		}
+	}
+	if (cfg_load(&config, &cl->flags, err, sizeof err) != 0) {
+		say("check: ", err);
+		return EXIT_FAILED;
+	}
+	deadline = net_now_ms() + (int64_t)config.timeout_ms;
+	if (cl->insecure)
+		tls_trust_insecure(&trust);
+	else if (choose_trust(&trust, cl, 0) != 0)
 		return EXIT_FAILED;
 
 	memset(&rq, 0, sizeof rq);
-	rq.url = config.endpoint;
-	rq.body = b.p;
-	rq.body_len = b.len;
+	rq.url = cl->url;
+	rq.get = 1;
+	rq.allow_http = 1;
+	rq.headers = cl->headers;
+	rq.n_headers = cl->n_headers;
 	rq.trust = &trust;
 	rq.tls_time = check_time(&trust, cl);
 	rq.config_proxy = config.proxy;
-	rq.deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;
+	rq.deadline_ms = deadline;
 	rq.log = cl->verbose ? log_line : NULL;
 	if (client_exchange(&rq, &res) != 0) {
-		say("report: ", res.error);
+		say("check: unhealthy: ", res.error);
 		return EXIT_FAILED;
 	}
-	return report_verdict(cl, &res);
+	buf_init(&c, code, sizeof code);
+	buf_uint(&c, (uint64_t)res.status, 3);
+	if (cli_expect_match(cl->expect, res.status) != 1) {
+		say3("check: unhealthy: HTTP ", code, cl->expect ? " is not in --expect" :
+		    " is not 2xx");
+		return EXIT_FAILED;
+	}
+	if (cl->verbose)
+		say("check: healthy: HTTP ", code);
+	if (!cl->report)
+		return EXIT_DONE;
+	/* Telemetry rides along: it shares what is left of the deadline and never
+	 * changes the health verdict. */
+	if (cfg_env_optout() != CFG_RULE_DEFAULT || !config.enabled)
+		on = 0;
+	if (on)
+		run_report(cl, 0, deadline, "check --report: ");
+	return EXIT_DONE;
 }
 
 static int
@@ -424,7 +665,7 @@ main(int argc, char **argv)
 	if (cli_parse(&cl, argc, argv, err, sizeof err) != 0) {
 		say(err, NULL);
 		/* Docker reserves 2 in HEALTHCHECK: check reports every failure as 1. */
-		return argc > 1 && strcmp(argv[1], "check") == 0 ? EXIT_FAILED : EXIT_USAGE;
+		return cl.verb == CLI_CHECK ? EXIT_FAILED : EXIT_USAGE;
 	}
 	switch (cl.verb) {
 	case CLI_HELP:
@@ -441,8 +682,7 @@ main(int argc, char **argv)
 	case CLI_REPORT:
 		return verb_report(&cl);
 	case CLI_CHECK:
-		say(cl.verb_name, ": not available in this build yet");
-		return cl.verb == CLI_CHECK ? EXIT_FAILED : EXIT_USAGE;
+		return verb_check(&cl);
 	}
 	return EXIT_USAGE;
 }

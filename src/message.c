@@ -151,3 +151,16 @@ msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const cha
 	}
 	return out->overflow ? -1 : 0;
 }
+
+int
+msg_compose(struct buf *out, const struct cfg *c, const char *id, int pretty)
+{
+	static struct facts facts;
+	struct timespec now;
+	char ts[MSG_TS_LEN + 1];
+
+	facts_collect(&facts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	msg_timestamp(&now, ts);
+	return msg_build(out, c, &facts, id, ts, pretty);
+}

@@ -24,4 +24,11 @@ void msg_timestamp(const struct timespec *t, char out[MSG_TS_LEN + 1]);
 int msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const char *id,
     const char *ts, int pretty);
 
+/*
+ * Collects the system facts and builds the message with instance ID `id`, stamped
+ * with the current time: what `show` prints and `report` keeps and sends.
+ * Returns 0, or -1 if out overflowed.
+ */
+int msg_compose(struct buf *out, const struct cfg *c, const char *id, int pretty);
+
 #endif

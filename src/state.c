@@ -637,14 +637,18 @@ state_lock(struct state *s, char *err, size_t errlen)
 
 /* ---- stamps -------------------------------------------------------------- */
 
-enum { K_LAST_SUCCESS, K_NEXT_TRY, K_JITTER, K_DROPPED, K_SENT, K_NOTICE, K_LAST_ERROR, K_COUNT };
+enum {
+	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_SENT, K_NOTICE,
+	K_LAST_ERROR, K_COUNT
+};
 
 static const char *const stamp_keys[K_COUNT] = {
-	"last_success_ms", "next_try_ms", "jitter_ms", "dropped", "sent", "notice_shown", "last_error",
+	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_ms", "failures", "dropped", "sent",
+	"notice_shown", "last_error",
 };
 
 static const uint64_t stamp_max[K_COUNT] = {
-	INT64_MAX, INT64_MAX, INT64_MAX, UINT64_MAX, UINT64_MAX, 1, 0,
+	INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, 1, 0,
 };
 
 static void
@@ -739,7 +743,9 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 			return stamps_err(s, line, "leading zero:", val, vlen, err, errlen);
 		switch (k) {
 		case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
+		case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
 		case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
+		case K_FAILURES: st->failures = (uint32_t)v; break;
 		case K_JITTER: st->jitter_ms = (int64_t)v; break;
 		case K_DROPPED: st->dropped = v; break;
 		case K_SENT: st->sent = v; break;
@@ -787,15 +793,18 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	if (st->last_success_ms < 0 || st->next_try_ms < 0 || st->jitter_ms < -1) {
+	if (st->last_success_ms < 0 || st->last_built_ms < 0 || st->next_try_ms < 0 ||
+	    st->jitter_ms < -1) {
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "negative time refused", 0);
 		return -1;
 	}
 	buf_init(&b, text, sizeof text);
 	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
+	put_line(&b, K_LAST_BUILT, (uint64_t)st->last_built_ms);
 	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
 	if (st->jitter_ms >= 0)          /* absent = not drawn yet */
 		put_line(&b, K_JITTER, (uint64_t)st->jitter_ms);
+	put_line(&b, K_FAILURES, st->failures);
 	put_line(&b, K_DROPPED, st->dropped);
 	put_line(&b, K_SENT, st->sent);
 	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);

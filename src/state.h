@@ -27,7 +27,10 @@
 
 struct state_stamps {
 	int64_t last_success_ms;    /* Unix ms of the last 2xx, 0 = never */
-	int64_t next_try_ms;        /* Unix ms before which no send is tried (Retry-After), 0 = none */
+	int64_t last_built_ms;      /* Unix ms the newest message was built, 0 = never */
+	int64_t next_try_ms;        /* Unix ms before which no send is tried (Retry-After or
+	                             * back-off after a failure), 0 = none */
+	uint32_t failures;          /* consecutive failed runs, for the back-off */
 	int64_t jitter_ms;          /* drawn once, kept; -1 = not drawn yet */
 	uint64_t dropped;           /* kept messages dropped because more than STATE_MAX_KEPT */
 	uint64_t sent;              /* messages delivered */
@@ -74,8 +77,8 @@ int state_lock(struct state *s, char *err, size_t errlen);
 
 /*
  * Reads the stamps file; a missing file gives defaults (zeros, jitter -1, "").
- * Format: lines "key value\n", keys last_success_ms, next_try_ms, jitter_ms,
- * dropped, sent, notice_shown, last_error, each at most once, in any order; a
+ * Format: lines "key value\n", keys last_success_ms, last_built_ms, next_try_ms,
+ * jitter_ms, failures, dropped, sent, notice_shown, last_error, each at most once, in any order; a
  * missing key keeps its default (jitter_ms is absent while not drawn, last_error
  * while empty). Numbers are plain decimal (no sign, no leading zero, <= INT64_MAX
  * for the _ms keys, 0/1 for notice_shown); last_error is the rest of the line,

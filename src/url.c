@@ -747,3 +747,19 @@ url_proxy_for(const struct url *dest, const char *config_proxy, struct url *prox
 		*which = name;
 	return 1;
 }
+
+void
+url_format(struct buf *b, const struct url *u)
+{
+	buf_str(b, u->scheme == URL_HTTPS ? "https://" : "http://");
+	if (u->host_is_ipv6)
+		buf_char(b, '[');
+	buf_str(b, u->host);
+	if (u->host_is_ipv6)
+		buf_char(b, ']');
+	if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
+		buf_char(b, ':');
+		buf_uint(b, u->port, 1);
+	}
+	buf_str(b, u->path);
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define URL_HOST_MAX 253
 #define URL_PATH_MAX 2048
 #define URL_USER_MAX 255
@@ -36,6 +38,9 @@ struct url {
  * never repeats any part of the input; *u is zeroed on failure.
  */
 int url_parse(struct url *u, const char *s, char *err, size_t errlen);
+
+/* Appends u as scheme://host[:port]/path, without userinfo (for logs and show). */
+void url_format(struct buf *b, const struct url *u);
 
 /* 1 if u->host is "localhost" (or "localhost."), in 127.0.0.0/8, ::1, or
  * ::ffff:127.0.0.0/104 (IPv4-mapped loopback). */

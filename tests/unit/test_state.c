@@ -139,7 +139,8 @@ open_in(struct state *s, const char *dir)
 static int
 stamps_eq(const struct state_stamps *a, const struct state_stamps *b)
 {
-	return a->last_success_ms == b->last_success_ms && a->next_try_ms == b->next_try_ms &&
+	return a->last_success_ms == b->last_success_ms && a->last_built_ms == b->last_built_ms &&
+	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
 	    a->jitter_ms == b->jitter_ms && a->dropped == b->dropped && a->sent == b->sent &&
 	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
 }
@@ -429,15 +430,23 @@ struct rt_row {
 	const char *want_error;    /* last_error after the round trip */
 };
 
+#define STAMPS(succ, built, next, jit, fail, drop, sent_, notice, error)                  \
+	{ .last_success_ms = (succ), .last_built_ms = (built), .next_try_ms = (next),        \
+	  .jitter_ms = (jit), .failures = (fail), .dropped = (drop), .sent = (sent_),        \
+	  .notice_shown = (notice), .last_error = error }
+
 static const struct rt_row rt_rows[] = {
-	{ "defaults", { 0, 0, -1, 0, 0, 0, "" }, "" },
-	{ "typical", { 1700000000123, 1700000600000, 4321, 3, 17, 1, "HTTP 503" }, "HTTP 503" },
-	{ "jitter zero", { 1, 0, 0, 0, 0, 0, "" }, "" },
-	{ "extremes", { INT64_MAX, INT64_MAX, INT64_MAX, UINT64_MAX, UINT64_MAX, 1, "x" }, "x" },
-	{ "controls sanitized", { 5, 0, -1, 0, 0, 0, "line1\nline2\r\t\x7f!" },
+	{ "defaults", STAMPS(0, 0, 0, -1, 0, 0, 0, 0, ""), "" },
+	{ "typical", STAMPS(1700000000123, 1700000000100, 1700000600000, 4321, 2, 3, 17, 1,
+	    "HTTP 503"), "HTTP 503" },
+	{ "jitter zero", STAMPS(1, 0, 0, 0, 0, 0, 0, 0, ""), "" },
+	{ "extremes", STAMPS(INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX,
+	    UINT64_MAX, 1, "x"), "x" },
+	{ "controls sanitized", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "line1\nline2\r\t\x7f!"),
 	    "line1 line2   !" },
-	{ "utf-8 kept", { 5, 0, -1, 0, 0, 0, "caf\xc3\xa9 \"q\" \\" }, "caf\xc3\xa9 \"q\" \\" },
-	{ "only a newline", { 5, 0, -1, 0, 0, 0, "\n" }, " " },
+	{ "utf-8 kept", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "caf\xc3\xa9 \"q\" \\"),
+	    "caf\xc3\xa9 \"q\" \\" },
+	{ "only a newline", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "\n"), " " },
 };
 
 static void
@@ -469,7 +478,7 @@ test_stamps_roundtrip(void)
 
 	/* A last_error filling the whole array without a NUL: 255 bytes kept. */
 	{
-		struct state_stamps big = { 1, 0, -1, 0, 0, 0, "" };
+		struct state_stamps big = STAMPS(1, 0, 0, -1, 0, 0, 0, 0, "");
 		memset(big.last_error, 'e', sizeof big.last_error);
 		CHECKF(state_write_stamps(&s, &big, err, sizeof err) == 0, "big: %s", err);
 		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "big: %s", err);
@@ -486,11 +495,12 @@ test_stamps_format(void)
 		struct state_stamps st;
 		const char *text;
 	} rows[] = {
-		{ { 1, 2, 3, 4, 5, 1, "boom" },
-		    "last_success_ms 1\nnext_try_ms 2\njitter_ms 3\ndropped 4\nsent 5\n"
-		    "notice_shown 1\nlast_error boom\n" },
-		{ { 0, 0, -1, 0, 0, 7, "" },
-		    "last_success_ms 0\nnext_try_ms 0\ndropped 0\nsent 0\nnotice_shown 1\n" },
+		{ STAMPS(1, 6, 2, 3, 7, 4, 5, 1, "boom"),
+		    "last_success_ms 1\nlast_built_ms 6\nnext_try_ms 2\njitter_ms 3\nfailures 7\n"
+		    "dropped 4\nsent 5\nnotice_shown 1\nlast_error boom\n" },
+		{ STAMPS(0, 0, 0, -1, 0, 0, 0, 7, ""),
+		    "last_success_ms 0\nlast_built_ms 0\nnext_try_ms 0\nfailures 0\ndropped 0\n"
+		    "sent 0\nnotice_shown 1\n" },
 	};
 	char dir[64], err[ERRLEN], text[1024];
 	struct state s;
@@ -511,10 +521,11 @@ static void
 test_stamps_write_refused(void)
 {
 	static const struct state_stamps bad[] = {
-		{ -1, 0, -1, 0, 0, 0, "" },
-		{ 0, -5, -1, 0, 0, 0, "" },
-		{ 0, 0, -2, 0, 0, 0, "" },
-		{ INT64_MIN, 0, 0, 0, 0, 0, "" },
+		STAMPS(-1, 0, 0, -1, 0, 0, 0, 0, ""),
+		STAMPS(0, 0, -5, -1, 0, 0, 0, 0, ""),
+		STAMPS(0, 0, 0, -2, 0, 0, 0, 0, ""),
+		STAMPS(INT64_MIN, 0, 0, 0, 0, 0, 0, 0, ""),
+		STAMPS(0, -3, 0, 0, 0, 0, 0, 0, ""),
 	};
 	char dir[64], err[ERRLEN];
 	struct state s;
@@ -934,7 +945,7 @@ test_lock_cleans_tmp(void)
 	/* Our own stale temp name (same pid, killed run) does not block a write. */
 	{
 		char name[64];
-		struct state_stamps st = { 1, 2, 3, 4, 5, 0, "" };
+		struct state_stamps st = STAMPS(1, 0, 2, 3, 0, 4, 5, 0, "");
 		snprintf(name, sizeof name, ".tmp-stamps-%d", (int)getpid());
 		put_file(dir, name, "old", 3);
 		CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "stale own temp: %s", err);
@@ -951,7 +962,7 @@ test_symlink_stamps(void)
 {
 	char dir[64], outside[64], target[128], link[128], err[ERRLEN], buf[64];
 	struct state s;
-	struct state_stamps st = { 1, 2, 3, 4, 5, 1, "x" };
+	struct state_stamps st = STAMPS(1, 0, 2, 3, 0, 4, 5, 1, "x");
 	struct stat sb;
 
 	tmpdir(dir, sizeof dir);
@@ -1036,11 +1047,12 @@ test_symlink_kept(void)
 
 /* ---- crash safety -------------------------------------------------------- */
 
-static const struct state_stamps crash_a = { 1000, 0, -1, 1, 2, 0, "" };
-static const struct state_stamps crash_b = { 1700000000000, 1700000099999, 12345, 7, 99, 1,
+static const struct state_stamps crash_a = STAMPS(1000, 0, 0, -1, 0, 1, 2, 0, "");
+static const struct state_stamps crash_b = STAMPS(1700000000000, 1699999999999, 1700000099999,
+	12345, 3, 7, 99, 1,
 	"a long last error to make the file bigger: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 
 static void
 test_crash(void)
@@ -1119,8 +1131,8 @@ static void
 full_disk(const void *arg)
 {
 	static char msg[8192];
-	static const struct state_stamps old = { 1234, 0, 55, 0, 3, 1, "old" };
-	static const struct state_stamps neu = { 5678, 0, 55, 0, 4, 1, "new" };
+	static const struct state_stamps old = STAMPS(1234, 0, 0, 55, 0, 0, 3, 1, "old");
+	static const struct state_stamps neu = STAMPS(5678, 0, 0, 55, 0, 0, 4, 1, "new");
 	char err[ERRLEN], chunk[4096];
 	struct state_stamps got;
 	struct state s;

@@ -1,0 +1,336 @@
+#include "report.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+#include "buf.h"
+#include "client.h"
+#include "id.h"
+#include "message.h"
+#include "sha256.h"
+#include "state.h"
+
+/* The message being built or sent: one at a time. */
+static char message[STATE_MSG_MAX];
+
+static struct state state;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void
+copy_line(char *dst, size_t cap, const char *a, const char *b)
+{
+	struct buf e;
+
+	buf_init(&e, dst, cap);
+	buf_str(&e, a);
+	if (b != NULL)
+		buf_str(&e, b);
+}
+
+static void
+logline(const struct report_run *r, const char *a, const char *b)
+{
+	char line[600];
+
+	if (r->log == NULL)
+		return;
+	copy_line(line, sizeof line, a, b);
+	r->log(r->log_ctx, line);
+}
+
+static enum report_status
+fail(struct report_run *r, enum report_status st, const char *a, const char *b)
+{
+	copy_line(r->error, sizeof r->error, a, b);
+	r->status = st;
+	return st;
+}
+
+int
+report_build_due(int64_t now, int64_t last_built_ms, uint64_t interval_ms, int64_t jitter_ms)
+{
+	if (last_built_ms == 0 || now < last_built_ms)   /* never, or the clock went back */
+		return 1;
+	return now - last_built_ms >= (int64_t)interval_ms + (jitter_ms > 0 ? jitter_ms : 0);
+}
+
+int64_t
+report_backoff_ms(uint32_t failures, uint64_t interval_ms)
+{
+	int64_t ms = REPORT_BACKOFF_FIRST_MS;
+
+	for (uint32_t i = 1; i < failures && ms < (int64_t)interval_ms; i++)
+		ms *= 2;
+	return ms < (int64_t)interval_ms ? ms : (int64_t)interval_ms;
+}
+
+/* Up to 10% of the interval, drawn once per state dir so a fleet spreads out. */
+static int64_t
+draw_jitter(uint64_t interval_ms)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		r = (uint64_t)now_ms();   /* no entropy yet (early boot): any spread will do */
+	return (int64_t)(r % (interval_ms / 10 + 1));
+}
+
+/* Whether anything is to be done now, judged from the stamps alone (and the kept
+ * list only when no new message is due). */
+static int
+is_due(const struct report_run *r, const struct state_stamps *st, int64_t now)
+{
+	size_t kept = 0;
+	uint64_t seq;
+
+	if (r->force)
+		return 1;
+	if (now < st->next_try_ms)
+		return 0;
+	if (report_build_due(now, st->last_built_ms, r->cfg->interval_ms, st->jitter_ms))
+		return 1;
+	return state_list_kept(&state, &seq, 1, &kept, NULL, 0) >= 0 && kept > 0;
+}
+
+/* Builds the message into `message`. Returns its length, or -1 (r->status set). */
+static long
+build(struct report_run *r)
+{
+	char err[512];
+	struct id id;
+	struct buf b;
+	int rc = id_compute(&id, r->cfg, "/", err, sizeof err);
+
+	if (rc != 0) {
+		fail(r, rc == ID_ERR_CONFIG ? REPORT_BAD_CONFIG : REPORT_NO_ID, "id: ", err);
+		return -1;
+	}
+	buf_init(&b, message, sizeof message);
+	if (msg_compose(&b, r->cfg, id.hex, 0) != 0) {
+		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
+		return -1;
+	}
+	return (long)b.len;
+}
+
+/* Sends one message. Returns 0 on a 2xx; else -1 with r->error, and *retry_after
+ * set from the server when it said when to come back. */
+static int
+send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
+{
+	unsigned char digest[SHA256_LEN];
+	char key_header[64];
+	const char *headers[1] = { key_header };
+	struct client_request rq;
+	struct client_result res;
+	struct buf h;
+
+	/* The same message always carries the same key, so a server can drop the
+	 * duplicate that at-least-once delivery may bring after a crash. */
+	sha256(msg, n, digest);
+	buf_init(&h, key_header, sizeof key_header);
+	buf_str(&h, "Idempotency-Key: ");
+	buf_hex(&h, digest, 16);
+
+	memset(&rq, 0, sizeof rq);
+	rq.url = r->cfg->endpoint;
+	rq.body = msg;
+	rq.body_len = n;
+	rq.headers = headers;
+	rq.n_headers = 1;
+	rq.trust = r->trust;
+	rq.tls_time = r->tls_time;
+	rq.config_proxy = r->cfg->proxy;
+	rq.deadline_ms = r->deadline_ms;
+	rq.log = r->log;
+	rq.log_ctx = r->log_ctx;
+	*retry_after = -1;
+	if (client_exchange(&rq, &res) != 0) {
+		copy_line(r->error, sizeof r->error, res.error, NULL);
+		return -1;
+	}
+	if (res.status >= 200 && res.status <= 299)
+		return 0;
+	{
+		struct buf e;
+
+		*retry_after = res.retry_after;
+		buf_init(&e, r->error, sizeof r->error);
+		buf_str(&e, "server answered HTTP ");
+		buf_uint(&e, (uint64_t)res.status, 3);
+		if (res.retry_after >= 0) {
+			buf_str(&e, "; retry after ");
+			buf_uint(&e, (uint64_t)res.retry_after, 1);
+			buf_str(&e, " s");
+		}
+	}
+	return -1;
+}
+
+/* No usable state dir, forced: build and send once, keeping nothing. */
+static void
+send_stateless(struct report_run *r)
+{
+	int64_t retry_after;
+	long n = build(r);
+
+	if (n < 0)
+		return;
+	if (send_one(r, message, (size_t)n, &retry_after) != 0) {
+		r->status = REPORT_NOT_DELIVERED;
+		return;
+	}
+	r->delivered = 1;
+	r->status = REPORT_DELIVERED;
+}
+
+/* Sends kept messages oldest first. Returns 0 when all were delivered. */
+static int
+send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
+{
+	uint64_t seq[STATE_MAX_KEPT];
+	char err[512];
+	int n = state_list_kept(&state, seq, STATE_MAX_KEPT, NULL, err, sizeof err);
+
+	if (n < 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		ssize_t len = state_read_kept(&state, seq[i], message, sizeof message, err, sizeof err);
+
+		if (len < 0) {
+			/* Not ours to send (a planted link, a file that is not a message):
+			 * remove it and count it, rather than block every later message. */
+			logline(r, "dropping unreadable kept message: ", err);
+			state_remove_kept(&state, seq[i], NULL, 0);
+			st->dropped++;
+			continue;
+		}
+		if (send_one(r, message, (size_t)len, retry_after) != 0)
+			return -1;
+		/* At least once: a kill between the 2xx and the removal sends it again,
+		 * with the same Idempotency-Key. */
+		state_write_last(&state, message, (size_t)len, NULL, 0);
+		if (state_remove_kept(&state, seq[i], err, sizeof err) != 0) {
+			fail(r, REPORT_STATE_ERROR, err, NULL);
+			return -1;
+		}
+		st->sent++;
+		r->delivered++;
+	}
+	return 0;
+}
+
+/* Builds and keeps a new message, recording it in the stamps. */
+static int
+keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+{
+	char err[512];
+	long n = build(r);
+
+	if (n < 0)
+		return -1;
+	if (state_keep(&state, message, (size_t)n, NULL, &st->dropped, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
+		return -1;
+	}
+	st->last_built_ms = now;
+	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cycle(struct report_run *r)
+{
+	struct state_stamps st;
+	int64_t now = now_ms(), retry_after;
+	char err[512];
+	int locked;
+
+	/* The cheap path: stamps read without the lock (writes are atomic). */
+	if (state_read_stamps(&state, &st, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return;
+	}
+	if (!is_due(r, &st, now)) {
+		r->status = REPORT_NOT_DUE;
+		return;
+	}
+	locked = state_lock(&state, err, sizeof err);
+	if (locked <= 0) {
+		if (locked == 0)
+			r->status = REPORT_BUSY;
+		else
+			fail(r, REPORT_STATE_ERROR, err, NULL);
+		return;
+	}
+	/* Another run may have finished between the first look and the lock. */
+	if (state_read_stamps(&state, &st, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return;
+	}
+	if (!is_due(r, &st, now)) {
+		r->status = REPORT_NOT_DUE;
+		return;
+	}
+	if (st.jitter_ms < 0)
+		st.jitter_ms = draw_jitter(r->cfg->interval_ms);
+	if ((r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms, st.jitter_ms))
+	    && keep_new(r, &st, now) != 0)
+		return;
+
+	if (send_kept(r, &st, &retry_after) == 0) {
+		st.last_success_ms = now;
+		st.failures = 0;
+		st.next_try_ms = 0;
+		st.last_error[0] = '\0';
+		r->status = REPORT_DELIVERED;
+		r->first_run = !st.notice_shown;
+		st.notice_shown = 1;
+	} else {
+		if (r->status != REPORT_STATE_ERROR)
+			r->status = REPORT_NOT_DELIVERED;
+		st.failures++;
+		st.next_try_ms = now + (retry_after >= 0 ? retry_after * 1000 :
+		    report_backoff_ms(st.failures, r->cfg->interval_ms));
+		copy_line(st.last_error, sizeof st.last_error, r->error, NULL);
+	}
+	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+}
+
+void
+report_run(struct report_run *r)
+{
+	char why[512];
+
+	r->first_run = 0;
+	r->delivered = 0;
+	r->warning[0] = r->error[0] = '\0';
+	if (state_open(&state, r->cfg->state_dir, why, sizeof why) != 0) {
+		if (!r->force) {
+			fail(r, REPORT_NO_STATE, "no usable state directory (use --force to send "
+			    "without one): ", why);
+			return;
+		}
+		copy_line(r->warning, sizeof r->warning, "sending without a state directory: ", why);
+		send_stateless(r);
+		return;
+	}
+	if (why[0] != '\0')
+		copy_line(r->warning, sizeof r->warning, "state directory: ", why);
+	cycle(r);
+	state_close(&state);
+}

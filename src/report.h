@@ -1,0 +1,69 @@
+/*
+ * report: one report cycle, made to run often and cheaply (every HEALTHCHECK tick,
+ * cron, an entrypoint):
+ *
+ *   not due   -> return at once (stamps read, nothing built, no network)
+ *   due       -> take the lock; build the message and keep it on disk; send every
+ *                kept message, oldest first, removing each only after a 2xx;
+ *                record success, or the error and when to try again.
+ *
+ * Due: the newest message was built more than interval + jitter ago (jitter drawn
+ * once per state dir, up to 10% of the interval), or kept messages wait and the
+ * back-off / Retry-After time has passed. `force` ignores both. Without a usable
+ * state dir, only a forced run sends (once, keeping nothing).
+ * Nothing here prints: results and log lines go back to the caller.
+ */
+#ifndef ANONTEL_REPORT_H
+#define ANONTEL_REPORT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "tls.h"
+
+/* Back-off after a failed send with no Retry-After: 30 s, doubling per failure,
+ * at most the interval. */
+#define REPORT_BACKOFF_FIRST_MS 30000
+
+enum report_status {
+	REPORT_DELIVERED,        /* everything kept was delivered (exit 0) */
+	REPORT_NOT_DUE,          /* nothing to do yet (exit 0) */
+	REPORT_BUSY,             /* another run holds the lock (exit 0) */
+	REPORT_NOT_DELIVERED,    /* a send failed; messages stay kept (exit 1) */
+	REPORT_NO_STATE,         /* no usable state dir and not forced (exit 1) */
+	REPORT_STATE_ERROR,      /* state could not be read or written (exit 1) */
+	REPORT_NO_ID,            /* the machine has no ID source (exit 1) */
+	REPORT_BAD_CONFIG        /* the ID settings are wrong (exit 2) */
+};
+
+struct report_run {
+	/* in */
+	const struct cfg *cfg;
+	const struct tls_trust *trust;
+	time_t tls_time;
+	int force;
+	int64_t deadline_ms;                          /* net_now_ms() based */
+	void (*log)(void *ctx, const char *line);     /* progress for -v; may be NULL */
+	void *log_ctx;
+	/* out */
+	enum report_status status;
+	int first_run;            /* 1: the first delivery from this state dir: the caller
+	                           * shows the one-time notice (recorded as shown) */
+	unsigned delivered;       /* messages delivered by this run */
+	char warning[512];        /* non-fatal, e.g. a configured state dir was skipped */
+	char error[512];          /* one line for NOT_DELIVERED and the errors */
+};
+
+/* Runs one cycle as described above and fills r's results. */
+void report_run(struct report_run *r);
+
+/* Whether a run at now_ms would build a new message: never built, or built more
+ * than interval + jitter ago. */
+int report_build_due(int64_t now_ms, int64_t last_built_ms, uint64_t interval_ms,
+    int64_t jitter_ms);
+
+/* The back-off after `failures` consecutive failed runs (>= 1). */
+int64_t report_backoff_ms(uint32_t failures, uint64_t interval_ms);
+
+#endif
