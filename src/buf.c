@@ -62,3 +62,19 @@ buf_hex(struct buf *b, const void *p, size_t n)
 		buf_add(b, pair, 2);
 	}
 }
+
+void
+buf_join(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+	struct buf e;
+
+	if (dst == NULL || cap == 0)
+		return;
+	buf_init(&e, dst, cap);
+	if (a != NULL)
+		buf_str(&e, a);
+	if (b != NULL)
+		buf_str(&e, b);
+	if (c != NULL)
+		buf_str(&e, c);
+}

@@ -37,4 +37,9 @@ void buf_uint(struct buf *b, uint64_t v, unsigned width);
 /* Appends n bytes as lowercase hexadecimal (2n characters). */
 void buf_hex(struct buf *b, const void *p, size_t n);
 
+/* Writes a, b and c (NULL ones skipped) into dst[cap], cut to fit and
+ * NUL-terminated: the one way modules fill a caller's `char *err, size_t errlen`
+ * (a cut reason beats none). dst may be NULL or cap 0: nothing is written. */
+void buf_join(char *dst, size_t cap, const char *a, const char *b, const char *c);
+
 #endif

@@ -23,14 +23,7 @@ static char request[REQUEST_MAX];
 static int
 failf(struct client_result *res, const char *a, const char *b, const char *c)
 {
-	struct buf e;
-
-	buf_init(&e, res->error, sizeof res->error);
-	buf_str(&e, a);
-	if (b != NULL)
-		buf_str(&e, b);
-	if (c != NULL)
-		buf_str(&e, c);
+	buf_join(res->error, sizeof res->error, a, b, c);
 	return -1;
 }
 

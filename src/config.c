@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "json.h"
 
@@ -48,24 +49,6 @@ struct field {
 
 /* ---- small helpers ---- */
 
-static int
-is_alnum(unsigned c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-hex_val(unsigned c)
-{
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (int)(c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (int)(c - 'A' + 10);
-	return -1;
-}
-
 /* 1 if s[0..n) has 1..max bytes, each alphanumeric or in `extra`. */
 static int
 charset_ok(const char *s, size_t n, size_t max, const char *extra)
@@ -74,7 +57,7 @@ charset_ok(const char *s, size_t n, size_t max, const char *extra)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!is_alnum(c) && (c == 0 || strchr(extra, c) == NULL))
+		if (!ascii_is_alnum(c) && (c == 0 || strchr(extra, c) == NULL))
 			return 0;
 	}
 	return 1;
@@ -151,7 +134,7 @@ hex4(const char *s)
 	unsigned long v = 0;
 
 	for (int k = 0; k < 4; k++)
-		v = v * 16 + (unsigned)hex_val((unsigned char)s[k]);
+		v = v * 16 + (unsigned)ascii_hex_val((unsigned char)s[k]);
 	return v;
 }
 
@@ -458,7 +441,7 @@ h_app_id(struct ctx *x, int t)
 				goto bad;
 			continue;
 		}
-		v = hex_val((unsigned char)s[i]);
+		v = ascii_hex_val((unsigned char)s[i]);
 		if (v < 0)
 			goto bad;
 		x->c->id_app_id[o++] = lower[v];

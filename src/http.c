@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "ascii.h"
+#include "civil.h"
+
 #ifndef ANONTEL_VERSION
 #error "ANONTEL_VERSION must be defined (the Makefile does)"
 #endif
@@ -37,27 +40,6 @@ enum {
 /* ---- small helpers ---- */
 
 static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-hexval(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static int
 is_ows(int c)
 {
 	return c == ' ' || c == '\t';
@@ -67,7 +49,7 @@ is_ows(int c)
 static int
 is_tchar(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_is_digit(c) ||
 	    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
@@ -80,27 +62,12 @@ eq_ci(const char *s, size_t n, const char *w)
 	if (n != k)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != w[i])
+		if (ascii_lower((unsigned char)s[i]) != w[i])
 			return 0;
 	return 1;
 }
 
 /* ---- Retry-After ---- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 /* The year of a day count (inverse of the above, year only). */
 static int64_t
@@ -135,7 +102,7 @@ digits(const char *s, size_t n, unsigned *v)
 {
 	*v = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_is_digit((unsigned char)s[i]))
 			return -1;
 		*v = *v * 10 + (unsigned)(s[i] - '0');
 	}
@@ -192,12 +159,12 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 
 	if (n == 0)
 		return -1;
-	if (is_digit((unsigned char)value[0])) {
+	if (ascii_is_digit((unsigned char)value[0])) {
 		/* delta-seconds: digits only, capped */
 		int64_t v = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			if (!is_digit((unsigned char)value[i]))
+			if (!ascii_is_digit((unsigned char)value[i]))
 				return -1;
 			if (v <= RETRY_AFTER_MAX)
 				v = v * 10 + (value[i] - '0');
@@ -250,7 +217,7 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 	}
 	if (d < 1 || (int)d > days_in_month(year, (unsigned)m))
 		return -1;
-	t = days_from_civil(year, (unsigned)m, d) * 86400 + h * 3600 + mi * 60 + s;
+	t = civil_days(year, (unsigned)m, d) * 86400 + h * 3600 + mi * 60 + s;
 	t -= (int64_t)now;
 	if (t < 0)
 		t = 0;
@@ -301,9 +268,9 @@ status_line(struct http_response *r)
 	const char *l = r->line;
 	int code;
 
-	if (r->line_total < 13 || memcmp(l, "HTTP/1.", 7) != 0 || !is_digit((unsigned char)l[7]) ||
-	    l[8] != ' ' || !is_digit((unsigned char)l[9]) || !is_digit((unsigned char)l[10]) ||
-	    !is_digit((unsigned char)l[11]) || l[12] != ' ' || l[9] == '0')
+	if (r->line_total < 13 || memcmp(l, "HTTP/1.", 7) != 0 || !ascii_is_digit((unsigned char)l[7]) ||
+	    l[8] != ' ' || !ascii_is_digit((unsigned char)l[9]) || !ascii_is_digit((unsigned char)l[10]) ||
+	    !ascii_is_digit((unsigned char)l[11]) || l[12] != ' ' || l[9] == '0')
 		return fail(r, "status line is not HTTP/1.x NNN");
 	code = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
 	if (code == 101)
@@ -327,7 +294,7 @@ content_length(struct http_response *r, const char *v, size_t n)
 		while (i < n && is_ows((unsigned char)v[i]))
 			i++;
 		start = i;
-		while (i < n && is_digit((unsigned char)v[i])) {
+		while (i < n && ascii_is_digit((unsigned char)v[i])) {
 			if (x > CONTENT_LENGTH_MAX / 10)
 				return fail(r, "Content-Length too large");
 			x = x * 10 + (v[i] - '0');
@@ -547,7 +514,7 @@ line_byte(struct http_response *r, unsigned char c)
 static enum http_result
 chunk_size_byte(struct http_response *r, unsigned char c)
 {
-	int d = hexval(c);
+	int d = ascii_hex_val(c);
 
 	if (++r->cs_len > CHUNK_LINE_MAX)
 		return fail(r, "chunk size line too long");

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "sha256.h"
 
@@ -37,43 +38,10 @@ wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
-/* err = a + b + c, cut to errlen - 1 bytes (a cut message beats none). */
-static void
-set_err(char *err, size_t errlen, const char *a, const char *b, const char *c)
-{
-	const char *parts[3] = { a, b, c };
-	size_t n = 0;
-
-	if (err == NULL || errlen == 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		for (const char *s = parts[i]; *s != '\0' && n + 1 < errlen; s++)
-			err[n++] = *s;
-	err[n] = '\0';
-}
-
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static int
 is_space(int ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
-}
-
-static char
-lower(char ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 }
 
 static void
@@ -95,7 +63,7 @@ hex_in(const char *s, size_t len, unsigned char *out, size_t n)
 	if (len != 2 * n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+		int hi = ascii_hex_val((unsigned char)s[2 * i]), lo = ascii_hex_val((unsigned char)s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -121,7 +89,7 @@ parse_hex32(struct field f, uint32_t *v)
 	if (f.len == 0 || f.len > 8)
 		return -1;
 	for (size_t i = 0; i < f.len; i++) {
-		int d = hexval((unsigned char)f.s[i]);
+		int d = ascii_hex_val((unsigned char)f.s[i]);
 
 		if (d < 0)
 			return -1;
@@ -387,9 +355,9 @@ read_mac(const char *root, const char *iface, char mac[18])
 	if (n != 17)
 		return 0;
 	for (size_t i = 0; i < 17; i++) {
-		char ch = lower(t[i]);
+		char ch = ascii_lower(t[i]);
 
-		if (i % 3 == 2 ? ch != ':' : hexval((unsigned char)ch) < 0)
+		if (i % 3 == 2 ? ch != ':' : ascii_hex_val((unsigned char)ch) < 0)
 			return 0;
 		if (i % 3 != 2 && ch != '0')
 			nonzero = 1;
@@ -455,7 +423,7 @@ read_uuid(const char *root, char out[64])
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
 			return;
-		t[i] = lower(t[i]);
+		t[i] = ascii_lower(t[i]);
 	}
 	memcpy(out, t, n + 1);
 }
@@ -537,7 +505,7 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 	out->scheme = CFG_SCHEME_MACHINE_ID;
 	if (c->id_app_id[0] != '\0') {
 		if (hex_in(c->id_app_id, strlen(c->id_app_id), app, 16) < 0) {
-			set_err(err, errlen, "id.appId: expected 32 hex digits", "", "");
+			buf_join(err, errlen, "id.appId: expected 32 hex digits", "", "");
 			return ID_ERR_CONFIG;
 		}
 		out->in.app_id_from = "id.appId";
@@ -548,30 +516,30 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 	hex_out(app, 16, out->in.app_id);
 
 	if (join(path, sizeof path, root, "/etc/machine-id", "", "") < 0) {
-		set_err(err, errlen, pre, ": root path too long", "");
+		buf_join(err, errlen, pre, ": root path too long", "");
 		return ID_ERR_SYSTEM;
 	}
 	r = read_small(path, t, sizeof t, &n);
 	if (r == RD_ABSENT) {
-		set_err(err, errlen, pre, fallback ? ", and no /etc/machine-id to fall back to" :
+		buf_join(err, errlen, pre, fallback ? ", and no /etc/machine-id to fall back to" :
 		    ": no /etc/machine-id", "");
 		return ID_ERR_SYSTEM;
 	}
 	if (r == RD_ERROR) {
-		set_err(err, errlen, pre, ": /etc/machine-id cannot be read", "");
+		buf_join(err, errlen, pre, ": /etc/machine-id cannot be read", "");
 		return ID_ERR_SYSTEM;
 	}
 	/* systemd's format: 32 hex digits and a newline (the newline optional). */
 	if (n == 33 && t[32] == '\n')
 		n = 32;
 	if (r != RD_OK || hex_in(t, n, mid, 16) < 0) {
-		set_err(err, errlen, pre, ": /etc/machine-id: expected 32 hex digits", "");
+		buf_join(err, errlen, pre, ": /etc/machine-id: expected 32 hex digits", "");
 		return ID_ERR_SYSTEM;
 	}
 	for (int i = 0; i < 16; i++)
 		nonzero |= mid[i];
 	if (!nonzero) {
-		set_err(err, errlen, pre, ": /etc/machine-id is all zeros", "");
+		buf_join(err, errlen, pre, ": /etc/machine-id is all zeros", "");
 		return ID_ERR_SYSTEM;
 	}
 	id_app_specific(mid, app, out->hex);
@@ -599,11 +567,11 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 	case CFG_SCHEME_FIXED:
 		buf_str(&why, "id.scheme is fixed");
 		if (c->fixed_id[0] == '\0') {
-			set_err(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
+			buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
 			return ID_ERR_CONFIG;
 		}
 		if (!id_fixed_valid(c->fixed_id)) {
-			set_err(err, errlen,
+			buf_join(err, errlen,
 			    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
 			return ID_ERR_CONFIG;
 		}
@@ -616,7 +584,7 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 
 	case CFG_SCHEME_RANDOM:
 		buf_str(&why, "id.scheme is random");
-		set_err(err, errlen, "scheme random: the ID is kept by the state module", "", "");
+		buf_join(err, errlen, "scheme random: the ID is kept by the state module", "", "");
 		return ID_ERR_CONFIG;
 
 	case CFG_SCHEME_BUTLER:

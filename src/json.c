@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "ascii.h"
+
 /*
  * Length of the well-formed UTF-8 sequence at p[0..n) (Unicode table 3-7: no
  * overlongs, no UTF-16 surrogates, nothing above U+10FFFF), or 0 if there is none.
@@ -42,30 +44,6 @@ utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-static int
-is_digit(unsigned c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alnum(unsigned c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-hex_val(unsigned c)
-{
-	if (is_digit(c))
-		return (int)(c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (int)(c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (int)(c - 'A' + 10);
-	return -1;
-}
-
 /* The code unit of the 4 hex digits at p[i..i+4), or -1. */
 static long
 hex4(const unsigned char *p, size_t n, size_t i)
@@ -75,7 +53,7 @@ hex4(const unsigned char *p, size_t n, size_t i)
 	if (n - i < 4)
 		return -1;
 	for (size_t k = 0; k < 4; k++) {
-		int d = hex_val(p[i + k]);
+		int d = ascii_hex_val(p[i + k]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;
@@ -189,29 +167,29 @@ scan_number(const unsigned char *p, size_t n, size_t *ip, struct json_error *err
 	if (i < n && p[i] == '0') {
 		i++;
 	} else if (i < n && p[i] >= '1' && p[i] <= '9') {
-		while (i < n && is_digit(p[i]))
+		while (i < n && ascii_is_digit(p[i]))
 			i++;
 	} else {
 		return fail(err, p, start, "invalid number");
 	}
 	if (i < n && p[i] == '.') {
 		i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !ascii_is_digit(p[i]))
 			return fail(err, p, start, "invalid number");
-		while (i < n && is_digit(p[i]))
+		while (i < n && ascii_is_digit(p[i]))
 			i++;
 	}
 	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
 		i++;
 		if (i < n && (p[i] == '+' || p[i] == '-'))
 			i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !ascii_is_digit(p[i]))
 			return fail(err, p, start, "invalid number");
-		while (i < n && is_digit(p[i]))
+		while (i < n && ascii_is_digit(p[i]))
 			i++;
 	}
 	/* "-01", "0x1", "1.5.3", "1e5e": the number must end at a delimiter. */
-	if (i < n && (is_alnum(p[i]) || p[i] == '.' || p[i] == '+' || p[i] == '-'))
+	if (i < n && (ascii_is_alnum(p[i]) || p[i] == '.' || p[i] == '+' || p[i] == '-'))
 		return fail(err, p, start, "invalid number");
 	*ip = i;
 	return 0;
@@ -226,7 +204,7 @@ scan_literal(const unsigned char *p, size_t n, size_t *ip, struct json_error *er
 	for (size_t k = 0; k < sizeof lits / sizeof lits[0]; k++) {
 		size_t len = strlen(lits[k]);
 		if (n - i >= len && memcmp(p + i, lits[k], len) == 0 &&
-		    !(n - i > len && is_alnum(p[i + len]))) {
+		    !(n - i > len && ascii_is_alnum(p[i + len]))) {
 			*ip = i + len;
 			return 0;
 		}
@@ -346,7 +324,7 @@ json_validate(const char *s, size_t n, struct json_error *err)
 		case '.':
 			return fail(err, p, i, "invalid number");
 		default:
-			if (is_alnum(c) && !is_digit(c)) {
+			if (ascii_is_alnum(c) && !ascii_is_digit(c)) {
 				r = scan_literal(p, n, &i, err);
 				break;
 			}

@@ -25,31 +25,20 @@ now_ms(void)
 }
 
 static void
-copy_line(char *dst, size_t cap, const char *a, const char *b)
-{
-	struct buf e;
-
-	buf_init(&e, dst, cap);
-	buf_str(&e, a);
-	if (b != NULL)
-		buf_str(&e, b);
-}
-
-static void
 logline(const struct report_run *r, const char *a, const char *b)
 {
 	char line[600];
 
 	if (r->log == NULL)
 		return;
-	copy_line(line, sizeof line, a, b);
+	buf_join(line, sizeof line, a, b, NULL);
 	r->log(r->log_ctx, line);
 }
 
 static enum report_status
 fail(struct report_run *r, enum report_status st, const char *a, const char *b)
 {
-	copy_line(r->error, sizeof r->error, a, b);
+	buf_join(r->error, sizeof r->error, a, b, NULL);
 	r->status = st;
 	return st;
 }
@@ -154,7 +143,7 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	rq.log_ctx = r->log_ctx;
 	*retry_after = -1;
 	if (client_exchange(&rq, &res) != 0) {
-		copy_line(r->error, sizeof r->error, res.error, NULL);
+		buf_join(r->error, sizeof r->error, res.error, NULL, NULL);
 		return -1;
 	}
 	if (res.status >= 200 && res.status <= 299)
@@ -305,7 +294,7 @@ cycle(struct report_run *r)
 		st.failures++;
 		st.next_try_ms = now + (retry_after >= 0 ? retry_after * 1000 :
 		    report_backoff_ms(st.failures, r->cfg->interval_ms));
-		copy_line(st.last_error, sizeof st.last_error, r->error, NULL);
+		buf_join(st.last_error, sizeof st.last_error, r->error, NULL, NULL);
 	}
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);
@@ -325,12 +314,12 @@ report_run(struct report_run *r)
 			    "without one): ", why);
 			return;
 		}
-		copy_line(r->warning, sizeof r->warning, "sending without a state directory: ", why);
+		buf_join(r->warning, sizeof r->warning, "sending without a state directory: ", why, NULL);
 		send_stateless(r);
 		return;
 	}
 	if (why[0] != '\0')
-		copy_line(r->warning, sizeof r->warning, "state directory: ", why);
+		buf_join(r->warning, sizeof r->warning, "state directory: ", why, NULL);
 	cycle(r);
 	state_close(&state);
 }

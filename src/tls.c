@@ -9,6 +9,8 @@
 #include "tls.h"
 
 #include "buf.h"
+#include "civil.h"
+#include "net.h"
 #include "roots.h"
 
 #include <errno.h>
@@ -59,27 +61,6 @@ say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, co
 }
 
 /* -------------------------------------------------------------- time ------ */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 time_t
 tls_check_time(time_t now, time_t build_time, int *clamped)
@@ -189,7 +170,7 @@ der_time(struct der *d, int64_t *out)
 		return -1;
 	if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || s > 60)
 		return -1;
-	*out = days_from_civil(y, mo, dd) * 86400 + h * 3600 + mi * 60 + s;
+	*out = civil_days(y, mo, dd) * 86400 + h * 3600 + mi * 60 + s;
 	return 0;
 }
 
@@ -943,7 +924,7 @@ static int
 wait_fd(int fd, short events, int64_t deadline_ms)
 {
 	for (;;) {
-		int64_t left = deadline_ms - now_ms();
+		int64_t left = deadline_ms - net_now_ms();
 		struct pollfd p = { fd, events, 0 };
 		int r;
 

@@ -3,55 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "buf.h"
 
 /* Longest URL text accepted at all; every part has its own limit below. */
 #define URL_TEXT_MAX (16 + 3 * 2 * URL_USER_MAX + URL_HOST_MAX + 8 + URL_PATH_MAX + 1024)
-
-/* err = a b c (NULL parts skipped), cut to errlen - 1 bytes: a truncated reason
- * beats none (buf would drop a write that does not fit whole). */
-static void
-seterr3(char *err, size_t errlen, const char *a, const char *b, const char *c)
-{
-	const char *parts[3] = { a, b, c };
-	size_t o = 0;
-
-	if (err == NULL || errlen == 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		for (const char *q = parts[i]; q != NULL && *q != '\0' && o + 1 < errlen; q++)
-			err[o++] = *q;
-	err[o] = '\0';
-}
-
-static void
-seterr(char *err, size_t errlen, const char *a, const char *b)
-{
-	seterr3(err, errlen, a, b, NULL);
-}
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Case-insensitive prefix test over at most n bytes of s. */
 static int
@@ -62,7 +18,7 @@ prefix_ci(const char *s, size_t n, const char *prefix)
 	if (n < k)
 		return 0;
 	for (size_t i = 0; i < k; i++)
-		if (lower((unsigned char)s[i]) != lower((unsigned char)prefix[i]))
+		if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)prefix[i]))
 			return 0;
 	return 1;
 }
@@ -86,7 +42,7 @@ parse_ipv4(const char *s, size_t n, unsigned char out[4])
 				return -1;
 			start = ++i;
 		}
-		while (i < n && is_digit((unsigned char)s[i]) && i - start < 3)
+		while (i < n && ascii_is_digit((unsigned char)s[i]) && i - start < 3)
 			v = v * 10 + (unsigned)(s[i++] - '0');
 		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
 			return -1;
@@ -119,8 +75,8 @@ parse_ipv6(const char *s, size_t n, unsigned char out[16])
 		size_t start = i;
 		unsigned v = 0;
 
-		while (i < n && hexval((unsigned char)s[i]) >= 0 && i - start < 4)
-			v = v * 16 + (unsigned)hexval((unsigned char)s[i++]);
+		while (i < n && ascii_hex_val((unsigned char)s[i]) >= 0 && i - start < 4)
+			v = v * 16 + (unsigned)ascii_hex_val((unsigned char)s[i++]);
 		if (i < n && s[i] == '.') {
 			/* embedded IPv4: must be the last 32 bits */
 			if (k > 12 || parse_ipv4(s + start, n - start, a + k) != 0)
@@ -166,7 +122,7 @@ done:
 static int
 is_unreserved_or_subdelim(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_is_digit(c) ||
 	    (c != 0 && strchr("-._~!$&'()*+,;=", c) != NULL);
 }
 
@@ -180,25 +136,25 @@ decode_userinfo(char *out, const char *s, size_t n, int allow_colon, char *err, 
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+			int hi = i + 2 < n ? ascii_hex_val((unsigned char)s[i + 1]) : -1;
+			int lo = hi >= 0 ? ascii_hex_val((unsigned char)s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
-				seterr(err, errlen, "invalid percent-encoding in userinfo", NULL);
+				buf_join(err, errlen, "invalid percent-encoding in userinfo", NULL, NULL);
 				return -1;
 			}
 			c = hi * 16 + lo;
 			if (c == 0) {
-				seterr(err, errlen, "%00 in userinfo", NULL);
+				buf_join(err, errlen, "%00 in userinfo", NULL, NULL);
 				return -1;
 			}
 			i += 2;
 		} else if (!is_unreserved_or_subdelim(c) && !(allow_colon && c == ':')) {
-			seterr(err, errlen, "invalid character in userinfo", NULL);
+			buf_join(err, errlen, "invalid character in userinfo", NULL, NULL);
 			return -1;
 		}
 		if (o >= URL_USER_MAX) {
-			seterr(err, errlen, "userinfo too long", NULL);
+			buf_join(err, errlen, "userinfo too long", NULL, NULL);
 			return -1;
 		}
 		out[o++] = (char)c;
@@ -218,31 +174,31 @@ check_host(char *out, const char *s, size_t n, char *err, size_t errlen)
 	int numeric = 1, hex = 0;
 
 	if (n == 0) {
-		seterr(err, errlen, "empty host", NULL);
+		buf_join(err, errlen, "empty host", NULL, NULL);
 		return -1;
 	}
 	if (n > URL_HOST_MAX) {
-		seterr(err, errlen, "host name too long", NULL);
+		buf_join(err, errlen, "host name too long", NULL, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int c = lower((unsigned char)s[i]);
+		int c = ascii_lower((unsigned char)s[i]);
 
 		if (c == '.') {
 			if (label == 0) {
-				seterr(err, errlen, "empty label in host name", NULL);
+				buf_join(err, errlen, "empty label in host name", NULL, NULL);
 				return -1;
 			}
 			label = 0;
 			if (i + 1 < n)
 				last_start = i + 1;
-		} else if ((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_') {
+		} else if ((c >= 'a' && c <= 'z') || ascii_is_digit(c) || c == '-' || c == '_') {
 			if (++label > 63) {
-				seterr(err, errlen, "host name label too long", NULL);
+				buf_join(err, errlen, "host name label too long", NULL, NULL);
 				return -1;
 			}
 		} else {
-			seterr(err, errlen, "invalid character in host", NULL);
+			buf_join(err, errlen, "invalid character in host", NULL, NULL);
 			return -1;
 		}
 		out[i] = (char)c;
@@ -254,14 +210,14 @@ check_host(char *out, const char *s, size_t n, char *err, size_t errlen)
 	if (end - last_start > 2 && out[last_start] == '0' && out[last_start + 1] == 'x') {
 		hex = 1;
 		for (size_t i = last_start + 2; i < end; i++)
-			if (hexval((unsigned char)out[i]) < 0)
+			if (ascii_hex_val((unsigned char)out[i]) < 0)
 				hex = 0;
 	}
 	for (size_t i = last_start; i < end; i++)
-		if (!is_digit((unsigned char)out[i]))
+		if (!ascii_is_digit((unsigned char)out[i]))
 			numeric = 0;
 	if ((numeric || hex) && parse_ipv4(out, n, ip) != 0) {
-		seterr(err, errlen, "invalid IPv4 address", NULL);
+		buf_join(err, errlen, "invalid IPv4 address", NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -275,24 +231,24 @@ check_path(char *out, const char *s, size_t n, char *err, size_t errlen)
 
 	if (n == 0 || s[0] != '/') {
 		if (n + 1 > URL_PATH_MAX) {
-			seterr(err, errlen, "path too long", NULL);
+			buf_join(err, errlen, "path too long", NULL, NULL);
 			return -1;
 		}
 		out[o++] = '/';
 	} else if (n > URL_PATH_MAX) {
-		seterr(err, errlen, "path too long", NULL);
+		buf_join(err, errlen, "path too long", NULL, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
 		if (c <= 0x20 || c >= 0x7f) {
-			seterr(err, errlen, "space or control character in path", NULL);
+			buf_join(err, errlen, "space or control character in path", NULL, NULL);
 			return -1;
 		}
-		if (c == '%' && (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
-			hexval((unsigned char)s[i + 2]) < 0)) {
-			seterr(err, errlen, "invalid percent-encoding in path", NULL);
+		if (c == '%' && (i + 2 >= n || ascii_hex_val((unsigned char)s[i + 1]) < 0 ||
+			ascii_hex_val((unsigned char)s[i + 2]) < 0)) {
+			buf_join(err, errlen, "invalid percent-encoding in path", NULL, NULL);
 			return -1;
 		}
 		out[o++] = (char)c;
@@ -315,15 +271,15 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 		unsigned char c = (unsigned char)s[len];
 
 		if (len >= URL_TEXT_MAX) {
-			seterr(err, errlen, "URL too long", NULL);
+			buf_join(err, errlen, "URL too long", NULL, NULL);
 			return -1;
 		}
 		if (c <= 0x20 || c == 0x7f) {
-			seterr(err, errlen, "space or control character in URL", NULL);
+			buf_join(err, errlen, "space or control character in URL", NULL, NULL);
 			return -1;
 		}
 		if (c >= 0x80) {
-			seterr(err, errlen, "non-ASCII character in URL", NULL);
+			buf_join(err, errlen, "non-ASCII character in URL", NULL, NULL);
 			return -1;
 		}
 	}
@@ -336,10 +292,10 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 		u->port = 80;
 		i = 7;
 	} else if (strstr(s, "://") != NULL) {
-		seterr(err, errlen, "unsupported scheme (only http:// and https://)", NULL);
+		buf_join(err, errlen, "unsupported scheme (only http:// and https://)", NULL, NULL);
 		return -1;
 	} else {
-		seterr(err, errlen, "not an absolute http:// or https:// URL", NULL);
+		buf_join(err, errlen, "not an absolute http:// or https:// URL", NULL, NULL);
 		return -1;
 	}
 
@@ -354,13 +310,13 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 			at = auth_end;
 		}
 		if (c == '\\') {
-			seterr(err, errlen, "backslash in URL authority", NULL);
+			buf_join(err, errlen, "backslash in URL authority", NULL, NULL);
 			return -1;
 		}
 	}
 	host_start = i;
 	if (n_at > 1) {
-		seterr(err, errlen, "'@' in userinfo must be percent-encoded", NULL);
+		buf_join(err, errlen, "'@' in userinfo must be percent-encoded", NULL, NULL);
 		return -1;
 	}
 	if (n_at == 1) {
@@ -382,21 +338,21 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 		size_t hlen;
 
 		if (close == NULL) {
-			seterr(err, errlen, "unterminated IPv6 address", NULL);
+			buf_join(err, errlen, "unterminated IPv6 address", NULL, NULL);
 			return -1;
 		}
 		hlen = (size_t)(close - p - 1);
 		if (parse_ipv6(p + 1, hlen, a6) != 0) {
-			seterr(err, errlen, "invalid IPv6 address", NULL);
+			buf_join(err, errlen, "invalid IPv6 address", NULL, NULL);
 			return -1;
 		}
 		for (size_t k = 0; k < hlen; k++)
-			u->host[k] = (char)lower((unsigned char)p[1 + k]);
+			u->host[k] = (char)ascii_lower((unsigned char)p[1 + k]);
 		u->host[hlen] = '\0';
 		u->host_is_ipv6 = 1;
 		host_end = (size_t)(close - s) + 1;
 		if (host_end < auth_end && s[host_end] != ':') {
-			seterr(err, errlen, "junk after IPv6 address", NULL);
+			buf_join(err, errlen, "junk after IPv6 address", NULL, NULL);
 			return -1;
 		}
 	} else {
@@ -412,18 +368,18 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 		unsigned long v = 0;
 
 		if (plen == 0 || plen > 5) {
-			seterr(err, errlen, plen == 0 ? "empty port" : "invalid port", NULL);
+			buf_join(err, errlen, plen == 0 ? "empty port" : "invalid port", NULL, NULL);
 			return -1;
 		}
 		for (size_t k = pstart; k < auth_end; k++) {
-			if (!is_digit((unsigned char)s[k])) {
-				seterr(err, errlen, "invalid port", NULL);
+			if (!ascii_is_digit((unsigned char)s[k])) {
+				buf_join(err, errlen, "invalid port", NULL, NULL);
 				return -1;
 			}
 			v = v * 10 + (unsigned long)(s[k] - '0');
 		}
 		if (v < 1 || v > 65535) {
-			seterr(err, errlen, "port out of range 1..65535", NULL);
+			buf_join(err, errlen, "port out of range 1..65535", NULL, NULL);
 			return -1;
 		}
 		u->port = (uint16_t)v;
@@ -478,7 +434,7 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
     size_t errlen)
 {
 	if (location[0] == '\0') {
-		seterr(err, errlen, "empty Location", NULL);
+		buf_join(err, errlen, "empty Location", NULL, NULL);
 		return -1;
 	}
 	/* scheme ":" makes it absolute */
@@ -488,7 +444,7 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 		for (i = 1; location[i] != '\0'; i++) {
 			char c = location[i];
 
-			if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !is_digit((unsigned char)c) &&
+			if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !ascii_is_digit((unsigned char)c) &&
 			    c != '+' && c != '-' && c != '.')
 				break;
 		}
@@ -503,7 +459,7 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 		buf_str(&b, base->scheme == URL_HTTPS ? "https:" : "http:");
 		buf_str(&b, location);
 		if (b.overflow) {
-			seterr(err, errlen, "Location too long", NULL);
+			buf_join(err, errlen, "Location too long", NULL, NULL);
 			return -1;
 		}
 		return url_parse(out, tmp, err, errlen);
@@ -514,7 +470,7 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 
 		for (n = 0; location[n] != '\0' && location[n] != '#'; n++)
 			if (n > URL_PATH_MAX) {
-				seterr(err, errlen, "path too long", NULL);
+				buf_join(err, errlen, "path too long", NULL, NULL);
 				return -1;
 			}
 		if (check_path(u.path, location, n, err, errlen) != 0)
@@ -522,7 +478,7 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 		*out = u;
 		return 0;
 	}
-	seterr(err, errlen, "relative redirect Location is not supported", NULL);
+	buf_join(err, errlen, "relative redirect Location is not supported", NULL, NULL);
 	return -1;
 }
 
@@ -586,7 +542,7 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int kin
 		if (n == 0 || n > hostlen)
 			return 0;
 		for (size_t k = 0; k < n; k++)
-			if (lower((unsigned char)t[k]) != lower((unsigned char)host[hostlen - n + k]))
+			if (ascii_lower((unsigned char)t[k]) != ascii_lower((unsigned char)host[hostlen - n + k]))
 				return 0;
 		return n == hostlen || host[hostlen - n - 1] == '.';
 	}
@@ -601,7 +557,7 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int kin
 		if (*d == '\0' || strlen(d) > 3)
 			return 0;
 		for (; *d != '\0'; d++) {
-			if (!is_digit((unsigned char)*d))
+			if (!ascii_is_digit((unsigned char)*d))
 				return 0;
 			bits = bits * 10 + (unsigned)(*d - '0');
 		}
@@ -671,7 +627,7 @@ parse_proxy(struct url *proxy, const char *name, const char *value, char *err, s
 
 	if (sep != NULL) {
 		if (!prefix_ci(value, (size_t)(sep - value) + 3, "http://")) {
-			seterr(err, errlen, name, ": only http:// proxies are supported");
+			buf_join(err, errlen, name, ": only http:// proxies are supported", NULL);
 			return -1;
 		}
 		buf_init(&b, tmp, sizeof tmp);
@@ -683,17 +639,17 @@ parse_proxy(struct url *proxy, const char *name, const char *value, char *err, s
 		buf_str(&b, value);
 	}
 	if (b.overflow) {
-		seterr(err, errlen, name, ": proxy URL too long");
+		buf_join(err, errlen, name, ": proxy URL too long", NULL);
 		return -1;
 	}
 	if (parse(proxy, tmp, &port_given, why, sizeof why) != 0) {
 		memset(proxy, 0, sizeof *proxy);
-		seterr3(err, errlen, name, ": invalid proxy URL: ", why);
+		buf_join(err, errlen, name, ": invalid proxy URL: ", why);
 		return -1;
 	}
 	if (strcmp(proxy->path, "/") != 0) {
 		memset(proxy, 0, sizeof *proxy);
-		seterr(err, errlen, name, ": invalid proxy URL: a path is not allowed");
+		buf_join(err, errlen, name, ": invalid proxy URL: a path is not allowed", NULL);
 		return -1;
 	}
 	if (!port_given)

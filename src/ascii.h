@@ -1,0 +1,52 @@
+/*
+ * ascii: character classes and case mapping for the ASCII subset, independent of
+ * the C locale (every parser in anontel reads protocol or config text, never
+ * locale-dependent text). Inline: each is one comparison or two.
+ */
+#ifndef ANONTEL_ASCII_H
+#define ANONTEL_ASCII_H
+
+static inline int
+ascii_is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int
+ascii_is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int
+ascii_is_alnum(int c)
+{
+	return ascii_is_digit(c) || ascii_is_alpha(c);
+}
+
+static inline int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static inline int
+ascii_upper(int c)
+{
+	return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
+}
+
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int
+ascii_hex_val(int c)
+{
+	if (ascii_is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+#endif
