@@ -32,21 +32,6 @@ enum { PHASE_HANDSHAKE, PHASE_WRITE, PHASE_READ };
 /* ---------------------------------------------------------------- errors --- */
 
 static void
-say(char *err, size_t errlen, const char *a, const char *b, const char *c)
-{
-	struct buf o;
-
-	if (err == NULL || errlen == 0)
-		return;
-	buf_init(&o, err, errlen);
-	buf_str(&o, a);
-	if (b != NULL)
-		buf_str(&o, b);
-	if (c != NULL)
-		buf_str(&o, c);
-}
-
-static void
 say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, const char *c)
 {
 	struct buf o;
@@ -379,20 +364,20 @@ tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
 	size_t o = 0;
 
 	if (strncmp(pin, prefix, sizeof prefix - 1) != 0) {
-		say(err, errlen, "pin must start with sha256//", NULL, NULL);
+		buf_join(err, errlen, "pin must start with sha256//", NULL, NULL);
 		return -1;
 	}
 	s = pin + sizeof prefix - 1;
 	/* 32 bytes = 10 groups of 3 + 2 bytes: 43 characters and one '='. */
 	if (strlen(s) != 44 || s[43] != '=') {
-		say(err, errlen, "pin must be sha256// and 44 base64 characters ending in one =",
+		buf_join(err, errlen, "pin must be sha256// and 44 base64 characters ending in one =",
 		    NULL, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < 43; i++) {
 		int v = b64_value((unsigned char)s[i]);
 		if (v < 0) {
-			say(err, errlen, "pin has a character that is not base64", NULL, NULL);
+			buf_join(err, errlen, "pin has a character that is not base64", NULL, NULL);
 			return -1;
 		}
 		acc = (acc << 6) | (uint32_t)v;
@@ -405,7 +390,7 @@ tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
 	}
 	/* The last 3 characters carry 18 bits: 16 of data and 2 that must be zero. */
 	if ((acc & 3) != 0) {
-		say(err, errlen, "pin is not canonical base64 (bad last character)", NULL, NULL);
+		buf_join(err, errlen, "pin is not canonical base64 (bad last character)", NULL, NULL);
 		return -1;
 	}
 	out[o++] = (unsigned char)(acc >> 10);
@@ -596,7 +581,7 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 		ta->pkey.key.ec.q = arena_put(l, k.key.ec.q, k.key.ec.qlen);
 	}
 	if (l->full) {
-		say(err, errlen, path, ": certificates too large to load", NULL);
+		buf_join(err, errlen, path, ": certificates too large to load", NULL);
 		return -1;
 	}
 	return 0;
@@ -716,7 +701,7 @@ load_text(struct tls_store *store, const char *text, size_t size, const char *pa
 		p = next;
 	}
 	if (in_obj) {
-		say(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
+		buf_join(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
 		return -1;
 	}
 	*count = num;
@@ -734,33 +719,33 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		say(err, errlen, path, ": ", strerror(errno));
+		buf_join(err, errlen, path, ": ", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
-		say(err, errlen, path, ": ", strerror(errno));
+		buf_join(err, errlen, path, ": ", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, path, ": not a regular file", NULL);
+		buf_join(err, errlen, path, ": not a regular file", NULL);
 		close(fd);
 		return -1;
 	}
 	if (st.st_size > CAFILE_MAX_BYTES) {
-		say(err, errlen, path, ": larger than 4 MiB", NULL);
+		buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
 		close(fd);
 		return -1;
 	}
 	if (st.st_size == 0) {
 		close(fd);
-		say(err, errlen, path, ": no certificate", NULL);
+		buf_join(err, errlen, path, ": no certificate", NULL);
 		return -1;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
-		say(err, errlen, path, ": ", strerror(errno));
+		buf_join(err, errlen, path, ": ", strerror(errno));
 		return -1;
 	}
 	r = load_text(store, map, (size_t)st.st_size, path, &num, err, errlen);
@@ -768,7 +753,7 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
 	if (r != 0)
 		return -1;
 	if (num == 0) {
-		say(err, errlen, path, ": no certificate", NULL);
+		buf_join(err, errlen, path, ": no certificate", NULL);
 		return -1;
 	}
 	memset(t, 0, sizeof *t);
@@ -919,32 +904,13 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 	buf_str(&o, ")");
 }
 
-/* Waits for fd until the deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, int64_t deadline_ms)
-{
-	for (;;) {
-		int64_t left = deadline_ms - net_now_ms();
-		struct pollfd p = { fd, events, 0 };
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 static void
 say_phase(int phase, const char *what, char *err, size_t errlen)
 {
 	static const char *const where[] = {
 		" in the TLS handshake", " sending over TLS", " reading over TLS",
 	};
-	say(err, errlen, what, where[phase], NULL);
+	buf_join(err, errlen, what, where[phase], NULL);
 }
 
 /* Sends some of the engine's outgoing records. Returns 0 on progress, -1 with err. */
@@ -963,19 +929,19 @@ send_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 	if (r < 0 && errno == EINTR)
 		return 0;
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		int w = wait_fd(c->fd, POLLOUT, c->deadline_ms);
+		int w = net_wait(c->fd, POLLOUT, c->deadline_ms);
 		if (w > 0)
 			return 0;
 		if (w == 0)
 			say_phase(phase, "timed out", err, errlen);
 		else
-			say(err, errlen, "poll: ", strerror(errno), NULL);
+			buf_join(err, errlen, "poll: ", strerror(errno), NULL);
 		return -1;
 	}
 	if (phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
-		say(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
+		buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
 	else
-		say(err, errlen, "sending over TLS: ", r < 0 ? strerror(errno) : "no progress",
+		buf_join(err, errlen, "sending over TLS: ", r < 0 ? strerror(errno) : "no progress",
 		    NULL);
 	return -1;
 }
@@ -997,13 +963,13 @@ recv_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 	if (r < 0 && errno == EINTR)
 		return 0;
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		int w = wait_fd(c->fd, POLLIN, c->deadline_ms);
+		int w = net_wait(c->fd, POLLIN, c->deadline_ms);
 		if (w > 0)
 			return 0;
 		if (w == 0)
 			say_phase(phase, "timed out", err, errlen);
 		else
-			say(err, errlen, "poll: ", strerror(errno), NULL);
+			buf_join(err, errlen, "poll: ", strerror(errno), NULL);
 		return -1;
 	}
 	if (r == 0 || errno == ECONNRESET) {
@@ -1013,13 +979,13 @@ recv_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 		if (phase == PHASE_READ && r == 0)
 			return 1;
 		if (phase == PHASE_HANDSHAKE)
-			say(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
+			buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
 		else
-			say(err, errlen, r == 0 ? "connection closed by the server" :
+			buf_join(err, errlen, r == 0 ? "connection closed by the server" :
 			    "connection reset by the server", NULL, NULL);
 		return -1;
 	}
-	say(err, errlen, "reading over TLS: ", strerror(errno), NULL);
+	buf_join(err, errlen, "reading over TLS: ", strerror(errno), NULL);
 	return -1;
 }
 
@@ -1041,7 +1007,7 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 			if (e == BR_ERR_OK) {
 				if (phase == PHASE_READ)
 					return 1;
-				say(err, errlen, phase == PHASE_HANDSHAKE ?
+				buf_join(err, errlen, phase == PHASE_HANDSHAKE ?
 				    "connection closed during the TLS handshake" :
 				    "connection closed by the server", NULL, NULL);
 				return -1;
@@ -1059,7 +1025,7 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 		if (st & BR_SSL_RECVAPP) {
 			/* Data arrived while we want to send: an HTTP server does not
 			 * talk before it is asked. */
-			say(err, errlen, "server sent data out of turn", NULL, NULL);
+			buf_join(err, errlen, "server sent data out of turn", NULL, NULL);
 			return -1;
 		}
 		if (st & BR_SSL_RECVREC) {
@@ -1071,7 +1037,7 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 		/* Only unsent application data can be left: make it a record. */
 		br_ssl_engine_flush(eng, 0);
 		if (!(br_ssl_engine_current_state(eng) & (BR_SSL_SENDREC | BR_SSL_CLOSED))) {
-			say(err, errlen, "TLS engine stalled", NULL, NULL);
+			buf_join(err, errlen, "TLS engine stalled", NULL, NULL);
 			return -1;
 		}
 	}
