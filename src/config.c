@@ -400,9 +400,9 @@ h_scheme(struct ctx *x, int t)
 	else if (strcmp(s, "fixed") == 0)
 		x->c->scheme = CFG_SCHEME_FIXED;
 	else if (strcmp(s, "random") == 0)
-		return fail(x, "the \"random\" scheme is not supported yet");
+		x->c->scheme = CFG_SCHEME_RANDOM;
 	else
-		return fail(x, "expected \"butler\", \"machine-id\" or \"fixed\"");
+		return fail(x, "expected \"butler\", \"machine-id\", \"random\" or \"fixed\"");
 	return 0;
 }
 

@@ -15,12 +15,17 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ascii.h"
 #include "buf.h"
 #include "sha256.h"
+#include "state.h"
+
+#define RANDOM_FILE "random-id"
+#define RANDOM_HEX  64
 
 #define RTF_UP_BIT     0x0001u
 #define RTF_REJECT_BIT 0x0200u
@@ -548,6 +553,76 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 	return 0;
 }
 
+/* Reads state's random-id into out->hex: 1 found (and valid), 0 absent, -1 error. */
+static int
+read_random(struct state *s, struct id *out, char *err, size_t errlen)
+{
+	char text[RANDOM_HEX + 1];
+	size_t n;
+	int r = state_read_file(s, RANDOM_FILE, text, sizeof text, &n, err, errlen);
+
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i <= n; i++) {
+		int bad = i == n ? n != RANDOM_HEX :
+		    !ascii_is_digit(text[i]) && !(text[i] >= 'a' && text[i] <= 'f');
+
+		if (bad) {
+			buf_join(err, errlen, s->dir, "/" RANDOM_FILE ": not 64 lowercase hex digits",
+			    NULL);
+			return -1;
+		}
+	}
+	memcpy(out->hex, text, n);
+	out->hex[n] = '\0';
+	return 1;
+}
+
+/* The random scheme: read random-id, or make it once under the state lock. */
+static int
+scheme_random(struct id *out, const struct cfg *c, char *err, size_t errlen)
+{
+	static struct state s;
+	unsigned char bytes[RANDOM_HEX / 2];
+	struct buf hex;
+	int r;
+
+	if (state_open(&s, c->state_dir, err, errlen) != 0)
+		goto system;
+	r = read_random(&s, out, err, errlen);
+	/* Another run may be making it: the lock is held only for a write. */
+	for (int tries = 0; r == 0 && tries < 100; tries++) {
+		int locked = state_lock(&s, err, errlen);
+
+		if (locked < 0)
+			goto system;
+		if (locked == 1)
+			break;
+		usleep(10000);
+		r = read_random(&s, out, err, errlen);
+	}
+	if (r == 0 && (r = read_random(&s, out, err, errlen)) == 0) {
+		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
+			buf_join(err, errlen, "scheme random: no random bytes from the kernel", NULL,
+			    NULL);
+			goto system;
+		}
+		buf_init(&hex, out->hex, sizeof out->hex);
+		buf_hex(&hex, bytes, sizeof bytes);
+		wipe(bytes, sizeof bytes);
+		r = state_write_file(&s, RANDOM_FILE, out->hex, RANDOM_HEX, err, errlen) == 0 ? 1 : -1;
+	}
+	state_close(&s);
+	if (r == 1) {
+		buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s.dir, ")");
+		return 0;
+	}
+system:
+	state_close(&s);
+	out->hex[0] = '\0';
+	return ID_ERR_SYSTEM;
+}
+
 int
 id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
 {
@@ -584,8 +659,7 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 
 	case CFG_SCHEME_RANDOM:
 		buf_str(&why, "id.scheme is random");
-		buf_join(err, errlen, "scheme random: the ID is kept by the state module", "", "");
-		return ID_ERR_CONFIG;
+		return scheme_random(out, c, err, errlen);
 
 	case CFG_SCHEME_BUTLER:
 		break;

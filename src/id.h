@@ -24,8 +24,10 @@
  * Scheme fixed: ANONTEL_ID (cfg fixed_id) as given, when it matches
  * [A-Za-z0-9_-]{16,128}.
  *
- * Scheme random is not computed here: it lives in the state dir (state module);
- * id_compute refuses it with ID_ERR_CONFIG.
+ * Scheme random: 32 random bytes (getrandom) as 64 hex, made once and kept in the
+ * state dir as `random-id` (0600, written atomically under the state lock); every
+ * later run reads it back. No usable state dir is ID_ERR_SYSTEM. This is the one
+ * case where computing the ID writes a file.
  *
  * The inputs never leave this module except through id_explain output, which is
  * local-only. Error texts never quote an input, except an interface name.

@@ -593,6 +593,17 @@ need_open(const struct state *s, char *err, size_t errlen)
 
 /* ---- lock ---------------------------------------------------------------- */
 
+/* flock() belongs to an open file description, so a second struct state on the
+ * same directory in this process (the random ID read while report holds the
+ * lock) would take its own process's lock for another's. The process remembers
+ * the directory it locked, and a second state on it shares that lock. */
+static struct {
+	int on;
+	pid_t pid;              /* a forked child does not hold its parent's lock */
+	dev_t dev;
+	ino_t ino;
+} lock_held;
+
 int
 state_lock(struct state *s, char *err, size_t errlen)
 {
@@ -603,6 +614,15 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	if (s->lockfd >= 0)
 		return 1;
+	if (fstat(s->dirfd, &st) != 0) {
+		set_err(err, errlen, s, NULL, NULL, "fstat", errno);
+		return -1;
+	}
+	if (lock_held.on && lock_held.pid == getpid() && lock_held.dev == st.st_dev &&
+	    lock_held.ino == st.st_ino)
+		return 1;
+	lock_held.dev = st.st_dev;
+	lock_held.ino = st.st_ino;
 	fd = openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY, 0600);
 	if (fd < 0) {
@@ -624,6 +644,8 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->lockfd = fd;
+	lock_held.on = 1;
+	lock_held.pid = getpid();
 
 	/* Temp files of killed runs. */
 	clean_tmp(s->dirfd);
@@ -1103,8 +1125,10 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 void
 state_close(struct state *s)
 {
-	if (s->lockfd >= 0)
+	if (s->lockfd >= 0) {
 		close(s->lockfd);   /* releases the flock */
+		lock_held.on = 0;
+	}
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->lockfd = -1;

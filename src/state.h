@@ -69,8 +69,8 @@ int state_open(struct state *s, const char *preferred, char *err, size_t errlen)
 int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 
 /* Takes the sender lock (flock of `lock`, created 0600) without waiting. Returns
- * 1 taken (or already held through s), 0 held by another open file description
- * (another process), -1 error (err). On taking it, removes every `.tmp-*` file in
+ * 1 taken (or already held by this process, through s or another struct state
+ * on the same directory), 0 held by another process, -1 error (err). On taking it, removes every `.tmp-*` file in
  * the state dir and in kept/: temp files of killed runs. So writers should hold the
  * lock; an unlocked writer racing that clean-up fails (-1), it never tears a file. */
 int state_lock(struct state *s, char *err, size_t errlen);

@@ -57,7 +57,7 @@ BAD = [
      b'{"enabledFeatures": {' + b",".join(b'"k%04d": true' % i for i in range(1025)) + b"}}",
      ": enabledFeatures.k1024: more than 1024 booleans"),
     ("bad-service", b'{"service": "my service"}', ": service: expected 1 to 64 of"),
-    ("bad-scheme", b'{"id": {"scheme": "random"}}', ": id.scheme: "),
+    ("bad-scheme", b'{"id": {"scheme": "sha1"}}', ": id.scheme: "),
     ("bad-pin", b'{"tls": {"pin": "sha256//AAAA"}}', ": tls.pin: expected sha256//"),
     ("bad-interval", b'{"interval": "5x"}', ": interval: invalid duration"),
 ]

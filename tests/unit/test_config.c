@@ -186,7 +186,7 @@ static const struct bad_row bad_rows[] = {
 	{ "runtime-version-bad", T("{\"runtimeVersion\": \"v14\\n\"}"),
 	  ": runtimeVersion: expected 1 to 64 of" },
 	{ "format-bad", T("{\"format\": \"Butler\"}"), ": format: expected \"butler\" or \"posthog\"" },
-	{ "scheme-random", T("{\"id\": {\"scheme\": \"random\"}}"), ": id.scheme: the \"random\" scheme" },
+	{ "scheme-unknown", T("{\"id\": {\"scheme\": \"sha1\"}}"), ": id.scheme: expected \"butler\"" },
 	{ "scheme-bad", T("{\"id\": {\"scheme\": \"mac\"}}"), ": id.scheme: expected \"butler\"" },
 	{ "host-bad", T("{\"id\": {\"host\": \"a b\"}}"), ": id.host: expected a host name" },
 	{ "host-empty", T("{\"id\": {\"host\": \"\"}}"), ": id.host: expected a host name" },

@@ -901,7 +901,9 @@ test_lock(void)
 	open_in(&b, dir);
 	CHECKF(state_lock(&a, err, sizeof err) == 1, "first: %s", err);
 	CHECKF(state_lock(&a, err, sizeof err) == 1, "again through the same state");
-	CHECKF(state_lock(&b, err, sizeof err) == 0, "second open file description took it");
+	/* A second state on the same directory in this process shares the lock
+	 * (the random ID is read while report holds it); it does not own it. */
+	CHECKF(state_lock(&b, err, sizeof err) == 1, "same process, second state: %s", err);
 	CHECK(b.lockfd == -1);
 	CHECKF(mode_of(dir, "lock") == 0600, "lock mode %o", mode_of(dir, "lock"));
 
