@@ -670,15 +670,27 @@ test_fixed(void)
 }
 
 static void
-test_random_scheme_refused(void)
+test_random_scheme(void)
 {
+	char dir[] = "/tmp/anontel-id-random-XXXXXX", path[64], err[256], first[ID_HEX_MAX + 1];
 	struct id id;
-	char err[256];
+	struct stat st;
 
+	CHECK(mkdtemp(dir) != NULL);
 	cfg_reset();
 	cfg.scheme = CFG_SCHEME_RANDOM;
-	CHECK(id_compute(&id, &cfg, "/", err, sizeof err) == ID_ERR_CONFIG);
-	CHECK(strstr(err, "random") != NULL);
+	snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", dir);
+	CHECKF(id_compute(&id, &cfg, "/", err, sizeof err) == 0, "first: %s", err);
+	CHECK(strlen(id.hex) == 64 && strspn(id.hex, "0123456789abcdef") == 64);
+	snprintf(first, sizeof first, "%s", id.hex);
+	CHECKF(id_compute(&id, &cfg, "/", err, sizeof err) == 0, "again: %s", err);
+	CHECK_STR(id.hex, first, "kept ID");
+	snprintf(path, sizeof path, "%s/random-id", dir);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock", dir);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
 }
 
 /* A tiny err buffer is never overrun (ASan would see it). */
@@ -791,7 +803,7 @@ static const struct check_case cases[] = {
 	{ "bad-app-id", test_bad_app_id },
 	{ "systemd-id128", test_systemd_id128 },
 	{ "fixed", test_fixed },
-	{ "random-scheme-refused", test_random_scheme_refused },
+	{ "random-scheme", test_random_scheme },
 	{ "err-truncation", test_err_truncation },
 	{ "node-hmac", test_node_hmac },
 };
