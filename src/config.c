@@ -986,6 +986,11 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 		return -1;
 	if (c->file_source != CFG_FILE_NONE && parse_file(c, (size_t)n, &eb, &file_enabled) < 0)
 		return -1;
+	if (c->format == CFG_FORMAT_POSTHOG && c->posthog_api_key[0] == '\0') {
+		buf_str(&eb, c->file);
+		buf_str(&eb, ": posthog.apiKey: required when \"format\" is \"posthog\"");
+		return -1;
+	}
 
 	/* Environment over the file (empty means unset), flags over both. */
 	if ((v = getenv("ANONTEL_ENDPOINT")) != NULL && v[0] != '\0' &&
