@@ -2,6 +2,7 @@
 # anontel's one entry point.
 #   ./build.sh          install build dependencies (apt-get), fetch BearSSL, build build/anontel
 #   ./build.sh test     the above, then every test; last line: "N passed, N failed"
+#   ./build.sh install PREFIX=/usr/local   the binary and the man page
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -76,9 +77,28 @@ build() {
 	say "built build/anontel ($(stat -c %s build/anontel) bytes)"
 }
 
+# ./build.sh install [PREFIX=/usr/local] [DESTDIR=]: the binary and the man page.
+install_files() {
+	local prefix=/usr/local destdir="" arg
+	for arg in "$@"; do
+		case "$arg" in
+		PREFIX=*) prefix=${arg#PREFIX=} ;;
+		DESTDIR=*) destdir=${arg#DESTDIR=} ;;
+		*) say "install: unknown argument '$arg' (PREFIX=... or DESTDIR=...)"; exit 2 ;;
+		esac
+	done
+	install -D -m 0755 build/anontel "$destdir$prefix/bin/anontel"
+	install -D -m 0644 docs/anontel.1 "$destdir$prefix/share/man/man1/anontel.1"
+	say "installed $destdir$prefix/bin/anontel and $destdir$prefix/share/man/man1/anontel.1"
+}
+
 case "${1:-build}" in
 build)
 	build ;;
+install)
+	shift
+	build
+	install_files "$@" ;;
 test)
 	build
 	need_pkgs $TEST_PKGS
@@ -88,6 +108,6 @@ test)
 	make -s -j"$(nproc)" units
 	exec python3 tests/run.py ;;
 *)
-	say "usage: ./build.sh [test]"
+	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir]]"
 	exit 2 ;;
 esac
