@@ -893,6 +893,20 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 	case BR_ERR_BAD_CIPHER_SUITE:
 		buf_str(&o, "server chose a cipher suite anontel does not offer");
 		return;
+	case BR_ERR_BAD_LENGTH:
+	case BR_ERR_TOO_LARGE:
+	case BR_ERR_BAD_MAC:
+	case BR_ERR_UNKNOWN_TYPE:
+	case BR_ERR_UNEXPECTED:
+	case BR_ERR_BAD_CCS:
+	case BR_ERR_BAD_ALERT:
+	case BR_ERR_BAD_HANDSHAKE:
+	case BR_ERR_BAD_FRAGLEN:
+		/* Record-layer garbage: not TLS, or tampered with on the way. */
+		buf_str(&o, "the server sent invalid TLS data (BearSSL error ");
+		buf_uint(&o, (uint64_t)e, 0);
+		buf_str(&o, ")");
+		return;
 	default:
 		break;
 	}
