@@ -670,21 +670,18 @@ url_proxy_for(const struct url *dest, const char *config_proxy, struct url *prox
 	/* plain http goes only to loopback, never through a proxy */
 	if (dest->scheme != URL_HTTPS)
 		return 0;
-	if (config_proxy != NULL && config_proxy[0] != '\0') {
+	/* The environment over the config (SPEC §2); the first variable that is set
+	 * decides, even when empty, which means "no proxy" (curl). */
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0] && value == NULL; i++) {
+		value = getenv(vars[i]);
+		name = vars[i];
+	}
+	if (value == NULL && config_proxy != NULL && config_proxy[0] != '\0') {
 		name = "proxy";
 		value = config_proxy;
-	} else {
-		/* the first variable that is set decides, even when empty (curl) */
-		for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-			value = getenv(vars[i]);
-			if (value != NULL) {
-				name = vars[i];
-				break;
-			}
-		}
-		if (value == NULL || value[0] == '\0')
-			return 0;
 	}
+	if (value == NULL || value[0] == '\0')
+		return 0;
 	np = getenv("no_proxy");
 	if (np != NULL) {
 		if (url_no_proxy_match(np, dest->host)) {

@@ -69,10 +69,11 @@ int url_resolve(struct url *out, const struct url *base, const char *location, c
 int url_no_proxy_match(const char *no_proxy, const char *host);
 
 /*
- * Chooses the proxy for an https destination: the config's proxy if set, else
- * https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (lowercase wins); none when
+ * Chooses the proxy for an https destination: https_proxy, HTTPS_PROXY,
+ * all_proxy, ALL_PROXY (lowercase wins), else the config's proxy; none when
  * NO_PROXY/no_proxy (lowercase wins) matches dest->host. As in curl, the first
- * of these variables that is set decides, even when set to "" (= no proxy).
+ * of these variables that is set decides, even when set to "" (= no proxy, also
+ * over the config's proxy).
  * A plain http:// destination (loopback only) never uses a proxy: returns 0.
  * Returns 1 and fills *proxy (an http:// URL; "host:port" without a scheme is
  * taken as http://; default port 1080 when absent as curl does; no path but

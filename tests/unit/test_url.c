@@ -446,11 +446,18 @@ test_proxy_for(void)
 	proxy_for(got, sizeof got, dest, NULL);
 	CHECK_STR(got, "1 https_proxy ::1:3128 :", "ipv6 proxy, trailing slash");
 
-	/* config wins over the environment */
+	/* the environment wins over the config; the config serves when no variable is set */
 	proxy_for(got, sizeof got, dest, "http://cfg.example:8080");
-	CHECK_STR(got, "1 proxy cfg.example:8080 :", "config proxy wins");
+	CHECK_STR(got, "1 https_proxy ::1:3128 :", "environment over config");
 	proxy_for(got, sizeof got, dest, "");
 	CHECK_STR(got, "1 https_proxy ::1:3128 :", "empty config proxy is unset");
+	unsetenv("https_proxy");
+	proxy_for(got, sizeof got, dest, "http://cfg.example:8080");
+	CHECK_STR(got, "1 proxy cfg.example:8080 :", "config proxy when no variable is set");
+	setenv("https_proxy", "", 1);
+	proxy_for(got, sizeof got, dest, "http://cfg.example:8080");
+	CHECK_STR(got, "0 (null)", "an empty variable means no proxy, over the config");
+	setenv("https_proxy", "HTTP://[::1]:3128/", 1);
 
 	/* NO_PROXY bypass, lowercase wins, also for the config proxy */
 	setenv("NO_PROXY", "example.com", 1);
@@ -496,6 +503,7 @@ test_proxy_for(void)
 			CHECKF(strncmp(got, "-1 ", 3) == 0 && strcmp(got + 3, bad[i].want) == 0,
 			    "%s: got \"%s\", want \"%s\"", bad[i].value, got, bad[i].want);
 		}
+		unsetenv("https_proxy");
 		proxy_for(got, sizeof got, dest, "https://cfg.example");
 		CHECK_STR(got, "-1 proxy: only http:// proxies are supported", "bad config proxy");
 	}
