@@ -17,11 +17,12 @@
  * Grammars: service, serviceVersion, runtimeVersion [A-Za-z0-9_.+-]{1,64};
  * endpoint non-empty, <= CFG_URL_MAX bytes, no spaces or control characters (the
  * URL itself is checked where it is used); id.scheme "butler" | "machine-id" |
- * "fixed" ("random" is refused until it exists); id.host [A-Za-z0-9.:_-]{1,253};
+ * "random" | "fixed"; id.host [A-Za-z0-9.:_-]{1,253};
  * id.appId 32 hex digits or an 8-4-4-4-12 UUID; interval, timeout durations;
  * stateDir an absolute path, tls.caFile a non-empty path (no control characters);
  * tls.pin "sha256//" + canonical base64 of 32 bytes; proxy <= CFG_URL_MAX bytes
- * without control characters ("" = none); posthog.apiKey [A-Za-z0-9_-]{1,128};
+ * without control characters ("" = unset: the proxy variables decide);
+ * posthog.apiKey [A-Za-z0-9_-]{1,128}, required when format is "posthog";
  * posthog.event 1..128 printable ASCII characters.
  */
 #ifndef ANONTEL_CONFIG_H
@@ -88,7 +89,7 @@ struct cfg {
 	char state_dir[CFG_PATH_MAX];         /* "" = search the default list */
 	char ca_file[CFG_PATH_MAX];           /* SSL_CERT_FILE, else tls.caFile, else "" */
 	char pin[128];                        /* tls.pin, "sha256//<base64>", or "" */
-	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; environment proxies are net's */
+	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; the proxy variables win (url.h) */
 	char posthog_api_key[129];
 	char posthog_event[CFG_NAME_MAX * 2 + 1]; /* default "telemetry sent" */
 

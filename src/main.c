@@ -436,66 +436,34 @@ verb_status(const struct cli *cl)
 
 /* Checks the endpoint before anything is built: a config error, not a network one. */
 static int
-check_endpoint(void)
+check_endpoint(const char *who)
 {
 	static struct url u;
 	char err[512];
 
 	if (config.endpoint[0] == '\0') {
-		say("report: no endpoint configured (config \"endpoint\", ANONTEL_ENDPOINT "
+		say3(who, "no endpoint configured (config \"endpoint\", ANONTEL_ENDPOINT "
 		    "or --endpoint)", NULL);
 		return -1;
 	}
 	if (url_parse(&u, config.endpoint, err, sizeof err) != 0) {
-		say("endpoint: ", err);
+		say3(who, "endpoint: ", err);
 		return -1;
 	}
 	if (u.scheme == URL_HTTP && !url_is_loopback(&u)) {
-		say("endpoint: plain http:// is allowed only to loopback; use https:// for ", u.host);
+		say3(who, "endpoint: plain http:// is allowed only to loopback; use https:// for ",
+		    u.host);
 		return -1;
 	}
 	return 0;
 }
 
-/* Chooses what certificates are checked against: the pin (telemetry only), the
- * CA file, or the built-in roots. */
-static int
-choose_trust(struct tls_trust *t, const struct cli *cl, int use_pin)
+static void
+warn_clock(const struct cli *cl)
 {
-	static struct tls_store store;
-	char err[512];
-
-	if (use_pin && config.pin[0] != '\0') {
-		if (tls_trust_pin(t, config.pin, err, sizeof err) != 0) {
-			say("tls.pin: ", err);
-			return -1;
-		}
-		return 0;
-	}
-	if (config.ca_file[0] != '\0') {
-		if (tls_trust_file(t, &store, config.ca_file, err, sizeof err) != 0) {
-			say(err, NULL);
-			return -1;
-		}
-		if (cl->verbose)
-			say("trusting the CA file ", config.ca_file);
-		return 0;
-	}
-	tls_trust_builtin(t);
-	return 0;
-}
-
-/* The time certificates are checked at; warns once when the clock is behind the build. */
-static time_t
-check_time(const struct tls_trust *t, const struct cli *cl)
-{
-	int clamped = 0;
-	time_t when = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &clamped);
-
-	if (clamped && !t->pinned && !cl->quiet)
+	if (!cl->quiet)
 		say("warning: the system clock is before this build's date; "
 		    "checking certificates as of " ANONTEL_BUILD_DATE, NULL);
-	return when;
 }
 
 /* The one-time notice after the first delivery from a state dir. */
@@ -521,19 +489,18 @@ say_notice(void)
 static int
 run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who)
 {
-	static struct tls_trust trust;
 	static struct report_run r;
 
-	if (check_endpoint() != 0 || choose_trust(&trust, cl, 1) != 0)
+	if (check_endpoint(who) != 0)
 		return EXIT_USAGE;
 	memset(&r, 0, sizeof r);
 	r.cfg = &config;
-	r.trust = &trust;
-	r.tls_time = check_time(&trust, cl);
 	r.force = force;
 	r.deadline_ms = deadline_ms;
 	r.log = cl->verbose ? log_line : NULL;
 	report_run(&r);
+	if (r.clock_behind)
+		warn_clock(cl);
 	if (r.warning[0] != '\0' && !cl->quiet)
 		say3(who, "warning: ", r.warning);
 	if (r.first_run && !cl->quiet)
@@ -581,12 +548,13 @@ static int
 verb_check(const struct cli *cl)
 {
 	static struct tls_trust trust;
+	static struct tls_store store;
+	static struct url probe;
 	struct client_request rq;
 	struct client_result res;
 	char err[1024], code[4];
 	struct buf c;
-	int64_t deadline;
-	int on = 1;
+	int behind = 0;
 
 	for (size_t i = 0; i < cl->n_headers; i++) {
 		if (!http_header_valid(cl->headers[i])) {
@@ -598,22 +566,30 @@ verb_check(const struct cli *cl)
 		say("check: ", err);
 		return EXIT_FAILED;
 	}
-	deadline = net_now_ms() + (int64_t)config.timeout_ms;
-	if (cl->insecure)
-		tls_trust_insecure(&trust);
-	else if (choose_trust(&trust, cl, 0) != 0)
-		return EXIT_FAILED;
-
 	memset(&rq, 0, sizeof rq);
+	rq.deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;
+	if (url_parse(&probe, cl->url, err, sizeof err) != 0) {
+		say("check: ", err);
+		return EXIT_FAILED;
+	}
+	if (probe.scheme == URL_HTTPS) {
+		if (cl->insecure)
+			tls_trust_insecure(&trust);
+		else if (tls_trust_choose(&trust, &store, NULL, config.ca_file, err, sizeof err) != 0) {
+			say("check: ", err);
+			return EXIT_FAILED;
+		}
+		rq.tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+		if (behind && !cl->insecure)
+			warn_clock(cl);
+	}
 	rq.url = cl->url;
 	rq.get = 1;
 	rq.allow_http = 1;
 	rq.headers = cl->headers;
 	rq.n_headers = cl->n_headers;
 	rq.trust = &trust;
-	rq.tls_time = check_time(&trust, cl);
 	rq.config_proxy = config.proxy;
-	rq.deadline_ms = deadline;
 	rq.log = cl->verbose ? log_line : NULL;
 	if (client_exchange(&rq, &res) != 0) {
 		say("check: unhealthy: ", res.error);
@@ -628,14 +604,10 @@ verb_check(const struct cli *cl)
 	}
 	if (cl->verbose)
 		say("check: healthy: HTTP ", code);
-	if (!cl->report)
-		return EXIT_DONE;
 	/* Telemetry rides along: it shares what is left of the deadline and never
 	 * changes the health verdict. */
-	if (cfg_env_optout() != CFG_RULE_DEFAULT || !config.enabled)
-		on = 0;
-	if (on)
-		run_report(cl, 0, deadline, "check --report: ");
+	if (cl->report && config.enabled)
+		run_report(cl, 0, rq.deadline_ms, "check --report: ");
 	return EXIT_DONE;
 }
 

@@ -9,6 +9,7 @@
 #include "message.h"
 #include "sha256.h"
 #include "state.h"
+#include "tls.h"
 
 /* The message being built or sent: one at a time. */
 static char message[STATE_MSG_MAX];
@@ -41,6 +42,33 @@ fail(struct report_run *r, enum report_status st, const char *a, const char *b)
 	buf_join(r->error, sizeof r->error, a, b, NULL);
 	r->status = st;
 	return st;
+}
+
+/* What certificates are checked against, loaded at the first send. */
+static struct tls_trust trust;
+static struct tls_store store;
+static int trust_ready;
+static time_t tls_time;
+
+/* Loads the trust anchors (pin, CA file or compiled-in roots) once. */
+static int
+load_trust(struct report_run *r)
+{
+	char err[512];
+	int behind = 0;
+
+	if (trust_ready)
+		return 0;
+	if (tls_trust_choose(&trust, &store, r->cfg->pin, r->cfg->ca_file, err, sizeof err) != 0) {
+		fail(r, REPORT_BAD_CONFIG, err, NULL);
+		return -1;
+	}
+	if (!trust.pinned && r->cfg->ca_file[0] != '\0')
+		logline(r, "trusting the CA file ", r->cfg->ca_file);
+	tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+	r->clock_behind = behind && !trust.pinned;
+	trust_ready = 1;
+	return 0;
 }
 
 int
@@ -110,8 +138,8 @@ build(struct report_run *r)
 	return (long)b.len;
 }
 
-/* Sends one message. Returns 0 on a 2xx; else -1 with r->error, and *retry_after
- * set from the server when it said when to come back. */
+/* Sends one message. Returns 0 on a 2xx; else -1 with r->status and r->error
+ * set, and *retry_after set when a 429 or 503 said when to come back. */
 static int
 send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 {
@@ -122,6 +150,9 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	struct client_result res;
 	struct buf h;
 
+	*retry_after = -1;
+	if (load_trust(r) != 0)
+		return -1;
 	/* The same message always carries the same key, so a server can drop the
 	 * duplicate that at-least-once delivery may bring after a crash. */
 	sha256(msg, n, digest);
@@ -129,19 +160,19 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	buf_str(&h, "Idempotency-Key: ");
 	buf_hex(&h, digest, 16);
 
+	r->status = REPORT_NOT_DELIVERED;
 	memset(&rq, 0, sizeof rq);
 	rq.url = r->cfg->endpoint;
 	rq.body = msg;
 	rq.body_len = n;
 	rq.headers = headers;
 	rq.n_headers = 1;
-	rq.trust = r->trust;
-	rq.tls_time = r->tls_time;
+	rq.trust = &trust;
+	rq.tls_time = tls_time;
 	rq.config_proxy = r->cfg->proxy;
 	rq.deadline_ms = r->deadline_ms;
 	rq.log = r->log;
 	rq.log_ctx = r->log_ctx;
-	*retry_after = -1;
 	if (client_exchange(&rq, &res) != 0) {
 		buf_join(r->error, sizeof r->error, res.error, NULL, NULL);
 		return -1;
@@ -151,11 +182,12 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	{
 		struct buf e;
 
-		*retry_after = res.retry_after;
+		if (res.status == 429 || res.status == 503)
+			*retry_after = res.retry_after;
 		buf_init(&e, r->error, sizeof r->error);
 		buf_str(&e, "server answered HTTP ");
 		buf_uint(&e, (uint64_t)res.status, 3);
-		if (res.retry_after >= 0) {
+		if (*retry_after >= 0) {
 			buf_str(&e, "; retry after ");
 			buf_uint(&e, (uint64_t)res.retry_after, 1);
 			buf_str(&e, " s");
@@ -173,10 +205,8 @@ send_stateless(struct report_run *r)
 
 	if (n < 0)
 		return;
-	if (send_one(r, message, (size_t)n, &retry_after) != 0) {
-		r->status = REPORT_NOT_DELIVERED;
+	if (send_one(r, message, (size_t)n, &retry_after) != 0)
 		return;
-	}
 	r->delivered = 1;
 	r->status = REPORT_DELIVERED;
 }
@@ -219,25 +249,61 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 	return 0;
 }
 
-/* Builds and keeps a new message, recording it in the stamps. */
+/* Removes the kept messages already counted as dropped (drop_below). */
 static int
-keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+finish_drop(struct report_run *r, struct state_stamps *st)
 {
 	char err[512];
-	long n = build(r);
 
-	if (n < 0)
-		return -1;
-	if (state_keep(&state, message, (size_t)n, NULL, &st->dropped, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
+	if (st->drop_below == 0)
+		return 0;
+	if (state_drop_below(&state, st->drop_below, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
 		return -1;
 	}
-	st->last_built_ms = now;
+	/* Recorded at once: once every kept message is gone, sequence numbers start
+	 * again at 1, and a stale limit would remove new messages uncounted. */
+	st->drop_below = 0;
 	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
 		fail(r, REPORT_STATE_ERROR, err, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+/* Builds and keeps a new message, recording it in the stamps. Beyond
+ * STATE_MAX_KEPT the oldest are counted as dropped in the stamps before they are
+ * removed, so a kill at any point loses no message uncounted. */
+static int
+keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+{
+	uint64_t oldest[STATE_MAX_KEPT + 1];
+	char err[512];
+	size_t total = 0, excess = 0;
+	long n = build(r);
+
+	if (n < 0)
+		return -1;
+	if (state_keep(&state, message, (size_t)n, NULL, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
+		return -1;
+	}
+	st->last_built_ms = now;
+	if (state_list_kept(&state, oldest, STATE_MAX_KEPT + 1, &total, err, sizeof err) < 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return -1;
+	}
+	if (total > STATE_MAX_KEPT) {
+		/* Kept at most STATE_MAX_KEPT + 1 at a time, so one drop brings it back. */
+		excess = total - STATE_MAX_KEPT;
+		st->dropped += excess;
+		st->drop_below = oldest[excess < STATE_MAX_KEPT ? excess : STATE_MAX_KEPT];
+	}
+	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return -1;
+	}
+	return finish_drop(r, st);
 }
 
 static void
@@ -274,6 +340,8 @@ cycle(struct report_run *r)
 		r->status = REPORT_NOT_DUE;
 		return;
 	}
+	if (finish_drop(r, &st) != 0)
+		return;
 	if (st.jitter_ms < 0)
 		st.jitter_ms = draw_jitter(r->cfg->interval_ms);
 	if ((r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms, st.jitter_ms))
@@ -289,8 +357,6 @@ cycle(struct report_run *r)
 		r->first_run = !st.notice_shown;
 		st.notice_shown = 1;
 	} else {
-		if (r->status != REPORT_STATE_ERROR)
-			r->status = REPORT_NOT_DELIVERED;
 		st.failures++;
 		st.next_try_ms = now + (retry_after >= 0 ? retry_after * 1000 :
 		    report_backoff_ms(st.failures, r->cfg->interval_ms));

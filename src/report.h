@@ -10,7 +10,9 @@
  * Due: the newest message was built more than interval + jitter ago (jitter drawn
  * once per state dir, up to 10% of the interval), or kept messages wait and the
  * back-off / Retry-After time has passed. `force` ignores both. Without a usable
- * state dir, only a forced run sends (once, keeping nothing).
+ * state dir, only a forced run sends (once, keeping nothing). Trust anchors (a
+ * caFile) are loaded only when something is sent, so a run that is not due costs
+ * the same whatever the size of the CA bundle.
  * Nothing here prints: results and log lines go back to the caller.
  */
 #ifndef ANONTEL_REPORT_H
@@ -20,7 +22,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "tls.h"
 
 /* Back-off after a failed send with no Retry-After: 30 s, doubling per failure,
  * at most the interval. */
@@ -34,14 +35,12 @@ enum report_status {
 	REPORT_NO_STATE,         /* no usable state dir and not forced (exit 1) */
 	REPORT_STATE_ERROR,      /* state could not be read or written (exit 1) */
 	REPORT_NO_ID,            /* the machine has no ID source (exit 1) */
-	REPORT_BAD_CONFIG        /* the ID settings are wrong (exit 2) */
+	REPORT_BAD_CONFIG        /* the ID or TLS settings are wrong (exit 2) */
 };
 
 struct report_run {
 	/* in */
 	const struct cfg *cfg;
-	const struct tls_trust *trust;
-	time_t tls_time;
 	int force;
 	int64_t deadline_ms;                          /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);     /* progress for -v; may be NULL */
@@ -51,6 +50,8 @@ struct report_run {
 	int first_run;            /* 1: the first delivery from this state dir: the caller
 	                           * shows the one-time notice (recorded as shown) */
 	unsigned delivered;       /* messages delivered by this run */
+	int clock_behind;         /* 1: the clock is before the build date, certificates
+	                           * were checked as of the build date (warn once) */
 	char warning[512];        /* non-fatal, e.g. a configured state dir was skipped */
 	char error[512];          /* one line for NOT_DELIVERED and the errors */
 };

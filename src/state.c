@@ -660,17 +660,18 @@ state_lock(struct state *s, char *err, size_t errlen)
 /* ---- stamps -------------------------------------------------------------- */
 
 enum {
-	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_SENT, K_NOTICE,
-	K_LAST_ERROR, K_COUNT
+	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_DROP_BELOW,
+	K_SENT, K_NOTICE, K_LAST_ERROR, K_COUNT
 };
 
 static const char *const stamp_keys[K_COUNT] = {
-	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_ms", "failures", "dropped", "sent",
-	"notice_shown", "last_error",
+	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_ms", "failures", "dropped",
+	"drop_below", "sent", "notice_shown", "last_error",
 };
 
 static const uint64_t stamp_max[K_COUNT] = {
-	INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, 1, 0,
+	INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+	1, 0,
 };
 
 static void
@@ -770,6 +771,7 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		case K_FAILURES: st->failures = (uint32_t)v; break;
 		case K_JITTER: st->jitter_ms = (int64_t)v; break;
 		case K_DROPPED: st->dropped = v; break;
+		case K_DROP_BELOW: st->drop_below = v; break;
 		case K_SENT: st->sent = v; break;
 		default: st->notice_shown = (int)v; break;
 		}
@@ -828,6 +830,8 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		put_line(&b, K_JITTER, (uint64_t)st->jitter_ms);
 	put_line(&b, K_FAILURES, st->failures);
 	put_line(&b, K_DROPPED, st->dropped);
+	if (st->drop_below != 0)         /* absent = no drop pending */
+		put_line(&b, K_DROP_BELOW, st->drop_below);
 	put_line(&b, K_SENT, st->sent);
 	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);
 	for (elen = 0; elen < sizeof st->last_error - 1 && st->last_error[elen] != '\0'; elen++)
@@ -961,11 +965,10 @@ state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char 
 }
 
 int
-state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, uint64_t *dropped,
-    char *err, size_t errlen)
+state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
+    size_t errlen)
 {
-	uint64_t oldest[STATE_MAX_KEPT + 1];
-	struct scan sc = { oldest, 0, 0, 0, 0 };
+	struct scan sc = { NULL, 0, 0, 0, 0 };
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -996,28 +999,52 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, uint64
 		goto fail;
 	if (seq_out != NULL)
 		*seq_out = seq;
+	close(kfd);
+	return 0;
+fail:
+	close(kfd);
+	return -1;
+}
 
-	/* Drop the oldest beyond STATE_MAX_KEPT. Best effort: the message is kept,
-	 * and a failure here is retried by the next keep. */
-	sc.max = STATE_MAX_KEPT + 1;
+int
+state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
+{
+	uint64_t oldest[STATE_MAX_KEPT];
+	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0 };
+	char name[32];
+	int kfd;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	kfd = kept_open(s, 0);
+	if (kfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+		return -1;
+	}
+	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
-		size_t excess, removed = 0;
+		size_t removed = 0;
 
-		if (kept_scan(s, kfd, &sc, NULL, 0) != 0 || sc.total <= STATE_MAX_KEPT)
-			break;
-		excess = sc.total - STATE_MAX_KEPT;
-		for (size_t i = 0; i < excess && i < sc.filled; i++) {
+		if (kept_scan(s, kfd, &sc, err, errlen) != 0)
+			goto fail;
+		for (size_t i = 0; i < sc.filled && oldest[i] < limit; i++) {
 			kept_name(oldest[i], name);
-			if (unlinkat(kfd, name, 0) == 0) {
-				removed++;
-				if (dropped != NULL)
-					(*dropped)++;
+			if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
+				set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
+				goto fail;
 			}
+			removed++;
 		}
-		if (removed == 0)
+		if (removed < sc.filled || removed == 0)
 			break;
 	}
-	(void)fsync(kfd);
+	if (fsync(kfd) != 0) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "fsync", errno);
+		goto fail;
+	}
 	close(kfd);
 	return 0;
 fail:

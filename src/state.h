@@ -33,6 +33,8 @@ struct state_stamps {
 	uint32_t failures;          /* consecutive failed runs, for the back-off */
 	int64_t jitter_ms;          /* drawn once, kept; -1 = not drawn yet */
 	uint64_t dropped;           /* kept messages dropped because more than STATE_MAX_KEPT */
+	uint64_t drop_below;        /* counted in dropped, not yet removed: kept messages
+	                             * below this sequence number; 0 = none pending */
 	uint64_t sent;              /* messages delivered */
 	int notice_shown;           /* the first-run notice was printed */
 	char last_error[STATE_ERROR_MAX];  /* one line, "" if the last run succeeded */
@@ -78,7 +80,8 @@ int state_lock(struct state *s, char *err, size_t errlen);
 /*
  * Reads the stamps file; a missing file gives defaults (zeros, jitter -1, "").
  * Format: lines "key value\n", keys last_success_ms, last_built_ms, next_try_ms,
- * jitter_ms, failures, dropped, sent, notice_shown, last_error, each at most once, in any order; a
+ * jitter_ms, failures, dropped, drop_below, sent, notice_shown, last_error, each at
+ * most once, in any order; a
  * missing key keeps its default (jitter_ms is absent while not drawn, last_error
  * while empty). Numbers are plain decimal (no sign, no leading zero, <= INT64_MAX
  * for the _ms keys, 0/1 for notice_shown); last_error is the rest of the line,
@@ -102,13 +105,18 @@ int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, c
     size_t errlen);
 
 /* Keeps a new message (atomically, in kept/, made 0700 when missing) under the next
- * sequence number (highest existing + 1, or 1 when none), written to *seq_out;
- * then, while more than STATE_MAX_KEPT are kept, removes the oldest and adds their
- * count to *dropped (seq_out and dropped may be NULL). Returns 0 when the message
- * is kept, -1 with err when it is not (n > STATE_MSG_MAX, disk full, ...; *seq_out
- * = 0, nothing dropped). Dropping is best effort and retried by the next keep. */
-int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, uint64_t *dropped,
-    char *err, size_t errlen);
+ * sequence number (highest existing + 1, or 1 when none), written to *seq_out (may
+ * be NULL). Returns 0 when the message is kept, -1 with err when it is not
+ * (n > STATE_MSG_MAX, disk full, ...; *seq_out = 0). Keeping never drops: the
+ * caller counts what is beyond STATE_MAX_KEPT in the stamps first (drop_below),
+ * then calls state_drop_below, so a kill in between loses no count. */
+int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
+    size_t errlen);
+
+/* Removes every kept message whose sequence number is below limit (already counted
+ * as dropped by the caller), and fsyncs kept/. Repeating it is harmless. Returns 0
+ * or -1 with err. */
+int state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen);
 
 /* Reads kept message seq into buf (cap bytes, not NUL-terminated); returns its
  * length, or -1 with err: missing, larger than cap, or not a regular file (a

@@ -47,6 +47,18 @@ say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, co
 
 /* -------------------------------------------------------------- time ------ */
 
+int
+tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *pin,
+    const char *ca_file, char *err, size_t errlen)
+{
+	if (pin != NULL && pin[0] != '\0')
+		return tls_trust_pin(t, pin, err, errlen);
+	if (ca_file != NULL && ca_file[0] != '\0')
+		return tls_trust_file(t, store, ca_file, err, errlen);
+	tls_trust_builtin(t);
+	return 0;
+}
+
 time_t
 tls_check_time(time_t now, time_t build_time, int *clamped)
 {

@@ -63,6 +63,12 @@ int tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen
 /* Accept any certificate chain and use the server's key as sent (check -k only). */
 void tls_trust_insecure(struct tls_trust *t);
 
+/* Picks the trust for a connection: the pin when pin is not NULL/"", else the CA
+ * file when ca_file is not NULL/"", else the compiled-in roots. Returns 0, or -1
+ * with err as tls_trust_pin / tls_trust_file. */
+int tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *pin,
+    const char *ca_file, char *err, size_t errlen);
+
 /*
  * The time certificates are checked at: now, or the build time when now is earlier
  * (a box with no RTC). Sets *clamped (when not NULL) to 1 when it clamped, else 0.

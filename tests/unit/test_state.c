@@ -640,7 +640,7 @@ static void
 test_keep_40(void)
 {
 	char dir[64], err[ERRLEN], msg[64], buf[64];
-	uint64_t seq[STATE_MAX_KEPT + 1], got, dropped = 0;
+	uint64_t seq[STATE_MAX_KEPT + 1], got;
 	size_t total;
 	struct state s;
 	int n;
@@ -649,11 +649,14 @@ test_keep_40(void)
 	open_in(&s, dir);
 	for (int i = 1; i <= 40; i++) {
 		int len = snprintf(msg, sizeof msg, "{\"n\":%d}", i);
-		CHECKF(state_keep(&s, msg, (size_t)len, &got, &dropped, err, sizeof err) == 0,
+		CHECKF(state_keep(&s, msg, (size_t)len, &got, err, sizeof err) == 0,
 		    "keep %d: %s", i, err);
 		CHECKF(got == (uint64_t)i, "keep %d: seq %" PRIu64, i, got);
 	}
-	CHECKF(dropped == 8, "dropped %" PRIu64, dropped);
+	n = state_list_kept(&s, seq, STATE_MAX_KEPT + 1, &total, err, sizeof err);
+	CHECKF(n == 33 && total == 40, "keeping never drops: %d/%zu", n, total);
+	CHECKF(state_drop_below(&s, 9, err, sizeof err) == 0, "drop: %s", err);
+	CHECKF(state_drop_below(&s, 9, err, sizeof err) == 0, "drop again: %s", err);
 	n = state_list_kept(&s, seq, STATE_MAX_KEPT + 1, &total, err, sizeof err);
 	CHECKF(n == 32 && total == 32, "list: %d/%zu %s", n, total, err);
 	for (int i = 0; i < n && i < 32; i++) {
@@ -709,7 +712,7 @@ test_keep_sequence(void)
 
 	for (size_t i = 0; i < sizeof seq_rows / sizeof seq_rows[0]; i++) {
 		const struct seq_row *r = &seq_rows[i];
-		uint64_t seq[8], got = 99, dropped = 0;
+		uint64_t seq[8], got = 99;
 		size_t total, want_n = 0;
 		struct state s;
 		int n;
@@ -729,23 +732,22 @@ test_keep_sequence(void)
 		    n, total, want_n);
 		for (size_t k = 0; k < want_n && (int)k < n; k++)
 			CHECKF(seq[k] == r->want_list[k], "%s: seq[%zu] = %" PRIu64, r->name, k, seq[k]);
-		CHECKF(state_keep(&s, "{}", 2, &got, &dropped, err, sizeof err) == r->want_rc,
+		CHECKF(state_keep(&s, "{}", 2, &got, err, sizeof err) == r->want_rc,
 		    "%s: keep rc (%s)", r->name, err);
 		CHECKF(got == r->want_seq, "%s: seq %" PRIu64 ", want %" PRIu64, r->name, got,
 		    r->want_seq);
 		if (r->want_rc != 0)
 			CHECKF(strstr(err, "exhausted") != NULL, "%s: err %s", r->name, err);
-		CHECK(dropped == 0);
 		state_close(&s);
 		rm_rf(dir);
 	}
 }
 
 static void
-test_keep_trims_many(void)
+test_drop_below_many(void)
 {
 	char dir[64], kdir[128], name[64], err[ERRLEN];
-	uint64_t seq[STATE_MAX_KEPT], got, dropped = 5;
+	uint64_t seq[STATE_MAX_KEPT], got;
 	size_t total;
 	struct state s;
 	int n;
@@ -758,9 +760,10 @@ test_keep_trims_many(void)
 		put_file(kdir, name, "{}", 2);
 	}
 	open_in(&s, dir);
-	CHECKF(state_keep(&s, "{}", 2, &got, &dropped, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_keep(&s, "{}", 2, &got, err, sizeof err) == 0, "%s", err);
 	CHECK(got == 301);
-	CHECKF(dropped == 5 + 69, "dropped %" PRIu64, dropped);
+	/* More than a batch of STATE_MAX_KEPT below the limit: all of them go. */
+	CHECKF(state_drop_below(&s, 70 * 3, err, sizeof err) == 0, "%s", err);
 	n = state_list_kept(&s, seq, STATE_MAX_KEPT, &total, err, sizeof err);
 	CHECKF(n == 32 && total == 32 && seq[0] == 70 * 3 && seq[30] == 300 && seq[31] == 301,
 	    "after trim: %d %zu first %" PRIu64, n, total, seq[0]);
@@ -784,9 +787,9 @@ test_read_remove(void)
 	CHECK(state_read_kept(&s, 1, buf, sizeof buf, err, sizeof err) == -1);
 	CHECK(state_remove_kept(&s, 1, err, sizeof err) == 0);
 
-	CHECK(state_keep(&s, "one", 3, &got, NULL, err, sizeof err) == 0 && got == 1);
-	CHECK(state_keep(&s, "two", 3, &got, NULL, err, sizeof err) == 0 && got == 2);
-	CHECK(state_keep(&s, "", 0, &got, NULL, err, sizeof err) == 0 && got == 3);
+	CHECK(state_keep(&s, "one", 3, &got, err, sizeof err) == 0 && got == 1);
+	CHECK(state_keep(&s, "two", 3, &got, err, sizeof err) == 0 && got == 2);
+	CHECK(state_keep(&s, "", 0, &got, err, sizeof err) == 0 && got == 3);
 	len = state_read_kept(&s, 2, buf, sizeof buf, err, sizeof err);
 	CHECKF(len == 3 && memcmp(buf, "two", 3) == 0, "read 2: %zd %s", len, err);
 	len = state_read_kept(&s, 3, buf, sizeof buf, err, sizeof err);
@@ -805,20 +808,20 @@ test_read_remove(void)
 	    err);
 	CHECK(state_remove_kept(&s, 2, err, sizeof err) == 0);
 	/* The next sequence is the highest + 1, not the gap. */
-	CHECK(state_keep(&s, "four", 4, &got, NULL, err, sizeof err) == 0 && got == 4);
+	CHECK(state_keep(&s, "four", 4, &got, err, sizeof err) == 0 && got == 4);
 	/* Removing everything restarts at 1. */
 	for (uint64_t q = 1; q <= 4; q++)
 		CHECK(state_remove_kept(&s, q, err, sizeof err) == 0);
-	CHECK(state_keep(&s, "again", 5, &got, NULL, err, sizeof err) == 0 && got == 1);
+	CHECK(state_keep(&s, "again", 5, &got, err, sizeof err) == 0 && got == 1);
 	/* Too large to keep. */
 	{
 		static char big[STATE_MSG_MAX + 1];
-		CHECK(state_keep(&s, big, sizeof big, &got, NULL, err, sizeof err) == -1 && got == 0);
-		CHECK(state_keep(&s, big, STATE_MSG_MAX, &got, NULL, err, sizeof err) == 0 && got == 2);
+		CHECK(state_keep(&s, big, sizeof big, &got, err, sizeof err) == -1 && got == 0);
+		CHECK(state_keep(&s, big, STATE_MSG_MAX, &got, err, sizeof err) == 0 && got == 2);
 	}
 	state_close(&s);
 	/* Every call refuses a closed state. */
-	CHECK(state_keep(&s, "x", 1, &got, NULL, err, sizeof err) == -1);
+	CHECK(state_keep(&s, "x", 1, &got, err, sizeof err) == -1);
 	CHECK_STR(err, "state directory not open", "closed");
 	rm_rf(dir);
 }
@@ -1029,7 +1032,7 @@ test_symlink_kept(void)
 	CHECKF(strstr(err, "kept/00000000000000000001.json: is a symbolic link (refused)") != NULL,
 	    "%s", err);
 	/* The next keep does not overwrite through it. */
-	CHECK(state_keep(&s, "{}", 2, &got, NULL, err, sizeof err) == 0 && got == 2);
+	CHECK(state_keep(&s, "{}", 2, &got, err, sizeof err) == 0 && got == 2);
 	CHECK(state_remove_kept(&s, 1, err, sizeof err) == 0);
 	CHECK(!exists(link));
 	CHECK(get_file(outside, "secret", buf, sizeof buf) == 12);
@@ -1039,7 +1042,7 @@ test_symlink_kept(void)
 	rm_rf(kdir);
 	CHECK(symlink(outside, kdir) == 0);
 	open_in(&s, dir);
-	CHECK(state_keep(&s, "{}", 2, &got, NULL, err, sizeof err) == -1);
+	CHECK(state_keep(&s, "{}", 2, &got, err, sizeof err) == -1);
 	CHECKF(strstr(err, "/kept: is a symbolic link (refused)") != NULL, "%s", err);
 	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == -1);
 	state_close(&s);
@@ -1138,7 +1141,7 @@ full_disk(const void *arg)
 	char err[ERRLEN], chunk[4096];
 	struct state_stamps got;
 	struct state s;
-	uint64_t seq[4], got_seq = 9, dropped = 0;
+	uint64_t seq[4], got_seq = 9;
 	int fd;
 
 	(void)arg;
@@ -1146,7 +1149,7 @@ full_disk(const void *arg)
 	open_in(&s, "/tmp/full");
 	CHECK(state_lock(&s, err, sizeof err) == 1);
 	CHECKF(state_write_stamps(&s, &old, err, sizeof err) == 0, "%s", err);
-	CHECKF(state_keep(&s, "{\"first\":1}", 11, &got_seq, &dropped, err, sizeof err) == 0, "%s",
+	CHECKF(state_keep(&s, "{\"first\":1}", 11, &got_seq, err, sizeof err) == 0, "%s",
 	    err);
 
 	memset(chunk, 'f', sizeof chunk);
@@ -1160,9 +1163,9 @@ full_disk(const void *arg)
 	close(fd);
 
 	memset(msg, 'm', sizeof msg);
-	CHECK(state_keep(&s, msg, sizeof msg, &got_seq, &dropped, err, sizeof err) == -1);
+	CHECK(state_keep(&s, msg, sizeof msg, &got_seq, err, sizeof err) == -1);
 	CHECKF(strstr(err, "No space") != NULL, "keep err: %s", err);
-	CHECK(got_seq == 0 && dropped == 0);
+	CHECK(got_seq == 0);
 	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0 && stamps_eq(&got, &old),
 	    "stamps after failed keep: %s", err);
 	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 1);
@@ -1175,7 +1178,7 @@ full_disk(const void *arg)
 
 	/* Space back: both work. */
 	CHECK(unlink("/tmp/full/filler") == 0);
-	CHECKF(state_keep(&s, msg, sizeof msg, &got_seq, &dropped, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_keep(&s, msg, sizeof msg, &got_seq, err, sizeof err) == 0, "%s", err);
 	CHECK(got_seq == 2);
 	CHECKF(state_write_stamps(&s, &neu, err, sizeof err) == 0, "%s", err);
 	state_close(&s);
@@ -1196,7 +1199,7 @@ static const struct check_case cases[] = {
 	{ "stamps_malformed", test_stamps_malformed },
 	{ "keep_40", test_keep_40 },
 	{ "keep_sequence", test_keep_sequence },
-	{ "keep_trims_many", test_keep_trims_many },
+	{ "drop_below_many", test_drop_below_many },
 	{ "read_remove", test_read_remove },
 	{ "files", test_files },
 	{ "lock", test_lock },

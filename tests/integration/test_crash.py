@@ -1,0 +1,230 @@
+"""Crash consistency (SPEC §7): runs killed with SIGKILL at random moments leave old
+or new state, never a torn file; every message ever built is received, still kept,
+or counted as dropped; duplicates carry the same Idempotency-Key."""
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import time
+
+import lib
+import runs
+
+RUNS = 200
+
+
+def _check_state(state, what, seen_ts):
+    """Every final file in the state dir parses; collects the ts of kept messages."""
+    for name in os.listdir(state):
+        path = os.path.join(state, name)
+        if name.startswith(".tmp-"):
+            continue                        # a killed run's temp file: never read
+        if name == "last.json":
+            runs.strict_file(path, what)
+        elif name == "stamps":
+            st = runs.stamps(state)
+            for k, v in st.items():
+                if k != "last_error":
+                    lib.check(v.isdigit(), f"{what}: stamps {k} {v!r}")
+        elif name == "kept":
+            # Files below drop_below are already counted as dropped (the count is
+            # recorded before the removal), so they are not "kept" any more.
+            st = runs.stamps(state) if os.path.exists(os.path.join(state, "stamps")) else {}
+            drop_below = int(st.get("drop_below", "0"))
+            for k in runs.kept_names(state):
+                msg = runs.strict_file(os.path.join(path, k), what)
+                if int(k.split(".")[0]) >= drop_below:
+                    seen_ts.add(msg["ts"])
+        else:
+            lib.check(name in ("lock",), f"{what}: unexpected file {name!r} in the state dir")
+
+
+def test_sigkill_at_random_moments(tmp):
+    rng = random.Random(int(os.environ.get("ANONTEL_CRASH_SEED", "0")) or None)
+    seed = rng.randrange(1 << 30)
+    rng = random.Random(seed)
+    state = os.path.join(tmp, "state")
+    seen_ts = set()
+    prev_kept, prev_dropped = set(), 0
+    uncounted = []        # checked last, so that every other property is checked too
+    exits = {}
+    started = time.monotonic()
+
+    phase = ["slow"]
+
+    def route(r):
+        # First half: answers mostly come after the kill, so a backlog of more than 32
+        # builds up and the oldest are dropped; second half: quick answers drain it.
+        if phase[0] == "slow":
+            return runs.Reply(200, delay=rng.uniform(0.02, 0.06))
+        return runs.Reply(200, delay=rng.uniform(0, 0.01))
+
+    with runs.Server(route) as s:
+        e = runs.env(state, s.url())
+        for i in range(RUNS):
+            what = f"run {i} (seed {seed})"
+            phase[0] = "slow" if i < RUNS // 2 else "quick"
+            args = [lib.BIN, "report", "-q"] + (["--force"] if rng.random() < 0.6 else [])
+            p = subprocess.Popen(args, env=e, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Half the kills land in the first 8 ms (building, keeping, dropping), the
+            # rest anywhere in 0-30 ms (sending, recording).
+            time.sleep(rng.uniform(0, 0.008 if rng.random() < 0.5 else 0.03))
+            p.send_signal(signal.SIGKILL)
+            rc = p.wait(10)
+            exits[rc] = exits.get(rc, 0) + 1
+            lib.check(rc in (0, -signal.SIGKILL), f"{what}: exit {rc} (server is up)")
+            if not os.path.isdir(state):
+                continue                    # killed before the state dir was made
+            st = runs.status_json(e, what)
+            lib.check("kept" in st and "stateError" not in st,
+                      f"{what}: status reads the state: {st}")
+            now_kept = set()
+            _check_state(state, what, now_kept)
+            seen_ts |= now_kept
+            # A kept message that vanished without reaching the server was dropped, and
+            # the dropped counter says so (a kill never loses the count).
+            got = {lib.strict_json(r.body)["ts"] for r in s.posts}
+            vanished = prev_kept - now_kept - got
+            if st["dropped"] - prev_dropped < len(vanished):
+                uncounted.append(f"{what}: {len(vanished)} kept message(s) vanished unsent "
+                                 f"{sorted(vanished)} but dropped went {prev_dropped} -> "
+                                 f"{st['dropped']} (files {sorted(os.listdir(state))})")
+            prev_kept, prev_dropped = now_kept, st["dropped"]
+        p, _ = runs.run(["report", "--force"], e)
+        lib.eq(p.returncode, 0, f"final report --force ({runs.describe(p)})")
+        posts = list(s.posts)
+    lib.check(time.monotonic() - started < 90, "the test stays short")
+    lib.check(exits.get(-signal.SIGKILL, 0) >= RUNS // 4,
+              f"most runs were really killed: {exits}")
+    lib.eq(runs.kept_names(state), [], "nothing kept after the final delivery")
+    lib.eq([n for n in os.listdir(state) if n.startswith(".tmp-")], [],
+           "temp files of killed runs are cleaned by the next run")
+    if os.path.isdir(os.path.join(state, "kept")):
+        lib.eq(os.listdir(os.path.join(state, "kept")), [], "kept/ is empty")
+
+    received = {}
+    by_key = {}
+    for r in posts:
+        msg = lib.strict_json(r.body)
+        received.setdefault(msg["ts"], set()).add(r.body)
+        keys = r.header("Idempotency-Key")
+        lib.eq(len(keys), 1, f"one Idempotency-Key header: {r.headers}")
+        lib.check(runs.HEX32.fullmatch(keys[0]), f"Idempotency-Key is 32 lowercase hex: {keys}")
+        by_key.setdefault(keys[0], set()).add(r.body)
+    for ts, bodies in received.items():
+        lib.eq(len(bodies), 1, f"one body per ts {ts}")
+    for key, bodies in by_key.items():
+        lib.eq(len(bodies), 1, f"two different bodies share the key {key}")
+    body_keys = {}
+    for r in posts:
+        body_keys.setdefault(hashlib.sha256(r.body).hexdigest(), set()).add(
+            r.header("Idempotency-Key")[0])
+    for h, keys in body_keys.items():
+        lib.eq(len(keys), 1, "the same body always has the same key")
+
+    st = runs.status_json(runs.env(state, "http://127.0.0.1:1/t"))
+    missing = seen_ts - set(received)
+    print(f"# crash: seed {seed}, exits {exits}, seen {len(seen_ts)}, received {len(received)}, "
+          f"posts {len(posts)}, dropped {st['dropped']}, missing {len(missing)}")
+    lib.check(len(received) >= 10, f"messages were delivered: {len(received)}")
+    lib.check(not uncounted, f"{len(uncounted)} run(s) lost kept messages without counting "
+              f"them as dropped; first: {uncounted[:1]}")
+    lib.check(len(missing) <= st["dropped"],
+              f"every message seen is received or counted dropped: missing {sorted(missing)}, "
+              f"dropped {st['dropped']} (seed {seed})")
+
+
+# ---- deterministic kill points: SIGKILL right before the n-th call of a syscall that
+# changes the state dir (strace delivers the signal on syscall entry, so the call is
+# never made: what a power cut just before it would leave).
+
+MUTATING = ("renameat", "unlinkat", "fsync", "mkdirat")
+
+
+def _copy_tree(src, dst):
+    import shutil
+    shutil.copytree(src, dst, symlinks=True)
+
+
+def _killed_at(syscall, n, env_):
+    p = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}",
+                        "-e", f"inject={syscall}:signal=KILL:when={n}",
+                        lib.BIN, "report", "--force", "-q"],
+                       env=env_, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=20)
+    return p
+
+
+def _kept_ts(state):
+    return {k: lib.strict_json(b)["ts"] for k, b in runs.kept_bytes(state)}
+
+
+def _sweep(tmp, template, url, server, label):
+    """Kills a forced report at every mutating syscall; after each, checks the state
+    and then that every message kept before is kept, received or counted dropped."""
+    import shutil
+    before = set(_kept_ts(template).values())
+    dropped_before = int(runs.stamps(template).get("dropped", "0"))
+    problems = []
+    points = 0
+    for syscall in MUTATING:
+        for n in range(1, 400):
+            state = os.path.join(tmp, f"{label}-{syscall}-{n}")
+            _copy_tree(template, state)
+            e = runs.env(state, url)
+            sent_before = len(server.posts) if server else 0
+            p = _killed_at(syscall, n, e)
+            if p.returncode != -signal.SIGKILL:
+                shutil.rmtree(state)
+                break                       # fewer than n such calls: this syscall is done
+            points += 1
+            what = f"{label}: killed before {syscall} #{n}"
+            st = runs.status_json(e, what)
+            lib.check("stateError" not in st, f"{what}: status reads the state: {st}")
+            now = set()
+            _check_state(state, what, now)
+            got = set()
+            if server:
+                got = {lib.strict_json(r.body)["ts"] for r in server.posts[sent_before:]}
+            lost = before - now - got
+            if st["dropped"] - dropped_before < len(lost):
+                problems.append(f"{what}: {len(lost)} kept message(s) gone, neither kept, "
+                                f"received nor counted (dropped {dropped_before} -> "
+                                f"{st['dropped']})")
+            shutil.rmtree(state)
+    lib.check(points >= 5, f"{label}: kill points exercised: {points}")
+    return problems
+
+
+def test_kill_points_with_full_backlog_and_server_down(tmp):
+    # 32 kept, server down: the forced run keeps a 33rd and drops the oldest.
+    template = os.path.join(tmp, "template")
+    down = runs.dead_url()
+    for _ in range(32):
+        p, _ = runs.run(["report", "--force", "-q"], runs.env(template, down))
+        lib.eq(p.returncode, 1, f"building the backlog ({runs.describe(p)})")
+    lib.eq(len(runs.kept_names(template)), 32, "backlog")
+    problems = _sweep(tmp, template, down, None, "backlog")
+    lib.check(not problems, f"{len(problems)} kill point(s) lose a message uncounted: "
+              f"{problems[:3]}")
+
+
+def test_kill_points_while_delivering(tmp):
+    # 3 kept, server up: kills land between the 2xx and the removal, in last.json and
+    # stamps writes; nothing may be lost, duplicates carry the same key.
+    template = os.path.join(tmp, "template")
+    down = runs.dead_url()
+    for _ in range(3):
+        p, _ = runs.run(["report", "--force", "-q"], runs.env(template, down))
+        lib.eq(p.returncode, 1, f"building the backlog ({runs.describe(p)})")
+    with runs.Server() as s:
+        problems = _sweep(tmp, template, s.url(), s, "delivering")
+        keys = {}
+        for r in s.posts:
+            k = r.header("Idempotency-Key")
+            lib.check(len(k) == 1 and runs.HEX32.fullmatch(k[0]), f"Idempotency-Key {k}")
+            keys.setdefault(k[0], set()).add(r.body)
+        lib.check(all(len(b) == 1 for b in keys.values()), "one body per key")
+    lib.check(not problems, f"{len(problems)} kill point(s) lose a message: {problems[:3]}")

@@ -1,0 +1,206 @@
+"""The state directory on hostile disks (SPEC §7) and "off means off" (SPEC §3): every
+candidate read-only, a full file system, the fallback order, and an opted-out host
+where nothing is created. Mounts are made in a private mount namespace with fresh
+tmpfs over /var/lib and /tmp, so the host's directories are never touched."""
+import os
+import shlex
+
+import lib
+import runs
+
+UID = os.geteuid()
+
+
+def _outdir(tmp, name="out"):
+    d = os.path.join(tmp, name)
+    os.mkdir(d)
+    return d
+
+
+def _ro_candidates(existing):
+    """Script text: read-only tmpfs over /var/lib and /tmp, and /tmp/state (the
+    ANONTEL_STATE_DIR) a read-only bind mount. existing: the default candidates exist
+    (0700, ours) but are read-only; else they are missing and cannot be made."""
+    mk = "mkdir -m 0700 /var/lib/anontel\n" if existing else ""
+    mk2 = f"mkdir -m 0700 /tmp/anontel-{UID}\n" if existing else ""
+    return ("mount -t tmpfs -o size=1m,mode=0755 tmpfs /var/lib\n" + mk +
+            "mount -o remount,ro /var/lib\n"
+            "mount -t tmpfs -o size=1m,mode=1777 tmpfs /tmp\n" + mk2 +
+            "mkdir -m 0700 /tmp/state\n"
+            "mount --bind /tmp/state /tmp/state\n"
+            "mount -o remount,bind,ro /tmp/state\n"
+            "mount -o remount,ro /tmp\n"
+            # The mounts are what the test says they are.
+            "touch /tmp/state/x 2>/dev/null && exit 91\n"
+            "touch /var/lib/x 2>/dev/null && exit 92\n"
+            "touch /tmp/x 2>/dev/null && exit 93\n")
+
+
+def _unwritable(tmp, existing):
+    out = _outdir(tmp, f"out-{existing}")
+    with runs.Server() as s:
+        e = runs.env("/tmp/state", s.url("/t"))
+        script = _ro_candidates(existing)
+        script += runs.step("plain", '"$BIN" report')
+        script += runs.step("force", '"$BIN" report --force')
+        script += runs.step("check", f'"$BIN" check {s.url("/health")} --report')
+        script += runs.step("unhealthy", f'"$BIN" check {s.url("/bad")} --report')
+        script += runs.step("status", '"$BIN" status --json')
+        script += "ls -A /tmp/state /var/lib /tmp > \"$OUT/listing\"\n"
+        s.route = lambda r: runs.Reply(500 if r.target == "/bad" else 200)
+        p = runs.mountns_script(script, e, out)
+        lib.eq(p.returncode, 0, f"mount namespace script ({p.stderr!r})")
+        what = "existing" if existing else "missing"
+
+        rc, o, err = runs.result(out, "plain")
+        lines = err.decode().splitlines()
+        lib.eq(rc, 1, f"{what}: report with no usable state dir ({err!r})")
+        lib.eq(len(lines), 1, f"{what}: report says one line: {lines}")
+        lib.check("state director" in lines[0] and "--force" in lines[0],
+                  f"{what}: the line names the state directory and --force: {lines[0]!r}")
+        lib.eq(o, b"", f"{what}: nothing on stdout")
+
+        rc, _, err = runs.result(out, "force")
+        lib.eq(rc, 0, f"{what}: report --force sends without a state dir ({err!r})")
+        posts = [r for r in s.posts if r.target == "/t"]
+        lib.eq(len(posts), 1, f"{what}: the server got one message")
+        lib.strict_json(posts[0].body)
+
+        rc, _, err = runs.result(out, "check")
+        lines = err.decode().splitlines()
+        lib.eq(rc, 0, f"{what}: check --report stays healthy ({err!r})")
+        lib.eq(len(lines), 1, f"{what}: check --report warns once: {lines}")
+        lib.check("state" in lines[0], f"{what}: the warning is about the state dir: {lines}")
+        check_line = lines[0]
+        lib.eq(len([r for r in s.gets if r.target == "/health"]), 1, f"{what}: probe made")
+        lib.eq(len([r for r in s.posts if r.target == "/t"]), 1,
+               f"{what}: check --report sends nothing without a state dir")
+
+        rc, _, err = runs.result(out, "unhealthy")
+        lib.eq(rc, 1, f"{what}: an unhealthy probe stays unhealthy ({err!r})")
+
+        rc, o, err = runs.result(out, "status")
+        lib.eq(rc, 0, f"{what}: status with no usable state dir ({err!r})")
+        st = lib.strict_json(o)
+        lib.check("stateError" in st or st.get("stateDir", "") == "",
+                  f"{what}: status says there is no state: {st}")
+        listing = runs.read(os.path.join(out, "listing")).decode()
+        lib.check("x\n" not in listing, f"{what}: nothing written: {listing!r}")
+        return check_line
+
+
+def test_all_candidates_read_only_missing(tmp):
+    _unwritable(tmp, existing=False)
+
+
+def test_all_candidates_read_only_existing(tmp):
+    _unwritable(tmp, existing=True)
+
+
+def test_check_warning_does_not_suggest_force(tmp):
+    # check has no --force (`check --force` is an unknown option: unhealthy), so its
+    # warning must not tell a HEALTHCHECK user to add one.
+    line = _unwritable(tmp, existing=False)
+    lib.check("--force" not in line,
+              f"check's warning suggests --force, which check refuses: {line!r}")
+
+
+def test_falls_back_to_var_lib_with_a_warning(tmp):
+    out = _outdir(tmp)
+    with runs.Server() as s:
+        e = runs.env("/tmp/state", s.url("/t"))
+        script = ("mount -t tmpfs -o size=1m tmpfs /var/lib\n"
+                  "mount -t tmpfs -o size=1m,mode=1777 tmpfs /tmp\n"
+                  "mkdir -m 0700 /tmp/state\n"
+                  "mount --bind /tmp/state /tmp/state\n"
+                  "mount -o remount,bind,ro /tmp/state\n")
+        script += runs.step("report", '"$BIN" report')
+        script += runs.step("status", '"$BIN" status --json')
+        script += "ls -A /var/lib/anontel > \"$OUT/listing\"\n"
+        script += "stat -c %a /var/lib/anontel > \"$OUT/mode\"\n"
+        p = runs.mountns_script(script, e, out)
+        lib.eq(p.returncode, 0, f"script ({p.stderr!r})")
+        rc, _, err = runs.result(out, "report")
+        lib.eq(rc, 0, f"report falls back ({err!r})")
+        lib.eq(len(s.posts), 1, "delivered")
+        lines = err.decode().splitlines()
+        lib.check(any("/tmp/state" in l and "warning" in l for l in lines),
+                  f"a warning names the skipped directory: {lines}")
+        rc, o, _ = runs.result(out, "status")
+        lib.eq(lib.strict_json(o)["stateDir"], "/var/lib/anontel", "status names the fallback")
+        listing = runs.read(os.path.join(out, "listing")).decode().split()
+        lib.check("stamps" in listing, f"state kept in /var/lib/anontel: {listing}")
+        lib.eq(runs.read(os.path.join(out, "mode")).strip(), b"700", "made 0700")
+
+
+def test_full_disk_keeps_old_stamps(tmp):
+    out = _outdir(tmp)
+    state = os.path.join(tmp, "state")
+    os.mkdir(state)
+    q = shlex.quote(state)
+    with runs.Server() as s:
+        e = runs.env(state, s.url("/t"))
+        script = f"mount -t tmpfs -o size=64k,mode=0700 tmpfs {q}\n"
+        script += runs.step("first", '"$BIN" report')
+        script += f'cp {q}/stamps "$OUT/stamps.before"\n'
+        script += f"dd if=/dev/zero of={q}/fill bs=1k 2>/dev/null || true\n"
+        script += f"for i in $(seq 64); do echo x > {q}/f$i 2>/dev/null || break; done\n"
+        script += runs.step("full", '"$BIN" report --force')
+        script += f'cp {q}/stamps "$OUT/stamps.after"\n'
+        script += runs.step("status", '"$BIN" status --json')
+        script += f'rm -f {q}/fill {q}/f*\n'
+        script += runs.step("freed", '"$BIN" report --force')
+        script += f'ls -A {q} {q}/kept > "$OUT/listing"\n'
+        p = runs.mountns_script(script, e, out)
+        lib.eq(p.returncode, 0, f"script ({p.stderr!r})")
+        lib.check(not os.listdir(state), "the tmpfs lived in the namespace only")
+
+        rc, _, err = runs.result(out, "first")
+        lib.eq(rc, 0, f"first report on the small tmpfs ({err!r})")
+        rc, o, err = runs.result(out, "full")
+        lines = err.decode().splitlines()
+        lib.eq(rc, 1, f"report --force on a full disk ({err!r})")
+        lib.eq(len(lines), 1, f"one line: {lines}")
+        lib.check("space" in lines[0].lower(), f"the line says the disk is full: {lines}")
+        lib.eq(runs.read(os.path.join(out, "stamps.after")),
+               runs.read(os.path.join(out, "stamps.before")), "stamps byte-identical")
+        rc, o, err = runs.result(out, "status")
+        lib.eq(rc, 0, f"status on a full disk ({err!r})")
+        lib.check("stateError" not in lib.strict_json(o), f"state still reads: {o!r}")
+        rc, _, err = runs.result(out, "freed")
+        lib.eq(rc, 0, f"report --force once space is freed ({err!r})")
+        lib.eq(len(s.posts), 2, "first + after freeing (nothing sent while full)")
+        listing = runs.read(os.path.join(out, "listing")).decode()
+        lib.check(".tmp-" not in listing, f"no temp file left behind: {listing}")
+
+
+# ---- off means off (SPEC §3): nothing created, nothing written, nothing sent
+
+def test_do_not_track_writes_nothing(tmp):
+    out = _outdir(tmp)
+    with runs.Server() as s:
+        e = runs.env("/tmp/parent/state", s.url("/t"), DO_NOT_TRACK="1")
+        listing = ("find /tmp /var/lib -printf '%p %s %T@ %m %U\\n' | sort > \"$OUT/$1\"\n"
+                   "ls -d /tmp/anontel-* /var/lib/anontel >> \"$OUT/$1\" 2>&1 || true\n")
+        script = ("mount -t tmpfs -o size=1m tmpfs /var/lib\n"
+                  "mount -t tmpfs -o size=1m,mode=1777 tmpfs /tmp\n"
+                  "mkdir -m 0755 /tmp/parent /var/lib/dpkg\n"
+                  "touch -d 2020-01-01 /tmp/parent /tmp /var/lib /var/lib/dpkg\n"
+                  f"snap() {{\n{listing}}}\n"
+                  "snap before\n")
+        script += runs.step("report", '"$BIN" report')
+        script += runs.step("force", '"$BIN" report --force')
+        script += runs.step("check", f'"$BIN" check {s.url("/health")} --report')
+        script += "snap after\n"
+        p = runs.mountns_script(script, e, out)
+        lib.eq(p.returncode, 0, f"script ({p.stderr!r})")
+        for name in ("report", "force", "check"):
+            rc, o, err = runs.result(out, name)
+            lib.eq(rc, 0, f"DO_NOT_TRACK=1 {name}: exit ({err!r})")
+        before = runs.read(os.path.join(out, "before")).decode()
+        after = runs.read(os.path.join(out, "after")).decode()
+        lib.eq(after, before, "nothing created or changed under /tmp and /var/lib")
+        lib.check("/tmp/parent/state" not in after, "no state dir")
+        lib.check("No such file" in after, f"no /tmp/anontel-*, no /var/lib/anontel: {after}")
+        lib.eq(len(s.posts), 0, "no telemetry sent")
+        lib.eq(len(s.gets), 1, "the probe itself is made")
