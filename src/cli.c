@@ -174,8 +174,8 @@ cli_expect_match(const char *spec, int status)
 	}
 }
 
-/* The index of the verb: the first argument that is not a common option (one that
- * applies to every verb, so it may come before the verb) or its value. */
+/* The index of the verb: the first argument that is not an option or its value.
+ * Options may come before the verb; whether they apply to it is checked after. */
 static int
 verb_index(int argc, char **argv)
 {
@@ -185,7 +185,7 @@ verb_index(int argc, char **argv)
 		const char *value;
 		const struct opt *o = argv[i][0] == '-' ? find_opt(argv[i], &value) : NULL;
 
-		if (o == NULL || o->verbs != V_ALL)
+		if (o == NULL)
 			break;
 		if (o->kind != OPT_FLAG && value == NULL)
 			i++;

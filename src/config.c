@@ -894,8 +894,8 @@ cfg_parse_duration(const char *s, uint64_t *ms)
 	return 0;
 }
 
-static void
-defaults(struct cfg *c)
+void
+cfg_defaults(struct cfg *c)
 {
 	/* Everything before the feature table; the big arrays are filled as read. */
 	memset(c, 0, offsetof(struct cfg, features));
@@ -965,7 +965,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 		buf_init(&eb, dummy, sizeof dummy);
 	if (flags == NULL)
 		flags = &none;
-	defaults(c);
+	cfg_defaults(c);
 
 	if (flags->config != NULL) {
 		if (flags->config[0] == '\0') {

@@ -132,6 +132,10 @@ enum cfg_rule cfg_env_optout(void);
  */
 int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
 
+/* Fills *c with the defaults alone (no file, no environment): telemetry on,
+ * service "anontel", format butler, interval 12 h, timeout 5 s, ... */
+void cfg_defaults(struct cfg *c);
+
 /*
  * Parses a duration: a decimal integer and a unit, one of ms, s, m, h, d
  * ("500ms", "5s", "12h"), into milliseconds. Refuses empty, signs, spaces,

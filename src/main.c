@@ -268,7 +268,10 @@ struct status_view {
 	const char *telemetry;        /* "on" / "off" */
 	const char *decided_by;
 	int config_read;
-	int have_state;
+	char config_error[1024];      /* why the file could not be read, when opted out anyway */
+	char endpoint[CFG_URL_MAX + 64];   /* without userinfo */
+	char scheme[256];             /* with the fallback, when the butler scheme falls back */
+	int have_state;               /* stamps and kept list known (defaults before the first run) */
 	struct state_stamps st;
 	size_t kept;
 	char state_dir[4096];
@@ -276,26 +279,83 @@ struct status_view {
 	int64_t next_due_ms;          /* 0 = now */
 };
 
+/* The endpoint as status shows it: never the userinfo. */
+static void
+status_endpoint(struct status_view *v)
+{
+	static struct url u;
+	char err[256];
+	struct buf b;
+
+	buf_init(&b, v->endpoint, sizeof v->endpoint);
+	if (config.endpoint[0] == '\0')
+		return;
+	if (url_parse(&u, config.endpoint, err, sizeof err) == 0) {
+		url_format(&b, &u);
+	} else {
+		buf_str(&b, "(invalid: ");
+		buf_str(&b, err);
+		buf_char(&b, ')');
+	}
+}
+
+/* The scheme, and whether the butler scheme falls back on this machine (reading
+ * only: the random scheme is not computed here, it would write). */
+static void
+status_scheme(struct status_view *v)
+{
+	static struct id id;
+	char err[512];
+	struct buf b;
+
+	buf_init(&b, v->scheme, sizeof v->scheme);
+	buf_str(&b, scheme_name(config.scheme));
+	if (config.scheme != CFG_SCHEME_BUTLER)
+		return;
+	if (id_compute(&id, &config, "/", err, sizeof err) != 0) {
+		buf_str(&b, " (no ID on this machine: ");
+		buf_str(&b, err);
+		buf_char(&b, ')');
+	} else if (id.scheme != CFG_SCHEME_BUTLER) {
+		buf_str(&b, " (");
+		buf_str(&b, id.why);
+		buf_str(&b, ": machine-id)");
+	}
+}
+
 static void
 gather_status(struct status_view *v)
 {
 	static struct state s;
 	uint64_t seq;
+	int64_t now = (int64_t)time(NULL) * 1000;
 
-	v->have_state = state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) == 0;
+	status_endpoint(v);
+	status_scheme(v);
+	memset(&v->st, 0, sizeof v->st);
+	v->st.jitter_ms = -1;
+	if (state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
+		/* Not made yet: what a first run would find. */
+		v->have_state = s.dir[0] != '\0';
+		memcpy(v->state_dir, s.dir, sizeof v->state_dir);
+		state_close(&s);
+		return;
+	}
 	memcpy(v->state_dir, s.dir, sizeof v->state_dir);
+	v->have_state = state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) == 0 &&
+	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) >= 0;
+	state_close(&s);
 	if (!v->have_state)
 		return;
-	if (state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) != 0 ||
-	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) < 0) {
-		v->have_state = 0;
-	} else if (v->st.last_built_ms != 0) {
+	/* As report decides (report.c): kept messages wait only for next_try; a new
+	 * one is due interval + jitter after the last was built. */
+	if (v->kept == 0 && v->st.last_built_ms != 0)
 		v->next_due_ms = v->st.last_built_ms + (int64_t)config.interval_ms +
 		    (v->st.jitter_ms > 0 ? v->st.jitter_ms : 0);
-	}
 	if (v->st.next_try_ms > v->next_due_ms)
 		v->next_due_ms = v->st.next_try_ms;
-	state_close(&s);
+	if (v->next_due_ms <= now)
+		v->next_due_ms = 0;
 }
 
 static void
@@ -304,13 +364,13 @@ status_text(struct buf *b, const struct status_view *v)
 	line(b, "telemetry", v->telemetry);
 	line(b, "decided by", v->decided_by);
 	if (!v->config_read) {
-		line(b, "config", "not read (opted out by the environment)");
+		line(b, "config", v->config_error);
 		return;
 	}
 	line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
-	line(b, "endpoint", config.endpoint[0] ? config.endpoint : "(none configured)");
+	line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
 	line(b, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
-	line(b, "id scheme", scheme_name(config.scheme));
+	line(b, "id scheme", v->scheme);
 	line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
 	if (!v->have_state) {
 		line(b, "state", v->state_note);
@@ -349,32 +409,37 @@ put_time_json(struct json_writer *w, const char *key, int64_t ms)
 }
 
 static void
+put_json(struct json_writer *w, const char *key, const char *value)
+{
+	json_put_string(w, key, value, strlen(value));
+}
+
+static void
 status_json(struct buf *b, const struct status_view *v)
 {
 	struct json_writer w;
-	const char *s;
 
 	json_writer_init(&w, b, 0);
 	json_object_begin(&w, NULL);
-	json_put_string(&w, "telemetry", v->telemetry, strlen(v->telemetry));
-	json_put_string(&w, "decidedBy", v->decided_by, strlen(v->decided_by));
-	if (v->config_read) {
-		json_put_string(&w, "config", config.file, strlen(config.file));
-		json_put_string(&w, "endpoint", config.endpoint, strlen(config.endpoint));
-		s = config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler";
-		json_put_string(&w, "format", s, strlen(s));
-		s = scheme_name(config.scheme);
-		json_put_string(&w, "idScheme", s, strlen(s));
-		json_put_string(&w, "stateDir", v->state_dir, strlen(v->state_dir));
+	put_json(&w, "telemetry", v->telemetry);
+	put_json(&w, "decidedBy", v->decided_by);
+	if (!v->config_read) {
+		put_json(&w, "configError", v->config_error);
+	} else {
+		put_json(&w, "config", config.file);
+		put_json(&w, "endpoint", v->endpoint);
+		put_json(&w, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
+		put_json(&w, "idScheme", v->scheme);
+		put_json(&w, "stateDir", v->state_dir);
 		if (v->have_state) {
 			put_time_json(&w, "lastSuccess", v->st.last_success_ms);
 			put_time_json(&w, "nextDue", v->next_due_ms);
 			json_put_uint(&w, "kept", v->kept);
 			json_put_uint(&w, "dropped", v->st.dropped);
 			json_put_uint(&w, "delivered", v->st.sent);
-			json_put_string(&w, "lastError", v->st.last_error, strlen(v->st.last_error));
+			put_json(&w, "lastError", v->st.last_error);
 		} else {
-			json_put_string(&w, "stateError", v->state_note, strlen(v->state_note));
+			put_json(&w, "stateError", v->state_note);
 		}
 	}
 	json_object_end(&w);
@@ -417,6 +482,7 @@ verb_status(const struct cli *cl)
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
+	buf_join(v.config_error, sizeof v.config_error, "error (ignored, opted out): ", err, NULL);
 	if (v.config_read && rule == CFG_RULE_DEFAULT)
 		rule = config.rule;
 	if (cl->last)
@@ -525,6 +591,11 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who
 		say3(who, "not delivered (kept for the next run): ", r.error);
 		return EXIT_FAILED;
 	case REPORT_NO_STATE:
+		if (cl->verb == CLI_REPORT)
+			say3(who, r.error, "; --force sends without one");
+		else
+			say3(who, "telemetry skipped: ", r.error);
+		return EXIT_FAILED;
 	case REPORT_STATE_ERROR:
 	case REPORT_NO_ID:
 		break;
@@ -554,17 +625,34 @@ verb_check(const struct cli *cl)
 	struct client_result res;
 	char err[1024], code[4];
 	struct buf c;
+	uint64_t timeout_ms;
 	int behind = 0;
 
 	for (size_t i = 0; i < cl->n_headers; i++) {
 		if (!http_header_valid(cl->headers[i])) {
-			say("check: -H: expected 'Name: value', not ", cl->headers[i]);
+			/* Not echoed: it may hold the CR/LF that made it invalid. */
+			say("check: -H: expected 'Name: value' with no control characters", NULL);
 			return EXIT_FAILED;
 		}
 	}
-	if (cfg_load(&config, &cl->flags, err, sizeof err) != 0) {
-		say("check: ", err);
+	if (cl->flags.timeout != NULL && cfg_parse_duration(cl->flags.timeout, &timeout_ms) != 0) {
+		say("check: --timeout: expected a duration such as 500ms or 5s", NULL);
 		return EXIT_FAILED;
+	}
+	/* With --report, a broken telemetry setting never fails the health probe: the
+	 * probe goes on with the defaults and the flags, and telemetry is skipped.
+	 * Without it, a config the user named for the probe must be right. */
+	if (cfg_load(&config, &cl->flags, err, sizeof err) != 0) {
+		if (!cl->report) {
+			say("check: ", err);
+			return EXIT_FAILED;
+		}
+		if (!cl->quiet)
+			say("check: config ignored, telemetry skipped: ", err);
+		cfg_defaults(&config);
+		config.enabled = 0;
+		if (cl->flags.timeout != NULL)
+			config.timeout_ms = timeout_ms;
 	}
 	memset(&rq, 0, sizeof rq);
 	rq.deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;

@@ -376,8 +376,7 @@ report_run(struct report_run *r)
 	r->warning[0] = r->error[0] = '\0';
 	if (state_open(&state, r->cfg->state_dir, why, sizeof why) != 0) {
 		if (!r->force) {
-			fail(r, REPORT_NO_STATE, "no usable state directory (use --force to send "
-			    "without one): ", why);
+			fail(r, REPORT_NO_STATE, "no usable state directory: ", why);
 			return;
 		}
 		buf_join(r->warning, sizeof r->warning, "sending without a state directory: ", why, NULL);
