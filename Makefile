@@ -7,8 +7,11 @@
 BR      := third_party/bearssl
 JSMN    := third_party/jsmn
 B       := build
-# BearSSL's objects; a variant build (another B) may reuse the main one's.
+# BearSSL's objects: BRB for the target (a variant build may reuse the main one's),
+# HOSTBRB for the host build the unit tests and the roots generator link with (a
+# cross build shares the native one).
 BRB     ?= $(B)
+HOSTBRB ?= $(BRB)
 VERSION := $(shell cat VERSION)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%d)
 # Unix seconds of BUILD_DATE at 00:00 UTC: the clock floor for certificate checks.
@@ -38,7 +41,7 @@ GEN       := $(B)/gen/roots.h
 MUSL_OBJS := $(SRCS:%.c=$(B)/musl/%.o)
 BR_MUSL   := $(BR_SRCS:$(BR)/%.c=$(BRB)/musl/br/%.o)
 HOST_OBJS := $(LIB_SRCS:%.c=$(B)/host/%.o)
-BR_HOST   := $(BR_SRCS:$(BR)/%.c=$(BRB)/host/br/%.o)
+BR_HOST   := $(BR_SRCS:$(BR)/%.c=$(HOSTBRB)/host/br/%.o)
 UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(B)/units/%)
 
 .PHONY: all units clean
@@ -64,23 +67,23 @@ $(B)/host/src/%.o: src/%.c src/*.h $(GEN) VERSION
 	@mkdir -p $(@D)
 	$(HOSTCC) $(STD) $(WARN) $(HOSTDBG) $(DEFS) $(INCS) -c -o $@ $<
 
-$(BRB)/host/br/%.o: $(BR)/%.c
+$(HOSTBRB)/host/br/%.o: $(BR)/%.c
 	@mkdir -p $(@D)
 	$(HOSTCC) -O2 -g -I$(BR)/inc -I$(BR)/src -c -o $@ $<
 
-$(BRB)/host/libbearssl.a: $(BR_HOST)
+$(HOSTBRB)/host/libbearssl.a: $(BR_HOST)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/units/%: tests/unit/%.c tests/unit/check.h $(HOST_OBJS) $(BRB)/host/libbearssl.a
+$(B)/units/%: tests/unit/%.c tests/unit/check.h $(HOST_OBJS) $(HOSTBRB)/host/libbearssl.a
 	@mkdir -p $(@D)
 	$(HOSTCC) $(STD) -Wall -Wextra -Werror $(HOSTDBG) $(DEFS) $(INCS) -Itests/unit \
-	  -o $@ $< $(HOST_OBJS) $(BRB)/host/libbearssl.a
+	  -o $@ $< $(HOST_OBJS) $(HOSTBRB)/host/libbearssl.a
 
 # Trust anchors: Debian's ca-certificates bundle turned into C by our generator.
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-$(B)/gen/roots.h: tools/mkroots.c $(BRB)/host/libbearssl.a $(CA_BUNDLE)
+$(B)/gen/roots.h: tools/mkroots.c $(HOSTBRB)/host/libbearssl.a $(CA_BUNDLE)
 	@mkdir -p $(B)/gen $(B)/tools
-	$(HOSTCC) $(STD) $(WARN) -O2 -I$(BR)/inc -o $(B)/tools/mkroots tools/mkroots.c $(BRB)/host/libbearssl.a
+	$(HOSTCC) $(STD) $(WARN) -O2 -I$(BR)/inc -o $(B)/tools/mkroots tools/mkroots.c $(HOSTBRB)/host/libbearssl.a
 	$(B)/tools/mkroots $(CA_BUNDLE) > $@.tmp && mv $@.tmp $@
 
 clean:

@@ -3,6 +3,7 @@
 #   ./build.sh          install build dependencies (apt-get), fetch BearSSL, build build/anontel
 #   ./build.sh test     the above, then every test; last line: "N passed, N failed"
 #   ./build.sh install PREFIX=/usr/local   the binary and the man page
+#   ./build.sh --target aarch64|armhf      cross-build build/<arch>/anontel (tools/cross.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -107,7 +108,11 @@ test)
 	command -v npm >/dev/null || need_pkgs npm
 	make -s -j"$(nproc)" units
 	exec python3 tests/run.py ;;
+--target)
+	[ $# -eq 2 ] || { say "usage: ./build.sh --target aarch64|armhf"; exit 2; }
+	build
+	exec tools/cross.sh "$2" ;;
 *)
-	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir]]"
+	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf]"
 	exit 2 ;;
 esac
