@@ -578,53 +578,62 @@ read_random(struct state *s, struct id *out, char *err, size_t errlen)
 	return 1;
 }
 
-/* The random scheme: read random-id, or make it once under the state lock. */
+/* The random scheme: read random-id, or (create) make it once under the state lock. */
 static int
-scheme_random(struct id *out, const struct cfg *c, char *err, size_t errlen)
+scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t errlen)
 {
 	static struct state s;
 	unsigned char bytes[RANDOM_HEX / 2];
 	struct buf hex;
-	int r;
+	int r = -1;
 
-	if (state_open(&s, c->state_dir, err, errlen) != 0)
-		goto system;
-	r = read_random(&s, out, err, errlen);
+	if (create ? state_open(&s, c->state_dir, err, errlen) != 0 :
+	    state_find(&s, c->state_dir, NULL, 0) != 0)
+		r = create ? -1 : 0;        /* reading only: no state dir is no ID yet */
+	else
+		r = read_random(&s, out, err, errlen);
 	/* Another run may be making it: the lock is held only for a write. */
-	for (int tries = 0; r == 0 && tries < 100; tries++) {
+	for (int tries = 0; create && r == 0 && tries < 100; tries++) {
 		int locked = state_lock(&s, err, errlen);
 
-		if (locked < 0)
-			goto system;
+		if (locked < 0) {
+			r = -1;
+			goto out;
+		}
 		if (locked == 1)
 			break;
 		usleep(10000);
 		r = read_random(&s, out, err, errlen);
 	}
-	if (r == 0 && (r = read_random(&s, out, err, errlen)) == 0) {
+	if (create && r == 0 && (r = read_random(&s, out, err, errlen)) == 0) {
 		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
 			buf_join(err, errlen, "scheme random: no random bytes from the kernel", NULL,
 			    NULL);
-			goto system;
+			r = -1;
+			goto out;
 		}
 		buf_init(&hex, out->hex, sizeof out->hex);
 		buf_hex(&hex, bytes, sizeof bytes);
 		wipe(bytes, sizeof bytes);
 		r = state_write_file(&s, RANDOM_FILE, out->hex, RANDOM_HEX, err, errlen) == 0 ? 1 : -1;
 	}
+	if (r == 0)
+		buf_join(err, errlen, "scheme random: no ID made yet (`anontel id` or the first "
+		    "report makes it)", NULL, NULL);
+out:
 	state_close(&s);
 	if (r == 1) {
 		buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s.dir, ")");
 		return 0;
 	}
-system:
-	state_close(&s);
 	out->hex[0] = '\0';
 	return ID_ERR_SYSTEM;
 }
 
-int
-id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
+/* id_compute and id_read: the random scheme makes its ID only when create is set. */
+static int
+compute(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+    size_t errlen)
 {
 	struct buf why;
 
@@ -659,7 +668,7 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 
 	case CFG_SCHEME_RANDOM:
 		buf_str(&why, "id.scheme is random");
-		return scheme_random(out, c, err, errlen);
+		return scheme_random(out, c, create, err, errlen);
 
 	case CFG_SCHEME_BUTLER:
 		break;
@@ -685,4 +694,16 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 	buf_str(&why, "default scheme");
 	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
 	return 0;
+}
+
+int
+id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
+{
+	return compute(out, c, root, 1, err, errlen);
+}
+
+int
+id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
+{
+	return compute(out, c, root, 0, err, errlen);
 }

@@ -76,6 +76,10 @@ struct id {
  */
 int id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
 
+/* As id_compute, but writes nothing: the random scheme only reads an ID made
+ * before (ID_ERR_SYSTEM when there is none yet). For show and status. */
+int id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
+
 /* The butler scheme over explicit inputs: out = 64 lowercase hex + NUL. */
 void id_butler(const char *mac, const char *ipv4, const char *host, const char *uuid,
     char out[65]);

@@ -5,6 +5,7 @@
  * unhealthy, 2 usage or config error (check never exits 2: Docker reserves it).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "message.h"
 #include "net.h"
 #include "report.h"
+#include "sandbox.h"
 #include "state.h"
 #include "tls.h"
 #include "url.h"
@@ -130,13 +132,47 @@ load_config(const struct cli *cl)
 	return 1;
 }
 
+/* Enters the system-call sandbox once per run, after the verb has read its inputs
+ * (sandbox.h). A kernel that refuses it is not an error: the run goes on, and -v
+ * says so. ANONTEL_SANDBOX=off skips it for a debugging run (valgrind does not
+ * model seccomp: the filter would kill valgrind itself). */
+static void
+enter_sandbox(const struct cli *cl, enum sandbox_class class)
+{
+	static int entered;
+	const char *off = getenv("ANONTEL_SANDBOX");
+	char err[256], num[24];
+	struct buf b;
+	int n;
+
+	if (entered)
+		return;
+	entered = 1;
+	if (off != NULL && strcmp(off, "off") == 0) {
+		if (cl->verbose)
+			say("sandbox: off (ANONTEL_SANDBOX=off)", NULL);
+		return;
+	}
+	n = sandbox_enter(class, err, sizeof err);
+	if (!cl->verbose)
+		return;
+	if (n < 0) {
+		say("sandbox: not available: ", err);
+		return;
+	}
+	buf_init(&b, num, sizeof num);
+	buf_uint(&b, (uint64_t)n, 1);
+	say3("sandbox: on (", num, " system calls allowed)");
+}
+
 /* Returns 0, or the exit status for the failure: 2 for a config error, 1 when the
  * machine lacks what the scheme needs. */
 static int
-compute_id(struct id *id, const struct cli *cl)
+compute_id(struct id *id, const struct cli *cl, int create)
 {
 	char err[512];
-	int rc = id_compute(id, &config, "/", err, sizeof err);
+	int rc = create ? id_compute(id, &config, "/", err, sizeof err) :
+	    id_read(id, &config, "/", err, sizeof err);
 
 	if (rc != 0) {
 		say("id: ", err);
@@ -179,9 +215,10 @@ verb_show(const struct cli *cl)
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
+	enter_sandbox(cl, SANDBOX_LOCAL);
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
-	rc = compute_id(&id, cl);
+	rc = compute_id(&id, cl, 0);     /* show writes nothing (SPEC §1) */
 	if (rc == EXIT_USAGE)
 		return rc;
 	if (rc != 0)
@@ -221,8 +258,9 @@ verb_id(const struct cli *cl)
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
-	if ((rc = compute_id(&id, cl)) != 0)
+	if ((rc = compute_id(&id, cl, 1)) != 0)
 		return rc;
+	enter_sandbox(cl, SANDBOX_LOCAL);
 	buf_init(&b, text, sizeof text);
 	if (!cl->explain) {
 		buf_str(&b, id.hex);
@@ -312,7 +350,7 @@ status_scheme(struct status_view *v)
 	buf_str(&b, scheme_name(config.scheme));
 	if (config.scheme != CFG_SCHEME_BUTLER)
 		return;
-	if (id_compute(&id, &config, "/", err, sizeof err) != 0) {
+	if (id_read(&id, &config, "/", err, sizeof err) != 0) {
 		buf_str(&b, " (no ID on this machine: ");
 		buf_str(&b, err);
 		buf_char(&b, ')');
@@ -485,6 +523,7 @@ verb_status(const struct cli *cl)
 	buf_join(v.config_error, sizeof v.config_error, "error (ignored, opted out): ", err, NULL);
 	if (v.config_read && rule == CFG_RULE_DEFAULT)
 		rule = config.rule;
+	enter_sandbox(cl, SANDBOX_LOCAL);
 	if (cl->last)
 		return status_last();
 	v.telemetry = rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED ? "on" : "off";
@@ -559,6 +598,7 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who
 
 	if (check_endpoint(who) != 0)
 		return EXIT_USAGE;
+	enter_sandbox(cl, SANDBOX_NET);
 	memset(&r, 0, sizeof r);
 	r.cfg = &config;
 	r.force = force;
@@ -671,6 +711,7 @@ verb_check(const struct cli *cl)
 		if (behind && !cl->insecure)
 			warn_clock(cl);
 	}
+	enter_sandbox(cl, SANDBOX_NET);
 	rq.url = cl->url;
 	rq.get = 1;
 	rq.allow_http = 1;

@@ -52,3 +52,13 @@ def test_corrupt_random_id_is_an_error_not_a_new_id(tmp):
     p = lib.run(["id", "-c", cfg], env=lib.base_env(ANONTEL_STATE_DIR=state))
     lib.eq(p.returncode, 1, "exit status")
     lib.check(b"random-id" in p.stderr, f"names the file: {p.stderr!r}")
+
+
+def test_show_writes_nothing_before_the_id_exists(tmp):
+    state = os.path.join(tmp, "state")
+    cfg = lib.write_config(tmp, {"id": {"scheme": "random"}})
+    p = lib.run(["show", "-c", cfg], env=lib.base_env(ANONTEL_STATE_DIR=state))
+    lib.eq(p.returncode, 0, f"show exit ({p.stderr!r})")
+    lib.eq(lib.strict_json(p.stdout)["data"]["system"]["id"], "", "no ID yet")
+    lib.check(b"no ID made yet" in p.stderr, f"says why: {p.stderr!r}")
+    lib.check(not os.path.exists(state), "show created the state dir")

@@ -1,0 +1,402 @@
+/*
+ * sandbox: no_new_privs + a seccomp-bpf allow-list per verb class. See sandbox.h.
+ *
+ * Why it is written this way:
+ * - musl-gcc does not search /usr/include, and musl ships no linux/ headers: the few
+ *   kernel constants and structs used here (BPF opcodes, seccomp return values,
+ *   struct seccomp_data offsets, AUDIT_ARCH_*) are defined below. They are stable
+ *   kernel ABI (include/uapi/linux/{filter,bpf_common,seccomp,audit,elf-em}.h).
+ *   System call numbers come from the libc's <sys/syscall.h> for the target, so
+ *   the table is written once for every architecture; legacy calls that only
+ *   some architectures have (open, stat, access, mkdir, poll, renameat on
+ *   x86_64) are listed under #ifdef.
+ * - The program is generated from the table at run time into a static array: one
+ *   "JEQ nr" per rule, then that rule's argument checks; first match decides.
+ *   Argument checks read the low 32 bits of an argument (both supported
+ *   architectures are little-endian); every argument checked here is an int or
+ *   is truncated to 32 bits by the kernel (open flags, socket family/type, ioctl
+ *   request, clone flags via lower_32_bits, mmap/mprotect prot whose unknown
+ *   high bits the kernel refuses).
+ * - Violations use SECCOMP_RET_KILL_PROCESS: with the resolver thread alive,
+ *   killing one thread would leave a half-run process. Kernels before 4.14 treat
+ *   the unknown value as SECCOMP_RET_KILL (the thread) — their default for any
+ *   unknown action — so no probing or second filter is needed.
+ * - A few calls fail with an errno instead of killing, because a libc probes
+ *   them and falls back (clone3 -> clone in glibc 2.34+; socket families other
+ *   than AF_INET/AF_INET6 in NET: glibc's getaddrinfo asks nscd over AF_UNIX and
+ *   the kernel over AF_NETLINK before sorting addresses). Denied either way.
+ * - The host (glibc) build, which the unit tests use, gets a few extra calls
+ *   under __GLIBC__ that glibc's threads and the sanitizers' runtime make
+ *   (set_robust_list, rseq, sigaltstack, madvise, ...). The static musl binary
+ *   never has them in its list.
+ * - valgrind does not model seccomp filters: under valgrind the filter would
+ *   judge valgrind's own calls. Do not run the binary under valgrind with it on.
+ */
+#include "sandbox.h"
+
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- kernel ABI (see the comment at the top) ------------------------------ */
+
+/* BPF (linux/bpf_common.h, linux/filter.h) */
+#define BPF_LD_W_ABS  0x20   /* BPF_LD | BPF_W | BPF_ABS */
+#define BPF_ALU_AND_K 0x54   /* BPF_ALU | BPF_AND | BPF_K */
+#define BPF_JEQ_K     0x15   /* BPF_JMP | BPF_JEQ | BPF_K */
+#define BPF_JSET_K    0x45   /* BPF_JMP | BPF_JSET | BPF_K */
+#define BPF_RET_K     0x06   /* BPF_RET | BPF_K */
+
+struct sbx_insn {            /* struct sock_filter */
+	uint16_t code;
+	uint8_t jt;
+	uint8_t jf;
+	uint32_t k;
+};
+
+struct sbx_prog {            /* struct sock_fprog */
+	unsigned short len;
+	struct sbx_insn *filter;
+};
+
+/* struct seccomp_data: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6]; */
+#define DATA_NR      0
+#define DATA_ARCH    4
+#define DATA_ARG(i)  (16 + 8 * (i))   /* low 32 bits on little-endian */
+
+/* linux/seccomp.h */
+#define SECCOMP_MODE_FILTER_     2
+#define RET_KILL_PROCESS         0x80000000u
+#define RET_ERRNO(e)             (0x00050000u | ((uint32_t)(e) & 0xffffu))
+#define RET_ALLOW                0x7fff0000u
+
+/* linux/prctl.h (musl's <sys/prctl.h> has them; defined here for older ones) */
+#ifndef PR_SET_NO_NEW_PRIVS
+#define PR_SET_NO_NEW_PRIVS 38
+#endif
+#ifndef PR_SET_SECCOMP
+#define PR_SET_SECCOMP 22
+#endif
+
+/* linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SBX_ARCH 0xc000003eu          /* AUDIT_ARCH_X86_64 (EM_X86_64 = 62) */
+#define SBX_X32_BIT 0x40000000u       /* __X32_SYSCALL_BIT: x32 calls share the arch */
+#elif defined(__aarch64__) && defined(__AARCH64EL__) && !defined(__ILP32__)
+#define SBX_ARCH 0xc00000b7u          /* AUDIT_ARCH_AARCH64 (EM_AARCH64 = 183) */
+#endif
+
+/* Flags whose numeric values are kernel ABI and the same on both architectures
+ * (asm-generic/fcntl.h, linux/sched.h, linux/net.h). */
+#define KERNEL_O_TMPFILE  020000000u  /* __O_TMPFILE, without O_DIRECTORY */
+#define KERNEL_CLONE_THREAD 0x00010000u
+#define KERNEL_SOCK_TYPE_MASK 0xfu
+
+/* Anything that opens for writing, creates or truncates. */
+#define OPEN_WRITE_FLAGS ((uint32_t)(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND) | \
+    KERNEL_O_TMPFILE)
+
+#ifdef SBX_ARCH
+
+/* ---- the table -------------------------------------------------------------- */
+
+#define C_LOCAL 1u
+#define C_NET   2u
+#define C_BOTH  (C_LOCAL | C_NET)
+
+/* One argument check: (arg[idx] & mask) must equal one of v[0..nv-1], else the
+ * call gets `fail`. */
+struct cond {
+	uint8_t idx;
+	uint8_t nv;
+	uint32_t mask;
+	uint32_t v[2];
+	uint32_t fail;
+};
+
+struct rule {
+	long nr;
+	unsigned classes;
+	uint32_t action;          /* when every cond holds: RET_ALLOW or RET_ERRNO */
+	uint8_t nc;
+	struct cond c[2];
+};
+
+#define ALLOW(nr, cls) { (nr), (cls), RET_ALLOW, 0, { { 0, 0, 0, { 0, 0 }, 0 } } }
+#define DENY(nr, cls, e) { (nr), (cls), RET_ERRNO(e), 0, { { 0, 0, 0, { 0, 0 }, 0 } } }
+/* Allowed when (arg & mask) == v; otherwise killed. */
+#define ALLOW_IF(nr, cls, idx, mask, v) \
+	{ (nr), (cls), RET_ALLOW, 1, { { (idx), 1, (mask), { (v), 0 }, RET_KILL_PROCESS } } }
+
+static const struct rule rules[] = {
+	/* Reading and writing descriptors already open; closing them. */
+	ALLOW(SYS_read, C_BOTH),
+	ALLOW(SYS_write, C_BOTH),
+	ALLOW(SYS_close, C_BOTH),
+	ALLOW(SYS_fcntl, C_BOTH),            /* musl's open(O_CLOEXEC) sets FD_CLOEXEC again */
+
+	/* Opening files: LOCAL read-only; NET also writes in the state dir. */
+#ifdef SYS_open
+	ALLOW_IF(SYS_open, C_LOCAL, 1, OPEN_WRITE_FLAGS, 0),
+	ALLOW(SYS_open, C_NET),
+#endif
+	ALLOW_IF(SYS_openat, C_LOCAL, 2, OPEN_WRITE_FLAGS, 0),
+	ALLOW(SYS_openat, C_NET),
+
+	/* Metadata, read-only. */
+	ALLOW(SYS_fstat, C_BOTH),
+#ifdef SYS_newfstatat
+	ALLOW(SYS_newfstatat, C_BOTH),
+#endif
+#ifdef SYS_lstat
+	ALLOW(SYS_lstat, C_BOTH),            /* musl's lstat() on x86_64 */
+#endif
+#ifdef SYS_access
+	ALLOW(SYS_access, C_BOTH),
+#endif
+	ALLOW(SYS_faccessat, C_BOTH),
+#ifdef SYS_faccessat2
+	ALLOW(SYS_faccessat2, C_BOTH),       /* faccessat() in glibc 2.33+ */
+#endif
+	ALLOW(SYS_getdents64, C_BOTH),       /* facts' opendir("/etc"), state's listings */
+	ALLOW(SYS_uname, C_BOTH),
+	ALLOW(SYS_geteuid, C_BOTH),          /* the state dir's owner check */
+	ALLOW(SYS_getpid, C_NET),            /* state's temp names */
+
+	/* Memory: malloc inside the libc (opendir, getaddrinfo), the caFile mapping
+	 * (check --report reloads it), thread stacks. Never executable. */
+	ALLOW(SYS_brk, C_BOTH),
+	ALLOW_IF(SYS_mmap, C_BOTH, 2, PROT_EXEC, 0),
+	ALLOW_IF(SYS_mprotect, C_NET, 2, PROT_EXEC, 0),  /* a thread stack's guard */
+	ALLOW(SYS_munmap, C_BOTH),
+
+	/* Time (musl falls back to the call when the vDSO is not usable), and the ends
+	 * of a run. */
+	ALLOW(SYS_clock_gettime, C_BOTH),
+	ALLOW(SYS_rt_sigreturn, C_BOTH),
+	ALLOW(SYS_restart_syscall, C_BOTH),  /* a poll/futex wait resumed after SIGSTOP */
+	ALLOW(SYS_exit, C_NET),              /* the resolver thread's end */
+	ALLOW(SYS_exit_group, C_BOTH),
+
+	/* The butler ID's IPv4 address: socket(AF_INET, SOCK_DGRAM) + SIOCGIFADDR.
+	 * In LOCAL that socket is all there is: no connect, no send. */
+	{ SYS_socket, C_LOCAL, RET_ALLOW, 2, {
+		{ 0, 1, 0xffffffffu, { AF_INET, 0 }, RET_KILL_PROCESS },
+		{ 1, 1, KERNEL_SOCK_TYPE_MASK, { SOCK_DGRAM, 0 }, RET_KILL_PROCESS } } },
+	ALLOW_IF(SYS_ioctl, C_BOTH, 1, 0xffffffffu, SIOCGIFADDR),
+
+	/* NET: TCP and UDP over IPv4/IPv6 (no raw sockets, no AF_UNIX, no netlink). */
+	{ SYS_socket, C_NET, RET_ALLOW, 2, {
+		{ 0, 2, 0xffffffffu, { AF_INET, AF_INET6 }, RET_ERRNO(EAFNOSUPPORT) },
+		{ 1, 2, KERNEL_SOCK_TYPE_MASK, { SOCK_STREAM, SOCK_DGRAM }, RET_KILL_PROCESS } } },
+	ALLOW(SYS_connect, C_NET),
+	ALLOW(SYS_bind, C_NET),              /* musl's resolver binds its UDP socket */
+	ALLOW(SYS_getsockname, C_NET),       /* getaddrinfo's address sorting */
+	ALLOW(SYS_getsockopt, C_NET),        /* SO_ERROR after a non-blocking connect */
+	ALLOW(SYS_setsockopt, C_NET),        /* TCP_NODELAY */
+	ALLOW(SYS_sendto, C_NET),            /* send() */
+	ALLOW(SYS_recvfrom, C_NET),          /* recv() */
+#ifdef SYS_poll
+	ALLOW(SYS_poll, C_NET),
+#else
+	ALLOW(SYS_ppoll, C_NET),             /* poll() on aarch64 */
+#endif
+	ALLOW(SYS_getrandom, C_NET),         /* the state's jitter */
+
+	/* NET: the resolver's helper thread. */
+	ALLOW_IF(SYS_clone, C_NET, 0, KERNEL_CLONE_THREAD, KERNEL_CLONE_THREAD),
+#ifdef SYS_clone3
+	DENY(SYS_clone3, C_NET, ENOSYS),     /* flags behind a pointer: make glibc use clone */
+#else
+	DENY(435, C_NET, ENOSYS),            /* __NR_clone3, the same on both */
+#endif
+	ALLOW(SYS_futex, C_NET),
+	ALLOW(SYS_rt_sigprocmask, C_NET),
+
+	/* NET: writing in the state dir. */
+#ifdef SYS_mkdir
+	ALLOW(SYS_mkdir, C_NET),
+#endif
+	ALLOW(SYS_mkdirat, C_NET),
+#ifdef SYS_renameat
+	ALLOW(SYS_renameat, C_NET),
+#else
+	ALLOW(SYS_renameat2, C_NET),         /* renameat() on aarch64 */
+#endif
+	ALLOW(SYS_unlinkat, C_NET),
+	ALLOW(SYS_fsync, C_NET),
+	ALLOW(SYS_flock, C_NET),
+
+#ifdef __GLIBC__
+	/* Host builds only (unit tests: glibc, ASan, UBSan); see the top. */
+	ALLOW(SYS_set_robust_list, C_NET),
+	ALLOW(SYS_rt_sigaction, C_NET),      /* glibc's pthread_create: SIGSETXID handler */
+	ALLOW(SYS_sched_getaffinity, C_NET), /* ASan's thread start */
+#ifdef SYS_rseq
+	ALLOW(SYS_rseq, C_NET),
+#endif
+	ALLOW(SYS_sigaltstack, C_BOTH),
+	ALLOW(SYS_madvise, C_BOTH),
+	ALLOW(SYS_gettid, C_BOTH),
+	ALLOW(SYS_lseek, C_BOTH),            /* glibc's stdio in getaddrinfo */
+#endif
+};
+
+#define NRULES (sizeof rules / sizeof rules[0])
+#define PROG_MAX 512
+
+static struct sbx_insn prog[PROG_MAX];
+
+static int
+in_class(const struct rule *r, enum sandbox_class class)
+{
+	return (r->classes & (class == SANDBOX_NET ? C_NET : C_LOCAL)) != 0;
+}
+
+/* Adds one instruction; an overflowing program is caught by the caller. */
+static void
+emit(size_t *n, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (*n < PROG_MAX) {
+		prog[*n].code = code;
+		prog[*n].jt = jt;
+		prog[*n].jf = jf;
+		prog[*n].k = k;
+	}
+	(*n)++;
+}
+
+/* Instructions in a rule's body (after its JEQ on the number). */
+static size_t
+body_len(const struct rule *r)
+{
+	size_t len = 1;   /* the final RET action */
+
+	for (uint8_t i = 0; i < r->nc; i++)
+		len += 1 + (r->c[i].mask != 0xffffffffu) + r->c[i].nv + 1;
+	return len;
+}
+
+/* Builds the program for class into prog[]. Returns its length, 0 if too long. */
+static size_t
+build(enum sandbox_class class)
+{
+	size_t n = 0;
+
+	emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARCH);
+	emit(&n, BPF_JEQ_K, 1, 0, SBX_ARCH);
+	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
+	emit(&n, BPF_LD_W_ABS, 0, 0, DATA_NR);
+#ifdef SBX_X32_BIT
+	emit(&n, BPF_JSET_K, 0, 1, SBX_X32_BIT);
+	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
+#endif
+	for (size_t i = 0; i < NRULES; i++) {
+		const struct rule *r = &rules[i];
+		size_t len = body_len(r);
+
+		if (!in_class(r, class))
+			continue;
+		/* A holds the number here: a non-matching rule jumps over its body,
+		 * and every body ends in RET, so A is never changed on that path. */
+		emit(&n, BPF_JEQ_K, 0, (uint8_t)len, (uint32_t)r->nr);
+		for (uint8_t c = 0; c < r->nc; c++) {
+			const struct cond *cd = &r->c[c];
+
+			emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARG(cd->idx));
+			if (cd->mask != 0xffffffffu)
+				emit(&n, BPF_ALU_AND_K, 0, 0, cd->mask);
+			/* Value j matches: skip the other values and the RET fail. */
+			for (uint8_t j = 0; j < cd->nv; j++)
+				emit(&n, BPF_JEQ_K, (uint8_t)(cd->nv - j), 0, cd->v[j]);
+			emit(&n, BPF_RET_K, 0, 0, cd->fail);
+		}
+		emit(&n, BPF_RET_K, 0, 0, r->action);
+	}
+	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
+	return n <= PROG_MAX ? n : 0;
+}
+
+int
+sandbox_count(enum sandbox_class class)
+{
+	int count = 0;
+
+	if (class != SANDBOX_LOCAL && class != SANDBOX_NET)
+		return 0;
+	for (size_t i = 0; i < NRULES; i++) {
+		int dup = 0;
+
+		if (!in_class(&rules[i], class) || rules[i].action != RET_ALLOW)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (rules[j].nr == rules[i].nr && in_class(&rules[j], class))
+				dup = 1;
+		count += !dup;
+	}
+	return count;
+}
+
+static int
+fail(char *err, size_t errlen, const char *what, int e)
+{
+	struct buf b;
+
+	if (err != NULL && errlen > 0) {
+		buf_init(&b, err, errlen);
+		buf_str(&b, what);
+		if (e != 0) {
+			buf_str(&b, ": ");
+			buf_str(&b, strerror(e));
+		}
+	}
+	return -1;
+}
+
+int
+sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
+{
+	struct sbx_prog p;
+	size_t n;
+
+	if (class != SANDBOX_LOCAL && class != SANDBOX_NET)
+		return fail(err, errlen, "unknown sandbox class", 0);
+	n = build(class);
+	if (n == 0)
+		return fail(err, errlen, "filter too long", 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return fail(err, errlen, "the kernel refused no_new_privs", errno);
+	p.len = (unsigned short)n;
+	p.filter = prog;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &p, 0, 0) != 0)
+		return fail(err, errlen, "the kernel refused seccomp", errno);
+	return sandbox_count(class);
+}
+
+#else /* no filter for this architecture: the run goes on unsandboxed */
+
+int
+sandbox_count(enum sandbox_class class)
+{
+	(void)class;
+	return 0;
+}
+
+int
+sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
+{
+	(void)class;
+	buf_join(err, errlen, "not supported on this architecture", NULL, NULL);
+	return -1;
+}
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * sandbox: after a verb has read its inputs (config, trust anchors), the process
+ * sets no_new_privs and installs a seccomp-bpf filter that allows only the system
+ * calls the rest of that verb needs. Two classes:
+ *
+ *   SANDBOX_LOCAL  show, id, status: read files (open/openat refused unless
+ *                  read-only: no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/O_APPEND/
+ *                  O_TMPFILE), write to the descriptors already open (stdout,
+ *                  stderr), one AF_INET datagram socket for the SIOCGIFADDR ioctl
+ *                  of the ID (no connect, no send: it cannot carry a byte), exit.
+ *   SANDBOX_NET    report, check: LOCAL's calls plus TCP/UDP over AF_INET and
+ *                  AF_INET6, the resolver's helper thread (clone only with
+ *                  CLONE_THREAD, futex, signal masks), getrandom, and writes in
+ *                  the state dir (open for write, mkdir, rename, unlink, fsync,
+ *                  flock).
+ *
+ * In both: mmap/mprotect never with PROT_EXEC; no execve, ptrace, fork, kill,
+ * mount, chmod, chown, setuid... A call outside the list ends the whole process
+ * as if by SIGSYS (SECCOMP_RET_KILL_PROCESS), except a few that libcs probe and
+ * handle failing, which fail with an errno instead (see sandbox.c). Paths cannot
+ * be filtered by seccomp: which files are written is still state.c's business
+ * (O_NOFOLLOW, dirfd-relative names).
+ *
+ * Supported on x86_64 and aarch64 (little-endian); the filter checks the
+ * architecture of every call and kills on a foreign one (i386 int 0x80, x32).
+ * Elsewhere sandbox_enter says "not supported" and the run goes on unsandboxed.
+ * Nothing here prints.
+ *
+ * `id` enters LOCAL after computing the ID, since the random scheme's first run
+ * writes its file; `show` and `status` only read it (id_read).
+ */
+#ifndef ANONTEL_SANDBOX_H
+#define ANONTEL_SANDBOX_H
+
+#include <stddef.h>
+
+enum sandbox_class {
+	SANDBOX_LOCAL,
+	SANDBOX_NET,
+};
+
+/*
+ * Sets no_new_privs and installs the filter for class in the calling thread (call
+ * it before any thread is made: threads made later inherit it). Returns the
+ * number of system calls the class allows (> 0) when the filter is on; -1 when it
+ * is not, with the reason in err ("not supported on this architecture", "the
+ * kernel refused seccomp: Invalid argument", ...): the caller goes on without it.
+ * no_new_privs may be set even when the filter is refused (it only stops privilege
+ * gains through execve, which anontel never does).
+ *
+ * Kernels before 4.14 do not know SECCOMP_RET_KILL_PROCESS and treat it as their
+ * default, SECCOMP_RET_KILL (the thread): a forbidden call then ends the calling
+ * thread only (the main thread, or the resolver thread whose caller then times
+ * out). We keep one filter for every kernel rather than probing.
+ */
+int sandbox_enter(enum sandbox_class class, char *err, size_t errlen);
+
+/* The number of system calls class allows (what sandbox_enter returns on success),
+ * 0 for an unknown class or an unsupported architecture. */
+int sandbox_count(enum sandbox_class class);
+
+#endif
