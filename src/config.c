@@ -947,6 +947,104 @@ outside_value(struct buf *e, const char *name, const char *v, char *dst, size_t 
 	return 0;
 }
 
+void
+cfg_feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char *name),
+    void *ctx)
+{
+	const char *path[CFG_MAX_FEAT_DEPTH + 1];
+	char name[CFG_FLAT_NAME_MAX];
+
+	for (size_t i = 0; i < c->n_features; i++) {
+		const struct cfg_feature *f = &c->features[i];
+		struct buf b;
+
+		path[f->depth] = f->key;
+		if (f->kind == CFG_FEATURE_OBJECT)
+			continue;
+		buf_init(&b, name, sizeof name);
+		buf_str(&b, "feature");
+		for (unsigned d = 1; d <= f->depth; d++) {
+			buf_char(&b, '_');
+			buf_str(&b, path[d]);
+		}
+		each(ctx, i, name);
+	}
+}
+
+/* The flattened names' hashes (FNV-1a), to find two features that flatten alike
+ * ({"a_b": true, "a": {"b": false}}) without keeping every name. */
+struct flat_names {
+	uint64_t hash[CFG_MAX_LEAVES];
+	size_t n;
+	size_t want[2];             /* second pass: the two features to compare */
+	char name[2][CFG_FLAT_NAME_MAX];
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+hash_one(void *ctx, size_t i, const char *name)
+{
+	struct flat_names *fl = ctx;
+
+	(void)i;
+	if (fl->n < CFG_MAX_LEAVES)
+		fl->hash[fl->n++] = fnv1a(name);
+}
+
+static void
+pick_two(void *ctx, size_t i, const char *name)
+{
+	struct flat_names *fl = ctx;
+
+	for (int k = 0; k < 2; k++)
+		if (i == fl->want[k])
+			memcpy(fl->name[k], name, strlen(name) + 1);
+}
+
+/* The feature index of the n-th boolean (hash_one counts booleans only). */
+static size_t
+leaf_index(const struct cfg *c, size_t n)
+{
+	for (size_t i = 0; i < c->n_features; i++)
+		if (c->features[i].kind != CFG_FEATURE_OBJECT && n-- == 0)
+			return i;
+	return c->n_features;
+}
+
+static int
+check_flat_names(const struct cfg *c, struct buf *e)
+{
+	static struct flat_names fl;
+
+	fl.n = 0;
+	cfg_feature_names(c, hash_one, &fl);
+	for (size_t a = 0; a < fl.n; a++) {
+		for (size_t b = a + 1; b < fl.n; b++) {
+			if (fl.hash[a] != fl.hash[b])
+				continue;
+			fl.want[0] = leaf_index(c, a);
+			fl.want[1] = leaf_index(c, b);
+			cfg_feature_names(c, pick_two, &fl);
+			if (strcmp(fl.name[0], fl.name[1]) != 0)
+				continue;
+			buf_str(e, c->file);
+			buf_str(e, ": enabledFeatures: two features give the PostHog property ");
+			buf_str(e, fl.name[0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 {
@@ -991,6 +1089,8 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 		buf_str(&eb, ": posthog.apiKey: required when \"format\" is \"posthog\"");
 		return -1;
 	}
+	if (c->format == CFG_FORMAT_POSTHOG && check_flat_names(c, &eb) != 0)
+		return -1;
 
 	/* Environment over the file (empty means unset), flags over both. */
 	if ((v = getenv("ANONTEL_ENDPOINT")) != NULL && v[0] != '\0' &&

@@ -132,6 +132,16 @@ enum cfg_rule cfg_env_optout(void);
  */
 int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
 
+/* The longest PostHog property name of a feature, with its NUL. */
+#define CFG_FLAT_NAME_MAX (sizeof "feature" + (CFG_NAME_MAX + 1) * CFG_MAX_FEAT_DEPTH)
+
+/* Calls each(ctx, i, name) for every boolean feature i, in file order, with its
+ * PostHog property name: "feature_" + its key path joined by "_" (format
+ * posthog). cfg_load refuses a posthog config in which two features give the
+ * same name. */
+void cfg_feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char *name),
+    void *ctx);
+
 /* Fills *c with the defaults alone (no file, no environment): telemetry on,
  * service "anontel", format butler, interval 12 h, timeout 5 s, ... */
 void cfg_defaults(struct cfg *c);

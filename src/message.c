@@ -59,28 +59,26 @@ put_features_nested(struct json_writer *w, const struct cfg *c)
 	json_object_end(w);
 }
 
+struct flat_ctx {
+	struct json_writer *w;
+	const struct cfg *c;
+};
+
+static void
+put_flat_one(void *ctx, size_t i, const char *name)
+{
+	struct flat_ctx *f = ctx;
+
+	json_put_bool(f->w, name, f->c->features[i].kind == CFG_FEATURE_TRUE);
+}
+
 /* enabledFeatures flattened for PostHog: {"api":{"x":true}} -> "feature_api_x": true. */
 static void
 put_features_flat(struct json_writer *w, const struct cfg *c)
 {
-	const char *path[CFG_MAX_FEAT_DEPTH + 1];
-	char name[sizeof "feature" + (CFG_NAME_MAX + 1) * (CFG_MAX_FEAT_DEPTH + 1)];
+	struct flat_ctx f = { w, c };
 
-	for (size_t i = 0; i < c->n_features; i++) {
-		const struct cfg_feature *f = &c->features[i];
-		struct buf b;
-
-		path[f->depth] = f->key;
-		if (f->kind == CFG_FEATURE_OBJECT)
-			continue;
-		buf_init(&b, name, sizeof name);
-		buf_str(&b, "feature");
-		for (unsigned d = 1; d <= f->depth; d++) {
-			buf_char(&b, '_');
-			buf_str(&b, path[d]);
-		}
-		json_put_bool(w, name, f->kind == CFG_FEATURE_TRUE);
-	}
+	cfg_feature_names(c, put_flat_one, &f);
 }
 
 static void

@@ -91,3 +91,14 @@ def test_posthog_needs_an_api_key(tmp):
     p = lib.run(["show", "-c", cfg])
     lib.eq(p.returncode, 2, "exit status")
     lib.check(b"posthog.apiKey" in p.stderr, f"names the key: {p.stderr!r}")
+
+
+def test_features_that_flatten_alike_are_refused(tmp):
+    cfg = lib.write_config(tmp, {"format": "posthog", "posthog": {"apiKey": "phc_k"},
+                                 "enabledFeatures": {"a_b": True, "a": {"b": False}}})
+    p = lib.run(["show", "-c", cfg])
+    lib.eq(p.returncode, 2, "exit status")
+    lib.check(b"feature_a_b" in p.stderr, f"names the property: {p.stderr!r}")
+    ok = lib.write_config(tmp, {"format": "posthog", "posthog": {"apiKey": "phc_k"},
+                                "enabledFeatures": {"a_b": True, "a": {"c": False}}}, name="ok.json")
+    lib.eq(lib.run(["show", "-c", ok]).returncode, 0, "distinct names are fine")
