@@ -5,7 +5,7 @@
 #include "buf.h"
 
 const char cli_usage[] =
-    "usage: anontel VERB [options]\n"
+    "usage: anontel [options] VERB [options]\n"
     "\n"
     "verbs:\n"
     "  show [--pretty]        print the exact message report would send; destination on stderr\n"

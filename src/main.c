@@ -566,7 +566,9 @@ check_endpoint(const char *who)
 static void
 warn_clock(const struct cli *cl)
 {
-	if (!cl->quiet)
+	static int warned;
+
+	if (!cl->quiet && !warned++)
 		say("warning: the system clock is before this build's date; "
 		    "checking certificates as of " ANONTEL_BUILD_DATE, NULL);
 }

@@ -1,5 +1,6 @@
 /*
- * sandbox: after a verb has read its inputs (config, trust anchors), the process
+ * sandbox: after a verb has read its inputs (the config; for check, the trust
+ * anchors of the probe; report reads its CA file later, at its first send), the process
  * sets no_new_privs and installs a seccomp-bpf filter that allows only the system
  * calls the rest of that verb needs. Two classes:
  *
