@@ -18,41 +18,18 @@ TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time ma
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
-need_pkgs() {
-	local missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing ${missing[*]}"
-	if [ ! -e "$top/build/.apt-updated" ]; then
-		apt-get update -qq
-		mkdir -p "$top/build" && touch "$top/build/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+. tools/apt.sh
 
-# apt-get source with a private deb-src list derived from the machine's own sources;
-# private state and cache dirs, so the system's apt configuration and lists stay as they were.
+# apt-get source through a private apt (tools/apt.sh): the system's apt configuration
+# and lists stay as they were.
 fetch_bearssl() {
 	local dest=third_party/bearssl
 	[ -f "$dest/.sha256-ok" ] && return 0
 	local apt=build/apt
-	rm -rf "$apt" && mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/dl"
-	local src
-	for src in /etc/apt/sources.list.d/*.sources; do
-		[ -e "$src" ] || continue
-		sed 's/^Types:.*/Types: deb-src/' "$src" > "$apt/parts/$(basename "$src")"
-	done
-	if [ -f /etc/apt/sources.list ]; then
-		sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > "$apt/parts/from-sources-list.list"
-	fi
-	local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$top/$apt/parts"
-		-o "Dir::State::Lists=$top/$apt/lists" -o "Dir::Cache=$top/$apt/cache"
-		-o "APT::Sandbox::User=root")
+	private_apt "$apt" deb-src
 	say "fetching BearSSL source from Debian"
-	apt-get "${opts[@]}" update -qq
-	(cd "$apt/dl" && apt-get "${opts[@]}" source --download-only -qq bearssl >/dev/null)
+	apt-get "${APT_OPTS[@]}" update -qq
+	(cd "$apt/dl" && apt-get "${APT_OPTS[@]}" source --download-only -qq bearssl >/dev/null)
 	local got
 	got=$(sha256sum "$apt/dl/$BEARSSL_TARBALL" | cut -d' ' -f1)
 	if [ "$got" != "$BEARSSL_SHA256" ]; then

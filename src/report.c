@@ -312,6 +312,23 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 	return finish_drop(r, st);
 }
 
+/* Reads the stamps and decides: 1 due, 0 not due (status set), -1 error. */
+static int
+look(struct report_run *r, struct state_stamps *st, int64_t now)
+{
+	char err[512];
+
+	if (state_read_stamps(&state, st, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+		return -1;
+	}
+	if (!is_due(r, st, now)) {
+		r->status = REPORT_NOT_DUE;
+		return 0;
+	}
+	return 1;
+}
+
 static void
 cycle(struct report_run *r)
 {
@@ -321,14 +338,8 @@ cycle(struct report_run *r)
 	int locked;
 
 	/* The cheap path: stamps read without the lock (writes are atomic). */
-	if (state_read_stamps(&state, &st, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
+	if (look(r, &st, now) <= 0)
 		return;
-	}
-	if (!is_due(r, &st, now)) {
-		r->status = REPORT_NOT_DUE;
-		return;
-	}
 	locked = state_lock(&state, err, sizeof err);
 	if (locked <= 0) {
 		if (locked == 0)
@@ -338,14 +349,8 @@ cycle(struct report_run *r)
 		return;
 	}
 	/* Another run may have finished between the first look and the lock. */
-	if (state_read_stamps(&state, &st, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
+	if (look(r, &st, now) <= 0)
 		return;
-	}
-	if (!is_due(r, &st, now)) {
-		r->status = REPORT_NOT_DUE;
-		return;
-	}
 	if (finish_drop(r, &st) != 0)
 		return;
 	if (st.jitter_ms < 0)

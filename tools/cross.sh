@@ -32,20 +32,7 @@ arch_vars() {
 	specs=$root/musl-gcc.specs
 }
 
-# As in build.sh: install what is missing, running apt-get update once per build dir.
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing ${missing[*]}"
-	if [ ! -e "$top/build/.apt-updated" ]; then
-		apt-get update -qq
-		mkdir -p "$top/build" && touch "$top/build/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+. tools/apt.sh
 
 # musl-dev:<deb> with apt-get download through private lists, cache and sources (the
 # machine's own deb sources); the target architecture exists only in this apt-get's options.
@@ -57,25 +44,15 @@ fetch_musl() {
 	done
 	[ ${#debs[@]} -eq 0 ] && return 0
 	local apt=build/apt-cross
-	rm -rf "$apt" && mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/dl"
-	local src
-	for src in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
-		if [ -e "$src" ]; then cp "$src" "$apt/parts/"; fi
-	done
-	if [ -f /etc/apt/sources.list ]; then
-		grep '^deb ' /etc/apt/sources.list > "$apt/parts/from-sources-list.list" || true
-	fi
-	local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$top/$apt/parts"
-		-o "Dir::State::Lists=$top/$apt/lists" -o "Dir::Cache=$top/$apt/cache"
-		-o "APT::Sandbox::User=root")
+	private_apt "$apt" deb
 	for d in "${debs[@]}"; do
-		opts+=(-o "APT::Architectures::=${d#*:}")
+		APT_OPTS+=(-o "APT::Architectures::=${d#*:}")
 	done
 	say "fetching ${debs[*]} from Debian"
 	# One failing index (a mirror mid-sync, say bookworm-security for armhf) must not stop
 	# us: musl-dev is in main, and the download below fails clearly if it is not listed.
-	apt-get "${opts[@]}" update -qq 2>"$apt/update.err" || say "apt-get update (private lists), ignored: $(grep -m1 '^E:' "$apt/update.err" || true)"
-	(cd "$apt/dl" && apt-get "${opts[@]}" download -qq "${debs[@]}" >/dev/null)
+	apt-get "${APT_OPTS[@]}" update -qq 2>"$apt/update.err" || say "apt-get update (private lists), ignored: $(grep -m1 '^E:' "$apt/update.err" || true)"
+	(cd "$apt/dl" && apt-get "${APT_OPTS[@]}" download -qq "${debs[@]}" >/dev/null)
 	for a in "$@"; do
 		arch_vars "$a"
 		[ -f "$root/.ok" ] && continue
