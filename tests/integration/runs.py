@@ -252,11 +252,13 @@ def no_network_traced(args, env_, tmp):
 
 def mountns_script(script, env_=None, outdir=None, timeout=30):
     """Runs `bash -ec script` in a private mount namespace (mounts made there vanish
-    with it; the host's /tmp and /var/lib are never touched). $BIN is the binary;
+    with it; the host's /tmp and /var/lib are never touched). $BIN runs the binary;
     with outdir, $OUT names that host directory even after mounts hide its path
     (through an open descriptor), for step() results."""
     e = dict(env_ if env_ is not None else lib.base_env())
-    head = f"BIN={shlex.quote(lib.BIN)}\n"
+    # The binary through an open descriptor too: the work tree may itself be under a
+    # path the script mounts over (a clone in /tmp).
+    head = f"exec 8<{shlex.quote(lib.BIN)}\nBIN=/proc/$$/fd/8\n"
     if outdir is not None:
         head += f"exec 9<{shlex.quote(outdir)}\nOUT=/proc/$$/fd/9\n"
     return subprocess.run(["unshare", "--propagation", "private", "-m", "bash", "-ec",
