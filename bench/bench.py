@@ -265,7 +265,7 @@ class Bench:
                            ("report --force (ec, caFile = 150 roots)",
                             [B, "-q", "report", "--force", "-c", self.cfg["ec150"]])]:
             out = self.p("callgrind." + name.replace(" ", "_").replace("/", "_"))
-            must(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv,
+            must(VALGRIND + ["--callgrind-out-file=" + out] + argv,
                  f"callgrind {name}", stdout=subprocess.DEVNULL)
             self.results["callgrind"][name] = callgrind_total(out)
 
@@ -341,7 +341,7 @@ class Bench:
                 if key == "kept":
                     run(["sh", "-c", templates[name]])
                 out = self.p(f"callgrind.growth-{key}-{name}")
-                must(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv,
+                must(VALGRIND + ["--callgrind-out-file=" + out] + argv,
                      f"callgrind growth {key} {name}", stdout=subprocess.DEVNULL)
                 self.growth_ir.setdefault(key, {})[name] = callgrind_total(out)
 
@@ -363,6 +363,11 @@ class Bench:
         png = os.path.abspath(self.a.png)
         must(["gnuplot", "-e", f"data='{dat}'; out='{png}'", os.path.join(HERE, "plot.gp")],
              "gnuplot")
+
+
+# valgrind does not model seccomp: under callgrind the binary runs with its filter off
+# (ANONTEL_SANDBOX=off), which leaves out the filter's one prctl and nothing else.
+VALGRIND = ["env", "ANONTEL_SANDBOX=off", "valgrind", "--tool=callgrind"]
 
 
 def callgrind_total(path):
@@ -391,6 +396,31 @@ def cpu_model():
 
 def fmt_ms(v):
     return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+
+
+# Where SPEC 10 is not met, and why (from profiles of this build; see the table above).
+GAPS = """## Where the budget is not met, and why
+
+- **report --force vs curl (1/4) and Node (1/20):** about 80% of anontel's user CPU in a
+  handshake is BearSSL 0.6's portable elliptic-curve code (P-256, X25519; 0.6 has no
+  64-bit variants), and a delivered report makes 11 fsyncs (the message is kept before it
+  is sent and removed after the 2xx, every state write atomic: SPEC 7). With the state on
+  tmpfs a report takes about 6.8 ms; the CPU share alone is about 4 ms. Sending from
+  memory first would cut 7 fsyncs but would break "kept before sent", so it is not done.
+- **report not due (1.5x) and show (2x) vs the floor:** the floor is the exec of an empty
+  static program; anontel is a 290 KB static binary whose exec and first page faults cost
+  about 0.1-0.2 ms before main; not-due then makes 17 system calls (config lookup, the
+  sandbox's prctl, the state dir checks, one read of the stamps). `show` also reads the
+  os-release files, /proc/net/route, the MAC, the DMI UUID and asks the kernel for the IPv4
+  address. The ratio is close on a quiet machine (1.55x measured earlier) and worse under
+  load; instruction counts (above) are the stable measure.
+- **Binary size (192 KiB):** the 150 Mozilla roots are 73 KB of DNs and RSA moduli (which
+  do not compress); without them the binary is about 215 KB: BearSSL about 70 KB, musl's
+  resolver, threads and malloc about 30 KB, anontel's own code about 85 KB. Meeting the
+  budget needs a curated root set or a larger budget: a decision for the SPEC's owners.
+- **Peak RSS with a caFile (512 KiB):** a 150-root caFile is mapped whole while it is
+  parsed (about 180 KiB); without a caFile a report peaks at about 410 KiB.
+"""
 
 
 def write_results(b, path):
@@ -530,6 +560,7 @@ def write_results(b, path):
             add(f"| {labels[key][0]} | {pts} | {shown} {labels[key][1]} | {irs} | {verdict} "
                 f"({d1:,.0f} then {d2:,.0f} Ir per item) |")
         add("")
+    add(GAPS)
     with open(path, "w") as f:
         f.write("\n".join(lines))
     with open(b.p("results.json"), "w") as f:
