@@ -4,6 +4,7 @@
 #   ./build.sh test     the above, then every test; last line: "N passed, N failed"
 #   ./build.sh install PREFIX=/usr/local   the binary and the man page
 #   ./build.sh --target aarch64|armhf      cross-build build/<arch>/anontel (tools/cross.sh)
+#   ./build.sh fuzz [SECONDS] [TARGET...]  the long fuzz runs (docs/SECURITY.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -15,6 +16,8 @@ BEARSSL_SHA256=102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
 # Debian packages the build and the tests use.
 BUILD_PKGS="build-essential musl-tools libjsmn-dev ca-certificates xz-utils file"
 TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc"
+# libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
+FUZZ_PKGS="clang libclang-rt-14-dev"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -79,17 +82,23 @@ install)
 	install_files "$@" ;;
 test)
 	build
-	need_pkgs $TEST_PKGS
+	need_pkgs $TEST_PKGS $FUZZ_PKGS
 	# npm fetches posthog-node for the PostHog shape test; a machine whose Node
 	# came with its own npm keeps it.
 	command -v npm >/dev/null || need_pkgs npm
 	make -s -j"$(nproc)" units
 	exec python3 tests/run.py ;;
+fuzz)
+	# Every fuzz target to 10 million runs or 30 minutes (tests/fuzz/run.sh long).
+	shift
+	build
+	need_pkgs $FUZZ_PKGS
+	exec tests/fuzz/run.sh long "$@" ;;
 --target)
 	[ $# -eq 2 ] || { say "usage: ./build.sh --target aarch64|armhf"; exit 2; }
 	build
 	exec tools/cross.sh "$2" ;;
 *)
-	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf]"
+	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf | fuzz]"
 	exit 2 ;;
 esac

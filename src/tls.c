@@ -523,13 +523,17 @@ spki_key(struct der spki, br_x509_pkey *k)
 	return -2;
 }
 
-/* Whether the extensions (the rest of tbsCertificate) assert cA in Basic Constraints. */
+/* Whether the extensions (the rest of tbsCertificate) assert cA in Basic Constraints:
+ * 1 yes, 0 no, -1 when Basic Constraints appears twice (RFC 5280 4.2: at most one
+ * instance of an extension; decoders disagree on which one counts, so the
+ * certificate is refused rather than guessed at). */
 static int
 is_ca(struct der tbs)
 {
 	static const unsigned char bc[] = { 0x55, 0x1d, 0x13 };
 	struct der exts, list, ext, oid, val, seq, b;
 	unsigned tag;
+	int seen = 0, ca = 0;
 
 	while (tbs.n > 0) {
 		if (der_next(&tbs, &tag, &exts, NULL, 0) != 0)
@@ -544,15 +548,17 @@ is_ca(struct der tbs)
 				return 0;
 			if (!der_is(&oid, bc, sizeof bc))
 				continue;
+			if (seen++)
+				return -1;
 			if (ext.n > 0 && ext.p[0] == 0x01 && der_next(&ext, &tag, &b, NULL, 0) != 0)
-				return 0;    /* critical */
+				continue;    /* critical */
 			if (der_expect(&ext, 0x04, &val, NULL, 0) != 0 ||
 			    der_expect(&val, 0x30, &seq, NULL, 0) != 0)
-				return 0;
-			return der_expect(&seq, 0x01, &b, NULL, 0) == 0 && b.n == 1 && b.p[0] != 0;
+				continue;
+			ca = der_expect(&seq, 0x01, &b, NULL, 0) == 0 && b.n == 1 && b.p[0] != 0;
 		}
 	}
-	return 0;
+	return ca;
 }
 
 /* Makes one DER certificate anchor number num (from 1). Returns 0, or -1 with err. */
@@ -565,7 +571,7 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 	struct der d = { der, len }, cert, tbs, x, subject, spki;
 	br_x509_pkey k;
 	unsigned tag;
-	int r = -1;
+	int r = -1, ca = 0;
 
 	if (der_expect(&d, 0x30, &cert, NULL, 0) == 0 && d.n == 0 &&
 	    der_expect(&cert, 0x30, &tbs, NULL, 0) == 0 &&
@@ -577,14 +583,17 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 	    der_expect(&tbs, 0x30, &x, &subject, 0) == 0 &&
 	    der_expect(&tbs, 0x30, &spki, NULL, 0) == 0)
 		r = spki_key(spki, &k);
+	if (r == 0 && (ca = is_ca(tbs)) < 0)
+		r = -3;
 	if (r != 0) {
 		say_count(err, errlen, path, ": certificate ", num,
-		    r == -2 ? ": key type not supported" : ": cannot decode it");
+		    r == -2 ? ": key type not supported" :
+		    r == -3 ? ": Basic Constraints appears twice" : ": cannot decode it");
 		return -1;
 	}
 	ta->dn.data = arena_put(l, subject.p, subject.n);
 	ta->dn.len = subject.n;
-	ta->flags = is_ca(tbs) ? BR_X509_TA_CA : 0;
+	ta->flags = ca ? BR_X509_TA_CA : 0;
 	ta->pkey = k;
 	if (k.key_type == BR_KEYTYPE_RSA) {
 		ta->pkey.key.rsa.n = arena_put(l, k.key.rsa.n, k.key.rsa.nlen);
