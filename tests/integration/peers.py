@@ -266,7 +266,8 @@ class Request:
 
 
 def _read_request(s, limit=1 << 20):
-    """Reads a request head and its Content-Length body. Returns a Request or None."""
+    """Reads a request head and its whole Content-Length body. Returns a Request, or None
+    when the client went away first (a torn request is not a received one)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = s.recv(65536)
@@ -290,16 +291,17 @@ def _read_request(s, limit=1 << 20):
     while len(rest) < n:
         chunk = s.recv(65536)
         if not chunk:
-            break
+            return None          # torn: the client went away mid-body
         rest += chunk
     r.body = rest[:n]
+    r.received = time.monotonic()
     return r
 
 
 class _Base:
     """A threaded accept loop on loopback; subclasses implement _handle(conn)."""
 
-    def __init__(self, host=LOOPBACK4, hold=10.0, port=0):
+    def __init__(self, host=LOOPBACK4, hold=10.0, port=0, backlog=16):
         self.host = host
         self.hold = hold
         self._stop = threading.Event()
@@ -312,7 +314,7 @@ class _Base:
         self._ls = socket.socket(fam, socket.SOCK_STREAM)
         self._ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._ls.bind((host, port))
-        self._ls.listen(16)
+        self._ls.listen(backlog)
         self._ls.settimeout(0.05)
         self.port = self._ls.getsockname()[1]
         self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True)

@@ -3,14 +3,11 @@ state dirs, check, status): a plain-HTTP server on 127.0.0.1 that answers per re
 (status, headers, delay, or never) and records only complete requests; running
 anontel with a state dir and an endpoint; reading the state dir; running a shell
 script in a private mount namespace. Nothing here talks to any address but loopback."""
-import contextlib
 import json
 import os
 import re
 import shlex
-import socket
 import subprocess
-import threading
 import time
 
 import lib
@@ -34,7 +31,7 @@ REASONS = {200: "OK", 204: "No Content", 300: "Multiple Choices", 302: "Found",
            500: "Internal Server Error", 503: "Service Unavailable", 201: "Created"}
 
 
-class Server:
+class Server(peers._Base):
     """Plain HTTP/1.1 on 127.0.0.1 (an ephemeral port, or `port`). route(request) returns
     a Reply (default 200). .requests holds complete requests only (head and the whole
     Content-Length body), in the order they were completed; .posts and .gets filter by
@@ -42,22 +39,8 @@ class Server:
 
     def __init__(self, route=None, port=0, hold=10.0):
         self.route = route or (lambda r: Reply())
-        self.hold = hold
         self.requests = []
-        self.errors = []
-        self.accepted = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conns = []
-        self._threads = []
-        self._ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._ls.bind((peers.LOOPBACK4, port))
-        self._ls.listen(128)
-        self._ls.settimeout(0.05)
-        self.port = self._ls.getsockname()[1]
-        self._t = threading.Thread(target=self._accept_loop, daemon=True)
-        self._t.start()
+        super().__init__(peers.LOOPBACK4, hold, port, backlog=128)
 
     def url(self, path="/t"):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -72,53 +55,9 @@ class Server:
         with self._lock:
             return [r for r in self.requests if r.method == "GET"]
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.settimeout(self.hold)
-            with self._lock:
-                self.accepted += 1
-                self._conns.append(conn)
-            t = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            self._threads.append(t)
-            t.start()
-
-    def _read(self, s):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, _, rest = data.partition(b"\r\n\r\n")
-        r = peers.Request()
-        r.head = head
-        lines = head.split(b"\r\n")
-        parts = lines[0].decode("latin-1").split(" ")
-        if len(parts) == 3:
-            r.method, r.target, r.version = parts
-        for line in lines[1:]:
-            name, _, value = line.decode("latin-1").partition(":")
-            r.headers.append((name, value.strip(" \t")))
-        cl = r.header("Content-Length")
-        n = int(cl[0]) if cl and cl[0].isdigit() else 0
-        while len(rest) < n:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None          # torn: the client went away mid-body
-            rest += chunk
-        r.body = rest[:n]
-        r.received = time.monotonic()
-        return r
-
-    def _run(self, conn):
+    def _handle(self, conn):
         try:
-            r = self._read(conn)
+            r = peers._read_request(conn)
             if r is None:
                 return
             with self._lock:
@@ -136,30 +75,6 @@ class Server:
             conn.sendall(head.encode("latin-1") + reply.body)
         except (OSError, ValueError):
             return
-        except Exception as e:  # noqa: BLE001 -- data for the test
-            self.errors.append(e)
-        finally:
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def stop(self):
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self._ls.close()
-        with self._lock:
-            conns = list(self._conns)
-        for c in conns:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-        self._t.join(2)
-        for t in self._threads:
-            t.join(2)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def dead_url(path="/t"):
