@@ -897,6 +897,20 @@ kept_open(struct state *s, int create)
 	return fd;
 }
 
+/* Opens kept/ when it exists: 1 with *kfd, 0 when there is none (nothing is kept),
+ * -1 with err. */
+static int
+kept_open_existing(struct state *s, int *kfd, char *err, size_t errlen)
+{
+	*kfd = kept_open(s, 0);
+	if (*kfd >= 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno), errno == ELOOP ? 0 : errno);
+	return -1;
+}
+
 struct scan {
 	uint64_t *seq;     /* the `max` lowest, ascending */
 	size_t max, filled, total;
@@ -940,20 +954,14 @@ state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char 
     size_t errlen)
 {
 	struct scan sc = { seq, max, 0, 0, 0 };
-	int kfd;
+	int kfd, r;
 
 	if (total != NULL)
 		*total = 0;
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	kfd = kept_open(s, 0);
-	if (kfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+		return r;
 	if (kept_scan(s, kfd, &sc, err, errlen) != 0) {
 		close(kfd);
 		return -1;
@@ -1012,18 +1020,12 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 	uint64_t oldest[STATE_MAX_KEPT];
 	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0 };
 	char name[32];
-	int kfd;
+	int kfd, r;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	kfd = kept_open(s, 0);
-	if (kfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
 		size_t removed = 0;
@@ -1081,19 +1083,13 @@ int
 state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
-	int kfd;
+	int kfd, r;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
-	kfd = kept_open(s, 0);
-	if (kfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+		return r;
 	if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
 		set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
 		close(kfd);
