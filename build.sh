@@ -87,6 +87,7 @@ test)
 	# came with its own npm keeps it.
 	command -v npm >/dev/null || need_pkgs npm
 	make -s -j"$(nproc)" units
+	make -s -j"$(nproc)" -f tests/fuzz/fuzz.mk
 	exec python3 tests/run.py ;;
 fuzz)
 	# Every fuzz target to 10 million runs or 30 minutes (tests/fuzz/run.sh long).
