@@ -948,6 +948,21 @@ say_phase(int phase, const char *what, char *err, size_t errlen)
 	buf_join(err, errlen, what, where[phase], NULL);
 }
 
+/* The socket would block: waits for it until the deadline. 0 ready, -1 with err. */
+static int
+wait_ready(struct tls_conn *c, short events, int phase, char *err, size_t errlen)
+{
+	int w = net_wait(c->fd, events, c->deadline_ms);
+
+	if (w > 0)
+		return 0;
+	if (w == 0)
+		say_phase(phase, "timed out", err, errlen);
+	else
+		buf_join(err, errlen, "poll: ", strerror(errno), NULL);
+	return -1;
+}
+
 /* Sends some of the engine's outgoing records. Returns 0 on progress, -1 with err. */
 static int
 send_some(struct tls_conn *c, int phase, char *err, size_t errlen)
@@ -963,16 +978,8 @@ send_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 	}
 	if (r < 0 && errno == EINTR)
 		return 0;
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		int w = net_wait(c->fd, POLLOUT, c->deadline_ms);
-		if (w > 0)
-			return 0;
-		if (w == 0)
-			say_phase(phase, "timed out", err, errlen);
-		else
-			buf_join(err, errlen, "poll: ", strerror(errno), NULL);
-		return -1;
-	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return wait_ready(c, POLLOUT, phase, err, errlen);
 	if (phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
 		buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
 	else
@@ -997,16 +1004,8 @@ recv_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 	}
 	if (r < 0 && errno == EINTR)
 		return 0;
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		int w = net_wait(c->fd, POLLIN, c->deadline_ms);
-		if (w > 0)
-			return 0;
-		if (w == 0)
-			say_phase(phase, "timed out", err, errlen);
-		else
-			buf_join(err, errlen, "poll: ", strerror(errno), NULL);
-		return -1;
-	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return wait_ready(c, POLLIN, phase, err, errlen);
 	if (r == 0 || errno == ECONNRESET) {
 		/* BearSSL would call a TCP close without close_notify a truncation
 		 * attack; after the handshake, HTTP framing judges whether the
