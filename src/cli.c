@@ -193,8 +193,8 @@ verb_index(int argc, char **argv)
 	return i;
 }
 
-int
-cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
+static int
+parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int at = verb_index(argc, argv);
 	size_t v;
@@ -246,4 +246,18 @@ cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	if (c->verbose && c->quiet)
 		return fail(err, errlen, "--verbose and --quiet exclude each other", NULL);
 	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
+{
+	if (parse(c, argc, argv, err, errlen) == 0)
+		return 0;
+	/* A HEALTHCHECK line whose options are wrong is still a probe: whatever the
+	 * parse stopped at (an unknown option before the verb, an option that took
+	 * "check" as its value), a word "check" makes it one, so it exits 1, never 2. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "check") == 0)
+			c->verb = CLI_CHECK;
+	return -1;
 }

@@ -33,7 +33,8 @@ struct cli {
 	size_t n_headers;
 };
 
-/* Fills *c from argv. Returns 0, or -1 with a one-line reason in err. */
+/* Fills *c from argv. Returns 0, or -1 with a one-line reason in err; c->verb is
+ * then CLI_CHECK when any argument is the word "check" (a probe never exits 2). */
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen);
 
 /*

@@ -216,6 +216,11 @@ client_exchange(const struct client_request *rq, struct client_result *res)
 			return failf(res, "bad redirect: ", err, NULL);
 		if (dest.scheme == URL_HTTPS && next.scheme != URL_HTTPS)
 			return failf(res, "refusing a redirect from https:// to http://", NULL, NULL);
+		if (rq->same_host && strcmp(next.host, dest.host) != 0) {
+			logf3(rq, "not following a redirect to another host: ", next.host, NULL);
+			buf_join(res->other_host, sizeof res->other_host, next.host, NULL, NULL);
+			return 0;
+		}
 		logf3(rq, "following redirect to ", next.host, next.path);
 		dest = next;
 	}

@@ -18,6 +18,7 @@
 struct client_request {
 	const char *url;                 /* http(s) URL; http only to loopback unless allow_http */
 	int allow_http;                  /* check: a health probe may use plain http anywhere */
+	int same_host;                   /* check: follow redirects only to the same host */
 	int get;                         /* 1: GET (check), 0: POST of body */
 	const char *body;
 	size_t body_len;
@@ -34,13 +35,18 @@ struct client_request {
 struct client_result {
 	int status;                      /* final HTTP status, 0 when none arrived */
 	int64_t retry_after;             /* seconds, -1 when absent */
+	char other_host[254];            /* same_host: the host of a redirect not followed
+	                                  * (status is then that 3xx), else "" */
 	char error[512];                 /* one line when client_exchange returned -1 */
 };
 
 /*
- * Performs the exchange. Follows 301, 302, 307 and 308 (same method and body) up
- * to CLIENT_MAX_REDIRECTS times, https to https only. Returns 0 when a final
- * response arrived (any status: the caller judges it), or -1 with res->error.
+ * Performs the exchange. Follows 301, 302, 307 and 308 (same method, body and
+ * headers) up to CLIENT_MAX_REDIRECTS times, never from https to http. With
+ * same_host, a redirect to another host is not followed: the 3xx is the final
+ * response and other_host names the target, so no header of the request ever
+ * reaches a host the caller did not name. Returns 0 when a final response
+ * arrived (any status: the caller judges it), or -1 with res->error.
  */
 int client_exchange(const struct client_request *rq, struct client_result *res);
 

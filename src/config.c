@@ -1132,9 +1132,12 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 	if ((v = getenv("ANONTEL_ID")) != NULL && v[0] != '\0' &&
 	    outside_value(&eb, "ANONTEL_ID", v, c->fixed_id, sizeof c->fixed_id, 0) < 0)
 		return -1;
-	if ((v = getenv("SSL_CERT_FILE")) != NULL && v[0] != '\0' &&
-	    outside_value(&eb, "SSL_CERT_FILE", v, c->ca_file, sizeof c->ca_file, 0) < 0)
-		return -1;
+	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
+	if ((v = getenv("SSL_CERT_FILE")) != NULL && v[0] != '\0') {
+		if (outside_value(&eb, "SSL_CERT_FILE", v, c->ca_file, sizeof c->ca_file, 0) < 0)
+			return -1;
+		c->ca_file_from = "SSL_CERT_FILE";
+	}
 	if (flags->endpoint != NULL &&
 	    outside_value(&eb, "--endpoint", flags->endpoint, c->endpoint, sizeof c->endpoint, 'u') < 0)
 		return -1;

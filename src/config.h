@@ -88,6 +88,7 @@ struct cfg {
 	uint64_t timeout_ms;                  /* default 5 s */
 	char state_dir[CFG_PATH_MAX];         /* "" = search the default list */
 	char ca_file[CFG_PATH_MAX];           /* SSL_CERT_FILE, else tls.caFile, else "" */
+	const char *ca_file_from;             /* "SSL_CERT_FILE", "tls.caFile", or "" */
 	char pin[128];                        /* tls.pin, "sha256//<base64>", or "" */
 	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; the proxy variables win (url.h) */
 	char posthog_api_key[129];

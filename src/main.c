@@ -5,6 +5,8 @@
  * unhealthy, 2 usage or config error (check never exits 2: Docker reserves it).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -309,6 +311,7 @@ struct status_view {
 	char config_error[1024];      /* why the file could not be read, when opted out anyway */
 	char endpoint[CFG_URL_MAX + 64];   /* without userinfo */
 	char scheme[256];             /* with the fallback, when the butler scheme falls back */
+	char trust[CFG_PATH_MAX + 64];  /* what certificates are checked against */
 	int have_state;               /* stamps and kept list known (defaults before the first run) */
 	struct state_stamps st;
 	size_t kept;
@@ -361,6 +364,28 @@ status_scheme(struct status_view *v)
 	}
 }
 
+/* The trust source in force, by name: a base image's SSL_CERT_FILE silently
+ * replacing tls.caFile is what an operator needs to see. */
+static void
+status_trust(struct status_view *v)
+{
+	struct buf b;
+
+	buf_init(&b, v->trust, sizeof v->trust);
+	if (config.pin[0] != '\0') {
+		buf_str(&b, "tls.pin (the server's key alone)");
+	} else if (config.ca_file[0] != '\0') {
+		buf_str(&b, config.ca_file_from != NULL && config.ca_file_from[0] != '\0' ?
+		    config.ca_file_from : "tls.caFile");
+		buf_char(&b, ' ');
+		buf_str(&b, config.ca_file);
+	} else {
+		buf_str(&b, "built-in roots (");
+		buf_uint(&b, tls_builtin_count(), 1);
+		buf_str(&b, " from Debian ca-certificates)");
+	}
+}
+
 static void
 gather_status(struct status_view *v)
 {
@@ -370,6 +395,7 @@ gather_status(struct status_view *v)
 
 	status_endpoint(v);
 	status_scheme(v);
+	status_trust(v);
 	memset(&v->st, 0, sizeof v->st);
 	v->st.jitter_ms = -1;
 	if (state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
@@ -409,6 +435,7 @@ status_text(struct buf *b, const struct status_view *v)
 	line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
 	line(b, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
 	line(b, "id scheme", v->scheme);
+	line(b, "trust", v->trust);
 	line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
 	if (!v->have_state) {
 		line(b, "state", v->state_note);
@@ -419,11 +446,13 @@ status_text(struct buf *b, const struct status_view *v)
 		put_time(b, v->st.last_success_ms);
 	else
 		buf_str(b, "never");
-	buf_str(b, "\nnext due: ");
-	if (v->next_due_ms)
-		put_time(b, v->next_due_ms);
-	else
-		buf_str(b, "now");
+	if (strcmp(v->telemetry, "on") == 0) {   /* nothing is due while off */
+		buf_str(b, "\nnext due: ");
+		if (v->next_due_ms)
+			put_time(b, v->next_due_ms);
+		else
+			buf_str(b, "now");
+	}
 	buf_str(b, "\nkept messages: ");
 	buf_uint(b, v->kept, 1);
 	buf_str(b, "\ndropped messages: ");
@@ -468,10 +497,12 @@ status_json(struct buf *b, const struct status_view *v)
 		put_json(&w, "endpoint", v->endpoint);
 		put_json(&w, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
 		put_json(&w, "idScheme", v->scheme);
+		put_json(&w, "trust", v->trust);
 		put_json(&w, "stateDir", v->state_dir);
 		if (v->have_state) {
 			put_time_json(&w, "lastSuccess", v->st.last_success_ms);
-			put_time_json(&w, "nextDue", v->next_due_ms);
+			if (strcmp(v->telemetry, "on") == 0)
+				put_time_json(&w, "nextDue", v->next_due_ms);
 			json_put_uint(&w, "kept", v->kept);
 			json_put_uint(&w, "dropped", v->st.dropped);
 			json_put_uint(&w, "delivered", v->st.sent);
@@ -591,12 +622,48 @@ say_notice(void)
 	say(text, NULL);
 }
 
-/* Runs one report cycle within the deadline and says what needs saying. Returns
- * the exit status report would have. */
+/* check --report: the engine may kill the probe at its timeout, and the verdict
+ * must not wait for telemetry. So a due report goes on in a child the probe does
+ * not wait for: its own session, 0-2 on /dev/null (the engine's output pipe
+ * closes when the probe exits), its own deadline (`timeout`). The child is
+ * reparented to PID 1 (the container's init, which reaps it). fork_error gets
+ * errno when there is no child. */
+struct detach {
+	int fork_error;
+};
+
 static int
-run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who)
+detach_report(void *ctx, struct report_run *r)
+{
+	struct detach *d = ctx;
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0) {
+		d->fork_error = pid < 0 ? errno : 0;
+		return 1;
+	}
+	(void)setsid();
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	r->deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;
+	r->log = NULL;
+	return 0;
+}
+
+/* Runs one report cycle within the deadline (handed to a detached child when
+ * `detached`) and says what needs saying. Returns the exit status report would
+ * have. */
+static int
+run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, const char *who)
 {
 	static struct report_run r;
+	struct detach d = { 0 };
 
 	if (check_endpoint(who) != 0)
 		return EXIT_USAGE;
@@ -606,6 +673,10 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who
 	r.force = force;
 	r.deadline_ms = deadline_ms;
 	r.log = cl->verbose ? log_line : NULL;
+	if (detached) {
+		r.hand_off = detach_report;
+		r.hand_off_ctx = &d;
+	}
 	report_run(&r);
 	if (r.clock_behind)
 		warn_clock(cl);
@@ -626,6 +697,13 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, const char *who
 		if (cl->verbose)
 			say3(who, "another run is sending", NULL);
 		return EXIT_DONE;
+	case REPORT_HANDED_OFF:
+		if (d.fork_error != 0)
+			say3(who, "telemetry skipped: cannot start the background run: ",
+			    strerror(d.fork_error));
+		else if (cl->verbose)
+			say3(who, "due: sending in the background", NULL);
+		return d.fork_error != 0 ? EXIT_FAILED : EXIT_DONE;
 	case REPORT_BAD_CONFIG:
 		say3(who, r.error, NULL);
 		return EXIT_USAGE;
@@ -653,7 +731,7 @@ verb_report(const struct cli *cl)
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
-	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, "report: ");
+	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, 0, "report: ");
 }
 
 /* check URL: GET it; healthy when the status is expected. Every failure is 1. */
@@ -702,21 +780,22 @@ verb_check(const struct cli *cl)
 		say("check: ", err);
 		return EXIT_FAILED;
 	}
-	if (probe.scheme == URL_HTTPS) {
-		if (cl->insecure)
-			tls_trust_insecure(&trust);
-		else if (tls_trust_choose(&trust, &store, NULL, config.ca_file, err, sizeof err) != 0) {
-			say("check: ", err);
-			return EXIT_FAILED;
-		}
-		rq.tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
-		if (behind && !cl->insecure)
-			warn_clock(cl);
+	/* Trust is set up for an http:// probe too: it may redirect to https on the
+	 * same host. A CA file is then read even if no redirect comes. */
+	if (cl->insecure)
+		tls_trust_insecure(&trust);
+	else if (tls_trust_choose(&trust, &store, NULL, config.ca_file, err, sizeof err) != 0) {
+		say("check: ", err);
+		return EXIT_FAILED;
 	}
+	rq.tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+	if (behind && !cl->insecure && probe.scheme == URL_HTTPS)
+		warn_clock(cl);
 	enter_sandbox(cl, SANDBOX_NET);
 	rq.url = cl->url;
 	rq.get = 1;
 	rq.allow_http = 1;
+	rq.same_host = 1;
 	rq.headers = cl->headers;
 	rq.n_headers = cl->n_headers;
 	rq.trust = &trust;
@@ -729,16 +808,24 @@ verb_check(const struct cli *cl)
 	buf_init(&c, code, sizeof code);
 	buf_uint(&c, (uint64_t)res.status, 3);
 	if (cli_expect_match(cl->expect, res.status) != 1) {
-		say3("check: unhealthy: HTTP ", code, cl->expect ? " is not in --expect" :
-		    " is not 2xx");
+		char why[512];
+		struct buf w;
+
+		buf_init(&w, why, sizeof why);
+		buf_str(&w, cl->expect ? " is not in --expect" : " is not 2xx");
+		if (res.other_host[0] != '\0') {
+			buf_str(&w, " (a redirect to another host, not followed: ");
+			buf_str(&w, res.other_host);
+			buf_char(&w, ')');
+		}
+		say3("check: unhealthy: HTTP ", code, why);
 		return EXIT_FAILED;
 	}
 	if (cl->verbose)
 		say("check: healthy: HTTP ", code);
-	/* Telemetry rides along: it shares what is left of the deadline and never
-	 * changes the health verdict. */
+	/* The verdict is final; a due report goes on in a detached child. */
 	if (cl->report && config.enabled)
-		run_report(cl, 0, rq.deadline_ms, "check --report: ");
+		run_report(cl, 0, rq.deadline_ms, 1, "check --report: ");
 	return EXIT_DONE;
 }
 
@@ -759,12 +846,32 @@ verb_version(void)
 	return EXIT_DONE;
 }
 
+/* A caller may start us with 0-2 closed (a daemon's child, a careless
+ * HEALTHCHECK wrapper): the first files opened would take those numbers and
+ * -v lines would land in a TLS socket or the state lock. Each closed one is
+ * opened on /dev/null, or on "/" (where a write fails) when there is no /dev. */
+static void
+open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", O_RDWR) < 0)
+			(void)open("/", O_RDONLY | O_DIRECTORY);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli cl;
 	char err[512];
 
+	open_std_fds();
+	/* A closed pipe or a file-size limit (ulimit -f) is a write error we report,
+	 * not a signal that ends the run without a word. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	if (cli_parse(&cl, argc, argv, err, sizeof err) != 0) {
 		say(err, NULL);
 		/* Docker reserves 2 in HEALTHCHECK: check reports every failure as 1. */

@@ -133,7 +133,10 @@ build(struct report_run *r)
 	int rc = id_compute(&id, r->cfg, "/", err, sizeof err);
 
 	if (rc != 0) {
-		fail(r, rc == ID_ERR_CONFIG ? REPORT_BAD_CONFIG : REPORT_NO_ID, "id: ", err);
+		if (rc == ID_ERR_CONFIG)
+			fail(r, REPORT_BAD_CONFIG, "id: ", err);
+		else
+			fail(r, REPORT_NO_ID, "no ID source: ", err);
 		return -1;
 	}
 	buf_init(&b, message, sizeof message);
@@ -312,6 +315,20 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 	return finish_drop(r, st);
 }
 
+/* Records this attempt as failed before it is made: one more failure, the next
+ * try after the back-off. A run that finishes overwrites it; one that is killed
+ * (SIGKILL at the engine's timeout, a power cut) leaves it, so the next runs
+ * wait instead of trying again at every tick. */
+static void
+arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now)
+{
+	if (st->failures < UINT32_MAX)
+		st->failures++;
+	st->next_try_ms = now + report_backoff_ms(st->failures, interval_ms);
+	buf_join(st->last_error, sizeof st->last_error,
+	    "the last attempt did not finish (killed or stopped)", NULL, NULL);
+}
+
 /* Reads the stamps and decides: 1 due, 0 not due (status set), -1 error. */
 static int
 look(struct report_run *r, struct state_stamps *st, int64_t now)
@@ -335,11 +352,15 @@ cycle(struct report_run *r)
 	struct state_stamps st;
 	int64_t now = now_ms(), retry_after;
 	char err[512];
-	int locked;
+	int locked, sent;
 
 	/* The cheap path: stamps read without the lock (writes are atomic). */
 	if (look(r, &st, now) <= 0)
 		return;
+	if (r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
+		r->status = REPORT_HANDED_OFF;
+		return;
+	}
 	locked = state_lock(&state, err, sizeof err);
 	if (locked <= 0) {
 		if (locked == 0)
@@ -355,11 +376,16 @@ cycle(struct report_run *r)
 		return;
 	if (st.jitter_ms < 0)
 		st.jitter_ms = draw_jitter(r->cfg->interval_ms);
-	if ((r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms, st.jitter_ms))
-	    && keep_new(r, &st, now) != 0)
-		return;
+	arm_backoff(&st, r->cfg->interval_ms, now);
+	if (r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms, st.jitter_ms))
+		sent = keep_new(r, &st, now);
+	else if ((sent = state_write_stamps(&state, &st, err, sizeof err)) != 0)
+		fail(r, REPORT_STATE_ERROR, err, NULL);
+	retry_after = -1;
+	if (sent == 0)
+		sent = send_kept(r, &st, &retry_after);
 
-	if (send_kept(r, &st, &retry_after) == 0) {
+	if (sent == 0) {
 		st.last_success_ms = now;
 		st.failures = 0;
 		st.next_try_ms = 0;
@@ -368,9 +394,9 @@ cycle(struct report_run *r)
 		r->first_run = !st.notice_shown;
 		st.notice_shown = 1;
 	} else {
-		st.failures++;
-		st.next_try_ms = now + (retry_after >= 0 ? retry_after * 1000 :
-		    report_backoff_ms(st.failures, r->cfg->interval_ms));
+		/* The back-off is armed already; a Retry-After replaces it. */
+		if (retry_after >= 0)
+			st.next_try_ms = now + retry_after * 1000;
 		buf_join(st.last_error, sizeof st.last_error, r->error, NULL, NULL);
 	}
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)

@@ -24,13 +24,15 @@
 #include "config.h"
 
 /* Back-off after a failed send with no Retry-After: 30 s, doubling per failure,
- * at most the interval. */
+ * at most the interval. It is armed in the stamps before anything is sent, so a
+ * run killed mid-send (a probe at the engine's timeout) still waits it out. */
 #define REPORT_BACKOFF_FIRST_MS 30000
 
 enum report_status {
 	REPORT_DELIVERED,        /* everything kept was delivered (exit 0) */
 	REPORT_NOT_DUE,          /* nothing to do yet (exit 0) */
 	REPORT_BUSY,             /* another run holds the lock (exit 0) */
+	REPORT_HANDED_OFF,       /* due, and hand_off took the rest elsewhere (exit 0) */
 	REPORT_NOT_DELIVERED,    /* a send failed; messages stay kept (exit 1) */
 	REPORT_NO_STATE,         /* no usable state dir and not forced (exit 1) */
 	REPORT_STATE_ERROR,      /* state could not be read or written (exit 1) */
@@ -45,6 +47,12 @@ struct report_run {
 	int64_t deadline_ms;                          /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);     /* progress for -v; may be NULL */
 	void *log_ctx;
+	/* Called once the run is found due, before the lock is taken and anything is
+	 * built or sent; may be NULL. Returns 0 to go on in this process, non-zero to
+	 * end it here with REPORT_HANDED_OFF (check --report forks a detached child
+	 * there, which gets 0 and goes on). It may change deadline_ms and log. */
+	int (*hand_off)(void *ctx, struct report_run *r);
+	void *hand_off_ctx;
 	/* out */
 	enum report_status status;
 	int first_run;            /* 1: the first delivery from this state dir: the caller

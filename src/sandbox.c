@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -99,6 +100,8 @@ struct sbx_prog {            /* struct sock_fprog */
  * (asm-generic/fcntl.h, linux/sched.h, linux/net.h). */
 #define KERNEL_O_TMPFILE  020000000u  /* __O_TMPFILE, without O_DIRECTORY */
 #define KERNEL_CLONE_THREAD 0x00010000u
+#define KERNEL_CLONE_VM     0x00000100u
+#define KERNEL_CSIGNAL      0x000000ffu   /* the exit signal in clone's flags */
 #define KERNEL_SOCK_TYPE_MASK 0xfu
 
 /* Anything that opens for writing, creates or truncates. */
@@ -212,8 +215,20 @@ static const struct rule rules[] = {
 #endif
 	ALLOW(SYS_getrandom, C_NET),         /* the state's jitter */
 
-	/* NET: the resolver's helper thread. */
-	ALLOW_IF(SYS_clone, C_NET, 0, KERNEL_CLONE_THREAD, KERNEL_CLONE_THREAD),
+	/* NET: the resolver's helper thread, and check --report's detached child
+	 * (fork: clone with SIGCHLD as its only flag on aarch64, SYS_fork on x86_64;
+	 * the child's setsid and its 0-2 moved onto /dev/null). */
+	{ SYS_clone, C_NET, RET_ALLOW, 1, { { 0, 2, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
+	    KERNEL_CSIGNAL, { KERNEL_CLONE_THREAD | KERNEL_CLONE_VM, SIGCHLD }, RET_KILL_PROCESS } } },
+#ifdef SYS_fork
+	ALLOW(SYS_fork, C_NET),
+#endif
+	ALLOW(SYS_gettid, C_NET),            /* musl's fork, in the child */
+	ALLOW(SYS_setsid, C_NET),
+#ifdef SYS_dup2
+	ALLOW(SYS_dup2, C_NET),
+#endif
+	ALLOW(SYS_dup3, C_NET),              /* dup2() on aarch64 */
 #ifdef SYS_clone3
 	DENY(SYS_clone3, C_NET, ENOSYS),     /* flags behind a pointer: make glibc use clone */
 #else

@@ -11,11 +11,12 @@
  *                  of the ID (no connect, no send: it cannot carry a byte), exit.
  *   SANDBOX_NET    report, check: LOCAL's calls plus TCP/UDP over AF_INET and
  *                  AF_INET6, the resolver's helper thread (clone only with
- *                  CLONE_THREAD, futex, signal masks), getrandom, and writes in
- *                  the state dir (open for write, mkdir, rename, unlink, fsync,
- *                  flock).
+ *                  CLONE_THREAD, futex, signal masks), a plain fork with setsid
+ *                  and dup2 (check --report's detached child), getrandom, and
+ *                  writes in the state dir (open for write, mkdir, rename,
+ *                  unlink, fsync, flock).
  *
- * In both: mmap/mprotect never with PROT_EXEC; no execve, ptrace, fork, kill,
+ * In both: mmap/mprotect never with PROT_EXEC; no execve, ptrace, kill,
  * mount, chmod, chown, setuid... A call outside the list ends the whole process
  * as if by SIGSYS (SECCOMP_RET_KILL_PROCESS), except a few that libcs probe and
  * handle failing, which fail with an errno instead (see sandbox.c). Paths cannot
