@@ -3,6 +3,7 @@ state dirs, check, status): a plain-HTTP server on 127.0.0.1 that answers per re
 (status, headers, delay, or never) and records only complete requests; running
 anontel with a state dir and an endpoint; reading the state dir; running a shell
 script in a private mount namespace. Nothing here talks to any address but loopback."""
+import fcntl
 import json
 import os
 import re
@@ -140,6 +141,29 @@ def stamps(state):
         lib.check(sep and key not in out, f"stamps line {line!r}")
         out[key] = value
     return out
+
+
+def wait_for(cond, what, timeout=10.0):
+    """Polls cond() until it holds: check --report's detached child goes on after the
+    probe has exited."""
+    end = time.monotonic() + timeout
+    while not cond():
+        lib.check(time.monotonic() < end, f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def idle(state):
+    """True when no run holds the state dir's sender lock (the detached child is done)."""
+    path = os.path.join(state, "lock")
+    if not os.path.exists(path):
+        return os.path.isdir(state) and os.path.exists(os.path.join(state, "stamps"))
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return True
 
 
 def status_json(env_, what="status --json"):

@@ -55,13 +55,15 @@ def _rows(ok, bad, cfg):
         ("http:// with no host", ["check", "http://"], 1, False),
         ("garbage URL", ["check", "garbage"], 1, False),
     ]
-    # SPEC §11: "any usage or config problem in a check invocation is unhealthy (1)";
-    # with --report too (telemetry never changes the exit status: same as without).
+    # SPEC §11: "any usage or config problem in a check invocation is unhealthy (1)".
+    # With --report the config is telemetry's: the probe runs on the defaults and stays
+    # healthy (the verdict is never changed by telemetry, SPEC §1/§11), and one line
+    # says the config was ignored.
     for name, path in cfg.items():
         rows.append((f"-c {name} config", ["check", ok, "-c", path], 1, None))
         rows.append((f"-c {name} config before the verb", ["-c", path, "check", ok], 1, None))
         rows.append((f"-c {name} config with --report", ["check", ok, "--report", "-c", path],
-                     1, None))
+                     0, True, 1))
     return rows
 
 
@@ -70,7 +72,9 @@ def test_check_never_exits_2(tmp):
     failures = []
     with runs.Server(_route) as s:
         e = runs.env(state, s.url("/t"))
-        for what, argv, want, probed in _rows(s.url("/ok"), s.url("/bad"), _configs(tmp)):
+        for what, argv, want, probed, *said in _rows(s.url("/ok"), s.url("/bad"),
+                                                     _configs(tmp)):
+            want_lines = said[0] if said else want
             before = len(s.gets)
             p, _ = runs.run(argv, e, timeout=20)
             got = []
@@ -79,9 +83,9 @@ def test_check_never_exits_2(tmp):
             if p.stdout != b"":
                 got.append("stdout not empty")
             lines = runs.stderr_lines(p)
-            if want == 0 and lines:
+            if want_lines == 0 and lines:
                 got.append("a healthy check prints nothing")
-            if want == 1 and (len(lines) != 1 or not lines[0].startswith("anontel: ")):
+            if want_lines == 1 and (len(lines) != 1 or not lines[0].startswith("anontel: ")):
                 got.append(f"{len(lines)} stderr lines, want one 'anontel: ...' line")
             sent = len(s.gets) - before
             if probed is not None and sent != (1 if probed else 0):
@@ -168,6 +172,7 @@ def test_closed_std_fds(tmp):
         e = runs.env(state, s.url("/t"))
         rc = _popen(["check", s.url("/ok"), "--report", "-v"], e, _close_std_fds)
         lib.eq(rc, 0, "healthy with fds 0-2 closed (--report -v)")
+        runs.wait_for(lambda: len(s.posts) == 1, "the detached report's POST")
         lib.eq([(r.method, r.target, r.version) for r in s.requests],
                [("GET", "/ok", "HTTP/1.1"), ("POST", "/t", "HTTP/1.1")],
                "the probe and the report, each a clean request")
@@ -181,6 +186,7 @@ def test_closed_std_fds(tmp):
         rc = _popen(["check", s.url("/ok"), "--report", "-v"], runs.env(other, runs.dead_url()),
                     _close_std_fds)
         lib.eq(rc, 0, "healthy with fds 0-2 closed, telemetry down")
+        runs.wait_for(lambda: runs.idle(other), "the detached report's end")
         lib.eq(len(runs.kept_names(other)), 1, "the message is kept")
         _state_is_clean(other, "closed fds, kept")
 
@@ -207,9 +213,11 @@ def test_ulimit_fsize_zero(tmp):
         lib.check(p.returncode >= 0, f"not killed by a signal ({runs.describe(p)})")
         lib.eq(p.returncode, 0, f"healthy: telemetry never changes the verdict ({runs.describe(p)})")
         lib.eq(p.stdout, b"", "nothing on stdout")
+        # The report goes on in a detached child (which fails to keep the message and
+        # says nothing: its 0-2 are /dev/null); the probe says at most one line.
         lines = runs.stderr_lines(p)
-        lib.eq(len(lines), 1, f"one warning line ({runs.describe(p)})")
-        lib.check(lines[0].startswith("anontel: "), f"a clear line: {lines[0]!r}")
+        lib.check(len(lines) <= 1, f"at most one line ({runs.describe(p)})")
+        lib.check(all(x.startswith("anontel: ") for x in lines), f"a clear line: {lines!r}")
         lib.eq(len(s.gets), 1, "the probe was made")
 
         p = subprocess.run([lib.BIN, "check", s.url("/bad"), "--report"], env=e,
