@@ -318,6 +318,8 @@ struct status_view {
 	char state_dir[4096];
 	char state_note[512];         /* why there is no state, or a read error */
 	int64_t next_due_ms;          /* 0 = now */
+	size_t ignored;               /* entries in kept/ that are not messages */
+	int clock_was_wrong;          /* stamps held times in the future */
 };
 
 /* The endpoint as status shows it: never the userinfo. */
@@ -397,7 +399,7 @@ gather_status(struct status_view *v)
 	status_scheme(v);
 	status_trust(v);
 	memset(&v->st, 0, sizeof v->st);
-	v->st.jitter_ms = -1;
+	v->st.jitter_permille = -1;
 	if (state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
 		/* Not made yet: what a first run would find. */
 		v->have_state = s.dir[0] != '\0';
@@ -408,16 +410,13 @@ gather_status(struct status_view *v)
 	memcpy(v->state_dir, s.dir, sizeof v->state_dir);
 	v->have_state = state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) == 0 &&
 	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) >= 0;
+	v->ignored = s.kept_ignored;
 	state_close(&s);
 	if (!v->have_state)
 		return;
-	/* As report decides (report.c): kept messages wait only for next_try; a new
-	 * one is due interval + jitter after the last was built. */
-	if (v->kept == 0 && v->st.last_built_ms != 0)
-		v->next_due_ms = v->st.last_built_ms + (int64_t)config.interval_ms +
-		    (v->st.jitter_ms > 0 ? v->st.jitter_ms : 0);
-	if (v->st.next_try_ms > v->next_due_ms)
-		v->next_due_ms = v->st.next_try_ms;
+	/* As report decides (report.c), with what a wrong clock left brought back. */
+	v->clock_was_wrong = report_clamp_stamps(&v->st, now, config.interval_ms);
+	v->next_due_ms = report_next_due_ms(&v->st, v->kept, config.interval_ms);
 	if (v->next_due_ms <= now)
 		v->next_due_ms = 0;
 }
@@ -457,9 +456,18 @@ status_text(struct buf *b, const struct status_view *v)
 	buf_uint(b, v->kept, 1);
 	buf_str(b, "\ndropped messages: ");
 	buf_uint(b, v->st.dropped, 1);
+	buf_str(b, "\nrejected messages: ");
+	buf_uint(b, v->st.rejected, 1);
 	buf_str(b, "\ndelivered messages: ");
 	buf_uint(b, v->st.sent, 1);
+	buf_str(b, "\nignored in kept/: ");
+	buf_uint(b, v->ignored, 1);
+	if (v->ignored > 0)
+		buf_str(b, " (not messages of anontel: left alone)");
 	buf_char(b, '\n');
+	if (v->clock_was_wrong)
+		line(b, "clock", "the state holds times in the future (a clock that was wrong); "
+		    "the next report counts from now");
 	line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
 }
 
@@ -505,7 +513,9 @@ status_json(struct buf *b, const struct status_view *v)
 				put_time_json(&w, "nextDue", v->next_due_ms);
 			json_put_uint(&w, "kept", v->kept);
 			json_put_uint(&w, "dropped", v->st.dropped);
+			json_put_uint(&w, "rejected", v->st.rejected);
 			json_put_uint(&w, "delivered", v->st.sent);
+			json_put_uint(&w, "ignoredInKept", v->ignored);
 			put_json(&w, "lastError", v->st.last_error);
 		} else {
 			put_json(&w, "stateError", v->state_note);
@@ -716,6 +726,7 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 		else
 			say3(who, "telemetry skipped: ", r.error);
 		return EXIT_FAILED;
+	case REPORT_REJECTED:
 	case REPORT_STATE_ERROR:
 	case REPORT_NO_ID:
 		break;

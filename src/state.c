@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>     /* renameat() only: no stdio streams or printf here */
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -181,12 +182,13 @@ open_dir_at(int dfd, const char *name)
 /* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
  * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
 #define DIRENT_RECLEN_OFF 16
+#define DIRENT_TYPE_OFF   18
 #define DIRENT_NAME_OFF   19
 
-/* Calls fn(ctx, name) for each entry of directory dfd except "." and "..".
- * Returns 0, or -1 with errno set. */
+/* Calls fn(ctx, name, d_type) for each entry of directory dfd except "." and
+ * "..". Returns 0, or -1 with errno set. */
 static int
-each_entry(int dfd, void (*fn)(void *ctx, const char *name), void *ctx)
+each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char type), void *ctx)
 {
 	_Alignas(8) char dents[4096];
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* own offset */
@@ -211,7 +213,7 @@ each_entry(int dfd, void (*fn)(void *ctx, const char *name), void *ctx)
 			if (reclen == 0)
 				break;
 			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				fn(ctx, name);
+				fn(ctx, name, (unsigned char)dents[off + DIRENT_TYPE_OFF]);
 			off += reclen;
 		}
 	}
@@ -224,10 +226,11 @@ struct clean_ctx {
 };
 
 static void
-clean_one(void *ctx, const char *name)
+clean_one(void *ctx, const char *name, unsigned char type)
 {
 	const struct clean_ctx *c = ctx;
 
+	(void)type;
 	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
 		(void)unlinkat(c->dfd, name, 0);  /* best effort: a survivor is harmless */
 }
@@ -660,25 +663,28 @@ state_lock(struct state *s, char *err, size_t errlen)
 /* ---- stamps -------------------------------------------------------------- */
 
 enum {
-	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_DROP_BELOW,
-	K_SENT, K_NOTICE, K_LAST_ERROR, K_COUNT
+	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_REJECTED,
+	K_DROP_BELOW, K_SENT, K_NOTICE, K_LAST_ERROR, K_OLD_JITTER, K_COUNT
 };
 
+/* K_OLD_JITTER: "jitter_ms" of earlier versions, read and forgotten (the jitter
+ * is a per-mille of the current interval now: a new one is drawn). */
 static const char *const stamp_keys[K_COUNT] = {
-	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_ms", "failures", "dropped",
-	"drop_below", "sent", "notice_shown", "last_error",
+	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_permille", "failures",
+	"dropped", "rejected", "drop_below", "sent", "notice_shown", "last_error", "jitter_ms",
 };
 
+/* Larger numbers are clamped to these: a value that would wrap is not ours. */
 static const uint64_t stamp_max[K_COUNT] = {
-	INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
-	1, 0,
+	INT64_MAX, INT64_MAX, INT64_MAX, STATE_JITTER_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
+	UINT64_MAX, UINT64_MAX, 1, 0, INT64_MAX,
 };
 
 static void
 stamps_default(struct state_stamps *st)
 {
 	memset(st, 0, sizeof *st);
-	st->jitter_ms = -1;
+	st->jitter_permille = -1;
 }
 
 static int
@@ -761,7 +767,7 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		if (r == -1)
 			return stamps_err(s, line, "not a decimal number:", val, vlen, err, errlen);
 		if (r == -2)
-			return stamps_err(s, line, "number out of range:", val, vlen, err, errlen);
+			v = stamp_max[k];
 		if (r == -3)
 			return stamps_err(s, line, "leading zero:", val, vlen, err, errlen);
 		switch (k) {
@@ -769,8 +775,10 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
 		case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
 		case K_FAILURES: st->failures = (uint32_t)v; break;
-		case K_JITTER: st->jitter_ms = (int64_t)v; break;
+		case K_JITTER: st->jitter_permille = (int)v; break;
+		case K_OLD_JITTER: break;
 		case K_DROPPED: st->dropped = v; break;
+		case K_REJECTED: st->rejected = v; break;
 		case K_DROP_BELOW: st->drop_below = v; break;
 		case K_SENT: st->sent = v; break;
 		default: st->notice_shown = (int)v; break;
@@ -818,18 +826,19 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if (st->last_success_ms < 0 || st->last_built_ms < 0 || st->next_try_ms < 0 ||
-	    st->jitter_ms < -1) {
-		set_err(err, errlen, s, NULL, STAMPS_NAME, "negative time refused", 0);
+	    st->jitter_permille < -1 || st->jitter_permille > STATE_JITTER_MAX) {
+		set_err(err, errlen, s, NULL, STAMPS_NAME, "time or jitter out of range refused", 0);
 		return -1;
 	}
 	buf_init(&b, text, sizeof text);
 	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
 	put_line(&b, K_LAST_BUILT, (uint64_t)st->last_built_ms);
 	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
-	if (st->jitter_ms >= 0)          /* absent = not drawn yet */
-		put_line(&b, K_JITTER, (uint64_t)st->jitter_ms);
+	if (st->jitter_permille >= 0)    /* absent = not drawn yet */
+		put_line(&b, K_JITTER, (uint64_t)st->jitter_permille);
 	put_line(&b, K_FAILURES, st->failures);
 	put_line(&b, K_DROPPED, st->dropped);
+	put_line(&b, K_REJECTED, st->rejected);
 	if (st->drop_below != 0)         /* absent = no drop pending */
 		put_line(&b, K_DROP_BELOW, st->drop_below);
 	put_line(&b, K_SENT, st->sent);
@@ -845,7 +854,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		}
 		buf_char(&b, '\n');
 	}
-	if (b.overflow) {                /* cannot happen: 7 short lines + 255 bytes */
+	if (b.overflow) {                /* cannot happen: 10 short lines + 255 bytes */
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
 		return -1;
 	}
@@ -864,7 +873,8 @@ kept_name(uint64_t seq, char out[32])
 	buf_str(&b, ".json");
 }
 
-/* 1 and *seq when name is exactly 20 digits + ".json" (value <= UINT64_MAX). */
+/* 1 and *seq when name is exactly 20 digits + ".json" with a value in
+ * 1..STATE_SEQ_MAX (so the next number never overflows). */
 static int
 kept_parse(const char *name, uint64_t *seq)
 {
@@ -874,12 +884,12 @@ kept_parse(const char *name, uint64_t *seq)
 		return 0;
 	for (size_t i = 0; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
+		if (d > 9 || v > (STATE_SEQ_MAX - d) / 10)
 			return 0;
 		v = v * 10 + d;
 	}
 	*seq = v;
-	return 1;
+	return v != 0;
 }
 
 /* Opens kept/ (creating it when create). Returns the fd; -1 with errno. */
@@ -915,19 +925,42 @@ struct scan {
 	uint64_t *seq;     /* the `max` lowest, ascending */
 	size_t max, filled, total;
 	uint64_t highest;
+	int kfd;
+	size_t ignored;    /* entries that are not kept messages */
 };
 
+/* Whether an entry of kept/ is a regular file (not a directory, FIFO, symlink...
+ * planted under a message's name): d_type when the file system gives it. */
+static int
+is_regular_entry(int kfd, const char *name, unsigned char type)
+{
+	struct stat st;
+
+	if (type != DT_UNKNOWN)
+		return type == DT_REG;
+	return fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static void
-scan_one(void *ctx, const char *name)
+scan_one(void *ctx, const char *name, unsigned char type)
 {
 	struct scan *sc = ctx;
 	uint64_t v;
 	size_t i;
 
-	if (!kept_parse(name, &v))
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
+		return;    /* a write in progress, or a killed run's (removed under the lock) */
+	if (!kept_parse(name, &v)) {
+		sc->ignored++;
 		return;
-	if (sc->total == 0 || v > sc->highest)
+	}
+	/* A new message never takes the name of one planted there. */
+	if (v > sc->highest)
 		sc->highest = v;
+	if (!is_regular_entry(sc->kfd, name, type)) {
+		sc->ignored++;
+		return;
+	}
 	sc->total++;
 	if (sc->filled == sc->max && (sc->max == 0 || v > sc->seq[sc->max - 1]))
 		return;
@@ -940,12 +973,14 @@ scan_one(void *ctx, const char *name)
 static int
 kept_scan(struct state *s, int kfd, struct scan *sc, char *err, size_t errlen)
 {
-	sc->filled = sc->total = 0;
+	sc->filled = sc->total = sc->ignored = 0;
 	sc->highest = 0;
+	sc->kfd = kfd;
 	if (each_entry(kfd, scan_one, sc) != 0) {
 		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
 		return -1;
 	}
+	s->kept_ignored = sc->ignored;
 	return 0;
 }
 
@@ -953,11 +988,12 @@ int
 state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	struct scan sc = { seq, max, 0, 0, 0 };
+	struct scan sc = { seq, max, 0, 0, 0, -1, 0 };
 	int kfd, r;
 
 	if (total != NULL)
 		*total = 0;
+	s->kept_ignored = 0;
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
@@ -976,7 +1012,7 @@ int
 state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen)
 {
-	struct scan sc = { NULL, 0, 0, 0, 0 };
+	struct scan sc = { NULL, 0, 0, 0, 0, -1, 0 };
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -997,11 +1033,11 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	}
 	if (kept_scan(s, kfd, &sc, err, errlen) != 0)
 		goto fail;
-	if (sc.total > 0 && sc.highest == UINT64_MAX) {
+	if (sc.highest == STATE_SEQ_MAX) {    /* only planted names get there */
 		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
 		goto fail;
 	}
-	seq = sc.total > 0 ? sc.highest + 1 : 1;
+	seq = sc.highest + 1;
 	kept_name(seq, name);
 	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, err, errlen) != 0)
 		goto fail;
@@ -1018,7 +1054,7 @@ int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
 	uint64_t oldest[STATE_MAX_KEPT];
-	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0 };
+	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0, -1, 0 };
 	char name[32];
 	int kfd, r;
 

@@ -55,7 +55,8 @@ static int
 is_default(const struct state_stamps *st)
 {
 	return st->last_success_ms == 0 && st->last_built_ms == 0 && st->next_try_ms == 0 &&
-	    st->failures == 0 && st->jitter_ms == -1 && st->dropped == 0 && st->sent == 0 &&
+	    st->failures == 0 && st->jitter_permille == -1 && st->dropped == 0 &&
+	    st->rejected == 0 && st->sent == 0 &&
 	    st->notice_shown == 0 && st->last_error[0] == '\0';
 }
 
@@ -64,7 +65,8 @@ stamps_equal(const struct state_stamps *a, const struct state_stamps *b)
 {
 	return a->last_success_ms == b->last_success_ms && a->last_built_ms == b->last_built_ms &&
 	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
-	    a->jitter_ms == b->jitter_ms && a->dropped == b->dropped && a->sent == b->sent &&
+	    a->jitter_permille == b->jitter_permille && a->dropped == b->dropped &&
+	    a->rejected == b->rejected && a->sent == b->sent &&
 	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
 }
 
@@ -94,7 +96,8 @@ check_stamps(int present)
 	if (!present)
 		FUZZ_CHECK(is_default(&st), "a missing stamps file does not give the defaults");
 	FUZZ_CHECK(st.last_success_ms >= 0 && st.last_built_ms >= 0 && st.next_try_ms >= 0 &&
-	    st.jitter_ms >= -1, "negative time");
+	    st.jitter_permille >= -1 && st.jitter_permille <= STATE_JITTER_MAX,
+	    "negative time or jitter out of range");
 	FUZZ_CHECK(st.notice_shown == 0 || st.notice_shown == 1, "notice_shown %d", st.notice_shown);
 	FUZZ_CHECK(memchr(st.last_error, '\0', sizeof st.last_error) != NULL,
 	    "last_error not terminated");
