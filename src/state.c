@@ -4,6 +4,10 @@
  * Why it is written this way:
  * - Every name is resolved relative to the directory fd, never by path, so a
  *   directory renamed or swapped after state_open cannot redirect our writes.
+ * - The directory itself is reached by openat() one component at a time from
+ *   "/", each O_NOFOLLOW, not by open(path): that is the only way to refuse a
+ *   symlink in any component (O_NOFOLLOW alone checks the last) and to make
+ *   missing parents without a check-then-use race on the path.
  * - Directory listing uses getdents64 directly: opendir() would pull malloc
  *   into the static binary for one DIR buffer.
  * - Files are opened O_NONBLOCK so a FIFO planted under a state name cannot
