@@ -473,7 +473,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 {
 	char name[256];
 	const char *p = path;
-	int fd, r;
+	int fd;
 
 	*fdout = -1;
 	if (path[0] != '/') {
@@ -488,7 +488,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 	for (;;) {
 		const char *end, *q;
 		size_t len;
-		int last, next = -1;
+		int last, next = -1, r;
 
 		while (*p == '/')
 			p++;
@@ -582,7 +582,7 @@ try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct 
 	buf_init(&n, sub, sizeof sub);
 	buf_str(&n, PRIVATE_PREFIX);
 	buf_uint(&n, geteuid(), 0);
-	if (strlen(path) + 1 + n.len >= cap) {
+	if (d.overflow) {
 		say(why, path, NULL, 0, "path too long", 0);
 		return DIR_UNUSABLE;
 	}
@@ -597,6 +597,11 @@ try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct 
 	if (is_shared_sticky(&st)) {
 		buf_char(&d, '/');
 		buf_str(&d, sub);
+		if (d.overflow) {
+			say(why, path, NULL, 0, "path too long for its anontel-<euid> subdirectory", 0);
+			close(fd);
+			return DIR_UNUSABLE;
+		}
 		r = step_into(fd, sub, 0700, create, &subfd, dir, NULL, 0, why);
 		close(fd);
 		if (r != DIR_OK)
