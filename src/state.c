@@ -4,6 +4,10 @@
  * Why it is written this way:
  * - Every name is resolved relative to the directory fd, never by path, so a
  *   directory renamed or swapped after state_open cannot redirect our writes.
+ * - The directory itself is reached by openat() one component at a time from
+ *   "/", each O_NOFOLLOW, not by open(path): that is the only way to refuse a
+ *   symlink in any component (O_NOFOLLOW alone checks the last) and to make
+ *   missing parents without a check-then-use race on the path.
  * - Directory listing uses getdents64 directly: opendir() would pull malloc
  *   into the static binary for one DIR buffer.
  * - Files are opened O_NONBLOCK so a FIFO planted under a state name cannot
@@ -395,73 +399,142 @@ fail:
 
 enum { DIR_OK, DIR_ABSENT_CREATABLE, DIR_UNUSABLE };
 
-/* Copies the parent directory of path into out ("." or "/" when it has none). */
-static void
-parent_of(const char *path, char *out, size_t cap)
-{
-	const char *slash = strrchr(path, '/');
-	struct buf b;
+#define PRIVATE_PREFIX "anontel-"
 
-	buf_init(&b, out, cap);
-	if (slash == NULL)
-		buf_char(&b, '.');
-	else if (slash == path)
-		buf_char(&b, '/');
-	else
-		buf_add(&b, path, (size_t)(slash - path));
+/* Appends "PATH: [PART ][what][: strerror(e)]" to why (what NULL: "PATH: [PART: ]
+ * strerror(e)"). PART, partlen bytes, names the component of PATH at fault when it
+ * is not PATH itself (NULL). */
+static void
+say(struct buf *why, const char *path, const char *part, size_t partlen, const char *what, int e)
+{
+	buf_str(why, path);
+	buf_str(why, ": ");
+	if (part != NULL) {
+		buf_add(why, part, partlen);
+		buf_str(why, what != NULL ? " " : ": ");
+	}
+	if (what != NULL)
+		buf_str(why, what);
+	if (e != 0) {
+		if (what != NULL)
+			buf_str(why, ": ");
+		buf_str(why, strerror(e));
+	}
 }
 
-/* Checks candidate path (creating it when create). On DIR_OK *fdout holds an
- * O_DIRECTORY fd; otherwise the reason is appended to why. */
+/* Opens directory name in dfd, O_NOFOLLOW; when it is missing, makes it (mode, less
+ * the umask; dfd fsynced so the entry is durable) if create, or else says whether
+ * it could be made. path/part/partlen name it in reasons (part NULL: it is path).
+ * Returns DIR_OK with *fdout, DIR_ABSENT_CREATABLE (only when !create), or
+ * DIR_UNUSABLE with the reason appended to why. */
 static int
-try_dir(const char *path, int create, int *fdout, struct buf *why)
+step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const char *path,
+    const char *part, size_t partlen, struct buf *why)
 {
-	char parent[sizeof ((struct state){ .dirfd = -1 }).dir];
 	struct stat st;
-	int fd, created = 0;
+	int fd = open_dir_at(dfd, name);
 
-	*fdout = -1;
-	if (strlen(path) >= sizeof parent) {
-		buf_str(why, path);
-		buf_str(why, ": path too long");
-		return DIR_UNUSABLE;
-	}
-	fd = open(path, OPEN_DIR);
 	if (fd < 0 && errno == ENOENT) {
-		parent_of(path, parent, sizeof parent);
-		if (!create) {
-			if (access(parent, W_OK | X_OK) == 0)
-				return DIR_ABSENT_CREATABLE;
+		if (!create && faccessat(dfd, ".", W_OK | X_OK, 0) == 0)
+			return DIR_ABSENT_CREATABLE;
+		if (create && (mkdirat(dfd, name, mode) == 0 || errno == EEXIST)) {
+			(void)fsync(dfd);
+			fd = open_dir_at(dfd, name);
+		} else {
+			/* "PATH: cannot create[ PART]: why" */
+			int e = errno;
 			buf_str(why, path);
-			buf_str(why, ": cannot be created: ");
-			buf_str(why, strerror(errno));
+			buf_str(why, create || part != NULL ? ": cannot create" : ": cannot be created");
+			if (part != NULL) {
+				buf_char(why, ' ');
+				buf_add(why, part, partlen);
+			}
+			buf_str(why, ": ");
+			buf_str(why, strerror(e));
 			return DIR_UNUSABLE;
 		}
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			buf_str(why, path);
-			buf_str(why, ": cannot create: ");
-			buf_str(why, strerror(errno));
-			return DIR_UNUSABLE;
-		}
-		created = 1;
-		fd = open(path, OPEN_DIR);
 	}
 	if (fd < 0) {
 		int e = errno;
-		buf_str(why, path);
-		if (e == ELOOP || (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))) {
-			buf_str(why, ": is a symbolic link (refused)");
-		} else {
-			buf_str(why, ": ");
-			buf_str(why, strerror(e));
-		}
+		if (e == ELOOP || (e == ENOTDIR && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode)))
+			say(why, path, part, partlen, "is a symbolic link (refused)", 0);
+		else
+			say(why, path, part, partlen, NULL, e);
 		return DIR_UNUSABLE;
 	}
+	*fdout = fd;
+	return DIR_OK;
+}
+
+/* Walks absolute path from "/" one component at a time, each opened O_DIRECTORY |
+ * O_NOFOLLOW, so a symlink anywhere in it is refused rather than followed; missing
+ * components are made (0755, the last 0700) when create. Returns as step_into,
+ * *fdout on DIR_OK being the last component. */
+static int
+walk_path(const char *path, int create, int *fdout, struct buf *why)
+{
+	char name[256];
+	const char *p = path;
+	int fd;
+
+	*fdout = -1;
+	if (path[0] != '/') {
+		say(why, path, NULL, 0, "not an absolute path (refused)", 0);
+		return DIR_UNUSABLE;
+	}
+	fd = open("/", OPEN_DIR);
+	if (fd < 0) {
+		say(why, path, "/", 1, NULL, errno);
+		return DIR_UNUSABLE;
+	}
+	for (;;) {
+		const char *end, *q;
+		size_t len;
+		int last, next = -1, r;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && *end != '/'; end++)
+			;
+		len = (size_t)(end - p);
+		for (q = end; *q == '/'; q++)
+			;
+		last = *q == '\0';
+		if (len >= sizeof name || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.')) {
+			say(why, path, path, (size_t)(end - path), len >= sizeof name ?
+			    "is too long a name" : "is a . or .. component (refused)", 0);
+			close(fd);
+			return DIR_UNUSABLE;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		r = step_into(fd, name, last ? 0700 : 0755, create, &next, path,
+		    last ? NULL : path, (size_t)(end - path), why);
+		close(fd);
+		if (r != DIR_OK)
+			return r;
+		fd = next;
+		p = end;
+	}
+	*fdout = fd;
+	return DIR_OK;
+}
+
+/* Checks that the open directory fd (path) is ours to keep state in: owned by the
+ * effective uid, not group- or world-writable, writable. Returns 0, or -1 with the
+ * reason appended to why. */
+static int
+check_usable(int fd, const char *path, struct buf *why)
+{
+	struct stat st;
+
 	if (fstat(fd, &st) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": ");
-		buf_str(why, strerror(errno));
-		goto fail;
+		say(why, path, NULL, 0, "fstat", errno);
+		return -1;
 	}
 	if (st.st_uid != geteuid()) {
 		/* e.g. /tmp/anontel-<uid> made by someone else to feed us state. */
@@ -471,35 +544,79 @@ try_dir(const char *path, int create, int *fdout, struct buf *why)
 		buf_str(why, ", not ");
 		buf_uint(why, geteuid(), 0);
 		buf_str(why, " (refused)");
-		goto fail;
+		return -1;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": is group- or world-writable (refused)");
-		goto fail;
+		say(why, path, NULL, 0, "is group- or world-writable (refused)", 0);
+		return -1;
 	}
 	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
 	if (faccessat(fd, ".", W_OK | X_OK, 0) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": not writable: ");
-		buf_str(why, strerror(errno));
-		goto fail;
+		say(why, path, NULL, 0, "not writable", errno);
+		return -1;
 	}
-	if (created) {
-		/* Make the new directory's entry durable. */
-		int pfd;
-		parent_of(path, parent, sizeof parent);
-		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd >= 0) {
-			(void)fsync(pfd);
-			close(pfd);
+	return 0;
+}
+
+/* A sticky directory others can write, such as /tmp or what `--tmpfs` mounts (1777):
+ * the sticky bit stops them removing or renaming what we make in it, so a private
+ * subdirectory of ours is safe there, the directory itself is not. */
+static int
+is_shared_sticky(const struct stat *st)
+{
+	return (st->st_mode & S_ISVTX) != 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+/* Checks candidate path (creating it when create): the directory itself, or its
+ * private subdirectory anontel-<euid> when it is a shared sticky one. dir (cap
+ * bytes) gets the directory chosen, also on DIR_ABSENT_CREATABLE. On DIR_OK *fdout
+ * holds an O_DIRECTORY fd; on DIR_UNUSABLE the reason is appended to why. */
+static int
+try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct buf *why)
+{
+	char sub[32];
+	struct buf d, n;
+	struct stat st;
+	int fd, subfd = -1, r;
+
+	*fdout = -1;
+	buf_init(&d, dir, cap);
+	buf_str(&d, path);
+	buf_init(&n, sub, sizeof sub);
+	buf_str(&n, PRIVATE_PREFIX);
+	buf_uint(&n, geteuid(), 0);
+	if (d.overflow) {
+		say(why, path, NULL, 0, "path too long", 0);
+		return DIR_UNUSABLE;
+	}
+	r = walk_path(path, create, &fd, why);
+	if (r != DIR_OK)
+		return r;
+	if (fstat(fd, &st) != 0) {
+		say(why, path, NULL, 0, "fstat", errno);
+		close(fd);
+		return DIR_UNUSABLE;
+	}
+	if (is_shared_sticky(&st)) {
+		buf_char(&d, '/');
+		buf_str(&d, sub);
+		if (d.overflow) {
+			say(why, path, NULL, 0, "path too long for its anontel-<euid> subdirectory", 0);
+			close(fd);
+			return DIR_UNUSABLE;
 		}
+		r = step_into(fd, sub, 0700, create, &subfd, dir, NULL, 0, why);
+		close(fd);
+		if (r != DIR_OK)
+			return r;
+		fd = subfd;
+	}
+	if (check_usable(fd, dir, why) != 0) {
+		close(fd);
+		return DIR_UNUSABLE;
 	}
 	*fdout = fd;
 	return DIR_OK;
-fail:
-	close(fd);
-	return DIR_UNUSABLE;
 }
 
 /* Walks the candidates; mode 1 = state_open, 0 = state_find. */
@@ -545,22 +662,23 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 
 		if (mark > 0)
 			buf_str(&why, "; ");
-		r = try_dir(cands[i], create, &fd, &why);
-		if (r == DIR_UNUSABLE)
+		r = try_dir(cands[i], create, &fd, s->dir, sizeof s->dir, &why);
+		if (r == DIR_UNUSABLE) {
+			s->dir[0] = '\0';
 			continue;
+		}
 		/* Undo the separator: nothing was said about this candidate. */
 		if (!why.overflow) {
 			why.len = mark;
 			why.p[mark] = '\0';
 		}
-		memcpy(s->dir, cands[i], strlen(cands[i]) + 1);
 		if (r == DIR_OK) {
 			s->dirfd = fd;
 			return 0;
 		}
 		if (why.len > 0)
 			buf_str(&why, "; ");
-		buf_str(&why, cands[i]);
+		buf_str(&why, s->dir);
 		buf_str(&why, ": does not exist yet");
 		return -1;
 	}

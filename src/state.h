@@ -54,25 +54,36 @@ struct state {
 
 /*
  * Picks the state directory: the first of `preferred` (when not NULL/"": the
- * caller's choice of ANONTEL_STATE_DIR or stateDir), /var/lib/anontel and
- * /tmp/anontel-<euid> that exists or can be created (mkdir 0700; parents are not
- * created) and is usable: a real directory, not a symlink (the final component is
- * opened O_NOFOLLOW; symlinks higher in the path are followed), owned by the
- * effective uid, not group- or world-writable, and writable (a read-only mount is
- * skipped). An unusable candidate is skipped, never repaired (no chmod/chown).
- * Returns 0 with s->dir and s->dirfd set; err then holds why earlier candidates
- * were skipped ("PATH: reason; PATH: reason"), "" when the first one served, so a
- * caller can warn that a configured directory was not used. Returns -1 with every
- * candidate's reason in err when none is usable. s is initialised either way.
+ * caller's choice of ANONTEL_STATE_DIR or stateDir; trailing slashes ignored),
+ * /var/lib/anontel and /tmp/anontel-<euid> that is usable. Each candidate must be
+ * absolute and is walked from "/" one component at a time, each opened O_DIRECTORY
+ * | O_NOFOLLOW: a symlink in any component is refused ("PATH: /x/link is a symbolic
+ * link (refused)", or "PATH: is a symbolic link (refused)" for the last one), as is
+ * a "." or ".." component. Missing components are made (mkdir 0755, the last 0700,
+ * less the umask; each parent fsynced), so a FROM scratch root gets
+ * /var/lib/anontel when it is writable. The directory reached is then used:
+ * - when it is sticky and group- or world-writable (/tmp, a `--tmpfs` mount, 1777):
+ *   through its subdirectory anontel-<euid> (made 0700 when missing; O_NOFOLLOW, so
+ *   one planted as a symlink is refused), which must then pass the checks below;
+ * - otherwise itself, when it is owned by the effective uid, not group- or
+ *   world-writable, and writable (a read-only mount is skipped).
+ * An unusable candidate is skipped, never repaired (no chmod/chown). Returns 0 with
+ * s->dir (the directory used: the candidate, or its anontel-<euid>) and s->dirfd
+ * set; err then holds why earlier candidates were skipped ("PATH: reason; PATH:
+ * reason"), "" when the first one served, so a caller can warn that a configured
+ * directory was not used. Returns -1 with every candidate's reason in err when none
+ * is usable. s is initialised either way.
  */
 int state_open(struct state *s, const char *preferred, char *err, size_t errlen);
 
 /*
- * Finds the directory state_open would pick, creating nothing, for status and other
- * read-only verbs. Returns 0 with s->dir and s->dirfd set (the read functions
- * below work). Returns -1 when there is none: s->dir is the directory state_open
- * would create ("PATH: does not exist yet" in err), or "" when none is usable
- * (reasons in err). s is initialised either way.
+ * Finds the directory state_open would pick (the same walk, checks and private
+ * anontel-<euid> subdirectory), creating nothing, for status and other read-only
+ * verbs. Returns 0 with s->dir and s->dirfd set (the read functions below work).
+ * Returns -1 when there is none: s->dir is the directory state_open would use,
+ * whose missing part it would make (the directory able to hold it is writable;
+ * "DIR: does not exist yet" in err), or "" when none is usable (reasons in err).
+ * s is initialised either way.
  */
 int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 

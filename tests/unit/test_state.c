@@ -202,7 +202,8 @@ mount_tmpfs(const char *dir, const char *opts, unsigned long flags)
 
 enum pref_setup {
 	P_NULL, P_EMPTY, P_EXISTS, P_MISSING, P_NOPARENT, P_RO, P_SYMLINK, P_FILE, P_GROUPW,
-	P_WORLDW, P_FOREIGN, P_SYMLINK_SLASH, P_EXISTS_SLASH,
+	P_WORLDW, P_FOREIGN, P_SYMLINK_SLASH, P_EXISTS_SLASH, P_DEEP, P_LINK_FIRST, P_LINK_MID,
+	P_DOTDOT, P_STICKY, P_STICKY_SUB, P_STICKY_LINK, P_STICKY_FOREIGN, P_STICKY_GROUPW,
 };
 
 enum { F_VARLIB_RO = 1, F_TMP_RO = 2, F_TMP_FOREIGN = 4, F_VARLIB_GROUPW = 8, F_VARLIB_EXISTS = 16,
@@ -213,7 +214,7 @@ struct open_row {
 	enum pref_setup pref;
 	int flags;
 	int want_rc;
-	const char *want_dir;      /* "T" = /tmp/anontel-<euid> */
+	const char *want_dir;      /* "T" = /tmp/anontel-<euid>, "S" = /tmp/pref/anontel-<euid> */
 	const char *want_err[3];   /* substrings of err; NULL-terminated; {""} = err empty */
 };
 
@@ -226,17 +227,65 @@ pref_path(enum pref_setup p)
 	case P_EMPTY: return "";
 	case P_NOPARENT: return "/tmp/nope/pref";
 	case P_EXISTS_SLASH: return "/tmp/pref/";
+	case P_DEEP: return "/tmp/a/b/c/pref";
+	case P_LINK_FIRST: return "/tl/x/pref";
+	case P_LINK_MID: return "/tmp/link/x/pref";
+	case P_DOTDOT: return "/tmp/x/../pref";
 	default: return "/tmp/pref";
 	}
+}
+
+/* want_dir of a row: "T" and "S" expanded. */
+static void
+want_of(const char *want_dir, char *out, size_t cap)
+{
+	if (strcmp(want_dir, "T") == 0)
+		snprintf(out, cap, "/tmp/anontel-%u", (unsigned)geteuid());
+	else if (strcmp(want_dir, "S") == 0)
+		snprintf(out, cap, "/tmp/pref/anontel-%u", (unsigned)geteuid());
+	else
+		snprintf(out, cap, "%s", want_dir);
 }
 
 static void
 setup_candidates(enum pref_setup p, int flags)
 {
-	char tdir[64];
+	char tdir[64], sub[64];
 
 	snprintf(tdir, sizeof tdir, "/tmp/anontel-%u", (unsigned)geteuid());
+	want_of("S", sub, sizeof sub);
 	switch (p) {
+	case P_LINK_FIRST:
+		/* A link right under "/": in a chroot to a fresh root (in the private
+		 * tmpfs), which has no /var or /tmp either, as a FROM scratch image. */
+		CHECK(mkdir("/tmp/root", 0755) == 0 && mkdir("/tmp/root/real", 0755) == 0);
+		CHECK(mkdir("/tmp/root/real/x", 0755) == 0 && mkdir("/tmp/root/real/x/pref", 0700) == 0);
+		CHECK(symlink("real", "/tmp/root/tl") == 0);
+		CHECK(chroot("/tmp/root") == 0 && chdir("/") == 0);
+		break;
+	case P_LINK_MID:
+		CHECK(mkdir("/tmp/real", 0755) == 0 && mkdir("/tmp/real/x", 0755) == 0);
+		CHECK(mkdir("/tmp/real/x/pref", 0700) == 0);
+		CHECK(symlink("/tmp/real", "/tmp/link") == 0);
+		break;
+	case P_DOTDOT:
+		CHECK(mkdir("/tmp/x", 0755) == 0 && mkdir("/tmp/pref", 0700) == 0);
+		break;
+	case P_STICKY:
+	case P_STICKY_SUB:
+	case P_STICKY_LINK:
+	case P_STICKY_FOREIGN:
+	case P_STICKY_GROUPW:
+		mount_tmpfs("/tmp/pref", p == P_STICKY_GROUPW ? "mode=1770" : "mode=1777", 0);
+		if (p == P_STICKY_SUB || p == P_STICKY_FOREIGN)
+			CHECK(mkdir(sub, 0700) == 0);
+		if (p == P_STICKY_FOREIGN)
+			CHECK(chown(sub, 65534, 65534) == 0);
+		if (p == P_STICKY_LINK) {
+			CHECK(mkdir("/tmp/real", 0700) == 0);
+			CHECK(symlink("/tmp/real", sub) == 0);
+		}
+		break;
 	case P_EXISTS:
 	case P_EXISTS_SLASH:
 		CHECK(mkdir("/tmp/pref", 0700) == 0);
@@ -299,8 +348,23 @@ static const struct open_row open_rows[] = {
 	    { "/tmp/pref: is group- or world-writable (refused)", NULL } },
 	{ "preferred foreign owner", P_FOREIGN, 0, 0, "/var/lib/anontel",
 	    { "/tmp/pref: owned by uid 65534", NULL } },
-	{ "preferred parent missing", P_NOPARENT, 0, 0, "/var/lib/anontel",
-	    { "/tmp/nope/pref: cannot create: No such file or directory", NULL } },
+	{ "preferred parent missing", P_NOPARENT, 0, 0, "/tmp/nope/pref", { "" } },
+	{ "preferred parents missing", P_DEEP, 0, 0, "/tmp/a/b/c/pref", { "" } },
+	{ "preferred parent missing, read-only", P_NOPARENT, F_TMP_RO, 0, "/var/lib/anontel",
+	    { "/tmp/nope/pref: cannot create /tmp/nope: Read-only file system", NULL } },
+	{ "symlink first, parents of /var/lib made", P_LINK_FIRST, 0, 0, "/var/lib/anontel",
+	    { "/tl/x/pref: /tl is a symbolic link (refused)", NULL } },
+	{ "symlink in the middle", P_LINK_MID, 0, 0, "/var/lib/anontel",
+	    { "/tmp/link/x/pref: /tmp/link is a symbolic link (refused)", NULL } },
+	{ "a .. component", P_DOTDOT, 0, 0, "/var/lib/anontel",
+	    { "/tmp/x/../pref: /tmp/x/.. is a . or .. component (refused)", NULL } },
+	{ "sticky 1777: private subdir made", P_STICKY, 0, 0, "S", { "" } },
+	{ "sticky 1777: private subdir exists", P_STICKY_SUB, 0, 0, "S", { "" } },
+	{ "sticky 1777: private subdir a symlink", P_STICKY_LINK, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref/anontel-", ": is a symbolic link (refused)", NULL } },
+	{ "sticky 1777: private subdir not ours", P_STICKY_FOREIGN, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref/anontel-", "owned by uid 65534", NULL } },
+	{ "sticky 1770: private subdir made", P_STICKY_GROUPW, 0, 0, "S", { "" } },
 	{ "no preferred", P_NULL, 0, 0, "/var/lib/anontel", { "" } },
 	{ "empty preferred", P_EMPTY, 0, 0, "/var/lib/anontel", { "" } },
 	{ "/var/lib read-only", P_NULL, F_VARLIB_RO, 0, "T",
@@ -326,9 +390,7 @@ open_one(const void *arg)
 	int rc;
 
 	setup_candidates(r->pref, r->flags);
-	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
-	if (strcmp(r->want_dir, "T") != 0)
-		snprintf(want, sizeof want, "%s", r->want_dir);
+	want_of(r->want_dir, want, sizeof want);
 
 	rc = state_open(&s, pref_path(r->pref), err, sizeof err);
 	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
@@ -352,6 +414,16 @@ open_one(const void *arg)
 		CHECKF(mode_of("/tmp/real", NULL) == 0700, "%s: symlink target changed", r->name);
 	if (r->pref == P_GROUPW)
 		CHECKF(mode_of("/tmp/pref", NULL) == 0770, "%s: refused dir was repaired", r->name);
+	if (r->pref == P_DEEP)
+		CHECKF(mode_of("/tmp/a", NULL) == 0755 && mode_of("/tmp/a/b", NULL) == 0755 &&
+		    mode_of("/tmp/a/b/c", NULL) == 0755, "%s: parents %o %o %o", r->name,
+		    mode_of("/tmp/a", NULL), mode_of("/tmp/a/b", NULL), mode_of("/tmp/a/b/c", NULL));
+	if (r->pref == P_LINK_FIRST)
+		CHECKF(mode_of("/var", NULL) == 0755 && mode_of("/var/lib", NULL) == 0755 &&
+		    !exists("/tmp"), "%s: parents %o %o", r->name, mode_of("/var", NULL),
+		    mode_of("/var/lib", NULL));
+	if (r->pref == P_STICKY || r->pref == P_STICKY_SUB)
+		CHECKF(mode_of("/tmp/pref", NULL) == 01777, "%s: the sticky dir was changed", r->name);
 	state_close(&s);
 	state_close(&s);   /* twice is harmless */
 }
@@ -380,6 +452,16 @@ static const struct find_row find_rows[] = {
 	{ "preferred symlink", P_SYMLINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "symbolic link" },
 	{ "preferred ro, tmp", P_RO, F_VARLIB_RO | F_TMP_EXISTS, 0, "T", "not writable" },
 	{ "all read-only, none", P_NULL, F_VARLIB_RO | F_TMP_RO, -1, "", "/tmp/anontel-" },
+	{ "parents missing", P_DEEP, F_VARLIB_EXISTS, -1, "/tmp/a/b/c/pref", "does not exist yet" },
+	{ "parent missing, read-only", P_NOPARENT, F_VARLIB_EXISTS | F_TMP_RO, 0,
+	    "/var/lib/anontel", "/tmp/nope/pref: cannot create /tmp/nope: Read-only file system" },
+	{ "symlink in the middle", P_LINK_MID, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
+	    "/tmp/link/x/pref: /tmp/link is a symbolic link (refused)" },
+	{ "sticky, private subdir missing", P_STICKY, F_VARLIB_EXISTS, -1, "S",
+	    "anontel-" },
+	{ "sticky, private subdir exists", P_STICKY_SUB, F_VARLIB_EXISTS, 0, "S", "" },
+	{ "sticky, private subdir a symlink", P_STICKY_LINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
+	    ": is a symbolic link (refused)" },
 };
 
 static void
@@ -391,9 +473,7 @@ find_one(const void *arg)
 	int rc;
 
 	setup_candidates(r->pref, r->flags);
-	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
-	if (strcmp(r->want_dir, "T") != 0)
-		snprintf(want, sizeof want, "%s", r->want_dir);
+	want_of(r->want_dir, want, sizeof want);
 	rc = state_find(&s, pref_path(r->pref), err, sizeof err);
 	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
 	CHECKF(strcmp(s.dir, want) == 0, "%s: dir \"%s\", want \"%s\"", r->name, s.dir, want);
@@ -405,6 +485,8 @@ find_one(const void *arg)
 	CHECKF((rc == 0) == (s.dirfd >= 0), "%s: dirfd %d", r->name, s.dirfd);
 	if (rc != 0 && want[0] != '\0')
 		CHECKF(!exists(want), "%s: state_find created %s", r->name, want);
+	if (r->pref == P_DEEP)
+		CHECKF(!exists("/tmp/a"), "%s: state_find made a parent", r->name);
 	state_close(&s);
 
 	/* state_open agrees with state_find. */
