@@ -1,16 +1,18 @@
 """anontel as the HEALTHCHECK of a real container engine (SPEC §11, Containers).
 
 Debian's podman 4.3 with runc, as root, on the host network (NOTES.md: the bridge hangs
-here), with a private configuration (tests/engine/containers.conf) and private storage
-under the test's temp dir, so nothing is left behind in the machine's own store. The image
-is FROM scratch: /anontel, a /pause PID 1 that never reaps (tests/engine/pause.c) and a
-test CA (/ca.pem, SSL_CERT_FILE); its HEALTHCHECK is the exec form
-["/anontel","check",URL,"--report"] (tests/engine/Containerfile.in). Ticks are driven by
-`podman healthcheck run` and read back from `podman inspect` (.State.Health.Log), as the
-engine records them. The servers are Python ones on 127.0.0.1; telemetry goes to
-http://127.0.0.1 (plain http is allowed to loopback only).
+here), with a private configuration (tests/engine/containers.conf) and private storage, run
+root and temp dir under the test's temp dir, removed at the end. The image is FROM scratch:
+/anontel, a /pause PID 1 that never reaps (tests/engine/pause.c) and the tests' CA as /ca.pem
+(SSL_CERT_FILE); its HEALTHCHECK is the exec form ["/anontel","check",URL,"--report"] with the
+engine's timeout (tests/engine/Containerfile.in; podman 4.3 ignores `run --health-timeout` when
+the image has one). Ticks are driven by `podman healthcheck run` and read back as the engine
+recorded them (`podman inspect`, .State.Health.Log). The servers are Python ones on 127.0.0.1;
+telemetry goes to http://127.0.0.1 (plain http is allowed to loopback only).
 Where podman cannot run, the test fails saying why.
 """
+import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +30,7 @@ IMAGE = "localhost/anontel-engine-test"
 TICKS = 5
 TICK_GAP = 2.0          # seconds between ticks: 5 ticks span 8 s, more than the 5 s
                         # telemetry timeout and less than the 30 s first back-off
+FIRST_BACKOFF = 30      # seconds after a failed attempt before the next (docs/telemetry.md)
 NOBODY = 65534
 
 
@@ -154,12 +157,22 @@ class Engine:
 
 def host_identity(extra_names=()):
     """The host's names, non-loopback IP addresses and MAC addresses: none may show in a
-    tick's output (the container shares the host's network here)."""
+    tick's output (the container shares the host's network here). Read from /proc and
+    /sys, so no tool is needed."""
     words = {socket.gethostname(), socket.getfqdn(), *extra_names}
-    p = subprocess.run(["ip", "-o", "addr", "show"], stdout=subprocess.PIPE, timeout=10)
-    for m in re.finditer(r"\binet6? ([0-9a-fA-F.:]+)/", p.stdout.decode()):
-        if not (m.group(1).startswith("127.") or m.group(1) == "::1"):
-            words.add(m.group(1))
+    with open("/proc/net/fib_trie") as f:
+        last = None
+        for line in f:
+            m = re.search(r"[|+]-- ([0-9.]+)$", line.rstrip())
+            if m:
+                last = m.group(1)
+            elif "/32 host LOCAL" in line and last and not last.startswith("127."):
+                words.add(last)
+    with contextlib.suppress(FileNotFoundError), open("/proc/net/if_inet6") as f:
+        for line in f:
+            addr = ipaddress.IPv6Address(bytes.fromhex(line.split()[0]))
+            if not addr.is_loopback:
+                words.add(str(addr))
     net = "/sys/class/net"
     for iface in os.listdir(net):
         try:
@@ -212,10 +225,13 @@ def ticks_against_a_silent_endpoint(tmp, engine_timeout):
         span = time.monotonic() - started
         got = [round(t - started, 1) for t in silent.times]
         lib.check(len(probe.gets) >= TICKS, f"the probe was asked {len(probe.gets)} times")
-        lib.check(len(got) >= 1, f"no telemetry attempt reached the endpoint in {span:.0f}s "
-                                 f"({TICKS} healthy ticks): telemetry was never tried")
-        lib.check(len(got) <= 1, f"{len(got)} telemetry attempts within {span:.0f}s (at "
-                                 f"seconds {got}): the 30 s back-off was not armed")
+        lib.check(got, f"no telemetry attempt reached the endpoint in {span:.0f}s "
+                       f"({TICKS} healthy ticks): telemetry was never tried")
+        # On a slow machine the ticks may span more than the first back-off: a later
+        # attempt is then allowed, a second one inside the back-off never.
+        within = [t for t in got if t - got[0] < FIRST_BACKOFF]
+        lib.eq(len(within), 1, f"telemetry attempts within {FIRST_BACKOFF}s of the first (at "
+                               f"seconds {got}; the ticks spanned {span:.0f}s)")
 
 
 def test_silent_endpoint_engine_timeout_1s(tmp):
