@@ -19,6 +19,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import lib
@@ -29,22 +30,21 @@ ENGINE_FILES = os.path.join(lib.TOP, "tests", "engine")
 IMAGE = "localhost/anontel-engine-test"
 TICKS = 5
 TICK_GAP = 2.0          # seconds between ticks: 5 ticks span 8 s, more than the 5 s
-                        # telemetry timeout and less than the 30 s first back-off
-FIRST_BACKOFF = 30      # seconds after a failed attempt before the next (docs/telemetry.md)
+                        # telemetry timeout
 NOBODY = 65534
 
 
 class Silent(peers._Base):
-    """Accepts TCP connections on 127.0.0.1 and never answers; .times holds when each
-    was accepted (time.monotonic())."""
+    """Accepts TCP connections on 127.0.0.1 and never answers; .wall_times holds when each
+    was accepted (time.time(), the clock the stamps use)."""
 
     def __init__(self):
-        self.times = []
+        self.wall_times = []
         super().__init__(peers.LOOPBACK4, hold=60.0)
 
     def _handle(self, conn):
         with self._lock:
-            self.times.append(time.monotonic())
+            self.wall_times.append(time.time())
         self._wait_idle(conn)
 
 
@@ -204,14 +204,45 @@ def check_healthy(entry, secs, what):
                                      f"tick took {secs:.1f}s)")
 
 
+class StampsWatch:
+    """Polls the stamps of a state dir the container shares with the host (a volume), and
+    keeps, per value of `failures`, the next_try_ms the attempt that set it armed."""
+
+    def __init__(self, state):
+        self.state, self.armed, self._stop = state, {}, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.wait(0.02):
+            try:
+                st = runs.stamps(self.state)
+            except (FileNotFoundError, lib.CheckFailed, ValueError):
+                continue   # not written yet, or caught mid-rename
+            f = int(st.get("failures", "0"))
+            if f > 0:
+                self.armed.setdefault(f, int(st["next_try_ms"]) / 1000)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def ticks_against_a_silent_endpoint(tmp, engine_timeout):
     """A fresh container whose telemetry endpoint accepts and never answers: every tick is
-    healthy within the engine's timeout, and the endpoint sees exactly one attempt."""
+    healthy within the engine's timeout, telemetry is tried, and each attempt waits for the
+    back-off the one before armed (read from the stamps, on a volume the host can see)."""
     name = f"anontel-silent-{engine_timeout}s"
     identity = host_identity([name])
-    with runs.Server() as probe, Silent() as silent, Engine(tmp) as engine:
+    state = os.path.join(tmp, "state")
+    os.mkdir(state, 0o700)
+    with runs.Server() as probe, Silent() as silent, Engine(tmp) as engine, \
+            StampsWatch(state) as watch:
         image = engine.build(probe.url("/health"), engine_timeout)
-        engine.start(name, image,
+        engine.start(name, image, "-v", f"{state}:/var/lib/anontel",
                      "-e", f"ANONTEL_ENDPOINT=http://127.0.0.1:{silent.port}/t")
         started = time.monotonic()
         for i in range(TICKS):
@@ -223,15 +254,20 @@ def ticks_against_a_silent_endpoint(tmp, engine_timeout):
             check_output(entry, identity, what)
         time.sleep(1.0)       # a child the last tick started may connect just after it
         span = time.monotonic() - started
-        got = [round(t - started, 1) for t in silent.times]
+        got = list(silent.wall_times)
         lib.check(len(probe.gets) >= TICKS, f"the probe was asked {len(probe.gets)} times")
         lib.check(got, f"no telemetry attempt reached the endpoint in {span:.0f}s "
                        f"({TICKS} healthy ticks): telemetry was never tried")
-        # On a slow machine the ticks may span more than the first back-off: a later
-        # attempt is then allowed, a second one inside the back-off never.
-        within = [t for t in got if t - got[0] < FIRST_BACKOFF]
-        lib.eq(len(within), 1, f"telemetry attempts within {FIRST_BACKOFF}s of the first (at "
-                               f"seconds {got}; the ticks spanned {span:.0f}s)")
+    # Attempt k (k >= 2) comes no earlier than the next try that attempt k - 1 armed
+    # (the stamps' failures counter is k - 1 between them). 50 ms for the clock reading.
+    for k in range(1, len(got)):
+        armed = watch.armed.get(k)
+        lib.check(armed is not None, f"attempt {k} armed no back-off in the stamps "
+                                     f"({watch.armed}, attempts at {got})")
+        lib.check(got[k] >= armed - 0.05, f"attempt {k + 1} at {got[k]:.2f} came before the "
+                                          f"back-off armed by attempt {k} ({armed:.2f})")
+    print(f"# timeout {engine_timeout}s: {len(got)} attempt(s) in {span:.0f}s of ticks; "
+          f"back-offs armed {sorted(watch.armed.items())}")
 
 
 def test_silent_endpoint_engine_timeout_1s(tmp):
