@@ -10,12 +10,13 @@
  *   missing parents without a check-then-use race on the path.
  * - Directory listing uses getdents64 directly: opendir() would pull malloc
  *   into the static binary for one DIR buffer.
- * - Files are opened O_NONBLOCK so a FIFO planted under a state name cannot
- *   hang a HEALTHCHECK run; fstat then refuses anything but a regular file.
+ * - Files are read through file.h (O_NONBLOCK, regular files only), so a FIFO
+ *   planted under a state name cannot hang a HEALTHCHECK run.
  */
 #include "state.h"
 
 #include "buf.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,6 @@
 #define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
 #define KEPT_DIGITS  20
 
-#define OPEN_READ  (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 static const char *const default_dirs[] = { "/var/lib/anontel", NULL /* /tmp/anontel-<uid> */ };
@@ -332,66 +332,31 @@ fail_closed:
 	return -1;
 }
 
-/* Reads name in dfd into buf[cap]. Returns 1 read (*len set), 0 missing, -1 error. */
+/* Reads name in dfd into buf[cap] (file.h, not following a symlink). Returns 1
+ * read (*len set), 0 missing, -1 error. */
 static int
 read_small(const struct state *s, int dfd, const char *sub, const char *name, char *buf,
     size_t cap, size_t *len, char *err, size_t errlen)
 {
-	struct stat st;
-	size_t n = 0;
-	int fd;
+	int r = file_read(dfd, name, O_NOFOLLOW, buf, cap, len);
 
+	if (r == FILE_OK || r == FILE_ABSENT)
+		return r;
 	*len = 0;
-	fd = openat(dfd, name, OPEN_READ);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, sub, name, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, s, sub, name, "cannot stat", errno);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (r == FILE_TOO_BIG) {
+		char what[64];
+		struct buf b;
+
+		buf_init(&b, what, sizeof what);
+		buf_str(&b, "larger than ");
+		buf_uint(&b, cap, 0);
+		buf_str(&b, " bytes");
+		set_err(err, errlen, s, sub, name, what, 0);
+	} else if (r == FILE_NOT_REGULAR) {
 		set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-		goto fail;
+	} else {
+		set_err(err, errlen, s, sub, name, open_failure(errno), errno == ELOOP ? 0 : errno);
 	}
-	for (;;) {
-		char extra;
-		ssize_t r;
-
-		if (n < cap)
-			r = read(fd, buf + n, cap - n);
-		else
-			r = read(fd, &extra, 1);  /* must be at EOF now */
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			set_err(err, errlen, s, sub, name, "read", errno);
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		if (n >= cap) {
-			char what[64];
-			struct buf b;
-
-			buf_init(&b, what, sizeof what);
-			buf_str(&b, "larger than ");
-			buf_uint(&b, cap, 0);
-			buf_str(&b, " bytes");
-			set_err(err, errlen, s, sub, name, what, 0);
-			goto fail;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	*len = n;
-	return 1;
-fail:
-	close(fd);
 	return -1;
 }
 
