@@ -240,6 +240,7 @@ static const char *
 scheme_name(enum cfg_scheme s)
 {
 	switch (s) {
+	case CFG_SCHEME_AUTO: return "auto";
 	case CFG_SCHEME_BUTLER: return "butler";
 	case CFG_SCHEME_MACHINE_ID: return "machine-id";
 	case CFG_SCHEME_RANDOM: return "random";
@@ -268,9 +269,15 @@ verb_id(const struct cli *cl)
 		out(text);
 		return EXIT_DONE;
 	}
+	if (id.asked == CFG_SCHEME_AUTO) {
+		buf_str(&b, "scheme.asked: auto, chose ");
+		buf_str(&b, scheme_name(id.scheme));
+		buf_char(&b, '\n');
+	}
 	line(&b, "scheme", scheme_name(id.scheme));
 	line(&b, "why", id.why);
-	if (id.scheme == CFG_SCHEME_BUTLER) {
+	/* auto shows the inputs it judged, also when it chose random. */
+	if (id.scheme == CFG_SCHEME_BUTLER || id.asked == CFG_SCHEME_AUTO) {
 		line(&b, "iface", id.in.iface);
 		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
 		line(&b, "mac", id.in.mac);
@@ -283,7 +290,11 @@ verb_id(const struct cli *cl)
 		line(&b, "host.from", "config id.host (empty when unset)");
 		line(&b, "uuid", id.in.uuid);
 		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	}
+	if (id.scheme == CFG_SCHEME_BUTLER) {
 		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+	} else if (id.scheme == CFG_SCHEME_RANDOM) {
+		line(&b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
 	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
 		line(&b, "app_id", id.in.app_id);
 		line(&b, "app_id.from", id.in.app_id_from);
@@ -308,7 +319,7 @@ struct status_view {
 	int config_read;
 	char config_error[1024];      /* why the file could not be read, when opted out anyway */
 	char endpoint[CFG_URL_MAX + 64];   /* without userinfo */
-	char scheme[256];             /* with the fallback, when the butler scheme falls back */
+	char scheme[1024];            /* what auto chose and why; butler's fallback */
 	int have_state;               /* stamps and kept list known (defaults before the first run) */
 	struct state_stamps st;
 	size_t kept;
@@ -337,20 +348,36 @@ status_endpoint(struct status_view *v)
 	}
 }
 
-/* The scheme, and whether the butler scheme falls back on this machine (reading
- * only: the random scheme is not computed here, it would write). */
+/* The scheme; for auto, what it chose and why; for butler, whether it falls
+ * back on this machine (reading only: a random ID not made yet is not made here). */
 static void
 status_scheme(struct status_view *v)
 {
 	static struct id id;
 	char err[512];
 	struct buf b;
+	int rc;
 
 	buf_init(&b, v->scheme, sizeof v->scheme);
-	buf_str(&b, scheme_name(config.scheme));
-	if (config.scheme != CFG_SCHEME_BUTLER)
+	if (config.scheme != CFG_SCHEME_BUTLER && config.scheme != CFG_SCHEME_AUTO) {
+		buf_str(&b, scheme_name(config.scheme));
 		return;
-	if (id_read(&id, &config, "/", err, sizeof err) != 0) {
+	}
+	rc = id_read(&id, &config, "/", err, sizeof err);
+	if (config.scheme == CFG_SCHEME_AUTO) {
+		/* "random (auto: locally administered MAC, ...)", then what is missing. */
+		buf_str(&b, scheme_name(id.scheme));
+		buf_str(&b, " (");
+		buf_str(&b, id.why);
+		buf_char(&b, ')');
+		if (rc != 0) {
+			buf_str(&b, "; ");
+			buf_str(&b, err);
+		}
+		return;
+	}
+	buf_str(&b, scheme_name(config.scheme));
+	if (rc != 0) {
 		buf_str(&b, " (no ID on this machine: ");
 		buf_str(&b, err);
 		buf_char(&b, ')');
