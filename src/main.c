@@ -281,9 +281,13 @@ verb_id(const struct cli *cl)
 		line(&b, "iface", id.in.iface);
 		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
 		line(&b, "mac", id.in.mac);
-		buf_str(&b, "mac.from: /sys/class/net/");
-		buf_str(&b, id.in.iface);
-		buf_str(&b, "/address\n");
+		if (id.in.iface[0] == '\0') {
+			line(&b, "mac.from", "(no default interface)");
+		} else {
+			buf_str(&b, "mac.from: /sys/class/net/");
+			buf_str(&b, id.in.iface);
+			buf_str(&b, "/address\n");
+		}
 		line(&b, "ipv4", id.in.ipv4);
 		line(&b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
 		line(&b, "host", id.in.host);
