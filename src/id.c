@@ -689,7 +689,7 @@ id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
 		return CFG_SCHEME_BUTLER;
 	}
 	buf_join(why, whylen, "auto: locally administered MAC, no DMI UUID, no id.host: "
-	    "Butler's ID could be the same on many hosts (it is on every Docker host)",
+	    "Butler's ID could be the same on many hosts, as on every Docker host",
 	    "; random ID kept in the state dir", NULL);
 	return CFG_SCHEME_RANDOM;
 }

@@ -26,7 +26,7 @@ DOCKER_BUTLER_ID = "fc0c9b4f5ca1cb90ce596d741654ab09cec6d816a3dd02ff188fecaced10
 HEX64 = re.compile(r"[0-9a-f]{64}")
 NOBODY = 65534
 WHY_RANDOM = ("auto: locally administered MAC, no DMI UUID, no id.host: Butler's ID could be "
-              "the same on many hosts (it is on every Docker host); random ID kept in the state dir")
+              "the same on many hosts, as on every Docker host; random ID kept in the state dir")
 
 
 def butler_formula(mac, ip, host="", uuid=""):

@@ -698,7 +698,7 @@ test_random_scheme(void)
 
 #define DOCKER_MAC "02:42:ac:11:00:02"
 #define WHY_LOCAL "auto: locally administered MAC, no DMI UUID, no id.host: Butler's ID " \
-	"could be the same on many hosts (it is on every Docker host); random ID kept in the state dir"
+	"could be the same on many hosts, as on every Docker host; random ID kept in the state dir"
 #define WHY_APART ": Butler's ID tells machines apart"
 
 struct auto_row {
