@@ -323,7 +323,7 @@ struct status_view {
 	int config_read;
 	char config_error[1024];      /* why the file could not be read, when opted out anyway */
 	char endpoint[CFG_URL_MAX + 64];   /* without userinfo */
-	char scheme[1024];            /* what auto chose and why; butler's fallback */
+	char scheme[256];             /* with the fallback, when the butler scheme falls back */
 	int have_state;               /* stamps and kept list known (defaults before the first run) */
 	struct state_stamps st;
 	size_t kept;
