@@ -4,8 +4,10 @@ a default route via 172.17.0.1, sysfs remounted (the host's MAC is hidden), no D
 product_uuid, /dev/null over /etc/machine-id. Butler's formula gives one ID there on
 every host; auto must give each host (state dir) its own ID and keep it.
 
-The namespace has a veth pair and nothing behind it: nothing here sends a packet.
-Expected values come from Python's hmac over the inputs, not from anontel."""
+The namespace has a veth pair and nothing behind it: nothing here sends a packet. The
+test's directory is seen there as /mnt, and fresh tmpfs cover /tmp and /var/lib, so a
+state dir that anontel refused could never fall back to the host's. Expected values come
+from Python's hmac over the inputs, not from anontel."""
 import hashlib
 import hmac
 import os
@@ -39,20 +41,28 @@ class Bridge:
     results land in outdir (runs.step / runs.result)."""
 
     def __init__(self, tmp, name, mac=DOCKER_MAC):
+        self.tmp = tmp
         self.outdir = os.path.join(tmp, "out-" + name)
         os.mkdir(self.outdir)
         self.mac = mac
         self.lines = []
 
+    def ns(self, path):
+        """Where a path under the test's directory is seen inside the namespace."""
+        if path == self.tmp or path.startswith(self.tmp + "/"):
+            return "/mnt" + path[len(self.tmp):]
+        return path
+
     def run_as(self, name, uid, state, *args):
-        """anontel args with ANONTEL_STATE_DIR=state, as root (uid None) or as uid."""
-        cmd = f"ANONTEL_STATE_DIR={shlex.quote(state)} "
+        """anontel args with ANONTEL_STATE_DIR=state, as root (uid None) or as uid;
+        paths under the test's directory are given as the namespace sees them."""
+        cmd = f"ANONTEL_STATE_DIR={shlex.quote(self.ns(state))} "
         if uid is None:
             cmd += '"$BIN"'
         else:
             cmd += (f"setpriv --reuid {uid} --regid {uid} --clear-groups -- "
-                    f"{shlex.quote(self.nobody_bin)}")
-        cmd += "".join(" " + shlex.quote(a) for a in args)
+                    f"{shlex.quote(self.ns(self.nobody_bin))}")
+        cmd += "".join(" " + shlex.quote(self.ns(a)) for a in args)
         self.lines.append(runs.step(name, cmd))
 
     def run(self, name, state, *args):
@@ -75,6 +85,9 @@ ip route add default via 172.17.0.1 dev eth0
 mount -t sysfs sysfs /sys
 if [ -e /sys/class/dmi/id ]; then mount -t tmpfs -o size=4k,mode=0555 none /sys/class/dmi/id; fi
 if [ -e /etc/machine-id ]; then mount --bind /dev/null /etc/machine-id; fi
+mount --bind {shlex.quote(self.tmp)} /mnt
+mount -t tmpfs -o size=1m,mode=1777 tmpfs /tmp
+mount -t tmpfs -o size=1m,mode=0755 tmpfs /var/lib
 """ + "".join(self.lines)
         p = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "bash", "-ec", script],
                            env=lib.base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -121,9 +134,9 @@ def check_docker_like(b):
     lib.check(out == b"", f"/etc/machine-id not hidden: {out!r}")
 
 
-def exists(path):
+def exists(b, path):
     """A step's shell text: prints yes or no, at that point of the script."""
-    return f"if [ -e {shlex.quote(path)} ]; then echo yes; else echo no; fi"
+    return f"if [ -e {shlex.quote(b.ns(path))} ]; then echo yes; else echo no; fi"
 
 
 def butler_config(tmp, **more):
@@ -139,7 +152,7 @@ def test_two_docker_hosts_get_their_own_kept_ids(tmp):
     add_recipe_checks(b)
     b.run("status_before", a, "status")
     b.run("show_before", a, "show")
-    b.shell("made_before", exists(a))
+    b.shell("made_before", exists(b, a))
     b.run("id_a", a, "id")
     b.run("id_a_again", a, "id")
     b.run("show_a", a, "show")
@@ -203,7 +216,7 @@ def test_two_docker_hosts_get_their_own_kept_ids(tmp):
 def test_as_nobody(tmp):
     """A non-root container (uid 65534): the same choice, a state dir it owns."""
     lib.check(shutil.which("setpriv"), "setpriv is missing")
-    os.chmod(tmp, 0o711)
+    os.chmod(tmp, 0o755)
     binary = os.path.join(tmp, "anontel")
     shutil.copy(lib.BIN, binary)
     os.chmod(binary, 0o755)
@@ -221,7 +234,7 @@ def test_as_nobody(tmp):
     b.shell("uuid_nobody", f"setpriv --reuid {NOBODY} --regid {NOBODY} --clear-groups -- "
             "cat /sys/class/dmi/id/product_uuid")
     b.run_as("status_before", NOBODY, homes[0], "status")
-    b.shell("made_before", exists(homes[0]))
+    b.shell("made_before", exists(b, homes[0]))
     b.run_as("id_a", NOBODY, homes[0], "id")
     b.run_as("id_a_again", NOBODY, homes[0], "id")
     b.run_as("show_a", NOBODY, homes[0], "show")
@@ -241,8 +254,11 @@ def test_as_nobody(tmp):
     lib.check(ida != idb and DOCKER_BUTLER_ID not in (ida, idb), f"IDs {ida} {idb}")
     lib.eq(b.id("id_a_again"), ida, "second run")
     lib.eq(b.shows("show_a"), ida, "show after id")
-    st = os.stat(os.path.join(homes[0], "random-id"))
-    lib.eq((st.st_uid, stat.S_IMODE(st.st_mode)), (NOBODY, 0o600), "random-id owner and mode")
+    for state, ident in zip(homes, (ida, idb)):
+        path = os.path.join(state, "random-id")
+        lib.eq(runs.read(path, "r"), ident, f"{path} holds the ID")
+        st = os.stat(path)
+        lib.eq((st.st_uid, stat.S_IMODE(st.st_mode)), (NOBODY, 0o600), f"{path} owner and mode")
     e = b.explain("explain_a")
     lib.eq((e.get("scheme.asked"), e.get("why")), ("auto, chose random", WHY_RANDOM), "explain")
     lib.check(f"id scheme: random ({WHY_RANDOM})\n" in b.ok("status_a"), b.ok("status_a"))
