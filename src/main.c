@@ -242,6 +242,7 @@ static const char *
 scheme_name(enum cfg_scheme s)
 {
 	switch (s) {
+	case CFG_SCHEME_AUTO: return "auto";
 	case CFG_SCHEME_BUTLER: return "butler";
 	case CFG_SCHEME_MACHINE_ID: return "machine-id";
 	case CFG_SCHEME_RANDOM: return "random";
@@ -270,22 +271,36 @@ verb_id(const struct cli *cl)
 		out(text);
 		return EXIT_DONE;
 	}
+	if (id.asked == CFG_SCHEME_AUTO) {
+		buf_str(&b, "scheme.asked: auto, chose ");
+		buf_str(&b, scheme_name(id.scheme));
+		buf_char(&b, '\n');
+	}
 	line(&b, "scheme", scheme_name(id.scheme));
 	line(&b, "why", id.why);
-	if (id.scheme == CFG_SCHEME_BUTLER) {
+	/* auto shows the inputs it judged, also when it chose random. */
+	if (id.scheme == CFG_SCHEME_BUTLER || id.asked == CFG_SCHEME_AUTO) {
 		line(&b, "iface", id.in.iface);
 		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
 		line(&b, "mac", id.in.mac);
-		buf_str(&b, "mac.from: /sys/class/net/");
-		buf_str(&b, id.in.iface);
-		buf_str(&b, "/address\n");
+		if (id.in.iface[0] == '\0') {
+			line(&b, "mac.from", "(no default interface)");
+		} else {
+			buf_str(&b, "mac.from: /sys/class/net/");
+			buf_str(&b, id.in.iface);
+			buf_str(&b, "/address\n");
+		}
 		line(&b, "ipv4", id.in.ipv4);
 		line(&b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
 		line(&b, "host", id.in.host);
 		line(&b, "host.from", "config id.host (empty when unset)");
 		line(&b, "uuid", id.in.uuid);
 		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	}
+	if (id.scheme == CFG_SCHEME_BUTLER) {
 		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+	} else if (id.scheme == CFG_SCHEME_RANDOM) {
+		line(&b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
 	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
 		line(&b, "app_id", id.in.app_id);
 		line(&b, "app_id.from", id.in.app_id_from);
@@ -342,20 +357,36 @@ status_endpoint(struct status_view *v)
 	}
 }
 
-/* The scheme, and whether the butler scheme falls back on this machine (reading
- * only: the random scheme is not computed here, it would write). */
+/* The scheme; for auto, what it chose and why; for butler, whether it falls
+ * back on this machine (reading only: a random ID not made yet is not made here). */
 static void
 status_scheme(struct status_view *v)
 {
 	static struct id id;
 	char err[512];
 	struct buf b;
+	int rc;
 
 	buf_init(&b, v->scheme, sizeof v->scheme);
-	buf_str(&b, scheme_name(config.scheme));
-	if (config.scheme != CFG_SCHEME_BUTLER)
+	if (config.scheme != CFG_SCHEME_BUTLER && config.scheme != CFG_SCHEME_AUTO) {
+		buf_str(&b, scheme_name(config.scheme));
 		return;
-	if (id_read(&id, &config, "/", err, sizeof err) != 0) {
+	}
+	rc = id_read(&id, &config, "/", err, sizeof err);
+	if (config.scheme == CFG_SCHEME_AUTO) {
+		/* "random (auto: locally administered MAC, ...)", then what is missing. */
+		buf_str(&b, scheme_name(id.scheme));
+		buf_str(&b, " (");
+		buf_str(&b, id.why);
+		buf_char(&b, ')');
+		if (rc != 0) {
+			buf_str(&b, "; ");
+			buf_str(&b, err);
+		}
+		return;
+	}
+	buf_str(&b, scheme_name(config.scheme));
+	if (rc != 0) {
 		buf_str(&b, " (no ID on this machine: ");
 		buf_str(&b, err);
 		buf_char(&b, ')');

@@ -43,7 +43,9 @@ def _unwritable(tmp, existing):
         e = runs.env("/tmp/state", s.url("/t"))
         script = _ro_candidates(existing)
         script += runs.step("plain", '"$BIN" report')
-        script += runs.step("force", '"$BIN" report --force')
+        # Butler's scheme: the default auto may choose a random ID, which needs a state dir.
+        lib.write_config(out, {"id": {"scheme": "butler"}}, name="butler.json")
+        script += runs.step("force", '"$BIN" -c "$OUT/butler.json" report --force')
         script += runs.step("check", f'"$BIN" check {s.url("/health")} --report')
         script += runs.step("unhealthy", f'"$BIN" check {s.url("/bad")} --report')
         script += runs.step("status", '"$BIN" status --json')
