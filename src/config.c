@@ -10,6 +10,7 @@
 
 #include "ascii.h"
 #include "buf.h"
+#include "file.h"
 #include "json.h"
 
 /* Parent links make jsmn's ',' and '}' O(depth) instead of a backward scan. */
@@ -757,53 +758,30 @@ fail_errno(struct buf *e, const char *path, const char *what, int errnum)
 static long
 read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf *e)
 {
-	struct stat st;
-	size_t got = 0;
-	int fd;
+	size_t got;
+	int r;
 
 	if (strlen(path) >= sizeof c->file) {
 		buf_str(e, "config path longer than 4095 bytes");
 		return -1;
 	}
-	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (src == CFG_FILE_DEFAULT && (errno == ENOENT || errno == ENOTDIR))
-			return 0;
-		fail_errno(e, path, ": cannot open: ", errno);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		fail_errno(e, path, ": cannot stat: ", errno);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		buf_str(e, path);
-		buf_str(e, ": not a regular file");
-		close(fd);
-		return -1;
-	}
-	/* Read one byte more than allowed, so a file that grew is still caught. */
-	while (st.st_size <= CFG_MAX_FILE && got <= CFG_MAX_FILE) {
-		ssize_t r = read(fd, c->text + got, CFG_MAX_FILE + 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fail_errno(e, path, ": cannot read: ", errno);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (st.st_size > CFG_MAX_FILE || got > CFG_MAX_FILE) {
+	r = file_read(AT_FDCWD, path, 0, c->text, CFG_MAX_FILE, &got);
+	if (r == FILE_ABSENT && src == CFG_FILE_DEFAULT)
+		return 0;
+	if (r == FILE_TOO_BIG) {
 		buf_str(e, path);
 		buf_str(e, ": larger than ");
 		buf_uint(e, CFG_MAX_FILE, 0);
 		buf_str(e, " bytes");
+		return -1;
+	}
+	if (r == FILE_NOT_REGULAR) {
+		buf_str(e, path);
+		buf_str(e, ": not a regular file");
+		return -1;
+	}
+	if (r != FILE_OK) {
+		fail_errno(e, path, ": cannot open: ", r == FILE_ABSENT ? ENOENT : errno);
 		return -1;
 	}
 	c->text[got] = '\0';

@@ -21,6 +21,7 @@
 
 #include "ascii.h"
 #include "buf.h"
+#include "file.h"
 #include "sha256.h"
 #include "state.h"
 
@@ -31,8 +32,6 @@
 #define RTF_REJECT_BIT 0x0200u
 #define APP_PREFIX     "anontel:"
 #define ROUTE_LINE_MAX 1023     /* longer lines are not the kernel's: skipped */
-
-enum { RD_OK = 1, RD_ABSENT = 0, RD_ERROR = -1, RD_TOOBIG = -2 };
 
 static void
 wipe(void *p, size_t n)
@@ -225,46 +224,17 @@ join(char *mem, size_t cap, const char *root, const char *rel, const char *rel2,
 	return b.overflow ? -1 : 0;
 }
 
-static int
-open_ro(const char *path, int *fd)
-{
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (*fd >= 0)
-		return RD_OK;
-	return errno == ENOENT || errno == ENOTDIR ? RD_ABSENT : RD_ERROR;
-}
-
-/* Reads the whole file into p[0..cap-1), NUL-terminated; *n its length. */
+/* Reads the whole file into p[0..cap-1), NUL-terminated; *n its length (0 unless
+ * FILE_OK). Returns an enum file_result (file.h: regular files only, never
+ * blocking on a FIFO). */
 static int
 read_small(const char *path, char *p, size_t cap, size_t *n)
 {
-	int fd, r = open_ro(path, &fd);
+	int r = file_read(AT_FDCWD, path, 0, p, cap - 1, n);
 
-	*n = 0;
-	p[0] = '\0';
-	if (r != RD_OK)
-		return r;
-	for (;;) {
-		ssize_t got = read(fd, p + *n, cap - *n);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = RD_ERROR;
-			break;
-		}
-		if (got == 0)
-			break;
-		*n += (size_t)got;
-		if (*n == cap) {
-			r = RD_TOOBIG;
-			break;
-		}
-	}
-	close(fd);
-	if (r != RD_OK)
+	if (r != FILE_OK)
 		*n = 0;
-	p[*n] = '\0';   /* *n < cap here */
+	p[*n] = '\0';
 	return r;
 }
 
@@ -291,11 +261,12 @@ read_default_route(const char *root, char iface[16], unsigned long *metric)
 {
 	char path[CFG_PATH_MAX + 32], chunk[ROUTE_LINE_MAX + 1];
 	struct route_best best = { 0, "", 0 };
+	struct stat st;
 	size_t have = 0;
-	int fd, header = 1, skipping = 0, eof = 0;
+	int fd, r, header = 1, skipping = 0, eof = 0;
 
 	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0 ||
-	    open_ro(path, &fd) != RD_OK)
+	    (fd = file_open(AT_FDCWD, path, 0, &st, &r)) < 0)
 		return -1;
 	while (!eof) {
 		ssize_t got = read(fd, chunk + have, sizeof chunk - have);
@@ -354,7 +325,7 @@ read_mac(const char *root, const char *iface, char mac[18])
 
 	mac[0] = '\0';
 	if (join(path, sizeof path, root, "/sys/class/net/", iface, "/address") < 0 ||
-	    read_small(path, t, sizeof t, &n) != RD_OK)
+	    read_small(path, t, sizeof t, &n) != FILE_OK)
 		return 0;
 	n = trim(t, n);
 	if (n != 17)
@@ -420,7 +391,7 @@ read_uuid(const char *root, char out[64])
 
 	out[0] = '\0';
 	if (join(path, sizeof path, root, "/sys/class/dmi/id/product_uuid", "", "") < 0 ||
-	    read_small(path, t, sizeof t, &n) != RD_OK)
+	    read_small(path, t, sizeof t, &n) != FILE_OK)
 		return;
 	n = trim(t, n);
 	if (n == 0 || n >= 64)
@@ -525,19 +496,20 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 		return ID_ERR_SYSTEM;
 	}
 	r = read_small(path, t, sizeof t, &n);
-	if (r == RD_ABSENT) {
+	if (r == FILE_ABSENT) {
 		buf_join(err, errlen, pre, fallback ? ", and no /etc/machine-id to fall back to" :
 		    ": no /etc/machine-id", "");
 		return ID_ERR_SYSTEM;
 	}
-	if (r == RD_ERROR) {
-		buf_join(err, errlen, pre, ": /etc/machine-id cannot be read", "");
+	if (r == FILE_ERROR || r == FILE_NOT_REGULAR) {
+		buf_join(err, errlen, pre, r == FILE_ERROR ? ": /etc/machine-id cannot be read" :
+		    ": /etc/machine-id is not a regular file (refused)", "");
 		return ID_ERR_SYSTEM;
 	}
 	/* systemd's format: 32 hex digits and a newline (the newline optional). */
 	if (n == 33 && t[32] == '\n')
 		n = 32;
-	if (r != RD_OK || hex_in(t, n, mid, 16) < 0) {
+	if (r != FILE_OK || hex_in(t, n, mid, 16) < 0) {
 		buf_join(err, errlen, pre, ": /etc/machine-id: expected 32 hex digits", "");
 		return ID_ERR_SYSTEM;
 	}

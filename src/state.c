@@ -39,6 +39,9 @@
 #define KEPT_DIGITS  20
 
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#ifndef O_PATH      /* glibc hides it without _GNU_SOURCE; the kernel's value */
+#define O_PATH     010000000
+#endif
 
 static const char *const default_dirs[] = { "/var/lib/anontel", NULL /* /tmp/anontel-<uid> */ };
 
@@ -399,6 +402,10 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
 	struct stat st;
 	int fd = open_dir_at(dfd, name);
 
+	/* A parent we may only pass through (0711, as some home and service
+	 * directories are) is still a way to the state dir: O_PATH needs no read. */
+	if (fd < 0 && errno == EACCES && part != NULL)
+		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		if (!create && faccessat(dfd, ".", W_OK | X_OK, 0) == 0)
 			return DIR_ABSENT_CREATABLE;
