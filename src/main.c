@@ -645,20 +645,25 @@ warn_clock(const struct cli *cl)
 		    "checking certificates as of " ANONTEL_BUILD_DATE, NULL);
 }
 
-/* The one-time notice after the first delivery from a state dir. */
+/* The one-time notice after the first delivery from a state dir; before it, when
+ * check --report hands the first report to its background child (whose output
+ * nobody sees), until one is delivered. */
 static void
-say_notice(void)
+say_notice(int handed_off)
 {
 	static struct url u;
 	char text[CFG_URL_MAX + 512], err[256];
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
-	buf_str(&b, "sent anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
+	buf_str(&b, handed_off ? "sending" : "sent");
+	buf_str(&b, " anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
 	    "enabled features, a hashed instance ID) to ");
 	if (url_parse(&u, config.endpoint, err, sizeof err) == 0)
 		url_format(&b, &u);
-	buf_str(&b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off. "
+	buf_str(&b, handed_off ? " in the background" : "");
+	buf_str(&b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off. ");
+	buf_str(&b, handed_off ? "This notice is shown until the first report is delivered." :
 	    "This notice is shown once.");
 	say(text, NULL);
 }
@@ -724,7 +729,7 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	if (r.warning[0] != '\0' && !cl->quiet)
 		say3(who, "warning: ", r.warning);
 	if (r.first_run && !cl->quiet)
-		say_notice();
+		say_notice(r.status == REPORT_HANDED_OFF);
 	switch (r.status) {
 	case REPORT_DELIVERED:
 		if (cl->verbose)

@@ -467,6 +467,7 @@ cycle(struct report_run *r)
 		return;
 	if (due && r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
 		r->status = REPORT_HANDED_OFF;
+		r->first_run = !st.notice_shown;
 		return;
 	}
 	locked = state_lock(&state, err, sizeof err);

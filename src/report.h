@@ -64,7 +64,9 @@ struct report_run {
 	/* out */
 	enum report_status status;
 	int first_run;            /* 1: the first delivery from this state dir: the caller
-	                           * shows the one-time notice (recorded as shown) */
+	                           * shows the one-time notice (recorded as shown); or,
+	                           * HANDED_OFF, none delivered yet: the caller says the
+	                           * child is sending (shown until one is delivered) */
 	unsigned delivered;       /* messages delivered by this run */
 	int clock_behind;         /* 1: the clock is before the build date, certificates
 	                           * were checked as of the build date (warn once) */
