@@ -13,7 +13,9 @@
 #include "file.h"
 #include "net.h"
 #include "roots.h"
+#include "x509.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +28,11 @@
 #include <unistd.h>
 
 enum { MODE_CA, MODE_PIN, MODE_INSECURE };
+/* Why judge_leaf refused the server's certificate. */
+enum {
+	REFUSE_NONE, REFUSE_PIN, REFUSE_TOO_LARGE, REFUSE_WEAK, REFUSE_EKU, REFUSE_IP,
+	REFUSE_UNREADABLE
+};
 enum { PHASE_HANDSHAKE, PHASE_WRITE, PHASE_READ };
 
 #define CAFILE_MAX_BYTES (4L * 1024 * 1024)
@@ -70,135 +77,6 @@ tls_check_time(time_t now, time_t build_time, int *clamped)
 	return c ? build_time : now;
 }
 
-/* --------------------------------------------------------------- DER ------ */
-
-/* A bounded view of DER bytes. */
-struct der {
-	const unsigned char *p;
-	size_t n;
-};
-
-/*
- * Reads one TLV from the front of d. The content must lie within d, except with
- * `partial`, where it is cut to what d holds (for the outer SEQUENCEs of a
- * certificate of which we keep only the head). *whole is the TLV with its header.
- */
-static int
-der_next(struct der *d, unsigned *tag, struct der *content, struct der *whole, int partial)
-{
-	size_t i = 0, len = 0;
-
-	if (d->n < 2)
-		return -1;
-	*tag = d->p[i++];
-	if ((*tag & 0x1f) == 0x1f)
-		return -1;                   /* high tag numbers: none in the fields we read */
-	unsigned l0 = d->p[i++];
-	if (l0 < 0x80) {
-		len = l0;
-	} else {
-		unsigned nb = l0 & 0x7f;
-		if (nb == 0 || nb > 3 || d->n - i < nb)
-			return -1;           /* indefinite, or longer than 16 MiB */
-		for (unsigned k = 0; k < nb; k++)
-			len = (len << 8) | d->p[i++];
-	}
-	if (len > d->n - i) {
-		if (!partial)
-			return -1;
-		len = d->n - i;
-	}
-	content->p = d->p + i;
-	content->n = len;
-	if (whole != NULL) {
-		whole->p = d->p;
-		whole->n = i + len;
-	}
-	d->p += i + len;
-	d->n -= i + len;
-	return 0;
-}
-
-static int
-der_expect(struct der *d, unsigned want, struct der *content, struct der *whole, int partial)
-{
-	unsigned tag;
-
-	if (der_next(d, &tag, content, whole, partial) != 0 || tag != want)
-		return -1;
-	return 0;
-}
-
-static int
-digits(const unsigned char *p, size_t n, unsigned *v)
-{
-	*v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		*v = *v * 10 + (unsigned)(p[i] - '0');
-	}
-	return 0;
-}
-
-/* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (the DER forms) to Unix. */
-static int
-der_time(struct der *d, int64_t *out)
-{
-	unsigned tag, y, mo, dd, h, mi, s;
-	struct der t;
-	const unsigned char *p;
-
-	if (der_next(d, &tag, &t, NULL, 0) != 0)
-		return -1;
-	if (tag == 0x17 && t.n == 13) {
-		if (digits(t.p, 2, &y) != 0)
-			return -1;
-		y += y < 50 ? 2000 : 1900;   /* RFC 5280 4.1.2.5.1 */
-		p = t.p + 2;
-	} else if (tag == 0x18 && t.n == 15) {
-		if (digits(t.p, 4, &y) != 0)
-			return -1;
-		p = t.p + 4;
-	} else {
-		return -1;
-	}
-	if (p[10] != 'Z' || digits(p, 2, &mo) != 0 || digits(p + 2, 2, &dd) != 0 ||
-	    digits(p + 4, 2, &h) != 0 || digits(p + 6, 2, &mi) != 0 || digits(p + 8, 2, &s) != 0)
-		return -1;
-	if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || s > 60)
-		return -1;
-	*out = civil_days(y, mo, dd) * 86400 + h * 3600 + mi * 60 + s;
-	return 0;
-}
-
-/*
- * Walks Certificate -> tbsCertificate -> [0] version, serial, signature, issuer,
- * validity, subject -> subjectPublicKeyInfo. Gives the validity and the whole SPKI
- * TLV (which must be complete in the bytes we hold).
- */
-static int
-leaf_fields(const unsigned char *cert, size_t n, int64_t *nb, int64_t *na, struct der *spki)
-{
-	struct der d = { cert, n }, c, tbs, x, validity;
-	unsigned tag;
-
-	if (der_expect(&d, 0x30, &c, NULL, 1) != 0 || der_expect(&c, 0x30, &tbs, NULL, 1) != 0)
-		return -1;
-	if (tbs.n > 0 && tbs.p[0] == 0xa0 && der_next(&tbs, &tag, &x, NULL, 0) != 0)
-		return -1;
-	if (der_expect(&tbs, 0x02, &x, NULL, 0) != 0 ||      /* serialNumber */
-	    der_expect(&tbs, 0x30, &x, NULL, 0) != 0 ||      /* signature */
-	    der_expect(&tbs, 0x30, &x, NULL, 0) != 0 ||      /* issuer */
-	    der_expect(&tbs, 0x30, &validity, NULL, 0) != 0 ||
-	    der_expect(&tbs, 0x30, &x, NULL, 0) != 0 ||      /* subject */
-	    der_expect(&tbs, 0x30, &x, spki, 0) != 0)
-		return -1;
-	if (der_time(&validity, nb) != 0 || der_time(&validity, na) != 0 || validity.n != 0)
-		return -1;
-	return 0;
-}
-
 /* ------------------------------------------------------ X.509 wrapper ----- */
 
 static struct tls_x509 *
@@ -214,8 +92,9 @@ xw_start_chain(const br_x509_class **ctx, const char *server_name)
 	struct tls_x509 *w = wrapper(ctx);
 
 	w->ncerts = 0;
-	w->head_len = 0;
-	w->pin_mismatch = 0;
+	w->leaf_len = 0;
+	w->leaf_cut = 0;
+	w->refusal = REFUSE_NONE;
 	w->have_validity = 0;
 	if (w->minimal != NULL)
 		w->minimal->vtable->start_chain(&w->minimal->vtable, server_name);
@@ -239,10 +118,11 @@ xw_append(const br_x509_class **ctx, const unsigned char *p, size_t len)
 	struct tls_x509 *w = wrapper(ctx);
 
 	if (w->ncerts == 1) {
-		size_t room = sizeof w->head - w->head_len;
+		size_t room = sizeof w->leaf - w->leaf_len;
 		size_t k = len < room ? len : room;
-		memcpy(w->head + w->head_len, p, k);
-		w->head_len += k;
+		memcpy(w->leaf + w->leaf_len, p, k);
+		w->leaf_len += k;
+		w->leaf_cut |= k < len;
 		if (w->minimal == NULL)
 			br_x509_decoder_push(&w->dc, p, len);
 	}
@@ -250,27 +130,72 @@ xw_append(const br_x509_class **ctx, const unsigned char *p, size_t len)
 		w->minimal->vtable->append(&w->minimal->vtable, p, len);
 }
 
+/* What anontel judges itself in the server's certificate, which BearSSL's minimal
+ * engine does not: the pin, the key's size (also under direct trust and pins),
+ * Extended Key Usage, and for an IP endpoint its iPAddress names. */
+static int
+judge_leaf(struct tls_x509 *w)
+{
+	struct x509_cert c;
+	br_x509_pkey k;
+
+	if (x509_cert_parse(w->leaf, w->leaf_len, w->leaf_cut, &c) != 0)
+		return REFUSE_UNREADABLE;
+	w->have_validity = c.have_validity;
+	w->not_before = c.not_before;
+	w->not_after = c.not_after;
+	if (w->mode == MODE_INSECURE)
+		return REFUSE_NONE;
+	if (w->mode == MODE_PIN) {
+		unsigned char h[32];
+		br_sha256_context sh;
+
+		br_sha256_init(&sh);
+		br_sha256_update(&sh, c.spki.p, c.spki.n);
+		br_sha256_out(&sh, h);
+		if (memcmp(h, w->pin, 32) != 0)
+			return REFUSE_PIN;
+	}
+	if (w->leaf_cut)
+		return REFUSE_TOO_LARGE;
+	if (x509_spki_key(c.spki, &k) == 0 && k.key_type == BR_KEYTYPE_RSA &&
+	    (w->weak_bits = x509_rsa_bits(&k)) < TLS_RSA_MIN_BITS)
+		return REFUSE_WEAK;
+	switch (x509_eku(&c)) {
+	case X509_EKU_NOT_SERVER:
+		return REFUSE_EKU;
+	case X509_EKU_BAD:
+		return REFUSE_UNREADABLE;
+	default:
+		break;
+	}
+	if (w->mode == MODE_CA && w->ip_len != 0 && x509_san_ip_match(&c, w->ip, w->ip_len) != 1)
+		return REFUSE_IP;
+	return REFUSE_NONE;
+}
+
+/* The BearSSL error a refusal stands for (say_engine_error words it). */
+static unsigned
+refusal_code(int refusal)
+{
+	switch (refusal) {
+	case REFUSE_PIN: return BR_ERR_X509_NOT_TRUSTED;
+	case REFUSE_TOO_LARGE: return BR_ERR_X509_LIMIT_EXCEEDED;
+	case REFUSE_WEAK: return BR_ERR_X509_WEAK_PUBLIC_KEY;
+	case REFUSE_EKU: return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+	case REFUSE_IP: return BR_ERR_X509_BAD_SERVER_NAME;
+	case REFUSE_UNREADABLE: return BR_ERR_X509_UNSUPPORTED;
+	default: return 0;
+	}
+}
+
 static void
 xw_end_cert(const br_x509_class **ctx)
 {
 	struct tls_x509 *w = wrapper(ctx);
-	struct der spki;
 
-	if (w->ncerts == 1) {
-		if (leaf_fields(w->head, w->head_len, &w->not_before, &w->not_after, &spki) == 0) {
-			w->have_validity = 1;
-			if (w->mode == MODE_PIN) {
-				unsigned char h[32];
-				br_sha256_context sh;
-				br_sha256_init(&sh);
-				br_sha256_update(&sh, spki.p, spki.n);
-				br_sha256_out(&sh, h);
-				w->pin_mismatch = memcmp(h, w->pin, 32) != 0;
-			}
-		} else if (w->mode == MODE_PIN) {
-			w->pin_mismatch = 1;  /* cannot find the key: it cannot match */
-		}
-	}
+	if (w->ncerts == 1)
+		w->refusal = judge_leaf(w);
 	if (w->minimal != NULL)
 		w->minimal->vtable->end_cert(&w->minimal->vtable);
 }
@@ -279,18 +204,21 @@ static unsigned
 xw_end_chain(const br_x509_class **ctx)
 {
 	struct tls_x509 *w = wrapper(ctx);
-	int e;
+	unsigned e;
 
-	if (w->minimal != NULL)
-		return w->minimal->vtable->end_chain(&w->minimal->vtable);
-	if (w->ncerts == 0)
-		return BR_ERR_X509_EMPTY_CHAIN;
-	e = br_x509_decoder_last_error(&w->dc);
-	if (e != 0)
-		return (unsigned)e;
-	if (w->mode == MODE_PIN && w->pin_mismatch)
-		return BR_ERR_X509_NOT_TRUSTED;
-	return 0;
+	if (w->minimal != NULL) {
+		/* The chain's own verdict first: an untrusted chain is reported as such. */
+		e = w->minimal->vtable->end_chain(&w->minimal->vtable);
+		if (e != 0)
+			return e;
+	} else {
+		if (w->ncerts == 0)
+			return BR_ERR_X509_EMPTY_CHAIN;
+		e = (unsigned)br_x509_decoder_last_error(&w->dc);
+		if (e != 0)
+			return e;
+	}
+	return refusal_code(w->refusal);
 }
 
 static const br_x509_pkey *
@@ -298,11 +226,11 @@ xw_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
 	struct tls_x509 *w = (struct tls_x509 *)(void *)(uintptr_t)ctx;
 
+	if (w->refusal != REFUSE_NONE)
+		return NULL;
 	if (w->minimal != NULL)
 		return w->minimal->vtable->get_pkey(
 		    (const br_x509_class *const *)&w->minimal->vtable, usages);
-	if (w->mode == MODE_PIN && w->pin_mismatch)
-		return NULL;
 	if (usages != NULL)
 		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
 	return br_x509_decoder_get_pkey(&w->dc);
@@ -442,126 +370,6 @@ arena_put(struct loader *l, const void *p, size_t n)
 	return d;
 }
 
-static int
-der_is(const struct der *d, const unsigned char *v, size_t n)
-{
-	return d->n == n && memcmp(d->p, v, n) == 0;
-}
-
-/* A positive INTEGER without its leading zero bytes. */
-static int
-der_uint(struct der *d, struct der *v)
-{
-	if (der_expect(d, 0x02, v, NULL, 0) != 0 || v->n == 0 || (v->p[0] & 0x80))
-		return -1;
-	while (v->n > 1 && v->p[0] == 0) {
-		v->p++;
-		v->n--;
-	}
-	return 0;
-}
-
-/* The BIT STRING of a key, with no unused bits. */
-static int
-der_key_bits(struct der *d, struct der *v)
-{
-	if (der_expect(d, 0x03, v, NULL, 0) != 0 || v->n < 2 || v->p[0] != 0)
-		return -1;
-	v->p++;
-	v->n--;
-	return 0;
-}
-
-/* Reads SubjectPublicKeyInfo into k (pointing into the DER). Returns 0, -1 bad DER,
- * -2 a key type or curve BearSSL does not do. */
-static int
-spki_key(struct der spki, br_x509_pkey *k)
-{
-	static const unsigned char rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
-	static const unsigned char ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-	static const unsigned char p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-	static const unsigned char p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-	static const unsigned char p521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
-	struct der alg, oid, bits, seq, n, e;
-
-	if (der_expect(&spki, 0x30, &alg, NULL, 0) != 0 || der_expect(&alg, 0x06, &oid, NULL, 0) != 0 ||
-	    der_key_bits(&spki, &bits) != 0 || spki.n != 0)
-		return -1;
-	if (der_is(&oid, rsa, sizeof rsa)) {
-		if (der_expect(&bits, 0x30, &seq, NULL, 0) != 0 || bits.n != 0 ||
-		    der_uint(&seq, &n) != 0 || der_uint(&seq, &e) != 0 || seq.n != 0)
-			return -1;
-		k->key_type = BR_KEYTYPE_RSA;
-		k->key.rsa.n = (unsigned char *)(uintptr_t)n.p;
-		k->key.rsa.nlen = n.n;
-		k->key.rsa.e = (unsigned char *)(uintptr_t)e.p;
-		k->key.rsa.elen = e.n;
-		return 0;
-	}
-	if (der_is(&oid, ec, sizeof ec)) {
-		struct der curve;
-		int id;
-		size_t qlen;
-
-		if (der_expect(&alg, 0x06, &curve, NULL, 0) != 0)
-			return -2;   /* explicit curve parameters */
-		if (der_is(&curve, p256, sizeof p256))
-			id = BR_EC_secp256r1, qlen = 65;
-		else if (der_is(&curve, p384, sizeof p384))
-			id = BR_EC_secp384r1, qlen = 97;
-		else if (der_is(&curve, p521, sizeof p521))
-			id = BR_EC_secp521r1, qlen = 133;
-		else
-			return -2;
-		if (bits.n != qlen || bits.p[0] != 0x04)
-			return -2;   /* compressed points: BearSSL takes them not */
-		k->key_type = BR_KEYTYPE_EC;
-		k->key.ec.curve = id;
-		k->key.ec.q = (unsigned char *)(uintptr_t)bits.p;
-		k->key.ec.qlen = bits.n;
-		return 0;
-	}
-	return -2;
-}
-
-/* Whether the extensions (the rest of tbsCertificate) assert cA in Basic Constraints:
- * 1 yes, 0 no, -1 when Basic Constraints appears twice (RFC 5280 4.2: at most one
- * instance of an extension; decoders disagree on which one counts, so the
- * certificate is refused rather than guessed at). */
-static int
-is_ca(struct der tbs)
-{
-	static const unsigned char bc[] = { 0x55, 0x1d, 0x13 };
-	struct der exts, list, ext, oid, val, seq, b;
-	unsigned tag;
-	int seen = 0, ca = 0;
-
-	while (tbs.n > 0) {
-		if (der_next(&tbs, &tag, &exts, NULL, 0) != 0)
-			return 0;
-		if (tag != 0xa3)
-			continue;            /* issuerUniqueID, subjectUniqueID */
-		if (der_expect(&exts, 0x30, &list, NULL, 0) != 0)
-			return 0;
-		while (list.n > 0) {
-			if (der_expect(&list, 0x30, &ext, NULL, 0) != 0 ||
-			    der_expect(&ext, 0x06, &oid, NULL, 0) != 0)
-				return 0;
-			if (!der_is(&oid, bc, sizeof bc))
-				continue;
-			if (seen++)
-				return -1;
-			if (ext.n > 0 && ext.p[0] == 0x01 && der_next(&ext, &tag, &b, NULL, 0) != 0)
-				continue;    /* critical */
-			if (der_expect(&ext, 0x04, &val, NULL, 0) != 0 ||
-			    der_expect(&val, 0x30, &seq, NULL, 0) != 0)
-				continue;
-			ca = der_expect(&seq, 0x01, &b, NULL, 0) == 0 && b.n == 1 && b.p[0] != 0;
-		}
-	}
-	return ca;
-}
-
 /* Makes one DER certificate anchor number num (from 1). Returns 0, or -1 with err. */
 static int
 loader_add(struct loader *l, const unsigned char *der, size_t len, const char *path, size_t num,
@@ -569,22 +377,13 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 {
 	struct tls_store *s = l->s;
 	br_x509_trust_anchor *ta = &s->anchors[num - 1];
-	struct der d = { der, len }, cert, tbs, x, subject, spki;
+	struct x509_cert c;
 	br_x509_pkey k;
-	unsigned tag;
 	int r = -1, ca = 0;
 
-	if (der_expect(&d, 0x30, &cert, NULL, 0) == 0 && d.n == 0 &&
-	    der_expect(&cert, 0x30, &tbs, NULL, 0) == 0 &&
-	    (tbs.n == 0 || tbs.p[0] != 0xa0 || der_next(&tbs, &tag, &x, NULL, 0) == 0) &&
-	    der_expect(&tbs, 0x02, &x, NULL, 0) == 0 &&
-	    der_expect(&tbs, 0x30, &x, NULL, 0) == 0 &&
-	    der_expect(&tbs, 0x30, &x, NULL, 0) == 0 &&
-	    der_expect(&tbs, 0x30, &x, NULL, 0) == 0 &&
-	    der_expect(&tbs, 0x30, &x, &subject, 0) == 0 &&
-	    der_expect(&tbs, 0x30, &spki, NULL, 0) == 0)
-		r = spki_key(spki, &k);
-	if (r == 0 && (ca = is_ca(tbs)) < 0)
+	if (x509_cert_parse(der, len, 0, &c) == 0)
+		r = x509_spki_key(c.spki, &k);
+	if (r == 0 && (ca = x509_is_ca(&c)) < 0)
 		r = -3;
 	if (r != 0) {
 		say_count(err, errlen, path, ": certificate ", num,
@@ -592,8 +391,8 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 		    r == -3 ? ": Basic Constraints appears twice" : ": cannot decode it");
 		return -1;
 	}
-	ta->dn.data = arena_put(l, subject.p, subject.n);
-	ta->dn.len = subject.n;
+	ta->dn.data = arena_put(l, c.subject.p, c.subject.n);
+	ta->dn.len = c.subject.n;
 	ta->flags = ca ? BR_X509_TA_CA : 0;
 	ta->pkey = k;
 	if (k.key_type == BR_KEYTYPE_RSA) {
@@ -824,6 +623,7 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 		br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
 		br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(eng));
 		br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+		br_x509_minimal_set_minrsa(xc, TLS_RSA_MIN_BITS / 8);
 		/* BearSSL counts days from 0000-01-01: 719528 days before 1970. */
 		br_x509_minimal_set_time(xc, (uint32_t)(w / 86400 + 719528), (uint32_t)(w % 86400));
 	}
@@ -852,6 +652,76 @@ alert_name(int a)
 	}
 }
 
+/* BearSSL's errors in words: a refusal never shows a bare library number. */
+static const char *
+engine_error_words(int e)
+{
+	switch (e) {
+	case BR_ERR_BAD_VERSION:
+	case BR_ERR_UNSUPPORTED_VERSION:
+		return "server does not speak TLS 1.2";
+	case BR_ERR_BAD_CIPHER_SUITE:
+		return "server chose a cipher suite anontel does not offer";
+	case BR_ERR_BAD_LENGTH:
+	case BR_ERR_TOO_LARGE:
+	case BR_ERR_BAD_MAC:
+	case BR_ERR_UNKNOWN_TYPE:
+	case BR_ERR_UNEXPECTED:
+	case BR_ERR_BAD_CCS:
+	case BR_ERR_BAD_ALERT:
+	case BR_ERR_BAD_HANDSHAKE:
+	case BR_ERR_BAD_FRAGLEN:
+	case BR_ERR_OVERSIZED_ID:
+	case BR_ERR_BAD_COMPRESSION:
+	case BR_ERR_BAD_SECRENEG:
+	case BR_ERR_EXTRA_EXTENSION:
+	case BR_ERR_BAD_HELLO_DONE:
+	case BR_ERR_BAD_FINISHED:
+	case BR_ERR_RESUME_MISMATCH:
+		/* Record-layer or handshake garbage: not TLS, or tampered with. */
+		return "the server sent invalid TLS data";
+	case BR_ERR_LIMIT_EXCEEDED:
+		return "the server's handshake exceeds anontel's limits";
+	case BR_ERR_INVALID_ALGORITHM:
+	case BR_ERR_BAD_SIGNATURE:
+		return "the server's key exchange signature does not verify";
+	case BR_ERR_WRONG_KEY_USAGE:
+		return "the server's key may not be used for this key exchange";
+	case BR_ERR_NO_RANDOM:
+		return "no randomness available for TLS";
+	case BR_ERR_BAD_SNI:
+		return "the host name cannot be sent as SNI";
+	case BR_ERR_X509_NOT_TRUSTED:
+		return "certificate not trusted (unknown CA or missing intermediate)";
+	case BR_ERR_X509_EMPTY_CHAIN:
+		return "the server sent no certificate";
+	case BR_ERR_X509_WEAK_PUBLIC_KEY:
+		return "a certificate in the chain has a weak key (RSA under 2048 bits)";
+	case BR_ERR_X509_CRITICAL_EXTENSION:
+		return "certificate has a critical extension anontel does not know";
+	case BR_ERR_X509_NOT_CA:
+		return "an intermediate certificate is not a CA";
+	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+		return "a certificate's key usage forbids this use";
+	case BR_ERR_X509_BAD_SIGNATURE:
+		return "a certificate signature does not verify";
+	case BR_ERR_X509_WRONG_KEY_TYPE:
+	case BR_ERR_X509_UNSUPPORTED:
+		return "certificate uses a key or algorithm anontel does not support";
+	case BR_ERR_X509_DN_MISMATCH:
+		return "certificate chain out of order (issuer and subject do not chain)";
+	case BR_ERR_X509_LIMIT_EXCEEDED:
+		return "certificate chain exceeds anontel's limits";
+	case BR_ERR_X509_TIME_UNKNOWN:
+		return "no time to check certificates against";
+	default:
+		break;
+	}
+	if (e >= BR_ERR_X509_OK && e < BR_ERR_X509_OK + 32)
+		return "a certificate does not decode (malformed DER)";
+	return "TLS failure inside the engine";
+}
+
 /* Turns the engine's error into the one line the header promises. */
 static void
 say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t errlen)
@@ -862,9 +732,32 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 	if (err == NULL || errlen == 0)
 		return;
 	buf_init(&o, err, errlen);
-	if (w->mode == MODE_PIN && w->pin_mismatch) {
-		buf_str(&o, "server key does not match the pin");
-		return;
+	if (w->refusal != REFUSE_NONE && (unsigned)e == refusal_code(w->refusal)) {
+		switch (w->refusal) {
+		case REFUSE_PIN:
+			buf_str(&o, "server key does not match the pin");
+			return;
+		case REFUSE_TOO_LARGE:
+			buf_str(&o, "server certificate larger than 16 KiB");
+			return;
+		case REFUSE_WEAK:
+			buf_str(&o, "certificate key too weak: RSA ");
+			buf_uint(&o, w->weak_bits, 0);
+			buf_str(&o, " bits (at least 2048)");
+			return;
+		case REFUSE_EKU:
+			buf_str(&o, "certificate is not for a TLS server (its Extended Key Usage "
+			    "lacks serverAuth)");
+			return;
+		case REFUSE_IP:
+			buf_str(&o, "certificate does not match ");
+			buf_str(&o, host);
+			buf_str(&o, " (no such IP address in its subjectAltName)");
+			return;
+		default:
+			buf_str(&o, "server certificate cannot be read (malformed extensions)");
+			return;
+		}
 	}
 	if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_RECV_FATAL_ALERT + 256) {
 		int a = e - BR_ERR_RECV_FATAL_ALERT;
@@ -875,18 +768,16 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 		}
 		buf_str(&o, "TLS alert ");
 		buf_uint(&o, (uint64_t)a, 0);
-		if (alert_name(a) != NULL) {
-			buf_str(&o, " (");
-			buf_str(&o, alert_name(a));
-			buf_str(&o, ")");
-		}
-		buf_str(&o, " from server");
+		buf_str(&o, " (");
+		buf_str(&o, alert_name(a) != NULL ? alert_name(a) : "unknown");
+		buf_str(&o, ") from server");
+		return;
+	}
+	if (e >= BR_ERR_SEND_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT + 256) {
+		buf_str(&o, "anontel ended the handshake: the server's answer was not acceptable");
 		return;
 	}
 	switch (e) {
-	case BR_ERR_X509_NOT_TRUSTED:
-		buf_str(&o, "certificate not trusted (unknown CA or missing intermediate)");
-		return;
 	case BR_ERR_X509_BAD_SERVER_NAME:
 		buf_str(&o, "certificate does not match ");
 		buf_str(&o, host);
@@ -899,36 +790,9 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 		else
 			buf_str(&o, "a CA certificate in the chain is expired or not yet valid");
 		return;
-	case BR_ERR_BAD_VERSION:
-	case BR_ERR_UNSUPPORTED_VERSION:
-		buf_str(&o, "server does not speak TLS 1.2");
-		return;
-	case BR_ERR_BAD_CIPHER_SUITE:
-		buf_str(&o, "server chose a cipher suite anontel does not offer");
-		return;
-	case BR_ERR_BAD_LENGTH:
-	case BR_ERR_TOO_LARGE:
-	case BR_ERR_BAD_MAC:
-	case BR_ERR_UNKNOWN_TYPE:
-	case BR_ERR_UNEXPECTED:
-	case BR_ERR_BAD_CCS:
-	case BR_ERR_BAD_ALERT:
-	case BR_ERR_BAD_HANDSHAKE:
-	case BR_ERR_BAD_FRAGLEN:
-		/* Record-layer garbage: not TLS, or tampered with on the way. */
-		buf_str(&o, "the server sent invalid TLS data (BearSSL error ");
-		buf_uint(&o, (uint64_t)e, 0);
-		buf_str(&o, ")");
-		return;
 	default:
-		break;
+		buf_str(&o, engine_error_words(e));
 	}
-	if (e >= BR_ERR_X509_OK && e < BR_ERR_X509_OK + 32)
-		buf_str(&o, "certificate rejected (BearSSL error ");
-	else
-		buf_str(&o, "TLS failure (BearSSL error ");
-	buf_uint(&o, (uint64_t)e, 0);
-	buf_str(&o, ")");
 }
 
 static void
@@ -1069,11 +933,34 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 	}
 }
 
+/* The name to send as SNI and match: the host without one trailing dot (a name,
+ * not a label, in both). An IP literal (IPv6 without brackets, as url.h keeps it)
+ * has no SNI: its address goes to ip instead (*ip_len 4 or 16, else 0). */
+static int
+server_name(const char *host, char *name, size_t cap, unsigned char ip[16], size_t *ip_len)
+{
+	size_t n = strlen(host);
+
+	*ip_len = 0;
+	if (inet_pton(AF_INET, host, ip) == 1)
+		*ip_len = 4;
+	else if (inet_pton(AF_INET6, host, ip) == 1)
+		*ip_len = 16;
+	if (n > 1 && host[n - 1] == '.')
+		n--;
+	if (n >= cap)
+		return -1;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	return 0;
+}
+
 int
 tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t, time_t when,
     int64_t deadline_ms, char *err, size_t errlen)
 {
 	static const int one = 1;
+	char name[256];
 
 	/* BearSSL hands out one record at a time, so a flight is several small
 	 * send()s: with Nagle the later ones wait for the server's delayed ACK
@@ -1084,7 +971,11 @@ tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t
 	c->when = (int64_t)when;
 	c->handshake_done = 0;
 	setup_engine(c, t);
-	if (!br_ssl_client_reset(&c->sc, host, 0)) {
+	if (server_name(host, name, sizeof name, c->x509.ip, &c->x509.ip_len) != 0) {
+		buf_join(err, errlen, "host name too long for TLS: ", host, NULL);
+		return -1;
+	}
+	if (!br_ssl_client_reset(&c->sc, c->x509.ip_len ? NULL : name, 0)) {
 		say_engine_error(c, br_ssl_engine_last_error(&c->sc.eng), host, err, errlen);
 		return -1;
 	}

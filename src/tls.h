@@ -76,15 +76,18 @@ int tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *p
  */
 time_t tls_check_time(time_t now, time_t build_time, int *clamped);
 
-/* Bytes of the server's certificate kept for the pin hash and its validity dates:
- * the fields up to subjectPublicKeyInfo, which come before the (large) extensions. */
-#define TLS_LEAF_HEAD 4096
+/* The server's certificate is kept whole to judge what BearSSL does not (x509.h):
+ * a larger one is refused. RSA keys below TLS_RSA_MIN_BITS are refused in the
+ * chain (BearSSL's minimum, set to it) and in the leaf (also under direct trust
+ * and pins). */
+#define TLS_LEAF_MAX     16384
+#define TLS_RSA_MIN_BITS 2048
 
 /*
  * Private: the X.509 engine handed to BearSSL (its first field is the vtable, as
  * BearSSL's object pattern requires). It forwards to the minimal engine when trusting
- * CAs, and itself judges pin and insecure mode; in every mode it keeps the head of the
- * server's certificate to read its validity and SubjectPublicKeyInfo.
+ * CAs, and itself judges pin and insecure mode; in every mode it keeps the server's
+ * certificate and judges it (pin, key size, Extended Key Usage, iPAddress names).
  */
 struct tls_x509 {
 	const br_x509_class *vtable;
@@ -92,10 +95,14 @@ struct tls_x509 {
 	int mode;
 	unsigned char pin[32];
 	br_x509_decoder_context dc;          /* the server's key in pin / insecure mode */
+	unsigned char ip[16];                /* the endpoint's address when it is an IP */
+	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
 	unsigned ncerts;                     /* certificates seen in this chain */
-	size_t head_len;                     /* bytes of the leaf in head (capped) */
-	unsigned char head[TLS_LEAF_HEAD];
-	int pin_mismatch;                    /* end_chain refused the key for the pin */
+	size_t leaf_len;                     /* bytes of the leaf in leaf */
+	int leaf_cut;                        /* the leaf was larger than TLS_LEAF_MAX */
+	unsigned char leaf[TLS_LEAF_MAX];
+	int refusal;                         /* why the leaf was refused, 0 when not */
+	unsigned weak_bits;                  /* the leaf's RSA size, for the message */
 	int have_validity;
 	int64_t not_before, not_after;       /* the leaf's validity, Unix seconds */
 };
@@ -113,18 +120,23 @@ struct tls_conn {
 };
 
 /*
- * Runs a TLS 1.2 handshake on connected socket fd with SNI and host name check for
- * `host`, trusting t, validating at time `when`. Returns 0, or -1 with one line
- * naming the cause: "certificate not trusted (unknown CA or missing intermediate)",
- * "certificate expired", "certificate not yet valid" (judged by the server
- * certificate's own dates; "a CA certificate in the chain is expired or not yet
- * valid" otherwise), "certificate does not match HOST", "server key does not match
- * the pin", "server requires TLS 1.3, which anontel does not support (TLS 1.2 only)"
- * (alert 70 protocol_version in answer to our TLS 1.2 hello), "connection closed
- * during the TLS handshake", "timed out in the TLS handshake", "TLS alert N (name)
- * from server", "certificate rejected (BearSSL error N)", "TLS failure (BearSSL
- * error N)". Sets TCP_NODELAY on fd (BearSSL sends a flight as several records).
- * Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or ChaCha20-Poly1305 only.
+ * Runs a TLS 1.2 handshake on connected socket fd for `host`, trusting t,
+ * validating at time `when`. A DNS name (one trailing dot dropped) is sent as SNI
+ * and matched against the dNSName names (the CN when there is no subjectAltName;
+ * one leading "*." label); an IP literal sends no SNI (RFC 6066) and matches only
+ * iPAddress names. Returns 0, or -1 with one line in words naming the cause:
+ * "certificate not trusted (unknown CA or missing intermediate)", "certificate
+ * expired", "certificate not yet valid" (judged by the server certificate's own
+ * dates; "a CA certificate in the chain is expired or not yet valid" otherwise),
+ * "certificate does not match HOST", "certificate is not for a TLS server (its
+ * Extended Key Usage lacks serverAuth)", "certificate key too weak: RSA N bits (at
+ * least 2048)", "server key does not match the pin", "server requires TLS 1.3,
+ * which anontel does not support (TLS 1.2 only)" (alert 70 protocol_version in
+ * answer to our TLS 1.2 hello), "connection closed during the TLS handshake",
+ * "timed out in the TLS handshake", "TLS alert N (name) from server", ... never a
+ * bare BearSSL error number. Sets TCP_NODELAY on fd (BearSSL sends a flight as
+ * several records). Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or
+ * ChaCha20-Poly1305 only.
  */
 int tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t, time_t when,
     int64_t deadline_ms, char *err, size_t errlen);
