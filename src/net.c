@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +238,50 @@ rs_spawn(struct resolver *r)
 
 /* getaddrinfo under a deadline. Returns 0 with *out (caller frees with
  * freeaddrinfo), or -1 with err. */
+int
+net_is_localhost(const char *host)
+{
+	static const char name[] = "localhost";
+	size_t n = strlen(host), k = sizeof name - 1;
+
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	if (n < k || strncasecmp(host + n - k, name, k) != 0)
+		return 0;
+	return n == k || host[n - k - 1] == '.';
+}
+
+/* The addresses of a localhost name, 127.0.0.1 then ::1: static, never freed. */
+static struct addrinfo *
+loopback_addresses(uint16_t port)
+{
+	static struct sockaddr_in v4;
+	static struct sockaddr_in6 v6;
+	static struct addrinfo ai[2];
+
+	memset(&v4, 0, sizeof v4);
+	v4.sin_family = AF_INET;
+	v4.sin_port = htons(port);
+	v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&v6, 0, sizeof v6);
+	v6.sin6_family = AF_INET6;
+	v6.sin6_port = htons(port);
+	v6.sin6_addr = in6addr_loopback;
+	for (int i = 0; i < 2; i++) {
+		memset(&ai[i], 0, sizeof ai[i]);
+		ai[i].ai_socktype = SOCK_STREAM;
+		ai[i].ai_protocol = IPPROTO_TCP;
+	}
+	ai[0].ai_family = AF_INET;
+	ai[0].ai_addr = (struct sockaddr *)&v4;
+	ai[0].ai_addrlen = sizeof v4;
+	ai[0].ai_next = &ai[1];
+	ai[1].ai_family = AF_INET6;
+	ai[1].ai_addr = (struct sockaddr *)&v6;
+	ai[1].ai_addrlen = sizeof v6;
+	return ai;
+}
+
 static int
 resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **out, char *err,
     size_t errlen)
@@ -258,6 +303,12 @@ resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **
 		return -1;
 	}
 
+	/* RFC 6761 6.3: localhost names are loopback, never asked of the resolver
+	 * (whose answer could send a plain-http message off the machine). */
+	if (net_is_localhost(host)) {
+		*out = loopback_addresses(port);
+		return 0;
+	}
 	/* A literal address: parsed here, no thread and no resolver. */
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -495,7 +546,8 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 	}
 	for (int i = 0; i < npend; i++)
 		close(pend[i].fd);
-	freeaddrinfo(res);
+	if (!net_is_localhost(host))
+		freeaddrinfo(res);
 	if (winner >= 0)
 		return winner;
 

@@ -28,7 +28,8 @@ int64_t net_now_ms(void);
  * Resolves host (a name, an IPv4 literal or an IPv6 literal without brackets) and
  * connects to port, trying every address getaddrinfo returns (IPv6 and IPv4, in
  * its RFC 6724 order, first 16) until one accepts, all before the deadline.
- * A literal is parsed in place: no thread, no /etc/hosts, no DNS. An address that
+ * A literal is parsed in place, and a localhost name (net_is_localhost) is
+ * 127.0.0.1 then ::1: no thread, no /etc/hosts, no DNS. An address that
  * fails lets the next one start at once; one still pending after 250 ms lets the
  * next start alongside it (RFC 8305's connection attempt delay), and the first to
  * connect wins, so a black-holed address costs 250 ms, not the whole deadline.
@@ -45,6 +46,10 @@ int64_t net_now_ms(void);
  * (a peer's answer beats "network unreachable" from a family the box lacks).
  */
 int net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, size_t errlen);
+
+/* 1 when host is "localhost" or ends in ".localhost" (either case, one trailing dot
+ * allowed): loopback by RFC 6761 6.3, never resolved by DNS. */
+int net_is_localhost(const char *host);
 
 /* Writes all n bytes before the deadline (send with MSG_NOSIGNAL: a closed peer
  * is an error, never SIGPIPE). Returns 0, or -1 with err ("timed out",

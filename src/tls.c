@@ -30,8 +30,8 @@
 enum { MODE_CA, MODE_PIN, MODE_INSECURE };
 /* Why judge_leaf refused the server's certificate. */
 enum {
-	REFUSE_NONE, REFUSE_PIN, REFUSE_TOO_LARGE, REFUSE_WEAK, REFUSE_EKU, REFUSE_IP,
-	REFUSE_UNREADABLE
+	REFUSE_NONE, REFUSE_PIN, REFUSE_TOO_LARGE, REFUSE_WEAK, REFUSE_WEAK_CHAIN, REFUSE_EKU,
+	REFUSE_IP, REFUSE_UNREADABLE
 };
 enum { PHASE_HANDSHAKE, PHASE_WRITE, PHASE_READ };
 
@@ -92,8 +92,6 @@ xw_start_chain(const br_x509_class **ctx, const char *server_name)
 	struct tls_x509 *w = wrapper(ctx);
 
 	w->ncerts = 0;
-	w->leaf_len = 0;
-	w->leaf_cut = 0;
 	w->refusal = REFUSE_NONE;
 	w->have_validity = 0;
 	if (w->minimal != NULL)
@@ -106,6 +104,8 @@ xw_start_cert(const br_x509_class **ctx, uint32_t length)
 	struct tls_x509 *w = wrapper(ctx);
 
 	w->ncerts++;
+	w->cert_len = 0;
+	w->cert_cut = 0;
 	if (w->ncerts == 1 && w->minimal == NULL)
 		br_x509_decoder_init(&w->dc, NULL, NULL);
 	if (w->minimal != NULL)
@@ -117,15 +117,14 @@ xw_append(const br_x509_class **ctx, const unsigned char *p, size_t len)
 {
 	struct tls_x509 *w = wrapper(ctx);
 
-	if (w->ncerts == 1) {
-		size_t room = sizeof w->leaf - w->leaf_len;
-		size_t k = len < room ? len : room;
-		memcpy(w->leaf + w->leaf_len, p, k);
-		w->leaf_len += k;
-		w->leaf_cut |= k < len;
-		if (w->minimal == NULL)
-			br_x509_decoder_push(&w->dc, p, len);
-	}
+	size_t room = sizeof w->cert - w->cert_len;
+	size_t k = len < room ? len : room;
+
+	memcpy(w->cert + w->cert_len, p, k);
+	w->cert_len += k;
+	w->cert_cut |= k < len;
+	if (w->ncerts == 1 && w->minimal == NULL)
+		br_x509_decoder_push(&w->dc, p, len);
 	if (w->minimal != NULL)
 		w->minimal->vtable->append(&w->minimal->vtable, p, len);
 }
@@ -139,7 +138,7 @@ judge_leaf(struct tls_x509 *w)
 	struct x509_cert c;
 	br_x509_pkey k;
 
-	if (x509_cert_parse(w->leaf, w->leaf_len, w->leaf_cut, &c) != 0)
+	if (x509_cert_parse(w->cert, w->cert_len, w->cert_cut, &c) != 0)
 		return REFUSE_UNREADABLE;
 	w->have_validity = c.have_validity;
 	w->not_before = c.not_before;
@@ -156,7 +155,7 @@ judge_leaf(struct tls_x509 *w)
 		if (memcmp(h, w->pin, 32) != 0)
 			return REFUSE_PIN;
 	}
-	if (w->leaf_cut)
+	if (w->cert_cut)
 		return REFUSE_TOO_LARGE;
 	if (x509_spki_key(c.spki, &k) == 0 && k.key_type == BR_KEYTYPE_RSA &&
 	    (w->weak_bits = x509_rsa_bits(&k)) < TLS_RSA_MIN_BITS)
@@ -174,6 +173,21 @@ judge_leaf(struct tls_x509 *w)
 	return REFUSE_NONE;
 }
 
+/* A CA certificate of the chain with an RSA key under the minimum: BearSSL
+ * refuses it too (set_minrsa); this finds its size for the message. */
+static int
+judge_chain_key(struct tls_x509 *w)
+{
+	struct x509_cert c;
+	br_x509_pkey k;
+
+	if (x509_cert_parse(w->cert, w->cert_len, 1, &c) == 0 &&
+	    x509_spki_key(c.spki, &k) == 0 && k.key_type == BR_KEYTYPE_RSA &&
+	    (w->weak_bits = x509_rsa_bits(&k)) < TLS_RSA_MIN_BITS)
+		return REFUSE_WEAK_CHAIN;
+	return REFUSE_NONE;
+}
+
 /* The BearSSL error a refusal stands for (say_engine_error words it). */
 static unsigned
 refusal_code(int refusal)
@@ -181,7 +195,8 @@ refusal_code(int refusal)
 	switch (refusal) {
 	case REFUSE_PIN: return BR_ERR_X509_NOT_TRUSTED;
 	case REFUSE_TOO_LARGE: return BR_ERR_X509_LIMIT_EXCEEDED;
-	case REFUSE_WEAK: return BR_ERR_X509_WEAK_PUBLIC_KEY;
+	case REFUSE_WEAK:
+	case REFUSE_WEAK_CHAIN: return BR_ERR_X509_WEAK_PUBLIC_KEY;
 	case REFUSE_EKU: return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
 	case REFUSE_IP: return BR_ERR_X509_BAD_SERVER_NAME;
 	case REFUSE_UNREADABLE: return BR_ERR_X509_UNSUPPORTED;
@@ -196,6 +211,8 @@ xw_end_cert(const br_x509_class **ctx)
 
 	if (w->ncerts == 1)
 		w->refusal = judge_leaf(w);
+	else if (w->refusal == REFUSE_NONE && w->mode == MODE_CA)
+		w->refusal = judge_chain_key(w);
 	if (w->minimal != NULL)
 		w->minimal->vtable->end_cert(&w->minimal->vtable);
 }
@@ -741,7 +758,9 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 			buf_str(&o, "server certificate larger than 16 KiB");
 			return;
 		case REFUSE_WEAK:
-			buf_str(&o, "certificate key too weak: RSA ");
+		case REFUSE_WEAK_CHAIN:
+			buf_str(&o, w->refusal == REFUSE_WEAK ? "certificate key too weak: RSA " :
+			    "a CA certificate in the chain has a weak key: RSA ");
 			buf_uint(&o, w->weak_bits, 0);
 			buf_str(&o, " bits (at least 2048)");
 			return;

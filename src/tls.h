@@ -98,11 +98,11 @@ struct tls_x509 {
 	unsigned char ip[16];                /* the endpoint's address when it is an IP */
 	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
 	unsigned ncerts;                     /* certificates seen in this chain */
-	size_t leaf_len;                     /* bytes of the leaf in leaf */
-	int leaf_cut;                        /* the leaf was larger than TLS_LEAF_MAX */
-	unsigned char leaf[TLS_LEAF_MAX];
+	size_t cert_len;                     /* bytes of the current certificate kept */
+	int cert_cut;                        /* it is larger than TLS_LEAF_MAX */
+	unsigned char cert[TLS_LEAF_MAX];    /* judged at its end (the leaf first) */
 	int refusal;                         /* why the leaf was refused, 0 when not */
-	unsigned weak_bits;                  /* the leaf's RSA size, for the message */
+	unsigned weak_bits;                  /* the weak RSA size, for the message */
 	int have_validity;
 	int64_t not_before, not_after;       /* the leaf's validity, Unix seconds */
 };

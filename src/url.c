@@ -5,6 +5,7 @@
 
 #include "ascii.h"
 #include "buf.h"
+#include "net.h"
 
 /* Longest URL text accepted at all; every part has its own limit below. */
 #define URL_TEXT_MAX (16 + 3 * 2 * URL_USER_MAX + URL_HOST_MAX + 8 + URL_PATH_MAX + 1024)
@@ -424,7 +425,7 @@ url_is_loopback(const struct url *u)
 		/* ::1, and ::ffff:127.x.y.z which Linux also routes to lo */
 		return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
 	}
-	if (strcmp(u->host, "localhost") == 0 || strcmp(u->host, "localhost.") == 0)
+	if (net_is_localhost(u->host))
 		return 1;
 	return parse_ipv4(u->host, n, a) == 0 && a[0] == 127;
 }

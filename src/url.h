@@ -42,7 +42,8 @@ int url_parse(struct url *u, const char *s, char *err, size_t errlen);
 /* Appends u as scheme://host[:port]/path, without userinfo (for logs and show). */
 void url_format(struct buf *b, const struct url *u);
 
-/* 1 if u->host is "localhost" (or "localhost."), in 127.0.0.0/8, ::1, or
+/* 1 if u->host is a localhost name ("localhost", "*.localhost": net_is_localhost,
+ * which net_connect never asks DNS about), in 127.0.0.0/8, ::1, or
  * ::ffff:127.0.0.0/104 (IPv4-mapped loopback). */
 int url_is_loopback(const struct url *u);
 

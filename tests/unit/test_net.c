@@ -484,8 +484,9 @@ t_wait(void)
 	CHECK(net_wait(pfd[0], POLLIN, net_now_ms() + 100) == -1); /* closed fd */
 }
 
-/* A literal address never reaches the resolver: with the deadline already gone
- * it fails in the connect step, while a name fails in the resolving step. */
+/* A literal address or a localhost name never reaches the resolver: with the
+ * deadline already gone it fails in the connect step, while a name fails in the
+ * resolving step. */
 static void
 t_literal_skips_resolver(void)
 {
@@ -497,7 +498,11 @@ t_literal_skips_resolver(void)
 	CHECK(net_connect("::1", 9, past, err, sizeof err) == -1);
 	CHECK_STR(err, "[::1]:9: connect timed out", "v6 literal");
 	CHECK(net_connect("localhost", 9, past, err, sizeof err) == -1);
-	CHECK_STR(err, "localhost: resolving timed out", "name");
+	CHECK_STR(err, "localhost:9: connect timed out", "localhost");
+	CHECK(net_connect("a.b.localhost.", 9, past, err, sizeof err) == -1);
+	CHECK_STR(err, "a.b.localhost.:9: connect timed out", "*.localhost");
+	CHECK(net_connect("example.invalid", 9, past, err, sizeof err) == -1);
+	CHECK_STR(err, "example.invalid: resolving timed out", "name");
 	snprintf(want, sizeof want, "%s", "(empty host): name does not resolve");
 	CHECK(net_connect("", 9, net_now_ms() + 100, err, sizeof err) == -1);
 	CHECK_STR(err, want, "empty");

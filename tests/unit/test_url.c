@@ -223,7 +223,9 @@ test_loopback(void)
 		{ "http://[0:0:0:0:0:0:0:1]/", 1 },
 		{ "http://[::ffff:127.0.0.1]/", 1 },
 		{ "http://localhost.example/", 0 },
-		{ "http://foo.localhost/", 0 },
+		{ "http://foo.localhost/", 1 },        /* RFC 6761: never asked of DNS */
+		{ "http://a.b.LOCALHOST./", 1 },
+		{ "http://xlocalhost/", 0 },
 		{ "http://mylocalhost/", 0 },
 		{ "http://128.0.0.1/", 0 },
 		{ "http://10.127.0.1/", 0 },
