@@ -78,3 +78,21 @@ buf_join(char *dst, size_t cap, const char *a, const char *b, const char *c)
 	if (c != NULL)
 		buf_str(&e, c);
 }
+
+void
+buf_shown(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			buf_char(b, (char)c);
+			continue;
+		}
+		buf_str(b, "\\x");
+		buf_char(b, hex[c >> 4]);
+		buf_char(b, hex[c & 15]);
+	}
+}

@@ -37,6 +37,11 @@ void buf_uint(struct buf *b, uint64_t v, unsigned width);
 /* Appends n bytes as lowercase hexadecimal (2n characters). */
 void buf_hex(struct buf *b, const void *p, size_t n);
 
+/* Appends n bytes that came from outside (environment, files, peers) for a
+ * message: control bytes (0x00-0x1f, 0x7f) as "\xHH", so a value can never move a
+ * terminal's cursor or forge a line; other bytes as they are. */
+void buf_shown(struct buf *b, const char *s, size_t n);
+
 /* Writes a, b and c (NULL ones skipped) into dst[cap], cut to fit and
  * NUL-terminated: the one way modules fill a caller's `char *err, size_t errlen`
  * (a cut reason beats none). dst may be NULL or cap 0: nothing is written. */

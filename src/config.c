@@ -75,20 +75,6 @@ has_control(const char *s, size_t n, int space_too)
 	return 0;
 }
 
-/* Appends a value from the user, made safe for a one-line message. */
-static void
-buf_clean(struct buf *b, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < 64 && s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf_char(b, c >= 0x20 && c < 0x7F ? (char)c : '?');
-	}
-	if (s[i] != '\0')
-		buf_str(b, "...");
-}
-
 static void
 copy_str(char *dst, const char *s, size_t n)
 {
@@ -1124,7 +1110,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 		return -1;
 	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
 		buf_str(&eb, "--timeout: invalid duration '");
-		buf_clean(&eb, flags->timeout);
+		buf_shown(&eb, flags->timeout, strnlen(flags->timeout, 64));
 		buf_char(&eb, '\'');
 		return -1;
 	}

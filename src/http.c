@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "ascii.h"
 #include "civil.h"
@@ -670,29 +671,42 @@ host_port(struct buf *b, const struct url *u, int always_port)
 	}
 }
 
-int
-http_header_valid(const char *h)
+/* Headers anontel writes itself, or that would change the request's framing or
+ * the connection: an extra header may not set them. */
+static const char *const reserved_headers[] = {
+	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "TE", "Trailer",
+};
+
+enum http_header_verdict
+http_header_check(const char *h, const char **reserved)
 {
 	size_t i = 0;
 
 	while (is_tchar((unsigned char)h[i]))
 		i++;
 	if (i == 0 || h[i] != ':')
-		return 0;
-	for (i++; h[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)h[i];
+		return HTTP_HEADER_INVALID;
+	for (size_t k = i + 1; h[k] != '\0'; k++) {
+		unsigned char c = (unsigned char)h[k];
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return 0;
+			return HTTP_HEADER_INVALID;
 	}
-	return 1;
+	for (size_t r = 0; r < sizeof reserved_headers / sizeof reserved_headers[0]; r++) {
+		if (strlen(reserved_headers[r]) == i && strncasecmp(h, reserved_headers[r], i) == 0) {
+			if (reserved != NULL)
+				*reserved = reserved_headers[r];
+			return HTTP_HEADER_RESERVED;
+		}
+	}
+	return HTTP_HEADER_OK;
 }
 
 static int
 extras(struct buf *b, const char *const *extra, size_t n_extra)
 {
 	for (size_t i = 0; i < n_extra; i++) {
-		if (extra[i] == NULL || !http_header_valid(extra[i]))
+		if (extra[i] == NULL || http_header_check(extra[i], NULL) != HTTP_HEADER_OK)
 			return -1;
 		buf_str(b, extra[i]);
 		buf_str(b, "\r\n");

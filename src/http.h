@@ -96,7 +96,7 @@ int http_retry_after(const char *value, time_t now, int64_t *secs);
  * User-Agent: anontel/<version>, Content-Type: application/json, Content-Length,
  * Connection: close, the extra header lines (each "Name: value", may be NULL),
  * the blank line and the body. Returns 0, or -1 if b overflowed or an extra
- * line is not a token name, ':' and a value free of CR, LF and other controls.
+ * line is not HTTP_HEADER_OK.
  */
 int http_post(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
     const char *body, size_t body_len);
@@ -107,9 +107,19 @@ int http_post(struct buf *b, const struct url *u, const char *const *extra, size
  * user name containing ':' (RFC 7617 cannot carry it). */
 int http_connect(struct buf *b, const struct url *dest, const struct url *proxy);
 
-/* 1 if line is a valid extra header line "Name: value": a token name, a colon, and
- * a value with no control character but HTAB (so it cannot inject a header). */
-int http_header_valid(const char *line);
+enum http_header_verdict {
+	HTTP_HEADER_OK,
+	HTTP_HEADER_INVALID,      /* not "Name: value" with a token name and no control
+	                           * character but HTAB in the value (header injection) */
+	HTTP_HEADER_RESERVED      /* Host, Content-Length, Transfer-Encoding, Connection,
+	                           * Upgrade, TE or Trailer (any case): anontel writes the
+	                           * first, the others would change the framing */
+};
+
+/* Judges an extra header line "Name: value" (check -H, the config's headers) by
+ * RFC 9110's rules; for HTTP_HEADER_RESERVED *reserved (may be NULL) gets the
+ * header's name as RFC 9110 spells it. */
+enum http_header_verdict http_header_check(const char *line, const char **reserved);
 
 /* Writes a GET request for u: Host, User-Agent, Connection: close and the extra
  * header lines (check). Returns 0, or -1 as http_post. */

@@ -36,9 +36,8 @@
 static struct cfg config;
 static char message[MSG_MAX];
 
-/* Writes all of s to fd. A failed write to stdout or stderr leaves nothing better
- * to do than stop writing. */
-static void
+/* Writes all of s to fd. Returns 0, or -1 with errno. */
+static int
 write_all(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
@@ -47,19 +46,17 @@ write_all(int fd, const char *s, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return -1;
 		s += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
-static void
-out(const char *s)
-{
-	write_all(STDOUT_FILENO, s, strlen(s));
-}
-
-/* Prints "anontel: <a><b><c>\n" on stderr as one write, so lines never interleave. */
+/* Prints "anontel: <a><b><c>\n" on stderr as one write, so lines never interleave.
+ * Bytes from outside in the parts (a path, a value from the environment, a
+ * server's text) show control bytes escaped. A failed write to stderr leaves
+ * nothing better to do than stop. */
 static void
 say3(const char *a, const char *b, const char *c)
 {
@@ -68,13 +65,13 @@ say3(const char *a, const char *b, const char *c)
 
 	buf_init(&l, text, sizeof text - 1);
 	buf_str(&l, "anontel: ");
-	buf_str(&l, a);
+	buf_shown(&l, a, strlen(a));
 	if (b != NULL)
-		buf_str(&l, b);
+		buf_shown(&l, b, strlen(b));
 	if (c != NULL)
-		buf_str(&l, c);
+		buf_shown(&l, c, strlen(c));
 	text[l.len++] = '\n';
-	write_all(STDERR_FILENO, text, l.len);
+	(void)write_all(STDERR_FILENO, text, l.len);
 }
 
 static void
@@ -88,6 +85,23 @@ log_line(void *ctx, const char *text)
 {
 	(void)ctx;
 	say(text, NULL);
+}
+
+/* Writes n bytes of a verb's output to stdout. Returns the exit status: a full
+ * disk or a reader gone (EPIPE: SIGPIPE is ignored) is a failure, said once. */
+static int
+out_bytes(const char *s, size_t n)
+{
+	if (write_all(STDOUT_FILENO, s, n) == 0)
+		return EXIT_DONE;
+	say("cannot write to standard output: ", strerror(errno));
+	return EXIT_FAILED;
+}
+
+static int
+out(const char *s)
+{
+	return out_bytes(s, strlen(s));
 }
 
 static void
@@ -232,7 +246,8 @@ verb_show(const struct cli *cl)
 		say("the message is larger than 256 KiB", NULL);
 		return EXIT_FAILED;
 	}
-	write_all(STDOUT_FILENO, b.p, b.len);
+	if (out_bytes(b.p, b.len) != EXIT_DONE)
+		return EXIT_FAILED;
 	if (!cl->quiet)
 		say_destination();
 	return EXIT_DONE;
@@ -268,8 +283,7 @@ verb_id(const struct cli *cl)
 	if (!cl->explain) {
 		buf_str(&b, id.hex);
 		buf_char(&b, '\n');
-		out(text);
-		return EXIT_DONE;
+		return out(text);
 	}
 	if (id.asked == CFG_SCHEME_AUTO) {
 		buf_str(&b, "scheme.asked: auto, chose ");
@@ -314,8 +328,7 @@ verb_id(const struct cli *cl)
 		say("id --explain: output too long", NULL);
 		return EXIT_FAILED;
 	}
-	out(text);
-	return EXIT_DONE;
+	return out(text);
 }
 
 /* What status reports, gathered once and printed as text or JSON. */
@@ -573,8 +586,7 @@ status_last(void)
 		return EXIT_FAILED;
 	}
 	message[n] = '\n';
-	write_all(STDOUT_FILENO, message, n + 1);
-	return EXIT_DONE;
+	return out_bytes(message, n + 1);
 }
 
 static int
@@ -607,8 +619,7 @@ verb_status(const struct cli *cl)
 		status_json(&b, &v);
 	else
 		status_text(&b, &v);
-	out(text);
-	return EXIT_DONE;
+	return out(text);
 }
 
 /* Checks the endpoint before anything is built: a config error, not a network one. */
@@ -796,9 +807,18 @@ verb_check(const struct cli *cl)
 	int behind = 0;
 
 	for (size_t i = 0; i < cl->n_headers; i++) {
-		if (!http_header_valid(cl->headers[i])) {
+		const char *name = NULL;
+
+		switch (http_header_check(cl->headers[i], &name)) {
+		case HTTP_HEADER_OK:
+			break;
+		case HTTP_HEADER_RESERVED:
+			say3("check: -H: the ", name, " header is anontel's to write (refused)");
+			return EXIT_FAILED;
+		default:
 			/* Not echoed: it may hold the CR/LF that made it invalid. */
-			say("check: -H: expected 'Name: value' with no control characters", NULL);
+			say("check: -H: expected 'Name: value' with a token name and no control "
+			    "characters", NULL);
 			return EXIT_FAILED;
 		}
 	}
@@ -889,8 +909,7 @@ verb_version(void)
 	buf_uint(&b, tls_builtin_count(), 1);
 	buf_str(&b, " compiled in (Debian ca-certificates)\n");
 	line(&b, "built", ANONTEL_BUILD_DATE);
-	out(text);
-	return EXIT_DONE;
+	return out(text);
 }
 
 /* A caller may start us with 0-2 closed (a daemon's child, a careless
@@ -926,8 +945,7 @@ main(int argc, char **argv)
 	}
 	switch (cl.verb) {
 	case CLI_HELP:
-		out(cli_usage);
-		return EXIT_DONE;
+		return out(cli_usage);
 	case CLI_VERSION:
 		return verb_version();
 	case CLI_SHOW:

@@ -87,18 +87,6 @@ open_failure(int e)
 	return "cannot open";
 }
 
-/* Appends at most 32 bytes of untrusted text, non-printable bytes as '?'. */
-static void
-buf_shown(struct buf *b, const char *p, size_t n)
-{
-	if (n > 32)
-		n = 32;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		buf_char(b, c >= 0x20 && c < 0x7f ? (char)c : '?');
-	}
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
 static int
@@ -800,7 +788,7 @@ stamps_err(const struct state *s, size_t line, const char *what, const char *sho
 	buf_str(&b, what);
 	if (shown != NULL) {
 		buf_str(&b, " \"");
-		buf_shown(&b, shown, n);
+		buf_shown(&b, shown, n < 32 ? n : 32);
 		buf_char(&b, '"');
 	}
 	return -1;

@@ -653,6 +653,14 @@ parse_proxy(struct url *proxy, const char *name, const char *value, char *err, s
 		buf_join(err, errlen, name, ": invalid proxy URL: a path is not allowed", NULL);
 		return -1;
 	}
+	if (strchr(proxy->user, ':') != NULL) {
+		/* RFC 7617: the user-id ends at the first ':', so the proxy would read
+		 * another name and password than the ones given. */
+		memset(proxy, 0, sizeof *proxy);
+		buf_join(err, errlen, name, ": the proxy user name contains ':' (%3A), which "
+		    "Basic authentication cannot carry", NULL);
+		return -1;
+	}
 	if (!port_given)
 		proxy->port = 1080;
 	return 0;

@@ -80,7 +80,8 @@ int url_no_proxy_match(const char *no_proxy, const char *host);
  * taken as http://; default port 1080 when absent as curl does; no path but
  * "/"), 0 for no proxy, -1 with a reason ("https_proxy: only http:// proxies
  * are supported", "HTTPS_PROXY: invalid proxy URL: ...", never the
- * credentials) when the chosen setting is not a valid http:// URL.
+ * credentials) when the chosen setting is not a valid http:// URL, or when its
+ * percent-decoded user name holds a ':' (Basic authentication cannot carry it).
  * `which` (may be NULL) receives the name of the setting used ("proxy" for the
  * config), "no_proxy"/"NO_PROXY" when that bypassed the proxy, else NULL.
  */
