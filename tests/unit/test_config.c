@@ -686,7 +686,7 @@ test_precedence(void)
 	CHECK_STR(err, "--timeout: invalid duration '5x'", "bad --timeout");
 	fl.timeout = "1\n\x01s";
 	CHECK(load("{}", 2, &fl) == -1);
-	CHECK_STR(err, "--timeout: invalid duration '1??s'", "--timeout cleaned");
+	CHECK_STR(err, "--timeout: invalid duration '1\\x0a\\x01s'", "--timeout cleaned");
 	fl.timeout = NULL;
 	fl.endpoint = "https://a b/";
 	CHECK(load("{}", 2, &fl) == -1);
