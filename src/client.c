@@ -122,10 +122,16 @@ proxy_connect(struct conn *c, const struct url *dest,
 	return 0;
 }
 
+/* What an exchange learns once and keeps across its redirects. */
+struct trust_once {
+	const struct tls_trust *trust;   /* NULL until the first https hop */
+	time_t when;
+};
+
 /* One request/response on a fresh connection to dest. */
 static int
 exchange_once(const struct client_request *rq, const struct url *dest, struct http_response *r,
-    struct client_result *res)
+    struct trust_once *t, struct client_result *res)
 {
 	struct conn c = { -1, NULL, rq->deadline_ms };
 	struct url proxy;
@@ -135,6 +141,9 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 	int use_proxy = 0;
 	int rc = -1;
 
+	if (dest->scheme == URL_HTTPS && t->trust == NULL &&
+	    rq->get_trust(rq->trust_ctx, &t->trust, &t->when, err, sizeof err) != 0)
+		return failf(res, err, NULL, NULL);
 	if (dest->scheme == URL_HTTPS) {
 		use_proxy = url_proxy_for(dest, rq->config_proxy, &proxy, &which, err, sizeof err);
 		if (use_proxy < 0)
@@ -152,7 +161,7 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 	if (use_proxy && proxy_connect(&c, dest, &proxy, res) != 0)
 		goto out;
 	if (dest->scheme == URL_HTTPS) {
-		if (tls_open(&tls_session, c.fd, dest->host, rq->trust, rq->tls_time, rq->deadline_ms,
+		if (tls_open(&tls_session, c.fd, dest->host, t->trust, t->when, rq->deadline_ms,
 		    err, sizeof err) != 0) {
 			struct buf e;
 
@@ -200,6 +209,7 @@ client_exchange(const struct client_request *rq, struct client_result *res)
 {
 	static struct url dest, next;
 	static struct http_response r;
+	struct trust_once trust = { NULL, 0 };
 	char err[512];
 
 	memset(res, 0, sizeof *res);
@@ -210,7 +220,7 @@ client_exchange(const struct client_request *rq, struct client_result *res)
 		if (dest.scheme == URL_HTTP && !url_is_loopback(&dest) && !rq->allow_http)
 			return failf(res, "refusing plain http:// to a host that is not loopback: ",
 			    dest.host, NULL);
-		if (exchange_once(rq, &dest, &r, res) != 0)
+		if (exchange_once(rq, &dest, &r, &trust, res) != 0)
 			return -1;
 		res->status = r.status;
 		res->retry_after = r.retry_after;

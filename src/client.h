@@ -24,8 +24,12 @@ struct client_request {
 	size_t body_len;
 	const char *const *headers;      /* extra "Name: value" lines */
 	size_t n_headers;
-	const struct tls_trust *trust;
-	time_t tls_time;                 /* when certificates are checked (tls_check_time) */
+	/* The trust for https, asked for once, before the first TLS connection (so a
+	 * plain-http exchange never reads a CA file): fills *trust and *when (the time
+	 * certificates are checked at), or returns -1 with a reason in err. */
+	int (*get_trust)(void *ctx, const struct tls_trust **trust, time_t *when, char *err,
+	    size_t errlen);
+	void *trust_ctx;
 	const char *config_proxy;        /* the config's proxy URL, or "" */
 	int64_t deadline_ms;             /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);   /* -v progress, never secrets; may be NULL */

@@ -792,19 +792,56 @@ verb_report(const struct cli *cl)
 	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, 0, "report: ");
 }
 
+/* The probe's trust: -k, or the CA file / built-in roots; loaded once, when the
+ * first https hop needs it (client.h get_trust), or before the sandbox for an
+ * https probe. A plain-http probe that is not redirected reads no CA file, so a
+ * stale SSL_CERT_FILE in a base image cannot fail it. */
+struct probe_trust {
+	const struct cli *cl;
+	int loaded;                  /* 1 loaded, -1 refused */
+	struct tls_trust trust;
+	time_t when;
+	char error[512];
+};
+
+static int
+probe_trust(void *ctx, const struct tls_trust **t, time_t *when, char *err, size_t errlen)
+{
+	static struct tls_store store;
+	struct probe_trust *p = ctx;
+	int behind = 0;
+
+	if (p->loaded == 0) {
+		if (p->cl->insecure)
+			tls_trust_insecure(&p->trust);
+		p->loaded = p->cl->insecure || tls_trust_choose(&p->trust, &store, NULL,
+		    config.ca_file, p->error, sizeof p->error) == 0 ? 1 : -1;
+		p->when = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+		if (behind && !p->cl->insecure)
+			warn_clock(p->cl);
+	}
+	if (p->loaded < 0) {
+		buf_join(err, errlen, p->error, NULL, NULL);
+		return -1;
+	}
+	*t = &p->trust;
+	*when = p->when;
+	return 0;
+}
+
 /* check URL: GET it; healthy when the status is expected. Every failure is 1. */
 static int
 verb_check(const struct cli *cl)
 {
-	static struct tls_trust trust;
-	static struct tls_store store;
+	static struct probe_trust pt;
 	static struct url probe;
+	const struct tls_trust *t;
 	struct client_request rq;
 	struct client_result res;
 	char err[1024], code[4];
 	struct buf c;
 	uint64_t timeout_ms;
-	int behind = 0;
+	time_t when;
 
 	for (size_t i = 0; i < cl->n_headers; i++) {
 		const char *name = NULL;
@@ -847,17 +884,11 @@ verb_check(const struct cli *cl)
 		say("check: ", err);
 		return EXIT_FAILED;
 	}
-	/* Trust is set up for an http:// probe too: it may redirect to https on the
-	 * same host. A CA file is then read even if no redirect comes. */
-	if (cl->insecure)
-		tls_trust_insecure(&trust);
-	else if (tls_trust_choose(&trust, &store, NULL, config.ca_file, err, sizeof err) != 0) {
+	pt.cl = cl;
+	if (probe.scheme == URL_HTTPS && probe_trust(&pt, &t, &when, err, sizeof err) != 0) {
 		say("check: ", err);
 		return EXIT_FAILED;
 	}
-	rq.tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
-	if (behind && !cl->insecure && probe.scheme == URL_HTTPS)
-		warn_clock(cl);
 	enter_sandbox(cl, SANDBOX_NET);
 	rq.url = cl->url;
 	rq.get = 1;
@@ -865,7 +896,8 @@ verb_check(const struct cli *cl)
 	rq.same_host = 1;
 	rq.headers = cl->headers;
 	rq.n_headers = cl->n_headers;
-	rq.trust = &trust;
+	rq.get_trust = probe_trust;
+	rq.trust_ctx = &pt;
 	rq.config_proxy = config.proxy;
 	rq.log = cl->verbose ? log_line : NULL;
 	if (client_exchange(&rq, &res) != 0) {

@@ -44,36 +44,36 @@ fail(struct report_run *r, enum report_status st, const char *a, const char *b)
 	return st;
 }
 
-/* What certificates are checked against, loaded at the first send. */
+/* What certificates are checked against, loaded when the first TLS connection
+ * needs it (client.h get_trust): a plain-http endpoint reads no CA file. */
 static struct tls_trust trust;
 static struct tls_store store;
-static int trust_ready;
+static int trust_loaded;      /* 1 loaded, -1 refused (the config is wrong) */
+static char trust_error[512];
 static time_t tls_time;
 
-/* Loads the trust anchors (pin, CA file or compiled-in roots) once. */
 static int
-load_trust(struct report_run *r)
+load_trust(void *ctx, const struct tls_trust **t, time_t *when, char *err, size_t errlen)
 {
-	char err[512];
+	struct report_run *r = ctx;
 	int behind = 0;
 
-	if (trust_ready)
-		return 0;
-	trust_ready = 1;
-	if (strncmp(r->cfg->endpoint, "http://", 7) == 0) {
-		/* Plain HTTP to loopback checks no certificate: no file to read. */
-		tls_trust_builtin(&trust);
-		tls_time = time(NULL);
-		return 0;
+	if (trust_loaded == 0) {
+		trust_loaded = tls_trust_choose(&trust, &store, r->cfg->pin, r->cfg->ca_file,
+		    trust_error, sizeof trust_error) == 0 ? 1 : -1;
+		if (trust_loaded > 0 && !trust.pinned && r->cfg->ca_file[0] != '\0')
+			logline(r, "trusting the CA file ", r->cfg->ca_file);
+		tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+		r->clock_behind = behind && !trust.pinned;
 	}
-	if (tls_trust_choose(&trust, &store, r->cfg->pin, r->cfg->ca_file, err, sizeof err) != 0) {
-		fail(r, REPORT_BAD_CONFIG, err, NULL);
+	if (trust_loaded < 0) {
+		/* A config error, not a network one: the run exits 2. */
+		buf_join(err, errlen, trust_error, NULL, NULL);
+		r->status = REPORT_BAD_CONFIG;
 		return -1;
 	}
-	if (!trust.pinned && r->cfg->ca_file[0] != '\0')
-		logline(r, "trusting the CA file ", r->cfg->ca_file);
-	tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
-	r->clock_behind = behind && !trust.pinned;
+	*t = &trust;
+	*when = tls_time;
 	return 0;
 }
 
@@ -218,8 +218,6 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	struct buf h;
 
 	*retry_after = -1;
-	if (load_trust(r) != 0)
-		return -1;
 	/* The same message always carries the same key, so a server can drop the
 	 * duplicate that at-least-once delivery may bring after a crash. */
 	sha256(msg, n, digest);
@@ -234,8 +232,8 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	rq.body_len = n;
 	rq.headers = headers;
 	rq.n_headers = 1;
-	rq.trust = &trust;
-	rq.tls_time = tls_time;
+	rq.get_trust = load_trust;
+	rq.trust_ctx = r;
 	rq.config_proxy = r->cfg->proxy;
 	rq.deadline_ms = r->deadline_ms;
 	rq.log = r->log;
