@@ -40,7 +40,7 @@ OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok
 
 # ---------------------------------------------------------------- certificates
 
-_CNF = """\
+_CNF_BASE = """\
 [req]
 distinguished_name = dn
 prompt = no
@@ -60,6 +60,10 @@ copy_extensions = none
 preserve = no
 [policy_any]
 commonName = supplied
+"""
+# The extension sections use $ENV::KU and $ENV::SAN, which OpenSSL resolves when it reads
+# the file: a caller with its own -extfile takes _CNF_BASE alone.
+_CNF = _CNF_BASE + """\
 [ext_root]
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign

@@ -104,28 +104,6 @@ CERTS = {
     "cn_ip_only": ("ec256", "inter", "127.0.0.1", leaf_ext(san=None)),
 }
 
-_CNF = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = placeholder
-[ca]
-default_ca = ca_default
-[ca_default]
-database = $ENV::CA_DIR/index.txt
-new_certs_dir = $ENV::CA_DIR/new
-serial = $ENV::CA_DIR/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-preserve = no
-[policy_any]
-commonName = supplied
-"""
-
 
 class PKI:
     """dir; cert(name), key(name), chain(name) paths; text(name) is `openssl x509 -text`."""
@@ -168,7 +146,7 @@ def _make_pki():
         f.write("2000\n")
     cnf = os.path.join(d, "openssl.cnf")
     with open(cnf, "w") as f:
-        f.write(_CNF)
+        f.write(peers._CNF_BASE)
     env = dict(os.environ, CA_DIR=os.path.join(d, "db"), OPENSSL_CONF=cnf)
 
     # Keys in parallel: the RSA-4096 one alone takes a second or more.
