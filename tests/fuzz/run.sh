@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FB=build/fuzz
-ALL_TARGETS="json config osrelease url http retry pem state"
+ALL_TARGETS="json config osrelease url http retry pem state x509"
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -32,6 +32,7 @@ max_len() {
 	http)        echo 32768 ;;
 	retry)       echo 256 ;;
 	pem)         echo 24576 ;;
+	x509)        echo 8192 ;;
 	*)           echo 4096 ;;
 	esac
 }
