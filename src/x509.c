@@ -239,14 +239,14 @@ find_extension(const struct x509_cert *c, const unsigned char *oid, size_t oidle
 {
 	struct x509_der rest = c->rest, exts, list, ext, id, v, b;
 	unsigned tag;
-	int found = 0;
+	int found = 0, blocks = 0;
 
 	while (rest.n > 0) {
 		if (x509_der_next(&rest, &tag, &exts, NULL, 0) != 0)
 			return -1;
 		if (tag != 0xa3)
 			continue;            /* issuerUniqueID, subjectUniqueID */
-		if (x509_der_expect(&exts, 0x30, &list, NULL, 0) != 0)
+		if (blocks++ || x509_der_expect(&exts, 0x30, &list, NULL, 0) != 0 || exts.n != 0)
 			return -1;
 		while (list.n > 0) {
 			if (x509_der_expect(&list, 0x30, &ext, NULL, 0) != 0 ||
@@ -256,8 +256,8 @@ find_extension(const struct x509_cert *c, const unsigned char *oid, size_t oidle
 				continue;
 			if (found)
 				return -2;
-			if (ext.n > 0 && ext.p[0] == 0x01 &&            /* critical */
-			    x509_der_next(&ext, &tag, &b, NULL, 0) != 0)
+			if (ext.n > 0 && ext.p[0] == 0x01 &&            /* critical: a BOOLEAN */
+			    (x509_der_next(&ext, &tag, &b, NULL, 0) != 0 || b.n != 1))
 				return -1;
 			if (x509_der_expect(&ext, 0x04, &v, NULL, 0) != 0 || ext.n != 0)
 				return -1;
@@ -276,7 +276,7 @@ x509_is_ca(const struct x509_cert *c)
 
 	if (r == -2)
 		return -1;
-	if (r != 1 || x509_der_expect(&v, 0x30, &seq, NULL, 0) != 0)
+	if (r != 1 || x509_der_expect(&v, 0x30, &seq, NULL, 0) != 0 || v.n != 0)
 		return 0;
 	return x509_der_expect(&seq, 0x01, &b, NULL, 0) == 0 && b.n == 1 && b.p[0] != 0;
 }
