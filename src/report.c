@@ -77,15 +77,21 @@ load_trust(void *ctx, const struct tls_trust **t, time_t *when, char *err, size_
 	return 0;
 }
 
+/* How long after the last build a new message is due: the interval and its
+ * jitter, a per-mille of it (-1, not drawn yet, counts as 0). */
+static int64_t
+build_wait_ms(uint64_t interval_ms, int jitter_permille)
+{
+	return (int64_t)interval_ms +
+	    (int64_t)interval_ms / 1000 * (jitter_permille > 0 ? jitter_permille : 0);
+}
+
 int
 report_build_due(int64_t now, int64_t last_built_ms, uint64_t interval_ms, int jitter_permille)
 {
-	int64_t wait = (int64_t)interval_ms +
-	    (int64_t)interval_ms / 1000 * (jitter_permille > 0 ? jitter_permille : 0);
-
 	if (last_built_ms == 0 || now < last_built_ms)   /* never, or the clock went back */
 		return 1;
-	return now - last_built_ms >= wait;
+	return now - last_built_ms >= build_wait_ms(interval_ms, jitter_permille);
 }
 
 int64_t
@@ -122,8 +128,7 @@ report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval
 	/* Kept messages wait only for next_try; a new one is due interval + jitter
 	 * after the last was built. */
 	if (kept == 0 && st->last_built_ms != 0)
-		due = st->last_built_ms + (int64_t)interval_ms +
-		    (int64_t)interval_ms / 1000 * (st->jitter_permille > 0 ? st->jitter_permille : 0);
+		due = st->last_built_ms + build_wait_ms(interval_ms, st->jitter_permille);
 	return st->next_try_ms > due ? st->next_try_ms : due;
 }
 
