@@ -147,15 +147,20 @@ class Msg:
 
 
 class State:
-    """Stamps and the valid kept messages, oldest (lowest seq) first."""
-    __slots__ = ("stamps", "kept")
+    """Stamps and the valid kept messages, oldest (lowest seq) first. taken: the highest
+    sequence number named by an entry of kept/ that is not a message (a directory, FIFO
+    or symlink planted under a message's name), 0 when none: a new message never takes
+    such a name (the design says "highest valid + 1"; the binary skips planted names
+    too, so it never writes over them)."""
+    __slots__ = ("stamps", "kept", "taken")
 
-    def __init__(self, stamps=None, kept=()):
+    def __init__(self, stamps=None, kept=(), taken=0):
         self.stamps = stamps if stamps is not None else Stamps()
         self.kept = list(kept)
+        self.taken = taken
 
     def copy(self):
-        return State(self.stamps.copy(), self.kept)
+        return State(self.stamps.copy(), self.kept, self.taken)
 
     def shift(self, delta_ms):
         """The clock jumping +delta: every time stamp moves by -delta (0 stays 0,
@@ -223,7 +228,7 @@ class Outcome:
     due, built a message, and `checkpoints`: the states a kill could leave, in order
     (before, each write of the stamps, each removal of a kept message, after)."""
     __slots__ = ("state", "exit", "posts", "warned", "wrote", "due", "built", "delivered",
-                 "rejected", "checkpoints", "jitter_drawn", "armed")
+                 "rejected", "checkpoints", "jitter_drawn", "armed", "now")
 
     def __repr__(self):
         return "Outcome(%s)" % ", ".join(f"{k}={getattr(self, k)!r}" for k in Outcome.__slots__
@@ -259,10 +264,11 @@ def is_due(state, now, interval_ms, force=False):
     return new_due(st, now, interval_ms) or bool(state.kept)
 
 
-def due_at(state, interval_ms):
-    """The earliest time at which a run does something, given the (sane) stamps."""
+def due_at(state, interval_ms, now=None):
+    """The earliest time at which a run does something, given the (sane) stamps; with
+    now, a last_built_ms after it (the clock went back) makes a new message due now."""
     st = state.stamps
-    if st.last_built_ms == 0:
+    if st.last_built_ms == 0 or (now is not None and now < st.last_built_ms):
         t = 0
     else:
         t = st.last_built_ms + interval_ms + jitter_ms(interval_ms, st.jitter_permille)
@@ -278,6 +284,7 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     the jitter is drawn in this run, whether the build decision uses it (True) or the
     absent value 0 the due decision used (False); the design leaves that open."""
     o = Outcome()
+    o.now = now
     o.posts, o.delivered, o.rejected, o.checkpoints = [], 0, 0, []
     o.built = o.jitter_drawn = o.armed = False
     s = state.copy()
@@ -321,7 +328,9 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     st.last_error = ARMED_ERROR
     o.armed = True
     if build:
-        seq = (s.kept[-1].seq + 1) if s.kept else 1
+        seq = max(s.kept[-1].seq if s.kept else 0, s.taken) + 1
+        if seq > SEQ_MAX:
+            raise Mismatch("sequence numbers exhausted by a planted name (the design is silent)")
         s.kept.append(Msg(seq, draws.new_message(seq)))
         st.last_built_ms = now
         o.built = True
