@@ -602,7 +602,7 @@ class Driver:
             if wall > timeout / 1000 + SLACK_S:
                 self.fail(f"{what}: took {wall:.2f} s, past its deadline {timeout} ms + {SLACK_S} s")
             o = self.check_exact(pre, obs, posts, plan, force, t0, t1, p.returncode, err,
-                                 pre_raw, pre_inode, what)
+                                 pre_raw, pre_inode, what, wall * 1000 >= timeout - 50)
             f["due"] += o.due
             f["clock_clamps"] += o.warned
             f["timeouts"] += any(s.kind == "silent" for s in plan[:len(o.posts)][-1:])
@@ -714,9 +714,12 @@ class Driver:
         if p.jitter_permille is not None and s.jitter_permille != p.jitter_permille:
             self.fail(f"{what}: jitter_permille changed {p.jitter_permille} -> {s.jitter_permille}")
 
-    def check_exact(self, pre, obs, posts, plan, force, t0, t1, rc, err, pre_raw, pre_inode, what):
+    def check_exact(self, pre, obs, posts, plan, force, t0, t1, rc, err, pre_raw, pre_inode, what,
+                    out_of_time):
         """A run that finished: exactly what the model predicts, for some clock reading
-        in [t0, t1] and the draws the binary wrote."""
+        in [t0, t1] and the draws the binary wrote. A run that used up its deadline
+        may have timed out at any POST: before the server had it (the last attempt
+        unrecorded) or while waiting for the answer."""
         draws = Draws(obs, self.new_key(pre, obs, posts))
         cands = {t0, t1}
         for k in sm.TIME_KEYS:
@@ -737,18 +740,30 @@ class Driver:
         variants = [True]
         if pre.stamps.jitter_permille is None and pre.stamps.last_built_ms:
             variants.append(False)       # the design leaves open which jitter decides
-        for variant in variants:
-            for now in sorted(cands):
-                try:
-                    o = sm.report(pre, self.interval, now, self.answers(plan), draws, force,
-                                  build_with_new_jitter=variant, keep_checkpoints=False)
-                except sm.Mismatch as e:
-                    reasons.append(f"now=t0+{now - t0}: {e}")
-                    continue
-                why = self.compare(o, obs, posts, plan, rc, warned, pre_raw, pre_inode)
-                if why is None:
-                    return o
-                reasons.append(f"now=t0+{now - t0}: {why}")
+        planned = self.answers(plan)
+        sends = [(planned, 0, "")]
+        if out_of_time and plan[0].kind != "refused":
+            n = len(posts)
+            timed_out = sm.Answer(None)
+            sends.append((lambda i: planned(i) if i < n else timed_out, 1,
+                          f" (deadline met before POST {n})"))
+            if n:
+                sends.append((lambda i: planned(i) if i < n - 1 else timed_out, 0,
+                              f" (deadline met in POST {n - 1})"))
+        for answers, unrecorded, how in sends:
+            for variant in variants:
+                for now in sorted(cands):
+                    try:
+                        o = sm.report(pre, self.interval, now, answers, draws, force,
+                                      build_with_new_jitter=variant, keep_checkpoints=False)
+                    except sm.Mismatch as e:
+                        reasons.append(f"now=t0+{now - t0}{how}: {e}")
+                        continue
+                    why = self.compare(o, obs, posts, plan, answers, unrecorded, rc, warned,
+                                       pre_raw, pre_inode)
+                    if why is None:
+                        return o
+                    reasons.append(f"now=t0+{now - t0}{how}: {why}")
         stderr = text.strip().replace("\n", " | ")[:300]
         self.fail(f"{what}: the model disagrees (exit {rc}, stderr {stderr!r}):\n    "
                   + "\n    ".join(dict.fromkeys(reasons))
@@ -756,14 +771,17 @@ class Driver:
                   + f"\n    after:  {obs.stamps!r} kept {[m.seq for m in obs.kept]}"
                   + f"\n    run between t0={t0} and t1={t1}")
 
-    def compare(self, o, obs, posts, plan, rc, warned, pre_raw, pre_inode):
-        """None when the observation is the model's outcome o, else why not."""
+    def compare(self, o, obs, posts, plan, answers, unrecorded, rc, warned, pre_raw, pre_inode):
+        """None when the observation is the model's outcome o, else why not. unrecorded:
+        how many of the model's last POSTs never reached the server."""
         if rc != o.exit:
             return f"exit {rc}, model {o.exit}"
         got = [key_of(r.body) for r in posts]
-        want = [] if plan[0].kind == "refused" else o.posts
+        want = [] if plan[0].kind == "refused" else o.posts[:len(o.posts) - unrecorded]
         if got != want:
-            return f"POSTs {[k[:8] for k in got]}, model {[str(k)[:8] for k in want]}"
+            i = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+            return (f"{len(got)} POSTs, model {len(want)}; from POST {i}: "
+                    f"{[k[:8] for k in got[i:i + 4]]}, model {[str(k)[:8] for k in want[i:i + 4]]}")
         if warned != int(o.warned):
             return f"{warned} clock warnings on stderr, model {int(o.warned)}"
         ps, s = o.state.stamps, obs.stamps
@@ -794,7 +812,7 @@ class Driver:
         if o.wrote and obs.over:
             return f"the stamps were written with numbers above their maximum: {obs.over}"
         if o.delivered:
-            last = [k for i, k in enumerate(o.posts) if self.answers(plan)(i).delivered][-1]
+            last = [k for i, k in enumerate(o.posts) if answers(i).delivered][-1]
             try:
                 with open(os.path.join(self.state, "last.json"), "rb") as fh:
                     got_last = key_of(fh.read())

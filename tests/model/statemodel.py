@@ -334,13 +334,15 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
         s.kept.append(Msg(seq, draws.new_message(seq)))
         st.last_built_ms = now
         o.built = True
-        excess = len(s.kept) - MAX_KEPT
-        if excess > 0:
-            st.dropped = sat_add(st.dropped, excess, U64_MAX)
-            st.drop_below = s.kept[excess].seq
-            checkpoint()
-            s.kept = s.kept[excess:]
-            st.drop_below = 0
+    # At most 32 kept, whenever a run is due (a kill after keeping the 33rd message
+    # and before counting the drop leaves 33 for the next run to drop).
+    excess = len(s.kept) - MAX_KEPT
+    if excess > 0:
+        st.dropped = sat_add(st.dropped, excess, U64_MAX)
+        st.drop_below = s.kept[excess].seq
+        checkpoint()
+        s.kept = s.kept[excess:]
+        st.drop_below = 0
     o.wrote = True
     checkpoint()
 
