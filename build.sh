@@ -15,7 +15,7 @@ BEARSSL_SHA256=102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
 
 # Debian packages the build and the tests use.
 BUILD_PKGS="build-essential musl-tools libjsmn-dev ca-certificates xz-utils file"
-TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc"
+TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc podman runc"
 # libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 

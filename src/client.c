@@ -60,7 +60,10 @@ conn_read(struct conn *c, void *p, size_t n, char *err, size_t errlen)
 	return net_read(c->fd, p, n, c->deadline_ms, err, errlen);
 }
 
-/* Reads one response into r until it is complete. Returns 0 or -1 with err. */
+/* Reads one response into r until it is complete. A 2xx whose body does not
+ * finish (the deadline, a reset, a close too early) is still a complete answer:
+ * the server took the request, and sending it again would only duplicate it.
+ * Returns 0 or -1 with err. */
 static int
 read_response(struct conn *c, struct http_response *r, char *err, size_t errlen)
 {
@@ -70,9 +73,12 @@ read_response(struct conn *c, struct http_response *r, char *err, size_t errlen)
 		ssize_t got = conn_read(c, in, sizeof in, err, errlen);
 		enum http_result st;
 		size_t used = 0;
+		int accepted = http_response_in_body(r) && r->status >= 200 && r->status <= 299;
 
 		if (got < 0)
-			return -1;
+			return accepted ? 0 : -1;
+		if (got == 0 && accepted)
+			return 0;
 		st = got == 0 ? http_response_eof(r) : http_response_feed(r, in, (size_t)got, &used);
 		if (st == HTTP_DONE)
 			return 0;

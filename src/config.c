@@ -393,7 +393,9 @@ h_scheme(struct ctx *x, int t)
 
 	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
 		return -1;
-	if (strcmp(s, "butler") == 0)
+	if (strcmp(s, "auto") == 0)
+		x->c->scheme = CFG_SCHEME_AUTO;
+	else if (strcmp(s, "butler") == 0)
 		x->c->scheme = CFG_SCHEME_BUTLER;
 	else if (strcmp(s, "machine-id") == 0)
 		x->c->scheme = CFG_SCHEME_MACHINE_ID;
@@ -402,7 +404,8 @@ h_scheme(struct ctx *x, int t)
 	else if (strcmp(s, "random") == 0)
 		x->c->scheme = CFG_SCHEME_RANDOM;
 	else
-		return fail(x, "expected \"butler\", \"machine-id\", \"random\" or \"fixed\"");
+		return fail(x, "expected \"auto\", \"butler\", \"machine-id\", \"random\" or "
+		    "\"fixed\"");
 	return 0;
 }
 
@@ -948,7 +951,7 @@ cfg_defaults(struct cfg *c)
 	                                                         : sizeof c->service_version - 1);
 	c->format = CFG_FORMAT_BUTLER;
 	c->envelope = 1;
-	c->scheme = CFG_SCHEME_BUTLER;
+	c->scheme = CFG_SCHEME_AUTO;
 	c->interval_ms = 12ULL * 3600 * 1000;
 	c->timeout_ms = 5000;
 	memcpy(c->posthog_event, "telemetry sent", sizeof "telemetry sent");

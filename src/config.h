@@ -16,8 +16,8 @@
  * escape there is an invalid key, and the raw text is the key.
  * Grammars: service, serviceVersion, runtimeVersion [A-Za-z0-9_.+-]{1,64};
  * endpoint non-empty, <= CFG_URL_MAX bytes, no spaces or control characters (the
- * URL itself is checked where it is used); id.scheme "butler" | "machine-id" |
- * "random" | "fixed"; id.host [A-Za-z0-9.:_-]{1,253};
+ * URL itself is checked where it is used); id.scheme "auto" | "butler" |
+ * "machine-id" | "random" | "fixed"; id.host [A-Za-z0-9.:_-]{1,253};
  * id.appId 32 hex digits or an 8-4-4-4-12 UUID; interval, timeout durations;
  * stateDir an absolute path, tls.caFile a non-empty path (no control characters);
  * tls.pin "sha256//" + canonical base64 of 32 bytes; proxy <= CFG_URL_MAX bytes
@@ -54,7 +54,11 @@ enum cfg_rule {
 
 enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG };
 
-enum cfg_scheme { CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED };
+/* AUTO is a choice between BUTLER and RANDOM made by id (id.h), never a scheme that
+ * produced an ID. */
+enum cfg_scheme {
+	CFG_SCHEME_AUTO, CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED
+};
 
 /* One entry of enabledFeatures, in file order (pre-order walk). */
 enum cfg_feature_kind { CFG_FEATURE_FALSE, CFG_FEATURE_TRUE, CFG_FEATURE_OBJECT };
@@ -79,7 +83,7 @@ struct cfg {
 	enum cfg_format format;               /* default butler */
 	int envelope;                         /* default 1 */
 
-	enum cfg_scheme scheme;               /* default butler */
+	enum cfg_scheme scheme;               /* default auto */
 	char id_host[256];                    /* id.host, "" when unset */
 	char id_app_id[33];                   /* id.appId as 32 lowercase hex, "" when unset */
 	char fixed_id[129];                   /* ANONTEL_ID, for the fixed scheme */

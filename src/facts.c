@@ -7,6 +7,8 @@
  */
 #include "facts.h"
 
+#include "file.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,48 +49,18 @@ join(char *out, size_t cap, const char *root, const char *rel, const char *name)
 }
 
 /*
- * Reads at most cap bytes of the regular file at path. Returns the count, or -1 when
- * the file is absent, not a regular file or unreadable; *more says the file holds
- * more than cap bytes.
+ * Reads at most cap bytes of the regular file at path (file.h). Returns the count,
+ * or -1 when the file is absent, not a regular file or unreadable; *more says the
+ * file holds more than cap bytes.
  */
 static long
 read_file(const char *path, char *p, size_t cap, int *more)
 {
-	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-	char c;
+	size_t n;
+	int r = file_read(AT_FDCWD, path, 0, p, cap, &n);
 
-	*more = 0;
-	do
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto fail;
-	while (n < cap) {
-		r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == cap) {
-		do
-			r = read(fd, &c, 1);
-		while (r < 0 && errno == EINTR);
-		*more = r > 0;
-	}
-	close(fd);
-	return (long)n;
-fail:
-	close(fd);
-	return -1;
+	*more = r == FILE_TOO_BIG;
+	return r == FILE_OK || r == FILE_TOO_BIG ? (long)n : -1;
 }
 
 /*

@@ -786,3 +786,9 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy)
 	buf_str(b, "User-Agent: " USER_AGENT "\r\n\r\n");
 	return b->overflow ? -1 : 0;
 }
+
+int
+http_response_in_body(const struct http_response *r)
+{
+	return !r->interim && r->state >= ST_BODY && r->state <= ST_TRAILER;
+}

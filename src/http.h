@@ -78,6 +78,10 @@ enum http_result http_response_feed(struct http_response *r, const unsigned char
  * the headers were complete, else HTTP_ERROR ("truncated response"). */
 enum http_result http_response_eof(struct http_response *r);
 
+/* 1 while the body of the final response is being read: its status line and
+ * header block are complete (r->status is final), the body is not. */
+int http_response_in_body(const struct http_response *r);
+
 /*
  * Parses a Retry-After value: delta-seconds, or an IMF-fixdate HTTP-date (also the
  * obsolete RFC 850 and asctime forms) relative to now (negative results become 0).

@@ -578,20 +578,38 @@ read_random(struct state *s, struct id *out, char *err, size_t errlen)
 	return 1;
 }
 
+/* Puts "auto: no usable state dir for the random ID: " before err, so that a user
+ * who asked for no scheme learns why a state dir is needed at all. */
+static void
+auto_state_err(char *err, size_t errlen)
+{
+	char reasons[512];
+
+	if (err == NULL || errlen == 0)
+		return;
+	buf_join(reasons, sizeof reasons, err, NULL, NULL);
+	buf_join(err, errlen, "auto: no usable state dir for the random ID: ", reasons, NULL);
+}
+
 /* The random scheme: read random-id, or (create) make it once under the state lock. */
 static int
 scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t errlen)
 {
 	static struct state s;
+	const char *name = out->asked == CFG_SCHEME_AUTO ? "auto" : "scheme random";
 	unsigned char bytes[RANDOM_HEX / 2];
 	struct buf hex;
 	int r = -1;
 
+	out->scheme = CFG_SCHEME_RANDOM;
 	if (create ? state_open(&s, c->state_dir, err, errlen) != 0 :
-	    state_find(&s, c->state_dir, NULL, 0) != 0)
+	    state_find(&s, c->state_dir, NULL, 0) != 0) {
 		r = create ? -1 : 0;        /* reading only: no state dir is no ID yet */
-	else
+		if (create && out->asked == CFG_SCHEME_AUTO)
+			auto_state_err(err, errlen);
+	} else {
 		r = read_random(&s, out, err, errlen);
+	}
 	/* Another run may be making it: the lock is held only for a write. */
 	for (int tries = 0; create && r == 0 && tries < 100; tries++) {
 		int locked = state_lock(&s, err, errlen);
@@ -607,8 +625,7 @@ scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t
 	}
 	if (create && r == 0 && (r = read_random(&s, out, err, errlen)) == 0) {
 		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
-			buf_join(err, errlen, "scheme random: no random bytes from the kernel", NULL,
-			    NULL);
+			buf_join(err, errlen, name, ": no random bytes from the kernel", NULL);
 			r = -1;
 			goto out;
 		}
@@ -618,16 +635,63 @@ scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t
 		r = state_write_file(&s, RANDOM_FILE, out->hex, RANDOM_HEX, err, errlen) == 0 ? 1 : -1;
 	}
 	if (r == 0)
-		buf_join(err, errlen, "scheme random: no ID made yet (`anontel id` or the first "
-		    "report makes it)", NULL, NULL);
+		buf_join(err, errlen, name, ": no ID made yet (`anontel id` or the first report "
+		    "makes it)", NULL);
 out:
 	state_close(&s);
 	if (r == 1) {
-		buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s.dir, ")");
+		if (out->asked == CFG_SCHEME_RANDOM)
+			buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s.dir,
+			    ")");
 		return 0;
 	}
 	out->hex[0] = '\0';
 	return ID_ERR_SYSTEM;
+}
+
+/* The first octet's second hex digit has the U/L bit (0x02): clear is a MAC
+ * assigned by its maker (universal), set one made up by software (local). */
+static int
+mac_is_universal(const char *mac)
+{
+	int lo = ascii_hex_val((unsigned char)mac[1]);
+
+	return mac[0] != '\0' && lo >= 0 && (lo & 0x2) == 0;
+}
+
+enum cfg_scheme
+id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
+{
+	static const char random_kept[] = ": random ID kept in the state dir";
+	static const char butler_apart[] = ": Butler's ID tells machines apart";
+
+	if (in->iface[0] == '\0') {
+		buf_join(why, whylen, "auto: no default interface", random_kept, NULL);
+		return CFG_SCHEME_RANDOM;
+	}
+	if (in->mac[0] == '\0') {
+		char reason[64];
+
+		buf_join(reason, sizeof reason, "auto: no MAC address on ", in->iface, NULL);
+		buf_join(why, whylen, reason, random_kept, NULL);
+		return CFG_SCHEME_RANDOM;
+	}
+	if (in->uuid[0] != '\0') {
+		buf_join(why, whylen, "auto: DMI UUID readable", butler_apart, NULL);
+		return CFG_SCHEME_BUTLER;
+	}
+	if (in->host != NULL && in->host[0] != '\0') {
+		buf_join(why, whylen, "auto: id.host set", butler_apart, NULL);
+		return CFG_SCHEME_BUTLER;
+	}
+	if (mac_is_universal(in->mac)) {
+		buf_join(why, whylen, "auto: universally administered MAC", butler_apart, NULL);
+		return CFG_SCHEME_BUTLER;
+	}
+	buf_join(why, whylen, "auto: locally administered MAC, no DMI UUID, no id.host: "
+	    "Butler's ID could be the same on many hosts, as on every Docker host",
+	    "; random ID kept in the state dir", NULL);
+	return CFG_SCHEME_RANDOM;
 }
 
 /* id_compute and id_read: the random scheme makes its ID only when create is set. */
@@ -640,6 +704,7 @@ compute(struct id *out, const struct cfg *c, const char *root, int create, char 
 	memset(out, 0, sizeof *out);
 	out->in.host = c->id_host;
 	out->in.app_id_from = "";
+	out->asked = c->scheme;
 	out->scheme = c->scheme;
 	buf_init(&why, out->why, sizeof out->why);
 	if (err != NULL && errlen > 0)
@@ -670,6 +735,18 @@ compute(struct id *out, const struct cfg *c, const char *root, int create, char 
 		buf_str(&why, "id.scheme is random");
 		return scheme_random(out, c, create, err, errlen);
 
+	case CFG_SCHEME_AUTO:
+		if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
+			read_ipv4(out->in.iface, out->in.ipv4);
+			read_uuid(root, out->in.uuid);
+			read_mac(root, out->in.iface, out->in.mac);
+		}
+		if (id_auto_choice(&out->in, out->why, sizeof out->why) == CFG_SCHEME_RANDOM)
+			return scheme_random(out, c, create, err, errlen);
+		out->scheme = CFG_SCHEME_BUTLER;
+		id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
+		return 0;
+
 	case CFG_SCHEME_BUTLER:
 		break;
 	}
@@ -691,7 +768,7 @@ compute(struct id *out, const struct cfg *c, const char *root, int create, char 
 		buf_str(&why, reason);
 		return scheme_machine_id(out, c, root, reason, err, errlen);
 	}
-	buf_str(&why, "default scheme");
+	buf_str(&why, "id.scheme is butler");
 	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
 	return 0;
 }

@@ -1,6 +1,13 @@
 /*
  * id: the instance ID and the inputs it was made from.
  *
+ * Scheme auto (the default): Butler's ID where its inputs tell machines apart,
+ * else the random scheme's ID (see id_auto_choice for the rule). Why: on Docker's
+ * default bridge every host's first container has MAC 02:42:ac:11:00:02 and
+ * 172.17.0.2, and a non-root container reads no DMI UUID, so Butler's formula
+ * gives one ID for every host. Unlike scheme butler it never falls back to
+ * machine-id: a container's machine-id is the image's, or absent.
+ *
  * Scheme butler (Butler 5.x initHostInfo): hex(HMAC-SHA256(key = MAC,
  * msg = MAC + IPv4 + host + DMI UUID)), plain concatenation, 64 lowercase hex.
  *  - default interface: from <root>/proc/net/route (see id_default_route);
@@ -58,9 +65,11 @@ struct id_inputs {
 };
 
 struct id {
-	enum cfg_scheme scheme;  /* the scheme that produced hex */
-	char why[64];            /* why this scheme was used, e.g. "default scheme",
-	                            "fallback: no MAC address on eth0" */
+	enum cfg_scheme asked;   /* the configured scheme (cfg scheme), AUTO included */
+	enum cfg_scheme scheme;  /* the scheme that produced hex; never AUTO */
+	char why[256];           /* why this scheme was used, in words and without the
+	                            inputs' values: "id.scheme is butler", "fallback: no
+	                            MAC address on eth0", "auto: id.host set: ..." */
 	char hex[ID_HEX_MAX + 1];
 	struct id_inputs in;
 };
@@ -76,9 +85,22 @@ struct id {
  */
 int id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
 
-/* As id_compute, but writes nothing: the random scheme only reads an ID made
- * before (ID_ERR_SYSTEM when there is none yet). For show and status. */
+/* As id_compute, but writes nothing: the random scheme (asked, or chosen by auto)
+ * only reads an ID made before (ID_ERR_SYSTEM with "...: no ID made yet (...)"
+ * when there is none yet); out->scheme and out->why still say what was chosen.
+ * For show and status. */
 int id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
+
+/*
+ * The auto rule over inputs already read (in->iface, mac, host, uuid): returns
+ * CFG_SCHEME_BUTLER when Butler's ID tells machines apart, that is when there is
+ * a MAC and any of: a non-empty DMI UUID, id.host set, or a universally
+ * administered MAC (bit 0x02 of the first octet clear). Else CFG_SCHEME_RANDOM:
+ * a locally administered MAC (Docker's 02:42:..., most VMs) with neither, or no
+ * default interface, or no MAC on it. Writes the reason into why[whylen] ("auto:
+ * ..."), naming at most the interface, never a MAC, address or UUID.
+ */
+enum cfg_scheme id_auto_choice(const struct id_inputs *in, char *why, size_t whylen);
 
 /* The butler scheme over explicit inputs: out = 64 lowercase hex + NUL. */
 void id_butler(const char *mac, const char *ipv4, const char *host, const char *uuid,

@@ -242,6 +242,7 @@ static const char *
 scheme_name(enum cfg_scheme s)
 {
 	switch (s) {
+	case CFG_SCHEME_AUTO: return "auto";
 	case CFG_SCHEME_BUTLER: return "butler";
 	case CFG_SCHEME_MACHINE_ID: return "machine-id";
 	case CFG_SCHEME_RANDOM: return "random";
@@ -270,22 +271,36 @@ verb_id(const struct cli *cl)
 		out(text);
 		return EXIT_DONE;
 	}
+	if (id.asked == CFG_SCHEME_AUTO) {
+		buf_str(&b, "scheme.asked: auto, chose ");
+		buf_str(&b, scheme_name(id.scheme));
+		buf_char(&b, '\n');
+	}
 	line(&b, "scheme", scheme_name(id.scheme));
 	line(&b, "why", id.why);
-	if (id.scheme == CFG_SCHEME_BUTLER) {
+	/* auto shows the inputs it judged, also when it chose random. */
+	if (id.scheme == CFG_SCHEME_BUTLER || id.asked == CFG_SCHEME_AUTO) {
 		line(&b, "iface", id.in.iface);
 		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
 		line(&b, "mac", id.in.mac);
-		buf_str(&b, "mac.from: /sys/class/net/");
-		buf_str(&b, id.in.iface);
-		buf_str(&b, "/address\n");
+		if (id.in.iface[0] == '\0') {
+			line(&b, "mac.from", "(no default interface)");
+		} else {
+			buf_str(&b, "mac.from: /sys/class/net/");
+			buf_str(&b, id.in.iface);
+			buf_str(&b, "/address\n");
+		}
 		line(&b, "ipv4", id.in.ipv4);
 		line(&b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
 		line(&b, "host", id.in.host);
 		line(&b, "host.from", "config id.host (empty when unset)");
 		line(&b, "uuid", id.in.uuid);
 		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	}
+	if (id.scheme == CFG_SCHEME_BUTLER) {
 		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+	} else if (id.scheme == CFG_SCHEME_RANDOM) {
+		line(&b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
 	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
 		line(&b, "app_id", id.in.app_id);
 		line(&b, "app_id.from", id.in.app_id_from);
@@ -318,6 +333,8 @@ struct status_view {
 	char state_dir[4096];
 	char state_note[512];         /* why there is no state, or a read error */
 	int64_t next_due_ms;          /* 0 = now */
+	size_t ignored;               /* entries in kept/ that are not messages */
+	int clock_was_wrong;          /* stamps held times in the future */
 };
 
 /* The endpoint as status shows it: never the userinfo. */
@@ -340,20 +357,36 @@ status_endpoint(struct status_view *v)
 	}
 }
 
-/* The scheme, and whether the butler scheme falls back on this machine (reading
- * only: the random scheme is not computed here, it would write). */
+/* The scheme; for auto, what it chose and why; for butler, whether it falls
+ * back on this machine (reading only: a random ID not made yet is not made here). */
 static void
 status_scheme(struct status_view *v)
 {
 	static struct id id;
 	char err[512];
 	struct buf b;
+	int rc;
 
 	buf_init(&b, v->scheme, sizeof v->scheme);
-	buf_str(&b, scheme_name(config.scheme));
-	if (config.scheme != CFG_SCHEME_BUTLER)
+	if (config.scheme != CFG_SCHEME_BUTLER && config.scheme != CFG_SCHEME_AUTO) {
+		buf_str(&b, scheme_name(config.scheme));
 		return;
-	if (id_read(&id, &config, "/", err, sizeof err) != 0) {
+	}
+	rc = id_read(&id, &config, "/", err, sizeof err);
+	if (config.scheme == CFG_SCHEME_AUTO) {
+		/* "random (auto: locally administered MAC, ...)", then what is missing. */
+		buf_str(&b, scheme_name(id.scheme));
+		buf_str(&b, " (");
+		buf_str(&b, id.why);
+		buf_char(&b, ')');
+		if (rc != 0) {
+			buf_str(&b, "; ");
+			buf_str(&b, err);
+		}
+		return;
+	}
+	buf_str(&b, scheme_name(config.scheme));
+	if (rc != 0) {
 		buf_str(&b, " (no ID on this machine: ");
 		buf_str(&b, err);
 		buf_char(&b, ')');
@@ -397,7 +430,7 @@ gather_status(struct status_view *v)
 	status_scheme(v);
 	status_trust(v);
 	memset(&v->st, 0, sizeof v->st);
-	v->st.jitter_ms = -1;
+	v->st.jitter_permille = -1;
 	if (state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
 		/* Not made yet: what a first run would find. */
 		v->have_state = s.dir[0] != '\0';
@@ -408,16 +441,13 @@ gather_status(struct status_view *v)
 	memcpy(v->state_dir, s.dir, sizeof v->state_dir);
 	v->have_state = state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) == 0 &&
 	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) >= 0;
+	v->ignored = s.kept_ignored;
 	state_close(&s);
 	if (!v->have_state)
 		return;
-	/* As report decides (report.c): kept messages wait only for next_try; a new
-	 * one is due interval + jitter after the last was built. */
-	if (v->kept == 0 && v->st.last_built_ms != 0)
-		v->next_due_ms = v->st.last_built_ms + (int64_t)config.interval_ms +
-		    (v->st.jitter_ms > 0 ? v->st.jitter_ms : 0);
-	if (v->st.next_try_ms > v->next_due_ms)
-		v->next_due_ms = v->st.next_try_ms;
+	/* As report decides (report.c), with what a wrong clock left brought back. */
+	v->clock_was_wrong = report_clamp_stamps(&v->st, now, config.interval_ms);
+	v->next_due_ms = report_next_due_ms(&v->st, v->kept, config.interval_ms);
 	if (v->next_due_ms <= now)
 		v->next_due_ms = 0;
 }
@@ -457,9 +487,18 @@ status_text(struct buf *b, const struct status_view *v)
 	buf_uint(b, v->kept, 1);
 	buf_str(b, "\ndropped messages: ");
 	buf_uint(b, v->st.dropped, 1);
+	buf_str(b, "\nrejected messages: ");
+	buf_uint(b, v->st.rejected, 1);
 	buf_str(b, "\ndelivered messages: ");
 	buf_uint(b, v->st.sent, 1);
+	buf_str(b, "\nignored in kept/: ");
+	buf_uint(b, v->ignored, 1);
+	if (v->ignored > 0)
+		buf_str(b, " (not messages of anontel: left alone)");
 	buf_char(b, '\n');
+	if (v->clock_was_wrong)
+		line(b, "clock", "the state holds times in the future (a clock that was wrong); "
+		    "the next report counts from now");
 	line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
 }
 
@@ -505,7 +544,9 @@ status_json(struct buf *b, const struct status_view *v)
 				put_time_json(&w, "nextDue", v->next_due_ms);
 			json_put_uint(&w, "kept", v->kept);
 			json_put_uint(&w, "dropped", v->st.dropped);
+			json_put_uint(&w, "rejected", v->st.rejected);
 			json_put_uint(&w, "delivered", v->st.sent);
+			json_put_uint(&w, "ignoredInKept", v->ignored);
 			put_json(&w, "lastError", v->st.last_error);
 		} else {
 			put_json(&w, "stateError", v->state_note);
@@ -716,6 +757,7 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 		else
 			say3(who, "telemetry skipped: ", r.error);
 		return EXIT_FAILED;
+	case REPORT_REJECTED:
 	case REPORT_STATE_ERROR:
 	case REPORT_NO_ID:
 		break;

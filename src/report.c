@@ -78,32 +78,81 @@ load_trust(struct report_run *r)
 }
 
 int
-report_build_due(int64_t now, int64_t last_built_ms, uint64_t interval_ms, int64_t jitter_ms)
+report_build_due(int64_t now, int64_t last_built_ms, uint64_t interval_ms, int jitter_permille)
 {
+	int64_t wait = (int64_t)interval_ms +
+	    (int64_t)interval_ms / 1000 * (jitter_permille > 0 ? jitter_permille : 0);
+
 	if (last_built_ms == 0 || now < last_built_ms)   /* never, or the clock went back */
 		return 1;
-	return now - last_built_ms >= (int64_t)interval_ms + (jitter_ms > 0 ? jitter_ms : 0);
+	return now - last_built_ms >= wait;
 }
 
 int64_t
 report_backoff_ms(uint32_t failures, uint64_t interval_ms)
 {
-	int64_t ms = REPORT_BACKOFF_FIRST_MS;
+	int64_t cap = (int64_t)interval_ms, ms = REPORT_BACKOFF_FIRST_MS;
 
-	for (uint32_t i = 1; i < failures && ms < (int64_t)interval_ms; i++)
+	for (uint32_t i = 0; i < failures && ms < cap; i++)
 		ms *= 2;
-	return ms < (int64_t)interval_ms ? ms : (int64_t)interval_ms;
+	return ms < cap ? ms : cap;
 }
 
-/* Up to 10% of the interval, drawn once per state dir so a fleet spreads out. */
-static int64_t
-draw_jitter(uint64_t interval_ms)
+int
+report_clamp_stamps(struct state_stamps *st, int64_t now, uint64_t interval_ms)
+{
+	int64_t horizon = now + (int64_t)interval_ms;
+	int64_t *t[] = { &st->last_success_ms, &st->last_built_ms, &st->next_try_ms };
+	int changed = 0;
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		if (*t[i] > horizon) {
+			*t[i] = now;
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
+int64_t
+report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval_ms)
+{
+	int64_t due = 0;
+
+	/* Kept messages wait only for next_try; a new one is due interval + jitter
+	 * after the last was built. */
+	if (kept == 0 && st->last_built_ms != 0)
+		due = st->last_built_ms + (int64_t)interval_ms +
+		    (int64_t)interval_ms / 1000 * (st->jitter_permille > 0 ? st->jitter_permille : 0);
+	return st->next_try_ms > due ? st->next_try_ms : due;
+}
+
+static uint64_t
+random64(void)
 {
 	uint64_t r = 0;
 
 	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-		r = (uint64_t)now_ms();   /* no entropy yet (early boot): any spread will do */
-	return (int64_t)(r % (interval_ms / 10 + 1));
+		r = (uint64_t)now_ms() * 0x9e3779b97f4a7c15u;   /* no entropy yet (early
+		                                                  * boot): any spread will do */
+	return r;
+}
+
+/* Full jitter: anywhere from 1 s to the back-off window, so instances that
+ * failed together do not come back together. */
+static int64_t
+backoff_delay(uint32_t failures, uint64_t interval_ms)
+{
+	int64_t window = report_backoff_ms(failures, interval_ms);
+	int64_t least = window < 1000 ? window : 1000;
+
+	return least + (int64_t)(random64() % (uint64_t)(window - least + 1));
+}
+
+static void
+add_saturating(uint64_t *counter, uint64_t n)
+{
+	*counter = *counter > UINT64_MAX - n ? UINT64_MAX : *counter + n;
 }
 
 /* Whether anything is to be done now, judged from the stamps alone (and the kept
@@ -118,7 +167,7 @@ is_due(const struct report_run *r, const struct state_stamps *st, int64_t now)
 		return 1;
 	if (now < st->next_try_ms)
 		return 0;
-	if (report_build_due(now, st->last_built_ms, r->cfg->interval_ms, st->jitter_ms))
+	if (report_build_due(now, st->last_built_ms, r->cfg->interval_ms, st->jitter_permille))
 		return 1;
 	return state_list_kept(&state, &seq, 1, &kept, NULL, 0) >= 0 && kept > 0;
 }
@@ -147,8 +196,17 @@ build(struct report_run *r)
 	return (long)b.len;
 }
 
-/* Sends one message. Returns 0 on a 2xx; else -1 with r->status and r->error
- * set, and *retry_after set when a 429 or 503 said when to come back. */
+/* A 4xx that sending again cannot mend: the server refuses this message for
+ * good. 408 (timeout), 425 (too early) and 429 (too many) ask for a retry. */
+static int
+refused_for_good(int status)
+{
+	return status >= 400 && status <= 499 && status != 408 && status != 425 && status != 429;
+}
+
+/* Sends one message. Returns 0 on a 2xx; 1 when the server refused it for good;
+ * else -1. On 1 and -1 r->error says why, and *retry_after is set when a 429 or
+ * 503 said when to come back. */
 static int
 send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 {
@@ -194,12 +252,17 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 		if (res.status == 429 || res.status == 503)
 			*retry_after = res.retry_after;
 		buf_init(&e, r->error, sizeof r->error);
-		buf_str(&e, "server answered HTTP ");
+		buf_str(&e, refused_for_good(res.status) ? "server refused a message: HTTP " :
+		    "server answered HTTP ");
 		buf_uint(&e, (uint64_t)res.status, 3);
 		if (*retry_after >= 0) {
 			buf_str(&e, "; retry after ");
 			buf_uint(&e, (uint64_t)res.retry_after, 1);
 			buf_str(&e, " s");
+		}
+		if (refused_for_good(res.status)) {
+			buf_str(&e, " (dropped, counted as rejected)");
+			return 1;
 		}
 	}
 	return -1;
@@ -220,13 +283,17 @@ send_stateless(struct report_run *r)
 	r->status = REPORT_DELIVERED;
 }
 
-/* Sends kept messages oldest first. Returns 0 when all were delivered. */
+/* Sends kept messages oldest first; one the server refuses for good is removed
+ * and counted, and the next is sent. Returns 0 when all were delivered, 1 when
+ * all were delivered or refused (r->error names the last refusal), -1 when one
+ * failed and stays kept. */
 static int
 send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 {
 	uint64_t seq[STATE_MAX_KEPT];
 	char err[512];
 	int n = state_list_kept(&state, seq, STATE_MAX_KEPT, NULL, err, sizeof err);
+	int refused = 0;
 
 	if (n < 0) {
 		fail(r, REPORT_STATE_ERROR, err, NULL);
@@ -240,11 +307,24 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 			 * remove it and count it, rather than block every later message. */
 			logline(r, "dropping unreadable kept message: ", err);
 			state_remove_kept(&state, seq[i], NULL, 0);
-			st->dropped++;
+			add_saturating(&st->dropped, 1);
 			continue;
 		}
-		if (send_one(r, message, (size_t)len, retry_after) != 0)
+		switch (send_one(r, message, (size_t)len, retry_after)) {
+		case 0:
+			break;
+		case 1:
+			logline(r, r->error, NULL);
+			if (state_remove_kept(&state, seq[i], err, sizeof err) != 0) {
+				fail(r, REPORT_STATE_ERROR, err, NULL);
+				return -1;
+			}
+			add_saturating(&st->rejected, 1);
+			refused = 1;
+			continue;
+		default:
 			return -1;
+		}
 		/* At least once: a kill between the 2xx and the removal sends it again,
 		 * with the same Idempotency-Key. */
 		state_write_last(&state, message, (size_t)len, NULL, 0);
@@ -252,10 +332,10 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 			fail(r, REPORT_STATE_ERROR, err, NULL);
 			return -1;
 		}
-		st->sent++;
+		add_saturating(&st->sent, 1);
 		r->delivered++;
 	}
-	return 0;
+	return refused;
 }
 
 /* Removes the kept messages already counted as dropped (drop_below). */
@@ -305,7 +385,7 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 	if (total > STATE_MAX_KEPT) {
 		/* Kept at most STATE_MAX_KEPT + 1 at a time, so one drop brings it back. */
 		excess = total - STATE_MAX_KEPT;
-		st->dropped += excess;
+		add_saturating(&st->dropped, excess);
 		st->drop_below = oldest[excess < STATE_MAX_KEPT ? excess : STATE_MAX_KEPT];
 	}
 	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
@@ -324,14 +404,16 @@ arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now)
 {
 	if (st->failures < UINT32_MAX)
 		st->failures++;
-	st->next_try_ms = now + report_backoff_ms(st->failures, interval_ms);
+	st->next_try_ms = now + backoff_delay(st->failures, interval_ms);
 	buf_join(st->last_error, sizeof st->last_error,
 	    "the last attempt did not finish (killed or stopped)", NULL, NULL);
 }
 
-/* Reads the stamps and decides: 1 due, 0 not due (status set), -1 error. */
+/* Reads the stamps, brings back times a wrong clock left in the future, and
+ * decides: 1 due, 0 not due (status set), -1 error. *clamped tells whether the
+ * stamps need writing back. */
 static int
-look(struct report_run *r, struct state_stamps *st, int64_t now)
+look(struct report_run *r, struct state_stamps *st, int64_t now, int *clamped)
 {
 	char err[512];
 
@@ -339,6 +421,7 @@ look(struct report_run *r, struct state_stamps *st, int64_t now)
 		fail(r, REPORT_STATE_ERROR, err, NULL);
 		return -1;
 	}
+	*clamped = report_clamp_stamps(st, now, r->cfg->interval_ms);
 	if (!is_due(r, st, now)) {
 		r->status = REPORT_NOT_DUE;
 		return 0;
@@ -346,18 +429,43 @@ look(struct report_run *r, struct state_stamps *st, int64_t now)
 	return 1;
 }
 
+/* Records the outcome of the sends in st. */
+static void
+settle(struct report_run *r, struct state_stamps *st, int sent, int64_t retry_after, int64_t now)
+{
+	if (sent >= 0) {     /* every kept message delivered, or refused for good */
+		if (r->delivered > 0)
+			st->last_success_ms = now;
+		st->failures = 0;
+		st->next_try_ms = 0;
+		if (sent == 0)
+			st->last_error[0] = '\0';
+		else
+			buf_join(st->last_error, sizeof st->last_error, r->error, NULL, NULL);
+		r->status = sent == 0 ? REPORT_DELIVERED : REPORT_REJECTED;
+		r->first_run = r->delivered > 0 && !st->notice_shown;
+		st->notice_shown |= r->delivered > 0;
+		return;
+	}
+	/* The back-off is armed already; a Retry-After replaces it, within the cap. */
+	if (retry_after >= 0)
+		st->next_try_ms = now + (retry_after < (int64_t)(r->cfg->interval_ms / 1000) ?
+		    retry_after * 1000 : (int64_t)r->cfg->interval_ms);
+	buf_join(st->last_error, sizeof st->last_error, r->error, NULL, NULL);
+}
+
 static void
 cycle(struct report_run *r)
 {
 	struct state_stamps st;
-	int64_t now = now_ms(), retry_after;
+	int64_t now = now_ms(), retry_after = -1;
 	char err[512];
-	int locked, sent;
+	int locked, sent, due, clamped;
 
 	/* The cheap path: stamps read without the lock (writes are atomic). */
-	if (look(r, &st, now) <= 0)
+	if ((due = look(r, &st, now, &clamped)) < 0 || (due == 0 && !clamped))
 		return;
-	if (r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
+	if (due && r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
 		r->status = REPORT_HANDED_OFF;
 		return;
 	}
@@ -370,35 +478,31 @@ cycle(struct report_run *r)
 		return;
 	}
 	/* Another run may have finished between the first look and the lock. */
-	if (look(r, &st, now) <= 0)
+	if ((due = look(r, &st, now, &clamped)) < 0)
 		return;
-	if (finish_drop(r, &st) != 0)
+	if (clamped) {
+		/* Written back at once, so the warning is given once. */
+		if (r->warning[0] == '\0')
+			buf_join(r->warning, sizeof r->warning, "the clock was wrong when the state "
+			    "was written (times in the future): they count from now", NULL, NULL);
+		if (state_write_stamps(&state, &st, err, sizeof err) != 0) {
+			fail(r, REPORT_STATE_ERROR, err, NULL);
+			return;
+		}
+	}
+	if (!due || finish_drop(r, &st) != 0)
 		return;
-	if (st.jitter_ms < 0)
-		st.jitter_ms = draw_jitter(r->cfg->interval_ms);
+	if (st.jitter_permille < 0)
+		st.jitter_permille = (int)(random64() % (STATE_JITTER_MAX + 1));
 	arm_backoff(&st, r->cfg->interval_ms, now);
-	if (r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms, st.jitter_ms))
+	if (r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms,
+	    st.jitter_permille))
 		sent = keep_new(r, &st, now);
 	else if ((sent = state_write_stamps(&state, &st, err, sizeof err)) != 0)
 		fail(r, REPORT_STATE_ERROR, err, NULL);
-	retry_after = -1;
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
-
-	if (sent == 0) {
-		st.last_success_ms = now;
-		st.failures = 0;
-		st.next_try_ms = 0;
-		st.last_error[0] = '\0';
-		r->status = REPORT_DELIVERED;
-		r->first_run = !st.notice_shown;
-		st.notice_shown = 1;
-	} else {
-		/* The back-off is armed already; a Retry-After replaces it. */
-		if (retry_after >= 0)
-			st.next_try_ms = now + retry_after * 1000;
-		buf_join(st.last_error, sizeof st.last_error, r->error, NULL, NULL);
-	}
+	settle(r, &st, sent, retry_after, now);
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);
 }

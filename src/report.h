@@ -3,13 +3,17 @@
  * cron, an entrypoint):
  *
  *   not due   -> return at once (stamps read, nothing built, no network)
- *   due       -> take the lock; build the message and keep it on disk; send every
- *                kept message, oldest first, removing each only after a 2xx;
+ *   due       -> take the lock; arm the back-off; build the message and keep it
+ *                on disk; send every kept message, oldest first, removing each
+ *                after a 2xx (delivered) or a 4xx other than 408/425/429
+ *                (refused for good: counted as rejected, and the next is sent);
  *                record success, or the error and when to try again.
  *
- * Due: the newest message was built more than interval + jitter ago (jitter drawn
- * once per state dir, up to 10% of the interval), or kept messages wait and the
- * back-off / Retry-After time has passed. `force` ignores both. Without a usable
+ * Due: the newest message was built more than interval + jitter ago (jitter a
+ * per-mille of the current interval, drawn once per state dir, up to 10%), or
+ * kept messages wait and the back-off / Retry-After time has passed. Times a
+ * wrong clock left in the stamps (more than an interval ahead) count from now
+ * (report_clamp_stamps). `force` ignores due-ness. Without a usable
  * state dir, only a forced run sends (once, keeping nothing). Trust anchors (a
  * caFile) are loaded only when something is sent, so a run that is not due costs
  * the same whatever the size of the CA bundle.
@@ -22,10 +26,12 @@
 #include <time.h>
 
 #include "config.h"
+#include "state.h"
 
-/* Back-off after a failed send with no Retry-After: 30 s, doubling per failure,
- * at most the interval. It is armed in the stamps before anything is sent, so a
- * run killed mid-send (a probe at the engine's timeout) still waits it out. */
+/* Back-off after a failed send with no Retry-After: see report_backoff_ms. It is
+ * armed in the stamps before anything is sent, so a run killed mid-send (a probe
+ * at the engine's timeout) still waits it out. A Retry-After (429, 503) replaces
+ * it, at most the interval. */
 #define REPORT_BACKOFF_FIRST_MS 30000
 
 enum report_status {
@@ -34,6 +40,8 @@ enum report_status {
 	REPORT_BUSY,             /* another run holds the lock (exit 0) */
 	REPORT_HANDED_OFF,       /* due, and hand_off took the rest elsewhere (exit 0) */
 	REPORT_NOT_DELIVERED,    /* a send failed; messages stay kept (exit 1) */
+	REPORT_REJECTED,         /* the server refused a message for good (4xx): it was
+	                          * dropped and counted; the others went (exit 1) */
 	REPORT_NO_STATE,         /* no usable state dir and not forced (exit 1) */
 	REPORT_STATE_ERROR,      /* state could not be read or written (exit 1) */
 	REPORT_NO_ID,            /* the machine has no ID source (exit 1) */
@@ -67,12 +75,25 @@ struct report_run {
 /* Runs one cycle as described above and fills r's results. */
 void report_run(struct report_run *r);
 
-/* Whether a run at now_ms would build a new message: never built, or built more
- * than interval + jitter ago. */
+/* Whether a run at now_ms would build a new message: never built, the clock went
+ * back, or built more than interval + interval * jitter_permille / 1000 ago. */
 int report_build_due(int64_t now_ms, int64_t last_built_ms, uint64_t interval_ms,
-    int64_t jitter_ms);
+    int jitter_permille);
 
-/* The back-off after `failures` consecutive failed runs (>= 1). */
+/* The back-off window after `failures` consecutive failed runs: 30 s doubled per
+ * failure (60 s after the first), at most the interval. The delay drawn is
+ * anywhere from 1 s to the window (full jitter). */
 int64_t report_backoff_ms(uint32_t failures, uint64_t interval_ms);
+
+/* A clock that was wrong when the stamps were written leaves times in the future:
+ * each of last_success, last_built and next_try more than one interval ahead of
+ * now is set to now, so no run waits longer than the interval (the back-off cap)
+ * because of an earlier clock. Returns 1 when it changed something. */
+int report_clamp_stamps(struct state_stamps *st, int64_t now_ms, uint64_t interval_ms);
+
+/* When the next send is due (Unix ms; at or before now = due): kept messages
+ * wait for next_try; with none kept, a new one waits interval + jitter after the
+ * last was built. For status. */
+int64_t report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval_ms);
 
 #endif

@@ -4,20 +4,26 @@
  * Why it is written this way:
  * - Every name is resolved relative to the directory fd, never by path, so a
  *   directory renamed or swapped after state_open cannot redirect our writes.
+ * - The directory itself is reached by openat() one component at a time from
+ *   "/", each O_NOFOLLOW, not by open(path): that is the only way to refuse a
+ *   symlink in any component (O_NOFOLLOW alone checks the last) and to make
+ *   missing parents without a check-then-use race on the path.
  * - Directory listing uses getdents64 directly: opendir() would pull malloc
  *   into the static binary for one DIR buffer.
- * - Files are opened O_NONBLOCK so a FIFO planted under a state name cannot
- *   hang a HEALTHCHECK run; fstat then refuses anything but a regular file.
+ * - Files are read through file.h (O_NONBLOCK, regular files only), so a FIFO
+ *   planted under a state name cannot hang a HEALTHCHECK run.
  */
 #include "state.h"
 
 #include "buf.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>     /* renameat() only: no stdio streams or printf here */
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,7 +38,6 @@
 #define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
 #define KEPT_DIGITS  20
 
-#define OPEN_READ  (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 static const char *const default_dirs[] = { "/var/lib/anontel", NULL /* /tmp/anontel-<uid> */ };
@@ -181,12 +186,13 @@ open_dir_at(int dfd, const char *name)
 /* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
  * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
 #define DIRENT_RECLEN_OFF 16
+#define DIRENT_TYPE_OFF   18
 #define DIRENT_NAME_OFF   19
 
-/* Calls fn(ctx, name) for each entry of directory dfd except "." and "..".
- * Returns 0, or -1 with errno set. */
+/* Calls fn(ctx, name, d_type) for each entry of directory dfd except "." and
+ * "..". Returns 0, or -1 with errno set. */
 static int
-each_entry(int dfd, void (*fn)(void *ctx, const char *name), void *ctx)
+each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char type), void *ctx)
 {
 	_Alignas(8) char dents[4096];
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* own offset */
@@ -211,7 +217,7 @@ each_entry(int dfd, void (*fn)(void *ctx, const char *name), void *ctx)
 			if (reclen == 0)
 				break;
 			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				fn(ctx, name);
+				fn(ctx, name, (unsigned char)dents[off + DIRENT_TYPE_OFF]);
 			off += reclen;
 		}
 	}
@@ -224,10 +230,11 @@ struct clean_ctx {
 };
 
 static void
-clean_one(void *ctx, const char *name)
+clean_one(void *ctx, const char *name, unsigned char type)
 {
 	const struct clean_ctx *c = ctx;
 
+	(void)type;
 	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
 		(void)unlinkat(c->dfd, name, 0);  /* best effort: a survivor is harmless */
 }
@@ -325,66 +332,31 @@ fail_closed:
 	return -1;
 }
 
-/* Reads name in dfd into buf[cap]. Returns 1 read (*len set), 0 missing, -1 error. */
+/* Reads name in dfd into buf[cap] (file.h, not following a symlink). Returns 1
+ * read (*len set), 0 missing, -1 error. */
 static int
 read_small(const struct state *s, int dfd, const char *sub, const char *name, char *buf,
     size_t cap, size_t *len, char *err, size_t errlen)
 {
-	struct stat st;
-	size_t n = 0;
-	int fd;
+	int r = file_read(dfd, name, O_NOFOLLOW, buf, cap, len);
 
+	if (r == FILE_OK || r == FILE_ABSENT)
+		return r;
 	*len = 0;
-	fd = openat(dfd, name, OPEN_READ);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, sub, name, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, s, sub, name, "cannot stat", errno);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (r == FILE_TOO_BIG) {
+		char what[64];
+		struct buf b;
+
+		buf_init(&b, what, sizeof what);
+		buf_str(&b, "larger than ");
+		buf_uint(&b, cap, 0);
+		buf_str(&b, " bytes");
+		set_err(err, errlen, s, sub, name, what, 0);
+	} else if (r == FILE_NOT_REGULAR) {
 		set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-		goto fail;
+	} else {
+		set_err(err, errlen, s, sub, name, open_failure(errno), errno == ELOOP ? 0 : errno);
 	}
-	for (;;) {
-		char extra;
-		ssize_t r;
-
-		if (n < cap)
-			r = read(fd, buf + n, cap - n);
-		else
-			r = read(fd, &extra, 1);  /* must be at EOF now */
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			set_err(err, errlen, s, sub, name, "read", errno);
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		if (n >= cap) {
-			char what[64];
-			struct buf b;
-
-			buf_init(&b, what, sizeof what);
-			buf_str(&b, "larger than ");
-			buf_uint(&b, cap, 0);
-			buf_str(&b, " bytes");
-			set_err(err, errlen, s, sub, name, what, 0);
-			goto fail;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	*len = n;
-	return 1;
-fail:
-	close(fd);
 	return -1;
 }
 
@@ -392,73 +364,142 @@ fail:
 
 enum { DIR_OK, DIR_ABSENT_CREATABLE, DIR_UNUSABLE };
 
-/* Copies the parent directory of path into out ("." or "/" when it has none). */
-static void
-parent_of(const char *path, char *out, size_t cap)
-{
-	const char *slash = strrchr(path, '/');
-	struct buf b;
+#define PRIVATE_PREFIX "anontel-"
 
-	buf_init(&b, out, cap);
-	if (slash == NULL)
-		buf_char(&b, '.');
-	else if (slash == path)
-		buf_char(&b, '/');
-	else
-		buf_add(&b, path, (size_t)(slash - path));
+/* Appends "PATH: [PART ][what][: strerror(e)]" to why (what NULL: "PATH: [PART: ]
+ * strerror(e)"). PART, partlen bytes, names the component of PATH at fault when it
+ * is not PATH itself (NULL). */
+static void
+say(struct buf *why, const char *path, const char *part, size_t partlen, const char *what, int e)
+{
+	buf_str(why, path);
+	buf_str(why, ": ");
+	if (part != NULL) {
+		buf_add(why, part, partlen);
+		buf_str(why, what != NULL ? " " : ": ");
+	}
+	if (what != NULL)
+		buf_str(why, what);
+	if (e != 0) {
+		if (what != NULL)
+			buf_str(why, ": ");
+		buf_str(why, strerror(e));
+	}
 }
 
-/* Checks candidate path (creating it when create). On DIR_OK *fdout holds an
- * O_DIRECTORY fd; otherwise the reason is appended to why. */
+/* Opens directory name in dfd, O_NOFOLLOW; when it is missing, makes it (mode, less
+ * the umask; dfd fsynced so the entry is durable) if create, or else says whether
+ * it could be made. path/part/partlen name it in reasons (part NULL: it is path).
+ * Returns DIR_OK with *fdout, DIR_ABSENT_CREATABLE (only when !create), or
+ * DIR_UNUSABLE with the reason appended to why. */
 static int
-try_dir(const char *path, int create, int *fdout, struct buf *why)
+step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const char *path,
+    const char *part, size_t partlen, struct buf *why)
 {
-	char parent[sizeof ((struct state){ .dirfd = -1 }).dir];
 	struct stat st;
-	int fd, created = 0;
+	int fd = open_dir_at(dfd, name);
 
-	*fdout = -1;
-	if (strlen(path) >= sizeof parent) {
-		buf_str(why, path);
-		buf_str(why, ": path too long");
-		return DIR_UNUSABLE;
-	}
-	fd = open(path, OPEN_DIR);
 	if (fd < 0 && errno == ENOENT) {
-		parent_of(path, parent, sizeof parent);
-		if (!create) {
-			if (access(parent, W_OK | X_OK) == 0)
-				return DIR_ABSENT_CREATABLE;
+		if (!create && faccessat(dfd, ".", W_OK | X_OK, 0) == 0)
+			return DIR_ABSENT_CREATABLE;
+		if (create && (mkdirat(dfd, name, mode) == 0 || errno == EEXIST)) {
+			(void)fsync(dfd);
+			fd = open_dir_at(dfd, name);
+		} else {
+			/* "PATH: cannot create[ PART]: why" */
+			int e = errno;
 			buf_str(why, path);
-			buf_str(why, ": cannot be created: ");
-			buf_str(why, strerror(errno));
+			buf_str(why, create || part != NULL ? ": cannot create" : ": cannot be created");
+			if (part != NULL) {
+				buf_char(why, ' ');
+				buf_add(why, part, partlen);
+			}
+			buf_str(why, ": ");
+			buf_str(why, strerror(e));
 			return DIR_UNUSABLE;
 		}
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			buf_str(why, path);
-			buf_str(why, ": cannot create: ");
-			buf_str(why, strerror(errno));
-			return DIR_UNUSABLE;
-		}
-		created = 1;
-		fd = open(path, OPEN_DIR);
 	}
 	if (fd < 0) {
 		int e = errno;
-		buf_str(why, path);
-		if (e == ELOOP || (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))) {
-			buf_str(why, ": is a symbolic link (refused)");
-		} else {
-			buf_str(why, ": ");
-			buf_str(why, strerror(e));
-		}
+		if (e == ELOOP || (e == ENOTDIR && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode)))
+			say(why, path, part, partlen, "is a symbolic link (refused)", 0);
+		else
+			say(why, path, part, partlen, NULL, e);
 		return DIR_UNUSABLE;
 	}
+	*fdout = fd;
+	return DIR_OK;
+}
+
+/* Walks absolute path from "/" one component at a time, each opened O_DIRECTORY |
+ * O_NOFOLLOW, so a symlink anywhere in it is refused rather than followed; missing
+ * components are made (0755, the last 0700) when create. Returns as step_into,
+ * *fdout on DIR_OK being the last component. */
+static int
+walk_path(const char *path, int create, int *fdout, struct buf *why)
+{
+	char name[256];
+	const char *p = path;
+	int fd;
+
+	*fdout = -1;
+	if (path[0] != '/') {
+		say(why, path, NULL, 0, "not an absolute path (refused)", 0);
+		return DIR_UNUSABLE;
+	}
+	fd = open("/", OPEN_DIR);
+	if (fd < 0) {
+		say(why, path, "/", 1, NULL, errno);
+		return DIR_UNUSABLE;
+	}
+	for (;;) {
+		const char *end, *q;
+		size_t len;
+		int last, next = -1, r;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && *end != '/'; end++)
+			;
+		len = (size_t)(end - p);
+		for (q = end; *q == '/'; q++)
+			;
+		last = *q == '\0';
+		if (len >= sizeof name || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.')) {
+			say(why, path, path, (size_t)(end - path), len >= sizeof name ?
+			    "is too long a name" : "is a . or .. component (refused)", 0);
+			close(fd);
+			return DIR_UNUSABLE;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		r = step_into(fd, name, last ? 0700 : 0755, create, &next, path,
+		    last ? NULL : path, (size_t)(end - path), why);
+		close(fd);
+		if (r != DIR_OK)
+			return r;
+		fd = next;
+		p = end;
+	}
+	*fdout = fd;
+	return DIR_OK;
+}
+
+/* Checks that the open directory fd (path) is ours to keep state in: owned by the
+ * effective uid, not group- or world-writable, writable. Returns 0, or -1 with the
+ * reason appended to why. */
+static int
+check_usable(int fd, const char *path, struct buf *why)
+{
+	struct stat st;
+
 	if (fstat(fd, &st) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": ");
-		buf_str(why, strerror(errno));
-		goto fail;
+		say(why, path, NULL, 0, "fstat", errno);
+		return -1;
 	}
 	if (st.st_uid != geteuid()) {
 		/* e.g. /tmp/anontel-<uid> made by someone else to feed us state. */
@@ -468,35 +509,79 @@ try_dir(const char *path, int create, int *fdout, struct buf *why)
 		buf_str(why, ", not ");
 		buf_uint(why, geteuid(), 0);
 		buf_str(why, " (refused)");
-		goto fail;
+		return -1;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": is group- or world-writable (refused)");
-		goto fail;
+		say(why, path, NULL, 0, "is group- or world-writable (refused)", 0);
+		return -1;
 	}
 	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
 	if (faccessat(fd, ".", W_OK | X_OK, 0) != 0) {
-		buf_str(why, path);
-		buf_str(why, ": not writable: ");
-		buf_str(why, strerror(errno));
-		goto fail;
+		say(why, path, NULL, 0, "not writable", errno);
+		return -1;
 	}
-	if (created) {
-		/* Make the new directory's entry durable. */
-		int pfd;
-		parent_of(path, parent, sizeof parent);
-		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd >= 0) {
-			(void)fsync(pfd);
-			close(pfd);
+	return 0;
+}
+
+/* A sticky directory others can write, such as /tmp or what `--tmpfs` mounts (1777):
+ * the sticky bit stops them removing or renaming what we make in it, so a private
+ * subdirectory of ours is safe there, the directory itself is not. */
+static int
+is_shared_sticky(const struct stat *st)
+{
+	return (st->st_mode & S_ISVTX) != 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+/* Checks candidate path (creating it when create): the directory itself, or its
+ * private subdirectory anontel-<euid> when it is a shared sticky one. dir (cap
+ * bytes) gets the directory chosen, also on DIR_ABSENT_CREATABLE. On DIR_OK *fdout
+ * holds an O_DIRECTORY fd; on DIR_UNUSABLE the reason is appended to why. */
+static int
+try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct buf *why)
+{
+	char sub[32];
+	struct buf d, n;
+	struct stat st;
+	int fd, subfd = -1, r;
+
+	*fdout = -1;
+	buf_init(&d, dir, cap);
+	buf_str(&d, path);
+	buf_init(&n, sub, sizeof sub);
+	buf_str(&n, PRIVATE_PREFIX);
+	buf_uint(&n, geteuid(), 0);
+	if (d.overflow) {
+		say(why, path, NULL, 0, "path too long", 0);
+		return DIR_UNUSABLE;
+	}
+	r = walk_path(path, create, &fd, why);
+	if (r != DIR_OK)
+		return r;
+	if (fstat(fd, &st) != 0) {
+		say(why, path, NULL, 0, "fstat", errno);
+		close(fd);
+		return DIR_UNUSABLE;
+	}
+	if (is_shared_sticky(&st)) {
+		buf_char(&d, '/');
+		buf_str(&d, sub);
+		if (d.overflow) {
+			say(why, path, NULL, 0, "path too long for its anontel-<euid> subdirectory", 0);
+			close(fd);
+			return DIR_UNUSABLE;
 		}
+		r = step_into(fd, sub, 0700, create, &subfd, dir, NULL, 0, why);
+		close(fd);
+		if (r != DIR_OK)
+			return r;
+		fd = subfd;
+	}
+	if (check_usable(fd, dir, why) != 0) {
+		close(fd);
+		return DIR_UNUSABLE;
 	}
 	*fdout = fd;
 	return DIR_OK;
-fail:
-	close(fd);
-	return DIR_UNUSABLE;
 }
 
 /* Walks the candidates; mode 1 = state_open, 0 = state_find. */
@@ -542,22 +627,23 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 
 		if (mark > 0)
 			buf_str(&why, "; ");
-		r = try_dir(cands[i], create, &fd, &why);
-		if (r == DIR_UNUSABLE)
+		r = try_dir(cands[i], create, &fd, s->dir, sizeof s->dir, &why);
+		if (r == DIR_UNUSABLE) {
+			s->dir[0] = '\0';
 			continue;
+		}
 		/* Undo the separator: nothing was said about this candidate. */
 		if (!why.overflow) {
 			why.len = mark;
 			why.p[mark] = '\0';
 		}
-		memcpy(s->dir, cands[i], strlen(cands[i]) + 1);
 		if (r == DIR_OK) {
 			s->dirfd = fd;
 			return 0;
 		}
 		if (why.len > 0)
 			buf_str(&why, "; ");
-		buf_str(&why, cands[i]);
+		buf_str(&why, s->dir);
 		buf_str(&why, ": does not exist yet");
 		return -1;
 	}
@@ -660,25 +746,28 @@ state_lock(struct state *s, char *err, size_t errlen)
 /* ---- stamps -------------------------------------------------------------- */
 
 enum {
-	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_DROP_BELOW,
-	K_SENT, K_NOTICE, K_LAST_ERROR, K_COUNT
+	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_REJECTED,
+	K_DROP_BELOW, K_SENT, K_NOTICE, K_LAST_ERROR, K_OLD_JITTER, K_COUNT
 };
 
+/* K_OLD_JITTER: "jitter_ms" of earlier versions, read and forgotten (the jitter
+ * is a per-mille of the current interval now: a new one is drawn). */
 static const char *const stamp_keys[K_COUNT] = {
-	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_ms", "failures", "dropped",
-	"drop_below", "sent", "notice_shown", "last_error",
+	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_permille", "failures",
+	"dropped", "rejected", "drop_below", "sent", "notice_shown", "last_error", "jitter_ms",
 };
 
+/* Larger numbers are clamped to these: a value that would wrap is not ours. */
 static const uint64_t stamp_max[K_COUNT] = {
-	INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
-	1, 0,
+	INT64_MAX, INT64_MAX, INT64_MAX, STATE_JITTER_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
+	UINT64_MAX, UINT64_MAX, 1, 0, INT64_MAX,
 };
 
 static void
 stamps_default(struct state_stamps *st)
 {
 	memset(st, 0, sizeof *st);
-	st->jitter_ms = -1;
+	st->jitter_permille = -1;
 }
 
 static int
@@ -761,7 +850,7 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		if (r == -1)
 			return stamps_err(s, line, "not a decimal number:", val, vlen, err, errlen);
 		if (r == -2)
-			return stamps_err(s, line, "number out of range:", val, vlen, err, errlen);
+			v = stamp_max[k];
 		if (r == -3)
 			return stamps_err(s, line, "leading zero:", val, vlen, err, errlen);
 		switch (k) {
@@ -769,8 +858,10 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
 		case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
 		case K_FAILURES: st->failures = (uint32_t)v; break;
-		case K_JITTER: st->jitter_ms = (int64_t)v; break;
+		case K_JITTER: st->jitter_permille = (int)v; break;
+		case K_OLD_JITTER: break;
 		case K_DROPPED: st->dropped = v; break;
+		case K_REJECTED: st->rejected = v; break;
 		case K_DROP_BELOW: st->drop_below = v; break;
 		case K_SENT: st->sent = v; break;
 		default: st->notice_shown = (int)v; break;
@@ -818,18 +909,19 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if (st->last_success_ms < 0 || st->last_built_ms < 0 || st->next_try_ms < 0 ||
-	    st->jitter_ms < -1) {
-		set_err(err, errlen, s, NULL, STAMPS_NAME, "negative time refused", 0);
+	    st->jitter_permille < -1 || st->jitter_permille > STATE_JITTER_MAX) {
+		set_err(err, errlen, s, NULL, STAMPS_NAME, "time or jitter out of range refused", 0);
 		return -1;
 	}
 	buf_init(&b, text, sizeof text);
 	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
 	put_line(&b, K_LAST_BUILT, (uint64_t)st->last_built_ms);
 	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
-	if (st->jitter_ms >= 0)          /* absent = not drawn yet */
-		put_line(&b, K_JITTER, (uint64_t)st->jitter_ms);
+	if (st->jitter_permille >= 0)    /* absent = not drawn yet */
+		put_line(&b, K_JITTER, (uint64_t)st->jitter_permille);
 	put_line(&b, K_FAILURES, st->failures);
 	put_line(&b, K_DROPPED, st->dropped);
+	put_line(&b, K_REJECTED, st->rejected);
 	if (st->drop_below != 0)         /* absent = no drop pending */
 		put_line(&b, K_DROP_BELOW, st->drop_below);
 	put_line(&b, K_SENT, st->sent);
@@ -845,7 +937,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		}
 		buf_char(&b, '\n');
 	}
-	if (b.overflow) {                /* cannot happen: 7 short lines + 255 bytes */
+	if (b.overflow) {                /* cannot happen: 10 short lines + 255 bytes */
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
 		return -1;
 	}
@@ -864,7 +956,8 @@ kept_name(uint64_t seq, char out[32])
 	buf_str(&b, ".json");
 }
 
-/* 1 and *seq when name is exactly 20 digits + ".json" (value <= UINT64_MAX). */
+/* 1 and *seq when name is exactly 20 digits + ".json" with a value in
+ * 1..STATE_SEQ_MAX (so the next number never overflows). */
 static int
 kept_parse(const char *name, uint64_t *seq)
 {
@@ -874,12 +967,12 @@ kept_parse(const char *name, uint64_t *seq)
 		return 0;
 	for (size_t i = 0; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
+		if (d > 9 || v > (STATE_SEQ_MAX - d) / 10)
 			return 0;
 		v = v * 10 + d;
 	}
 	*seq = v;
-	return 1;
+	return v != 0;
 }
 
 /* Opens kept/ (creating it when create). Returns the fd; -1 with errno. */
@@ -915,19 +1008,42 @@ struct scan {
 	uint64_t *seq;     /* the `max` lowest, ascending */
 	size_t max, filled, total;
 	uint64_t highest;
+	int kfd;
+	size_t ignored;    /* entries that are not kept messages */
 };
 
+/* Whether an entry of kept/ is a regular file (not a directory, FIFO, symlink...
+ * planted under a message's name): d_type when the file system gives it. */
+static int
+is_regular_entry(int kfd, const char *name, unsigned char type)
+{
+	struct stat st;
+
+	if (type != DT_UNKNOWN)
+		return type == DT_REG;
+	return fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static void
-scan_one(void *ctx, const char *name)
+scan_one(void *ctx, const char *name, unsigned char type)
 {
 	struct scan *sc = ctx;
 	uint64_t v;
 	size_t i;
 
-	if (!kept_parse(name, &v))
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
+		return;    /* a write in progress, or a killed run's (removed under the lock) */
+	if (!kept_parse(name, &v)) {
+		sc->ignored++;
 		return;
-	if (sc->total == 0 || v > sc->highest)
+	}
+	/* A new message never takes the name of one planted there. */
+	if (v > sc->highest)
 		sc->highest = v;
+	if (!is_regular_entry(sc->kfd, name, type)) {
+		sc->ignored++;
+		return;
+	}
 	sc->total++;
 	if (sc->filled == sc->max && (sc->max == 0 || v > sc->seq[sc->max - 1]))
 		return;
@@ -940,12 +1056,14 @@ scan_one(void *ctx, const char *name)
 static int
 kept_scan(struct state *s, int kfd, struct scan *sc, char *err, size_t errlen)
 {
-	sc->filled = sc->total = 0;
+	sc->filled = sc->total = sc->ignored = 0;
 	sc->highest = 0;
+	sc->kfd = kfd;
 	if (each_entry(kfd, scan_one, sc) != 0) {
 		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
 		return -1;
 	}
+	s->kept_ignored = sc->ignored;
 	return 0;
 }
 
@@ -953,11 +1071,12 @@ int
 state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	struct scan sc = { seq, max, 0, 0, 0 };
+	struct scan sc = { seq, max, 0, 0, 0, -1, 0 };
 	int kfd, r;
 
 	if (total != NULL)
 		*total = 0;
+	s->kept_ignored = 0;
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
@@ -976,7 +1095,7 @@ int
 state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen)
 {
-	struct scan sc = { NULL, 0, 0, 0, 0 };
+	struct scan sc = { NULL, 0, 0, 0, 0, -1, 0 };
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -997,11 +1116,11 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	}
 	if (kept_scan(s, kfd, &sc, err, errlen) != 0)
 		goto fail;
-	if (sc.total > 0 && sc.highest == UINT64_MAX) {
+	if (sc.highest == STATE_SEQ_MAX) {    /* only planted names get there */
 		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
 		goto fail;
 	}
-	seq = sc.total > 0 ? sc.highest + 1 : 1;
+	seq = sc.highest + 1;
 	kept_name(seq, name);
 	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, err, errlen) != 0)
 		goto fail;
@@ -1018,7 +1137,7 @@ int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
 	uint64_t oldest[STATE_MAX_KEPT];
-	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0 };
+	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0, -1, 0 };
 	char name[32];
 	int kfd, r;
 

@@ -24,6 +24,8 @@
 #define STATE_MAX_KEPT    32
 #define STATE_ERROR_MAX   256
 #define STATE_MSG_MAX     (256 * 1024)
+#define STATE_JITTER_MAX  100                  /* per-mille: up to 10% of the interval */
+#define STATE_SEQ_MAX     (UINT64_C(1) << 62)  /* highest kept sequence number of ours */
 
 struct state_stamps {
 	int64_t last_success_ms;    /* Unix ms of the last 2xx, 0 = never */
@@ -31,8 +33,10 @@ struct state_stamps {
 	int64_t next_try_ms;        /* Unix ms before which no send is tried (Retry-After or
 	                             * back-off after a failure), 0 = none */
 	uint32_t failures;          /* consecutive failed runs, for the back-off */
-	int64_t jitter_ms;          /* drawn once, kept; -1 = not drawn yet */
+	int jitter_permille;        /* 0..STATE_JITTER_MAX of the interval, drawn once;
+	                             * -1 = not drawn yet */
 	uint64_t dropped;           /* kept messages dropped because more than STATE_MAX_KEPT */
+	uint64_t rejected;          /* kept messages the server refused for good (4xx) */
 	uint64_t drop_below;        /* counted in dropped, not yet removed: kept messages
 	                             * below this sequence number; 0 = none pending */
 	uint64_t sent;              /* messages delivered */
@@ -44,29 +48,42 @@ struct state {
 	char dir[4096];
 	int dirfd;                  /* O_DIRECTORY of dir, -1 when closed */
 	int lockfd;                 /* -1 until state_lock succeeds */
+	size_t kept_ignored;        /* entries of kept/ that are not messages (other
+	                             * names, non-regular files), as of the last listing */
 };
 
 /*
  * Picks the state directory: the first of `preferred` (when not NULL/"": the
- * caller's choice of ANONTEL_STATE_DIR or stateDir), /var/lib/anontel and
- * /tmp/anontel-<euid> that exists or can be created (mkdir 0700; parents are not
- * created) and is usable: a real directory, not a symlink (the final component is
- * opened O_NOFOLLOW; symlinks higher in the path are followed), owned by the
- * effective uid, not group- or world-writable, and writable (a read-only mount is
- * skipped). An unusable candidate is skipped, never repaired (no chmod/chown).
- * Returns 0 with s->dir and s->dirfd set; err then holds why earlier candidates
- * were skipped ("PATH: reason; PATH: reason"), "" when the first one served, so a
- * caller can warn that a configured directory was not used. Returns -1 with every
- * candidate's reason in err when none is usable. s is initialised either way.
+ * caller's choice of ANONTEL_STATE_DIR or stateDir; trailing slashes ignored),
+ * /var/lib/anontel and /tmp/anontel-<euid> that is usable. Each candidate must be
+ * absolute and is walked from "/" one component at a time, each opened O_DIRECTORY
+ * | O_NOFOLLOW: a symlink in any component is refused ("PATH: /x/link is a symbolic
+ * link (refused)", or "PATH: is a symbolic link (refused)" for the last one), as is
+ * a "." or ".." component. Missing components are made (mkdir 0755, the last 0700,
+ * less the umask; each parent fsynced), so a FROM scratch root gets
+ * /var/lib/anontel when it is writable. The directory reached is then used:
+ * - when it is sticky and group- or world-writable (/tmp, a `--tmpfs` mount, 1777):
+ *   through its subdirectory anontel-<euid> (made 0700 when missing; O_NOFOLLOW, so
+ *   one planted as a symlink is refused), which must then pass the checks below;
+ * - otherwise itself, when it is owned by the effective uid, not group- or
+ *   world-writable, and writable (a read-only mount is skipped).
+ * An unusable candidate is skipped, never repaired (no chmod/chown). Returns 0 with
+ * s->dir (the directory used: the candidate, or its anontel-<euid>) and s->dirfd
+ * set; err then holds why earlier candidates were skipped ("PATH: reason; PATH:
+ * reason"), "" when the first one served, so a caller can warn that a configured
+ * directory was not used. Returns -1 with every candidate's reason in err when none
+ * is usable. s is initialised either way.
  */
 int state_open(struct state *s, const char *preferred, char *err, size_t errlen);
 
 /*
- * Finds the directory state_open would pick, creating nothing, for status and other
- * read-only verbs. Returns 0 with s->dir and s->dirfd set (the read functions
- * below work). Returns -1 when there is none: s->dir is the directory state_open
- * would create ("PATH: does not exist yet" in err), or "" when none is usable
- * (reasons in err). s is initialised either way.
+ * Finds the directory state_open would pick (the same walk, checks and private
+ * anontel-<euid> subdirectory), creating nothing, for status and other read-only
+ * verbs. Returns 0 with s->dir and s->dirfd set (the read functions below work).
+ * Returns -1 when there is none: s->dir is the directory state_open would use,
+ * whose missing part it would make (the directory able to hold it is writable;
+ * "DIR: does not exist yet" in err), or "" when none is usable (reasons in err).
+ * s is initialised either way.
  */
 int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 
@@ -80,27 +97,36 @@ int state_lock(struct state *s, char *err, size_t errlen);
 /*
  * Reads the stamps file; a missing file gives defaults (zeros, jitter -1, "").
  * Format: lines "key value\n", keys last_success_ms, last_built_ms, next_try_ms,
- * jitter_ms, failures, dropped, drop_below, sent, notice_shown, last_error, each at
- * most once, in any order; a
- * missing key keeps its default (jitter_ms is absent while not drawn, last_error
- * while empty). Numbers are plain decimal (no sign, no leading zero, <= INT64_MAX
- * for the _ms keys, 0/1 for notice_shown); last_error is the rest of the line,
- * 1-255 bytes, no control characters; the last line must end in "\n". Anything
- * else is an error "DIR/stamps: line N: what" (-1; *st holds defaults) — never
- * silently reset. A file larger than 4 KiB is refused.
+ * jitter_permille, failures, dropped, rejected, drop_below, sent, notice_shown,
+ * last_error, each at most once, in any order (an earlier version's jitter_ms is
+ * read and ignored); a missing key keeps its default (jitter_permille is absent
+ * while not drawn, last_error while empty). Numbers are plain decimal (no sign, no
+ * leading zero); one above its key's maximum (INT64_MAX for the _ms keys,
+ * STATE_JITTER_MAX, UINT32_MAX for failures, 1 for notice_shown) is clamped to
+ * it, never wrapped. last_error is the rest of the line, 1-255 bytes, no control
+ * characters; the last line must end in "\n". Anything else is an error
+ * "DIR/stamps: line N: what" (-1; *st holds defaults) — never silently reset. A
+ * file larger than 4 KiB is refused. Whether the times are sane for the clock is
+ * the caller's judgement (report_clamp_stamps).
  */
 int state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t errlen);
 
 /* Writes the stamps file atomically. Control characters in last_error are written
- * as spaces (it is our own text); negative times (jitter below -1) are refused.
+ * as spaces (it is our own text); negative times, and a jitter outside
+ * -1..STATE_JITTER_MAX, are refused.
  * Returns 0 or -1 with err, as state_write_file. */
 int state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen);
 
 /* Lists kept messages, oldest (lowest number) first: fills seq[] with the up to
  * `max` oldest sequence numbers and returns how many it filled; *total (when not
  * NULL) gets the number of kept files, which may exceed max. -1 with err on error.
- * Kept files are named exactly 20 decimal digits + ".json"; other names are
- * ignored. A missing kept/ directory is an empty list. */
+ * Kept messages are regular files named exactly 20 decimal digits + ".json" with a
+ * number in 1..STATE_SEQ_MAX; anything else in kept/ (other names, directories,
+ * FIFOs or symlinks under a message's name, larger numbers) is not ours: never
+ * listed, sent, removed or counted as dropped; s->kept_ignored gets how many
+ * (temp files of writes aside). A missing kept/ directory is an empty list. The
+ * next message is numbered past every message-like name, planted ones too, so
+ * it never replaces one. */
 int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen);
 

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "civil.h"
+#include "file.h"
 #include "net.h"
 #include "roots.h"
 
@@ -738,19 +739,10 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
 	size_t num = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = file_open(AT_FDCWD, path, 0, &st, &r);
 	if (fd < 0) {
-		buf_join(err, errlen, path, ": ", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		buf_join(err, errlen, path, ": ", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		buf_join(err, errlen, path, ": not a regular file", NULL);
-		close(fd);
+		buf_join(err, errlen, path, ": ", r == FILE_ABSENT ? strerror(ENOENT) :
+		    r == FILE_NOT_REGULAR ? "not a regular file" : strerror(errno));
 		return -1;
 	}
 	if (st.st_size > CAFILE_MAX_BYTES) {

@@ -47,7 +47,8 @@ void tls_trust_builtin(struct tls_trust *t);
 /* Number of compiled-in roots (for --version). */
 size_t tls_builtin_count(void);
 
-/* Loads every CERTIFICATE in a PEM file (at most 4 MiB) into store and points t at
+/* Loads every CERTIFICATE in a PEM file (at most 4 MiB; a regular file, opened as
+ * file.h does, so a FIFO or device there is refused at once) into store and points t at
  * them. Other PEM objects are ignored. A certificate that asserts CA status is a CA
  * anchor; one that does not (a self-signed server certificate) is trusted directly,
  * by its key. Returns 0, or -1 with "FILE: ..." in err (unreadable, no certificate,

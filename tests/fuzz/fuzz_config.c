@@ -74,9 +74,9 @@ check_cfg(const struct cfg *c)
 	FUZZ_CHECK(TERMINATED(c->endpoint) && no_control(c->endpoint, 1), "endpoint");
 	FUZZ_CHECK(c->format == CFG_FORMAT_BUTLER || c->format == CFG_FORMAT_POSTHOG, "format");
 	FUZZ_CHECK(c->envelope == 0 || c->envelope == 1, "envelope %d", c->envelope);
-	FUZZ_CHECK(c->scheme == CFG_SCHEME_BUTLER || c->scheme == CFG_SCHEME_MACHINE_ID ||
-	    c->scheme == CFG_SCHEME_RANDOM || c->scheme == CFG_SCHEME_FIXED, "scheme %d",
-	    c->scheme);
+	FUZZ_CHECK(c->scheme == CFG_SCHEME_AUTO || c->scheme == CFG_SCHEME_BUTLER ||
+	    c->scheme == CFG_SCHEME_MACHINE_ID || c->scheme == CFG_SCHEME_RANDOM ||
+	    c->scheme == CFG_SCHEME_FIXED, "scheme %d", c->scheme);
 	FUZZ_CHECK(TERMINATED(c->id_host) &&
 	    (c->id_host[0] == '\0' || in_set(c->id_host, ".:_-", 1, 253)), "id.host");
 	FUZZ_CHECK(TERMINATED(c->id_app_id) &&

@@ -55,7 +55,8 @@ static int
 is_default(const struct state_stamps *st)
 {
 	return st->last_success_ms == 0 && st->last_built_ms == 0 && st->next_try_ms == 0 &&
-	    st->failures == 0 && st->jitter_ms == -1 && st->dropped == 0 && st->sent == 0 &&
+	    st->failures == 0 && st->jitter_permille == -1 && st->dropped == 0 &&
+	    st->rejected == 0 && st->sent == 0 &&
 	    st->notice_shown == 0 && st->last_error[0] == '\0';
 }
 
@@ -64,7 +65,8 @@ stamps_equal(const struct state_stamps *a, const struct state_stamps *b)
 {
 	return a->last_success_ms == b->last_success_ms && a->last_built_ms == b->last_built_ms &&
 	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
-	    a->jitter_ms == b->jitter_ms && a->dropped == b->dropped && a->sent == b->sent &&
+	    a->jitter_permille == b->jitter_permille && a->dropped == b->dropped &&
+	    a->rejected == b->rejected && a->sent == b->sent &&
 	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
 }
 
@@ -94,7 +96,8 @@ check_stamps(int present)
 	if (!present)
 		FUZZ_CHECK(is_default(&st), "a missing stamps file does not give the defaults");
 	FUZZ_CHECK(st.last_success_ms >= 0 && st.last_built_ms >= 0 && st.next_try_ms >= 0 &&
-	    st.jitter_ms >= -1, "negative time");
+	    st.jitter_permille >= -1 && st.jitter_permille <= STATE_JITTER_MAX,
+	    "negative time or jitter out of range");
 	FUZZ_CHECK(st.notice_shown == 0 || st.notice_shown == 1, "notice_shown %d", st.notice_shown);
 	FUZZ_CHECK(memchr(st.last_error, '\0', sizeof st.last_error) != NULL,
 	    "last_error not terminated");
@@ -122,7 +125,7 @@ ref_kept_name(const char *name, uint64_t *v)
 			return 0;
 		x = x * 10 + (unsigned)(name[i] - '0');
 	}
-	if (x > UINT64_MAX)
+	if (x == 0 || x > STATE_SEQ_MAX)     /* not a number anontel gives */
 		return 0;
 	*v = (uint64_t)x;
 	return 1;
@@ -146,7 +149,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct extra ex[16];
 	static char buf[65536 + 8];
 	static uint64_t want[64], got[64];
-	size_t off[4], len[4], n, nex = 0, nwant = 0, total = 99, max, cap;
+	size_t off[4], len[4], n, nex = 0, nwant = 0, nignored = 0, total = 99, max, cap;
+	uint64_t v0;
 	char kept_name[32], kept_path[700], p[900], err[1024];
 	uint64_t seq = 1, h = 0;
 	ssize_t rd;
@@ -183,7 +187,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_write_file(kept_path, msg, mlen);
 		fz_write_file(last_path, msg, mlen);
 	}
-	want[nwant++] = seq;
+	if (ref_kept_name(kept_name, &v0))
+		want[nwant++] = seq;
+	else
+		nignored++;
 
 	/* the other names in kept/ */
 	if (n > 2) {
@@ -214,8 +221,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						FUZZ_CHECK(symlink(secret_path, p) == 0, "symlink %s", p);
 					else
 						FUZZ_CHECK(mkdir(p, 0700) == 0, "mkdir %s", p);
-					if (ref_kept_name(e->name, &v))
+					/* Only regular files with a number of ours are
+					 * listed; the rest is ignored (temp names aside). */
+					if (e->kind == 'F' && ref_kept_name(e->name, &v))
 						want[nwant++] = v;
+					else if (strncmp(e->name, ".tmp-", 5) != 0)
+						nignored++;
 					nex++;
 				}
 			}
@@ -230,6 +241,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = state_list_kept(&s, got, max, &total, err, sizeof err);
 	FUZZ_CHECK(r >= 0, "state_list_kept: %s", err);
 	FUZZ_CHECK(total == nwant, "total %zu, want %zu", total, nwant);
+	FUZZ_CHECK(s.kept_ignored == nignored, "ignored %zu, want %zu", s.kept_ignored, nignored);
 	FUZZ_CHECK((size_t)r == (nwant < max ? nwant : max), "filled %d of max %zu, %zu kept", r, max,
 	    nwant);
 	for (int i = 0; i < r; i++)

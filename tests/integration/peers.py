@@ -685,8 +685,13 @@ def report(tmp, cfg=None, args=(), env=None, timeout=20, mountns=None):
 
 
 def show(tmp, cfg=None, env=None):
-    """The message bytes `anontel show` prints (without the trailing newline)."""
-    p = lib.run(["show"] + (["-c", cfg] if cfg else []), env=env or new_env(tmp))
+    """The message bytes `anontel show` prints (without the trailing newline), after
+    `anontel id`: the default scheme auto may choose a random ID, which show only reads
+    once it is made (report makes it too)."""
+    env = env or new_env(tmp)
+    p = lib.run(["id"] + (["-c", cfg] if cfg else []), env=env)
+    lib.eq(p.returncode, 0, f"id exit status (stderr {p.stderr!r})")
+    p = lib.run(["show"] + (["-c", cfg] if cfg else []), env=env)
     lib.eq(p.returncode, 0, f"show exit status (stderr {p.stderr!r})")
     lib.check(p.stdout.endswith(b"\n") and p.stdout.count(b"\n") == 1,
               f"show prints one line: {p.stdout!r}")

@@ -4,6 +4,7 @@ or counted as dropped; duplicates carry the same Idempotency-Key."""
 import hashlib
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -36,6 +37,8 @@ def _check_state(state, what, seen_ts):
                 msg = runs.strict_file(os.path.join(path, k), what)
                 if int(k.split(".")[0]) >= drop_below:
                     seen_ts.add(msg["ts"])
+        elif name == "random-id":   # the default scheme auto may choose a random ID
+            lib.check(re.fullmatch(r"[0-9a-f]{64}", runs.read(path, "r")), f"{what}: random-id")
         else:
             lib.check(name in ("lock",), f"{what}: unexpected file {name!r} in the state dir")
 

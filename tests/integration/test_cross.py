@@ -114,7 +114,11 @@ def test_no_glibc_or_host_headers(tmp):
 
 
 def _show(target, tmp, cfg=None, env=None):
-    p = qrun(target, ["show"] + (["-c", cfg] if cfg else []), env=env or peers.new_env(tmp))
+    # `id` first: auto may choose a random ID, which show only reads once made.
+    env = env or peers.new_env(tmp)
+    p = qrun(target, ["id"] + (["-c", cfg] if cfg else []), env=env)
+    lib.eq(p.returncode, 0, f"{target} id: exit status ({peers.describe(p)})")
+    p = qrun(target, ["show"] + (["-c", cfg] if cfg else []), env=env)
     lib.eq(p.returncode, 0, f"{target} show: exit status ({peers.describe(p)})")
     lib.check(p.stdout.endswith(b"\n") and p.stdout.count(b"\n") == 1,
               f"{target} show prints one line: {p.stdout!r}")

@@ -1,5 +1,7 @@
 """One deadline covers DNS, connect, proxy CONNECT, TLS, request and response (SPEC §6):
 with `--timeout 1s` every stalled peer ends the run within 1.1 s, exit 1, one line."""
+import os
+
 import lib
 import peers
 
@@ -28,10 +30,23 @@ def test_server_stalls_in_the_handshake(tmp):
 
 
 def test_server_stalls_in_the_body(tmp):
-    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+    reply = b"HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\n"
     with peers.TLSServer(reply=reply, mode="keep") as s:
         _times_out(tmp, peers.tls_config(tmp, s), "headers then stall")
         lib.eq(len(s.requests), 1, "the request arrived")
+
+
+def test_a_2xx_whose_body_stalls_is_delivered(tmp):
+    # SPEC §11: the 2xx status line is the answer; the body not finishing before the
+    # deadline does not make the message undelivered (sending it again would duplicate it).
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+    env = peers.new_env(tmp)
+    with peers.TLSServer(reply=reply, mode="keep") as s:
+        p, secs = peers.report(tmp, peers.tls_config(tmp, s), ["--timeout", "1s"], env=env)
+        peers.expect_delivered(p, s, "200 then stall")
+        lib.check(secs <= LIMIT, f"200 then stall: ended after {secs:.3f}s (limit {LIMIT}s)")
+    kept = os.path.join(env["ANONTEL_STATE_DIR"], "kept")
+    lib.eq(os.listdir(kept) if os.path.isdir(kept) else [], [], "nothing kept to send again")
 
 
 def test_server_stalls_in_the_headers(tmp):
@@ -41,7 +56,7 @@ def test_server_stalls_in_the_headers(tmp):
 
 def test_server_trickles_slower_than_the_deadline(tmp):
     # A byte every 0.2 s: each read succeeds, only the overall deadline ends it.
-    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n"]
+    reply = [b"HTTP/1.1 503 Busy\r\nContent-Length: 50\r\n\r\n"]
     for _ in range(40):
         reply += [0.2, b"x"]
     with peers.TLSServer(reply=reply, mode="keep") as s:

@@ -13,6 +13,7 @@ import peers
 OK = None  # expected words for a delivery
 
 H = b"HTTP/1.1 200 OK\r\n"
+E = b"HTTP/1.1 503 Service Unavailable\r\n"
 PAD = b"".join(b"X-Pad-%04d: %s\r\n" % (i, b"p" * 100) for i in range(170))  # ~19 KiB
 
 # (name, reply bytes, mode, exit status, words one of which the line contains)
@@ -56,8 +57,13 @@ ROWS = [
     ("header_block_over_16k", H + PAD + b"Content-Length: 0\r\n\r\n", "close", 1,
      ["16 KiB", "16384", "too large", "too long"]),
     ("obs_fold", H + b"X-A: a\r\n  folded\r\nContent-Length: 0\r\n\r\n", "close", 1, ["fold"]),
-    ("truncated_body", H + b"Content-Length: 100\r\n\r\nonly a little", "close", 1, ["truncated"]),
-    ("truncated_chunked", H + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc", "close", 1,
+    # A 2xx whose body is cut short still counts as delivered (SPEC §11: the server took
+    # the message; sending it again would duplicate it); any other status is an error.
+    ("truncated_body_2xx", H + b"Content-Length: 100\r\n\r\nonly a little", "close", 0, OK),
+    ("truncated_chunked_2xx", H + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc", "close", 0,
+     OK),
+    ("truncated_body", E + b"Content-Length: 100\r\n\r\nonly a little", "close", 1, ["truncated"]),
+    ("truncated_chunked", E + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc", "close", 1,
      ["truncated"]),
     ("truncated_headers", H + b"Content-Len", "close", 1, ["truncated", "closed"]),
     ("no_reply_at_all", b"", "close", 1, ["truncated", "closed", "no response", "empty"]),

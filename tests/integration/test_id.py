@@ -123,7 +123,22 @@ def explain(args=(), env=None, prefix=()):
 
 
 BUTLER_ORDER = ["scheme", "why", "iface", "mac", "ipv4", "host", "uuid", "id"]
+AUTO_ORDER = ["scheme.asked"] + BUTLER_ORDER
 MACHINE_ID_ORDER = ["scheme", "why", "app_id", "id"]
+
+
+def butler_config(tmp, **id_more):
+    return lib.write_config(tmp, {"id": dict({"scheme": "butler"}, **id_more)}, name="butler.json")
+
+
+def auto_choice(mac, host, uuid):
+    """SPEC §5's rule for auto, written from the SPEC: butler when the inputs tell
+    machines apart, else random."""
+    if not mac:
+        return "random"
+    if uuid or host or not int(mac[:2], 16) & 0x02:
+        return "butler"
+    return "random"
 
 
 def check_order(pairs, want):
@@ -151,11 +166,12 @@ def test_real_machine_butler(tmp):
     mac = iface_mac(iface) if iface else ""
     lib.check(iface and mac, "this test needs a machine with an IPv4 default route and a MAC "
               f"(found iface {iface!r}, mac {mac!r})")
-    p, pairs, e = explain()
+    cfg = butler_config(tmp)
+    p, pairs, e = explain(["-c", cfg])
     lib.eq(p.returncode, 0, f"exit status (stderr {p.stderr!r})")
     check_order(pairs, BUTLER_ORDER)
     lib.eq(e["scheme"], "butler", "scheme")
-    lib.eq(e["why"], "default scheme", "why")
+    lib.eq(e["why"], "id.scheme is butler", "why")
     lib.eq(e["iface"], iface, "iface (from /proc/net/route)")
     lib.eq(e["mac"], mac, "mac")
     lib.eq(e["ipv4"], iface_ipv4(iface), "ipv4 (SIOCGIFADDR)")
@@ -164,27 +180,70 @@ def test_real_machine_butler(tmp):
     lib.check(HEX64.fullmatch(e["id"]), f"id is not 64 hex: {e['id']!r}")
     lib.eq(e["id"], node_butler(e["mac"], e["ipv4"], e["host"], e["uuid"]), "id vs Node crypto")
     # A restart gives the same ID, and `id` prints what --explain showed.
-    first = run_id()
+    first = run_id(["-c", cfg])
     lib.eq(first, e["id"], "id vs id --explain")
-    lib.eq(run_id(), first, "second run")
+    lib.eq(run_id(["-c", cfg]), first, "second run")
+
+
+def test_real_machine_auto(tmp):
+    """The default scheme on this machine: what SPEC §5's rule says, from the
+    machine's own files; Butler's ID when it chooses butler, else a kept random ID."""
+    iface = default_iface()
+    mac = iface_mac(iface) if iface else ""
+    lib.check(iface and mac, f"this test needs a default route and a MAC ({iface!r}, {mac!r})")
+    env = lib.base_env(ANONTEL_STATE_DIR=os.path.join(tmp, "state"))
+    p, pairs, e = explain(env=env)
+    lib.eq(p.returncode, 0, f"exit status (stderr {p.stderr!r})")
+    check_order(pairs, AUTO_ORDER)
+    want = auto_choice(mac, "", dmi_uuid())
+    lib.eq(e["scheme.asked"], f"auto, chose {want}", "scheme.asked")
+    lib.eq(e["scheme"], want, "scheme")
+    lib.check(e["why"].startswith("auto: "), f"why: {e['why']!r}")
+    lib.check(mac not in e["why"] and iface_ipv4(iface) not in e["why"],
+              f"why quotes an input: {e['why']!r}")
+    lib.eq((e["iface"], e["mac"], e["uuid"]), (iface, mac, dmi_uuid()), "inputs judged")
+    if want == "butler":
+        lib.eq(e["id"], node_butler(e["mac"], e["ipv4"], e["host"], e["uuid"]), "id vs Node crypto")
+    else:
+        with open(os.path.join(tmp, "state", "random-id")) as f:
+            lib.eq(e["id"], f.read(), "id is the kept random-id")
+    lib.eq(run_id(env=env), e["id"], "id vs id --explain")
 
 
 def test_real_machine_host_from_config(tmp):
-    plain = run_id()
+    plain = run_id(["-c", butler_config(tmp)])
     cfg = lib.write_config(tmp, {"id": {"host": "sense.example.com"}})
     p, pairs, e = explain(["-c", cfg])
     lib.eq(p.returncode, 0, f"exit status (stderr {p.stderr!r})")
-    check_order(pairs, BUTLER_ORDER)
+    # auto (the default) chooses butler whenever id.host is set
+    check_order(pairs, AUTO_ORDER)
+    lib.eq(e["scheme.asked"], "auto, chose butler", "scheme.asked")
+    lib.eq(e["why"], "auto: id.host set: Butler's ID tells machines apart", "why")
     lib.eq(e["host"], "sense.example.com", "host")
     lib.check(e["id"] != plain, "id.host did not change the id")
     lib.eq(e["id"], node_butler(e["mac"], e["ipv4"], e["host"], e["uuid"]), "id vs Node crypto")
     lib.eq(run_id(["-c", cfg]), e["id"], "id with the same config")
+    lib.eq(run_id(["-c", butler_config(tmp, host="sense.example.com")]), e["id"],
+           "the same as an explicit butler scheme")
+
+
+def test_no_default_interface_auto_is_random(tmp):
+    lib.check(shutil.which("unshare"), "unshare is missing")
+    state = os.path.join(tmp, "state")
+    env = lib.base_env(ANONTEL_STATE_DIR=state)
+    p, pairs, e = explain(env=env, prefix=["unshare", "-n"])
+    lib.eq(p.returncode, 0, f"exit status (stderr {p.stderr!r})")
+    check_order(pairs, AUTO_ORDER)
+    lib.eq(e["scheme.asked"], "auto, chose random", "scheme.asked")
+    lib.eq(e["why"], "auto: no default interface: random ID kept in the state dir", "why")
+    with open(os.path.join(state, "random-id")) as f:
+        lib.eq(e["id"], f.read(), "id is the kept random-id")
 
 
 def test_no_default_interface_falls_back(tmp):
     lib.check(shutil.which("unshare"), "unshare is missing")
     mid = machine_id()
-    p, pairs, e = explain(prefix=["unshare", "-n"])
+    p, pairs, e = explain(["-c", butler_config(tmp)], prefix=["unshare", "-n"])
     if mid is not None:
         lib.eq(p.returncode, 0, f"exit status with /etc/machine-id present (stderr {p.stderr!r})")
         check_order(pairs, MACHINE_ID_ORDER)

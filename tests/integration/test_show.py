@@ -65,6 +65,8 @@ def os_release():
 
 
 def test_one_line_in_butler_order(tmp):
+    # `id` first: the default scheme auto may choose a random ID, which show only reads.
+    lib.run(["id"], env=lib.base_env(ANONTEL_STATE_DIR=os.path.join(tmp, "state")))
     p = show(tmp)
     out = p.stdout
     lib.check(out.endswith(b"\n") and out.count(b"\n") == 1, f"not one line: {out!r}")

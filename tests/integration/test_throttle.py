@@ -64,26 +64,27 @@ def test_jitter_drawn_once_and_kept(tmp):
             p, _ = runs.run(["report", "--force", "-c", cfg], e)
             lib.eq(p.returncode, 0, f"run {i} ({runs.describe(p)})")
             st = runs.stamps(state)
-            lib.check("jitter_ms" in st, f"run {i}: stamps has jitter_ms: {st}")
-            lib.check(re.fullmatch(r"0|[1-9]\d*", st["jitter_ms"]), f"jitter_ms {st['jitter_ms']!r}")
-            seen.append(int(st["jitter_ms"]))
+            lib.check("jitter_permille" in st, f"run {i}: stamps has jitter_permille: {st}")
+            lib.check(re.fullmatch(r"0|[1-9]\d*", st["jitter_permille"]),
+                      f"jitter_permille {st['jitter_permille']!r}")
+            seen.append(int(st["jitter_permille"]))
         p, _ = runs.run(["report", "-c", cfg], e)          # a not-due run keeps it too
-        seen.append(int(runs.stamps(state)["jitter_ms"]))
+        seen.append(int(runs.stamps(state)["jitter_permille"]))
     lib.eq(len(set(seen)), 1, f"jitter stays the same across runs: {seen}")
-    lib.check(0 <= seen[0] <= 200, f"jitter <= 10% of a 2 s interval: {seen[0]}")
+    lib.check(0 <= seen[0] <= 100, f"jitter <= 100 per mille (10%): {seen[0]}")
 
 
 def test_jitter_is_a_fraction_of_the_interval(tmp):
-    # Across fresh state dirs the jitter is drawn anew, each within 10% of 12h.
+    # Across fresh state dirs the jitter is drawn anew, each within 10% of the interval.
     values = []
     with runs.Server() as s:
         for i in range(6):
             state = os.path.join(tmp, f"state{i}")
             p, _ = runs.run(["report"], runs.env(state, s.url()))
             lib.eq(p.returncode, 0, f"state {i}: ({runs.describe(p)})")
-            values.append(int(runs.stamps(state)["jitter_ms"]))
+            values.append(int(runs.stamps(state)["jitter_permille"]))
     for v in values:
-        lib.check(0 <= v <= 12 * 3600 * 1000 // 10, f"jitter {v} <= 10% of 12 h")
+        lib.check(0 <= v <= 100, f"jitter {v} <= 100 per mille")
     lib.check(len(set(values)) > 1, f"jitter is drawn per state dir, not constant: {values}")
 
 
@@ -95,8 +96,26 @@ def test_status_next_due_follows_interval_and_jitter(tmp):
         before = time.time()
         p, _ = runs.run(["report", "-c", cfg], e)
         lib.eq(p.returncode, 0, f"report ({runs.describe(p)})")
-        j = int(runs.stamps(state)["jitter_ms"]) / 1000
+        j = 3600 * int(runs.stamps(state)["jitter_permille"]) / 1000
         st = runs.status_json(runs.env(state, s.url()) | {"ANONTEL_CONFIG": cfg})
         due = runs.parse_ts(st["nextDue"])
         lib.check(before + 3600 + j - 1 <= due <= time.time() + 3600 + j + 1,
                   f"nextDue = built + 1 h + jitter ({st['nextDue']}, jitter {j}s)")
+
+
+def test_lowering_the_interval_takes_effect_at_the_next_run(tmp):
+    # The jitter is a per-mille of the current interval: lowering the interval from 12 h
+    # to 1 s makes the next run due within 1.1 s (not weeks later).
+    state = os.path.join(tmp, "state")
+    long_cfg = lib.write_config(tmp, {"interval": "12h"}, "long.json")
+    short_cfg = lib.write_config(tmp, {"interval": "1s"}, "short.json")
+    with runs.Server() as s:
+        e = runs.env(state, s.url())
+        p, _ = runs.run(["report", "-c", long_cfg], e)
+        lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
+        st = runs.status_json(runs.env(state, s.url()) | {"ANONTEL_CONFIG": short_cfg})
+        due = runs.parse_ts(st["nextDue"]) - time.time()
+        lib.check(due <= 1.2, f"with interval 1s the next report is due within 1.1 s: {due:.1f}s")
+        time.sleep(max(0.0, due) + 0.1)
+        p, _ = runs.run(["report", "-c", short_cfg], e)
+        lib.eq((p.returncode, len(s.posts)), (0, 2), f"sent again ({runs.describe(p)})")

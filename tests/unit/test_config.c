@@ -186,8 +186,11 @@ static const struct bad_row bad_rows[] = {
 	{ "runtime-version-bad", T("{\"runtimeVersion\": \"v14\\n\"}"),
 	  ": runtimeVersion: expected 1 to 64 of" },
 	{ "format-bad", T("{\"format\": \"Butler\"}"), ": format: expected \"butler\" or \"posthog\"" },
-	{ "scheme-unknown", T("{\"id\": {\"scheme\": \"sha1\"}}"), ": id.scheme: expected \"butler\"" },
-	{ "scheme-bad", T("{\"id\": {\"scheme\": \"mac\"}}"), ": id.scheme: expected \"butler\"" },
+	{ "scheme-unknown", T("{\"id\": {\"scheme\": \"sha1\"}}"),
+	  ": id.scheme: expected \"auto\", \"butler\", \"machine-id\", \"random\" or \"fixed\"" },
+	{ "scheme-bad", T("{\"id\": {\"scheme\": \"mac\"}}"), ": id.scheme: expected \"auto\"" },
+	{ "scheme-auto-case", T("{\"id\": {\"scheme\": \"Auto\"}}"), ": id.scheme: expected \"auto\"" },
+	{ "scheme-auto-space", T("{\"id\": {\"scheme\": \"auto \"}}"), ": id.scheme: expected \"auto\"" },
 	{ "host-bad", T("{\"id\": {\"host\": \"a b\"}}"), ": id.host: expected a host name" },
 	{ "host-empty", T("{\"id\": {\"host\": \"\"}}"), ": id.host: expected a host name" },
 	{ "appid-short", T("{\"id\": {\"appId\": \"0123456789abcdef0123456789abcde\"}}"),
@@ -573,6 +576,12 @@ test_full_config(void)
 	CHECK_STR(C.id_app_id, "00112233445566778899aabbccddeeff", "appId 32 hex");
 	CHECKF(load_str("{\"id\": {\"host\": \"2001:db8::1\"}}") == 0, "ipv6 host: %s", err);
 	CHECK_STR(C.id_host, "2001:db8::1", "ipv6 host");
+	CHECKF(load_str("{\"id\": {\"scheme\": \"auto\"}}") == 0, "auto: %s", err);
+	CHECK(C.scheme == CFG_SCHEME_AUTO);
+	CHECKF(load_str("{\"id\": {\"scheme\": \"butler\"}}") == 0, "butler: %s", err);
+	CHECK(C.scheme == CFG_SCHEME_BUTLER);
+	CHECKF(load_str("{\"id\": {\"scheme\": \"random\"}}") == 0, "random: %s", err);
+	CHECK(C.scheme == CFG_SCHEME_RANDOM);
 }
 
 static void
@@ -585,7 +594,7 @@ test_defaults(void)
 	CHECK_STR(C.service_version, ANONTEL_VERSION, "serviceVersion");
 	CHECK_STR(C.runtime_version, "", "runtimeVersion");
 	CHECK_STR(C.endpoint, "", "endpoint");
-	CHECK(C.format == CFG_FORMAT_BUTLER && C.envelope == 1 && C.scheme == CFG_SCHEME_BUTLER);
+	CHECK(C.format == CFG_FORMAT_BUTLER && C.envelope == 1 && C.scheme == CFG_SCHEME_AUTO);
 	CHECK(C.interval_ms == 12ULL * 3600 * 1000 && C.timeout_ms == 5000);
 	CHECK_STR(C.posthog_event, "telemetry sent", "event");
 	CHECK_STR(C.state_dir, "", "stateDir");

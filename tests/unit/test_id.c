@@ -1,7 +1,8 @@
 /*
  * test_id: the instance ID (SPEC §5). Route parsing, the SPEC's check vector,
  * reading MAC / UUID / machine-id under a fake root, the fallback, the fixed
- * scheme, systemd-id128 (when /etc/machine-id exists) and Node's crypto.
+ * scheme, auto's rule and its two outcomes, systemd-id128 (when /etc/machine-id
+ * exists) and Node's crypto.
  *
  * Known answers other than the SPEC's check vector were computed with Python's
  * hmac/hashlib on 2026-11-26 (an independent implementation); each says so.
@@ -256,7 +257,7 @@ test_fake_root_butler(void)
 	rc = id_compute(&id, &cfg, root, err, sizeof err);
 	CHECKF(rc == 0, "rc %d: %s", rc, err);
 	CHECK(id.scheme == CFG_SCHEME_BUTLER);
-	CHECK_STR(id.why, "default scheme", "why");
+	CHECK_STR(id.why, "id.scheme is butler", "why");
 	CHECK_STR(id.in.iface, "eth9", "iface");
 	CHECK_STR(id.in.mac, "02:fc:00:00:00:0a", "mac lowercased");
 	CHECK_STR(id.in.ipv4, "", "ipv4 of a missing interface");
@@ -693,6 +694,167 @@ test_random_scheme(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* ---- the auto scheme ---- */
+
+#define DOCKER_MAC "02:42:ac:11:00:02"
+#define WHY_LOCAL "auto: locally administered MAC, no DMI UUID, no id.host: Butler's ID " \
+	"could be the same on many hosts, as on every Docker host; random ID kept in the state dir"
+#define WHY_APART ": Butler's ID tells machines apart"
+
+struct auto_row {
+	const char *name;
+	const char *iface, *mac, *host, *uuid;   /* host NULL: as a cfg without id.host */
+	enum cfg_scheme want;
+	const char *why;
+};
+
+static const struct auto_row auto_rows[] = {
+	{ "docker-bridge", "eth0", DOCKER_MAC, "", "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "docker-host-null", "eth0", DOCKER_MAC, NULL, "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "docker-with-uuid", "eth0", DOCKER_MAC, "", "4c4c4544-0042-3510-8051-b4c04f4e4e32",
+	    CFG_SCHEME_BUTLER, "auto: DMI UUID readable" WHY_APART },
+	{ "docker-with-host", "eth0", DOCKER_MAC, "sense.example.com", "", CFG_SCHEME_BUTLER,
+	    "auto: id.host set" WHY_APART },
+	{ "uuid-and-host", "eth0", DOCKER_MAC, "sense.example.com", "x", CFG_SCHEME_BUTLER,
+	    "auto: DMI UUID readable" WHY_APART },
+	{ "xen-oui-universal", "eth0", "00:16:3e:12:34:56", "", "", CFG_SCHEME_BUTLER,
+	    "auto: universally administered MAC" WHY_APART },
+	{ "first-octet-a8-universal", "eth0", "a8:5e:45:00:00:01", "", "", CFG_SCHEME_BUTLER,
+	    "auto: universally administered MAC" WHY_APART },
+	{ "first-octet-01-group-universal", "eth0", "01:00:5e:00:00:01", "", "", CFG_SCHEME_BUTLER,
+	    "auto: universally administered MAC" WHY_APART },
+	{ "first-octet-06-local", "eth0", "06:a3:18:3a:55:9b", "", "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "first-octet-aa-local", "eth0", "aa:bb:cc:dd:ee:ff", "", "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "first-octet-fe-local", "eth0", "fe:ff:ff:ff:ff:ff", "", "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "first-octet-03-local", "eth0", "03:00:00:00:00:01", "", "", CFG_SCHEME_RANDOM, WHY_LOCAL },
+	{ "no-mac", "eth0", "", "", "", CFG_SCHEME_RANDOM,
+	    "auto: no MAC address on eth0: random ID kept in the state dir" },
+	{ "no-mac-but-uuid-and-host", "wlan0", "", "sense.example.com", "x", CFG_SCHEME_RANDOM,
+	    "auto: no MAC address on wlan0: random ID kept in the state dir" },
+	{ "no-iface", "", "", "sense.example.com", "x", CFG_SCHEME_RANDOM,
+	    "auto: no default interface: random ID kept in the state dir" },
+};
+
+static void
+test_auto_rule(void)
+{
+	for (size_t r = 0; r < sizeof auto_rows / sizeof auto_rows[0]; r++) {
+		const struct auto_row *w = &auto_rows[r];
+		struct id_inputs in;
+		char why[256], tiny[9];
+		enum cfg_scheme got;
+
+		memset(&in, 0, sizeof in);
+		snprintf(in.iface, sizeof in.iface, "%s", w->iface);
+		snprintf(in.mac, sizeof in.mac, "%s", w->mac);
+		snprintf(in.uuid, sizeof in.uuid, "%s", w->uuid);
+		snprintf(in.ipv4, sizeof in.ipv4, "172.17.0.2");
+		in.host = w->host;
+		memset(why, 'x', sizeof why);
+		got = id_auto_choice(&in, why, sizeof why);
+		CHECKF(got == w->want, "%s: scheme %d, want %d", w->name, got, w->want);
+		CHECKF(strcmp(why, w->why) == 0, "%s: why \"%s\", want \"%s\"", w->name, why, w->why);
+		CHECKF(w->mac[0] == '\0' || strstr(why, w->mac) == NULL, "%s: why quotes the MAC",
+		    w->name);
+		CHECKF(strstr(why, "172.17") == NULL, "%s: why quotes the address", w->name);
+		/* a short buffer is cut, never overrun (ASan would see it) */
+		CHECK(id_auto_choice(&in, tiny, sizeof tiny) == w->want && strlen(tiny) == 8);
+		CHECK(id_auto_choice(&in, NULL, 0) == w->want);
+	}
+}
+
+/* Under a fake root shaped like a container on Docker's default bridge: eth9 with
+ * Docker's MAC, no DMI UUID, a machine-id that auto must not use. */
+static void
+test_auto_fake_root(void)
+{
+	char state[] = "/tmp/anontel-id-auto-XXXXXX", path[128], err[256], want[65];
+	char kept[ID_HEX_MAX + 1];
+	struct id id;
+	struct stat st;
+	int rc;
+
+	CHECK(mkdtemp(state) != NULL);
+	cfg_reset();
+	cfg.scheme = CFG_SCHEME_AUTO;
+	snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s/s", state);
+	root_new();
+	route_to("eth9");
+	put("sys/class/net/eth9/address", DOCKER_MAC "\n");
+	put("etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+
+	/* Reading only: nothing made, nothing written, but the choice is known. */
+	rc = id_read(&id, &cfg, root, err, sizeof err);
+	CHECKF(rc == ID_ERR_SYSTEM, "read before: rc %d", rc);
+	CHECK(id.asked == CFG_SCHEME_AUTO && id.scheme == CFG_SCHEME_RANDOM);
+	CHECK_STR(id.why, WHY_LOCAL, "why before the ID exists");
+	CHECK_STR(err, "auto: no ID made yet (`anontel id` or the first report makes it)", "err");
+	CHECK_STR(id.hex, "", "no ID");
+	CHECK(stat(cfg.state_dir, &st) != 0 && errno == ENOENT);
+
+	rc = id_compute(&id, &cfg, root, err, sizeof err);
+	CHECKF(rc == 0, "compute: rc %d: %s", rc, err);
+	CHECK(id.asked == CFG_SCHEME_AUTO && id.scheme == CFG_SCHEME_RANDOM);
+	CHECK_STR(id.why, WHY_LOCAL, "why");
+	CHECK_STR(id.in.mac, DOCKER_MAC, "the MAC judged");
+	CHECK(strlen(id.hex) == 64 && strspn(id.hex, "0123456789abcdef") == 64);
+	id_butler(DOCKER_MAC, "", "", "", want);
+	CHECK(strcmp(id.hex, want) != 0);
+	snprintf(kept, sizeof kept, "%s", id.hex);
+	snprintf(path, sizeof path, "%s/s/random-id", state);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(id_read(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK_STR(id.hex, kept, "read back");
+
+	/* The same kept ID when there is no MAC or no route: random either way, never
+	 * the machine-id fallback of scheme butler. */
+	put("sys/class/net/eth9/address", NULL);
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.scheme == CFG_SCHEME_RANDOM);
+	CHECK_STR(id.why, "auto: no MAC address on eth9: random ID kept in the state dir", "no MAC");
+	CHECK_STR(id.hex, kept, "no MAC: the kept ID");
+	put("proc/net/route", NULL);
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK_STR(id.why, "auto: no default interface: random ID kept in the state dir", "no route");
+	CHECK_STR(id.hex, kept, "no route: the kept ID");
+	route_to("eth9");
+	put("sys/class/net/eth9/address", DOCKER_MAC "\n");
+
+	/* Inputs that tell machines apart: Butler's formula, exactly. */
+	strcpy(cfg.id_host, "sense.example.com");
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.asked == CFG_SCHEME_AUTO && id.scheme == CFG_SCHEME_BUTLER);
+	CHECK_STR(id.why, "auto: id.host set" WHY_APART, "host");
+	id_butler(DOCKER_MAC, "", "sense.example.com", "", want);
+	CHECK_STR(id.hex, want, "auto with id.host is Butler's ID");
+	cfg.id_host[0] = '\0';
+	put("sys/class/dmi/id/product_uuid", "4C4C4544-0042-3510-8051-B4C04F4E4E32\n");
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.scheme == CFG_SCHEME_BUTLER);
+	id_butler(DOCKER_MAC, "", "", "4c4c4544-0042-3510-8051-b4c04f4e4e32", want);
+	CHECK_STR(id.hex, want, "auto with a DMI UUID is Butler's ID");
+	CHECK(strstr(id.why, "4c4c") == NULL && strstr(id.why, "4C4C") == NULL);
+	put("sys/class/dmi/id/product_uuid", NULL);
+	put("sys/class/net/eth9/address", "00:16:3e:12:34:56\n");
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.scheme == CFG_SCHEME_BUTLER);
+	id_butler("00:16:3e:12:34:56", "", "", "", want);
+	CHECK_STR(id.hex, want, "auto with a universal MAC is Butler's ID");
+
+	/* An explicit butler scheme is Butler-exact on the Docker-like root. */
+	put("sys/class/net/eth9/address", DOCKER_MAC "\n");
+	cfg.scheme = CFG_SCHEME_BUTLER;
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.asked == CFG_SCHEME_BUTLER && id.scheme == CFG_SCHEME_BUTLER);
+	CHECK_STR(id.why, "id.scheme is butler", "explicit butler");
+	id_butler(DOCKER_MAC, "", "", "", want);
+	CHECK_STR(id.hex, want, "explicit butler");
+
+	root_free();
+	snprintf(path, sizeof path, "rm -rf '%s'", state);
+	CHECK(system(path) == 0);
+}
+
 /* A tiny err buffer is never overrun (ASan would see it). */
 static void
 test_err_truncation(void)
@@ -804,6 +966,8 @@ static const struct check_case cases[] = {
 	{ "systemd-id128", test_systemd_id128 },
 	{ "fixed", test_fixed },
 	{ "random-scheme", test_random_scheme },
+	{ "auto-rule", test_auto_rule },
+	{ "auto-fake-root", test_auto_fake_root },
 	{ "err-truncation", test_err_truncation },
 	{ "node-hmac", test_node_hmac },
 };

@@ -1,6 +1,8 @@
 /*
  * test_report: the pure decisions of src/report.h, table-driven: when a new message
- * is due (report_build_due) and the back-off after failed runs (report_backoff_ms).
+ * is due (report_build_due), the back-off window after failed runs
+ * (report_backoff_ms), what a wrong clock left in the stamps (report_clamp_stamps)
+ * and when status says the next send is due (report_next_due_ms).
  * Each row is named so a failure says which rule broke.
  */
 #include <inttypes.h>
@@ -20,13 +22,13 @@ struct due_row {
 	const char *name;
 	int64_t now, last_built;
 	uint64_t interval;
-	int64_t jitter;
+	int jitter;          /* per-mille of the interval, -1 = not drawn */
 	int want;
 };
 
 static const struct due_row due_rows[] = {
 	{ "never built", T0, 0, 12 * HOUR, -1, 1 },
-	{ "never built, jitter drawn", T0, 0, 12 * HOUR, 5000, 1 },
+	{ "never built, jitter drawn", T0, 0, 12 * HOUR, 50, 1 },
 	{ "never built, now 0", 0, 0, 12 * HOUR, -1, 1 },
 	{ "just built", T0, T0, 12 * HOUR, 0, 0 },
 	{ "1 ms later", T0 + 1, T0, 12 * HOUR, 0, 0 },
@@ -34,17 +36,18 @@ static const struct due_row due_rows[] = {
 	{ "exactly interval", T0 + 12 * HOUR, T0, 12 * HOUR, 0, 1 },
 	{ "past interval", T0 + 13 * HOUR, T0, 12 * HOUR, 0, 1 },
 	{ "jitter not drawn (-1) counts as 0", T0 + 12 * HOUR, T0, 12 * HOUR, -1, 1 },
-	{ "jitter delays: interval reached", T0 + 12 * HOUR, T0, 12 * HOUR, 30 * MIN, 0 },
-	{ "jitter delays: 1 ms short", T0 + 12 * HOUR + 30 * MIN - 1, T0, 12 * HOUR, 30 * MIN, 0 },
-	{ "jitter delays: interval + jitter", T0 + 12 * HOUR + 30 * MIN, T0, 12 * HOUR, 30 * MIN, 1 },
-	{ "max jitter (10%)", T0 + 12 * HOUR + 72 * MIN, T0, 12 * HOUR, 72 * MIN, 1 },
-	{ "max jitter, 1 ms short", T0 + 12 * HOUR + 72 * MIN - 1, T0, 12 * HOUR, 72 * MIN, 0 },
-	{ "2 s interval, 200 ms jitter, 2.1 s", T0 + 2100, T0, 2 * SEC, 200, 0 },
-	{ "2 s interval, 200 ms jitter, 2.2 s", T0 + 2200, T0, 2 * SEC, 200, 1 },
-	{ "1 ms interval", T0 + 1, T0, 1, 0, 1 },
+	{ "jitter 41.7 permille delays: interval reached", T0 + 12 * HOUR, T0, 12 * HOUR, 42, 0 },
+	{ "jitter 42 permille, 1 ms short", T0 + 12 * HOUR + 42 * 43200 - 1, T0, 12 * HOUR, 42, 0 },
+	{ "jitter 42 permille reached", T0 + 12 * HOUR + 42 * 43200, T0, 12 * HOUR, 42, 1 },
+	{ "max jitter (100 permille)", T0 + 12 * HOUR + 72 * MIN, T0, 12 * HOUR, 100, 1 },
+	{ "max jitter, 1 ms short", T0 + 12 * HOUR + 72 * MIN - 1, T0, 12 * HOUR, 100, 0 },
+	{ "interval lowered 12 h -> 1 h: jitter follows", T0 + HOUR + 6 * MIN, T0, HOUR, 100, 1 },
+	{ "2 s interval, 100 permille, 2.1 s", T0 + 2100, T0, 2 * SEC, 100, 0 },
+	{ "2 s interval, 100 permille, 2.2 s", T0 + 2200, T0, 2 * SEC, 100, 1 },
+	{ "1 ms interval", T0 + 1, T0, 1, 100, 1 },
 	{ "365 d interval, 364 d later", T0 + 364 * DAY, T0, 365 * DAY, 0, 0 },
 	{ "365 d interval + max jitter", T0 + 365 * DAY + 36 * DAY + 12 * HOUR, T0, 365 * DAY,
-	    36 * DAY + 12 * HOUR, 1 },
+	    100, 1 },
 	{ "clock went back 1 ms", T0 - 1, T0, 12 * HOUR, 0, 1 },
 	{ "clock went back a year", T0 - 365 * DAY, T0, 12 * HOUR, 0, 1 },
 	{ "clock at the epoch (no RTC)", 1, T0, 12 * HOUR, 0, 1 },
@@ -58,7 +61,7 @@ test_build_due(void)
 		int got = report_build_due(r->now, r->last_built, r->interval, r->jitter);
 
 		CHECKF(got == r->want, "%s: report_build_due(%" PRId64 ", %" PRId64 ", %" PRIu64
-		    ", %" PRId64 ") = %d, want %d", r->name, r->now, r->last_built, r->interval,
+		    ", %d) = %d, want %d", r->name, r->now, r->last_built, r->interval,
 		    r->jitter, got, r->want);
 	}
 }
@@ -67,20 +70,21 @@ test_build_due(void)
 static void
 test_build_due_monotonic(void)
 {
-	static const int64_t jitters[] = { -1, 0, 1, 999, 4320000 };
+	static const int jitters[] = { -1, 0, 1, 50, 100 };
 	static const uint64_t intervals[] = { 1, 1000, 2000, 12 * HOUR, 365 * DAY };
 
 	for (size_t a = 0; a < sizeof intervals / sizeof intervals[0]; a++) {
 		for (size_t b = 0; b < sizeof jitters / sizeof jitters[0]; b++) {
 			uint64_t iv = intervals[a];
-			int64_t j = jitters[b], edge = T0 + (int64_t)iv + (j > 0 ? j : 0);
+			int j = jitters[b];
+			int64_t edge = T0 + (int64_t)iv + (int64_t)iv / 1000 * (j > 0 ? j : 0);
 
 			CHECKF(!report_build_due(edge - 1, T0, iv, j),
-			    "interval %" PRIu64 " jitter %" PRId64 ": due 1 ms early", iv, j);
+			    "interval %" PRIu64 " jitter %d: due 1 ms early", iv, j);
 			CHECKF(report_build_due(edge, T0, iv, j),
-			    "interval %" PRIu64 " jitter %" PRId64 ": not due at the edge", iv, j);
+			    "interval %" PRIu64 " jitter %d: not due at the edge", iv, j);
 			CHECKF(report_build_due(edge + 7 * DAY, T0, iv, j),
-			    "interval %" PRIu64 " jitter %" PRId64 ": not due later", iv, j);
+			    "interval %" PRIu64 " jitter %d: not due later", iv, j);
 		}
 	}
 }
@@ -92,25 +96,22 @@ struct backoff_row {
 	int64_t want;
 };
 
+/* The window the delay is drawn from (full jitter, 1 s .. window). */
 static const struct backoff_row backoff_rows[] = {
-	{ "first failure: 30 s", 1, 12 * HOUR, 30 * SEC },
-	{ "second: 60 s", 2, 12 * HOUR, 60 * SEC },
-	{ "third: 120 s", 3, 12 * HOUR, 120 * SEC },
-	{ "fourth: 240 s", 4, 12 * HOUR, 240 * SEC },
-	{ "tenth: 30 s * 2^9", 10, 12 * HOUR, 30 * SEC * 512 },
-	{ "eleventh: 30 s * 2^10", 11, 12 * HOUR, 30 * SEC * 1024 },
-	{ "twelfth: capped at the interval", 12, 12 * HOUR, 12 * HOUR },
+	{ "first failure: up to 60 s", 1, 12 * HOUR, 60 * SEC },
+	{ "second: 120 s", 2, 12 * HOUR, 120 * SEC },
+	{ "third: 240 s", 3, 12 * HOUR, 240 * SEC },
+	{ "tenth: 30 s * 2^10", 10, 12 * HOUR, 30 * SEC * 1024 },
+	{ "eleventh: capped at the interval", 11, 12 * HOUR, 12 * HOUR },
 	{ "many: capped", 1000, 12 * HOUR, 12 * HOUR },
 	{ "UINT32_MAX: capped, no overflow", UINT32_MAX, 12 * HOUR, 12 * HOUR },
 	{ "interval shorter than 30 s", 1, 2 * SEC, 2 * SEC },
 	{ "interval shorter, many failures", 50, 2 * SEC, 2 * SEC },
-	{ "interval exactly 30 s", 1, 30 * SEC, 30 * SEC },
-	{ "interval 30 s, second", 2, 30 * SEC, 30 * SEC },
+	{ "interval exactly 60 s", 1, MIN, MIN },
 	{ "interval 1 m, second", 2, MIN, MIN },
-	{ "interval 1 m, fifth", 5, MIN, MIN },
 	{ "interval 1 ms", 3, 1, 1 },
-	{ "365 d, first", 1, 365 * DAY, 30 * SEC },
-	{ "365 d, 21st: 30 s * 2^20", 21, 365 * DAY, 30 * SEC * (1LL << 20) },
+	{ "365 d, first", 1, 365 * DAY, 60 * SEC },
+	{ "365 d, 20th: 30 s * 2^20", 20, 365 * DAY, 30 * SEC * (1LL << 20) },
 	{ "365 d, UINT32_MAX: capped, no overflow", UINT32_MAX, 365 * DAY, 365 * DAY },
 };
 
@@ -148,7 +149,73 @@ test_backoff_monotonic(void)
 	}
 }
 
+struct clamp_row {
+	const char *name;
+	int64_t success, built, next_try;     /* in the stamps */
+	int64_t now;
+	uint64_t interval;
+	int want_changed;
+	int64_t want_success, want_built, want_next_try;
+};
+
+static const struct clamp_row clamp_rows[] = {
+	{ "all sane", T0 - HOUR, T0 - HOUR, T0 + MIN, T0, 12 * HOUR, 0,
+	    T0 - HOUR, T0 - HOUR, T0 + MIN },
+	{ "next_try exactly one interval ahead: kept", 0, 0, T0 + 12 * HOUR, T0, 12 * HOUR, 0,
+	    0, 0, T0 + 12 * HOUR },
+	{ "next_try 1 ms beyond: now", 0, 0, T0 + 12 * HOUR + 1, T0, 12 * HOUR, 1, 0, 0, T0 },
+	{ "clock was 10 years ahead", T0 + 3650 * DAY, T0 + 3650 * DAY, T0 + 3650 * DAY + MIN,
+	    T0, 12 * HOUR, 1, T0, T0, T0 },
+	{ "INT64_MAX everywhere", INT64_MAX, INT64_MAX, INT64_MAX, T0, 12 * HOUR, 1, T0, T0, T0 },
+	{ "interval lowered to 1 h: a 6 h back-off counts from now", 0, T0 - MIN, T0 + 6 * HOUR,
+	    T0, HOUR, 1, 0, T0 - MIN, T0 },
+	{ "built in the future within an interval: kept (clock went back)", 0, T0 + HOUR, 0, T0,
+	    12 * HOUR, 0, 0, T0 + HOUR, 0 },
+};
+
+static void
+test_clamp(void)
+{
+	for (size_t i = 0; i < sizeof clamp_rows / sizeof clamp_rows[0]; i++) {
+		const struct clamp_row *r = &clamp_rows[i];
+		struct state_stamps st = { 0 };
+		int changed;
+
+		st.last_success_ms = r->success;
+		st.last_built_ms = r->built;
+		st.next_try_ms = r->next_try;
+		changed = report_clamp_stamps(&st, r->now, r->interval);
+		CHECKF(changed == r->want_changed, "%s: changed %d", r->name, changed);
+		CHECKF(st.last_success_ms == r->want_success && st.last_built_ms == r->want_built &&
+		    st.next_try_ms == r->want_next_try, "%s: got %" PRId64 " %" PRId64 " %" PRId64,
+		    r->name, st.last_success_ms, st.last_built_ms, st.next_try_ms);
+		/* After clamping, no run waits longer than the interval + jitter. */
+		st.jitter_permille = 100;
+		CHECKF(report_next_due_ms(&st, 1, r->interval) <= r->now + (int64_t)r->interval,
+		    "%s: kept messages wait past one interval", r->name);
+	}
+}
+
+static void
+test_next_due(void)
+{
+	struct state_stamps st = { 0 };
+
+	st.jitter_permille = 50;
+	CHECKF(report_next_due_ms(&st, 0, 12 * HOUR) == 0, "never built: due now");
+	st.last_built_ms = T0;
+	CHECKF(report_next_due_ms(&st, 0, 12 * HOUR) == T0 + 12 * HOUR + 50 * 43200,
+	    "interval + 5%% after the last build");
+	CHECKF(report_next_due_ms(&st, 1, 12 * HOUR) == 0, "kept, no back-off: due now");
+	st.next_try_ms = T0 + MIN;
+	CHECKF(report_next_due_ms(&st, 1, 12 * HOUR) == T0 + MIN, "kept: at next_try");
+	CHECKF(report_next_due_ms(&st, 0, 12 * HOUR) == T0 + 12 * HOUR + 50 * 43200,
+	    "the later of the two");
+}
+
 static const struct check_case cases[] = {
+	{ "clamp", test_clamp },
+	{ "next_due", test_next_due },
 	{ "build_due", test_build_due },
 	{ "build_due_monotonic", test_build_due_monotonic },
 	{ "backoff", test_backoff },

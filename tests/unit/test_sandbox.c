@@ -519,7 +519,7 @@ net_work(void)
 	if (state_lock(&s, err, sizeof err) != 1)
 		return 25;
 	memset(&stamps, 0, sizeof stamps);
-	stamps.jitter_ms = -1;
+	stamps.jitter_permille = -1;
 	if (state_keep(&s, "{}", 2, &seq, err, sizeof err) != 0 ||
 	    state_write_stamps(&s, &stamps, err, sizeof err) != 0 ||
 	    state_list_kept(&s, &seq, 1, &total, err, sizeof err) != 1 ||

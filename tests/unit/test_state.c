@@ -141,7 +141,8 @@ stamps_eq(const struct state_stamps *a, const struct state_stamps *b)
 {
 	return a->last_success_ms == b->last_success_ms && a->last_built_ms == b->last_built_ms &&
 	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
-	    a->jitter_ms == b->jitter_ms && a->dropped == b->dropped && a->sent == b->sent &&
+	    a->jitter_permille == b->jitter_permille && a->dropped == b->dropped &&
+	    a->rejected == b->rejected && a->sent == b->sent &&
 	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
 }
 
@@ -151,7 +152,7 @@ is_defaults(const struct state_stamps *st)
 	struct state_stamps d;
 
 	memset(&d, 0, sizeof d);
-	d.jitter_ms = -1;
+	d.jitter_permille = -1;
 	return stamps_eq(st, &d);
 }
 
@@ -201,7 +202,8 @@ mount_tmpfs(const char *dir, const char *opts, unsigned long flags)
 
 enum pref_setup {
 	P_NULL, P_EMPTY, P_EXISTS, P_MISSING, P_NOPARENT, P_RO, P_SYMLINK, P_FILE, P_GROUPW,
-	P_WORLDW, P_FOREIGN, P_SYMLINK_SLASH, P_EXISTS_SLASH,
+	P_WORLDW, P_FOREIGN, P_SYMLINK_SLASH, P_EXISTS_SLASH, P_DEEP, P_LINK_FIRST, P_LINK_MID,
+	P_DOTDOT, P_STICKY, P_STICKY_SUB, P_STICKY_LINK, P_STICKY_FOREIGN, P_STICKY_GROUPW,
 };
 
 enum { F_VARLIB_RO = 1, F_TMP_RO = 2, F_TMP_FOREIGN = 4, F_VARLIB_GROUPW = 8, F_VARLIB_EXISTS = 16,
@@ -212,7 +214,7 @@ struct open_row {
 	enum pref_setup pref;
 	int flags;
 	int want_rc;
-	const char *want_dir;      /* "T" = /tmp/anontel-<euid> */
+	const char *want_dir;      /* "T" = /tmp/anontel-<euid>, "S" = /tmp/pref/anontel-<euid> */
 	const char *want_err[3];   /* substrings of err; NULL-terminated; {""} = err empty */
 };
 
@@ -225,17 +227,65 @@ pref_path(enum pref_setup p)
 	case P_EMPTY: return "";
 	case P_NOPARENT: return "/tmp/nope/pref";
 	case P_EXISTS_SLASH: return "/tmp/pref/";
+	case P_DEEP: return "/tmp/a/b/c/pref";
+	case P_LINK_FIRST: return "/tl/x/pref";
+	case P_LINK_MID: return "/tmp/link/x/pref";
+	case P_DOTDOT: return "/tmp/x/../pref";
 	default: return "/tmp/pref";
 	}
+}
+
+/* want_dir of a row: "T" and "S" expanded. */
+static void
+want_of(const char *want_dir, char *out, size_t cap)
+{
+	if (strcmp(want_dir, "T") == 0)
+		snprintf(out, cap, "/tmp/anontel-%u", (unsigned)geteuid());
+	else if (strcmp(want_dir, "S") == 0)
+		snprintf(out, cap, "/tmp/pref/anontel-%u", (unsigned)geteuid());
+	else
+		snprintf(out, cap, "%s", want_dir);
 }
 
 static void
 setup_candidates(enum pref_setup p, int flags)
 {
-	char tdir[64];
+	char tdir[64], sub[64];
 
 	snprintf(tdir, sizeof tdir, "/tmp/anontel-%u", (unsigned)geteuid());
+	want_of("S", sub, sizeof sub);
 	switch (p) {
+	case P_LINK_FIRST:
+		/* A link right under "/": in a chroot to a fresh root (in the private
+		 * tmpfs), which has no /var or /tmp either, as a FROM scratch image. */
+		CHECK(mkdir("/tmp/root", 0755) == 0 && mkdir("/tmp/root/real", 0755) == 0);
+		CHECK(mkdir("/tmp/root/real/x", 0755) == 0 && mkdir("/tmp/root/real/x/pref", 0700) == 0);
+		CHECK(symlink("real", "/tmp/root/tl") == 0);
+		CHECK(chroot("/tmp/root") == 0 && chdir("/") == 0);
+		break;
+	case P_LINK_MID:
+		CHECK(mkdir("/tmp/real", 0755) == 0 && mkdir("/tmp/real/x", 0755) == 0);
+		CHECK(mkdir("/tmp/real/x/pref", 0700) == 0);
+		CHECK(symlink("/tmp/real", "/tmp/link") == 0);
+		break;
+	case P_DOTDOT:
+		CHECK(mkdir("/tmp/x", 0755) == 0 && mkdir("/tmp/pref", 0700) == 0);
+		break;
+	case P_STICKY:
+	case P_STICKY_SUB:
+	case P_STICKY_LINK:
+	case P_STICKY_FOREIGN:
+	case P_STICKY_GROUPW:
+		mount_tmpfs("/tmp/pref", p == P_STICKY_GROUPW ? "mode=1770" : "mode=1777", 0);
+		if (p == P_STICKY_SUB || p == P_STICKY_FOREIGN)
+			CHECK(mkdir(sub, 0700) == 0);
+		if (p == P_STICKY_FOREIGN)
+			CHECK(chown(sub, 65534, 65534) == 0);
+		if (p == P_STICKY_LINK) {
+			CHECK(mkdir("/tmp/real", 0700) == 0);
+			CHECK(symlink("/tmp/real", sub) == 0);
+		}
+		break;
 	case P_EXISTS:
 	case P_EXISTS_SLASH:
 		CHECK(mkdir("/tmp/pref", 0700) == 0);
@@ -298,8 +348,23 @@ static const struct open_row open_rows[] = {
 	    { "/tmp/pref: is group- or world-writable (refused)", NULL } },
 	{ "preferred foreign owner", P_FOREIGN, 0, 0, "/var/lib/anontel",
 	    { "/tmp/pref: owned by uid 65534", NULL } },
-	{ "preferred parent missing", P_NOPARENT, 0, 0, "/var/lib/anontel",
-	    { "/tmp/nope/pref: cannot create: No such file or directory", NULL } },
+	{ "preferred parent missing", P_NOPARENT, 0, 0, "/tmp/nope/pref", { "" } },
+	{ "preferred parents missing", P_DEEP, 0, 0, "/tmp/a/b/c/pref", { "" } },
+	{ "preferred parent missing, read-only", P_NOPARENT, F_TMP_RO, 0, "/var/lib/anontel",
+	    { "/tmp/nope/pref: cannot create /tmp/nope: Read-only file system", NULL } },
+	{ "symlink first, parents of /var/lib made", P_LINK_FIRST, 0, 0, "/var/lib/anontel",
+	    { "/tl/x/pref: /tl is a symbolic link (refused)", NULL } },
+	{ "symlink in the middle", P_LINK_MID, 0, 0, "/var/lib/anontel",
+	    { "/tmp/link/x/pref: /tmp/link is a symbolic link (refused)", NULL } },
+	{ "a .. component", P_DOTDOT, 0, 0, "/var/lib/anontel",
+	    { "/tmp/x/../pref: /tmp/x/.. is a . or .. component (refused)", NULL } },
+	{ "sticky 1777: private subdir made", P_STICKY, 0, 0, "S", { "" } },
+	{ "sticky 1777: private subdir exists", P_STICKY_SUB, 0, 0, "S", { "" } },
+	{ "sticky 1777: private subdir a symlink", P_STICKY_LINK, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref/anontel-", ": is a symbolic link (refused)", NULL } },
+	{ "sticky 1777: private subdir not ours", P_STICKY_FOREIGN, 0, 0, "/var/lib/anontel",
+	    { "/tmp/pref/anontel-", "owned by uid 65534", NULL } },
+	{ "sticky 1770: private subdir made", P_STICKY_GROUPW, 0, 0, "S", { "" } },
 	{ "no preferred", P_NULL, 0, 0, "/var/lib/anontel", { "" } },
 	{ "empty preferred", P_EMPTY, 0, 0, "/var/lib/anontel", { "" } },
 	{ "/var/lib read-only", P_NULL, F_VARLIB_RO, 0, "T",
@@ -325,9 +390,7 @@ open_one(const void *arg)
 	int rc;
 
 	setup_candidates(r->pref, r->flags);
-	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
-	if (strcmp(r->want_dir, "T") != 0)
-		snprintf(want, sizeof want, "%s", r->want_dir);
+	want_of(r->want_dir, want, sizeof want);
 
 	rc = state_open(&s, pref_path(r->pref), err, sizeof err);
 	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
@@ -351,6 +414,16 @@ open_one(const void *arg)
 		CHECKF(mode_of("/tmp/real", NULL) == 0700, "%s: symlink target changed", r->name);
 	if (r->pref == P_GROUPW)
 		CHECKF(mode_of("/tmp/pref", NULL) == 0770, "%s: refused dir was repaired", r->name);
+	if (r->pref == P_DEEP)
+		CHECKF(mode_of("/tmp/a", NULL) == 0755 && mode_of("/tmp/a/b", NULL) == 0755 &&
+		    mode_of("/tmp/a/b/c", NULL) == 0755, "%s: parents %o %o %o", r->name,
+		    mode_of("/tmp/a", NULL), mode_of("/tmp/a/b", NULL), mode_of("/tmp/a/b/c", NULL));
+	if (r->pref == P_LINK_FIRST)
+		CHECKF(mode_of("/var", NULL) == 0755 && mode_of("/var/lib", NULL) == 0755 &&
+		    !exists("/tmp"), "%s: parents %o %o", r->name, mode_of("/var", NULL),
+		    mode_of("/var/lib", NULL));
+	if (r->pref == P_STICKY || r->pref == P_STICKY_SUB)
+		CHECKF(mode_of("/tmp/pref", NULL) == 01777, "%s: the sticky dir was changed", r->name);
 	state_close(&s);
 	state_close(&s);   /* twice is harmless */
 }
@@ -379,6 +452,16 @@ static const struct find_row find_rows[] = {
 	{ "preferred symlink", P_SYMLINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "symbolic link" },
 	{ "preferred ro, tmp", P_RO, F_VARLIB_RO | F_TMP_EXISTS, 0, "T", "not writable" },
 	{ "all read-only, none", P_NULL, F_VARLIB_RO | F_TMP_RO, -1, "", "/tmp/anontel-" },
+	{ "parents missing", P_DEEP, F_VARLIB_EXISTS, -1, "/tmp/a/b/c/pref", "does not exist yet" },
+	{ "parent missing, read-only", P_NOPARENT, F_VARLIB_EXISTS | F_TMP_RO, 0,
+	    "/var/lib/anontel", "/tmp/nope/pref: cannot create /tmp/nope: Read-only file system" },
+	{ "symlink in the middle", P_LINK_MID, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
+	    "/tmp/link/x/pref: /tmp/link is a symbolic link (refused)" },
+	{ "sticky, private subdir missing", P_STICKY, F_VARLIB_EXISTS, -1, "S",
+	    "anontel-" },
+	{ "sticky, private subdir exists", P_STICKY_SUB, F_VARLIB_EXISTS, 0, "S", "" },
+	{ "sticky, private subdir a symlink", P_STICKY_LINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
+	    ": is a symbolic link (refused)" },
 };
 
 static void
@@ -390,9 +473,7 @@ find_one(const void *arg)
 	int rc;
 
 	setup_candidates(r->pref, r->flags);
-	snprintf(want, sizeof want, "/tmp/anontel-%u", (unsigned)geteuid());
-	if (strcmp(r->want_dir, "T") != 0)
-		snprintf(want, sizeof want, "%s", r->want_dir);
+	want_of(r->want_dir, want, sizeof want);
 	rc = state_find(&s, pref_path(r->pref), err, sizeof err);
 	CHECKF(rc == r->want_rc, "%s: rc %d, want %d (%s)", r->name, rc, r->want_rc, err);
 	CHECKF(strcmp(s.dir, want) == 0, "%s: dir \"%s\", want \"%s\"", r->name, s.dir, want);
@@ -404,6 +485,8 @@ find_one(const void *arg)
 	CHECKF((rc == 0) == (s.dirfd >= 0), "%s: dirfd %d", r->name, s.dirfd);
 	if (rc != 0 && want[0] != '\0')
 		CHECKF(!exists(want), "%s: state_find created %s", r->name, want);
+	if (r->pref == P_DEEP)
+		CHECKF(!exists("/tmp/a"), "%s: state_find made a parent", r->name);
 	state_close(&s);
 
 	/* state_open agrees with state_find. */
@@ -432,15 +515,15 @@ struct rt_row {
 
 #define STAMPS(succ, built, next, jit, fail, drop, sent_, notice, error)                  \
 	{ .last_success_ms = (succ), .last_built_ms = (built), .next_try_ms = (next),        \
-	  .jitter_ms = (jit), .failures = (fail), .dropped = (drop), .sent = (sent_),        \
+	  .jitter_permille = (jit), .failures = (fail), .dropped = (drop), .sent = (sent_),  \
 	  .notice_shown = (notice), .last_error = error }
 
 static const struct rt_row rt_rows[] = {
 	{ "defaults", STAMPS(0, 0, 0, -1, 0, 0, 0, 0, ""), "" },
-	{ "typical", STAMPS(1700000000123, 1700000000100, 1700000600000, 4321, 2, 3, 17, 1,
+	{ "typical", STAMPS(1700000000123, 1700000000100, 1700000600000, 43, 2, 3, 17, 1,
 	    "HTTP 503"), "HTTP 503" },
 	{ "jitter zero", STAMPS(1, 0, 0, 0, 0, 0, 0, 0, ""), "" },
-	{ "extremes", STAMPS(INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX, UINT64_MAX,
+	{ "extremes", STAMPS(INT64_MAX, INT64_MAX, INT64_MAX, 100, UINT32_MAX, UINT64_MAX,
 	    UINT64_MAX, 1, "x"), "x" },
 	{ "controls sanitized", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "line1\nline2\r\t\x7f!"),
 	    "line1 line2   !" },
@@ -496,11 +579,11 @@ test_stamps_format(void)
 		const char *text;
 	} rows[] = {
 		{ STAMPS(1, 6, 2, 3, 7, 4, 5, 1, "boom"),
-		    "last_success_ms 1\nlast_built_ms 6\nnext_try_ms 2\njitter_ms 3\nfailures 7\n"
-		    "dropped 4\nsent 5\nnotice_shown 1\nlast_error boom\n" },
+		    "last_success_ms 1\nlast_built_ms 6\nnext_try_ms 2\njitter_permille 3\n"
+		    "failures 7\ndropped 4\nrejected 0\nsent 5\nnotice_shown 1\nlast_error boom\n" },
 		{ STAMPS(0, 0, 0, -1, 0, 0, 0, 7, ""),
 		    "last_success_ms 0\nlast_built_ms 0\nnext_try_ms 0\nfailures 0\ndropped 0\n"
-		    "sent 0\nnotice_shown 1\n" },
+		    "rejected 0\nsent 0\nnotice_shown 1\n" },
 	};
 	char dir[64], err[ERRLEN], text[1024];
 	struct state s;
@@ -526,6 +609,7 @@ test_stamps_write_refused(void)
 		STAMPS(0, 0, 0, -2, 0, 0, 0, 0, ""),
 		STAMPS(INT64_MIN, 0, 0, 0, 0, 0, 0, 0, ""),
 		STAMPS(0, -3, 0, 0, 0, 0, 0, 0, ""),
+		STAMPS(0, 0, 0, 101, 0, 0, 0, 0, ""),
 	};
 	char dir[64], err[ERRLEN];
 	struct state s;
@@ -535,7 +619,7 @@ test_stamps_write_refused(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
 		CHECKF(state_write_stamps(&s, &bad[i], err, sizeof err) == -1, "row %zu accepted", i);
-		CHECKF(strstr(err, "negative") != NULL, "row %zu: err \"%s\"", i, err);
+		CHECKF(strstr(err, "out of range refused") != NULL, "row %zu: err \"%s\"", i, err);
 		CHECKF(!exists(dir) || mode_of(dir, "stamps") == -1, "row %zu wrote stamps", i);
 	}
 	state_close(&s);
@@ -554,12 +638,6 @@ static const struct bad_row bad_rows[] = {
 	{ "key case", "SENT 1\n", 0, "line 1: unknown key \"SENT\"" },
 	{ "duplicate", "sent 1\ndropped 0\nsent 2\n", 0, "line 3: duplicate key \"sent\"" },
 	{ "12a", "sent 12a\n", 0, "line 1: not a decimal number: \"12a\"" },
-	{ "overflow u64", "dropped 99999999999999999999\n", 0,
-	    "line 1: number out of range: \"99999999999999999999\"" },
-	{ "overflow u64+1", "sent 18446744073709551616\n", 0, "line 1: number out of range:" },
-	{ "overflow i64", "sent 1\nlast_success_ms 9223372036854775808\n", 0,
-	    "line 2: number out of range:" },
-	{ "notice 2", "notice_shown 2\n", 0, "line 1: number out of range: \"2\"" },
 	{ "missing value", "sent 1\nnext_try_ms\n", 0, "line 2: missing value for \"next_try_ms\"" },
 	{ "missing value, space", "next_try_ms \n", 0, "line 1: missing value for \"next_try_ms\"" },
 	{ "missing last_error", "last_error\n", 0, "line 1: missing value for \"last_error\"" },
@@ -618,6 +696,22 @@ test_stamps_malformed(void)
 	    61);
 	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "max: %s", err);
 	CHECK(got.dropped == UINT64_MAX && got.next_try_ms == INT64_MAX);
+	/* Beyond a key's maximum: clamped to it, never wrapped or refused. */
+	{
+		static const char over[] = "dropped 99999999999999999999\n"
+		    "last_success_ms 9223372036854775808\nnotice_shown 2\n"
+		    "failures 4294967296\njitter_permille 500\nrejected 18446744073709551616\n";
+
+		put_file(dir, "stamps", over, sizeof over - 1);
+		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "over: %s", err);
+		CHECK(got.dropped == UINT64_MAX && got.last_success_ms == INT64_MAX &&
+		    got.notice_shown == 1 && got.failures == UINT32_MAX &&
+		    got.jitter_permille == STATE_JITTER_MAX && got.rejected == UINT64_MAX);
+	}
+	/* An earlier version's jitter_ms is read and forgotten: a per-mille is drawn. */
+	put_file(dir, "stamps", "jitter_ms 2592000000\nsent 3\n", 28);
+	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "jitter_ms: %s", err);
+	CHECK(got.jitter_permille == -1 && got.sent == 3);
 	/* An empty file is valid: all defaults. */
 	put_file(dir, "stamps", "", 0);
 	CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0 && is_defaults(&got), "empty: %s",
@@ -691,18 +785,22 @@ struct seq_row {
 	int want_rc;
 	uint64_t want_seq;
 	uint64_t want_list[4];     /* listed before the keep, 0-terminated */
+	size_t want_ignored;
 };
 
 static const struct seq_row seq_rows[] = {
-	{ "empty", { NULL }, 0, 1, { 0 } },
-	{ "one", { "00000000000000000005.json", NULL }, 0, 6, { 5, 0 } },
+	{ "empty", { NULL }, 0, 1, { 0 }, 0 },
+	{ "one", { "00000000000000000005.json", NULL }, 0, 6, { 5, 0 }, 0 },
 	{ "unsorted", { "00000000000000000100.json", "00000000000000000002.json",
-	    "00000000000000000010.json", NULL }, 0, 101, { 2, 10, 100, 0 } },
+	    "00000000000000000010.json", NULL }, 0, 101, { 2, 10, 100, 0 }, 0 },
 	{ "strays ignored", { "5.json", "0000000000000000000a.json", "00000000000000000007.json.bak",
 	    "99999999999999999999.json", "00000000000000000009.JSON", ".tmp-x-1",
-	    "00000000000000000003.json", NULL }, 0, 4, { 3, 0 } },
-	{ "u64 max name", { "18446744073709551615.json", NULL }, -1, 0, { UINT64_MAX, 0 } },
-	{ "zero", { "00000000000000000000.json", NULL }, 0, 1, { 0 } },
+	    "00000000000000000003.json", NULL }, 0, 4, { 3, 0 }, 5 },
+	{ "u64 max name: not ours", { "18446744073709551615.json", NULL }, 0, 1, { 0 }, 1 },
+	{ "above 2^62: not ours", { "04611686018427387905.json", NULL }, 0, 1, { 0 }, 1 },
+	{ "2^62 is the last of ours", { "04611686018427387904.json", NULL }, -1, 0,
+	    { UINT64_C(1) << 62, 0 }, 0 },
+	{ "zero: not ours", { "00000000000000000000.json", NULL }, 0, 1, { 0 }, 1 },
 };
 
 static void
@@ -725,9 +823,9 @@ test_keep_sequence(void)
 		open_in(&s, dir);
 		while (want_n < 4 && r->want_list[want_n] != 0)
 			want_n++;
-		if (strcmp(r->name, "zero") == 0)
-			want_n = 1;   /* seq 0 is listed */
 		n = state_list_kept(&s, seq, 8, &total, err, sizeof err);
+		CHECKF(s.kept_ignored == r->want_ignored, "%s: %zu ignored, want %zu", r->name,
+		    s.kept_ignored, r->want_ignored);
 		CHECKF(n == (int)want_n && total == want_n, "%s: listed %d (%zu), want %zu", r->name,
 		    n, total, want_n);
 		for (size_t k = 0; k < want_n && (int)k < n; k++)
@@ -1027,14 +1125,15 @@ test_symlink_kept(void)
 	CHECK(symlink(target, link) == 0);
 	open_in(&s, dir);
 
-	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 1);
+	/* Not ours: not listed, counted as ignored, left where it is. */
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 0 && s.kept_ignored == 1);
 	CHECK(state_read_kept(&s, 1, buf, sizeof buf, err, sizeof err) == -1);
 	CHECKF(strstr(err, "kept/00000000000000000001.json: is a symbolic link (refused)") != NULL,
 	    "%s", err);
-	/* The next keep does not overwrite through it. */
+	/* The next keep takes the next number: it neither replaces nor writes through it. */
 	CHECK(state_keep(&s, "{}", 2, &got, err, sizeof err) == 0 && got == 2);
-	CHECK(state_remove_kept(&s, 1, err, sizeof err) == 0);
-	CHECK(!exists(link));
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 2);
+	CHECK(exists(link));
 	CHECK(get_file(outside, "secret", buf, sizeof buf) == 12);
 	state_close(&s);
 
@@ -1054,7 +1153,7 @@ test_symlink_kept(void)
 
 static const struct state_stamps crash_a = STAMPS(1000, 0, 0, -1, 0, 1, 2, 0, "");
 static const struct state_stamps crash_b = STAMPS(1700000000000, 1699999999999, 1700000099999,
-	12345, 3, 7, 99, 1,
+	42, 3, 7, 99, 1,
 	"a long last error to make the file bigger: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");

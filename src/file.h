@@ -1,0 +1,46 @@
+/*
+ * file: the one way anontel opens and reads a file it is given or finds (config,
+ * CA file, machine-id, os-release, DMI, /proc, the state dir's files).
+ *
+ * Every file is opened O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC and refused
+ * unless fstat says it is a regular file: a FIFO, a device or a directory planted
+ * under a name anontel reads never blocks a run or feeds it endless bytes, and a
+ * terminal never becomes its controlling one. Reads are bounded by the caller's
+ * buffer and go to end of file (the size fstat gives /proc and /sys files is not
+ * their length). Nothing here prints.
+ */
+#ifndef ANONTEL_FILE_H
+#define ANONTEL_FILE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+enum file_result {
+	FILE_OK = 1,
+	FILE_ABSENT = 0,          /* ENOENT or ENOTDIR: not there */
+	FILE_ERROR = -1,          /* open, fstat or read failed: errno says why */
+	FILE_NOT_REGULAR = -2,    /* a FIFO, device, directory, socket (refused) */
+	FILE_TOO_BIG = -3         /* more than the caller's cap */
+};
+
+/*
+ * Opens path (relative to dirfd, which may be AT_FDCWD) as described above, with
+ * extra open flags (e.g. O_NOFOLLOW) and fills *st. Returns the descriptor (*why
+ * FILE_OK), or -1 with *why FILE_ABSENT, FILE_ERROR (errno kept) or
+ * FILE_NOT_REGULAR.
+ */
+int file_open(int dirfd, const char *path, int flags, struct stat *st, int *why);
+
+/*
+ * Reads the whole of path into buf[cap] (not NUL-terminated), *len its length.
+ * Returns FILE_OK, or another enum file_result with *len 0; except FILE_TOO_BIG,
+ * when the file holds more than cap bytes: buf then holds the first cap bytes
+ * and *len is cap (for readers that only need the start of a file).
+ */
+int file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len);
+
+/* Words for a result other than FILE_OK: "not a regular file (refused)", "larger
+ * than the limit", "does not exist", or strerror(e) for FILE_ERROR. Static text. */
+const char *file_error(int result, int e);
+
+#endif
