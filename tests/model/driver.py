@@ -274,7 +274,7 @@ class Driver:
         self.figures = dict.fromkeys(
             ("steps", "runs", "due", "forced", "posts", "delivered", "rejected", "dropped",
              "killed", "killed_after_write", "clock_clamps", "timeouts", "jumps", "drains",
-             "drain_runs", "interval_changes", "strays", "pokes", "max_backoff_permille"), 0)
+             "drain_runs", "interval_changes", "strays", "pokes", "status", "max_backoff_permille"), 0)
         self.figures["max_wall_over_deadline_ms"] = None
 
     # -------------------------------------------------------------- helpers
@@ -337,8 +337,10 @@ class Driver:
             self.step_stray()
         elif r < 0.95:
             self.step_poke()
-        elif r < 0.965 or self.interval > 2 * DAY:
+        elif r < 0.955 or self.interval > 2 * DAY:
             self.step_jump(forward_only=True)
+        elif r < 0.965:
+            self.step_status()
         elif r < 0.98:
             self.step_pile()
         else:
@@ -474,8 +476,11 @@ class Driver:
         """Numbers in the stamps at or beyond their maximum: clamped when read, never wrap."""
         rng = self.rng
         self.step_no += 1
+        # Half the time a counter comes back to a small number, so the next
+        # increments are seen again.
         over = lambda top: rng.choice([top, top - rng.randint(0, 3), top + rng.randint(1, 10 ** 6),  # noqa: E731
-                                       int("9" * rng.randint(20, 40))])
+                                       int("9" * rng.randint(20, 40)), rng.randint(0, 1000),
+                                       rng.randint(0, 1000), rng.randint(0, 1000), rng.randint(0, 1000)])
         choices = {
             "sent": lambda: over(sm.U64_MAX), "dropped": lambda: over(sm.U64_MAX),
             "rejected": lambda: over(sm.U64_MAX), "failures": lambda: over(sm.U32_MAX),
@@ -506,6 +511,35 @@ class Driver:
             self.rewrite_stamps(change)
         if read_stamps(self.state)[0] is not None:
             self.resync()
+
+    def step_status(self):
+        """`status --json` shows what the state dir holds: kept, dropped, rejected,
+        delivered, the entries of kept/ it ignores, and when the next run is due."""
+        self.step_no += 1
+        self.figures["status"] += 1
+        if not os.path.isdir(self.state):
+            return
+        t0 = now_ms()
+        p = subprocess.run([lib.BIN, "status", "--json", "-c", self.cfg], env=runs.env(self.state, self.server.url()),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        if p.returncode != 0:
+            self.fail(f"status --json: exit {p.returncode}: {p.stderr[:300]!r}")
+        got = lib.strict_json(p.stdout)
+        obs = Observed(self.state)
+        st = obs.stamps
+        ignored = sum(1 for n in obs.others if not n.startswith(".tmp-"))
+        want = {"kept": len(obs.kept), "dropped": st.dropped, "rejected": st.rejected,
+                "delivered": st.sent, "ignoredInKept": ignored}
+        shown = {k: got.get(k) for k in want}
+        if shown != want:
+            self.fail(f"status --json shows {shown}, the state dir holds {want}")
+        due = sm.due_at(obs.state(), self.interval)
+        sane = all(getattr(st, k) <= t0 + self.interval for k in sm.TIME_KEYS)
+        if sane and due > t0 + 1000 and got.get("nextDue"):
+            shown_due = round(runs.parse_ts(got["nextDue"]) * 1000)
+            if shown_due != due:
+                self.fail(f"status --json: nextDue {got['nextDue']} ({shown_due}), the model's {due}: {st!r}")
+        self.say(f"status: {shown}, nextDue {got.get('nextDue')}")
 
     def step_pile(self):
         """Forced runs against a failing server: kept messages pile up past 32."""
@@ -605,7 +639,7 @@ class Driver:
                                  pre_raw, pre_inode, what, wall * 1000 >= timeout - 50)
             f["due"] += o.due
             f["clock_clamps"] += o.warned
-            f["timeouts"] += any(s.kind == "silent" for s in plan[:len(o.posts)][-1:])
+            f["timeouts"] += bool(o.posts) and plan[min(len(o.posts), len(plan)) - 1].kind == "silent"
             # Never a wait longer than interval + jitter, whatever the clock said before.
             st = obs.stamps
             wait = sm.due_at(obs.state(), self.interval, t1) - t1
