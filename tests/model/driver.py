@@ -105,10 +105,13 @@ class Spec:
 class Server(runs.Server):
     """runs.Server answering each POST of a step from the step's plan (the i-th POST
     gets plan[min(i, len - 1)]), with two more answers: a reset (RST without a reply)
-    and a 2xx head whose body never ends. Finished handler threads are pruned."""
+    and a 2xx head whose body never ends. Each step has its own URL path, so a request
+    of a killed run that the server reads late is never taken for the next step's.
+    Finished handler threads are pruned."""
 
     def __init__(self):
         self.plan = [Spec("http", 200)]
+        self.path = "/s0"
         self.step_posts = 0
         self.reading = 0
         super().__init__(route=None, hold=3.0)
@@ -127,9 +130,12 @@ class Server(runs.Server):
             return
         with self._lock:
             self.requests.append(r)
-            i = self.step_posts
-            self.step_posts += 1
-            spec = self.plan[min(i, len(self.plan) - 1)]
+            if r.target == self.path:
+                i = self.step_posts
+                self.step_posts += 1
+                spec = self.plan[min(i, len(self.plan) - 1)]
+            else:
+                spec = Spec("http", 500)    # a killed run's, read late: nobody listens
         try:
             if spec.kind == "silent":
                 self._stop.wait(self.hold)
@@ -148,19 +154,22 @@ class Server(runs.Server):
         except OSError:
             return
 
-    def begin_step(self, plan):
+    def begin_step(self, plan, step):
+        """Sets the plan; returns the step's URL."""
         with self._lock:
             self.plan = plan
+            self.path = f"/s{step}"
             self.step_posts = 0
             self.requests = []
             self._threads = [t for t in self._threads if t.is_alive()]
             self._conns = [c for c in self._conns if c.fileno() != -1]
+        return self.url(self.path)
 
     def settle(self, killed):
         """Waits until every connection made so far is read (a killed client's request
         is recorded or found torn) and returns this step's POSTs."""
         if killed:
-            time.sleep(0.06)      # the accept loop polls every 50 ms
+            time.sleep(0.06)      # time for the accept loop to take its last connection
         end = time.monotonic() + 3
         while time.monotonic() < end:
             with self._lock:
@@ -168,7 +177,7 @@ class Server(runs.Server):
                     break
             time.sleep(0.002)
         with self._lock:
-            return [r for r in self.requests if r.method == "POST"]
+            return [r for r in self.requests if r.method == "POST" and r.target == self.path]
 
 
 # ------------------------------------------------------------------ observing the state dir
@@ -592,13 +601,13 @@ class Driver:
         f = self.figures
         f["runs"] += 1
         f["forced"] += force
-        endpoint = runs.dead_url() if plan[0].kind == "refused" else self.server.url()
+        url = self.server.begin_step(plan, self.step_no)
+        endpoint = runs.dead_url() if plan[0].kind == "refused" else url
         args = [lib.BIN, "report", "-c", self.cfg, "--timeout", f"{timeout}ms"]
         if force:
             args.append("--force")
         pre = self.model.copy()
         pre_raw, pre_inode = read_stamps(self.state)
-        self.server.begin_step(plan)
         env = runs.env(self.state, endpoint)
         t0 = now_ms()
         started = time.monotonic()
