@@ -694,7 +694,10 @@ class Driver:
                 self.fail(f"{what}: POST {i}: a message that was never kept: {r.body[:120]!r}")
             if k in self.fate:
                 self.fail(f"{what}: POST {i}: message {k} sent again after it was {self.fate[k]}")
-            a = plan[min(i, len(plan) - 1)].answer()
+            spec = plan[min(i, len(plan) - 1)]
+            if spec.kind != "http":
+                f[f"answered_{spec.kind}"] = f.get(f"answered_{spec.kind}", 0) + 1
+            a = spec.answer()
             if a.delivered or a.rejected:
                 removed_by_post[k] = "delivered" if a.delivered else "rejected"
             f["posts"] += 1
@@ -756,6 +759,19 @@ class Driver:
                 self.fail(f"{what}: {k} {was} -> {v} (the run was between {t0} and {t1})")
         if p.jitter_permille is not None and s.jitter_permille != p.jitter_permille:
             self.fail(f"{what}: jitter_permille changed {p.jitter_permille} -> {s.jitter_permille}")
+        if s.jitter_permille is not None and not 0 <= s.jitter_permille <= sm.JITTER_MAX:
+            self.fail(f"{what}: jitter_permille {s.jitter_permille} outside 0..{sm.JITTER_MAX}")
+        if s.last_error == sm.ARMED_ERROR and s.failures == sm.sat_add(p.failures, 1, sm.U32_MAX):
+            # Killed after arming: the back-off drawn for this many failures.
+            b = sm.backoff_bound_ms(s.failures, self.interval)
+            if not t0 + min(1000, b) <= s.next_try_ms <= t1 + b:
+                self.fail(f"{what}: armed next_try_ms is {s.next_try_ms - t0} ms after the run's "
+                          f"start, outside [1 s, {b} ms] (failures {s.failures})")
+        new = self.new_key(pre, obs, posts)
+        seqs = [m.seq for m in obs.kept if m.key == new]
+        want = max(pre.kept[-1].seq if pre.kept else 0, pre.taken) + 1
+        if seqs and seqs[0] != want:
+            self.fail(f"{what}: the new message is kept as {seqs[0]}, want {want}")
 
     def check_exact(self, pre, obs, posts, plan, force, t0, t1, rc, err, pre_raw, pre_inode, what,
                     out_of_time):
