@@ -268,8 +268,10 @@ def stray_body(n):
 class Driver:
     """One state dir, one seed: random steps, each checked against the model."""
 
-    def __init__(self, seed, workdir, server, log=None):
+    def __init__(self, seed, workdir, server, log=None, known=()):
         self.seed, self.rng, self.server, self.log = seed, random.Random(seed), server, log
+        self.known = frozenset(known)  # deviations counted as notes instead of failing
+        self.notes = []
         self.dir = workdir
         self.state = os.path.join(workdir, "state")
         self.cfg = os.path.join(workdir, "config.json")
@@ -294,6 +296,14 @@ class Driver:
 
     def fail(self, text):
         raise Failure(f"seed {self.seed} step {self.step_no}: {text}")
+
+    def tolerate(self, kind, text):
+        """A known deviation (--known KIND): counted and noted, the run goes on."""
+        if kind not in self.known:
+            self.fail(text)
+        self.figures[f"known_{kind}"] = self.figures.get(f"known_{kind}", 0) + 1
+        if len(self.notes) < 5:
+            self.notes.append(f"seed {self.seed} step {self.step_no}: {text.splitlines()[0]}")
 
     def set_interval(self, name, ms):
         self.interval_name, self.interval = name, ms
@@ -542,9 +552,11 @@ class Driver:
         shown = {k: got.get(k) for k in want}
         if shown != want:
             self.fail(f"status --json shows {shown}, the state dir holds {want}")
-        due = sm.due_at(obs.state(), self.interval)
+        due = sm.due_at(obs.state(), self.interval, t0)
         sane = all(getattr(st, k) <= t0 + self.interval for k in sm.TIME_KEYS)
-        if sane and due > t0 + 1000 and got.get("nextDue"):
+        # While the clock is before last_built_ms (it went back), a new message is due
+        # at once; status's nextDue is not checked then.
+        if sane and st.last_built_ms <= t0 and due > t0 + 1000 and got.get("nextDue"):
             shown_due = round(runs.parse_ts(got["nextDue"]) * 1000)
             if shown_due != due:
                 self.fail(f"status --json: nextDue {got['nextDue']} ({shown_due}), the model's {due}: {st!r}")
@@ -567,6 +579,10 @@ class Driver:
         self.figures["drains"] += 1
         j = self.model.stamps.jitter_permille
         bound = self.interval + sm.jitter_ms(self.interval, sm.JITTER_MAX if j is None else j) + 2000
+        strict = bound
+        if "wait" in self.known:
+            # What an earlier clock said: last_built_ms ahead of the clock, not clamped.
+            bound += max(0, min(self.model.stamps.last_built_ms - now_ms(), self.interval))
         plan = [Spec("http", 200)]
         elapsed, delivered = 0, 0
         self.say(f"drain: delivery due within {bound / 1000:.0f} s")
@@ -574,6 +590,9 @@ class Driver:
             o = self.step_run(plan=plan, force=False, kill=False)
             delivered += o.delivered if o is not None else 0
             if delivered and not self.model.kept:
+                if elapsed > strict:
+                    self.tolerate("wait", f"drain: delivered only after {elapsed / 1000:.0f} s, more "
+                                          f"than interval + jitter {strict / 1000:.0f} s")
                 return
             if elapsed >= bound:
                 self.fail(f"drain: nothing delivered within {bound / 1000:.0f} s (interval "
@@ -654,8 +673,13 @@ class Driver:
             wait = sm.due_at(obs.state(), self.interval, t1) - t1
             most = self.interval + sm.jitter_ms(self.interval, st.jitter_permille or 0)
             if wait > most:
-                self.fail(f"{what}: the next run is due in {wait / 1000:.0f} s, more than interval + "
-                          f"jitter {most / 1000:.0f} s: {st!r}")
+                ahead = max(0, st.last_built_ms - t1)
+                text = (f"{what}: the next run is due in {wait / 1000:.0f} s, more than interval + "
+                        f"jitter {most / 1000:.0f} s (last_built_ms {ahead / 1000:.0f} s ahead of "
+                        f"the clock, next_try_ms {(st.next_try_ms - t1) / 1000:.0f} s): {st!r}")
+                if wait > most + ahead:
+                    self.fail(text)
+                self.tolerate("wait", text)
             if isinstance(o.state.stamps.next_try_ms, sm.Between):
                 b = sm.backoff_bound_ms(st.failures, self.interval)
                 delay = st.next_try_ms - o.now
@@ -809,20 +833,27 @@ class Driver:
             if n:
                 sends.append((lambda i: planned(i) if i < n - 1 else timed_out, 0,
                               f" (deadline met in POST {n - 1})"))
-        for answers, unrecorded, how in sends:
-            for variant in variants:
-                for now in sorted(cands):
-                    try:
-                        o = sm.report(pre, self.interval, now, answers, draws, force,
-                                      build_with_new_jitter=variant, keep_checkpoints=False)
-                    except sm.Mismatch as e:
-                        reasons.append(f"now=t0+{now - t0}{how}: {e}")
-                        continue
-                    why = self.compare(o, obs, posts, plan, answers, unrecorded, rc, warned,
-                                       pre_raw, pre_inode)
-                    if why is None:
-                        return o
-                    reasons.append(f"now=t0+{now - t0}{how}: {why}")
+        laxes = [False]
+        if "kept33" in self.known and len(pre.kept) > sm.MAX_KEPT:
+            laxes.append(True)
+        tries = [(lax, send, variant, now) for lax in laxes for send in sends
+                 for variant in variants for now in sorted(cands)]
+        for lax, (answers, unrecorded, how), variant, now in tries:
+            label = f"now=t0+{now - t0}{how}{' (lax kept limit)' if lax else ''}"
+            try:
+                o = sm.report(pre, self.interval, now, answers, draws, force,
+                              build_with_new_jitter=variant, keep_checkpoints=False,
+                              lax_kept_limit=lax)
+            except sm.Mismatch as e:
+                reasons.append(f"{label}: {e}")
+                continue
+            why = self.compare(o, obs, posts, plan, answers, unrecorded, rc, warned, pre_raw, pre_inode)
+            if why is None:
+                if lax:
+                    self.tolerate("kept33", f"{what}: {len(pre.kept)} kept: none dropped, {len(o.posts)} "
+                                            f"sent, {len(o.state.kept)} left kept after a success")
+                return o
+            reasons.append(f"{label}: {why}")
         stderr = text.strip().replace("\n", " | ")[:300]
         self.fail(f"{what}: the model disagrees (exit {rc}, stderr {stderr!r}):\n    "
                   + "\n    ".join(dict.fromkeys(reasons))
@@ -884,29 +915,29 @@ class Driver:
 
 # ------------------------------------------------------------------ running seeds
 
-def run_seed(seed, steps, log=None):
-    """Runs one seed for `steps` steps (then a final drain). Returns the figures;
+def run_seed(seed, steps, log=None, known=()):
+    """Runs one seed for `steps` steps (then a final drain). Returns (figures, notes);
     raises Failure with the seed and step."""
     work = tempfile.mkdtemp(prefix="anontel-model-")
     try:
         with Server() as server:
-            d = Driver(seed, work, server, log)
+            d = Driver(seed, work, server, log, known)
             while d.step_no < steps:
                 d.random_step()
             d.step_drain()
             d.figures["steps"] = d.step_no
-            return d.figures
+            return d.figures, d.notes
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_seeds(seeds, steps, log=None, out=print):
-    """Runs every seed; prints one line per seed and a total. Returns (totals, failures)."""
+def run_seeds(seeds, steps, log=None, out=print, known=()):
+    """Runs every seed; prints one line per seed. Returns (totals, failures)."""
     totals, failures = {}, []
     for seed in seeds:
         started = time.monotonic()
         try:
-            fig = run_seed(seed, steps, log)
+            fig, notes = run_seed(seed, steps, log, known)
         except Failure as e:
             failures.append(str(e))
             out(f"FAIL {e}")
@@ -920,6 +951,8 @@ def run_seeds(seeds, steps, log=None, out=print):
                 totals[k] = totals.get(k, 0) + v
         out(f"seed {seed}: {fig['steps']} steps ok in {time.monotonic() - started:.1f} s "
             f"({fig['runs']} runs, {fig['posts']} POSTs, {fig['killed']} killed)")
+        for n in notes:
+            out(f"  known deviation: {n}")
     return totals, failures
 
 
@@ -930,6 +963,9 @@ def main():
     ap.add_argument("--steps", type=int, default=500, help="steps per seed")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every step")
     ap.add_argument("--binary", help="the anontel binary to drive (default build/anontel)")
+    ap.add_argument("--known", default="", help="deviations to count instead of failing: "
+                    "kept33 (more than 32 kept after a kill), wait (a wait past interval + "
+                    "jitter while last_built_ms is ahead of the clock), comma-separated")
     a = ap.parse_args()
     if a.binary:
         lib.BIN = os.path.abspath(a.binary)
@@ -939,8 +975,9 @@ def main():
     seeds = [seed + i for i in range(a.seeds)]
     print(f"state model: seeds {seeds[0]}..{seeds[-1]}, {steps} steps each, binary {lib.BIN}", flush=True)
     started = time.monotonic()
+    known = [k for k in a.known.split(",") if k]
     totals, failures = run_seeds(seeds, steps, (lambda t: print(t, flush=True)) if a.verbose else None,
-                                 out=lambda t: print(t, flush=True))
+                                 out=lambda t: print(t, flush=True), known=known)
     secs = time.monotonic() - started
     print(f"{totals.get('steps', 0)} steps over {len(seeds) - len(failures)} seeds in {secs:.0f} s, "
           f"{len(failures)} failed")

@@ -264,25 +264,28 @@ def is_due(state, now, interval_ms, force=False):
     return new_due(st, now, interval_ms) or bool(state.kept)
 
 
-def due_at(state, interval_ms, now=None):
-    """The earliest time at which a run does something, given the (sane) stamps; with
-    now, a last_built_ms after it (the clock went back) makes a new message due now."""
+def due_at(state, interval_ms, now):
+    """The earliest time >= now at which a run does something, the clock running on
+    from now and the stamps staying as they are (after the clamp). Nothing is due
+    before next_try; from then on, kept messages are; a new message when never built,
+    while the clock is still before last_built_ms, or interval + jitter after it."""
     st = state.stamps
-    if st.last_built_ms == 0 or (now is not None and now < st.last_built_ms):
-        t = 0
-    else:
-        t = st.last_built_ms + interval_ms + jitter_ms(interval_ms, st.jitter_permille)
-    if state.kept:
-        t = st.next_try_ms if st.next_try_ms < t else t
-    return max(t, st.next_try_ms)
+    start = max(now, st.next_try_ms)
+    lb = st.last_built_ms
+    if state.kept or lb == 0 or start < lb:
+        return start
+    return max(start, lb + interval_ms + jitter_ms(interval_ms, st.jitter_permille))
 
 
 def report(state, interval_ms, now, answers, draws, force=False, build_with_new_jitter=True,
-           keep_checkpoints=True):
+           keep_checkpoints=True, lax_kept_limit=False):
     """One run of `anontel report [--force]` at now. answers(i) is the Answer to the
     i-th POST of the run. The input state is not changed. build_with_new_jitter: when
     the jitter is drawn in this run, whether the build decision uses it (True) or the
-    absent value 0 the due decision used (False); the design leaves that open."""
+    absent value 0 the due decision used (False); the design leaves that open.
+    lax_kept_limit: what the binary did when this model was written, for drivers that
+    tolerate it: more than 32 kept (a kill after keeping the 33rd) are dropped only by
+    a run that builds, and a run sends at most 32, succeeding with the rest still kept."""
     o = Outcome()
     o.now = now
     o.posts, o.delivered, o.rejected, o.checkpoints = [], 0, 0, []
@@ -337,7 +340,7 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     # At most 32 kept, whenever a run is due (a kill after keeping the 33rd message
     # and before counting the drop leaves 33 for the next run to drop).
     excess = len(s.kept) - MAX_KEPT
-    if excess > 0:
+    if excess > 0 and (build or not lax_kept_limit):
         st.dropped = sat_add(st.dropped, excess, U64_MAX)
         st.drop_below = s.kept[excess].seq
         checkpoint()
@@ -347,7 +350,8 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     checkpoint()
 
     failed, last_reject = None, None
-    while s.kept:
+    left = len(s.kept) - MAX_KEPT if lax_kept_limit and len(s.kept) > MAX_KEPT else 0
+    while len(s.kept) > left:
         m = s.kept[0]
         a = answers(len(o.posts))
         o.posts.append(m.key)
