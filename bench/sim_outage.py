@@ -103,7 +103,7 @@ def simulate(n, seed, old, restart):
         phase = rng.randrange(TICK)
         states.append(s)
         phases.append(phase)
-        heap.append((next_tick(sm.due_at(s, INTERVAL), phase), i))
+        heap.append((next_tick(sm.due_at(s, INTERVAL, 0), phase), i))
     heapq.heapify(heap)
     pending_restart = restart
     runs = 0
@@ -122,15 +122,15 @@ def simulate(n, seed, old, restart):
         s = states[i]
         draws.failures = s.stamps.failures + 1
         o = sm.report(s, INTERVAL, now, _down if OUTAGE_START <= now < OUTAGE_END else _up,
-                      draws, keep_checkpoints=False)
+                      draws)
         runs += 1
         if not o.due:                                 # cannot happen: woken only when due
-            raise RuntimeError(f"instance {i} woken at {now} but not due")
+            raise RuntimeError(f"instance {i} woken at {now} but not due: {s.stamps!r}")
         m = now // MIN
         req[m] += len(o.posts)
         ok[m] += o.delivered
         states[i] = o.state
-        heapq.heappush(heap, (next_tick(sm.due_at(o.state, INTERVAL), phases[i]), i))
+        heapq.heappush(heap, (next_tick(sm.due_at(o.state, INTERVAL, now + 1), phases[i]), i))
     return req, ok, runs
 
 

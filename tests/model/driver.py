@@ -35,7 +35,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,7 +50,6 @@ SEC = 1000
 MIN = 60 * SEC
 HOUR = 60 * MIN
 DAY = 24 * HOUR
-YEAR = 365 * DAY
 KEPT_RE = re.compile(r"(\d{20})\.json")
 INTERVALS = [("2s", 2 * SEC), ("1m", MIN), ("10m", 10 * MIN), ("1h", HOUR), ("12h", 12 * HOUR),
              ("2d", 2 * DAY), ("365d", 365 * DAY)]
@@ -406,7 +404,7 @@ class Driver:
         else:
             plan = [s if s.kind != "refused" else Spec("http", 500) for s in plan]
         guess = sm.report(self.model, self.interval, now_ms(), self.answers(plan), _GuessDraws(),
-                          force, keep_checkpoints=False)
+                          force)
         if len(guess.posts) > 1:
             plan = [s if s.kind != "stall" else Spec("http", 200) for s in plan]
         slow = any(s.kind in ("silent", "stall") for s in plan[:max(1, len(guess.posts))])
@@ -792,6 +790,13 @@ class Driver:
                 self.fail(f"{what}: armed next_try_ms is {s.next_try_ms - t0} ms after the run's "
                           f"start, outside [1 s, {b} ms] (failures {s.failures})")
         new = self.new_key(pre, obs, posts)
+        # Kept: what was there (and the new message), less some of the oldest: dropped,
+        # delivered or rejected one at a time, oldest first.
+        base = [m.key for m in pre.kept] + ([new] if new is not None else [])
+        got = [m.key for m in obs.kept]
+        if got != base[len(base) - len(got):]:
+            self.fail(f"{what}: kept {[m.seq for m in obs.kept]} is not the kept before "
+                      f"{[m.seq for m in pre.kept]} (and a new one) less some of the oldest")
         seqs = [m.seq for m in obs.kept if m.key == new]
         want = max(pre.kept[-1].seq if pre.kept else 0, pre.taken) + 1
         if seqs and seqs[0] != want:
@@ -842,7 +847,7 @@ class Driver:
             label = f"now=t0+{now - t0}{how}{' (lax kept limit)' if lax else ''}"
             try:
                 o = sm.report(pre, self.interval, now, answers, draws, force,
-                              build_with_new_jitter=variant, keep_checkpoints=False,
+                              build_with_new_jitter=variant,
                               lax_kept_limit=lax)
             except sm.Mismatch as e:
                 reasons.append(f"{label}: {e}")

@@ -223,16 +223,14 @@ class Between:
 
 
 class Outcome:
-    """What a run did: the state after it, the exit status, the keys POSTed in order,
-    whether it warned about the clock, whether it wrote the stamps, whether it was
-    due, built a message, and `checkpoints`: the states a kill could leave, in order
-    (before, each write of the stamps, each removal of a kept message, after)."""
+    """What a run did at `now`: the state after it, the exit status, the keys POSTed in
+    order, how many were delivered and rejected, whether it warned about the clock,
+    wrote the stamps, was due, drew the jitter, armed the back-off, built a message."""
     __slots__ = ("state", "exit", "posts", "warned", "wrote", "due", "built", "delivered",
-                 "rejected", "checkpoints", "jitter_drawn", "armed", "now")
+                 "rejected", "jitter_drawn", "armed", "now")
 
     def __repr__(self):
-        return "Outcome(%s)" % ", ".join(f"{k}={getattr(self, k)!r}" for k in Outcome.__slots__
-                                         if k != "checkpoints")
+        return "Outcome(%s)" % ", ".join(f"{k}={getattr(self, k)!r}" for k in Outcome.__slots__)
 
 
 def new_due(st, now, interval_ms):
@@ -278,7 +276,7 @@ def due_at(state, interval_ms, now):
 
 
 def report(state, interval_ms, now, answers, draws, force=False, build_with_new_jitter=True,
-           keep_checkpoints=True, lax_kept_limit=False):
+           lax_kept_limit=False):
     """One run of `anontel report [--force]` at now. answers(i) is the Answer to the
     i-th POST of the run. The input state is not changed. build_with_new_jitter: when
     the jitter is drawn in this run, whether the build decision uses it (True) or the
@@ -288,21 +286,14 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     a run that builds, and a run sends at most 32, succeeding with the rest still kept."""
     o = Outcome()
     o.now = now
-    o.posts, o.delivered, o.rejected, o.checkpoints = [], 0, 0, []
+    o.posts, o.delivered, o.rejected = [], 0, 0
     o.built = o.jitter_drawn = o.armed = False
     s = state.copy()
     st = s.stamps
     cap = interval_ms
 
-    def checkpoint():
-        if keep_checkpoints:
-            o.checkpoints.append(State(st.copy(), s.kept))
-
-    checkpoint()
     o.warned = clamp_clock(st, now, interval_ms)
     o.wrote = o.warned
-    if o.warned:
-        checkpoint()
     o.state, o.exit, o.due = s, 0, is_due(s, now, interval_ms, force)
     if not o.due:
         return o
@@ -342,12 +333,8 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     excess = len(s.kept) - MAX_KEPT
     if excess > 0 and (build or not lax_kept_limit):
         st.dropped = sat_add(st.dropped, excess, U64_MAX)
-        st.drop_below = s.kept[excess].seq
-        checkpoint()
         s.kept = s.kept[excess:]
-        st.drop_below = 0
     o.wrote = True
-    checkpoint()
 
     failed, last_reject = None, None
     left = len(s.kept) - MAX_KEPT if lax_kept_limit and len(s.kept) > MAX_KEPT else 0
@@ -366,7 +353,6 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
             failed = a
             break
         s.kept = s.kept[1:]
-        checkpoint()
     if failed is None:
         st.failures = 0
         st.next_try_ms = 0
@@ -380,7 +366,6 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
             st.next_try_ms = now + min(failed.retry_after * 1000, cap)
         st.last_error = ANY_ERROR
         o.exit = 1
-    checkpoint()
     return o
 
 
