@@ -19,8 +19,11 @@ and the invariants must hold: no message lost except counted as dropped or rejec
 message re-sent only with the same Idempotency-Key and bytes, counters never wrap, stray
 entries never touched, no run past its deadline.
 
-Usage: tests/model/driver.py [--seed S] [--steps N] [--seeds K] [--verbose]
+Usage: tests/model/driver.py [--seed S] [--steps N] [--seeds K] [--verbose] [--binary FILE]
+                             [--known kept33,wait]
 Env ANONTEL_MODEL_SEED / ANONTEL_MODEL_STEPS replay one seed (printed on failure).
+--known counts two deviations of the binary instead of failing on them (see
+tests/integration/test_state_model.py, which pins each by its own test).
 """
 import argparse
 import hashlib

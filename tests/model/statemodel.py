@@ -17,13 +17,16 @@ The semantics, in order (see report()):
     --force: always, and always builds;
  3. due: jitter drawn if absent; back-off ARMED before sending (failures + 1,
     next_try = now + uniform[1 s, min(cap, 30 s * 2^failures)]); the new message kept
-    (sequence = highest valid + 1); beyond 32 kept the oldest are dropped (counted);
+    (sequence = highest valid + 1, above any name planted in kept/ too); beyond 32
+    kept the oldest are dropped (counted), finishing first a drop a killed run counted;
  4. kept messages sent oldest first: 2xx delivered (removed, sent + 1), a 4xx other
     than 408/425/429 rejected (removed, rejected + 1, the next one sent), anything
     else stops the run (the armed back-off stands, a 429/503 Retry-After replaces it);
  5. all delivered or rejected: failures 0, next_try 0, last_success = now when one
     was delivered, last_error "" or the rejection; exit 0, or 1 when one was rejected.
-Counters saturate; numbers above a key's maximum are clamped when read.
+Counters saturate; numbers above a key's maximum are clamped when read. Entries of
+kept/ that are not messages (State.kept holds the valid ones) are never touched.
+bench/sim_outage.py runs a fleet on it; tests/model/driver.py holds the binary to it.
 """
 
 FIRST_MS = 30_000
