@@ -860,8 +860,9 @@ class Driver:
             why = self.compare(o, obs, posts, plan, answers, unrecorded, rc, warned, pre_raw, pre_inode)
             if why is None:
                 if lax:
-                    self.tolerate("kept33", f"{what}: {len(pre.kept)} kept: none dropped, {len(o.posts)} "
-                                            f"sent, {len(o.state.kept)} left kept after a success")
+                    self.tolerate("kept33", f"{what}: {len(pre.kept)} kept, none dropped (the run "
+                                            f"built none); {len(o.posts)} POSTed, {len(o.state.kept)} "
+                                            f"left kept, exit {o.exit}")
                 return o
             reasons.append(f"{label}: {why}")
         stderr = text.strip().replace("\n", " | ")[:300]
