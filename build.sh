@@ -95,6 +95,13 @@ fuzz)
 	build
 	need_pkgs $FUZZ_PKGS
 	exec tests/fuzz/run.sh long "$@" ;;
+soak)
+	# ./build.sh soak [STEPS] [SEEDS]: the binary through random steps against
+	# tests/model/statemodel.py, by default 20 seeds of 5,000 steps (100,000 steps).
+	# A failure prints its seed for replay (docs/SECURITY.md).
+	build
+	need_pkgs python3
+	exec python3 tests/model/driver.py --steps "${2:-5000}" --seeds "${3:-20}" ;;
 --target)
 	[ $# -eq 2 ] || { say "usage: ./build.sh --target aarch64|armhf"; exit 2; }
 	build
