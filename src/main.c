@@ -437,7 +437,7 @@ gather_status(struct status_view *v)
 {
 	static struct state s;
 	uint64_t seq;
-	int64_t now = (int64_t)time(NULL) * 1000;
+	int64_t now = report_now_ms();
 
 	status_endpoint(v);
 	status_scheme(v);
@@ -459,7 +459,8 @@ gather_status(struct status_view *v)
 	if (!v->have_state)
 		return;
 	/* As report decides (report.c), with what a wrong clock left brought back. */
-	v->clock_was_wrong = report_clamp_stamps(&v->st, now, config.interval_ms);
+	v->clock_was_wrong = (report_clamp_stamps(&v->st, now, config.interval_ms) &
+	    REPORT_CLOCK_WAS_WRONG) != 0;
 	v->next_due_ms = report_next_due_ms(&v->st, v->kept, config.interval_ms);
 	if (v->next_due_ms <= now)
 		v->next_due_ms = 0;

@@ -16,8 +16,8 @@ static char message[STATE_MSG_MAX];
 
 static struct state state;
 
-static int64_t
-now_ms(void)
+int64_t
+report_now_ms(void)
 {
 	struct timespec t;
 
@@ -83,7 +83,7 @@ static int64_t
 build_wait_ms(uint64_t interval_ms, int jitter_permille)
 {
 	return (int64_t)interval_ms +
-	    (int64_t)interval_ms / 1000 * (jitter_permille > 0 ? jitter_permille : 0);
+	    (int64_t)(interval_ms * (uint64_t)(jitter_permille > 0 ? jitter_permille : 0) / 1000);
 }
 
 int
@@ -95,13 +95,12 @@ report_build_due(int64_t now, int64_t last_built_ms, uint64_t interval_ms, int j
 }
 
 int64_t
-report_backoff_ms(uint32_t failures, uint64_t interval_ms)
+report_backoff_ms(uint64_t interval_ms, uint64_t random)
 {
-	int64_t cap = (int64_t)interval_ms, ms = REPORT_BACKOFF_FIRST_MS;
+	int64_t window = (int64_t)interval_ms;
+	int64_t least = window < 1000 ? window : 1000;
 
-	for (uint32_t i = 0; i < failures && ms < cap; i++)
-		ms *= 2;
-	return ms < cap ? ms : cap;
+	return least + (int64_t)(random % (uint64_t)(window - least + 1));
 }
 
 int
@@ -114,8 +113,14 @@ report_clamp_stamps(struct state_stamps *st, int64_t now, uint64_t interval_ms)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		if (*t[i] > horizon) {
 			*t[i] = now;
-			changed = 1;
+			changed = REPORT_CLOCK_WAS_WRONG;
 		}
+	}
+	/* A build "later" than now is a clock that went back: counting the next one
+	 * from it would wait up to two intervals. */
+	if (st->last_built_ms > now) {
+		st->last_built_ms = now;
+		changed |= REPORT_CLOCK_WENT_BACK;
 	}
 	return changed;
 }
@@ -137,21 +142,10 @@ random64(void)
 {
 	uint64_t r = 0;
 
+	/* No entropy yet (early boot): any spread will do. */
 	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-		r = (uint64_t)now_ms() * 0x9e3779b97f4a7c15u;   /* no entropy yet (early
-		                                                  * boot): any spread will do */
+		r = (uint64_t)report_now_ms() * 0x9e3779b97f4a7c15u;
 	return r;
-}
-
-/* Full jitter: anywhere from 1 s to the back-off window, so instances that
- * failed together do not come back together. */
-static int64_t
-backoff_delay(uint32_t failures, uint64_t interval_ms)
-{
-	int64_t window = report_backoff_ms(failures, interval_ms);
-	int64_t least = window < 1000 ? window : 1000;
-
-	return least + (int64_t)(random64() % (uint64_t)(window - least + 1));
 }
 
 static void
@@ -363,30 +357,22 @@ finish_drop(struct report_run *r, struct state_stamps *st)
 	return 0;
 }
 
-/* Builds and keeps a new message, recording it in the stamps. Beyond
- * STATE_MAX_KEPT the oldest are counted as dropped in the stamps before they are
- * removed, so a kill at any point loses no message uncounted. */
+/* Writes the stamps with what is beyond STATE_MAX_KEPT counted as dropped (marked by
+ * drop_below), then removes it, so a kill at any point loses no message uncounted.
+ * After a run killed between keeping a new message and this, 33 may be kept: the
+ * next run comes here too, built or not, and brings it back to 32. */
 static int
-keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+record_and_cap(struct report_run *r, struct state_stamps *st)
 {
 	uint64_t oldest[STATE_MAX_KEPT + 1];
 	char err[512];
-	size_t total = 0, excess = 0;
-	long n = build(r);
+	size_t total = 0, excess;
 
-	if (n < 0)
-		return -1;
-	if (state_keep(&state, message, (size_t)n, NULL, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
-		return -1;
-	}
-	st->last_built_ms = now;
 	if (state_list_kept(&state, oldest, STATE_MAX_KEPT + 1, &total, err, sizeof err) < 0) {
 		fail(r, REPORT_STATE_ERROR, err, NULL);
 		return -1;
 	}
 	if (total > STATE_MAX_KEPT) {
-		/* Kept at most STATE_MAX_KEPT + 1 at a time, so one drop brings it back. */
 		excess = total - STATE_MAX_KEPT;
 		add_saturating(&st->dropped, excess);
 		st->drop_below = oldest[excess < STATE_MAX_KEPT ? excess : STATE_MAX_KEPT];
@@ -398,6 +384,23 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 	return finish_drop(r, st);
 }
 
+/* Builds and keeps a new message, then records it (record_and_cap). */
+static int
+keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+{
+	char err[512];
+	long n = build(r);
+
+	if (n < 0)
+		return -1;
+	if (state_keep(&state, message, (size_t)n, NULL, err, sizeof err) != 0) {
+		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
+		return -1;
+	}
+	st->last_built_ms = now;
+	return record_and_cap(r, st);
+}
+
 /* Records this attempt as failed before it is made: one more failure, the next
  * try after the back-off. A run that finishes overwrites it; one that is killed
  * (SIGKILL at the engine's timeout, a power cut) leaves it, so the next runs
@@ -407,7 +410,7 @@ arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now)
 {
 	if (st->failures < UINT32_MAX)
 		st->failures++;
-	st->next_try_ms = now + backoff_delay(st->failures, interval_ms);
+	st->next_try_ms = now + report_backoff_ms(interval_ms, random64());
 	buf_join(st->last_error, sizeof st->last_error,
 	    "the last attempt did not finish (killed or stopped)", NULL, NULL);
 }
@@ -461,7 +464,7 @@ static void
 cycle(struct report_run *r)
 {
 	struct state_stamps st;
-	int64_t now = now_ms(), retry_after = -1;
+	int64_t now = report_now_ms(), retry_after = -1;
 	char err[512];
 	int locked, sent, due, clamped;
 
@@ -486,7 +489,7 @@ cycle(struct report_run *r)
 		return;
 	if (clamped) {
 		/* Written back at once, so the warning is given once. */
-		if (r->warning[0] == '\0')
+		if ((clamped & REPORT_CLOCK_WAS_WRONG) && r->warning[0] == '\0')
 			buf_join(r->warning, sizeof r->warning, "the clock was wrong when the state "
 			    "was written (times in the future): they count from now", NULL, NULL);
 		if (state_write_stamps(&state, &st, err, sizeof err) != 0) {
@@ -502,8 +505,8 @@ cycle(struct report_run *r)
 	if (r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms,
 	    st.jitter_permille))
 		sent = keep_new(r, &st, now);
-	else if ((sent = state_write_stamps(&state, &st, err, sizeof err)) != 0)
-		fail(r, REPORT_STATE_ERROR, err, NULL);
+	else
+		sent = record_and_cap(r, &st);
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
 	settle(r, &st, sent, retry_after, now);

@@ -32,7 +32,6 @@
  * armed in the stamps before anything is sent, so a run killed mid-send (a probe
  * at the engine's timeout) still waits it out. A Retry-After (429, 503) replaces
  * it, at most the interval. */
-#define REPORT_BACKOFF_FIRST_MS 30000
 
 enum report_status {
 	REPORT_DELIVERED,        /* everything kept was delivered (exit 0) */
@@ -82,15 +81,28 @@ void report_run(struct report_run *r);
 int report_build_due(int64_t now_ms, int64_t last_built_ms, uint64_t interval_ms,
     int jitter_permille);
 
-/* The back-off window after `failures` consecutive failed runs: 30 s doubled per
- * failure (60 s after the first), at most the interval. The delay drawn is
- * anywhere from 1 s to the window (full jitter). */
-int64_t report_backoff_ms(uint32_t failures, uint64_t interval_ms);
+/* The delay before the next try after a failed run, from a uniform random number:
+ * anywhere from 1 s to the interval (full jitter over the whole interval, the
+ * back-off cap, from the first failure). Doubling from 30 s would make every
+ * instance that fails during an outage retry about log2(outage / 30 s) times,
+ * and an endpoint coming back would meet that many times its steady load; spread
+ * over an interval, the retries keep it under twice its steady rate
+ * (bench/sim_outage.py, bench/RESULTS.md). Telemetry can wait. */
+int64_t report_backoff_ms(uint64_t interval_ms, uint64_t random);
+
+/* The wall clock in Unix ms: the time base of the stamps. */
+int64_t report_now_ms(void);
+
+/* What report_clamp_stamps changed (bits). */
+#define REPORT_CLOCK_WAS_WRONG 1   /* a time more than one interval ahead */
+#define REPORT_CLOCK_WENT_BACK 2   /* last_built ahead of now, within an interval */
 
 /* A clock that was wrong when the stamps were written leaves times in the future:
  * each of last_success, last_built and next_try more than one interval ahead of
- * now is set to now, so no run waits longer than the interval (the back-off cap)
- * because of an earlier clock. Returns 1 when it changed something. */
+ * now is set to now, and so is a last_built ahead of now at all (the clock went
+ * back), so no run waits longer than the interval (the back-off cap) plus jitter
+ * because of an earlier clock. Returns the REPORT_CLOCK_* bits it changed, 0 for
+ * none; only WAS_WRONG is worth a warning. */
 int report_clamp_stamps(struct state_stamps *st, int64_t now_ms, uint64_t interval_ms);
 
 /* When the next send is due (Unix ms; at or before now = due): kept messages

@@ -1002,7 +1002,8 @@ kept_open_existing(struct state *s, int *kfd, char *err, size_t errlen)
 struct scan {
 	uint64_t *seq;     /* the `max` lowest, ascending */
 	size_t max, filled, total;
-	uint64_t highest;
+	uint64_t highest;       /* of every message-like name, planted ones too */
+	uint64_t highest_ours;  /* of the kept messages (regular files) */
 	int kfd;
 	size_t ignored;    /* entries that are not kept messages */
 };
@@ -1039,6 +1040,8 @@ scan_one(void *ctx, const char *name, unsigned char type)
 		sc->ignored++;
 		return;
 	}
+	if (v > sc->highest_ours)
+		sc->highest_ours = v;
 	sc->total++;
 	if (sc->filled == sc->max && (sc->max == 0 || v > sc->seq[sc->max - 1]))
 		return;
@@ -1052,7 +1055,7 @@ static int
 kept_scan(struct state *s, int kfd, struct scan *sc, char *err, size_t errlen)
 {
 	sc->filled = sc->total = sc->ignored = 0;
-	sc->highest = 0;
+	sc->highest = sc->highest_ours = 0;
 	sc->kfd = kfd;
 	if (each_entry(kfd, scan_one, sc) != 0) {
 		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
@@ -1066,7 +1069,7 @@ int
 state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	struct scan sc = { seq, max, 0, 0, 0, -1, 0 };
+	struct scan sc = { seq, max, 0, 0, 0, 0, -1, 0 };
 	int kfd, r;
 
 	if (total != NULL)
@@ -1090,7 +1093,7 @@ int
 state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen)
 {
-	struct scan sc = { NULL, 0, 0, 0, 0, -1, 0 };
+	struct scan sc = { NULL, 0, 0, 0, 0, 0, -1, 0 };
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -1111,11 +1114,20 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	}
 	if (kept_scan(s, kfd, &sc, err, errlen) != 0)
 		goto fail;
-	if (sc.highest == STATE_SEQ_MAX) {    /* only planted names get there */
-		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
-		goto fail;
-	}
 	seq = sc.highest + 1;
+	if (sc.highest == STATE_SEQ_MAX) {
+		/* Only a planted name gets there: number past our own messages instead,
+		 * around the names that are taken. */
+		struct stat st;
+
+		kept_name(seq = sc.highest_ours + 1, name);
+		while (seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			kept_name(++seq, name);
+		if (seq > STATE_SEQ_MAX) {
+			set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
+			goto fail;
+		}
+	}
 	kept_name(seq, name);
 	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, err, errlen) != 0)
 		goto fail;
@@ -1132,7 +1144,7 @@ int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
 	uint64_t oldest[STATE_MAX_KEPT];
-	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0, -1, 0 };
+	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0, 0, -1, 0 };
 	char name[32];
 	int kfd, r;
 

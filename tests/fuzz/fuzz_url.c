@@ -337,6 +337,8 @@ check_proxy_for(const struct url *dest, const char *config_proxy, char **env)
 		FUZZ_CHECK(strcmp(rest, ": only http:// proxies are supported") == 0 ||
 		    strcmp(rest, ": proxy URL too long") == 0 ||
 		    strcmp(rest, ": invalid proxy URL: a path is not allowed") == 0 ||
+		    strcmp(rest, ": the proxy user name contains ':' (%3A), which Basic "
+		    "authentication cannot carry") == 0 ||
 		    (strncmp(rest, ": invalid proxy URL: ", 21) == 0 && known_reason(rest + 21)),
 		    "error carries more than a fixed text: \"%s\"", err);
 	}

@@ -65,10 +65,10 @@ def rejected_error(status):
 
 def backoff_bound_ms(failures, cap_ms):
     """b of the full-jitter back-off after `failures` consecutive failures (counted with
-    this attempt): min(cap, 30 s * 2^failures)."""
-    if failures >= 48:                # 30 s * 2^48 is beyond any interval
-        return cap_ms
-    return min(cap_ms, FIRST_MS << failures)
+    this attempt): the cap, the interval, from the first failure (report.h
+    report_backoff_ms: doubling from 30 s sent a recovering endpoint ~9x its load)."""
+    del failures                      # the same window whatever the count
+    return cap_ms
 
 
 def jitter_ms(interval_ms, permille):
@@ -243,16 +243,20 @@ def new_due(st, now, interval_ms):
 
 
 def clamp_clock(st, now, interval_ms):
-    """Clock sanity: time stamps more than interval in the future become now. Returns
-    whether any did."""
-    limit, clamped = now + interval_ms, False
+    """Clock sanity: time stamps more than interval in the future become now (a clock
+    that was wrong: warned), and so does a last_built_ms ahead of now at all (the clock
+    went back: silent). Returns (warn, changed)."""
+    limit, warn = now + interval_ms, False
     if st.last_success_ms > limit:
-        st.last_success_ms, clamped = now, True
+        st.last_success_ms, warn = now, True
     if st.last_built_ms > limit:
-        st.last_built_ms, clamped = now, True
+        st.last_built_ms, warn = now, True
     if st.next_try_ms > limit:
-        st.next_try_ms, clamped = now, True
-    return clamped
+        st.next_try_ms, warn = now, True
+    went_back = st.last_built_ms > now
+    if went_back:
+        st.last_built_ms = now
+    return warn, warn or went_back
 
 
 def is_due(state, now, interval_ms, force=False):
@@ -295,8 +299,7 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     st = s.stamps
     cap = interval_ms
 
-    o.warned = clamp_clock(st, now, interval_ms)
-    o.wrote = o.warned
+    o.warned, o.wrote = clamp_clock(st, now, interval_ms)
     o.state, o.exit, o.due = s, 0, is_due(s, now, interval_ms, force)
     if not o.due:
         return o
@@ -327,7 +330,8 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
     if build:
         seq = max(s.kept[-1].seq if s.kept else 0, s.taken) + 1
         if seq > SEQ_MAX:
-            raise Mismatch("sequence numbers exhausted by a planted name (the design is silent)")
+            raise Mismatch("a planted name at the top of the numbers: the binary numbers "
+                           "around it (state.c); the model does not follow that path")
         s.kept.append(Msg(seq, draws.new_message(seq)))
         st.last_built_ms = now
         o.built = True

@@ -1,6 +1,6 @@
 /*
  * test_report: the pure decisions of src/report.h, table-driven: when a new message
- * is due (report_build_due), the back-off window after failed runs
+ * is due (report_build_due), the delay before the next try after a failed run
  * (report_backoff_ms), what a wrong clock left in the stamps (report_clamp_stamps)
  * and when status says the next send is due (report_next_due_ms).
  * Each row is named so a failure says which rule broke.
@@ -77,7 +77,7 @@ test_build_due_monotonic(void)
 		for (size_t b = 0; b < sizeof jitters / sizeof jitters[0]; b++) {
 			uint64_t iv = intervals[a];
 			int j = jitters[b];
-			int64_t edge = T0 + (int64_t)iv + (int64_t)iv / 1000 * (j > 0 ? j : 0);
+			int64_t edge = T0 + (int64_t)iv + (int64_t)(iv * (uint64_t)(j > 0 ? j : 0) / 1000);
 
 			CHECKF(!report_build_due(edge - 1, T0, iv, j),
 			    "interval %" PRIu64 " jitter %d: due 1 ms early", iv, j);
@@ -91,28 +91,22 @@ test_build_due_monotonic(void)
 
 struct backoff_row {
 	const char *name;
-	uint32_t failures;
-	uint64_t interval;
+	uint64_t interval, random;
 	int64_t want;
 };
 
-/* The window the delay is drawn from (full jitter, 1 s .. window). */
+/* Full jitter over the whole interval: 1 s + random % (interval - 1 s + 1). */
 static const struct backoff_row backoff_rows[] = {
-	{ "first failure: up to 60 s", 1, 12 * HOUR, 60 * SEC },
-	{ "second: 120 s", 2, 12 * HOUR, 120 * SEC },
-	{ "third: 240 s", 3, 12 * HOUR, 240 * SEC },
-	{ "tenth: 30 s * 2^10", 10, 12 * HOUR, 30 * SEC * 1024 },
-	{ "eleventh: capped at the interval", 11, 12 * HOUR, 12 * HOUR },
-	{ "many: capped", 1000, 12 * HOUR, 12 * HOUR },
-	{ "UINT32_MAX: capped, no overflow", UINT32_MAX, 12 * HOUR, 12 * HOUR },
-	{ "interval shorter than 30 s", 1, 2 * SEC, 2 * SEC },
-	{ "interval shorter, many failures", 50, 2 * SEC, 2 * SEC },
-	{ "interval exactly 60 s", 1, MIN, MIN },
-	{ "interval 1 m, second", 2, MIN, MIN },
-	{ "interval 1 ms", 3, 1, 1 },
-	{ "365 d, first", 1, 365 * DAY, 60 * SEC },
-	{ "365 d, 20th: 30 s * 2^20", 20, 365 * DAY, 30 * SEC * (1LL << 20) },
-	{ "365 d, UINT32_MAX: capped, no overflow", UINT32_MAX, 365 * DAY, 365 * DAY },
+	{ "random 0: the least, 1 s", 12 * HOUR, 0, SEC },
+	{ "random 1", 12 * HOUR, 1, SEC + 1 },
+	{ "the most: the interval", 12 * HOUR, 12 * HOUR - SEC, 12 * HOUR },
+	{ "wraps past the interval", 12 * HOUR, 12 * HOUR - SEC + 1, SEC },
+	{ "UINT64_MAX: within the interval", 12 * HOUR, UINT64_MAX,
+	    SEC + (int64_t)(UINT64_MAX % (12 * HOUR - SEC + 1)) },
+	{ "interval 1 s: always 1 s", SEC, 12345, SEC },
+	{ "interval under 1 s: the interval", 500, 7, 500 },
+	{ "interval 1 ms", 1, UINT64_MAX, 1 },
+	{ "365 d, the most", 365 * DAY, 365 * DAY - SEC, 365 * DAY },
 };
 
 static void
@@ -120,31 +114,28 @@ test_backoff(void)
 {
 	for (size_t i = 0; i < sizeof backoff_rows / sizeof backoff_rows[0]; i++) {
 		const struct backoff_row *r = &backoff_rows[i];
-		int64_t got = report_backoff_ms(r->failures, r->interval);
+		int64_t got = report_backoff_ms(r->interval, r->random);
 
-		CHECKF(got == r->want, "%s: report_backoff_ms(%" PRIu32 ", %" PRIu64 ") = %" PRId64
-		    ", want %" PRId64, r->name, r->failures, r->interval, got, r->want);
+		CHECKF(got == r->want, "%s: report_backoff_ms(%" PRIu64 ", %" PRIu64 ") = %" PRId64
+		    ", want %" PRId64, r->name, r->interval, r->random, got, r->want);
 	}
-	CHECKF(REPORT_BACKOFF_FIRST_MS == 30000, "the first back-off is 30 s");
 }
 
-/* Never shrinks as failures grow, never exceeds the interval, never below 1 ms. */
+/* Never below min(1 s, interval), never above the interval, whatever the draw. */
 static void
-test_backoff_monotonic(void)
+test_backoff_bounds(void)
 {
-	static const uint64_t intervals[] = { 1, 999, 30 * SEC, 31 * SEC, 12 * HOUR, 365 * DAY };
+	static const uint64_t intervals[] = { 1, 999, 1000, 1001, 30 * SEC, 12 * HOUR, 365 * DAY };
+	uint64_t x = 88172645463325252u;
 
 	for (size_t a = 0; a < sizeof intervals / sizeof intervals[0]; a++) {
-		int64_t prev = 0;
+		for (int k = 0; k < 1000; k++) {
+			int64_t d, least = intervals[a] < SEC ? (int64_t)intervals[a] : SEC;
 
-		for (uint32_t f = 1; f <= 80; f++) {
-			int64_t b = report_backoff_ms(f, intervals[a]);
-
-			CHECKF(b >= prev, "interval %" PRIu64 ": failure %" PRIu32 " shrinks %" PRId64
-			    " -> %" PRId64, intervals[a], f, prev, b);
-			CHECKF(b >= 1 && b <= (int64_t)intervals[a], "interval %" PRIu64 ": failure %"
-			    PRIu32 " gives %" PRId64, intervals[a], f, b);
-			prev = b;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;      /* xorshift64 */
+			d = report_backoff_ms(intervals[a], x);
+			CHECKF(d >= least && d <= (int64_t)intervals[a], "interval %" PRIu64
+			    ": delay %" PRId64, intervals[a], d);
 		}
 	}
 }
@@ -163,14 +154,16 @@ static const struct clamp_row clamp_rows[] = {
 	    T0 - HOUR, T0 - HOUR, T0 + MIN },
 	{ "next_try exactly one interval ahead: kept", 0, 0, T0 + 12 * HOUR, T0, 12 * HOUR, 0,
 	    0, 0, T0 + 12 * HOUR },
-	{ "next_try 1 ms beyond: now", 0, 0, T0 + 12 * HOUR + 1, T0, 12 * HOUR, 1, 0, 0, T0 },
+	{ "next_try 1 ms beyond: now", 0, 0, T0 + 12 * HOUR + 1, T0, 12 * HOUR,
+	    REPORT_CLOCK_WAS_WRONG, 0, 0, T0 },
 	{ "clock was 10 years ahead", T0 + 3650 * DAY, T0 + 3650 * DAY, T0 + 3650 * DAY + MIN,
-	    T0, 12 * HOUR, 1, T0, T0, T0 },
-	{ "INT64_MAX everywhere", INT64_MAX, INT64_MAX, INT64_MAX, T0, 12 * HOUR, 1, T0, T0, T0 },
+	    T0, 12 * HOUR, REPORT_CLOCK_WAS_WRONG, T0, T0, T0 },
+	{ "INT64_MAX everywhere", INT64_MAX, INT64_MAX, INT64_MAX, T0, 12 * HOUR,
+	    REPORT_CLOCK_WAS_WRONG, T0, T0, T0 },
 	{ "interval lowered to 1 h: a 6 h back-off counts from now", 0, T0 - MIN, T0 + 6 * HOUR,
-	    T0, HOUR, 1, 0, T0 - MIN, T0 },
-	{ "built in the future within an interval: kept (clock went back)", 0, T0 + HOUR, 0, T0,
-	    12 * HOUR, 0, 0, T0 + HOUR, 0 },
+	    T0, HOUR, REPORT_CLOCK_WAS_WRONG, 0, T0 - MIN, T0 },
+	{ "built in the future within an interval: now (the clock went back)", 0, T0 + HOUR, 0,
+	    T0, 12 * HOUR, REPORT_CLOCK_WENT_BACK, 0, T0, 0 },
 };
 
 static void
@@ -219,7 +212,7 @@ static const struct check_case cases[] = {
 	{ "build_due", test_build_due },
 	{ "build_due_monotonic", test_build_due_monotonic },
 	{ "backoff", test_backoff },
-	{ "backoff_monotonic", test_backoff_monotonic },
+	{ "backoff_bounds", test_backoff_bounds },
 };
 
 CHECK_MAIN(cases)

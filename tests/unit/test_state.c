@@ -841,6 +841,31 @@ test_keep_sequence(void)
 	}
 }
 
+/* A directory planted under the largest number of ours does not stop new messages:
+ * they are numbered past our own, around the names taken. */
+static void
+test_keep_past_a_planted_top(void)
+{
+	char dir[64], kdir[128], path[256], err[ERRLEN];
+	uint64_t got = 0, seq[4];
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);
+	CHECK(mkdir(kdir, 0700) == 0);
+	snprintf(path, sizeof path, "%s/04611686018427387904.json", kdir);
+	CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof path, "%s/00000000000000000001.json", kdir);
+	CHECK(mkdir(path, 0700) == 0);
+	open_in(&s, dir);
+	CHECKF(state_keep(&s, "{}", 2, &got, err, sizeof err) == 0, "keep: %s", err);
+	CHECKF(got == 2, "numbered %" PRIu64 ", want 2 (1 is taken)", got);
+	CHECK(state_list_kept(&s, seq, 4, NULL, err, sizeof err) == 1 && seq[0] == 2);
+	CHECK(s.kept_ignored == 2);
+	state_close(&s);
+	rm_rf(dir);
+}
+
 static void
 test_drop_below_many(void)
 {
@@ -1296,6 +1321,7 @@ static const struct check_case cases[] = {
 	{ "stamps_format", test_stamps_format },
 	{ "stamps_write_refused", test_stamps_write_refused },
 	{ "stamps_malformed", test_stamps_malformed },
+	{ "keep_past_a_planted_top", test_keep_past_a_planted_top },
 	{ "keep_40", test_keep_40 },
 	{ "keep_sequence", test_keep_sequence },
 	{ "drop_below_many", test_drop_below_many },
