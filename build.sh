@@ -5,6 +5,7 @@
 #   ./build.sh install PREFIX=/usr/local   the binary and the man page
 #   ./build.sh --target aarch64|armhf      cross-build build/<arch>/anontel (tools/cross.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]  the long fuzz runs (docs/SECURITY.md)
+#   ./build.sh soak [STEPS] [SEEDS]        the state machine against its model, long (docs/SECURITY.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -107,6 +108,6 @@ soak)
 	build
 	exec tools/cross.sh "$2" ;;
 *)
-	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf | fuzz]"
+	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf | fuzz | soak [STEPS] [SEEDS]]"
 	exit 2 ;;
 esac
