@@ -80,24 +80,6 @@ in_arena(const void *p, size_t n)
 	return c >= store.arena && n <= store.used && c <= store.arena + store.used - n;
 }
 
-struct dn {
-	unsigned char b[8192];
-	size_t n;
-	int over;
-};
-
-static void
-dn_cb(void *ctx, const void *buf, size_t len)
-{
-	struct dn *d = ctx;
-	if (d->over || len > sizeof d->b - d->n) {
-		d->over = 1;
-		return;
-	}
-	memcpy(d->b + d->n, buf, len);
-	d->n += len;
-}
-
 static void
 strip0(const unsigned char **p, size_t *n)
 {
@@ -111,12 +93,12 @@ static void
 differential(const uint8_t *der, size_t n, const br_x509_trust_anchor *ta)
 {
 	static br_x509_decoder_context dc;
-	static struct dn dn;
+	static struct fz_dn dn;
 	const br_x509_pkey *k;
 
 	dn.n = 0;
 	dn.over = 0;
-	br_x509_decoder_init(&dc, dn_cb, &dn);
+	br_x509_decoder_init(&dc, fz_dn_append, &dn);
 	br_x509_decoder_push(&dc, der, n);
 	if (br_x509_decoder_last_error(&dc) != 0 || dn.over)
 		return;

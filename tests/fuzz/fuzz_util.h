@@ -201,4 +201,25 @@ fz_split(const uint8_t *p, size_t n, const char *sep, size_t seplen, size_t max,
 	return count + 1;
 }
 
+/* Collects a DN that BearSSL's decoder hands out in pieces (br_x509_decoder_init's
+ * callback); `over` when it does not fit. */
+struct fz_dn {
+	unsigned char b[8192];
+	size_t n;
+	int over;
+};
+
+static inline void
+fz_dn_append(void *ctx, const void *buf, size_t len)
+{
+	struct fz_dn *d = ctx;
+
+	if (d->over || len > sizeof d->b - d->n) {
+		d->over = 1;
+		return;
+	}
+	memcpy(d->b + d->n, buf, len);
+	d->n += len;
+}
+
 #endif

@@ -576,24 +576,6 @@ check_prefix(const uint8_t *p, const struct x509_cert *whole, size_t len)
 	free(cut);
 }
 
-struct dn {
-	unsigned char b[8192];
-	size_t n;
-	int over;
-};
-
-static void
-dn_cb(void *ctx, const void *buf, size_t len)
-{
-	struct dn *d = ctx;
-	if (d->over || len > sizeof d->b - d->n) {
-		d->over = 1;
-		return;
-	}
-	memcpy(d->b + d->n, buf, len);
-	d->n += len;
-}
-
 static int
 same_int(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 {
@@ -607,7 +589,7 @@ static void
 differential(const uint8_t *p, size_t n)
 {
 	static br_x509_decoder_context dc;
-	static struct dn dn;
+	static struct fz_dn dn;
 	struct ref_cert rc;
 	struct x509_cert c;
 	const br_x509_pkey *bk;
@@ -616,7 +598,7 @@ differential(const uint8_t *p, size_t n)
 
 	dn.n = 0;
 	dn.over = 0;
-	br_x509_decoder_init(&dc, dn_cb, &dn);
+	br_x509_decoder_init(&dc, fz_dn_append, &dn);
 	br_x509_decoder_push(&dc, p, n);
 	bk = br_x509_decoder_get_pkey(&dc);
 	if (br_x509_decoder_last_error(&dc) != 0 || bk == NULL || dn.over)
