@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 say() { printf 'bench: %s\n' "$*" >&2; }
 
-PKGS="hyperfine time gnuplot-nox valgrind curl nodejs openssl python3 musl-tools"
+PKGS="hyperfine time gnuplot-nox valgrind curl nodejs openssl python3 musl-tools strace"
 missing=()
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
