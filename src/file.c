@@ -75,18 +75,3 @@ file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t 
 	*len = n;
 	return r;
 }
-
-const char *
-file_error(int result, int e)
-{
-	switch (result) {
-	case FILE_ABSENT:
-		return "does not exist";
-	case FILE_NOT_REGULAR:
-		return "not a regular file (refused)";
-	case FILE_TOO_BIG:
-		return "larger than the limit";
-	default:
-		return strerror(e);
-	}
-}

@@ -39,8 +39,4 @@ int file_open(int dirfd, const char *path, int flags, struct stat *st, int *why)
  */
 int file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len);
 
-/* Words for a result other than FILE_OK: "not a regular file (refused)", "larger
- * than the limit", "does not exist", or strerror(e) for FILE_ERROR. Static text. */
-const char *file_error(int result, int e);
-
 #endif

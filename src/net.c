@@ -252,12 +252,14 @@ net_is_localhost(const char *host)
 }
 
 /* The addresses of a localhost name, 127.0.0.1 then ::1: static, never freed. */
+static struct addrinfo loopback_ai[2];
+
 static struct addrinfo *
 loopback_addresses(uint16_t port)
 {
 	static struct sockaddr_in v4;
 	static struct sockaddr_in6 v6;
-	static struct addrinfo ai[2];
+	struct addrinfo *ai = loopback_ai;
 
 	memset(&v4, 0, sizeof v4);
 	v4.sin_family = AF_INET;
@@ -546,7 +548,7 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 	}
 	for (int i = 0; i < npend; i++)
 		close(pend[i].fd);
-	if (!net_is_localhost(host))
+	if (res != loopback_ai)
 		freeaddrinfo(res);
 	if (winner >= 0)
 		return winner;

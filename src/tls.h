@@ -80,7 +80,7 @@ time_t tls_check_time(time_t now, time_t build_time, int *clamped);
  * a larger one is refused. RSA keys below TLS_RSA_MIN_BITS are refused in the
  * chain (BearSSL's minimum, set to it) and in the leaf (also under direct trust
  * and pins). */
-#define TLS_LEAF_MAX     16384
+#define TLS_CERT_MAX     16384
 #define TLS_RSA_MIN_BITS 2048
 
 /*
@@ -99,8 +99,8 @@ struct tls_x509 {
 	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
 	unsigned ncerts;                     /* certificates seen in this chain */
 	size_t cert_len;                     /* bytes of the current certificate kept */
-	int cert_cut;                        /* it is larger than TLS_LEAF_MAX */
-	unsigned char cert[TLS_LEAF_MAX];    /* judged at its end (the leaf first) */
+	int cert_cut;                        /* it is larger than TLS_CERT_MAX */
+	unsigned char cert[TLS_CERT_MAX];    /* judged at its end (the leaf first) */
 	int refusal;                         /* why the leaf was refused, 0 when not */
 	unsigned weak_bits;                  /* the weak RSA size, for the message */
 	int have_validity;

@@ -73,3 +73,15 @@ def scratch_dir():
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def table_tests(namespace, prefix, rows, run_row):
+    """Makes one test per table row in namespace (a module's globals()): prefix + row[0]
+    runs run_row(tmp, *row), so a failure names its row and one row can run alone."""
+    def make(row):
+        def test(tmp):
+            run_row(tmp, *row)
+        test.__name__ = prefix + row[0]
+        return test
+    for row in rows:
+        namespace[prefix + row[0]] = make(row)

@@ -91,15 +91,7 @@ def _run_row(tmp, name, reply, mode, code, words):
             lib.check(secs < 2, f"{name}: refused without waiting ({secs:.2f}s)")
 
 
-def _make(row):
-    def test(tmp):
-        _run_row(tmp, *row)
-    test.__name__ = "test_reply_" + row[0]
-    return test
-
-
-for _row in ROWS:
-    globals()["test_reply_" + _row[0]] = _make(_row)
+lib.table_tests(globals(), "test_reply_", ROWS, _run_row)
 
 
 # ---------------------------------------------------------------- redirects

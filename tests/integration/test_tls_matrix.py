@@ -359,12 +359,4 @@ def test_tls_pki_is_what_the_rows_say(tmp):
                       f"{name}: CN {cn!r} names no endpoint, so a match is on the SAN")
 
 
-def _make(row):
-    def test(tmp):
-        _run_row(tmp, *row)
-    test.__name__ = "test_tls_" + row[0]
-    return test
-
-
-for _row in ROWS:
-    globals()["test_tls_" + _row[0]] = _make(_row)
+lib.table_tests(globals(), "test_tls_", ROWS, _run_row)
