@@ -172,7 +172,8 @@ def test_closed_std_fds(tmp):
         e = runs.env(state, s.url("/t"))
         rc = _popen(["check", s.url("/ok"), "--report", "-v"], e, _close_std_fds)
         lib.eq(rc, 0, "healthy with fds 0-2 closed (--report -v)")
-        runs.wait_for(lambda: len(s.posts) == 1, "the detached report's POST")
+        # The child still writes its state after the 2xx: wait until it lets the lock go.
+        runs.wait_for(lambda: len(s.posts) == 1 and runs.idle(state), "the detached report")
         lib.eq([(r.method, r.target, r.version) for r in s.requests],
                [("GET", "/ok", "HTTP/1.1"), ("POST", "/t", "HTTP/1.1")],
                "the probe and the report, each a clean request")
