@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,8 +24,6 @@
 #include "sha256.h"
 #include "state.h"
 
-#define RANDOM_FILE "random-id"
-#define RANDOM_HEX  64
 
 #define RTF_UP_BIT     0x0001u
 #define RTF_REJECT_BIT 0x0200u
@@ -525,31 +522,6 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 	return 0;
 }
 
-/* Reads state's random-id into out->hex: 1 found (and valid), 0 absent, -1 error. */
-static int
-read_random(struct state *s, struct id *out, char *err, size_t errlen)
-{
-	char text[RANDOM_HEX + 1];
-	size_t n;
-	int r = state_read_file(s, RANDOM_FILE, text, sizeof text, &n, err, errlen);
-
-	if (r <= 0)
-		return r;
-	for (size_t i = 0; i <= n; i++) {
-		int bad = i == n ? n != RANDOM_HEX :
-		    !ascii_is_digit(text[i]) && !(text[i] >= 'a' && text[i] <= 'f');
-
-		if (bad) {
-			buf_join(err, errlen, s->dir, "/" RANDOM_FILE ": not 64 lowercase hex digits",
-			    NULL);
-			return -1;
-		}
-	}
-	memcpy(out->hex, text, n);
-	out->hex[n] = '\0';
-	return 1;
-}
-
 /* Puts "auto: no usable state dir for the random ID: " before err, so that a user
  * who asked for no scheme learns why a state dir is needed at all. */
 static void
@@ -563,15 +535,13 @@ auto_state_err(char *err, size_t errlen)
 	buf_join(err, errlen, "auto: no usable state dir for the random ID: ", reasons, NULL);
 }
 
-/* The random scheme: read random-id, or (create) make it once under the state lock. */
+/* The random scheme: the state dir's random-id, made there first when create is set. */
 static int
 scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t errlen)
 {
 	static struct state s;
 	const char *name = out->asked == CFG_SCHEME_AUTO ? "auto" : "scheme random";
-	unsigned char bytes[RANDOM_HEX / 2];
-	struct buf hex;
-	int r = -1;
+	int r;
 
 	out->scheme = CFG_SCHEME_RANDOM;
 	if (create ? state_open(&s, c->state_dir, err, errlen) != 0 :
@@ -580,36 +550,11 @@ scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t
 		if (create && out->asked == CFG_SCHEME_AUTO)
 			auto_state_err(err, errlen);
 	} else {
-		r = read_random(&s, out, err, errlen);
-	}
-	/* Another run may be making it: the lock is held only for a write. */
-	for (int tries = 0; create && r == 0 && tries < 100; tries++) {
-		int locked = state_lock(&s, err, errlen);
-
-		if (locked < 0) {
-			r = -1;
-			goto out;
-		}
-		if (locked == 1)
-			break;
-		usleep(10000);
-		r = read_random(&s, out, err, errlen);
-	}
-	if (create && r == 0 && (r = read_random(&s, out, err, errlen)) == 0) {
-		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
-			buf_join(err, errlen, name, ": no random bytes from the kernel", NULL);
-			r = -1;
-			goto out;
-		}
-		buf_init(&hex, out->hex, sizeof out->hex);
-		buf_hex(&hex, bytes, sizeof bytes);
-		wipe(bytes, sizeof bytes);
-		r = state_write_file(&s, RANDOM_FILE, out->hex, RANDOM_HEX, err, errlen) == 0 ? 1 : -1;
+		r = state_random_id(&s, create, out->hex, err, errlen);
 	}
 	if (r == 0)
 		buf_join(err, errlen, name, ": no ID made yet (`anontel id` or the first report "
 		    "makes it)", NULL);
-out:
 	state_close(&s);
 	if (r == 1) {
 		if (out->asked == CFG_SCHEME_RANDOM)

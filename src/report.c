@@ -471,17 +471,20 @@ cycle(struct report_run *r)
 	/* The cheap path: stamps read without the lock (writes are atomic). */
 	if ((due = look(r, &st, now, &clamped)) < 0 || (due == 0 && !clamped))
 		return;
-	if (due && r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
-		r->status = REPORT_HANDED_OFF;
-		r->first_run = !st.notice_shown;
-		return;
-	}
 	locked = state_lock(&state, err, sizeof err);
 	if (locked <= 0) {
 		if (locked == 0)
 			r->status = REPORT_BUSY;
 		else
 			fail(r, REPORT_STATE_ERROR, err, NULL);
+		return;
+	}
+	/* Handed off with the lock held: the child inherits the flock (it belongs to
+	 * the open file description), so no other run slips in between the fork and
+	 * the child's first step, and the parent's close does not release it. */
+	if (due && r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
+		r->status = REPORT_HANDED_OFF;
+		r->first_run = !st.notice_shown;
 		return;
 	}
 	/* Another run may have finished between the first look and the lock. */

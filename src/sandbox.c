@@ -248,6 +248,7 @@ static const struct rule rules[] = {
 	ALLOW(SYS_renameat2, C_NET),         /* renameat() on aarch64 */
 #endif
 	ALLOW(SYS_unlinkat, C_NET),
+	ALLOW(SYS_linkat, C_NET),            /* random-id, published once */
 	ALLOW(SYS_fsync, C_NET),
 	ALLOW(SYS_flock, C_NET),
 

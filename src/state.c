@@ -15,6 +15,7 @@
  */
 #include "state.h"
 
+#include "ascii.h"
 #include "buf.h"
 #include "file.h"
 
@@ -24,6 +25,7 @@
 #include <stdio.h>     /* renameat() only: no stdio streams or printf here */
 #include <string.h>
 #include <dirent.h>
+#include <sys/random.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +35,7 @@
 #define KEPT_NAME    "kept"
 #define LAST_NAME    "last.json"
 #define LOCK_NAME    "lock"
+#define RANDOM_NAME  "random-id"
 #define TMP_PREFIX   ".tmp-"
 #define STAMPS_CAP   4096   /* a valid stamps file is < 600 bytes */
 #define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
@@ -240,18 +243,52 @@ clean_tmp(int dfd)
 
 /* ---- atomic write, bounded read ----------------------------------------- */
 
-/* Writes name in directory dfd atomically (see state.h). sub names dfd's
- * subdirectory of the state dir in messages, NULL for the state dir itself. */
+/* Makes the temp file tmp in dfd holding p[n], fsynced and closed. A leftover
+ * of that name is removed first when clear_stale is set (see the callers). */
 static int
-atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
-    char *err, size_t errlen)
+write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const void *p, size_t n,
+    int clear_stale, char *err, size_t errlen)
 {
-	char tmp[128];
-	struct buf b;
-	struct stat st;
 	int fd, e;
 
-	buf_init(&b, tmp, sizeof tmp);
+	if (clear_stale)
+		(void)unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		set_err(err, errlen, s, sub, tmp, "cannot create", errno);
+		return -1;
+	}
+	if (write_all(fd, p, n) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "write", e);
+		close(fd);
+		goto fail;
+	}
+	if (fsync(fd) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "fsync", e);
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		set_err(err, errlen, s, sub, tmp, "close", e);
+		goto fail;
+	}
+	return 0;
+fail:
+	(void)unlinkat(dfd, tmp, 0);
+	return -1;
+}
+
+/* ".tmp-<name>-<pid>" into tmp[cap]; -1 (err) when it does not fit. */
+static int
+temp_name(const struct state *s, const char *sub, const char *name, char *tmp, size_t cap,
+    char *err, size_t errlen)
+{
+	struct buf b;
+
+	buf_init(&b, tmp, cap);
 	buf_str(&b, TMP_PREFIX);
 	buf_str(&b, name);
 	buf_char(&b, '-');
@@ -260,7 +297,20 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		set_err(err, errlen, s, sub, name, "name too long", 0);
 		return -1;
 	}
+	return 0;
+}
 
+/* Writes name in directory dfd atomically (see state.h). sub names dfd's
+ * subdirectory of the state dir in messages, NULL for the state dir itself. */
+static int
+atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
+    char *err, size_t errlen)
+{
+	char tmp[128];
+	struct stat st;
+
+	if (temp_name(s, sub, name, tmp, sizeof tmp, err, errlen) != 0)
+		return -1;
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -276,38 +326,14 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		set_err(err, errlen, s, sub, name, "cannot stat", errno);
 		return -1;
 	}
-
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0 && errno == EEXIST && s->lockfd >= 0) {
-		/* Left by a killed run that had our pid (pids repeat in containers);
-		 * as the lock holder, no live writer can own it. */
-		(void)unlinkat(dfd, tmp, 0);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		    0600);
-	}
-	if (fd < 0) {
-		set_err(err, errlen, s, sub, tmp, "cannot create", errno);
+	/* A leftover of our name was left by a killed run that had our pid (pids
+	 * repeat in containers); as the lock holder, no live writer can own it. */
+	if (write_temp(s, dfd, sub, tmp, p, n, s->lockfd >= 0, err, errlen) != 0)
 		return -1;
-	}
-	if (write_all(fd, p, n) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "write", e);
-		goto fail_open;
-	}
-	if (fsync(fd) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "fsync", e);
-		goto fail_open;
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "close", e);
-		goto fail_closed;
-	}
 	if (renameat(dfd, tmp, dfd, name) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, name, "rename", e);
-		goto fail_closed;
+		set_err(err, errlen, s, sub, name, "rename", errno);
+		(void)unlinkat(dfd, tmp, 0);
+		return -1;
 	}
 	if (fsync(dfd) != 0) {
 		/* The new file is in place but may not survive a power cut. */
@@ -315,12 +341,38 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		return -1;
 	}
 	return 0;
+}
 
-fail_open:
-	close(fd);
-fail_closed:
-	(void)unlinkat(dfd, tmp, 0);
-	return -1;
+/* Publishes name in the state dir with p[n] only if it does not exist: the file
+ * is written whole under a temp name, then hard-linked to name, which fails when
+ * another run got there first. No lock is needed, and two runs at once end up
+ * with the same file. Returns 1 made; 0 not made: name existed, or our temp file
+ * was removed under us (a sender taking the lock clears temp files); -1 error. */
+static int
+create_once(struct state *s, const char *name, const void *p, size_t n, char *err, size_t errlen)
+{
+	char tmp[128];
+	int e;
+
+	if (temp_name(s, NULL, name, tmp, sizeof tmp, err, errlen) != 0)
+		return -1;
+	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
+	 * temp name is a killed run's. */
+	if (write_temp(s, s->dirfd, NULL, tmp, p, n, 1, err, errlen) != 0)
+		return -1;
+	e = linkat(s->dirfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
+	(void)unlinkat(s->dirfd, tmp, 0);
+	if (e == EEXIST || e == ENOENT)
+		return 0;
+	if (e != 0) {
+		set_err(err, errlen, s, NULL, name, "link", e);
+		return -1;
+	}
+	if (fsync(s->dirfd) != 0) {
+		set_err(err, errlen, s, NULL, NULL, "fsync", errno);
+		return -1;
+	}
+	return 1;
 }
 
 /* Reads name in dfd into buf[cap] (file.h, not following a symlink). Returns 1
@@ -674,17 +726,6 @@ need_open(const struct state *s, char *err, size_t errlen)
 
 /* ---- lock ---------------------------------------------------------------- */
 
-/* flock() belongs to an open file description, so a second struct state on the
- * same directory in this process (the random ID read while report holds the
- * lock) would take its own process's lock for another's. The process remembers
- * the directory it locked, and a second state on it shares that lock. */
-static struct {
-	int on;
-	pid_t pid;              /* a forked child does not hold its parent's lock */
-	dev_t dev;
-	ino_t ino;
-} lock_held;
-
 int
 state_lock(struct state *s, char *err, size_t errlen)
 {
@@ -695,15 +736,6 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	if (s->lockfd >= 0)
 		return 1;
-	if (fstat(s->dirfd, &st) != 0) {
-		set_err(err, errlen, s, NULL, NULL, "fstat", errno);
-		return -1;
-	}
-	if (lock_held.on && lock_held.pid == getpid() && lock_held.dev == st.st_dev &&
-	    lock_held.ino == st.st_ino)
-		return 1;
-	lock_held.dev = st.st_dev;
-	lock_held.ino = st.st_ino;
 	fd = openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY, 0600);
 	if (fd < 0) {
@@ -725,8 +757,6 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->lockfd = fd;
-	lock_held.on = 1;
-	lock_held.pid = getpid();
 
 	/* Temp files of killed runs. */
 	clean_tmp(s->dirfd);
@@ -1259,6 +1289,56 @@ state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t
 	return read_small(s, s->dirfd, NULL, name, buf, cap, len, err, errlen);
 }
 
+/* Reads random-id into hex: 1 found (and valid), 0 absent, -1 error. */
+static int
+read_random(struct state *s, char hex[STATE_RANDOM_HEX + 1], char *err, size_t errlen)
+{
+	size_t n;
+	int r = state_read_file(s, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
+
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i <= n; i++) {
+		int bad = i == n ? n != STATE_RANDOM_HEX :
+		    !ascii_is_digit(hex[i]) && !(hex[i] >= 'a' && hex[i] <= 'f');
+
+		if (bad) {
+			set_err(err, errlen, s, NULL, RANDOM_NAME, "not 64 lowercase hex digits", 0);
+			return -1;
+		}
+	}
+	hex[n] = '\0';
+	return 1;
+}
+
+int
+state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], char *err,
+    size_t errlen)
+{
+	unsigned char bytes[STATE_RANDOM_HEX / 2];
+	struct buf b;
+
+	/* Not made by us: another run was first, or a sender taking the lock removed
+	 * our temp file (it may have made the ID itself). Read again. */
+	for (int tries = 0; tries < 3; tries++) {
+		int r = read_random(s, hex, err, errlen);
+
+		if (r != 0 || !create)
+			return r;
+		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
+			set_err(err, errlen, s, NULL, RANDOM_NAME, "no random bytes from the kernel", 0);
+			return -1;
+		}
+		buf_init(&b, hex, STATE_RANDOM_HEX + 1);
+		buf_hex(&b, bytes, sizeof bytes);
+		r = create_once(s, RANDOM_NAME, hex, STATE_RANDOM_HEX, err, errlen);
+		if (r != 0)
+			return r;
+	}
+	set_err(err, errlen, s, NULL, RANDOM_NAME, "could not be made (other runs kept racing)", 0);
+	return -1;
+}
+
 int
 state_write_last(struct state *s, const char *msg, size_t n, char *err, size_t errlen)
 {
@@ -1274,10 +1354,8 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 void
 state_close(struct state *s)
 {
-	if (s->lockfd >= 0) {
-		close(s->lockfd);   /* releases the flock */
-		lock_held.on = 0;
-	}
+	if (s->lockfd >= 0)
+		close(s->lockfd);   /* releases the flock, unless a forked child holds it */
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->lockfd = -1;

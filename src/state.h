@@ -6,7 +6,7 @@
  *   kept/NNNNNNNNNNNNNNNNNNNN.json   messages built but not yet delivered (oldest =
  *                lowest number); removed only after a 2xx
  *   last.json    the last delivered message, for audit (status --last)
- *   random-id    the random scheme's ID (32 bytes hex)
+ *   random-id    the random scheme's ID (32 bytes hex), made once, never replaced
  *   lock         flock()ed by the one sender
  *
  * Every write is atomic: a temp file in the same directory, fsync, rename, fsync
@@ -25,6 +25,7 @@
 #define STATE_ERROR_MAX   256
 #define STATE_MSG_MAX     (256 * 1024)
 #define STATE_JITTER_MAX  100                  /* per-mille: up to 10% of the interval */
+#define STATE_RANDOM_HEX  64                   /* hex digits of random-id */
 #define STATE_SEQ_MAX     (UINT64_C(1) << 62)  /* highest kept sequence number of ours */
 
 struct state_stamps {
@@ -88,10 +89,11 @@ int state_open(struct state *s, const char *preferred, char *err, size_t errlen)
 int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 
 /* Takes the sender lock (flock of `lock`, created 0600) without waiting. Returns
- * 1 taken (or already held by this process, through s or another struct state
- * on the same directory), 0 held by another process, -1 error (err). On taking it, removes every `.tmp-*` file in
- * the state dir and in kept/: temp files of killed runs. So writers should hold the
- * lock; an unlocked writer racing that clean-up fails (-1), it never tears a file. */
+ * 1 taken (or already held through s), 0 held by another run, -1 error (err).
+ * The flock belongs to the open file description: a child forked while it is
+ * held holds it too, until both have closed it. On taking it, removes every
+ * `.tmp-*` file in the state dir and in kept/: temp files of killed runs. So
+ * writers hold the lock, except state_random_id's, which survives that clean-up. */
 int state_lock(struct state *s, char *err, size_t errlen);
 
 /*
@@ -160,8 +162,8 @@ int state_write_last(struct state *s, const char *msg, size_t n, char *err, size
 int state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen);
 
-/* Generic atomic write of a small file `name` in the state dir (used for
- * random-id). name is [A-Za-z0-9._-]{1,64} not starting with '.'. Written to
+/* Generic atomic write of a small file `name` in the state dir. name is
+ * [A-Za-z0-9._-]{1,64} not starting with '.'. Written to
  * ".tmp-<name>-<pid>" (O_EXCL, 0600), fsynced, renamed over name, directory
  * fsynced. An existing name that is not a regular file (a symlink) is refused and
  * left alone. Returns 0 or -1 with err; on -1 the previous file is intact, except
@@ -176,6 +178,15 @@ int state_write_file(struct state *s, const char *name, const void *p, size_t n,
  * than cap. */
 int state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len,
     char *err, size_t errlen);
+
+/* The random scheme's ID, kept in random-id: reads it into hex (64 lowercase hex
+ * digits and a NUL). When there is none and create is set, makes one from the
+ * kernel's random bytes and publishes it whole with link(), so it never needs the
+ * lock: of two runs making it at once, one wins and both return its ID. Returns 1
+ * read or made, 0 none yet (create not set), -1 error (err: unreadable, not 64
+ * lowercase hex digits, a write failed). */
+int state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], char *err,
+    size_t errlen);
 
 /* Releases the lock and closes descriptors; safe to call twice, and after a
  * failed state_open/state_find. */

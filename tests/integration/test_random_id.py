@@ -62,3 +62,35 @@ def test_show_writes_nothing_before_the_id_exists(tmp):
     lib.eq(lib.strict_json(p.stdout)["data"]["system"]["id"], "", "no ID yet")
     lib.check(b"no ID made yet" in p.stderr, f"says why: {p.stderr!r}")
     lib.check(not os.path.exists(state), "show created the state dir")
+
+
+def test_runs_at_once_agree_on_one_id(tmp):
+    """Twelve first runs at once, `id` and report (the sender holding the lock,
+    which clears temp files), all with no ID yet: every one prints or sends the
+    same ID, and no temp file is left."""
+    import subprocess
+    import runs
+    cfg = lib.write_config(tmp, {"id": {"scheme": "random"}})
+    for attempt in range(5):
+        state = os.path.join(tmp, f"state{attempt}")
+        os.makedirs(state, mode=0o700)
+        env = lib.base_env(ANONTEL_STATE_DIR=state, ANONTEL_ENDPOINT=runs.dead_url())
+        procs = [subprocess.Popen([lib.BIN, "id", "-c", cfg] if i % 3 else
+                                  [lib.BIN, "report", "-c", cfg, "--force"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL) for i in range(12)]
+        outs = [(p.args[1], *p.communicate(timeout=30), p.returncode) for p in procs]
+        ids = {o.strip() for verb, o, e, rc in outs if verb == "id"}
+        for verb, o, e, rc in outs:
+            if verb == "id":
+                lib.eq(rc, 0, f"id exit ({e!r})")
+        lib.eq(len(ids), 1, f"one ID among the runs: {ids}")
+        with open(os.path.join(state, "random-id"), "rb") as f:
+            lib.eq({f.read()}, ids, "the kept ID is the one printed")
+        lib.check(runs.kept_names(state), "a report kept its message")
+        for name in runs.kept_names(state):
+            with open(os.path.join(state, "kept", name), "rb") as f:
+                sent = lib.strict_json(f.read())["data"]["system"]["id"].encode()
+            lib.eq({sent}, ids, f"the kept message {name} carries the same ID")
+        for name in os.listdir(state):
+            lib.check(not name.startswith(".tmp-"), f"no temp file left: {name}")

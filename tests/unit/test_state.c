@@ -1012,6 +1012,43 @@ test_files(void)
 	rm_rf(dir);
 }
 
+/* ---- random-id ----------------------------------------------------------- */
+
+static void
+test_random_id(void)
+{
+	char dir[64], err[ERRLEN], hex[STATE_RANDOM_HEX + 1], again[STATE_RANDOM_HEX + 1];
+	char stale[64], path[128];
+	struct state s;
+	int rc;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	CHECKF(state_random_id(&s, 0, hex, err, sizeof err) == 0, "none yet, not made: %s", err);
+	CHECK(access(strcat(strcpy(path, dir), "/random-id"), F_OK) != 0);
+	/* A killed run's temp file with our pid does not stand in the way. */
+	snprintf(stale, sizeof stale, ".tmp-random-id-%ld", (long)getpid());
+	put_file(dir, stale, "junk", 4);
+	CHECKF(state_random_id(&s, 1, hex, err, sizeof err) == 1, "made: %s", err);
+	CHECKF(strlen(hex) == STATE_RANDOM_HEX && strspn(hex, "0123456789abcdef") == STATE_RANDOM_HEX,
+	    "64 lowercase hex: %s", hex);
+	CHECK(mode_of(dir, "random-id") == 0600);
+	CHECK(count_tmp(dir) == 0);
+	CHECKF(state_random_id(&s, 1, again, err, sizeof err) == 1 && strcmp(hex, again) == 0,
+	    "made once, then read: %s", again);
+	CHECKF(state_random_id(&s, 0, again, err, sizeof err) == 1 && strcmp(hex, again) == 0,
+	    "read without create");
+	put_file(dir, "random-id", "not hex", 7);
+	rc = state_random_id(&s, 1, again, err, sizeof err);
+	CHECKF(rc == -1 && strstr(err, "random-id: not 64 lowercase hex digits"),
+	    "garbage is an error, not replaced: %d %s", rc, err);
+	CHECK(unlink(path) == 0 && symlink("/etc/hostname", path) == 0);
+	rc = state_random_id(&s, 1, again, err, sizeof err);
+	CHECKF(rc == -1 && strstr(err, "random-id"), "a planted symlink is refused: %d %s", rc, err);
+	state_close(&s);
+	rm_rf(dir);
+}
+
 /* ---- lock ---------------------------------------------------------------- */
 
 static void
@@ -1027,9 +1064,9 @@ test_lock(void)
 	open_in(&b, dir);
 	CHECKF(state_lock(&a, err, sizeof err) == 1, "first: %s", err);
 	CHECKF(state_lock(&a, err, sizeof err) == 1, "again through the same state");
-	/* A second state on the same directory in this process shares the lock
-	 * (the random ID is read while report holds it); it does not own it. */
-	CHECKF(state_lock(&b, err, sizeof err) == 1, "same process, second state: %s", err);
+	/* The lock is the open file description's: a second state, even in this
+	 * process, finds it held. */
+	CHECKF(state_lock(&b, err, sizeof err) == 0, "same process, second state: %s", err);
 	CHECK(b.lockfd == -1);
 	CHECKF(mode_of(dir, "lock") == 0600, "lock mode %o", mode_of(dir, "lock"));
 
@@ -1046,6 +1083,29 @@ test_lock(void)
 
 	state_close(&a);
 	CHECKF(state_lock(&b, err, sizeof err) == 1, "after release: %s", err);
+	state_close(&b);
+
+	/* check --report hands off with the lock held: a forked child keeps it
+	 * after the parent has closed its copy, until the child is done. */
+	open_in(&a, dir);
+	CHECKF(state_lock(&a, err, sizeof err) == 1, "before the fork: %s", err);
+	fflush(stdout);
+	int pipefd[2];
+	char c;
+	CHECK(pipe(pipefd) == 0);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[1]);
+		(void)read(pipefd[0], &c, 1);     /* until the parent has tested */
+		_exit(0);
+	}
+	close(pipefd[0]);
+	state_close(&a);
+	open_in(&b, dir);
+	CHECKF(state_lock(&b, err, sizeof err) == 0, "the child still holds it: %s", err);
+	close(pipefd[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECKF(state_lock(&b, err, sizeof err) == 1, "free once the child is gone: %s", err);
 	state_close(&b);
 	rm_rf(dir);
 }
@@ -1327,6 +1387,7 @@ static const struct check_case cases[] = {
 	{ "drop_below_many", test_drop_below_many },
 	{ "read_remove", test_read_remove },
 	{ "files", test_files },
+	{ "random_id", test_random_id },
 	{ "lock", test_lock },
 	{ "lock_cleans_tmp", test_lock_cleans_tmp },
 	{ "symlink_stamps", test_symlink_stamps },
