@@ -8,7 +8,7 @@
 #include "net.h"
 #include "url.h"
 
-#define REQUEST_MAX (256 * 1024 + 8192)
+#define HEAD_MAX 16384      /* a request's head; the body is sent from the caller's buffer */
 
 /* One connection: a socket, and a TLS session over it when the URL is https. */
 struct conn {
@@ -18,7 +18,7 @@ struct conn {
 };
 
 static struct tls_conn tls_session;
-static char request[REQUEST_MAX];
+static char head[HEAD_MAX];
 
 static int
 failf(struct client_result *res, const char *a, const char *b, const char *c)
@@ -103,7 +103,7 @@ proxy_connect(struct conn *c, const struct url *dest,
 	char err[256];
 	char code[4];
 
-	buf_init(&b, request, sizeof request);
+	buf_init(&b, head, sizeof head);
 	if (http_connect(&b, dest, proxy) != 0)
 		return failf(res, "proxy CONNECT request too long", NULL, NULL);
 	if (net_write_all(c->fd, b.p, b.len, c->deadline_ms, err, sizeof err) != 0)
@@ -122,30 +122,77 @@ proxy_connect(struct conn *c, const struct url *dest,
 	return 0;
 }
 
-/* What an exchange learns once and keeps across its redirects. */
-struct trust_once {
-	const struct tls_trust *trust;   /* NULL until the first https hop */
-	time_t when;
-};
+int
+client_trust_load(struct client_trust *t)
+{
+	int behind = 0;
+
+	if (t->loaded != 0)
+		return t->loaded > 0 ? 0 : -1;
+	if (t->insecure) {
+		tls_trust_insecure(&t->trust);
+		t->loaded = 1;
+	} else {
+		t->loaded = tls_trust_choose(&t->trust, t->store, t->pin, t->ca_file, t->error,
+		    sizeof t->error) == 0 ? 1 : -1;
+	}
+	t->when = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
+	t->clock_behind = behind && !t->insecure && !t->trust.pinned;
+	return t->loaded > 0 ? 0 : -1;
+}
+
+/* The trust for the first https hop, loaded then. */
+static int
+need_trust(const struct client_request *rq, struct client_result *res)
+{
+	struct client_trust *t = &rq->dest->trust;
+
+	if (t->loaded > 0)
+		return 0;
+	if (client_trust_load(t) != 0)
+		return failf(res, t->error, NULL, NULL);
+	if (!t->insecure && !t->trust.pinned && t->ca_file[0] != '\0')
+		logf3(rq, "trusting the CA file ", t->ca_file, NULL);
+	return 0;
+}
+
+/* Sends the request's head, then its body from the caller's buffer. */
+static int
+send_request(const struct client_request *rq, struct conn *c, const struct url *dest,
+    struct client_result *res)
+{
+	char err[512];
+	struct buf b;
+
+	buf_init(&b, head, sizeof head);
+	if (rq->get ? http_get(&b, dest, rq->headers, rq->n_headers) :
+	    http_post_head(&b, dest, rq->headers, rq->n_headers, rq->body_len))
+		return failf(res, "request headers larger than 16 KiB", NULL, NULL);
+	if (conn_write(c, b.p, b.len, err, sizeof err) != 0 ||
+	    (!rq->get && rq->body_len > 0 && conn_write(c, rq->body, rq->body_len, err,
+	    sizeof err) != 0))
+		return failf(res, "sending the request: ", err, NULL);
+	return 0;
+}
 
 /* One request/response on a fresh connection to dest. */
 static int
 exchange_once(const struct client_request *rq, const struct url *dest, struct http_response *r,
-    struct trust_once *t, struct client_result *res)
+    struct client_result *res)
 {
+	const struct client_dest *d = rq->dest;
 	struct conn c = { -1, NULL, rq->deadline_ms };
 	struct url proxy;
 	const char *which = NULL;
 	char err[512];
-	struct buf b;
 	int use_proxy = 0;
 	int rc = -1;
 
-	if (dest->scheme == URL_HTTPS && t->trust == NULL &&
-	    rq->get_trust(rq->trust_ctx, &t->trust, &t->when, err, sizeof err) != 0)
-		return failf(res, err, NULL, NULL);
 	if (dest->scheme == URL_HTTPS) {
-		use_proxy = url_proxy_for(dest, rq->config_proxy, &proxy, &which, err, sizeof err);
+		if (need_trust(rq, res) != 0)
+			return -1;
+		use_proxy = url_proxy_for(dest, &d->env, d->config_proxy, &proxy, &which, err,
+		    sizeof err);
 		if (use_proxy < 0)
 			return failf(res, err, NULL, NULL);
 	}
@@ -161,8 +208,8 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 	if (use_proxy && proxy_connect(&c, dest, &proxy, res) != 0)
 		goto out;
 	if (dest->scheme == URL_HTTPS) {
-		if (tls_open(&tls_session, c.fd, dest->host, t->trust, t->when, rq->deadline_ms,
-		    err, sizeof err) != 0) {
+		if (tls_open(&tls_session, c.fd, dest->host, &d->trust.trust, d->trust.when,
+		    rq->deadline_ms, err, sizeof err) != 0) {
 			struct buf e;
 
 			buf_init(&e, res->error, sizeof res->error);
@@ -175,16 +222,8 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 		c.tls = &tls_session;
 		logf3(rq, "TLS 1.2 established with ", dest->host, NULL);
 	}
-	buf_init(&b, request, sizeof request);
-	if (rq->get ? http_get(&b, dest, rq->headers, rq->n_headers) :
-	    http_post(&b, dest, rq->headers, rq->n_headers, rq->body, rq->body_len)) {
-		failf(res, "request larger than the request buffer", NULL, NULL);
+	if (send_request(rq, &c, dest, res) != 0)
 		goto out;
-	}
-	if (conn_write(&c, b.p, b.len, err, sizeof err) != 0) {
-		failf(res, "sending the request: ", err, NULL);
-		goto out;
-	}
 	http_response_init(r, 0, time(NULL));
 	if (read_response(&c, r, err, sizeof err) != 0) {
 		failf(res, err, NULL, NULL);
@@ -204,23 +243,45 @@ is_redirect(int status)
 	return status == 301 || status == 302 || status == 307 || status == 308;
 }
 
+/* Plain http:// only to loopback, unless the caller allows it anywhere. */
+static int
+http_allowed(const struct url *u, int allow_http)
+{
+	return u->scheme == URL_HTTPS || allow_http || url_is_loopback(u);
+}
+
+int
+client_dest_init(struct client_dest *d, const char *url, int allow_http,
+    const struct url_env *env, const char *config_proxy, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof *d);
+	d->env = *env;
+	d->config_proxy = config_proxy != NULL ? config_proxy : "";
+	if (url_parse(&d->url, url, err, errlen) != 0)
+		return -1;
+	if (!http_allowed(&d->url, allow_http)) {
+		buf_join(err, errlen, "plain http:// is allowed only to loopback; use https:// for ",
+		    d->url.host, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int
 client_exchange(const struct client_request *rq, struct client_result *res)
 {
 	static struct url dest, next;
 	static struct http_response r;
-	struct trust_once trust = { NULL, 0 };
 	char err[512];
 
 	memset(res, 0, sizeof *res);
 	res->retry_after = -1;
-	if (url_parse(&dest, rq->url, err, sizeof err) != 0)
-		return failf(res, err, NULL, NULL);
+	dest = rq->dest->url;
 	for (int hops = 0;; hops++) {
-		if (dest.scheme == URL_HTTP && !url_is_loopback(&dest) && !rq->allow_http)
+		if (!http_allowed(&dest, rq->allow_http))
 			return failf(res, "refusing plain http:// to a host that is not loopback: ",
 			    dest.host, NULL);
-		if (exchange_once(rq, &dest, &r, &trust, res) != 0)
+		if (exchange_once(rq, &dest, &r, res) != 0)
 			return -1;
 		res->status = r.status;
 		res->retry_after = r.retry_after;

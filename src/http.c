@@ -726,8 +726,8 @@ request_line(struct buf *b, const char *method, const struct url *u)
 }
 
 int
-http_post(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
-    const char *body, size_t body_len)
+http_post_head(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
+    size_t body_len)
 {
 	request_line(b, "POST", u);
 	buf_str(b, "Content-Type: application/json\r\nContent-Length: ");
@@ -736,8 +736,6 @@ http_post(struct buf *b, const struct url *u, const char *const *extra, size_t n
 	if (extras(b, extra, n_extra) != 0)
 		return -1;
 	buf_str(b, "\r\n");
-	if (body_len > 0)
-		buf_add(b, body, body_len);
 	return b->overflow ? -1 : 0;
 }
 

@@ -92,14 +92,15 @@ int http_response_in_body(const struct http_response *r);
 int http_retry_after(const char *value, time_t now, int64_t *secs);
 
 /*
- * Writes a POST request for u: request line, Host (with port when not default),
- * User-Agent: anontel/<version>, Content-Type: application/json, Content-Length,
- * Connection: close, the extra header lines (each "Name: value", may be NULL),
- * the blank line and the body. Returns 0, or -1 if b overflowed or an extra
- * line is not HTTP_HEADER_OK.
+ * Writes the head of a POST request for u: request line, Host (with port when not
+ * default), User-Agent: anontel/<version>, Content-Type: application/json,
+ * Content-Length: body_len, Connection: close, the extra header lines (each
+ * "Name: value", may be NULL) and the blank line. The body is sent after it from
+ * the caller's buffer, never copied. Returns 0, or -1 if b overflowed or an
+ * extra line is not HTTP_HEADER_OK.
  */
-int http_post(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
-    const char *body, size_t body_len);
+int http_post_head(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
+    size_t body_len);
 
 /* Writes a CONNECT request for host:port (always with the port; IPv6 in
  * brackets), Host: the same, Proxy-Authorization: Basic from the proxy URL's
@@ -122,7 +123,7 @@ enum http_header_verdict {
 enum http_header_verdict http_header_check(const char *line, const char **reserved);
 
 /* Writes a GET request for u: Host, User-Agent, Connection: close and the extra
- * header lines (check). Returns 0, or -1 as http_post. */
+ * header lines (check). Returns 0, or -1 as http_post_head. */
 int http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra);
 
 #endif

@@ -33,8 +33,51 @@
 
 #define MSG_MAX STATE_MSG_MAX
 
+/* What one run owns. The big buffers exist once and every verb shares them: the
+ * message being shown, built or sent, and the room for a CA file's anchors (the
+ * probe's trust, then the report's, never at the same time). */
 static struct cfg config;
 static char message[MSG_MAX];
+static struct tls_store store;
+
+/* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
+ * endpoint_error ("" when none is configured), 0 not yet. */
+static struct client_dest endpoint;
+static int endpoint_state;
+static char endpoint_error[512];
+
+/* The proxy variables, read once for every destination of the run (url.c reads no
+ * environment). */
+static const struct url_env *
+proxy_env(void)
+{
+	static struct url_env env;
+	static int read;
+
+	for (size_t i = 0; !read && i < URL_PROXY_VARS; i++)
+		env.value[i] = getenv(url_proxy_vars[i]);
+	read = 1;
+	return &env;
+}
+
+/* Resolves the endpoint once the config is final: parsed and checked (plain
+ * http:// to loopback only), the proxy settings read, the trust settings set. */
+static int
+resolve_endpoint(void)
+{
+	if (endpoint_state != 0)
+		return endpoint_state;
+	endpoint_state = -1;
+	if (config.endpoint[0] == '\0')
+		return -1;
+	if (client_dest_init(&endpoint, config.endpoint, 0, proxy_env(), config.proxy,
+	    endpoint_error, sizeof endpoint_error) != 0)
+		return -1;
+	endpoint.trust.pin = config.pin;
+	endpoint.trust.ca_file = config.ca_file;
+	endpoint.trust.store = &store;
+	return endpoint_state = 1;
+}
 
 /* Writes all of s to fd. Returns 0, or -1 with errno. */
 static int
@@ -203,21 +246,20 @@ compute_id(struct id *id, const struct cli *cl, int create)
 static void
 say_destination(void)
 {
-	static struct url u;
-	char text[CFG_URL_MAX + 256], err[256];
+	char text[CFG_URL_MAX + 1024];
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
 	buf_str(&b, "telemetry is on (");
 	buf_str(&b, cfg_rule_text(config.rule));
-	if (config.endpoint[0] == '\0') {
-		buf_str(&b, "); no endpoint configured");
-	} else if (url_parse(&u, config.endpoint, err, sizeof err) != 0) {
-		buf_str(&b, "); the endpoint is invalid: ");
-		buf_str(&b, err);
-	} else {
+	if (resolve_endpoint() > 0) {
 		buf_str(&b, "); report sends this to ");
-		url_format(&b, &u);
+		url_format(&b, &endpoint.url);
+	} else if (endpoint_error[0] == '\0') {
+		buf_str(&b, "); no endpoint configured");
+	} else {
+		buf_str(&b, "); the endpoint is invalid: ");
+		buf_str(&b, endpoint_error);
 	}
 	say(text, NULL);
 }
@@ -354,18 +396,14 @@ struct status_view {
 static void
 status_endpoint(struct status_view *v)
 {
-	static struct url u;
-	char err[256];
 	struct buf b;
 
 	buf_init(&b, v->endpoint, sizeof v->endpoint);
-	if (config.endpoint[0] == '\0')
-		return;
-	if (url_parse(&u, config.endpoint, err, sizeof err) == 0) {
-		url_format(&b, &u);
-	} else {
+	if (resolve_endpoint() > 0) {
+		url_format(&b, &endpoint.url);
+	} else if (endpoint_error[0] != '\0') {
 		buf_str(&b, "(invalid: ");
-		buf_str(&b, err);
+		buf_str(&b, endpoint_error);
 		buf_char(&b, ')');
 	}
 }
@@ -627,24 +665,14 @@ verb_status(const struct cli *cl)
 static int
 check_endpoint(const char *who)
 {
-	static struct url u;
-	char err[512];
-
-	if (config.endpoint[0] == '\0') {
+	if (resolve_endpoint() > 0)
+		return 0;
+	if (endpoint_error[0] == '\0')
 		say3(who, "no endpoint configured (config \"endpoint\", ANONTEL_ENDPOINT "
 		    "or --endpoint)", NULL);
-		return -1;
-	}
-	if (url_parse(&u, config.endpoint, err, sizeof err) != 0) {
-		say3(who, "endpoint: ", err);
-		return -1;
-	}
-	if (u.scheme == URL_HTTP && !url_is_loopback(&u)) {
-		say3(who, "endpoint: plain http:// is allowed only to loopback; use https:// for ",
-		    u.host);
-		return -1;
-	}
-	return 0;
+	else
+		say3(who, "endpoint: ", endpoint_error);
+	return -1;
 }
 
 static void
@@ -663,16 +691,15 @@ warn_clock(const struct cli *cl)
 static void
 say_notice(int handed_off)
 {
-	static struct url u;
-	char text[CFG_URL_MAX + 512], err[256];
+	char text[CFG_URL_MAX + 512];
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
 	buf_str(&b, handed_off ? "sending" : "sent");
 	buf_str(&b, " anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
 	    "enabled features, a hashed instance ID) to ");
-	if (url_parse(&u, config.endpoint, err, sizeof err) == 0)
-		url_format(&b, &u);
+	if (resolve_endpoint() > 0)
+		url_format(&b, &endpoint.url);
 	buf_str(&b, handed_off ? " in the background" : "");
 	buf_str(&b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off. ");
 	buf_str(&b, handed_off ? "This notice is shown until the first report is delivered." :
@@ -728,6 +755,8 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	enter_sandbox(cl, SANDBOX_NET);
 	memset(&r, 0, sizeof r);
 	r.cfg = &config;
+	r.dest = &endpoint;
+	r.message = message;
 	r.force = force;
 	r.deadline_ms = deadline_ms;
 	r.log = cl->verbose ? log_line : NULL;
@@ -793,57 +822,10 @@ verb_report(const struct cli *cl)
 	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, 0, "report: ");
 }
 
-/* The probe's trust: -k, or the CA file / built-in roots; loaded once, when the
- * first https hop needs it (client.h get_trust), or before the sandbox for an
- * https probe. A plain-http probe that is not redirected reads no CA file, so a
- * stale SSL_CERT_FILE in a base image cannot fail it. */
-struct probe_trust {
-	const struct cli *cl;
-	int loaded;                  /* 1 loaded, -1 refused */
-	struct tls_trust trust;
-	time_t when;
-	char error[512];
-};
-
+/* check -H: each extra header as RFC 9110 and SPEC §11 allow. */
 static int
-probe_trust(void *ctx, const struct tls_trust **t, time_t *when, char *err, size_t errlen)
+check_headers(const struct cli *cl)
 {
-	static struct tls_store store;
-	struct probe_trust *p = ctx;
-	int behind = 0;
-
-	if (p->loaded == 0) {
-		if (p->cl->insecure)
-			tls_trust_insecure(&p->trust);
-		p->loaded = p->cl->insecure || tls_trust_choose(&p->trust, &store, NULL,
-		    config.ca_file, p->error, sizeof p->error) == 0 ? 1 : -1;
-		p->when = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
-		if (behind && !p->cl->insecure)
-			warn_clock(p->cl);
-	}
-	if (p->loaded < 0) {
-		buf_join(err, errlen, p->error, NULL, NULL);
-		return -1;
-	}
-	*t = &p->trust;
-	*when = p->when;
-	return 0;
-}
-
-/* check URL: GET it; healthy when the status is expected. Every failure is 1. */
-static int
-verb_check(const struct cli *cl)
-{
-	static struct probe_trust pt;
-	static struct url probe;
-	const struct tls_trust *t;
-	struct client_request rq;
-	struct client_result res;
-	char err[1024], code[4];
-	struct buf c;
-	uint64_t timeout_ms;
-	time_t when;
-
 	for (size_t i = 0; i < cl->n_headers; i++) {
 		const char *name = NULL;
 
@@ -852,14 +834,72 @@ verb_check(const struct cli *cl)
 			break;
 		case HTTP_HEADER_RESERVED:
 			say3("check: -H: the ", name, " header is anontel's to write (refused)");
-			return EXIT_FAILED;
+			return -1;
 		default:
 			/* Not echoed: it may hold the CR/LF that made it invalid. */
 			say("check: -H: expected 'Name: value' with a token name and no control "
 			    "characters", NULL);
-			return EXIT_FAILED;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* The probe's destination: plain http anywhere, the trust -k or the CA file or the
+ * built-in roots (never the telemetry pin). An https probe loads its trust now,
+ * before the sandbox; a plain-http one only if a redirect needs it, so a stale
+ * SSL_CERT_FILE in a base image cannot fail it. */
+static int
+resolve_probe(const struct cli *cl, struct client_dest *probe)
+{
+	char err[1024];
+
+	if (client_dest_init(probe, cl->url, 1, proxy_env(), config.proxy, err, sizeof err) != 0) {
+		say("check: ", err);
+		return -1;
+	}
+	probe->trust.insecure = cl->insecure;
+	probe->trust.pin = "";
+	probe->trust.ca_file = config.ca_file;
+	probe->trust.store = &store;
+	if (probe->url.scheme == URL_HTTPS && client_trust_load(&probe->trust) != 0) {
+		say("check: ", probe->trust.error);
+		return -1;
+	}
+	return 0;
+}
+
+/* Says why a probe's answer is unhealthy. */
+static void
+say_unhealthy(const struct cli *cl, const struct client_result *res, const char *code)
+{
+	char why[512];
+	struct buf w;
+
+	buf_init(&w, why, sizeof why);
+	buf_str(&w, cl->expect ? " is not in --expect" : " is not 2xx");
+	if (res->other_host[0] != '\0') {
+		buf_str(&w, " (a redirect to another host, not followed: ");
+		buf_str(&w, res->other_host);
+		buf_char(&w, ')');
+	}
+	say3("check: unhealthy: HTTP ", code, why);
+}
+
+/* check URL: GET it; healthy when the status is expected. Every failure is 1. */
+static int
+verb_check(const struct cli *cl)
+{
+	static struct client_dest probe;
+	struct client_request rq;
+	struct client_result res;
+	char err[1024], code[4];
+	struct buf c;
+	uint64_t timeout_ms;
+	int rc;
+
+	if (check_headers(cl) != 0)
+		return EXIT_FAILED;
 	if (cl->flags.timeout != NULL && cfg_parse_duration(cl->flags.timeout, &timeout_ms) != 0) {
 		say("check: --timeout: expected a duration such as 500ms or 5s", NULL);
 		return EXIT_FAILED;
@@ -881,44 +921,27 @@ verb_check(const struct cli *cl)
 	}
 	memset(&rq, 0, sizeof rq);
 	rq.deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;
-	if (url_parse(&probe, cl->url, err, sizeof err) != 0) {
-		say("check: ", err);
+	if (resolve_probe(cl, &probe) != 0)
 		return EXIT_FAILED;
-	}
-	pt.cl = cl;
-	if (probe.scheme == URL_HTTPS && probe_trust(&pt, &t, &when, err, sizeof err) != 0) {
-		say("check: ", err);
-		return EXIT_FAILED;
-	}
 	enter_sandbox(cl, SANDBOX_NET);
-	rq.url = cl->url;
+	rq.dest = &probe;
 	rq.get = 1;
 	rq.allow_http = 1;
 	rq.same_host = 1;
 	rq.headers = cl->headers;
 	rq.n_headers = cl->n_headers;
-	rq.get_trust = probe_trust;
-	rq.trust_ctx = &pt;
-	rq.config_proxy = config.proxy;
 	rq.log = cl->verbose ? log_line : NULL;
-	if (client_exchange(&rq, &res) != 0) {
+	rc = client_exchange(&rq, &res);
+	if (probe.trust.clock_behind)
+		warn_clock(cl);
+	if (rc != 0) {
 		say("check: unhealthy: ", res.error);
 		return EXIT_FAILED;
 	}
 	buf_init(&c, code, sizeof code);
 	buf_uint(&c, (uint64_t)res.status, 3);
 	if (cli_expect_match(cl->expect, res.status) != 1) {
-		char why[512];
-		struct buf w;
-
-		buf_init(&w, why, sizeof why);
-		buf_str(&w, cl->expect ? " is not in --expect" : " is not 2xx");
-		if (res.other_host[0] != '\0') {
-			buf_str(&w, " (a redirect to another host, not followed: ");
-			buf_str(&w, res.other_host);
-			buf_char(&w, ')');
-		}
-		say3("check: unhealthy: HTTP ", code, why);
+		say_unhealthy(cl, &res, code);
 		return EXIT_FAILED;
 	}
 	if (cl->verbose)

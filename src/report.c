@@ -11,9 +11,6 @@
 #include "state.h"
 #include "tls.h"
 
-/* The message being built or sent: one at a time. */
-static char message[STATE_MSG_MAX];
-
 static struct state state;
 
 int64_t
@@ -42,39 +39,6 @@ fail(struct report_run *r, enum report_status st, const char *a, const char *b)
 	buf_join(r->error, sizeof r->error, a, b, NULL);
 	r->status = st;
 	return st;
-}
-
-/* What certificates are checked against, loaded when the first TLS connection
- * needs it (client.h get_trust): a plain-http endpoint reads no CA file. */
-static struct tls_trust trust;
-static struct tls_store store;
-static int trust_loaded;      /* 1 loaded, -1 refused (the config is wrong) */
-static char trust_error[512];
-static time_t tls_time;
-
-static int
-load_trust(void *ctx, const struct tls_trust **t, time_t *when, char *err, size_t errlen)
-{
-	struct report_run *r = ctx;
-	int behind = 0;
-
-	if (trust_loaded == 0) {
-		trust_loaded = tls_trust_choose(&trust, &store, r->cfg->pin, r->cfg->ca_file,
-		    trust_error, sizeof trust_error) == 0 ? 1 : -1;
-		if (trust_loaded > 0 && !trust.pinned && r->cfg->ca_file[0] != '\0')
-			logline(r, "trusting the CA file ", r->cfg->ca_file);
-		tls_time = tls_check_time(time(NULL), (time_t)ANONTEL_BUILD_EPOCH, &behind);
-		r->clock_behind = behind && !trust.pinned;
-	}
-	if (trust_loaded < 0) {
-		/* A config error, not a network one: the run exits 2. */
-		buf_join(err, errlen, trust_error, NULL, NULL);
-		r->status = REPORT_BAD_CONFIG;
-		return -1;
-	}
-	*t = &trust;
-	*when = tls_time;
-	return 0;
 }
 
 /* How long after the last build a new message is due: the interval and its
@@ -187,7 +151,7 @@ build(struct report_run *r)
 			fail(r, REPORT_NO_ID, "no ID source: ", err);
 		return -1;
 	}
-	buf_init(&b, message, sizeof message);
+	buf_init(&b, r->message, STATE_MSG_MAX);
 	if (msg_compose(&b, r->cfg, id.hex, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
 		return -1;
@@ -215,6 +179,7 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 	struct client_request rq;
 	struct client_result res;
 	struct buf h;
+	int rc;
 
 	*retry_after = -1;
 	/* The same message always carries the same key, so a server can drop the
@@ -226,18 +191,20 @@ send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
 
 	r->status = REPORT_NOT_DELIVERED;
 	memset(&rq, 0, sizeof rq);
-	rq.url = r->cfg->endpoint;
+	rq.dest = r->dest;
 	rq.body = msg;
 	rq.body_len = n;
 	rq.headers = headers;
 	rq.n_headers = 1;
-	rq.get_trust = load_trust;
-	rq.trust_ctx = r;
-	rq.config_proxy = r->cfg->proxy;
 	rq.deadline_ms = r->deadline_ms;
 	rq.log = r->log;
 	rq.log_ctx = r->log_ctx;
-	if (client_exchange(&rq, &res) != 0) {
+	rc = (r->exchange != NULL ? r->exchange : client_exchange)(&rq, &res);
+	r->clock_behind = r->dest->trust.clock_behind;
+	if (rc != 0) {
+		/* A pin or CA file that is wrong is a config error, not a network one. */
+		if (r->dest->trust.loaded < 0)
+			r->status = REPORT_BAD_CONFIG;
 		buf_join(r->error, sizeof r->error, res.error, NULL, NULL);
 		return -1;
 	}
@@ -274,7 +241,7 @@ send_stateless(struct report_run *r)
 
 	if (n < 0)
 		return;
-	if (send_one(r, message, (size_t)n, &retry_after) != 0)
+	if (send_one(r, r->message, (size_t)n, &retry_after) != 0)
 		return;
 	r->delivered = 1;
 	r->status = REPORT_DELIVERED;
@@ -297,7 +264,8 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		ssize_t len = state_read_kept(&state, seq[i], message, sizeof message, err, sizeof err);
+		ssize_t len = state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err,
+		    sizeof err);
 
 		if (len < 0) {
 			/* Not ours to send (a planted link, a file that is not a message):
@@ -307,7 +275,7 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 			add_saturating(&st->dropped, 1);
 			continue;
 		}
-		switch (send_one(r, message, (size_t)len, retry_after)) {
+		switch (send_one(r, r->message, (size_t)len, retry_after)) {
 		case 0:
 			break;
 		case 1:
@@ -324,7 +292,7 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		}
 		/* At least once: a kill between the 2xx and the removal sends it again,
 		 * with the same Idempotency-Key. */
-		state_write_last(&state, message, (size_t)len, NULL, 0);
+		state_write_last(&state, r->message, (size_t)len, NULL, 0);
 		if (state_remove_kept(&state, seq[i], err, sizeof err) != 0) {
 			fail(r, REPORT_STATE_ERROR, err, NULL);
 			return -1;
@@ -393,7 +361,7 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 
 	if (n < 0)
 		return -1;
-	if (state_keep(&state, message, (size_t)n, NULL, err, sizeof err) != 0) {
+	if (state_keep(&state, r->message, (size_t)n, NULL, err, sizeof err) != 0) {
 		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
 		return -1;
 	}
@@ -464,7 +432,7 @@ static void
 cycle(struct report_run *r)
 {
 	struct state_stamps st;
-	int64_t now = report_now_ms(), retry_after = -1;
+	int64_t now = r->now_ms != 0 ? r->now_ms : report_now_ms(), retry_after = -1;
 	char err[512];
 	int locked, sent, due, clamped;
 

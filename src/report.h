@@ -28,6 +28,10 @@
 #include "config.h"
 #include "state.h"
 
+struct client_dest;
+struct client_request;
+struct client_result;
+
 /* Back-off after a failed send with no Retry-After: see report_backoff_ms. It is
  * armed in the stamps before anything is sent, so a run killed mid-send (a probe
  * at the engine's timeout) still waits it out. A Retry-After (429, 503) replaces
@@ -50,6 +54,9 @@ enum report_status {
 struct report_run {
 	/* in */
 	const struct cfg *cfg;
+	struct client_dest *dest;     /* the endpoint, its proxy and trust (client.h) */
+	char *message;                /* the caller's STATE_MSG_MAX bytes: the message being
+	                               * built or sent, one at a time */
 	int force;
 	int64_t deadline_ms;                          /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);     /* progress for -v; may be NULL */
@@ -60,6 +67,10 @@ struct report_run {
 	 * there, which gets 0 and goes on). It may change deadline_ms and log. */
 	int (*hand_off)(void *ctx, struct report_run *r);
 	void *hand_off_ctx;
+	/* Unit tests only: the exchange (NULL: client_exchange) and the clock in Unix
+	 * ms (0: the wall clock, report_now_ms). */
+	int (*exchange)(const struct client_request *rq, struct client_result *res);
+	int64_t now_ms;
 	/* out */
 	enum report_status status;
 	int first_run;            /* 1: the first delivery from this state dir: the caller

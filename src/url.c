@@ -666,12 +666,26 @@ parse_proxy(struct url *proxy, const char *name, const char *value, char *err, s
 	return 0;
 }
 
-int
-url_proxy_for(const struct url *dest, const char *config_proxy, struct url *proxy,
-    const char **which, char *err, size_t errlen)
+const char *const url_proxy_vars[URL_PROXY_VARS] = {
+	"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"
+};
+
+/* Of no_proxy and NO_PROXY (lowercase wins), the one that matches host, or NULL. */
+static const char *
+bypassed_by(const struct url_env *env, const char *host)
 {
-	static const char *const vars[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
-	const char *name = NULL, *value = NULL, *np;
+	const char *np = env->value[URL_ENV_no_proxy];
+	size_t i = np != NULL ? URL_ENV_no_proxy : URL_ENV_NO_PROXY;
+
+	np = env->value[i];
+	return np != NULL && url_no_proxy_match(np, host) ? url_proxy_vars[i] : NULL;
+}
+
+int
+url_proxy_for(const struct url *dest, const struct url_env *env, const char *config_proxy,
+    struct url *proxy, const char **which, char *err, size_t errlen)
+{
+	const char *name = NULL, *value = NULL, *bypass;
 
 	if (which != NULL)
 		*which = NULL;
@@ -681,9 +695,9 @@ url_proxy_for(const struct url *dest, const char *config_proxy, struct url *prox
 		return 0;
 	/* The environment over the config (SPEC §2); the first variable that is set
 	 * decides, even when empty, which means "no proxy" (curl). */
-	for (size_t i = 0; i < sizeof vars / sizeof vars[0] && value == NULL; i++) {
-		value = getenv(vars[i]);
-		name = vars[i];
+	for (size_t i = URL_ENV_https_proxy; i <= URL_ENV_ALL_PROXY && value == NULL; i++) {
+		value = env->value[i];
+		name = url_proxy_vars[i];
 	}
 	if (value == NULL && config_proxy != NULL && config_proxy[0] != '\0') {
 		name = "proxy";
@@ -691,16 +705,9 @@ url_proxy_for(const struct url *dest, const char *config_proxy, struct url *prox
 	}
 	if (value == NULL || value[0] == '\0')
 		return 0;
-	np = getenv("no_proxy");
-	if (np != NULL) {
-		if (url_no_proxy_match(np, dest->host)) {
-			if (which != NULL)
-				*which = "no_proxy";
-			return 0;
-		}
-	} else if ((np = getenv("NO_PROXY")) != NULL && url_no_proxy_match(np, dest->host)) {
+	if ((bypass = bypassed_by(env, dest->host)) != NULL) {
 		if (which != NULL)
-			*which = "NO_PROXY";
+			*which = bypass;
 		return 0;
 	}
 	if (parse_proxy(proxy, name, value, err, errlen) != 0)

@@ -1,7 +1,7 @@
 /*
  * url: parsing of endpoint, redirect and proxy URLs, and the proxy choice
  * (https_proxy / all_proxy / NO_PROXY with curl's rules). Pure functions over
- * strings: no I/O, no allocation.
+ * strings: no I/O, no allocation, no environment (the caller reads it).
  */
 #ifndef ANONTEL_URL_H
 #define ANONTEL_URL_H
@@ -69,12 +69,24 @@ int url_resolve(struct url *out, const struct url *base, const char *location, c
  */
 int url_no_proxy_match(const char *no_proxy, const char *host);
 
+/* The proxy variables, as curl reads them; url.c reads no environment: the
+ * caller passes their values in a struct url_env, index for index. */
+enum {
+	URL_ENV_https_proxy, URL_ENV_HTTPS_PROXY, URL_ENV_all_proxy, URL_ENV_ALL_PROXY,
+	URL_ENV_no_proxy, URL_ENV_NO_PROXY, URL_PROXY_VARS
+};
+extern const char *const url_proxy_vars[URL_PROXY_VARS];   /* their names */
+
+struct url_env {
+	const char *value[URL_PROXY_VARS];   /* getenv(url_proxy_vars[i]); NULL when unset */
+};
+
 /*
  * Chooses the proxy for an https destination: https_proxy, HTTPS_PROXY,
  * all_proxy, ALL_PROXY (lowercase wins), else the config's proxy; none when
  * NO_PROXY/no_proxy (lowercase wins) matches dest->host. As in curl, the first
  * of these variables that is set decides, even when set to "" (= no proxy, also
- * over the config's proxy).
+ * over the config's proxy). The variables' values come from env.
  * A plain http:// destination (loopback only) never uses a proxy: returns 0.
  * Returns 1 and fills *proxy (an http:// URL; "host:port" without a scheme is
  * taken as http://; default port 1080 when absent as curl does; no path but
@@ -85,7 +97,7 @@ int url_no_proxy_match(const char *no_proxy, const char *host);
  * `which` (may be NULL) receives the name of the setting used ("proxy" for the
  * config), "no_proxy"/"NO_PROXY" when that bypassed the proxy, else NULL.
  */
-int url_proxy_for(const struct url *dest, const char *config_proxy, struct url *proxy,
-    const char **which, char *err, size_t errlen);
+int url_proxy_for(const struct url *dest, const struct url_env *env, const char *config_proxy,
+    struct url *proxy, const char **which, char *err, size_t errlen);
 
 #endif

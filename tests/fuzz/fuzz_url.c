@@ -304,10 +304,14 @@ check_proxy_for(const struct url *dest, const char *config_proxy, char **env)
 	char **saved = environ;
 	int r;
 
+	struct url_env values;
+
 	err[0] = '\0';
 	environ = env;
-	r = url_proxy_for(dest, config_proxy, &proxy, &which, err, sizeof err);
+	for (size_t i = 0; i < URL_PROXY_VARS; i++)
+		values.value[i] = getenv(url_proxy_vars[i]);
 	environ = saved;
+	r = url_proxy_for(dest, &values, config_proxy, &proxy, &which, err, sizeof err);
 	FUZZ_CHECK(r >= -1 && r <= 1, "url_proxy_for returned %d", r);
 	if (r == 1) {
 		FUZZ_CHECK(proxy.scheme == URL_HTTP && strcmp(proxy.path, "/") == 0 &&

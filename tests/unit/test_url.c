@@ -390,7 +390,10 @@ proxy_for(char *out, size_t n, const char *dest, const char *config)
 		snprintf(out, n, "bad dest %s", err);
 		return;
 	}
-	rc = url_proxy_for(&d, config, &p, &which, err, sizeof err);
+	struct url_env env;
+	for (size_t i = 0; i < URL_PROXY_VARS; i++)
+		env.value[i] = getenv(url_proxy_vars[i]);
+	rc = url_proxy_for(&d, &env, config, &p, &which, err, sizeof err);
 	if (rc == 1)
 		snprintf(out, n, "1 %s %s:%u %s:%s", which ? which : "(null)", p.host, p.port, p.user,
 		    p.pass);
