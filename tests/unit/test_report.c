@@ -4,13 +4,22 @@
  * (report_backoff_ms), what a wrong clock left in the stamps (report_clamp_stamps)
  * and when status says the next send is due (report_next_due_ms).
  * Each row is named so a failure says which rule broke.
+ * Then the whole cycle (report_run) driven with a fake exchange and a fake clock:
+ * what is sent, when, what is kept, counted and retried, and that a retry carries
+ * the same bytes and the same Idempotency-Key. No network.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
+#include "client.h"
+#include "config.h"
 #include "report.h"
+#include "sha256.h"
+#include "state.h"
 
 #define SEC  1000LL
 #define MIN  (60 * SEC)
@@ -206,7 +215,261 @@ test_next_due(void)
 	    "the later of the two");
 }
 
+/* ---- the cycle, with a fake exchange and clock ---------------------------- */
+
+/* What the fake server saw and will answer. */
+static struct {
+	int answer;               /* status to answer; 0: fail as a network error */
+	int64_t retry_after;      /* seconds, -1 none */
+	int calls;
+	char body[STATE_MSG_MAX + 1];   /* NUL-terminated */
+	size_t body_len;
+	char key[64];             /* the Idempotency-Key header of the last call */
+} server;
+
+static int
+fake_exchange(const struct client_request *rq, struct client_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->retry_after = -1;
+	server.calls++;
+	memcpy(server.body, rq->body, rq->body_len);
+	server.body[rq->body_len] = '\0';
+	server.body_len = rq->body_len;
+	server.key[0] = '\0';
+	for (size_t i = 0; i < rq->n_headers; i++)
+		if (strncmp(rq->headers[i], "Idempotency-Key: ", 17) == 0)
+			snprintf(server.key, sizeof server.key, "%s", rq->headers[i] + 17);
+	if (server.answer == 0) {
+		snprintf(res->error, sizeof res->error, "connection refused");
+		return -1;
+	}
+	res->status = server.answer;
+	res->retry_after = server.retry_after;
+	return 0;
+}
+
+static struct cfg cfg;
+static struct client_dest dest;
+static char message[STATE_MSG_MAX];
+static char dir[64];
+
+static void
+setup(void)
+{
+	struct url_env env = { { NULL } };
+	char err[256];
+
+	snprintf(dir, sizeof dir, "/tmp/test_report-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	cfg_defaults(&cfg);
+	cfg.enabled = 1;
+	cfg.scheme = CFG_SCHEME_FIXED;
+	snprintf(cfg.fixed_id, sizeof cfg.fixed_id, "unit-test-instance-0001");
+	snprintf(cfg.endpoint, sizeof cfg.endpoint, "https://telemetry.example/t");
+	snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", dir);
+	CHECKF(client_dest_init(&dest, cfg.endpoint, 0, &env, "", err, sizeof err) == 0, "%s", err);
+	memset(&server, 0, sizeof server);
+	server.answer = 200;
+	server.retry_after = -1;
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# %s failed\n", cmd);
+}
+
+/* One run at now_ms; returns its status. */
+static enum report_status
+run_at(int64_t now_ms, int force)
+{
+	static struct report_run r;
+
+	memset(&r, 0, sizeof r);
+	r.cfg = &cfg;
+	r.dest = &dest;
+	r.message = message;
+	r.force = force;
+	r.deadline_ms = INT64_MAX;
+	r.exchange = fake_exchange;
+	r.now_ms = now_ms;
+	report_run(&r);
+	return r.status;
+}
+
+static struct state_stamps
+stamps(void)
+{
+	struct state s;
+	struct state_stamps st;
+	char err[256];
+
+	memset(&st, 0, sizeof st);
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_read_stamps(&s, &st, err, sizeof err) == 0, "%s", err);
+	state_close(&s);
+	return st;
+}
+
+static size_t
+kept(void)
+{
+	struct state s;
+	uint64_t seq[STATE_MAX_KEPT];
+	size_t total = 0;
+	char err[256];
+
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_list_kept(&s, seq, STATE_MAX_KEPT, &total, err, sizeof err) >= 0, "%s", err);
+	state_close(&s);
+	return total;
+}
+
+/* The key a message must carry: the first 16 bytes of its SHA-256, in hex. */
+static void
+key_of(const char *msg, size_t n, char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[SHA256_LEN];
+
+	sha256(msg, n, d);
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+static void
+test_first_run_delivers_then_not_due(void)
+{
+	struct state_stamps st;
+	char want[33];
+
+	setup();
+	CHECKF(run_at(T0, 0) == REPORT_DELIVERED, "first run delivers");
+	CHECK(server.calls == 1);
+	key_of(server.body, server.body_len, want);
+	CHECK_STR(server.key, want, "Idempotency-Key is the message's digest");
+	CHECK(strstr(server.body, "\"unit-test-instance-0001\"") != NULL);
+	st = stamps();
+	CHECK(st.last_success_ms == T0 && st.last_built_ms == T0 && st.sent == 1);
+	CHECK(st.failures == 0 && st.next_try_ms == 0 && st.last_error[0] == '\0');
+	CHECK(kept() == 0);
+	CHECKF(run_at(T0 + HOUR, 0) == REPORT_NOT_DUE, "an hour later: not due");
+	CHECK(server.calls == 1);
+	/* Due once the interval and this state dir's jitter (at most 10%) have passed. */
+	CHECKF(run_at(T0 + 12 * HOUR + 12 * HOUR / 10 + 1, 0) == REPORT_DELIVERED,
+	    "due after interval + jitter");
+	CHECK(server.calls == 2 && stamps().sent == 2);
+	teardown();
+}
+
+static void
+test_failure_keeps_backs_off_and_resends_the_same_bytes(void)
+{
+	static char first[STATE_MSG_MAX];
+	size_t first_len;
+	char first_key[64];
+	struct state_stamps st;
+
+	setup();
+	server.answer = 0;
+	CHECKF(run_at(T0, 0) == REPORT_NOT_DELIVERED, "network down: not delivered");
+	memcpy(first, server.body, server.body_len);
+	first_len = server.body_len;
+	snprintf(first_key, sizeof first_key, "%s", server.key);
+	CHECK(kept() == 1);
+	st = stamps();
+	CHECK(st.failures == 1 && st.sent == 0);
+	CHECKF(st.next_try_ms >= T0 + 1000 && st.next_try_ms <= T0 + 12 * HOUR,
+	    "back-off within [1 s, interval]: %lld", (long long)(st.next_try_ms - T0));
+	CHECK(strstr(st.last_error, "connection refused") != NULL);
+	CHECKF(run_at(st.next_try_ms - 1, 0) == REPORT_NOT_DUE, "not before the back-off");
+	CHECK(server.calls == 1);
+	server.answer = 204;
+	CHECKF(run_at(st.next_try_ms, 0) == REPORT_DELIVERED, "delivered after the back-off");
+	CHECK(server.calls == 2);
+	CHECKF(server.body_len == first_len && memcmp(server.body, first, first_len) == 0,
+	    "the kept message is sent again byte for byte");
+	CHECK_STR(server.key, first_key, "with the same Idempotency-Key");
+	CHECK(kept() == 0 && stamps().failures == 0 && stamps().sent == 1);
+	teardown();
+}
+
+static void
+test_rejected_is_counted_and_dropped(void)
+{
+	struct state_stamps st;
+
+	setup();
+	server.answer = 400;
+	CHECKF(run_at(T0, 0) == REPORT_REJECTED, "a 400 is refused for good");
+	st = stamps();
+	CHECK(st.rejected == 1 && st.sent == 0 && kept() == 0);
+	CHECK(strstr(st.last_error, "HTTP 400") != NULL);
+	CHECK(st.next_try_ms == 0);
+	teardown();
+}
+
+static void
+test_retry_after_is_obeyed_within_the_interval(void)
+{
+	setup();
+	server.answer = 429;
+	server.retry_after = 60;
+	CHECKF(run_at(T0, 0) == REPORT_NOT_DELIVERED, "429");
+	CHECK(stamps().next_try_ms == T0 + 60 * 1000 && kept() == 1);
+	server.retry_after = 10 * 24 * 3600;      /* ten days: capped at the interval */
+	CHECKF(run_at(T0 + 60 * 1000, 0) == REPORT_NOT_DELIVERED, "429 again");
+	CHECK(stamps().next_try_ms == T0 + 60 * 1000 + 12 * HOUR);
+	teardown();
+}
+
+static void
+test_clock_years_ahead_then_right(void)
+{
+	int64_t ahead = T0 + 10 * 365 * 24 * HOUR;
+
+	setup();
+	server.answer = 0;
+	CHECKF(run_at(ahead, 0) == REPORT_NOT_DELIVERED, "a failure while the clock is ahead");
+	server.answer = 200;
+	/* Once the clock is right, the times ten years ahead count from now: the kept
+	 * message goes at once, not in ten years. */
+	CHECKF(run_at(T0, 0) == REPORT_DELIVERED, "delivered on the first run after the fix");
+	CHECKF(server.calls == 2 && kept() == 0, "%d calls, %zu kept", server.calls, kept());
+	CHECKF(stamps().last_success_ms == T0, "success recorded at the right time");
+	teardown();
+}
+
+static void
+test_force_sends_when_not_due(void)
+{
+	setup();
+	CHECK(run_at(T0, 0) == REPORT_DELIVERED);
+	CHECKF(run_at(T0 + 1000, 1) == REPORT_DELIVERED, "--force sends at once");
+	CHECK(server.calls == 2 && stamps().sent == 2);
+	teardown();
+}
+
 static const struct check_case cases[] = {
+	{ "first_run_delivers_then_not_due", test_first_run_delivers_then_not_due },
+	{ "failure_keeps_backs_off_and_resends_the_same_bytes",
+	  test_failure_keeps_backs_off_and_resends_the_same_bytes },
+	{ "rejected_is_counted_and_dropped", test_rejected_is_counted_and_dropped },
+	{ "retry_after_is_obeyed_within_the_interval",
+	  test_retry_after_is_obeyed_within_the_interval },
+	{ "clock_years_ahead_then_right", test_clock_years_ahead_then_right },
+	{ "force_sends_when_not_due", test_force_sends_when_not_due },
 	{ "clamp", test_clamp },
 	{ "next_due", test_next_due },
 	{ "build_due", test_build_due },
