@@ -631,12 +631,13 @@ status_last(void)
 static int
 verb_status(const struct cli *cl)
 {
-	static struct status_view v;
-	static char text[16384];
+	struct status_view v;
+	char text[16384];
 	enum cfg_rule rule = cfg_env_optout();
 	char err[1024];
 	struct buf b;
 
+	memset(&v, 0, sizeof v);
 	/* status reads the file even when the environment opts out: it reports. */
 	v.config_read = cfg_load(&config, &cl->flags, err, sizeof err) == 0;
 	if (!v.config_read && rule == CFG_RULE_DEFAULT) {
