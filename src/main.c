@@ -225,6 +225,9 @@ say_destination(void)
 static int
 verb_show(const struct cli *cl)
 {
+	static struct facts facts;
+	struct timespec now;
+	char ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
 	int rc, on = load_config(cl);
@@ -239,8 +242,11 @@ verb_show(const struct cli *cl)
 		return rc;
 	if (rc != 0)
 		id.hex[0] = '\0';
+	facts_collect(&facts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	msg_timestamp(&now, ts);
 	buf_init(&b, message, sizeof message);
-	msg_compose(&b, &config, id.hex, cl->pretty);
+	msg_build(&b, &config, &facts, id.hex, ts, cl->pretty);
 	buf_char(&b, '\n');
 	if (b.overflow) {
 		say("the message is larger than 256 KiB", NULL);
@@ -285,45 +291,7 @@ verb_id(const struct cli *cl)
 		buf_char(&b, '\n');
 		return out(text);
 	}
-	if (id.asked == CFG_SCHEME_AUTO) {
-		buf_str(&b, "scheme.asked: auto, chose ");
-		buf_str(&b, scheme_name(id.scheme));
-		buf_char(&b, '\n');
-	}
-	line(&b, "scheme", scheme_name(id.scheme));
-	line(&b, "why", id.why);
-	/* auto shows the inputs it judged, also when it chose random. */
-	if (id.scheme == CFG_SCHEME_BUTLER || id.asked == CFG_SCHEME_AUTO) {
-		line(&b, "iface", id.in.iface);
-		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
-		line(&b, "mac", id.in.mac);
-		if (id.in.iface[0] == '\0') {
-			line(&b, "mac.from", "(no default interface)");
-		} else {
-			buf_str(&b, "mac.from: /sys/class/net/");
-			buf_str(&b, id.in.iface);
-			buf_str(&b, "/address\n");
-		}
-		line(&b, "ipv4", id.in.ipv4);
-		line(&b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
-		line(&b, "host", id.in.host);
-		line(&b, "host.from", "config id.host (empty when unset)");
-		line(&b, "uuid", id.in.uuid);
-		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
-	}
-	if (id.scheme == CFG_SCHEME_BUTLER) {
-		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
-	} else if (id.scheme == CFG_SCHEME_RANDOM) {
-		line(&b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
-	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
-		line(&b, "app_id", id.in.app_id);
-		line(&b, "app_id.from", id.in.app_id_from);
-		line(&b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
-		    "message = app_id), first 16 bytes, UUID v4 bits");
-	} else if (id.scheme == CFG_SCHEME_FIXED) {
-		line(&b, "id.from", "the environment variable ANONTEL_ID");
-	}
-	line(&b, "id", id.hex);
+	id_explain(&id, &b);
 	if (b.overflow) {
 		say("id --explain: output too long", NULL);
 		return EXIT_FAILED;

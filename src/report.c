@@ -175,7 +175,9 @@ is_due(const struct report_run *r, const struct state_stamps *st, int64_t now)
 static long
 build(struct report_run *r)
 {
-	char err[512];
+	static struct facts facts;
+	struct timespec now;
+	char err[512], ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
 	int rc = id_compute(&id, r->cfg, "/", err, sizeof err);
@@ -187,8 +189,11 @@ build(struct report_run *r)
 			fail(r, REPORT_NO_ID, "no ID source: ", err);
 		return -1;
 	}
+	facts_collect(&facts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	msg_timestamp(&now, ts);
 	buf_init(&b, message, sizeof message);
-	if (msg_compose(&b, r->cfg, id.hex, 0) != 0) {
+	if (msg_build(&b, r->cfg, &facts, id.hex, ts, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
 		return -1;
 	}
