@@ -11,7 +11,9 @@
 #include "ascii.h"
 #include "buf.h"
 #include "file.h"
+#include "id.h"
 #include "json.h"
+#include "message.h"
 
 /* Parent links make jsmn's ',' and '}' O(depth) instead of a backward scan. */
 #define JSMN_STATIC
@@ -349,20 +351,46 @@ h_endpoint(struct ctx *x, int t)
 	return 0;
 }
 
+/*
+ * A name out of a module's table into *v: name(0), name(1), ... up to the first
+ * NULL (msg_format_name, id_scheme_name). Anything else is refused with the
+ * table's names: expected "a", "b" or "c".
+ */
 static int
-h_format(struct ctx *x, int t)
+get_choice(struct ctx *x, int t, const char *(*name)(unsigned), unsigned *v)
 {
 	const char *s;
 	size_t n;
+	unsigned i, count;
 
 	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
 		return -1;
-	if (strcmp(s, "butler") == 0)
-		x->c->format = CFG_FORMAT_BUTLER;
-	else if (strcmp(s, "posthog") == 0)
-		x->c->format = CFG_FORMAT_POSTHOG;
-	else
-		return fail(x, "expected \"butler\" or \"posthog\"");
+	for (count = 0; name(count) != NULL; count++) {
+		if (strcmp(s, name(count)) == 0) {
+			*v = count;
+			return 0;
+		}
+	}
+	fail_prefix(x);
+	buf_str(x->e, "expected ");
+	for (i = 0; i < count; i++) {
+		if (i > 0)
+			buf_str(x->e, i + 1 < count ? ", " : " or ");
+		buf_char(x->e, '"');
+		buf_str(x->e, name(i));
+		buf_char(x->e, '"');
+	}
+	return -1;
+}
+
+static int
+h_format(struct ctx *x, int t)
+{
+	unsigned v;
+
+	if (get_choice(x, t, msg_format_name, &v) < 0)
+		return -1;
+	x->c->format = (enum cfg_format)v;
 	return 0;
 }
 
@@ -375,24 +403,11 @@ h_envelope(struct ctx *x, int t)
 static int
 h_scheme(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
+	unsigned v;
 
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
+	if (get_choice(x, t, id_scheme_name, &v) < 0)
 		return -1;
-	if (strcmp(s, "auto") == 0)
-		x->c->scheme = CFG_SCHEME_AUTO;
-	else if (strcmp(s, "butler") == 0)
-		x->c->scheme = CFG_SCHEME_BUTLER;
-	else if (strcmp(s, "machine-id") == 0)
-		x->c->scheme = CFG_SCHEME_MACHINE_ID;
-	else if (strcmp(s, "fixed") == 0)
-		x->c->scheme = CFG_SCHEME_FIXED;
-	else if (strcmp(s, "random") == 0)
-		x->c->scheme = CFG_SCHEME_RANDOM;
-	else
-		return fail(x, "expected \"auto\", \"butler\", \"machine-id\", \"random\" or "
-		    "\"fixed\"");
+	x->c->scheme = (enum cfg_scheme)v;
 	return 0;
 }
 
@@ -954,94 +969,6 @@ outside_value(struct buf *e, const char *name, const char *v, char *dst, size_t 
 	return 0;
 }
 
-void
-cfg_feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char *name),
-    void *ctx)
-{
-	const char *path[CFG_MAX_FEAT_DEPTH + 1];
-	char name[CFG_FLAT_NAME_MAX];
-
-	for (size_t i = 0; i < c->n_features; i++) {
-		const struct cfg_feature *f = &c->features[i];
-		struct buf b;
-
-		path[f->depth] = f->key;
-		if (f->kind == CFG_FEATURE_OBJECT)
-			continue;
-		buf_init(&b, name, sizeof name);
-		buf_str(&b, "feature");
-		for (unsigned d = 1; d <= f->depth; d++) {
-			buf_char(&b, '_');
-			buf_str(&b, path[d]);
-		}
-		each(ctx, i, name);
-	}
-}
-
-/* The flattened names' hashes (FNV-1a), to find two features that flatten alike
- * ({"a_b": true, "a": {"b": false}}) without keeping every name. */
-struct flat_names {
-	uint64_t hash[CFG_MAX_LEAVES];
-	size_t n;
-	size_t want[2];             /* second pass: the two features to compare */
-	char name[2][CFG_FLAT_NAME_MAX];
-};
-
-static void
-hash_one(void *ctx, size_t i, const char *name)
-{
-	struct flat_names *fl = ctx;
-
-	(void)i;
-	if (fl->n < CFG_MAX_LEAVES)
-		fl->hash[fl->n++] = fnv1a(FNV_OFFSET, name, strlen(name));
-}
-
-static void
-pick_two(void *ctx, size_t i, const char *name)
-{
-	struct flat_names *fl = ctx;
-
-	for (int k = 0; k < 2; k++)
-		if (i == fl->want[k])
-			memcpy(fl->name[k], name, strlen(name) + 1);
-}
-
-/* The feature index of the n-th boolean (hash_one counts booleans only). */
-static size_t
-leaf_index(const struct cfg *c, size_t n)
-{
-	for (size_t i = 0; i < c->n_features; i++)
-		if (c->features[i].kind != CFG_FEATURE_OBJECT && n-- == 0)
-			return i;
-	return c->n_features;
-}
-
-static int
-check_flat_names(const struct cfg *c, struct buf *e)
-{
-	static struct flat_names fl;
-
-	fl.n = 0;
-	cfg_feature_names(c, hash_one, &fl);
-	for (size_t a = 0; a < fl.n; a++) {
-		for (size_t b = a + 1; b < fl.n; b++) {
-			if (fl.hash[a] != fl.hash[b])
-				continue;
-			fl.want[0] = leaf_index(c, a);
-			fl.want[1] = leaf_index(c, b);
-			cfg_feature_names(c, pick_two, &fl);
-			if (strcmp(fl.name[0], fl.name[1]) != 0)
-				continue;
-			buf_str(e, c->file);
-			buf_str(e, ": enabledFeatures: two features give the PostHog property ");
-			buf_str(e, fl.name[0]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int
 cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 {
@@ -1081,12 +1008,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 		return -1;
 	if (c->file_source != CFG_FILE_NONE && parse_file(c, (size_t)n, &eb, &file_enabled) < 0)
 		return -1;
-	if (c->format == CFG_FORMAT_POSTHOG && c->posthog_api_key[0] == '\0') {
-		buf_str(&eb, c->file);
-		buf_str(&eb, ": posthog.apiKey: required when \"format\" is \"posthog\"");
-		return -1;
-	}
-	if (c->format == CFG_FORMAT_POSTHOG && check_flat_names(c, &eb) != 0)
+	if (msg_check(c, &eb) != 0)
 		return -1;
 
 	/* Environment over the file (empty means unset), flags over both. */

@@ -16,14 +16,15 @@
  * escape there is an invalid key, and the raw text is the key.
  * Grammars: service, serviceVersion, runtimeVersion [A-Za-z0-9_.+-]{1,64};
  * endpoint non-empty, <= CFG_URL_MAX bytes, no spaces or control characters (the
- * URL itself is checked where it is used); id.scheme "auto" | "butler" |
- * "machine-id" | "random" | "fixed"; id.host [A-Za-z0-9.:_-]{1,253};
+ * URL itself is checked where it is used); format one of msg_format_name's names
+ * (message.h); id.scheme one of id_scheme_name's (id.h); id.host [A-Za-z0-9.:_-]{1,253};
  * id.appId 32 hex digits or an 8-4-4-4-12 UUID; interval, timeout durations;
  * stateDir an absolute path, tls.caFile a non-empty path (no control characters);
  * tls.pin "sha256//" + canonical base64 of 32 bytes; proxy <= CFG_URL_MAX bytes
  * without control characters ("" = unset: the proxy variables decide);
- * posthog.apiKey [A-Za-z0-9_-]{1,128}, required when format is "posthog";
- * posthog.event 1..128 printable ASCII characters.
+ * posthog.apiKey [A-Za-z0-9_-]{1,128}; posthog.event 1..128 printable ASCII
+ * characters. Once the file is read, msg_check checks the format's own rules
+ * (posthog: apiKey required, feature names distinct).
  */
 #ifndef ANONTEL_CONFIG_H
 #define ANONTEL_CONFIG_H
@@ -52,10 +53,11 @@ enum cfg_rule {
 	CFG_RULE_DO_NOT_TRACK       /* off: DO_NOT_TRACK set, not empty/0/false */
 };
 
+/* Indexes message.c's formats[] table, which names them. */
 enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG };
 
-/* AUTO is a choice between BUTLER and RANDOM made by id (id.h), never a scheme that
- * produced an ID. */
+/* Indexes id.c's schemes[] table, which names them. AUTO is a choice between
+ * BUTLER and RANDOM made by id (id.h), never a scheme that produced an ID. */
 enum cfg_scheme {
 	CFG_SCHEME_AUTO, CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED
 };
@@ -136,16 +138,6 @@ enum cfg_rule cfg_env_optout(void);
  * err may be NULL; a message longer than errlen is cut.
  */
 int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
-
-/* The longest PostHog property name of a feature, with its NUL. */
-#define CFG_FLAT_NAME_MAX (sizeof "feature" + (CFG_NAME_MAX + 1) * CFG_MAX_FEAT_DEPTH)
-
-/* Calls each(ctx, i, name) for every boolean feature i, in file order, with its
- * PostHog property name: "feature_" + its key path joined by "_" (format
- * posthog). cfg_load refuses a posthog config in which two features give the
- * same name. */
-void cfg_feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char *name),
-    void *ctx);
 
 /* Fills *c with the defaults alone (no file, no environment): telemetry on,
  * service "anontel", format butler, interval 12 h, timeout 5 s, ... */

@@ -611,83 +611,215 @@ id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
 	return CFG_SCHEME_RANDOM;
 }
 
-/* id_compute and id_read: the random scheme makes its ID only when create is set. */
+/* The schemes' compute functions: out is set up by compute(), out->why says
+ * "id.scheme is <name>" until the scheme says better. */
+
 static int
-compute(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+compute_fixed(struct id *out, const struct cfg *c, const char *root, int create, char *err,
     size_t errlen)
 {
-	struct buf why;
-
-	memset(out, 0, sizeof *out);
-	out->in.host = c->id_host;
-	out->in.app_id_from = "";
-	out->asked = c->scheme;
-	out->scheme = c->scheme;
-	buf_init(&why, out->why, sizeof out->why);
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (root == NULL || root[0] == '\0')
-		root = "/";
-
-	switch (c->scheme) {
-	case CFG_SCHEME_FIXED:
-		buf_str(&why, "id.scheme is fixed");
-		if (c->fixed_id[0] == '\0') {
-			buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
-			return ID_ERR_CONFIG;
-		}
-		if (!id_fixed_valid(c->fixed_id)) {
-			buf_join(err, errlen,
-			    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
-			return ID_ERR_CONFIG;
-		}
-		memcpy(out->hex, c->fixed_id, strlen(c->fixed_id) + 1);
-		return 0;
-
-	case CFG_SCHEME_MACHINE_ID:
-		buf_str(&why, "id.scheme is machine-id");
-		return scheme_machine_id(out, c, root, NULL, err, errlen);
-
-	case CFG_SCHEME_RANDOM:
-		buf_str(&why, "id.scheme is random");
-		return scheme_random(out, c, create, err, errlen);
-
-	case CFG_SCHEME_AUTO:
-		if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
-			read_ipv4(out->in.iface, out->in.ipv4);
-			read_uuid(root, out->in.uuid);
-			read_mac(root, out->in.iface, out->in.mac);
-		}
-		if (id_auto_choice(&out->in, out->why, sizeof out->why) == CFG_SCHEME_RANDOM)
-			return scheme_random(out, c, create, err, errlen);
-		out->scheme = CFG_SCHEME_BUTLER;
-		id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
-		return 0;
-
-	case CFG_SCHEME_BUTLER:
-		break;
+	(void)root;
+	(void)create;
+	if (c->fixed_id[0] == '\0') {
+		buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
+		return ID_ERR_CONFIG;
 	}
+	if (!id_fixed_valid(c->fixed_id)) {
+		buf_join(err, errlen,
+		    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
+		return ID_ERR_CONFIG;
+	}
+	memcpy(out->hex, c->fixed_id, strlen(c->fixed_id) + 1);
+	return 0;
+}
 
+static int
+compute_machine_id(struct id *out, const struct cfg *c, const char *root, int create,
+    char *err, size_t errlen)
+{
+	(void)create;
+	return scheme_machine_id(out, c, root, NULL, err, errlen);
+}
+
+static int
+compute_random(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+    size_t errlen)
+{
+	(void)root;
+	return scheme_random(out, c, create, err, errlen);
+}
+
+static int
+compute_auto(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+    size_t errlen)
+{
+	if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
+		read_ipv4(out->in.iface, out->in.ipv4);
+		read_uuid(root, out->in.uuid);
+		read_mac(root, out->in.iface, out->in.mac);
+	}
+	if (id_auto_choice(&out->in, out->why, sizeof out->why) == CFG_SCHEME_RANDOM)
+		return scheme_random(out, c, create, err, errlen);
+	out->scheme = CFG_SCHEME_BUTLER;
+	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
+	return 0;
+}
+
+/* Butler's formula, or machine-id when there is no default interface or no MAC. */
+static int
+compute_butler(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+    size_t errlen)
+{
+	char reason[64];
+
+	(void)create;
 	if (read_default_route(root, out->in.iface, &out->in.metric) < 0) {
-		buf_str(&why, "fallback: no default interface");
+		buf_join(out->why, sizeof out->why, "fallback: no default interface", NULL, NULL);
 		return scheme_machine_id(out, c, root, "no default interface", err, errlen);
 	}
 	read_ipv4(out->in.iface, out->in.ipv4);
 	read_uuid(root, out->in.uuid);
 	if (!read_mac(root, out->in.iface, out->in.mac)) {
-		char reason[64];
-		struct buf r;
-
-		buf_init(&r, reason, sizeof reason);
-		buf_str(&r, "no MAC address on ");
-		buf_str(&r, out->in.iface);
-		buf_str(&why, "fallback: ");
-		buf_str(&why, reason);
+		buf_join(reason, sizeof reason, "no MAC address on ", out->in.iface, NULL);
+		buf_join(out->why, sizeof out->why, "fallback: ", reason, NULL);
 		return scheme_machine_id(out, c, root, reason, err, errlen);
 	}
-	buf_str(&why, "id.scheme is butler");
 	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
 	return 0;
+}
+
+/* The schemes' explanations for `id --explain`: where the ID came from. */
+
+static void
+line(struct buf *b, const char *name, const char *value)
+{
+	buf_str(b, name);
+	buf_str(b, ": ");
+	buf_str(b, value);
+	buf_char(b, '\n');
+}
+
+/* Butler's inputs, which auto judges too. */
+static void
+explain_inputs(const struct id *id, struct buf *b)
+{
+	line(b, "iface", id->in.iface);
+	line(b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
+	line(b, "mac", id->in.mac);
+	if (id->in.iface[0] == '\0') {
+		line(b, "mac.from", "(no default interface)");
+	} else {
+		buf_str(b, "mac.from: /sys/class/net/");
+		buf_str(b, id->in.iface);
+		buf_str(b, "/address\n");
+	}
+	line(b, "ipv4", id->in.ipv4);
+	line(b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
+	line(b, "host", id->in.host);
+	line(b, "host.from", "config id.host (empty when unset)");
+	line(b, "uuid", id->in.uuid);
+	line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+}
+
+static void
+explain_butler(const struct id *id, struct buf *b)
+{
+	explain_inputs(id, b);
+	line(b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+}
+
+static void
+explain_machine_id(const struct id *id, struct buf *b)
+{
+	line(b, "app_id", id->in.app_id);
+	line(b, "app_id.from", id->in.app_id_from);
+	line(b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
+	    "message = app_id), first 16 bytes, UUID v4 bits");
+}
+
+static void
+explain_random(const struct id *id, struct buf *b)
+{
+	(void)id;
+	line(b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
+}
+
+static void
+explain_fixed(const struct id *id, struct buf *b)
+{
+	(void)id;
+	line(b, "id.from", "the environment variable ANONTEL_ID");
+}
+
+/*
+ * The schemes, indexed by enum cfg_scheme; config's id.scheme names them, in this
+ * order. A new scheme is a value of that enum and a row here: its name, the
+ * function that computes the ID (the random one makes it only when create is set),
+ * and the lines `id --explain` prints about where the ID came from (NULL for auto,
+ * which only chooses another scheme).
+ */
+static const struct {
+	const char *name;
+	int (*compute)(struct id *out, const struct cfg *c, const char *root, int create,
+	    char *err, size_t errlen);
+	void (*explain)(const struct id *id, struct buf *b);
+} schemes[] = {
+	[CFG_SCHEME_AUTO] = { "auto", compute_auto, NULL },
+	[CFG_SCHEME_BUTLER] = { "butler", compute_butler, explain_butler },
+	[CFG_SCHEME_MACHINE_ID] = { "machine-id", compute_machine_id, explain_machine_id },
+	[CFG_SCHEME_RANDOM] = { "random", compute_random, explain_random },
+	[CFG_SCHEME_FIXED] = { "fixed", compute_fixed, explain_fixed },
+};
+
+#define N_SCHEMES (sizeof schemes / sizeof schemes[0])
+
+const char *
+id_scheme_name(unsigned scheme)
+{
+	return scheme < N_SCHEMES ? schemes[scheme].name : NULL;
+}
+
+void
+id_explain(const struct id *id, struct buf *b)
+{
+	const char *chose = id_scheme_name(id->scheme);
+
+	if (chose == NULL || schemes[id->scheme].explain == NULL)
+		return;
+	if (id->asked == CFG_SCHEME_AUTO) {
+		buf_str(b, "scheme.asked: auto, chose ");
+		buf_str(b, chose);
+		buf_char(b, '\n');
+	}
+	line(b, "scheme", chose);
+	line(b, "why", id->why);
+	/* auto shows the inputs it judged, also when it chose random. */
+	if (id->asked == CFG_SCHEME_AUTO && id->scheme != CFG_SCHEME_BUTLER)
+		explain_inputs(id, b);
+	schemes[id->scheme].explain(id, b);
+	line(b, "id", id->hex);
+}
+
+/* id_compute and id_read: the random scheme makes its ID only when create is set. */
+static int
+compute(struct id *out, const struct cfg *c, const char *root, int create, char *err,
+    size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	out->in.host = c->id_host;
+	out->in.app_id_from = "";
+	out->asked = c->scheme;
+	out->scheme = c->scheme;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (root == NULL || root[0] == '\0')
+		root = "/";
+	if ((unsigned)c->scheme >= N_SCHEMES) {
+		buf_join(err, errlen, "id.scheme: not one of id.c's schemes", NULL, NULL);
+		return ID_ERR_CONFIG;
+	}
+	buf_join(out->why, sizeof out->why, "id.scheme is ", schemes[c->scheme].name, NULL);
+	return schemes[c->scheme].compute(out, c, root, create, err, errlen);
 }
 
 int

@@ -36,6 +36,9 @@
  * later run reads it back. No usable state dir is ID_ERR_SYSTEM. This is the one
  * case where computing the ID writes a file.
  *
+ * Each scheme is one row of id.c's schemes[] table, indexed by enum cfg_scheme:
+ * its name (config's id.scheme), its compute function and its --explain lines.
+ *
  * The inputs never leave this module except through id_explain output, which is
  * local-only. Error texts never quote an input, except an interface name.
  * Nothing here prints.
@@ -45,6 +48,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "config.h"
 
 #define ID_HEX_MAX 128
@@ -90,6 +94,21 @@ int id_compute(struct id *out, const struct cfg *c, const char *root, char *err,
  * when there is none yet); out->scheme and out->why still say what was chosen.
  * For show and status. */
 int id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
+
+/* The name of scheme `scheme` (an enum cfg_scheme: "auto", "butler",
+ * "machine-id", "random", "fixed"), or NULL past the last one: config's id.scheme
+ * accepts exactly these names, and its error lists them in this order. */
+const char *id_scheme_name(unsigned scheme);
+
+/*
+ * Appends what `anontel id --explain` prints for an ID id_compute made: for auto
+ * "scheme.asked: auto, chose <scheme>", then "scheme: ", "why: ", the inputs the
+ * scheme (or auto) read with where each came from ("iface", "iface.from", "mac",
+ * ...), "id.from: " the formula, and "id: <hex>"; one "name: value" per line,
+ * each ending in '\n'. Writes nothing for an id whose scheme made no ID (AUTO).
+ * Overflow is b's to report.
+ */
+void id_explain(const struct id *id, struct buf *b);
 
 /*
  * The auto rule over inputs already read (in->iface, mac, host, uuid): returns

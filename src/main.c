@@ -267,6 +267,9 @@ say_destination(void)
 static int
 verb_show(const struct cli *cl)
 {
+	static struct facts facts;
+	struct timespec now;
+	char ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
 	int rc, on = load_config(cl);
@@ -281,8 +284,11 @@ verb_show(const struct cli *cl)
 		return rc;
 	if (rc != 0)
 		id.hex[0] = '\0';
+	facts_collect(&facts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	msg_timestamp(&now, ts);
 	buf_init(&b, message, sizeof message);
-	msg_compose(&b, &config, id.hex, cl->pretty);
+	msg_build(&b, &config, &facts, id.hex, ts, cl->pretty);
 	buf_char(&b, '\n');
 	if (b.overflow) {
 		say("the message is larger than 256 KiB", NULL);
@@ -293,19 +299,6 @@ verb_show(const struct cli *cl)
 	if (!cl->quiet)
 		say_destination();
 	return EXIT_DONE;
-}
-
-static const char *
-scheme_name(enum cfg_scheme s)
-{
-	switch (s) {
-	case CFG_SCHEME_AUTO: return "auto";
-	case CFG_SCHEME_BUTLER: return "butler";
-	case CFG_SCHEME_MACHINE_ID: return "machine-id";
-	case CFG_SCHEME_RANDOM: return "random";
-	case CFG_SCHEME_FIXED: return "fixed";
-	}
-	return "?";
 }
 
 static int
@@ -327,45 +320,7 @@ verb_id(const struct cli *cl)
 		buf_char(&b, '\n');
 		return out(text);
 	}
-	if (id.asked == CFG_SCHEME_AUTO) {
-		buf_str(&b, "scheme.asked: auto, chose ");
-		buf_str(&b, scheme_name(id.scheme));
-		buf_char(&b, '\n');
-	}
-	line(&b, "scheme", scheme_name(id.scheme));
-	line(&b, "why", id.why);
-	/* auto shows the inputs it judged, also when it chose random. */
-	if (id.scheme == CFG_SCHEME_BUTLER || id.asked == CFG_SCHEME_AUTO) {
-		line(&b, "iface", id.in.iface);
-		line(&b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
-		line(&b, "mac", id.in.mac);
-		if (id.in.iface[0] == '\0') {
-			line(&b, "mac.from", "(no default interface)");
-		} else {
-			buf_str(&b, "mac.from: /sys/class/net/");
-			buf_str(&b, id.in.iface);
-			buf_str(&b, "/address\n");
-		}
-		line(&b, "ipv4", id.in.ipv4);
-		line(&b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
-		line(&b, "host", id.in.host);
-		line(&b, "host.from", "config id.host (empty when unset)");
-		line(&b, "uuid", id.in.uuid);
-		line(&b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
-	}
-	if (id.scheme == CFG_SCHEME_BUTLER) {
-		line(&b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
-	} else if (id.scheme == CFG_SCHEME_RANDOM) {
-		line(&b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
-	} else if (id.scheme == CFG_SCHEME_MACHINE_ID) {
-		line(&b, "app_id", id.in.app_id);
-		line(&b, "app_id.from", id.in.app_id_from);
-		line(&b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
-		    "message = app_id), first 16 bytes, UUID v4 bits");
-	} else if (id.scheme == CFG_SCHEME_FIXED) {
-		line(&b, "id.from", "the environment variable ANONTEL_ID");
-	}
-	line(&b, "id", id.hex);
+	id_explain(&id, &b);
 	if (b.overflow) {
 		say("id --explain: output too long", NULL);
 		return EXIT_FAILED;
@@ -420,13 +375,13 @@ status_scheme(struct status_view *v)
 
 	buf_init(&b, v->scheme, sizeof v->scheme);
 	if (config.scheme != CFG_SCHEME_BUTLER && config.scheme != CFG_SCHEME_AUTO) {
-		buf_str(&b, scheme_name(config.scheme));
+		buf_str(&b, id_scheme_name(config.scheme));
 		return;
 	}
 	rc = id_read(&id, &config, "/", err, sizeof err);
 	if (config.scheme == CFG_SCHEME_AUTO) {
 		/* "random (auto: locally administered MAC, ...)", then what is missing. */
-		buf_str(&b, scheme_name(id.scheme));
+		buf_str(&b, id_scheme_name(id.scheme));
 		buf_str(&b, " (");
 		buf_str(&b, id.why);
 		buf_char(&b, ')');
@@ -436,7 +391,7 @@ status_scheme(struct status_view *v)
 		}
 		return;
 	}
-	buf_str(&b, scheme_name(config.scheme));
+	buf_str(&b, id_scheme_name(config.scheme));
 	if (rc != 0) {
 		buf_str(&b, " (no ID on this machine: ");
 		buf_str(&b, err);
@@ -515,7 +470,7 @@ status_text(struct buf *b, const struct status_view *v)
 	}
 	line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
 	line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
-	line(b, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
+	line(b, "format", msg_format_name(config.format));
 	line(b, "id scheme", v->scheme);
 	line(b, "trust", v->trust);
 	line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
@@ -586,7 +541,7 @@ status_json(struct buf *b, const struct status_view *v)
 	} else {
 		put_json(&w, "config", config.file);
 		put_json(&w, "endpoint", v->endpoint);
-		put_json(&w, "format", config.format == CFG_FORMAT_POSTHOG ? "posthog" : "butler");
+		put_json(&w, "format", msg_format_name(config.format));
 		put_json(&w, "idScheme", v->scheme);
 		put_json(&w, "trust", v->trust);
 		put_json(&w, "stateDir", v->state_dir);

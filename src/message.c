@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "sha256.h"
 
 void
 msg_timestamp(const struct timespec *t, char out[MSG_TS_LEN + 1])
@@ -59,6 +60,35 @@ put_features_nested(struct json_writer *w, const struct cfg *c)
 	json_object_end(w);
 }
 
+/* The longest PostHog property name of a feature, with its NUL. */
+#define FLAT_NAME_MAX (sizeof "feature" + (CFG_NAME_MAX + 1) * CFG_MAX_FEAT_DEPTH)
+
+/* Calls each(ctx, i, name) for every boolean feature i, in file order, with its
+ * PostHog property name: "feature_" + its key path joined by "_". */
+static void
+feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char *name),
+    void *ctx)
+{
+	const char *path[CFG_MAX_FEAT_DEPTH + 1];
+	char name[FLAT_NAME_MAX];
+
+	for (size_t i = 0; i < c->n_features; i++) {
+		const struct cfg_feature *f = &c->features[i];
+		struct buf b;
+
+		path[f->depth] = f->key;
+		if (f->kind == CFG_FEATURE_OBJECT)
+			continue;
+		buf_init(&b, name, sizeof name);
+		buf_str(&b, "feature");
+		for (unsigned d = 1; d <= f->depth; d++) {
+			buf_char(&b, '_');
+			buf_str(&b, path[d]);
+		}
+		each(ctx, i, name);
+	}
+}
+
 struct flat_ctx {
 	struct json_writer *w;
 	const struct cfg *c;
@@ -78,7 +108,7 @@ put_features_flat(struct json_writer *w, const struct cfg *c)
 {
 	struct flat_ctx f = { w, c };
 
-	cfg_feature_names(c, put_flat_one, &f);
+	feature_names(c, put_flat_one, &f);
 }
 
 static void
@@ -100,6 +130,22 @@ put_butler_data(struct json_writer *w, const char *key, const struct cfg *c,
 		put(w, "nodeVersion", c->runtime_version);
 	json_object_end(w);
 	put_features_nested(w, c);
+	json_object_end(w);
+}
+
+/* Butler's body: {"ts": ..., "data": {...}}, or the data object alone without the
+ * envelope. */
+static void
+put_butler(struct json_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+    const char *ts)
+{
+	if (!c->envelope) {
+		put_butler_data(w, NULL, c, f, id);
+		return;
+	}
+	json_object_begin(w, NULL);
+	put(w, "ts", ts);
+	put_butler_data(w, "data", c, f, id);
 	json_object_end(w);
 }
 
@@ -130,35 +176,122 @@ put_posthog(struct json_writer *w, const struct cfg *c, const struct facts *f, c
 	json_object_end(w);
 }
 
+/* The flattened names' hashes (the first 8 bytes of their SHA-256), to find two
+ * features that flatten alike ({"a_b": true, "a": {"b": false}}) without keeping
+ * every name. */
+struct flat_names {
+	uint64_t hash[CFG_MAX_LEAVES];
+	size_t n;
+	size_t want[2];             /* second pass: the two features to compare */
+	char name[2][FLAT_NAME_MAX];
+};
+
+static void
+hash_one(void *ctx, size_t i, const char *name)
+{
+	struct flat_names *fl = ctx;
+	unsigned char d[SHA256_LEN];
+
+	(void)i;
+	if (fl->n >= CFG_MAX_LEAVES)
+		return;
+	sha256(name, strlen(name), d);
+	memcpy(&fl->hash[fl->n++], d, sizeof fl->hash[0]);
+}
+
+static void
+pick_two(void *ctx, size_t i, const char *name)
+{
+	struct flat_names *fl = ctx;
+
+	for (int k = 0; k < 2; k++)
+		if (i == fl->want[k])
+			memcpy(fl->name[k], name, strlen(name) + 1);
+}
+
+/* The feature index of the n-th boolean (hash_one counts booleans only). */
+static size_t
+leaf_index(const struct cfg *c, size_t n)
+{
+	for (size_t i = 0; i < c->n_features; i++)
+		if (c->features[i].kind != CFG_FEATURE_OBJECT && n-- == 0)
+			return i;
+	return c->n_features;
+}
+
+/* PostHog needs an API key, and one property per feature. */
+static int
+check_posthog(const struct cfg *c, struct buf *e)
+{
+	static struct flat_names fl;
+
+	if (c->posthog_api_key[0] == '\0') {
+		buf_str(e, c->file);
+		buf_str(e, ": posthog.apiKey: required when \"format\" is \"posthog\"");
+		return -1;
+	}
+	fl.n = 0;
+	feature_names(c, hash_one, &fl);
+	for (size_t a = 0; a < fl.n; a++) {
+		for (size_t b = a + 1; b < fl.n; b++) {
+			if (fl.hash[a] != fl.hash[b])
+				continue;
+			fl.want[0] = leaf_index(c, a);
+			fl.want[1] = leaf_index(c, b);
+			feature_names(c, pick_two, &fl);
+			if (strcmp(fl.name[0], fl.name[1]) != 0)
+				continue;
+			buf_str(e, c->file);
+			buf_str(e, ": enabledFeatures: two features give the PostHog property ");
+			buf_str(e, fl.name[0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The formats, indexed by enum cfg_format; config's "format" names them. A new
+ * format is a value of that enum and a row here: its name, the writer of its body,
+ * and the check cfg_load runs on its settings (NULL: none).
+ */
+static const struct {
+	const char *name;
+	void (*write)(struct json_writer *w, const struct cfg *c, const struct facts *f,
+	    const char *id, const char *ts);
+	int (*check)(const struct cfg *c, struct buf *e);
+} formats[] = {
+	[CFG_FORMAT_BUTLER] = { "butler", put_butler, NULL },
+	[CFG_FORMAT_POSTHOG] = { "posthog", put_posthog, check_posthog },
+};
+
+#define N_FORMATS (sizeof formats / sizeof formats[0])
+
+const char *
+msg_format_name(unsigned format)
+{
+	return format < N_FORMATS ? formats[format].name : NULL;
+}
+
+int
+msg_check(const struct cfg *c, struct buf *e)
+{
+	if ((unsigned)c->format >= N_FORMATS) {
+		buf_str(e, "format: not one of message.c's formats");
+		return -1;
+	}
+	return formats[c->format].check != NULL ? formats[c->format].check(c, e) : 0;
+}
+
 int
 msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const char *id,
     const char *ts, int pretty)
 {
 	struct json_writer w;
 
+	if ((unsigned)c->format >= N_FORMATS)
+		return -1;
 	json_writer_init(&w, out, pretty);
-	if (c->format == CFG_FORMAT_POSTHOG) {
-		put_posthog(&w, c, f, id, ts);
-	} else if (c->envelope) {
-		json_object_begin(&w, NULL);
-		put(&w, "ts", ts);
-		put_butler_data(&w, "data", c, f, id);
-		json_object_end(&w);
-	} else {
-		put_butler_data(&w, NULL, c, f, id);
-	}
+	formats[c->format].write(&w, c, f, id, ts);
 	return out->overflow ? -1 : 0;
-}
-
-int
-msg_compose(struct buf *out, const struct cfg *c, const char *id, int pretty)
-{
-	static struct facts facts;
-	struct timespec now;
-	char ts[MSG_TS_LEN + 1];
-
-	facts_collect(&facts);
-	clock_gettime(CLOCK_REALTIME, &now);
-	msg_timestamp(&now, ts);
-	return msg_build(out, c, &facts, id, ts, pretty);
 }

@@ -135,11 +135,21 @@ is_due(const struct report_run *r, const struct state_stamps *st, int64_t now)
 	return state_list_kept(&state, &seq, 1, &kept, NULL, 0) >= 0 && kept > 0;
 }
 
-/* Builds the message into `message`. Returns its length, or -1 (r->status set). */
-static long
-build(struct report_run *r)
+/* The run's clock: the wall clock, or a unit test's. */
+static int64_t
+run_now(const struct report_run *r)
 {
-	char err[512];
+	return r->now_ms != 0 ? r->now_ms : report_now_ms();
+}
+
+/* Builds the message into r->message, stamped now_ms (the run's clock). Returns
+ * its length, or -1 (r->status set). */
+static long
+build(struct report_run *r, int64_t now_ms)
+{
+	static struct facts facts;
+	struct timespec now;
+	char err[512], ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
 	int rc = id_compute(&id, r->cfg, "/", err, sizeof err);
@@ -151,8 +161,12 @@ build(struct report_run *r)
 			fail(r, REPORT_NO_ID, "no ID source: ", err);
 		return -1;
 	}
+	facts_collect(&facts);
+	now.tv_sec = (time_t)(now_ms / 1000);
+	now.tv_nsec = (long)(now_ms % 1000) * 1000000;
+	msg_timestamp(&now, ts);
 	buf_init(&b, r->message, STATE_MSG_MAX);
-	if (msg_compose(&b, r->cfg, id.hex, 0) != 0) {
+	if (msg_build(&b, r->cfg, &facts, id.hex, ts, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
 		return -1;
 	}
@@ -237,7 +251,7 @@ static void
 send_stateless(struct report_run *r)
 {
 	int64_t retry_after;
-	long n = build(r);
+	long n = build(r, run_now(r));
 
 	if (n < 0)
 		return;
@@ -357,7 +371,7 @@ static int
 keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 {
 	char err[512];
-	long n = build(r);
+	long n = build(r, now);
 
 	if (n < 0)
 		return -1;
@@ -432,7 +446,7 @@ static void
 cycle(struct report_run *r)
 {
 	struct state_stamps st;
-	int64_t now = r->now_ms != 0 ? r->now_ms : report_now_ms(), retry_after = -1;
+	int64_t now = run_now(r), retry_after = -1;
 	char err[512];
 	int locked, sent, due, clamped;
 

@@ -228,6 +228,12 @@ static const struct bad_row bad_rows[] = {
 	  ": posthog.event: expected 1 to 128 printable ASCII" },
 	{ "event-unicode", T("{\"posthog\": {\"event\": \"caf\xc3\xa9\"}}"),
 	  ": posthog.event: expected 1 to 128 printable ASCII" },
+	/* The format's own check (msg_check), once the file is read. */
+	{ "posthog-no-key", T("{\"format\": \"posthog\"}"),
+	  ": posthog.apiKey: required when \"format\" is \"posthog\"" },
+	{ "posthog-names-clash", T("{\"format\": \"posthog\", \"posthog\": {\"apiKey\": \"k\"}, "
+	    "\"enabledFeatures\": {\"a_b\": true, \"a\": {\"b\": false}}}"),
+	  ": enabledFeatures: two features give the PostHog property feature_a_b" },
 };
 
 static void

@@ -951,6 +951,102 @@ test_node_hmac(void)
 	root_free();
 }
 
+/* ---- the scheme table and id --explain ---- */
+
+/* id_explain's text for an id already computed, into a fresh buffer. */
+static const char *
+explained(const struct id *id)
+{
+	static char text[2048];
+	struct buf b;
+
+	buf_init(&b, text, sizeof text);
+	id_explain(id, &b);
+	CHECK(!b.overflow);
+	return text;
+}
+
+#define INPUTS_ETH9(mac, host) \
+	"iface: eth9\n" \
+	"iface.from: /proc/net/route (IPv4 default route, lowest metric)\n" \
+	"mac: " mac "\n" \
+	"mac.from: /sys/class/net/eth9/address\n" \
+	"ipv4: \n" \
+	"ipv4.from: the interface's primary IPv4 address (SIOCGIFADDR)\n" \
+	"host: " host "\n" \
+	"host.from: config id.host (empty when unset)\n" \
+	"uuid: \n" \
+	"uuid.from: /sys/class/dmi/id/product_uuid (empty when unreadable)\n"
+
+static void
+test_scheme_names(void)
+{
+	static const char *const want[] = { "auto", "butler", "machine-id", "random", "fixed" };
+
+	CHECK(CFG_SCHEME_AUTO == 0 && CFG_SCHEME_FIXED == 4);
+	for (unsigned i = 0; i < 5; i++)
+		CHECK_STR(id_scheme_name(i), want[i], "name");
+	CHECK(id_scheme_name(5) == NULL);
+	CHECK(id_scheme_name(~0u) == NULL);
+}
+
+static void
+test_explain(void)
+{
+	char err[256], text[2048], hex[65];
+	struct id id;
+
+	/* butler that fell back to machine-id: no inputs, no scheme.asked line. */
+	cfg_reset();
+	root_new();
+	put("etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK_STR(explained(&id), "scheme: machine-id\n"
+	    "why: fallback: no default interface\n"
+	    "app_id: 37ff3831b05a177a0ca25610caf9e3e0\n"
+	    "app_id.from: derived from service\n"
+	    "id.from: systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
+	    "message = app_id), first 16 bytes, UUID v4 bits\n"
+	    "id: dd44832a7b2b48bf8a7b101941f3c133\n", "machine-id fallback");
+
+	/* auto that chose butler: the inputs once, then the formula. */
+	cfg.scheme = CFG_SCHEME_AUTO;
+	strcpy(cfg.id_host, "h.example");
+	route_to("eth9");
+	put("sys/class/net/eth9/address", "00:16:3e:12:34:56\n");
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	id_butler("00:16:3e:12:34:56", "", "h.example", "", hex);
+	snprintf(text, sizeof text, "scheme.asked: auto, chose butler\n"
+	    "scheme: butler\n"
+	    "why: auto: id.host set: Butler's ID tells machines apart\n"
+	    INPUTS_ETH9("00:16:3e:12:34:56", "h.example")
+	    "id.from: hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))\n"
+	    "id: %s\n", hex);
+	CHECK_STR(explained(&id), text, "auto chose butler");
+
+	/* auto that chose random (read only: no ID yet): the inputs it judged too. */
+	cfg.id_host[0] = '\0';
+	strcpy(cfg.state_dir, "/nonexistent-anontel-state");
+	put("sys/class/net/eth9/address", DOCKER_MAC "\n");
+	CHECK(id_read(&id, &cfg, root, err, sizeof err) == ID_ERR_SYSTEM);
+	CHECK_STR(explained(&id), "scheme.asked: auto, chose random\n"
+	    "scheme: random\n"
+	    "why: " WHY_LOCAL "\n"
+	    INPUTS_ETH9(DOCKER_MAC, "")
+	    "id.from: 32 random bytes, made once and kept in the state dir as random-id\n"
+	    "id: \n", "auto chose random");
+	root_free();
+
+	cfg_reset();
+	cfg.scheme = CFG_SCHEME_FIXED;
+	strcpy(cfg.fixed_id, "abcdefghijklmnop1234");
+	CHECK(id_compute(&id, &cfg, "/nonexistent-root", err, sizeof err) == 0);
+	CHECK_STR(explained(&id), "scheme: fixed\n"
+	    "why: id.scheme is fixed\n"
+	    "id.from: the environment variable ANONTEL_ID\n"
+	    "id: abcdefghijklmnop1234\n", "fixed");
+}
+
 static const struct check_case cases[] = {
 	{ "route-table", test_route_table },
 	{ "route-bounded", test_route_bounded },
@@ -970,6 +1066,8 @@ static const struct check_case cases[] = {
 	{ "auto-fake-root", test_auto_fake_root },
 	{ "err-truncation", test_err_truncation },
 	{ "node-hmac", test_node_hmac },
+	{ "scheme-names", test_scheme_names },
+	{ "explain", test_explain },
 };
 
 CHECK_MAIN(cases)

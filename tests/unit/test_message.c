@@ -1,0 +1,304 @@
+/*
+ * test_message: the message's exact bytes for every format (butler with and
+ * without the ts envelope, posthog), compact and pretty, from fixed facts, ID,
+ * timestamp and config; the format table; the format checks cfg_load runs; the
+ * timestamp text. msg_build reads no file and no clock, so these are the bytes
+ * `show` prints and `report` sends for the same inputs.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "config.h"
+#include "facts.h"
+#include "message.h"
+
+#define ID "0123456789abcdef"
+#define TS "2021-03-03T11:13:55.862Z"
+
+static struct cfg cfg;
+static struct facts facts;
+static char mem[8192];
+
+/* Butler 5.1 on Debian 12, with runtimeVersion and
+ * enabledFeatures {"api": {"x": true, "y": false}, "beta": true}. */
+static void
+setup(enum cfg_format format, int envelope)
+{
+	static const struct cfg_feature features[] = {
+		{ "api", 1, CFG_FEATURE_OBJECT },
+		{ "x", 2, CFG_FEATURE_TRUE },
+		{ "y", 2, CFG_FEATURE_FALSE },
+		{ "beta", 1, CFG_FEATURE_TRUE },
+	};
+
+	memset(&facts, 0, sizeof facts);
+	strcpy(facts.arch, "x64");
+	strcpy(facts.os.distro, "Debian GNU/Linux");
+	strcpy(facts.os.release, "12");
+	strcpy(facts.os.codename, "bookworm");
+	facts.is_virtual = 1;
+	cfg_defaults(&cfg);
+	strcpy(cfg.service, "butler");
+	strcpy(cfg.service_version, "5.1.0");
+	strcpy(cfg.runtime_version, "v20.11.1");
+	strcpy(cfg.posthog_api_key, "phc_key");
+	memcpy(cfg.features, features, sizeof features);
+	cfg.n_features = sizeof features / sizeof features[0];
+	cfg.format = format;
+	cfg.envelope = envelope;
+}
+
+/* Builds into mem[cap] and compares with want. */
+static void
+expect(const char *label, int pretty, size_t cap, const char *want)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, mem, cap);
+	r = msg_build(&b, &cfg, &facts, ID, TS, pretty);
+	CHECKF(r == 0, "%s: returned %d", label, r);
+	CHECK_STR(mem, want, label);
+	CHECKF(b.len == strlen(want), "%s: length %zu", label, b.len);
+}
+
+static const struct row {
+	const char *name;
+	enum cfg_format format;
+	int envelope;
+	int pretty;
+	const char *want;
+} rows[] = {
+	{ "butler-envelope-compact", CFG_FORMAT_BUTLER, 1, 0,
+	  "{\"ts\":\"" TS "\",\"data\":{\"service\":\"butler\",\"serviceVersion\":\"5.1.0\","
+	  "\"system\":{\"id\":\"" ID "\",\"arch\":\"x64\",\"platform\":\"linux\",\"release\":\"12\","
+	  "\"distro\":\"Debian GNU/Linux\",\"codename\":\"bookworm\",\"virtual\":true,"
+	  "\"nodeVersion\":\"v20.11.1\"},\"enabledFeatures\":{\"api\":{\"x\":true,\"y\":false},"
+	  "\"beta\":true}}}" },
+	{ "butler-envelope-pretty", CFG_FORMAT_BUTLER, 1, 1,
+	  "{\n"
+	  "  \"ts\": \"" TS "\",\n"
+	  "  \"data\": {\n"
+	  "    \"service\": \"butler\",\n"
+	  "    \"serviceVersion\": \"5.1.0\",\n"
+	  "    \"system\": {\n"
+	  "      \"id\": \"" ID "\",\n"
+	  "      \"arch\": \"x64\",\n"
+	  "      \"platform\": \"linux\",\n"
+	  "      \"release\": \"12\",\n"
+	  "      \"distro\": \"Debian GNU/Linux\",\n"
+	  "      \"codename\": \"bookworm\",\n"
+	  "      \"virtual\": true,\n"
+	  "      \"nodeVersion\": \"v20.11.1\"\n"
+	  "    },\n"
+	  "    \"enabledFeatures\": {\n"
+	  "      \"api\": {\n"
+	  "        \"x\": true,\n"
+	  "        \"y\": false\n"
+	  "      },\n"
+	  "      \"beta\": true\n"
+	  "    }\n"
+	  "  }\n"
+	  "}" },
+	{ "butler-bare-compact", CFG_FORMAT_BUTLER, 0, 0,
+	  "{\"service\":\"butler\",\"serviceVersion\":\"5.1.0\",\"system\":{\"id\":\"" ID "\","
+	  "\"arch\":\"x64\",\"platform\":\"linux\",\"release\":\"12\",\"distro\":\"Debian GNU/Linux\","
+	  "\"codename\":\"bookworm\",\"virtual\":true,\"nodeVersion\":\"v20.11.1\"},"
+	  "\"enabledFeatures\":{\"api\":{\"x\":true,\"y\":false},\"beta\":true}}" },
+	{ "butler-bare-pretty", CFG_FORMAT_BUTLER, 0, 1,
+	  "{\n"
+	  "  \"service\": \"butler\",\n"
+	  "  \"serviceVersion\": \"5.1.0\",\n"
+	  "  \"system\": {\n"
+	  "    \"id\": \"" ID "\",\n"
+	  "    \"arch\": \"x64\",\n"
+	  "    \"platform\": \"linux\",\n"
+	  "    \"release\": \"12\",\n"
+	  "    \"distro\": \"Debian GNU/Linux\",\n"
+	  "    \"codename\": \"bookworm\",\n"
+	  "    \"virtual\": true,\n"
+	  "    \"nodeVersion\": \"v20.11.1\"\n"
+	  "  },\n"
+	  "  \"enabledFeatures\": {\n"
+	  "    \"api\": {\n"
+	  "      \"x\": true,\n"
+	  "      \"y\": false\n"
+	  "    },\n"
+	  "    \"beta\": true\n"
+	  "  }\n"
+	  "}" },
+	/* The envelope is butler's: posthog ignores it. */
+	{ "posthog-compact", CFG_FORMAT_POSTHOG, 0, 0,
+	  "{\"api_key\":\"phc_key\",\"event\":\"telemetry sent\",\"distinct_id\":\"" ID "\","
+	  "\"timestamp\":\"" TS "\",\"properties\":{\"service\":\"butler\","
+	  "\"serviceVersion\":\"5.1.0\",\"system_arch\":\"x64\",\"system_platform\":\"linux\","
+	  "\"system_release\":\"12\",\"system_distro\":\"Debian GNU/Linux\","
+	  "\"system_codename\":\"bookworm\",\"system_virtual\":true,"
+	  "\"system_nodeVersion\":\"v20.11.1\",\"feature_api_x\":true,\"feature_api_y\":false,"
+	  "\"feature_beta\":true,\"$process_person_profile\":false,\"$geoip_disable\":true}}" },
+	{ "posthog-pretty", CFG_FORMAT_POSTHOG, 1, 1,
+	  "{\n"
+	  "  \"api_key\": \"phc_key\",\n"
+	  "  \"event\": \"telemetry sent\",\n"
+	  "  \"distinct_id\": \"" ID "\",\n"
+	  "  \"timestamp\": \"" TS "\",\n"
+	  "  \"properties\": {\n"
+	  "    \"service\": \"butler\",\n"
+	  "    \"serviceVersion\": \"5.1.0\",\n"
+	  "    \"system_arch\": \"x64\",\n"
+	  "    \"system_platform\": \"linux\",\n"
+	  "    \"system_release\": \"12\",\n"
+	  "    \"system_distro\": \"Debian GNU/Linux\",\n"
+	  "    \"system_codename\": \"bookworm\",\n"
+	  "    \"system_virtual\": true,\n"
+	  "    \"system_nodeVersion\": \"v20.11.1\",\n"
+	  "    \"feature_api_x\": true,\n"
+	  "    \"feature_api_y\": false,\n"
+	  "    \"feature_beta\": true,\n"
+	  "    \"$process_person_profile\": false,\n"
+	  "    \"$geoip_disable\": true\n"
+	  "  }\n"
+	  "}" },
+};
+
+static void
+test_bytes(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		setup(rows[i].format, rows[i].envelope);
+		expect(rows[i].name, rows[i].pretty, sizeof mem, rows[i].want);
+	}
+}
+
+/* No runtimeVersion (no nodeVersion), no features, an empty ID, not virtual, and
+ * a distro with a quote, a control byte, a backslash and UTF-8. */
+static void
+test_sparse(void)
+{
+	setup(CFG_FORMAT_BUTLER, 1);
+	cfg.runtime_version[0] = '\0';
+	cfg.n_features = 0;
+	facts.is_virtual = 0;
+	strcpy(facts.os.distro, "Alpine \"Linux\"\x01\\ caf\xc3\xa9");
+	strcpy(facts.os.codename, "");
+	{
+		struct buf b;
+
+		buf_init(&b, mem, sizeof mem);
+		CHECK(msg_build(&b, &cfg, &facts, "", TS, 0) == 0);
+		CHECK_STR(mem, "{\"ts\":\"" TS "\",\"data\":{\"service\":\"butler\","
+		    "\"serviceVersion\":\"5.1.0\",\"system\":{\"id\":\"\",\"arch\":\"x64\","
+		    "\"platform\":\"linux\",\"release\":\"12\",\"distro\":\"Alpine \\\"Linux\\\"\\u0001"
+		    "\\\\ caf\xc3\xa9\",\"codename\":\"\",\"virtual\":false},\"enabledFeatures\":{}}}",
+		    "butler");
+		cfg.format = CFG_FORMAT_POSTHOG;
+		buf_init(&b, mem, sizeof mem);
+		CHECK(msg_build(&b, &cfg, &facts, "", TS, 0) == 0);
+		CHECK_STR(mem, "{\"api_key\":\"phc_key\",\"event\":\"telemetry sent\","
+		    "\"distinct_id\":\"\",\"timestamp\":\"" TS "\",\"properties\":{"
+		    "\"service\":\"butler\",\"serviceVersion\":\"5.1.0\",\"system_arch\":\"x64\","
+		    "\"system_platform\":\"linux\",\"system_release\":\"12\",\"system_distro\":"
+		    "\"Alpine \\\"Linux\\\"\\u0001\\\\ caf\xc3\xa9\",\"system_codename\":\"\","
+		    "\"system_virtual\":false,\"$process_person_profile\":false,"
+		    "\"$geoip_disable\":true}}", "posthog");
+	}
+}
+
+/* A buffer one byte short is -1; exactly the message and its NUL is 0. */
+static void
+test_overflow(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		size_t n = strlen(rows[i].want);
+		struct buf b;
+
+		setup(rows[i].format, rows[i].envelope);
+		buf_init(&b, mem, n);
+		CHECKF(msg_build(&b, &cfg, &facts, ID, TS, rows[i].pretty) == -1, "%s: short",
+		    rows[i].name);
+		expect(rows[i].name, rows[i].pretty, n + 1, rows[i].want);
+	}
+}
+
+/* The table's names, in config's order, and a format past it refused. */
+static void
+test_table(void)
+{
+	struct buf b;
+
+	CHECK_STR(msg_format_name(CFG_FORMAT_BUTLER), "butler", "0");
+	CHECK_STR(msg_format_name(CFG_FORMAT_POSTHOG), "posthog", "1");
+	CHECK(msg_format_name(CFG_FORMAT_POSTHOG + 1) == NULL);
+	CHECK(msg_format_name(~0u) == NULL);
+	setup(CFG_FORMAT_BUTLER, 1);
+	cfg.format = (enum cfg_format)(CFG_FORMAT_POSTHOG + 1);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_build(&b, &cfg, &facts, ID, TS, 0) == -1);
+	CHECK(b.len == 0);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_check(&cfg, &b) == -1);
+}
+
+/* The checks cfg_load runs through msg_check. */
+static void
+test_check(void)
+{
+	static const struct cfg_feature clash[] = {
+		{ "a_b", 1, CFG_FEATURE_TRUE },
+		{ "a", 1, CFG_FEATURE_OBJECT },
+		{ "b", 2, CFG_FEATURE_FALSE },
+	};
+	char err[256];
+	struct buf b;
+
+	setup(CFG_FORMAT_BUTLER, 1);
+	strcpy(cfg.file, "/etc/x.json");
+	cfg.posthog_api_key[0] = '\0';
+	buf_init(&b, err, sizeof err);
+	CHECK(msg_check(&cfg, &b) == 0 && b.len == 0);       /* butler: nothing to check */
+	cfg.format = CFG_FORMAT_POSTHOG;
+	CHECK(msg_check(&cfg, &b) == -1);
+	CHECK_STR(err, "/etc/x.json: posthog.apiKey: required when \"format\" is \"posthog\"",
+	    "no key");
+	strcpy(cfg.posthog_api_key, "phc_key");
+	buf_init(&b, err, sizeof err);
+	CHECK(msg_check(&cfg, &b) == 0 && b.len == 0);
+	memcpy(cfg.features, clash, sizeof clash);
+	cfg.n_features = sizeof clash / sizeof clash[0];
+	CHECK(msg_check(&cfg, &b) == -1);
+	CHECK_STR(err, "/etc/x.json: enabledFeatures: two features give the PostHog property "
+	    "feature_a_b", "clash");
+}
+
+static void
+test_timestamp(void)
+{
+	static const struct {
+		struct timespec t;
+		const char *want;
+	} ts[] = {
+		{ { 1614770035, 862000000 }, TS },
+		{ { 0, 0 }, "1970-01-01T00:00:00.000Z" },
+		{ { 951782400, 999999999 }, "2000-02-29T00:00:00.999Z" },
+		{ { 4102444799, 1000000 }, "2099-12-31T23:59:59.001Z" },
+	};
+	char out[MSG_TS_LEN + 1];
+
+	for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+		msg_timestamp(&ts[i].t, out);
+		CHECK_STR(out, ts[i].want, "timestamp");
+	}
+}
+
+static const struct check_case cases[] = {
+	{ "bytes", test_bytes },
+	{ "sparse", test_sparse },
+	{ "overflow", test_overflow },
+	{ "table", test_table },
+	{ "check", test_check },
+	{ "timestamp", test_timestamp },
+};
+
+CHECK_MAIN(cases)
