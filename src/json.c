@@ -215,124 +215,186 @@ scan_literal(const unsigned char *p, size_t n, size_t *ip, struct json_error *er
 /*
  * An iterative checker: the only memory is one byte per open container, so a
  * deeply nested text costs JSON_MAX_DEPTH bytes of stack, not a stack overflow.
+ * Each step below reads the token at v->i (white space skipped) in state v->st.
  */
+enum { V_VALUE, V_FIRST_ITEM, V_FIRST_KEY, V_KEY, V_COLON, V_AFTER };
+
+struct validator {
+	const unsigned char *p;
+	size_t n, i;
+	size_t comma;                        /* where the last comma was */
+	int st, after_comma;
+	unsigned depth;
+	unsigned char stack[JSON_MAX_DEPTH]; /* '[' or '{' per open container */
+	struct json_error *err;
+};
+
+static int
+v_fail(struct validator *v, size_t at, const char *what)
+{
+	return fail(v->err, v->p, at, what);
+}
+
+/* After a value: a comma, the end of the container, or the end of the text. */
+static int
+v_after(struct validator *v, unsigned c)
+{
+	unsigned char open;
+
+	if (v->depth == 0)
+		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "unexpected data after the value"));
+	open = v->stack[v->depth - 1];
+	if (c == ',') {
+		v->comma = v->i++;
+		v->after_comma = 1;
+		v->st = open == '[' ? V_VALUE : V_KEY;
+		return 0;
+	}
+	if (c == (open == '[' ? ']' : '}')) {
+		v->depth--;
+		v->i++;
+		return 0;
+	}
+	return v_fail(v, v->i, unexpected(v->p, v->n, v->i,
+	    open == '[' ? "expected ',' or ']'" : "expected ',' or '}'"));
+}
+
+/* In an object: a key, or '}' when none has been read yet. */
+static int
+v_key(struct validator *v, unsigned c)
+{
+	if (c == '"') {
+		if (scan_string(v->p, v->n, &v->i, v->err) < 0)
+			return -1;
+		v->after_comma = 0;
+		v->st = V_COLON;
+		return 0;
+	}
+	if (c == '}' && v->st == V_FIRST_KEY) {
+		v->depth--;
+		v->i++;
+		v->st = V_AFTER;
+		return 0;
+	}
+	if (c == '}' && v->after_comma)
+		return v_fail(v, v->comma, "trailing comma");
+	return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected a string key"));
+}
+
+/* Between a key and its value. */
+static int
+v_colon(struct validator *v, unsigned c)
+{
+	if (c != ':')
+		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected ':'"));
+	v->i++;
+	v->st = V_VALUE;
+	return 0;
+}
+
+/* A container opens: one more byte of stack. */
+static int
+v_open(struct validator *v, unsigned c)
+{
+	if (v->depth == JSON_MAX_DEPTH)
+		return v_fail(v, v->i, "nesting too deep");
+	v->stack[v->depth++] = (unsigned char)c;
+	v->i++;
+	v->st = c == '[' ? V_FIRST_ITEM : V_FIRST_KEY;
+	return 0;
+}
+
+/* A value, or ']' when it is an array's first item. */
+static int
+v_value(struct validator *v, unsigned c)
+{
+	int r;
+
+	if (c == ']') {
+		if (v->st == V_FIRST_ITEM) {
+			v->depth--;
+			v->i++;
+			v->st = V_AFTER;
+			return 0;
+		}
+		if (v->after_comma)
+			return v_fail(v, v->comma, "trailing comma");
+		return v_fail(v, v->i, "expected a value");
+	}
+	v->after_comma = 0;
+	switch (c) {
+	case '[':
+	case '{':
+		return v_open(v, c);
+	case '"':
+		r = scan_string(v->p, v->n, &v->i, v->err);
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		r = scan_number(v->p, v->n, &v->i, v->err);
+		break;
+	case '+':
+	case '.':
+		return v_fail(v, v->i, "invalid number");
+	default:
+		if (ascii_is_alnum(c) && !ascii_is_digit(c)) {
+			r = scan_literal(v->p, v->n, &v->i, v->err);
+			break;
+		}
+		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected a value"));
+	}
+	if (r < 0)
+		return -1;
+	v->st = V_AFTER;
+	return 0;
+}
+
+/* The end of the text: complete only after one whole value. */
+static int
+v_end(struct validator *v)
+{
+	if (v->depth == 0 && v->st == V_AFTER)
+		return 0;
+	if (v->depth == 0 && v->st == V_VALUE)
+		return v_fail(v, v->i, "empty document");
+	return v_fail(v, v->i, "unexpected end of text");
+}
+
 int
 json_validate(const char *s, size_t n, struct json_error *err)
 {
-	enum { V_VALUE, V_FIRST_ITEM, V_FIRST_KEY, V_KEY, V_COLON, V_AFTER };
+	struct validator v;
 	const unsigned char *p = (const unsigned char *)s;
-	unsigned char stack[JSON_MAX_DEPTH];
-	unsigned depth = 0;
-	size_t i = 0, comma = 0;
-	int st = V_VALUE, after_comma = 0;
 
 	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
 		return fail(err, p, 0, "byte order mark");
+	v.p = p;
+	v.n = n;
+	v.i = 0;
+	v.comma = 0;
+	v.st = V_VALUE;
+	v.after_comma = 0;
+	v.depth = 0;
+	v.err = err;
 	for (;;) {
 		unsigned c;
 		int r;
 
-		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-			i++;
-		if (i == n) {
-			if (depth == 0 && st == V_AFTER)
-				return 0;
-			if (depth == 0 && st == V_VALUE)
-				return fail(err, p, i, "empty document");
-			return fail(err, p, i, "unexpected end of text");
-		}
-		c = p[i];
-
-		if (st == V_AFTER) {
-			unsigned char open;
-
-			if (depth == 0)
-				return fail(err, p, i, unexpected(p, n, i, "unexpected data after the value"));
-			open = stack[depth - 1];
-			if (c == ',') {
-				comma = i++;
-				after_comma = 1;
-				st = open == '[' ? V_VALUE : V_KEY;
-				continue;
-			}
-			if (c == (open == '[' ? ']' : '}')) {
-				depth--;
-				i++;
-				continue;
-			}
-			return fail(err, p, i, unexpected(p, n, i,
-			    open == '[' ? "expected ',' or ']'" : "expected ',' or '}'"));
-		}
-
-		if (st == V_COLON) {
-			if (c != ':')
-				return fail(err, p, i, unexpected(p, n, i, "expected ':'"));
-			i++;
-			st = V_VALUE;
-			continue;
-		}
-
-		if (st == V_FIRST_KEY || st == V_KEY) {
-			if (c == '"') {
-				if (scan_string(p, n, &i, err) < 0)
-					return -1;
-				after_comma = 0;
-				st = V_COLON;
-				continue;
-			}
-			if (c == '}' && st == V_FIRST_KEY) {
-				depth--;
-				i++;
-				st = V_AFTER;
-				continue;
-			}
-			if (c == '}' && after_comma)
-				return fail(err, p, comma, "trailing comma");
-			return fail(err, p, i, unexpected(p, n, i, "expected a string key"));
-		}
-
-		/* V_VALUE or V_FIRST_ITEM */
-		if (c == ']') {
-			if (st == V_FIRST_ITEM) {
-				depth--;
-				i++;
-				st = V_AFTER;
-				continue;
-			}
-			if (after_comma)
-				return fail(err, p, comma, "trailing comma");
-			return fail(err, p, i, "expected a value");
-		}
-		after_comma = 0;
-		switch (c) {
-		case '[':
-		case '{':
-			if (depth == JSON_MAX_DEPTH)
-				return fail(err, p, i, "nesting too deep");
-			stack[depth++] = (unsigned char)c;
-			i++;
-			st = c == '[' ? V_FIRST_ITEM : V_FIRST_KEY;
-			continue;
-		case '"':
-			r = scan_string(p, n, &i, err);
-			break;
-		case '-': case '0': case '1': case '2': case '3': case '4':
-		case '5': case '6': case '7': case '8': case '9':
-			r = scan_number(p, n, &i, err);
-			break;
-		case '+':
-		case '.':
-			return fail(err, p, i, "invalid number");
-		default:
-			if (ascii_is_alnum(c) && !ascii_is_digit(c)) {
-				r = scan_literal(p, n, &i, err);
-				break;
-			}
-			return fail(err, p, i, unexpected(p, n, i, "expected a value"));
-		}
-		if (r < 0)
+		while (v.i < n && (p[v.i] == ' ' || p[v.i] == '\t' || p[v.i] == '\n' || p[v.i] == '\r'))
+			v.i++;
+		if (v.i == n)
+			return v_end(&v);
+		c = p[v.i];
+		if (v.st == V_AFTER)
+			r = v_after(&v, c);
+		else if (v.st == V_COLON)
+			r = v_colon(&v, c);
+		else if (v.st == V_FIRST_KEY || v.st == V_KEY)
+			r = v_key(&v, c);
+		else
+			r = v_value(&v, c);
+		if (r != 0)
 			return -1;
-		st = V_AFTER;
 	}
 }
 

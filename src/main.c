@@ -879,7 +879,8 @@ verb_check(const struct cli *cl)
 	rq.deadline_ms = net_now_ms() + (int64_t)config.timeout_ms;
 	if (resolve_probe(cl, &probe) != 0)
 		return EXIT_FAILED;
-	enter_sandbox(cl, SANDBOX_NET);
+	/* Only --report writes state and forks its detached child. */
+	enter_sandbox(cl, cl->report ? SANDBOX_NET : SANDBOX_PROBE);
 	rq.dest = &probe;
 	rq.get = 1;
 	rq.allow_http = 1;

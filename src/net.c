@@ -236,8 +236,6 @@ rs_spawn(struct resolver *r)
 	return rc;
 }
 
-/* getaddrinfo under a deadline. Returns 0 with *out (caller frees with
- * freeaddrinfo), or -1 with err. */
 int
 net_is_localhost(const char *host)
 {
@@ -284,12 +282,104 @@ loopback_addresses(uint16_t port)
 	return ai;
 }
 
+/* Takes a free resolver slot (rs_mu held), waiting for one until the deadline.
+ * Returns it, or NULL. */
+static struct resolver *
+rs_take(int64_t deadline_ms)
+{
+	struct resolver *r = NULL;
+
+	for (;;) {
+		for (size_t i = 0; i < NET_RESOLVERS && r == NULL; i++)
+			if (!rs_slots[i].busy && !rs_slots[i].done)
+				r = &rs_slots[i];
+		if (r != NULL || !rs_wait(deadline_ms))
+			return r;
+	}
+}
+
+/* getaddrinfo(host, portstr) on a helper thread, waited for until the deadline.
+ * Returns 0 with getaddrinfo's result in *rc, *e (errno for EAI_SYSTEM) and *res;
+ * -1 with err when it timed out or no thread could start. */
+static int
+rs_lookup(const char *host, const char *portstr, int64_t deadline_ms, int *rc, int *e,
+    struct addrinfo **res, char *err, size_t errlen)
+{
+	struct resolver *r;
+	int sr;
+
+	pthread_once(&rs_once, rs_init);
+	pthread_mutex_lock(&rs_mu);
+	r = rs_take(deadline_ms);
+	if (r == NULL || net_now_ms() >= deadline_ms) {
+		pthread_mutex_unlock(&rs_mu);
+		err_host(err, errlen, host, "resolving timed out",
+		    r == NULL ? "earlier lookups still pending" : NULL);
+		return -1;
+	}
+	memcpy(r->host, host, strlen(host) + 1);
+	memcpy(r->port, portstr, sizeof r->port);
+	r->busy = 1;
+	r->done = 0;
+	r->abandoned = 0;
+	r->res = NULL;
+	if ((sr = rs_spawn(r)) != 0) {
+		r->busy = 0;
+		pthread_mutex_unlock(&rs_mu);
+		err_host(err, errlen, host, "cannot start resolver thread", strerror(sr));
+		return -1;
+	}
+	while (!r->done && rs_wait(deadline_ms))
+		;
+	if (!r->done) {
+		r->abandoned = 1; /* the helper frees its result and releases the slot */
+		pthread_mutex_unlock(&rs_mu);
+		err_host(err, errlen, host, "resolving timed out", NULL);
+		return -1;
+	}
+	*rc = r->rc;
+	*e = r->sys_errno;
+	*res = r->res;
+	r->res = NULL;
+	r->done = 0; /* the slot is free again */
+	pthread_cond_broadcast(&rs_cv);
+	pthread_mutex_unlock(&rs_mu);
+	return 0;
+}
+
+/* getaddrinfo's failure rc (e: errno for EAI_SYSTEM) in words. */
+static void
+err_resolve(char *err, size_t errlen, const char *host, int rc, int e)
+{
+	switch (rc) {
+	case EAI_NONAME:
+#ifdef EAI_NODATA
+	case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+	case EAI_ADDRFAMILY:
+#endif
+		err_host(err, errlen, host, "name does not resolve", NULL);
+		break;
+	case EAI_AGAIN:
+		err_host(err, errlen, host, "temporary failure resolving", NULL);
+		break;
+	case EAI_SYSTEM:
+		err_host(err, errlen, host, "resolving failed", strerror(e));
+		break;
+	default:
+		err_host(err, errlen, host, "resolving failed", gai_strerror(rc));
+		break;
+	}
+}
+
+/* getaddrinfo under a deadline. Returns 0 with *out (freed with freeaddrinfo unless
+ * it is loopback_ai), or -1 with err. */
 static int
 resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **out, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
-	struct resolver *r = NULL;
 	char portstr[6];
 	struct buf pb;
 	size_t hlen = strlen(host);
@@ -322,75 +412,15 @@ resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **
 		return 0;
 	}
 
-	pthread_once(&rs_once, rs_init);
-	pthread_mutex_lock(&rs_mu);
-	for (;;) {
-		for (size_t i = 0; i < NET_RESOLVERS && r == NULL; i++)
-			if (!rs_slots[i].busy && !rs_slots[i].done)
-				r = &rs_slots[i];
-		if (r != NULL || !rs_wait(deadline_ms))
-			break;
-	}
-	if (r == NULL || net_now_ms() >= deadline_ms) {
-		pthread_mutex_unlock(&rs_mu);
-		err_host(err, errlen, host, "resolving timed out",
-		    r == NULL ? "earlier lookups still pending" : NULL);
+	if (rs_lookup(host, portstr, deadline_ms, &rc, &e, &res, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(r->host, host, hlen + 1);
-	memcpy(r->port, portstr, sizeof portstr);
-	r->busy = 1;
-	r->done = 0;
-	r->abandoned = 0;
-	r->res = NULL;
-	if ((rc = rs_spawn(r)) != 0) {
-		r->busy = 0;
-		pthread_mutex_unlock(&rs_mu);
-		err_host(err, errlen, host, "cannot start resolver thread", strerror(rc));
-		return -1;
-	}
-	while (!r->done && rs_wait(deadline_ms))
-		;
-	if (!r->done) {
-		r->abandoned = 1; /* the helper frees its result and releases the slot */
-		pthread_mutex_unlock(&rs_mu);
-		err_host(err, errlen, host, "resolving timed out", NULL);
-		return -1;
-	}
-	rc = r->rc;
-	e = r->sys_errno;
-	res = r->res;
-	r->res = NULL;
-	r->done = 0; /* the slot is free again */
-	pthread_cond_broadcast(&rs_cv);
-	pthread_mutex_unlock(&rs_mu);
-
 	if (rc == 0 && res != NULL) {
 		*out = res;
 		return 0;
 	}
 	if (rc == 0) /* success with no address: not seen in practice */
 		rc = EAI_NONAME;
-	switch (rc) {
-	case EAI_NONAME:
-#ifdef EAI_NODATA
-	case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-	case EAI_ADDRFAMILY:
-#endif
-		err_host(err, errlen, host, "name does not resolve", NULL);
-		break;
-	case EAI_AGAIN:
-		err_host(err, errlen, host, "temporary failure resolving", NULL);
-		break;
-	case EAI_SYSTEM:
-		err_host(err, errlen, host, "resolving failed", strerror(e));
-		break;
-	default:
-		err_host(err, errlen, host, "resolving failed", gai_strerror(rc));
-		break;
-	}
+	err_resolve(err, errlen, host, rc, e);
 	return -1;
 }
 
@@ -455,99 +485,133 @@ attempt_start(const struct addrinfo *ai, int *connected, int *e)
 	return -1;
 }
 
+/* The connection attempts of one net_connect (RFC 8305 in small: the next address
+ * starts when the last has had NET_ATTEMPT_DELAY_MS, or has failed). */
+struct attempts {
+	struct pollfd pend[NET_MAX_ATTEMPTS];
+	int npend, tried;
+	int best_err, best_rank;             /* the most telling error so far */
+	int64_t next_start;                  /* when the next address may start */
+	const struct addrinfo *next;         /* the next address, NULL when none */
+};
+
+static void
+note_error(struct attempts *a, int e)
+{
+	if (err_rank(e) >= a->best_rank) {
+		a->best_rank = err_rank(e);
+		a->best_err = e;
+	}
+}
+
+/* Starts addresses until one is pending or none is left. Returns the fd of a
+ * connect that completed at once, else -1. */
+static int
+start_next(struct attempts *a, int64_t now)
+{
+	while (a->next != NULL && a->tried < NET_MAX_ATTEMPTS &&
+	    (a->npend == 0 || now >= a->next_start)) {
+		int connected, e = 0;
+		int fd = attempt_start(a->next, &connected, &e);
+
+		a->next = a->next->ai_next;
+		a->tried++;
+		if (fd < 0) {
+			note_error(a, e);
+			continue;
+		}
+		if (connected)
+			return fd;
+		a->pend[a->npend].fd = fd;
+		a->pend[a->npend].events = POLLOUT;
+		a->pend[a->npend].revents = 0;
+		a->npend++;
+		a->next_start = now + NET_ATTEMPT_DELAY_MS;
+		break;
+	}
+	if (a->tried >= NET_MAX_ATTEMPTS)
+		a->next = NULL;
+	return -1;
+}
+
+/* Judges the pending attempts poll woke up for: returns the fd of the first that
+ * connected (taken out of pend), else -1; the failed ones are closed. */
+static int
+reap(struct attempts *a)
+{
+	for (int i = 0; i < a->npend; i++) {
+		struct pollfd *p = &a->pend[i];
+		int soerr = 0, fd;
+		socklen_t sl = sizeof soerr;
+
+		if (p->revents == 0)
+			continue;
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			soerr = errno;
+		if (soerr == 0 && (p->revents & POLLOUT) &&
+		    !(p->revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			fd = p->fd;
+			*p = a->pend[--a->npend];
+			return fd;
+		}
+		note_error(a, soerr != 0 ? soerr : ECONNABORTED);
+		close(p->fd);
+		a->pend[i--] = a->pend[--a->npend];
+	}
+	return -1;
+}
+
+/* Runs the attempts until one connects (its fd), or -1: every address failed,
+ * poll failed (best_err), or the deadline passed (*timed_out). */
+static int
+race(struct attempts *a, int64_t deadline_ms, int *timed_out)
+{
+	for (;;) {
+		int64_t now = net_now_ms();
+		int wait, fd;
+
+		if (now >= deadline_ms) {
+			*timed_out = 1;
+			return -1;
+		}
+		if ((fd = start_next(a, now)) >= 0)
+			return fd;
+		if (a->npend == 0) {
+			if (a->next == NULL)
+				return -1; /* every address failed */
+			continue;
+		}
+		wait = remaining_ms(deadline_ms);
+		if (a->next != NULL && a->next_start - now < wait)
+			wait = a->next_start - now < 0 ? 0 : (int)(a->next_start - now);
+		if (poll(a->pend, (nfds_t)a->npend, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			a->best_err = errno;
+			return -1;
+		}
+		if ((fd = reap(a)) >= 0)
+			return fd;
+	}
+}
+
 int
 net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, size_t errlen)
 {
-	struct addrinfo *res, *next;
-	struct pollfd pend[NET_MAX_ATTEMPTS];
-	int npend = 0, tried = 0, winner = -1, timed_out = 0;
-	int best_err = 0, best_rank = 0;
-	int64_t next_start = 0;
+	struct addrinfo *res;
+	struct attempts a;
+	int winner, timed_out = 0;
 	struct buf b;
 
 	if (host == NULL)
 		host = "";
 	if (resolve(host, port, deadline_ms, &res, err, errlen) != 0)
 		return -1;
-	next = res;
-	while (winner < 0) {
-		int64_t now = net_now_ms();
-		int wait;
-
-		if (now >= deadline_ms) {
-			timed_out = 1;
-			break;
-		}
-		/* Start the next address when nothing is pending or its delay is up. */
-		while (next != NULL && tried < NET_MAX_ATTEMPTS && (npend == 0 || now >= next_start)) {
-			int connected, e = 0;
-			int fd = attempt_start(next, &connected, &e);
-
-			next = next->ai_next;
-			tried++;
-			if (fd < 0) {
-				if (err_rank(e) >= best_rank) {
-					best_rank = err_rank(e);
-					best_err = e;
-				}
-				continue;
-			}
-			if (connected) {
-				winner = fd;
-				break;
-			}
-			pend[npend].fd = fd;
-			pend[npend].events = POLLOUT;
-			pend[npend].revents = 0;
-			npend++;
-			next_start = now + NET_ATTEMPT_DELAY_MS;
-			break;
-		}
-		if (winner >= 0)
-			break;
-		if (tried >= NET_MAX_ATTEMPTS)
-			next = NULL;
-		if (npend == 0) {
-			if (next == NULL)
-				break; /* every address failed */
-			continue;
-		}
-
-		wait = remaining_ms(deadline_ms);
-		if (next != NULL && next_start - now < wait)
-			wait = next_start - now < 0 ? 0 : (int)(next_start - now);
-		if (poll(pend, (nfds_t)npend, wait) < 0) {
-			if (errno == EINTR)
-				continue;
-			best_err = errno;
-			break;
-		}
-		for (int i = 0; i < npend; i++) {
-			int soerr = 0;
-			socklen_t sl = sizeof soerr;
-
-			if (pend[i].revents == 0)
-				continue;
-			if (getsockopt(pend[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-				soerr = errno;
-			if (soerr == 0 && (pend[i].revents & POLLOUT) &&
-			    !(pend[i].revents & (POLLERR | POLLHUP | POLLNVAL))) {
-				winner = pend[i].fd;
-				pend[i] = pend[--npend];
-				break;
-			}
-			if (soerr == 0)
-				soerr = ECONNABORTED;
-			if (err_rank(soerr) >= best_rank) {
-				best_rank = err_rank(soerr);
-				best_err = soerr;
-			}
-			close(pend[i].fd);
-			pend[i--] = pend[--npend];
-		}
-	}
-	for (int i = 0; i < npend; i++)
-		close(pend[i].fd);
+	memset(&a, 0, sizeof a);
+	a.next = res;
+	winner = race(&a, deadline_ms, &timed_out);
+	for (int i = 0; i < a.npend; i++)
+		close(a.pend[i].fd);
 	if (res != loopback_ai)
 		freeaddrinfo(res);
 	if (winner >= 0)
@@ -557,13 +621,13 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 		return -1;
 	buf_hostport(&b, host, port);
 	buf_str(&b, ": ");
-	if (timed_out || best_err == 0)
+	if (timed_out || a.best_err == 0)
 		buf_str(&b, "connect timed out");
 	else
-		buf_str(&b, connect_strerror(best_err));
-	if (tried > 1) {
+		buf_str(&b, connect_strerror(a.best_err));
+	if (a.tried > 1) {
 		buf_str(&b, " (");
-		buf_uint(&b, (uint64_t)tried, 0);
+		buf_uint(&b, (uint64_t)a.tried, 0);
 		buf_str(&b, " addresses tried)");
 	}
 	return -1;

@@ -114,7 +114,10 @@ struct sbx_prog {            /* struct sock_fprog */
 
 #define C_LOCAL 1u
 #define C_NET   2u
-#define C_BOTH  (C_LOCAL | C_NET)
+#define C_PROBE 4u
+#define C_ALL   (C_LOCAL | C_NET | C_PROBE)
+#define C_RO    (C_LOCAL | C_PROBE)    /* files opened read-only */
+#define C_CONN  (C_NET | C_PROBE)      /* sockets, the resolver's thread */
 
 /* One argument check: (arg[idx] & mask) must equal one of v[0..nv-1], else the
  * call gets `fail`. */
@@ -142,84 +145,89 @@ struct rule {
 
 static const struct rule rules[] = {
 	/* Reading and writing descriptors already open; closing them. */
-	ALLOW(SYS_read, C_BOTH),
-	ALLOW(SYS_write, C_BOTH),
-	ALLOW(SYS_close, C_BOTH),
-	ALLOW(SYS_fcntl, C_BOTH),            /* musl's open(O_CLOEXEC) sets FD_CLOEXEC again */
+	ALLOW(SYS_read, C_ALL),
+	ALLOW(SYS_write, C_ALL),
+	ALLOW(SYS_close, C_ALL),
+	ALLOW(SYS_fcntl, C_ALL),             /* musl's open(O_CLOEXEC) sets FD_CLOEXEC again */
 
-	/* Opening files: LOCAL read-only; NET also writes in the state dir. */
+	/* Opening files: LOCAL and PROBE read-only; NET also writes in the state dir. */
 #ifdef SYS_open
-	ALLOW_IF(SYS_open, C_LOCAL, 1, OPEN_WRITE_FLAGS, 0),
+	ALLOW_IF(SYS_open, C_RO, 1, OPEN_WRITE_FLAGS, 0),
 	ALLOW(SYS_open, C_NET),
 #endif
-	ALLOW_IF(SYS_openat, C_LOCAL, 2, OPEN_WRITE_FLAGS, 0),
+	ALLOW_IF(SYS_openat, C_RO, 2, OPEN_WRITE_FLAGS, 0),
 	ALLOW(SYS_openat, C_NET),
 
 	/* Metadata, read-only. */
-	ALLOW(SYS_fstat, C_BOTH),
+	ALLOW(SYS_fstat, C_ALL),
 #ifdef SYS_newfstatat
-	ALLOW(SYS_newfstatat, C_BOTH),
+	ALLOW(SYS_newfstatat, C_ALL),
 #endif
 #ifdef SYS_lstat
-	ALLOW(SYS_lstat, C_BOTH),            /* musl's lstat() on x86_64 */
+	ALLOW(SYS_lstat, C_ALL),             /* musl's lstat() on x86_64 */
 #endif
 #ifdef SYS_access
-	ALLOW(SYS_access, C_BOTH),
+	ALLOW(SYS_access, C_ALL),
 #endif
-	ALLOW(SYS_faccessat, C_BOTH),
+	ALLOW(SYS_faccessat, C_ALL),
 #ifdef SYS_faccessat2
-	ALLOW(SYS_faccessat2, C_BOTH),       /* faccessat() in glibc 2.33+ */
+	ALLOW(SYS_faccessat2, C_ALL),        /* faccessat() in glibc 2.33+ */
 #endif
-	ALLOW(SYS_getdents64, C_BOTH),       /* facts' opendir("/etc"), state's listings */
-	ALLOW(SYS_uname, C_BOTH),
-	ALLOW(SYS_geteuid, C_BOTH),          /* the state dir's owner check */
+	ALLOW(SYS_getdents64, C_LOCAL | C_NET), /* facts' opendir("/etc"), state's listings */
+	ALLOW(SYS_uname, C_LOCAL | C_NET),   /* facts */
+	ALLOW(SYS_geteuid, C_LOCAL | C_NET), /* the state dir's owner check */
 	ALLOW(SYS_getpid, C_NET),            /* state's temp names */
 
 	/* Memory: malloc inside the libc (opendir, getaddrinfo), the caFile mapping
-	 * (check --report reloads it), thread stacks. Never executable. */
-	ALLOW(SYS_brk, C_BOTH),
-	ALLOW_IF(SYS_mmap, C_BOTH, 2, PROT_EXEC, 0),
-	ALLOW_IF(SYS_mprotect, C_NET, 2, PROT_EXEC, 0),  /* a thread stack's guard */
-	ALLOW(SYS_munmap, C_BOTH),
+	 * (check --report reloads it; a probe's redirect to https loads it), thread
+	 * stacks. Never executable. */
+	ALLOW(SYS_brk, C_ALL),
+	ALLOW_IF(SYS_mmap, C_ALL, 2, PROT_EXEC, 0),
+	ALLOW_IF(SYS_mprotect, C_CONN, 2, PROT_EXEC, 0),  /* a thread stack's guard */
+	ALLOW(SYS_munmap, C_ALL),
 
 	/* Time (musl falls back to the call when the vDSO is not usable), and the ends
 	 * of a run. */
-	ALLOW(SYS_clock_gettime, C_BOTH),
-	ALLOW(SYS_rt_sigreturn, C_BOTH),
-	ALLOW(SYS_restart_syscall, C_BOTH),  /* a poll/futex wait resumed after SIGSTOP */
-	ALLOW(SYS_exit, C_NET),              /* the resolver thread's end */
-	ALLOW(SYS_exit_group, C_BOTH),
+	ALLOW(SYS_clock_gettime, C_ALL),
+	ALLOW(SYS_rt_sigreturn, C_ALL),
+	ALLOW(SYS_restart_syscall, C_ALL),   /* a poll/futex wait resumed after SIGSTOP */
+	ALLOW(SYS_exit, C_CONN),             /* the resolver thread's end */
+	ALLOW(SYS_exit_group, C_ALL),
 
 	/* The butler ID's IPv4 address: socket(AF_INET, SOCK_DGRAM) + SIOCGIFADDR.
 	 * In LOCAL that socket is all there is: no connect, no send. */
 	{ SYS_socket, C_LOCAL, RET_ALLOW, 2, {
 		{ 0, 1, 0xffffffffu, { AF_INET, 0 }, RET_KILL_PROCESS },
 		{ 1, 1, KERNEL_SOCK_TYPE_MASK, { SOCK_DGRAM, 0 }, RET_KILL_PROCESS } } },
-	ALLOW_IF(SYS_ioctl, C_BOTH, 1, 0xffffffffu, SIOCGIFADDR),
+	ALLOW_IF(SYS_ioctl, C_LOCAL | C_NET, 1, 0xffffffffu, SIOCGIFADDR),
 
-	/* NET: TCP and UDP over IPv4/IPv6 (no raw sockets, no AF_UNIX, no netlink). */
-	{ SYS_socket, C_NET, RET_ALLOW, 2, {
+	/* NET, PROBE: TCP and UDP over IPv4/IPv6 (no raw sockets, no AF_UNIX, no
+	 * netlink). */
+	{ SYS_socket, C_CONN, RET_ALLOW, 2, {
 		{ 0, 2, 0xffffffffu, { AF_INET, AF_INET6 }, RET_ERRNO(EAFNOSUPPORT) },
 		{ 1, 2, KERNEL_SOCK_TYPE_MASK, { SOCK_STREAM, SOCK_DGRAM }, RET_KILL_PROCESS } } },
-	ALLOW(SYS_connect, C_NET),
-	ALLOW(SYS_bind, C_NET),              /* musl's resolver binds its UDP socket */
-	ALLOW(SYS_getsockname, C_NET),       /* getaddrinfo's address sorting */
-	ALLOW(SYS_getsockopt, C_NET),        /* SO_ERROR after a non-blocking connect */
-	ALLOW(SYS_setsockopt, C_NET),        /* TCP_NODELAY */
-	ALLOW(SYS_sendto, C_NET),            /* send() */
-	ALLOW(SYS_recvfrom, C_NET),          /* recv() */
+	ALLOW(SYS_connect, C_CONN),
+	ALLOW(SYS_bind, C_CONN),             /* musl's resolver binds its UDP socket */
+	ALLOW(SYS_getsockname, C_CONN),      /* getaddrinfo's address sorting */
+	ALLOW(SYS_getsockopt, C_CONN),       /* SO_ERROR after a non-blocking connect */
+	ALLOW(SYS_setsockopt, C_CONN),       /* TCP_NODELAY */
+	ALLOW(SYS_sendto, C_CONN),           /* send() */
+	ALLOW(SYS_recvfrom, C_CONN),         /* recv() */
 #ifdef SYS_poll
-	ALLOW(SYS_poll, C_NET),
+	ALLOW(SYS_poll, C_CONN),
 #else
-	ALLOW(SYS_ppoll, C_NET),             /* poll() on aarch64 */
+	ALLOW(SYS_ppoll, C_CONN),            /* poll() on aarch64 */
 #endif
 	ALLOW(SYS_getrandom, C_NET),         /* the state's jitter */
 
 	/* NET: the resolver's helper thread, and check --report's detached child
 	 * (fork: clone with SIGCHLD as its only flag on aarch64, SYS_fork on x86_64;
-	 * the child's setsid and its 0-2 moved onto /dev/null). */
+	 * the child's setsid and its 0-2 moved onto /dev/null). PROBE: the thread
+	 * only. */
 	{ SYS_clone, C_NET, RET_ALLOW, 1, { { 0, 2, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
 	    KERNEL_CSIGNAL, { KERNEL_CLONE_THREAD | KERNEL_CLONE_VM, SIGCHLD }, RET_KILL_PROCESS } } },
+	{ SYS_clone, C_PROBE, RET_ALLOW, 1, { { 0, 1, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
+	    KERNEL_CSIGNAL, { KERNEL_CLONE_THREAD | KERNEL_CLONE_VM, 0 }, RET_KILL_PROCESS } } },
 #ifdef SYS_fork
 	ALLOW(SYS_fork, C_NET),
 #endif
@@ -230,12 +238,12 @@ static const struct rule rules[] = {
 #endif
 	ALLOW(SYS_dup3, C_NET),              /* dup2() on aarch64 */
 #ifdef SYS_clone3
-	DENY(SYS_clone3, C_NET, ENOSYS),     /* flags behind a pointer: make glibc use clone */
+	DENY(SYS_clone3, C_CONN, ENOSYS),    /* flags behind a pointer: make glibc use clone */
 #else
-	DENY(435, C_NET, ENOSYS),            /* __NR_clone3, the same on both */
+	DENY(435, C_CONN, ENOSYS),           /* __NR_clone3, the same on both */
 #endif
-	ALLOW(SYS_futex, C_NET),
-	ALLOW(SYS_rt_sigprocmask, C_NET),
+	ALLOW(SYS_futex, C_CONN),
+	ALLOW(SYS_rt_sigprocmask, C_CONN),
 
 	/* NET: writing in the state dir. */
 #ifdef SYS_mkdir
@@ -254,16 +262,16 @@ static const struct rule rules[] = {
 
 #ifdef __GLIBC__
 	/* Host builds only (unit tests: glibc, ASan, UBSan); see the top. */
-	ALLOW(SYS_set_robust_list, C_NET),
-	ALLOW(SYS_rt_sigaction, C_NET),      /* glibc's pthread_create: SIGSETXID handler */
-	ALLOW(SYS_sched_getaffinity, C_NET), /* ASan's thread start */
+	ALLOW(SYS_set_robust_list, C_CONN),
+	ALLOW(SYS_rt_sigaction, C_CONN),     /* glibc's pthread_create: SIGSETXID handler */
+	ALLOW(SYS_sched_getaffinity, C_CONN), /* ASan's thread start */
 #ifdef SYS_rseq
-	ALLOW(SYS_rseq, C_NET),
+	ALLOW(SYS_rseq, C_CONN),
 #endif
-	ALLOW(SYS_sigaltstack, C_BOTH),
-	ALLOW(SYS_madvise, C_BOTH),
-	ALLOW(SYS_gettid, C_BOTH),
-	ALLOW(SYS_lseek, C_BOTH),            /* glibc's stdio in getaddrinfo */
+	ALLOW(SYS_sigaltstack, C_ALL),
+	ALLOW(SYS_madvise, C_ALL),
+	ALLOW(SYS_gettid, C_ALL),
+	ALLOW(SYS_lseek, C_ALL),             /* glibc's stdio in getaddrinfo */
 #endif
 };
 
@@ -272,10 +280,22 @@ static const struct rule rules[] = {
 
 static struct sbx_insn prog[PROG_MAX];
 
+/* The table's bit for class, 0 for an unknown class. */
+static unsigned
+class_bit(enum sandbox_class class)
+{
+	switch (class) {
+	case SANDBOX_LOCAL: return C_LOCAL;
+	case SANDBOX_NET: return C_NET;
+	case SANDBOX_PROBE: return C_PROBE;
+	}
+	return 0;
+}
+
 static int
 in_class(const struct rule *r, enum sandbox_class class)
 {
-	return (r->classes & (class == SANDBOX_NET ? C_NET : C_LOCAL)) != 0;
+	return (r->classes & class_bit(class)) != 0;
 }
 
 /* Adds one instruction; an overflowing program is caught by the caller. */
@@ -347,7 +367,7 @@ sandbox_count(enum sandbox_class class)
 {
 	int count = 0;
 
-	if (class != SANDBOX_LOCAL && class != SANDBOX_NET)
+	if (class_bit(class) == 0)
 		return 0;
 	for (size_t i = 0; i < NRULES; i++) {
 		int dup = 0;
@@ -384,7 +404,7 @@ sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
 	struct sbx_prog p;
 	size_t n;
 
-	if (class != SANDBOX_LOCAL && class != SANDBOX_NET)
+	if (class_bit(class) == 0)
 		return fail(err, errlen, "unknown sandbox class", 0);
 	n = build(class);
 	if (n == 0)

@@ -2,19 +2,25 @@
  * sandbox: after a verb has read its inputs (the config; for check, the trust
  * anchors of the probe; report reads its CA file later, at its first send), the process
  * sets no_new_privs and installs a seccomp-bpf filter that allows only the system
- * calls the rest of that verb needs. Two classes:
+ * calls the rest of that verb needs. Three classes:
  *
  *   SANDBOX_LOCAL  show, id, status: read files (open/openat refused unless
  *                  read-only: no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/O_APPEND/
  *                  O_TMPFILE), write to the descriptors already open (stdout,
  *                  stderr), one AF_INET datagram socket for the SIOCGIFADDR ioctl
  *                  of the ID (no connect, no send: it cannot carry a byte), exit.
- *   SANDBOX_NET    report, check: LOCAL's calls plus TCP/UDP over AF_INET and
- *                  AF_INET6, the resolver's helper thread (clone only with
+ *   SANDBOX_NET    report, check --report: LOCAL's calls plus TCP/UDP over AF_INET
+ *                  and AF_INET6, the resolver's helper thread (clone only with
  *                  CLONE_THREAD, futex, signal masks), a plain fork with setsid
  *                  and dup2 (check --report's detached child), getrandom, and
  *                  writes in the state dir (open for write, mkdir, rename,
- *                  unlink, fsync, flock).
+ *                  unlink, link, fsync, flock).
+ *   SANDBOX_PROBE  check without --report: files read-only (the CA file a
+ *                  redirect to https loads), writes to open descriptors, TCP/UDP
+ *                  over AF_INET and AF_INET6 and the resolver's thread as in NET.
+ *                  No fork, setsid or dup2, no getrandom, no state-dir calls
+ *                  (mkdir, rename, unlink, link, fsync, flock), none of LOCAL's
+ *                  ID or facts calls (SIOCGIFADDR, uname, getdents64, geteuid).
  *
  * In both: mmap/mprotect never with PROT_EXEC; no execve, ptrace, kill,
  * mount, chmod, chown, setuid... A call outside the list ends the whole process
@@ -39,6 +45,7 @@
 enum sandbox_class {
 	SANDBOX_LOCAL,
 	SANDBOX_NET,
+	SANDBOX_PROBE,
 };
 
 /*

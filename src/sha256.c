@@ -4,17 +4,8 @@
  */
 #include "sha256.h"
 
-#include <string.h>
-
-/* memset through a volatile pointer so the compiler cannot drop the wipe. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
+#include <string.h>   /* explicit_bzero (-D_DEFAULT_SOURCE): a wipe the compiler
+                       * cannot drop as a dead store */
 
 /* FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube
  * roots of the first 64 primes. */
@@ -63,7 +54,7 @@ compress(uint32_t st[8], const unsigned char blk[SHA256_BLOCK])
 	}
 	st[0] += a; st[1] += b; st[2] += c; st[3] += d;
 	st[4] += e; st[5] += f; st[6] += g; st[7] += h;
-	wipe(w, sizeof w);
+	explicit_bzero(w, sizeof w);
 }
 
 void
@@ -126,7 +117,7 @@ sha256_final(struct sha256 *c, unsigned char out[SHA256_LEN])
 		out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
 		out[4 * i + 3] = (unsigned char)c->h[i];
 	}
-	wipe(c, sizeof *c);
+	explicit_bzero(c, sizeof *c);
 }
 
 void
@@ -157,8 +148,8 @@ hmac_sha256_init(struct hmac_sha256 *h, const void *key, size_t key_len)
 	}
 	sha256_init(&h->inner);
 	sha256_update(&h->inner, ipad, sizeof ipad);
-	wipe(k, sizeof k);
-	wipe(ipad, sizeof ipad);
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(ipad, sizeof ipad);
 }
 
 void
@@ -178,8 +169,8 @@ hmac_sha256_final(struct hmac_sha256 *h, unsigned char out[SHA256_LEN])
 	sha256_update(&outer, h->opad, sizeof h->opad);
 	sha256_update(&outer, inner, sizeof inner);
 	sha256_final(&outer, out);              /* wipes the outer state */
-	wipe(inner, sizeof inner);
-	wipe(h, sizeof *h);
+	explicit_bzero(inner, sizeof inner);
+	explicit_bzero(h, sizeof *h);
 }
 
 void

@@ -1,12 +1,12 @@
 /*
- * tls: a BearSSL TLS 1.2 client over a connected socket, under one deadline.
- *
- * Trust is one of: the Mozilla roots compiled into the binary (generated at build
- * time from Debian's ca-certificates by tools/mkroots.c), a CA file loaded at run
- * time (tls.caFile / SSL_CERT_FILE), or a pin (curl's sha256// form: SHA-256 of the
- * server's SubjectPublicKeyInfo) which accepts that key alone with no CA and no
- * clock. Certificates are always validated: when the system clock is before the
- * build date, at the build date. Caller-owned contexts; nothing is allocated.
+ * tls: a BearSSL TLS 1.2 client over a connected socket, under one deadline. This
+ * module owns the engine driver: the handshake, records to and from the socket, the
+ * X.509 engine handed to BearSSL (which applies a struct tls_trust from trust.h and
+ * judges the server's certificate with x509.h), and the one-line words for every
+ * failure. What is trusted, and loading it, is trust.h's (included here, so callers
+ * of tls_open see both). Certificates are always validated: when the system clock is
+ * before the build date, at the build date (tls_check_time). Caller-owned contexts;
+ * nothing is allocated.
  */
 #ifndef ANONTEL_TLS_H
 #define ANONTEL_TLS_H
@@ -18,69 +18,12 @@
 
 #include <bearssl.h>
 
-#define TLS_CAFILE_MAX_ANCHORS 512
-#define TLS_CAFILE_ARENA       (384 * 1024)   /* DN and key bytes of loaded anchors */
-
-/* What the client trusts. Fill with tls_trust_builtin, tls_trust_file, tls_trust_pin or
- * tls_trust_insecure. */
-struct tls_trust {
-	const br_x509_trust_anchor *anchors;
-	size_t n_anchors;
-	int pinned;                          /* 1: only the key whose SPKI hash is pin */
-	unsigned char pin[32];
-	int insecure;                        /* 1: accept any certificate (check -k only) */
-};
-
-#define TLS_CERT_MAX           16384        /* largest certificate in a CA file */
-
-/* Storage for anchors loaded from a file; large: keep it static. */
-struct tls_store {
-	br_x509_trust_anchor anchors[TLS_CAFILE_MAX_ANCHORS];
-	unsigned char arena[TLS_CAFILE_ARENA];
-	size_t used;
-	unsigned char der[TLS_CERT_MAX];     /* scratch: the certificate being decoded */
-};
-
-/* Trust the compiled-in roots. */
-void tls_trust_builtin(struct tls_trust *t);
-
-/* Number of compiled-in roots (for --version). */
-size_t tls_builtin_count(void);
-
-/* Loads every CERTIFICATE in a PEM file (at most 4 MiB; a regular file, opened as
- * file.h does, so a FIFO or device there is refused at once) into store and points t at
- * them. Other PEM objects are ignored. A certificate that asserts CA status is a CA
- * anchor; one that does not (a self-signed server certificate) is trusted directly,
- * by its key. Returns 0, or -1 with "FILE: ..." in err (unreadable, no certificate,
- * bad PEM, too many, a certificate that does not decode or has a key type BearSSL does
- * not support). */
-int tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, char *err,
-    size_t errlen);
-
-/* Parses "sha256//BASE64" (44 base64 characters of 32 bytes) into t.
- * Returns 0, or -1 with a reason. */
-int tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen);
-
-/* Accept any certificate chain and use the server's key as sent (check -k only). */
-void tls_trust_insecure(struct tls_trust *t);
-
-/* Picks the trust for a connection: the pin when pin is not NULL/"", else the CA
- * file when ca_file is not NULL/"", else the compiled-in roots. Returns 0, or -1
- * with err as tls_trust_pin / tls_trust_file. */
-int tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *pin,
-    const char *ca_file, char *err, size_t errlen);
-
-/*
- * The time certificates are checked at: now, or the build time when now is earlier
- * (a box with no RTC). Sets *clamped (when not NULL) to 1 when it clamped, else 0.
- */
-time_t tls_check_time(time_t now, time_t build_time, int *clamped);
+#include "trust.h"
 
 /* The server's certificate is kept whole to judge what BearSSL does not (x509.h):
- * a larger one is refused. RSA keys below TLS_RSA_MIN_BITS are refused in the
- * chain (BearSSL's minimum, set to it) and in the leaf (also under direct trust
- * and pins). */
-#define TLS_CERT_MAX     16384
+ * one larger than TLS_CERT_MAX (trust.h) is refused. RSA keys below TLS_RSA_MIN_BITS
+ * are refused in the chain (BearSSL's minimum, set to it) and in the leaf (also under
+ * direct trust and pins). */
 #define TLS_RSA_MIN_BITS 2048
 
 /*

@@ -1,5 +1,5 @@
 /*
- * fuzz_pem: tls_trust_file, the loader of tls.caFile / SSL_CERT_FILE (src/tls.c).
+ * fuzz_pem: tls_trust_file, the loader of tls.caFile / SSL_CERT_FILE (src/trust.c).
  *
  * Two kinds of input, told apart by their content:
  *  - text that holds "-----BEGIN": written as it is to the CA file (PEM framing,
@@ -14,14 +14,14 @@
  * BR_X509_TA_CA. On failure: a message that starts with the file's path.
  * Differential, DER inputs: when BearSSL's own decoder (br_x509_decoder, which
  * tools/mkroots.c uses for the compiled-in roots) fully decodes the certificate
- * and tls.c also loads it, both must agree on the subject DN, the key and the
+ * and trust.c also loads it, both must agree on the subject DN, the key and the
  * CA flag.
  */
 #include "fuzz_util.h"
 
 #include <bearssl.h>
 
-#include "tls.h"
+#include "trust.h"
 
 static struct tls_store store;
 static char path[512];

@@ -17,6 +17,7 @@ import subprocess
 
 import lib
 import peers
+import runs
 
 SANDBOX_ON = re.compile(rb"^anontel: sandbox: on \((\d+) system calls allowed\)$", re.M)
 OK_REPLY = peers.OK_REPLY
@@ -105,10 +106,36 @@ def test_every_verb_runs_sandboxed(tmp):
         lib.eq(len(s.requests), 3, "requests: 1 report, 2 checks (https, -k)")
 
         local = {counts[k] for k in counts if k.split()[0] in ("show", "id", "status")}
-        net = {counts[k] for k in counts if k.split()[0] in ("report", "check")}
+        net = {counts[k] for k in counts if k.split()[0] == "report" or "--report" in k}
+        probe = {counts[k] for k in counts if k.startswith("check") and "--report" not in k}
         lib.eq(len(local), 1, f"one count for show/id/status: {counts}")
-        lib.eq(len(net), 1, f"one count for report/check: {counts}")
+        lib.eq(len(net), 1, f"one count for report and check --report: {counts}")
+        lib.eq(len(probe), 1, f"one count for check without --report: {counts}")
         lib.check(min(net) > max(local), f"NET allows more than LOCAL: {counts}")
+        lib.check(min(probe) < min(net), f"PROBE allows fewer than NET: {counts}")
+
+
+def test_check_runs_in_the_probe_class(tmp):
+    """check without --report enters PROBE (no state writes, no fork): a probe that
+    resolves a name on the helper thread, and one whose http -> https redirect loads
+    SSL_CERT_FILE after the filter is on (open read-only, mmap), both work; with
+    --report the same probe gets NET, which allows more."""
+    root = peers.certs().root
+    with _NoKills(), peers.TLSServer(reply=OK_REPLY) as secure, runs.Server() as plain:
+        def route(r):
+            if r.target == "/up":
+                return runs.Reply(302, headers=[("Location", secure.url("/secure"))], body=b"")
+            return runs.Reply(200, body=b"ok")
+        plain.route = route
+        env = peers.new_env(tmp, SSL_CERT_FILE=root)
+        p = lib.run(["check", "-v", f"http://localhost:{plain.port}/up"], env=env)
+        probe = _sandboxed(p, "check, redirect to https")
+        lib.check(b"healthy: HTTP 200" in p.stderr, f"check: {p.stderr!r}")
+        lib.eq([r.target for r in secure.requests], ["/secure"], "the https server got the probe")
+        cfg = peers.config(tmp, {"enabled": False})
+        p = lib.run(["check", "-v", "--report", "-c", cfg, plain.url("/health")], env=env)
+        net = _sandboxed(p, "check --report")
+        lib.check(probe < net, f"PROBE ({probe}) allows fewer calls than NET ({net})")
 
 
 def test_report_keeps_and_resends_sandboxed(tmp):

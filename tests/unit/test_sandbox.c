@@ -16,6 +16,7 @@
 #include "facts.h"
 #include "sandbox.h"
 #include "state.h"
+#include "trust.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -222,6 +223,49 @@ do_unlink(void)
 }
 
 static int
+do_rename(void)
+{
+	char a[128], b[128];
+
+	snprintf(a, sizeof a, "%s/victim", tmpdir);
+	snprintf(b, sizeof b, "%s/renamed", tmpdir);
+	return rename(a, b) == 0 ? 0 : 3;
+}
+
+static int
+do_link(void)
+{
+	char a[128], b[128];
+
+	snprintf(a, sizeof a, "%s/victim", tmpdir);
+	snprintf(b, sizeof b, "%s/linked", tmpdir);
+	return link(a, b) == 0 ? 0 : 3;
+}
+
+/* flock and fsync on a descriptor opened read-only (which PROBE allows). */
+static int
+do_flock(void)
+{
+	int fd = open("/etc/os-release", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && flock(fd, LOCK_SH) == 0 ? 0 : 3;
+}
+
+static int
+do_fsync(void)
+{
+	return fsync(STDOUT_FILENO) == 0 ? 0 : 3;
+}
+
+static int
+do_setsid(void)
+{
+	return setsid() >= 0 ? 0 : 3;
+}
+
+static int
 do_getrandom(void)
 {
 	char b[8];
@@ -233,6 +277,19 @@ do_ioctl_other(void)
 {
 	struct winsize ws;
 	return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? 0 : 3;
+}
+
+static int
+do_ioctl_ifaddr(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);   /* allowed in PROBE */
+
+	if (fd < 0)
+		return CHILD_FAILED;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	return ioctl(fd, SIOCGIFADDR, &ifr) == 0 ? 0 : 3;
 }
 
 static int
@@ -320,9 +377,29 @@ static const struct kill_row kill_rows[] = {
 	{ "net setuid", SANDBOX_NET, do_setuid },
 	{ "net chmod", SANDBOX_NET, do_chmod },
 	{ "net ioctl(TIOCGWINSZ)", SANDBOX_NET, do_ioctl_other },
+	/* PROBE: what check without --report never does (state writes, the detached
+	 * child, randomness for the state's jitter). */
+	{ "probe execve", SANDBOX_PROBE, do_execve },
+	{ "probe socket(SOCK_RAW)", SANDBOX_PROBE, do_raw_socket },
+	{ "probe openat(O_WRONLY|O_CREAT)", SANDBOX_PROBE, do_open_create },
+	{ "probe open(O_RDWR)", SANDBOX_PROBE, do_open_rdwr },
+	{ "probe open(O_WRONLY|O_APPEND)", SANDBOX_PROBE, do_open_append },
+	{ "probe mkdir", SANDBOX_PROBE, do_mkdir },
+	{ "probe unlink", SANDBOX_PROBE, do_unlink },
+	{ "probe rename", SANDBOX_PROBE, do_rename },
+	{ "probe link", SANDBOX_PROBE, do_link },
+	{ "probe flock", SANDBOX_PROBE, do_flock },
+	{ "probe fsync", SANDBOX_PROBE, do_fsync },
+	{ "probe fork", SANDBOX_PROBE, do_fork },
+	{ "probe setsid", SANDBOX_PROBE, do_setsid },
+	{ "probe getrandom", SANDBOX_PROBE, do_getrandom },
+	{ "probe mmap(PROT_EXEC)", SANDBOX_PROBE, do_mmap_exec },
+	{ "probe ioctl(SIOCGIFADDR)", SANDBOX_PROBE, do_ioctl_ifaddr },
+	{ "probe kill", SANDBOX_PROBE, do_kill },
 #if defined(__x86_64__)
 	{ "local x32 call", SANDBOX_LOCAL, do_x32 },
 	{ "net x32 call", SANDBOX_NET, do_x32 },
+	{ "probe x32 call", SANDBOX_PROBE, do_x32 },
 #endif
 };
 
@@ -374,6 +451,10 @@ test_forbidden_calls_kill(void)
 		CHECKF(stat(path, &st) != 0, "%s exists", path);
 		snprintf(path, sizeof path, "%s/victim", tmpdir);
 		CHECKF(stat(path, &st) == 0, "%s removed", path);
+		snprintf(path, sizeof path, "%s/renamed", tmpdir);
+		CHECKF(stat(path, &st) != 0, "%s exists", path);
+		snprintf(path, sizeof path, "%s/linked", tmpdir);
+		CHECKF(stat(path, &st) != 0, "%s exists", path);
 	}
 }
 
@@ -409,6 +490,8 @@ test_foreign_arch_kills(void)
 	CHECK_KILLED(st, "local int 0x80 getpid");
 	st = in_child(SANDBOX_NET, do_ia32);
 	CHECK_KILLED(st, "net int 0x80 getpid");
+	st = in_child(SANDBOX_PROBE, do_ia32);
+	CHECK_KILLED(st, "probe int 0x80 getpid");
 }
 #endif
 
@@ -532,16 +615,14 @@ net_work(void)
 	return 0;
 }
 
+/* A listener on 127.0.0.1 for the child to connect to: listen_fd, listen_port. */
 static void
-test_net_allows_its_work(void)
+listen_loopback(void)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof sa;
-	char got[8] = "", path[160];
-	struct stat st;
-	int one = 1, c, status;
+	int one = 1;
 
-	make_tmpdir();
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(listen_fd >= 0);
 	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -552,25 +633,82 @@ test_net_allows_its_work(void)
 	CHECK(listen(listen_fd, 8) == 0);
 	CHECK(getsockname(listen_fd, (struct sockaddr *)&sa, &sl) == 0);
 	listen_port = ntohs(sa.sin_port);
+}
 
-	status = in_child(SANDBOX_NET, net_work);
-	CHECK_EXIT0(status, "net work");
-	{
-		/* The child connected before it exited, or never will. */
-		struct pollfd pf = { listen_fd, POLLIN, 0 };
-		c = poll(&pf, 1, 0) == 1 ? accept(listen_fd, NULL, NULL) : -1;
-	}
-	CHECK(c >= 0);
+/* The child's first connection carried "hello"; closes the listener. */
+static void
+check_hello(const char *what)
+{
+	/* The child connected before it exited, or never will. */
+	struct pollfd pf = { listen_fd, POLLIN, 0 };
+	char got[8] = "";
+	int c = poll(&pf, 1, 0) == 1 ? accept(listen_fd, NULL, NULL) : -1;
+
+	CHECKF(c >= 0, "%s: no connection", what);
 	if (c >= 0) {
 		CHECK(read(c, got, 5) == 5);
-		CHECK_STR(got, "hello", "bytes sent from the sandbox");
+		CHECK_STR(got, "hello", what);
 		close(c);
 	}
 	close(listen_fd);
+}
+
+static void
+test_net_allows_its_work(void)
+{
+	char path[160];
+	struct stat st;
+	int status;
+
+	make_tmpdir();
+	listen_loopback();
+	status = in_child(SANDBOX_NET, net_work);
+	CHECK_EXIT0(status, "net work");
+	check_hello("bytes sent from the NET sandbox");
 	snprintf(path, sizeof path, "%s/state/last.json", tmpdir);
 	CHECKF(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "%s 0600", path);
 	snprintf(path, sizeof path, "%s/state", tmpdir);
 	CHECKF(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700, "%s 0700", path);
+}
+
+/* What check without --report does after the sandbox: resolve "localhost" on the
+ * helper thread and connect, and load a CA file (a redirect from http to https
+ * loads its trust then: open read-only, fstat, mmap). */
+static int
+probe_work(void)
+{
+	static struct tls_store store;
+	struct tls_trust t;
+	char err[512];
+	int64_t deadline = net_now_ms() + 5000;
+	int fd;
+
+	fd = net_connect("localhost", listen_port, deadline, err, sizeof err);
+	if (fd < 0) {
+		printf("#   net_connect: %s\n", err);
+		return 50;
+	}
+	if (net_write_all(fd, "hello", 5, deadline, err, sizeof err) != 0)
+		return 51;
+	close(fd);
+	fd = net_connect("127.0.0.1", listen_port, deadline, err, sizeof err);
+	if (fd < 0)
+		return 52;
+	close(fd);
+	if (tls_trust_file(&t, &store, "/etc/ssl/certs/ca-certificates.crt", err, sizeof err) != 0) {
+		printf("#   tls_trust_file: %s\n", err);
+		return 53;
+	}
+	return 0;
+}
+
+static void
+test_probe_allows_its_work(void)
+{
+	make_tmpdir();
+	listen_loopback();
+	CHECK_EXIT0(in_child(SANDBOX_PROBE, probe_work), "probe work");
+	check_hello("bytes sent from the PROBE sandbox");
 }
 
 /* socket() of a family other than AF_INET/AF_INET6 fails in NET (libcs probe
@@ -624,20 +762,34 @@ enter_net(void)
 	return n > 0 && n == sandbox_count(SANDBOX_NET) ? 0 : 41;
 }
 
+static int
+enter_probe(void)
+{
+	char err[128];
+	int n = sandbox_enter(SANDBOX_PROBE, err, sizeof err);
+
+	return n > 0 && n == sandbox_count(SANDBOX_PROBE) ? 0 : 42;
+}
+
 static void
 test_enter_returns_count(void)
 {
 	char err[128] = "";
 	int local = sandbox_count(SANDBOX_LOCAL), net = sandbox_count(SANDBOX_NET);
+	int probe = sandbox_count(SANDBOX_PROBE);
 
 	CHECKF(local > 10 && local < 64, "LOCAL allows %d calls", local);
 	CHECKF(net > local && net < 96, "NET allows %d calls (LOCAL %d)", net, local);
+	/* PROBE is NET without the state dir, fork and the ID's calls. */
+	CHECKF(probe > 10 && probe < net, "PROBE allows %d calls (NET %d)", probe, net);
+	printf("# calls allowed: LOCAL %d, PROBE %d, NET %d\n", local, probe, net);
 	CHECK(sandbox_count((enum sandbox_class)7) == 0);
 	CHECK(sandbox_enter((enum sandbox_class)7, err, sizeof err) == -1);
 	CHECK_STR(err, "unknown sandbox class", "bad class");
 	/* sandbox_enter's result is the count (in a child: the filter stays on). */
 	CHECK_EXIT0(in_child(-1, enter_local), "enter LOCAL returns the count");
 	CHECK_EXIT0(in_child(-1, enter_net), "enter NET returns the count");
+	CHECK_EXIT0(in_child(-1, enter_probe), "enter PROBE returns the count");
 }
 
 static const struct check_case cases[] = {
@@ -649,6 +801,7 @@ static const struct check_case cases[] = {
 	{ "local_allows_its_work", test_local_allows_its_work },
 	{ "net_allows_its_work", test_net_allows_its_work },
 	{ "net_denies_with_errno", test_net_denies_with_errno },
+	{ "probe_allows_its_work", test_probe_allows_its_work },
 	{ "enter_returns_count", test_enter_returns_count },
 };
 

@@ -5,6 +5,7 @@
  */
 #include "check.h"
 #include "tls.h"
+#include "trust.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,0 +1,386 @@
+/*
+ * trust: the trust store (trust.h). The roots come from build/gen/roots.h; a CA file
+ * is mapped and decoded here rather than by BearSSL's PEM and X.509 decoders, whose
+ * cost at -Os is ten times a whole report (see the loader below).
+ */
+#include "trust.h"
+
+#include "buf.h"
+#include "file.h"
+#include "roots.h"
+#include "x509.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CAFILE_MAX_BYTES (4L * 1024 * 1024)
+
+/* "A" "B" N "C" into err: the loader's messages that name a certificate's number. */
+static void
+say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, const char *c)
+{
+	struct buf o;
+
+	if (err == NULL || errlen == 0)
+		return;
+	buf_init(&o, err, errlen);
+	buf_str(&o, a);
+	buf_str(&o, b);
+	buf_uint(&o, n, 0);
+	buf_str(&o, c);
+}
+
+void
+tls_trust_builtin(struct tls_trust *t)
+{
+	memset(t, 0, sizeof *t);
+	t->anchors = anontel_roots;
+	t->n_anchors = ANONTEL_ROOTS_COUNT;
+}
+
+size_t
+tls_builtin_count(void)
+{
+	return ANONTEL_ROOTS_COUNT;
+}
+
+void
+tls_trust_insecure(struct tls_trust *t)
+{
+	memset(t, 0, sizeof *t);
+	t->insecure = 1;
+}
+
+/* Base64 (RFC 4648, not URL-safe) digit values; -1 for anything else. */
+static const signed char b64_digit[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static int
+b64_value(unsigned char ch)
+{
+	return b64_digit[ch];
+}
+
+int
+tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
+{
+	static const char prefix[] = "sha256//";
+	unsigned char out[32];
+	const char *s;
+	uint32_t acc = 0;
+	size_t o = 0;
+
+	if (strncmp(pin, prefix, sizeof prefix - 1) != 0) {
+		buf_join(err, errlen, "pin must start with sha256//", NULL, NULL);
+		return -1;
+	}
+	s = pin + sizeof prefix - 1;
+	/* 32 bytes = 10 groups of 3 + 2 bytes: 43 characters and one '='. */
+	if (strlen(s) != 44 || s[43] != '=') {
+		buf_join(err, errlen, "pin must be sha256// and 44 base64 characters ending in one =",
+		    NULL, NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < 43; i++) {
+		int v = b64_value((unsigned char)s[i]);
+		if (v < 0) {
+			buf_join(err, errlen, "pin has a character that is not base64", NULL, NULL);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		if (i % 4 == 3) {
+			out[o++] = (unsigned char)(acc >> 16);
+			out[o++] = (unsigned char)(acc >> 8);
+			out[o++] = (unsigned char)acc;
+			acc = 0;
+		}
+	}
+	/* The last 3 characters carry 18 bits: 16 of data and 2 that must be zero. */
+	if ((acc & 3) != 0) {
+		buf_join(err, errlen, "pin is not canonical base64 (bad last character)", NULL, NULL);
+		return -1;
+	}
+	out[o++] = (unsigned char)(acc >> 10);
+	out[o++] = (unsigned char)(acc >> 2);
+	memset(t, 0, sizeof *t);
+	t->pinned = 1;
+	memcpy(t->pin, out, sizeof out);
+	return 0;
+}
+
+/*
+ * Loading a CA file. BearSSL's PEM decoder costs ~200 ns a byte and its X.509
+ * decoder ~140 us a certificate at -Os: with Debian's bundle, 65 ms, ten times a
+ * whole report (SPEC 10 allows 2x). So the file is mapped, its base64 decoded here,
+ * and each certificate read with the DER walker above: the subject DN, the key, and
+ * Basic Constraints are all an anchor needs. (tools/mkroots.c builds the compiled-in
+ * anchors with BearSSL's decoders; the unit test checks both agree on that bundle.)
+ */
+struct loader {
+	struct tls_store *s;
+	int full;                            /* the arena ran out */
+};
+
+static unsigned char *
+arena_put(struct loader *l, const void *p, size_t n)
+{
+	struct tls_store *s = l->s;
+
+	if (l->full || n > sizeof s->arena - s->used) {
+		l->full = 1;
+		return NULL;
+	}
+	unsigned char *d = s->arena + s->used;
+	memcpy(d, p, n);
+	s->used += n;
+	return d;
+}
+
+/* Makes one DER certificate anchor number num (from 1). Returns 0, or -1 with err. */
+static int
+loader_add(struct loader *l, const unsigned char *der, size_t len, const char *path, size_t num,
+    char *err, size_t errlen)
+{
+	struct tls_store *s = l->s;
+	br_x509_trust_anchor *ta = &s->anchors[num - 1];
+	struct x509_cert c;
+	br_x509_pkey k;
+	int r = -1, ca = 0;
+
+	if (x509_cert_parse(der, len, 0, &c) == 0)
+		r = x509_spki_key(c.spki, &k);
+	if (r == 0 && (ca = x509_is_ca(&c)) < 0)
+		r = -3;
+	if (r != 0) {
+		say_count(err, errlen, path, ": certificate ", num,
+		    r == -2 ? ": key type not supported" :
+		    r == -3 ? ": Basic Constraints appears twice" : ": cannot decode it");
+		return -1;
+	}
+	ta->dn.data = arena_put(l, c.subject.p, c.subject.n);
+	ta->dn.len = c.subject.n;
+	ta->flags = ca ? BR_X509_TA_CA : 0;
+	ta->pkey = k;
+	if (k.key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.n = arena_put(l, k.key.rsa.n, k.key.rsa.nlen);
+		ta->pkey.key.rsa.e = arena_put(l, k.key.rsa.e, k.key.rsa.elen);
+	} else {
+		ta->pkey.key.ec.q = arena_put(l, k.key.ec.q, k.key.ec.qlen);
+	}
+	if (l->full) {
+		buf_join(err, errlen, path, ": certificates too large to load", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+starts(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* Base64 body lines of a PEM object into s->der; strict (RFC 7468): only the
+ * alphabet, line breaks and trailing '=' padding. */
+struct b64 {
+	uint32_t acc;
+	unsigned nch, pad;
+	size_t len;
+	int bad;
+};
+
+static void
+b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const char *end)
+{
+	for (; p < end && !d->bad; p++) {
+		int v;
+
+		if (*p == ' ' || *p == '\t' || *p == '\r')
+			continue;
+		if (*p == '=') {
+			/* Only as the 3rd or 4th character of the last group. */
+			if (d->nch + d->pad < 2 || d->nch + d->pad > 3)
+				d->bad = 1;
+			d->pad++;
+			if (d->nch + d->pad == 4) {
+				d->acc <<= 6 * d->pad;
+				if (d->len + 3 - d->pad > cap) {
+					d->bad = 1;
+					break;
+				}
+				out[d->len++] = (unsigned char)(d->acc >> 16);
+				if (d->pad == 1)
+					out[d->len++] = (unsigned char)(d->acc >> 8);
+				d->nch = 0;
+				d->acc = 0;
+				d->pad = 5;   /* nothing may follow */
+			}
+			continue;
+		}
+		v = b64_value((unsigned char)*p);
+		if (v < 0 || d->pad != 0) {
+			d->bad = 1;
+			break;
+		}
+		d->acc = (d->acc << 6) | (uint32_t)v;
+		if (++d->nch == 4) {
+			if (d->len + 3 > cap) {
+				d->bad = 1;
+				break;
+			}
+			out[d->len++] = (unsigned char)(d->acc >> 16);
+			out[d->len++] = (unsigned char)(d->acc >> 8);
+			out[d->len++] = (unsigned char)d->acc;
+			d->nch = 0;
+			d->acc = 0;
+		}
+	}
+}
+
+static int
+load_text(struct tls_store *store, const char *text, size_t size, const char *path, size_t *count,
+    char *err, size_t errlen)
+{
+	struct loader l;
+	const char *p = text, *end = text + size;
+	struct b64 d = { 0 };
+	size_t num = 0;
+	int in_obj = 0, is_cert = 0;
+
+	memset(&l, 0, sizeof l);
+	l.s = store;
+	store->used = 0;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol != NULL ? eol + 1 : end;
+
+		if (eol == NULL)
+			eol = end;
+		if (!in_obj) {
+			if (starts(p, eol, "-----BEGIN ")) {
+				in_obj = 1;
+				is_cert = starts(p, eol, "-----BEGIN CERTIFICATE-----") ||
+				    starts(p, eol, "-----BEGIN X509 CERTIFICATE-----");
+				memset(&d, 0, sizeof d);
+			}
+		} else if (starts(p, eol, "-----END ")) {
+			in_obj = 0;
+			if (is_cert) {
+				if (d.bad || d.nch != 0 || d.len == 0) {
+					say_count(err, errlen, path, ": bad PEM in certificate ",
+					    num + 1, "");
+					return -1;
+				}
+				if (num == TLS_CAFILE_MAX_ANCHORS) {
+					say_count(err, errlen, path, ": more than ",
+					    TLS_CAFILE_MAX_ANCHORS, " certificates");
+					return -1;
+				}
+				num++;
+				if (loader_add(&l, store->der, d.len, path, num, err, errlen) != 0)
+					return -1;
+			}
+		} else if (is_cert) {
+			b64_line(&d, store->der, sizeof store->der, p, eol);
+		}
+		p = next;
+	}
+	if (in_obj) {
+		buf_join(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
+		return -1;
+	}
+	*count = num;
+	return 0;
+}
+
+int
+tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	void *map;
+	size_t num = 0;
+	int fd, r;
+
+	fd = file_open(AT_FDCWD, path, 0, &st, &r);
+	if (fd < 0) {
+		buf_join(err, errlen, path, ": ", r == FILE_ABSENT ? strerror(ENOENT) :
+		    r == FILE_NOT_REGULAR ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	if (st.st_size > CAFILE_MAX_BYTES) {
+		buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		buf_join(err, errlen, path, ": no certificate", NULL);
+		return -1;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		buf_join(err, errlen, path, ": ", strerror(errno));
+		return -1;
+	}
+	r = load_text(store, map, (size_t)st.st_size, path, &num, err, errlen);
+	munmap(map, (size_t)st.st_size);
+	if (r != 0)
+		return -1;
+	if (num == 0) {
+		buf_join(err, errlen, path, ": no certificate", NULL);
+		return -1;
+	}
+	memset(t, 0, sizeof *t);
+	t->anchors = store->anchors;
+	t->n_anchors = num;
+	return 0;
+}
+
+/* ------------------------------------------------------- choice ----- */
+
+int
+tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *pin,
+    const char *ca_file, char *err, size_t errlen)
+{
+	if (pin != NULL && pin[0] != '\0')
+		return tls_trust_pin(t, pin, err, errlen);
+	if (ca_file != NULL && ca_file[0] != '\0')
+		return tls_trust_file(t, store, ca_file, err, errlen);
+	tls_trust_builtin(t);
+	return 0;
+}
+
+time_t
+tls_check_time(time_t now, time_t build_time, int *clamped)
+{
+	int c = now < build_time;
+
+	if (clamped != NULL)
+		*clamped = c;
+	return c ? build_time : now;
+}

@@ -1,0 +1,81 @@
+/*
+ * trust: what a TLS connection trusts, and the loading of it. This module owns the
+ * trust store: the Mozilla roots compiled into the binary (generated at build time
+ * from Debian's ca-certificates by tools/mkroots.c), CA files loaded at run time
+ * (tls.caFile / SSL_CERT_FILE: PEM framing and base64 decoded here, each certificate
+ * read with x509.h's DER walker), pins (curl's sha256// form: SHA-256 of the server's
+ * SubjectPublicKeyInfo, which accepts that key alone with no CA and no clock), the
+ * choice among them, and the time certificates are checked at. It does no network
+ * I/O and never looks at a server's certificate: tls.h applies a struct tls_trust
+ * to a handshake. Caller-owned store; nothing is allocated.
+ *
+ * The functions keep the tls_ prefix they had when this lived in tls.c: client.c and
+ * main.c call them by those names.
+ */
+#ifndef ANONTEL_TRUST_H
+#define ANONTEL_TRUST_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <bearssl.h>
+
+#define TLS_CAFILE_MAX_ANCHORS 512
+#define TLS_CAFILE_ARENA       (384 * 1024)   /* DN and key bytes of loaded anchors */
+#define TLS_CERT_MAX           16384          /* largest certificate anontel reads, in a
+                                               * CA file or from a server */
+
+/* What the client trusts. Fill with tls_trust_builtin, tls_trust_file, tls_trust_pin or
+ * tls_trust_insecure. */
+struct tls_trust {
+	const br_x509_trust_anchor *anchors;
+	size_t n_anchors;
+	int pinned;                          /* 1: only the key whose SPKI hash is pin */
+	unsigned char pin[32];
+	int insecure;                        /* 1: accept any certificate (check -k only) */
+};
+
+/* Storage for anchors loaded from a file; large: keep it static. */
+struct tls_store {
+	br_x509_trust_anchor anchors[TLS_CAFILE_MAX_ANCHORS];
+	unsigned char arena[TLS_CAFILE_ARENA];
+	size_t used;
+	unsigned char der[TLS_CERT_MAX];     /* scratch: the certificate being decoded */
+};
+
+/* Trust the compiled-in roots. */
+void tls_trust_builtin(struct tls_trust *t);
+
+/* Number of compiled-in roots (for --version). */
+size_t tls_builtin_count(void);
+
+/* Loads every CERTIFICATE in a PEM file (at most 4 MiB; a regular file, opened as
+ * file.h does, so a FIFO or device there is refused at once) into store and points t at
+ * them. Other PEM objects are ignored. A certificate that asserts CA status is a CA
+ * anchor; one that does not (a self-signed server certificate) is trusted directly,
+ * by its key. Returns 0, or -1 with "FILE: ..." in err (unreadable, no certificate,
+ * bad PEM, too many, a certificate that does not decode or has a key type BearSSL does
+ * not support). */
+int tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, char *err,
+    size_t errlen);
+
+/* Parses "sha256//BASE64" (44 base64 characters of 32 bytes) into t.
+ * Returns 0, or -1 with a reason. */
+int tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen);
+
+/* Accept any certificate chain and use the server's key as sent (check -k only). */
+void tls_trust_insecure(struct tls_trust *t);
+
+/* Picks the trust for a connection: the pin when pin is not NULL/"", else the CA
+ * file when ca_file is not NULL/"", else the compiled-in roots. Returns 0, or -1
+ * with err as tls_trust_pin / tls_trust_file. */
+int tls_trust_choose(struct tls_trust *t, struct tls_store *store, const char *pin,
+    const char *ca_file, char *err, size_t errlen);
+
+/*
+ * The time certificates are checked at: now, or the build time when now is earlier
+ * (a box with no RTC). Sets *clamped (when not NULL) to 1 when it clamped, else 0.
+ */
+time_t tls_check_time(time_t now, time_t build_time, int *clamped);
+
+#endif
