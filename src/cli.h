@@ -1,8 +1,8 @@
 /*
  * cli: the command line. Parses argv into a verb and its options, refusing
  * unknown verbs, unknown or misplaced options, missing values and repeats, with
- * one line that says what and where. Writing to stdout/stderr goes through
- * cli_out/cli_err so that main is the only module that produces output.
+ * one line that says what and where. Nothing here prints: main prints the
+ * reason, so main stays the only module that produces output.
  */
 #ifndef ANONTEL_CLI_H
 #define ANONTEL_CLI_H

@@ -30,15 +30,6 @@
 #define APP_PREFIX     "anontel:"
 #define ROUTE_LINE_MAX 1023     /* longer lines are not the kernel's: skipped */
 
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
 static int
 is_space(int ch)
 {
@@ -416,7 +407,7 @@ id_butler(const char *mac, const char *ipv4, const char *host, const char *uuid,
 	hmac_sha256_update(&h, uuid, strlen(uuid));
 	hmac_sha256_final(&h, d);
 	hex_out(d, sizeof d, out);
-	wipe(d, sizeof d);
+	explicit_bzero(d, sizeof d);
 }
 
 void
@@ -430,7 +421,7 @@ id_app_specific(const unsigned char machine_id[16], const unsigned char app_id[1
 	d[6] = (unsigned char)((d[6] & 0x0F) | 0x40);
 	d[8] = (unsigned char)((d[8] & 0x3F) | 0x80);
 	hex_out(d, 16, out);
-	wipe(d, sizeof d);
+	explicit_bzero(d, sizeof d);
 }
 
 void
@@ -517,8 +508,8 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 		return ID_ERR_SYSTEM;
 	}
 	id_app_specific(mid, app, out->hex);
-	wipe(mid, sizeof mid);
-	wipe(t, sizeof t);
+	explicit_bzero(mid, sizeof mid);
+	explicit_bzero(t, sizeof t);
 	return 0;
 }
 

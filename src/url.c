@@ -258,16 +258,13 @@ check_path(char *out, const char *s, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-/* Parses s; *port_given tells whether the URL named a port. */
-static int
-parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
+/* Measures s, refusing spaces, control and non-ASCII bytes and anything too long.
+ * Returns its length, or -1 with err. */
+static long
+url_text(const char *s, char *err, size_t errlen)
 {
-	size_t len, i, auth_end, at = 0, host_start, host_end;
-	const char *p;
-	int n_at = 0;
+	size_t len;
 
-	memset(u, 0, sizeof *u);
-	*port_given = 0;
 	for (len = 0; s[len] != '\0'; len++) {
 		unsigned char c = (unsigned char)s[len];
 
@@ -284,118 +281,158 @@ parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return (long)len;
+}
+
+/* The scheme (any case) and its default port. Returns where the authority
+ * starts, or 0 with err. */
+static size_t
+parse_scheme(struct url *u, const char *s, size_t len, char *err, size_t errlen)
+{
 	if (prefix_ci(s, len, "https://")) {
 		u->scheme = URL_HTTPS;
 		u->port = 443;
-		i = 8;
-	} else if (prefix_ci(s, len, "http://")) {
+		return 8;
+	}
+	if (prefix_ci(s, len, "http://")) {
 		u->scheme = URL_HTTP;
 		u->port = 80;
-		i = 7;
-	} else if (strstr(s, "://") != NULL) {
-		buf_join(err, errlen, "unsupported scheme (only http:// and https://)", NULL, NULL);
-		return -1;
-	} else {
-		buf_join(err, errlen, "not an absolute http:// or https:// URL", NULL, NULL);
-		return -1;
+		return 7;
 	}
+	buf_join(err, errlen, strstr(s, "://") != NULL ?
+	    "unsupported scheme (only http:// and https://)" :
+	    "not an absolute http:// or https:// URL", NULL, NULL);
+	return 0;
+}
 
-	/* authority: up to the first '/', '?' or '#' */
-	for (auth_end = i; auth_end < len; auth_end++) {
-		char c = s[auth_end];
+/* The authority s[start..*end) (up to the first '/', '?' or '#') and its
+ * userinfo, percent-decoded into u. Returns where the host starts, or 0 with err. */
+static size_t
+parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *end, char *err,
+    size_t errlen)
+{
+	size_t i, at = 0;
+	const char *colon;
+	int n_at = 0;
 
-		if (c == '/' || c == '?' || c == '#')
-			break;
-		if (c == '@') {
+	for (i = start; i < len && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++) {
+		if (s[i] == '@') {
 			n_at++;
-			at = auth_end;
+			at = i;
 		}
-		if (c == '\\') {
+		if (s[i] == '\\') {
 			buf_join(err, errlen, "backslash in URL authority", NULL, NULL);
-			return -1;
+			return 0;
 		}
 	}
-	host_start = i;
+	*end = i;
 	if (n_at > 1) {
 		buf_join(err, errlen, "'@' in userinfo must be percent-encoded", NULL, NULL);
+		return 0;
+	}
+	if (n_at == 0)
+		return start;
+	colon = memchr(s + start, ':', at - start);
+	if (decode_userinfo(u->user, s + start, colon != NULL ? (size_t)(colon - (s + start)) :
+	    at - start, 0, err, errlen) != 0)
+		return 0;
+	if (colon != NULL && decode_userinfo(u->pass, colon + 1, (size_t)(s + at - colon - 1), 1,
+	    err, errlen) != 0)
+		return 0;
+	return at + 1;
+}
+
+/* "[v6]" at s[start..auth_end) into u->host. Returns where it ends, or 0 with err. */
+static size_t
+parse_ipv6_host(struct url *u, const char *s, size_t start, size_t auth_end, char *err,
+    size_t errlen)
+{
+	const char *p = s + start, *close = memchr(p, ']', auth_end - start);
+	unsigned char a6[16];
+	size_t hlen, end;
+
+	if (close == NULL) {
+		buf_join(err, errlen, "unterminated IPv6 address", NULL, NULL);
+		return 0;
+	}
+	hlen = (size_t)(close - p - 1);
+	if (parse_ipv6(p + 1, hlen, a6) != 0) {
+		buf_join(err, errlen, "invalid IPv6 address", NULL, NULL);
+		return 0;
+	}
+	for (size_t k = 0; k < hlen; k++)
+		u->host[k] = (char)ascii_lower((unsigned char)p[1 + k]);
+	u->host[hlen] = '\0';
+	u->host_is_ipv6 = 1;
+	end = (size_t)(close - s) + 1;
+	if (end < auth_end && s[end] != ':') {
+		buf_join(err, errlen, "junk after IPv6 address", NULL, NULL);
+		return 0;
+	}
+	return end;
+}
+
+/* The port digits s[start..end) into u->port. Returns 0, or -1 with err. */
+static int
+parse_port(struct url *u, const char *s, size_t start, size_t end, char *err, size_t errlen)
+{
+	size_t n = end - start;
+	unsigned long v = 0;
+
+	if (n == 0 || n > 5) {
+		buf_join(err, errlen, n == 0 ? "empty port" : "invalid port", NULL, NULL);
 		return -1;
 	}
-	if (n_at == 1) {
-		const char *colon = memchr(s + i, ':', at - i);
-		size_t ulen = colon != NULL ? (size_t)(colon - (s + i)) : at - i;
-
-		if (decode_userinfo(u->user, s + i, ulen, 0, err, errlen) != 0)
+	for (size_t k = start; k < end; k++) {
+		if (!ascii_is_digit((unsigned char)s[k])) {
+			buf_join(err, errlen, "invalid port", NULL, NULL);
 			return -1;
-		if (colon != NULL && decode_userinfo(u->pass, colon + 1,
-			(size_t)(s + at - colon - 1), 1, err, errlen) != 0)
-			return -1;
-		host_start = at + 1;
+		}
+		v = v * 10 + (unsigned long)(s[k] - '0');
 	}
+	if (v < 1 || v > 65535) {
+		buf_join(err, errlen, "port out of range 1..65535", NULL, NULL);
+		return -1;
+	}
+	u->port = (uint16_t)v;
+	return 0;
+}
 
-	p = s + host_start;
-	if (host_start < auth_end && *p == '[') {
-		const char *close = memchr(p, ']', auth_end - host_start);
-		unsigned char a6[16];
-		size_t hlen;
+/* Parses s; *port_given tells whether the URL named a port. */
+static int
+parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
+{
+	long n = url_text(s, err, errlen);
+	size_t len, start, auth_end, host_start, host_end;
+	const char *hash;
 
-		if (close == NULL) {
-			buf_join(err, errlen, "unterminated IPv6 address", NULL, NULL);
+	memset(u, 0, sizeof *u);
+	*port_given = 0;
+	if (n < 0)
+		return -1;
+	len = (size_t)n;
+	if ((start = parse_scheme(u, s, len, err, errlen)) == 0 ||
+	    (host_start = parse_authority(u, s, start, len, &auth_end, err, errlen)) == 0)
+		return -1;
+	if (host_start < auth_end && s[host_start] == '[') {
+		if ((host_end = parse_ipv6_host(u, s, host_start, auth_end, err, errlen)) == 0)
 			return -1;
-		}
-		hlen = (size_t)(close - p - 1);
-		if (parse_ipv6(p + 1, hlen, a6) != 0) {
-			buf_join(err, errlen, "invalid IPv6 address", NULL, NULL);
-			return -1;
-		}
-		for (size_t k = 0; k < hlen; k++)
-			u->host[k] = (char)ascii_lower((unsigned char)p[1 + k]);
-		u->host[hlen] = '\0';
-		u->host_is_ipv6 = 1;
-		host_end = (size_t)(close - s) + 1;
-		if (host_end < auth_end && s[host_end] != ':') {
-			buf_join(err, errlen, "junk after IPv6 address", NULL, NULL);
-			return -1;
-		}
 	} else {
-		const char *colon = memchr(p, ':', auth_end - host_start);
+		const char *colon = memchr(s + host_start, ':', auth_end - host_start);
 
 		host_end = colon != NULL ? (size_t)(colon - s) : auth_end;
-		if (check_host(u->host, p, host_end - host_start, err, errlen) != 0)
+		if (check_host(u->host, s + host_start, host_end - host_start, err, errlen) != 0)
 			return -1;
 	}
-	if (host_end < auth_end) {
-		/* s[host_end] == ':' */
-		size_t pstart = host_end + 1, plen = auth_end - pstart;
-		unsigned long v = 0;
-
-		if (plen == 0 || plen > 5) {
-			buf_join(err, errlen, plen == 0 ? "empty port" : "invalid port", NULL, NULL);
+	if (host_end < auth_end) {      /* s[host_end] == ':' */
+		if (parse_port(u, s, host_end + 1, auth_end, err, errlen) != 0)
 			return -1;
-		}
-		for (size_t k = pstart; k < auth_end; k++) {
-			if (!ascii_is_digit((unsigned char)s[k])) {
-				buf_join(err, errlen, "invalid port", NULL, NULL);
-				return -1;
-			}
-			v = v * 10 + (unsigned long)(s[k] - '0');
-		}
-		if (v < 1 || v > 65535) {
-			buf_join(err, errlen, "port out of range 1..65535", NULL, NULL);
-			return -1;
-		}
-		u->port = (uint16_t)v;
 		*port_given = 1;
 	}
-
 	/* path and query; the fragment is not sent */
-	{
-		const char *hash = memchr(s + auth_end, '#', len - auth_end);
-		size_t plen = hash != NULL ? (size_t)(hash - (s + auth_end)) : len - auth_end;
-
-		if (check_path(u->path, s + auth_end, plen, err, errlen) != 0)
-			return -1;
-	}
-	return 0;
+	hash = memchr(s + auth_end, '#', len - auth_end);
+	return check_path(u->path, s + auth_end, hash != NULL ? (size_t)(hash - (s + auth_end)) :
+	    len - auth_end, err, errlen);
 }
 
 int
