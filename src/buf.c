@@ -96,3 +96,12 @@ buf_shown(struct buf *b, const char *s, size_t n)
 		buf_char(b, hex[c & 15]);
 	}
 }
+
+void
+buf_line(struct buf *b, const char *name, const char *value)
+{
+	buf_str(b, name);
+	buf_str(b, ": ");
+	buf_str(b, value);
+	buf_char(b, '\n');
+}

@@ -47,4 +47,7 @@ void buf_shown(struct buf *b, const char *s, size_t n);
  * (a cut reason beats none). dst may be NULL or cap 0: nothing is written. */
 void buf_join(char *dst, size_t cap, const char *a, const char *b, const char *c);
 
+/* Appends "name: value\n" (the lines of status, --version and id --explain). */
+void buf_line(struct buf *b, const char *name, const char *value);
+
 #endif

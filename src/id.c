@@ -681,50 +681,41 @@ compute_butler(struct id *out, const struct cfg *c, const char *root, int create
 
 /* The schemes' explanations for `id --explain`: where the ID came from. */
 
-static void
-line(struct buf *b, const char *name, const char *value)
-{
-	buf_str(b, name);
-	buf_str(b, ": ");
-	buf_str(b, value);
-	buf_char(b, '\n');
-}
-
 /* Butler's inputs, which auto judges too. */
 static void
 explain_inputs(const struct id *id, struct buf *b)
 {
-	line(b, "iface", id->in.iface);
-	line(b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
-	line(b, "mac", id->in.mac);
+	buf_line(b, "iface", id->in.iface);
+	buf_line(b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
+	buf_line(b, "mac", id->in.mac);
 	if (id->in.iface[0] == '\0') {
-		line(b, "mac.from", "(no default interface)");
+		buf_line(b, "mac.from", "(no default interface)");
 	} else {
 		buf_str(b, "mac.from: /sys/class/net/");
 		buf_str(b, id->in.iface);
 		buf_str(b, "/address\n");
 	}
-	line(b, "ipv4", id->in.ipv4);
-	line(b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
-	line(b, "host", id->in.host);
-	line(b, "host.from", "config id.host (empty when unset)");
-	line(b, "uuid", id->in.uuid);
-	line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	buf_line(b, "ipv4", id->in.ipv4);
+	buf_line(b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
+	buf_line(b, "host", id->in.host);
+	buf_line(b, "host.from", "config id.host (empty when unset)");
+	buf_line(b, "uuid", id->in.uuid);
+	buf_line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
 }
 
 static void
 explain_butler(const struct id *id, struct buf *b)
 {
 	explain_inputs(id, b);
-	line(b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
+	buf_line(b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
 }
 
 static void
 explain_machine_id(const struct id *id, struct buf *b)
 {
-	line(b, "app_id", id->in.app_id);
-	line(b, "app_id.from", id->in.app_id_from);
-	line(b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
+	buf_line(b, "app_id", id->in.app_id);
+	buf_line(b, "app_id.from", id->in.app_id_from);
+	buf_line(b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
 	    "message = app_id), first 16 bytes, UUID v4 bits");
 }
 
@@ -732,14 +723,14 @@ static void
 explain_random(const struct id *id, struct buf *b)
 {
 	(void)id;
-	line(b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
+	buf_line(b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
 }
 
 static void
 explain_fixed(const struct id *id, struct buf *b)
 {
 	(void)id;
-	line(b, "id.from", "the environment variable ANONTEL_ID");
+	buf_line(b, "id.from", "the environment variable ANONTEL_ID");
 }
 
 /*
@@ -782,13 +773,13 @@ id_explain(const struct id *id, struct buf *b)
 		buf_str(b, chose);
 		buf_char(b, '\n');
 	}
-	line(b, "scheme", chose);
-	line(b, "why", id->why);
+	buf_line(b, "scheme", chose);
+	buf_line(b, "why", id->why);
 	/* auto shows the inputs it judged, also when it chose random. */
 	if (id->asked == CFG_SCHEME_AUTO && id->scheme != CFG_SCHEME_BUTLER)
 		explain_inputs(id, b);
 	schemes[id->scheme].explain(id, b);
-	line(b, "id", id->hex);
+	buf_line(b, "id", id->hex);
 }
 
 /* id_compute and id_read: the random scheme makes its ID only when create is set. */

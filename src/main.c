@@ -147,15 +147,6 @@ out(const char *s)
 	return out_bytes(s, strlen(s));
 }
 
-static void
-line(struct buf *b, const char *name, const char *value)
-{
-	buf_str(b, name);
-	buf_str(b, ": ");
-	buf_str(b, value);
-	buf_char(b, '\n');
-}
-
 /* Unix milliseconds as "2026-11-26T07:45:12.431Z". */
 static void
 put_time(struct buf *b, int64_t ms)
@@ -462,20 +453,20 @@ gather_status(struct status_view *v)
 static void
 status_text(struct buf *b, const struct status_view *v)
 {
-	line(b, "telemetry", v->telemetry);
-	line(b, "decided by", v->decided_by);
+	buf_line(b, "telemetry", v->telemetry);
+	buf_line(b, "decided by", v->decided_by);
 	if (!v->config_read) {
-		line(b, "config", v->config_error);
+		buf_line(b, "config", v->config_error);
 		return;
 	}
-	line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
-	line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
-	line(b, "format", msg_format_name(config.format));
-	line(b, "id scheme", v->scheme);
-	line(b, "trust", v->trust);
-	line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
+	buf_line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
+	buf_line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
+	buf_line(b, "format", msg_format_name(config.format));
+	buf_line(b, "id scheme", v->scheme);
+	buf_line(b, "trust", v->trust);
+	buf_line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
 	if (!v->have_state) {
-		line(b, "state", v->state_note);
+		buf_line(b, "state", v->state_note);
 		return;
 	}
 	buf_str(b, "last success: ");
@@ -504,9 +495,9 @@ status_text(struct buf *b, const struct status_view *v)
 		buf_str(b, " (not messages of anontel: left alone)");
 	buf_char(b, '\n');
 	if (v->clock_was_wrong)
-		line(b, "clock", "the state holds times in the future (a clock that was wrong); "
+		buf_line(b, "clock", "the state holds times in the future (a clock that was wrong); "
 		    "the next report counts from now");
-	line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
+	buf_line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
 }
 
 static void
@@ -916,12 +907,12 @@ verb_version(void)
 	char text[512];
 
 	buf_init(&b, text, sizeof text);
-	line(&b, "anontel", ANONTEL_VERSION);
-	line(&b, "tls", "BearSSL 0.6 (Debian source package 0.6+dfsg.1), TLS 1.2");
+	buf_line(&b, "anontel", ANONTEL_VERSION);
+	buf_line(&b, "tls", "BearSSL 0.6 (Debian source package 0.6+dfsg.1), TLS 1.2");
 	buf_str(&b, "roots: ");
 	buf_uint(&b, tls_builtin_count(), 1);
 	buf_str(&b, " compiled in (Debian ca-certificates)\n");
-	line(&b, "built", ANONTEL_BUILD_DATE);
+	buf_line(&b, "built", ANONTEL_BUILD_DATE);
 	return out(text);
 }
 
