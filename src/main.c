@@ -151,10 +151,9 @@ out(const char *s)
 static void
 put_time(struct buf *b, int64_t ms)
 {
-	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
 	char ts[MSG_TS_LEN + 1];
 
-	msg_timestamp(&t, ts);
+	msg_timestamp(ms, ts);
 	buf_str(b, ts);
 }
 
@@ -259,7 +258,6 @@ static int
 verb_show(const struct cli *cl)
 {
 	static struct facts facts;
-	struct timespec now;
 	char ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
@@ -276,8 +274,7 @@ verb_show(const struct cli *cl)
 	if (rc != 0)
 		id.hex[0] = '\0';
 	facts_collect(&facts);
-	clock_gettime(CLOCK_REALTIME, &now);
-	msg_timestamp(&now, ts);
+	msg_timestamp(report_now_ms(), ts);
 	buf_init(&b, message, sizeof message);
 	msg_build(&b, &config, &facts, id.hex, ts, cl->pretty);
 	buf_char(&b, '\n');

@@ -1,16 +1,17 @@
 #include "message.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "sha256.h"
 
 void
-msg_timestamp(const struct timespec *t, char out[MSG_TS_LEN + 1])
+msg_timestamp(int64_t ms, char out[MSG_TS_LEN + 1])
 {
 	struct tm tm;
 	struct buf b;
-	time_t secs = t->tv_sec;
+	time_t secs = (time_t)(ms / 1000);
 
 	gmtime_r(&secs, &tm);
 	buf_init(&b, out, MSG_TS_LEN + 1);
@@ -26,7 +27,7 @@ msg_timestamp(const struct timespec *t, char out[MSG_TS_LEN + 1])
 	buf_char(&b, ':');
 	buf_uint(&b, (uint64_t)tm.tm_sec, 2);
 	buf_char(&b, '.');
-	buf_uint(&b, (uint64_t)t->tv_nsec / 1000000, 3);
+	buf_uint(&b, (uint64_t)(ms % 1000), 3);
 	buf_char(&b, 'Z');
 }
 

@@ -10,7 +10,7 @@
 #ifndef ANONTEL_MESSAGE_H
 #define ANONTEL_MESSAGE_H
 
-#include <time.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "config.h"
@@ -18,8 +18,9 @@
 
 #define MSG_TS_LEN 24   /* "2021-03-03T11:13:55.862Z" */
 
-/* Writes t as UTC ISO 8601 with milliseconds and Z into out (MSG_TS_LEN + 1 bytes). */
-void msg_timestamp(const struct timespec *t, char out[MSG_TS_LEN + 1]);
+/* Writes Unix milliseconds ms (>= 0) as UTC ISO 8601 with milliseconds and Z into
+ * out (MSG_TS_LEN + 1 bytes). */
+void msg_timestamp(int64_t ms, char out[MSG_TS_LEN + 1]);
 
 /*
  * Writes the message for c's format from facts f, instance ID `id` and timestamp

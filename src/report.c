@@ -9,7 +9,6 @@
 #include "message.h"
 #include "sha256.h"
 #include "state.h"
-#include "tls.h"
 
 static struct state state;
 
@@ -148,7 +147,6 @@ static long
 build(struct report_run *r, int64_t now_ms)
 {
 	static struct facts facts;
-	struct timespec now;
 	char err[512], ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
@@ -162,9 +160,7 @@ build(struct report_run *r, int64_t now_ms)
 		return -1;
 	}
 	facts_collect(&facts);
-	now.tv_sec = (time_t)(now_ms / 1000);
-	now.tv_nsec = (long)(now_ms % 1000) * 1000000;
-	msg_timestamp(&now, ts);
+	msg_timestamp(now_ms, ts);
 	buf_init(&b, r->message, STATE_MSG_MAX);
 	if (msg_build(&b, r->cfg, &facts, id.hex, ts, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
