@@ -52,11 +52,13 @@ static const struct url_env *
 proxy_env(void)
 {
 	static struct url_env env;
-	static int read;
+	static int done;
 
-	for (size_t i = 0; !read && i < URL_PROXY_VARS; i++)
-		env.value[i] = getenv(url_proxy_vars[i]);
-	read = 1;
+	if (!done) {
+		for (size_t i = 0; i < URL_PROXY_VARS; i++)
+			env.value[i] = getenv(url_proxy_vars[i]);
+		done = 1;
+	}
 	return &env;
 }
 
