@@ -32,7 +32,8 @@
  * [A-Za-z0-9_-]{16,128}.
  *
  * Scheme random: 32 random bytes (getrandom) as 64 hex, made once and kept in the
- * state dir as `random-id` (0600, written atomically under the state lock); every
+ * state dir as `random-id` (0600; state_random_id writes it whole and publishes it
+ * once with link(), so runs at the same moment agree without a lock); every
  * later run reads it back. No usable state dir is ID_ERR_SYSTEM. This is the one
  * case where computing the ID writes a file.
  *
