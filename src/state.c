@@ -243,17 +243,21 @@ clean_tmp(int dfd)
 
 /* ---- atomic write, bounded read ----------------------------------------- */
 
-/* Makes the temp file tmp in dfd holding p[n], fsynced and closed. A leftover
- * of that name is removed first when clear_stale is set (see the callers). */
+/* Makes the temp file tmp in dfd holding p[n], closed, and fsynced when sync is
+ * set. A leftover of that name is removed and made again when clear_stale is set
+ * (see the callers). */
 static int
 write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const void *p, size_t n,
-    int clear_stale, char *err, size_t errlen)
+    int clear_stale, int sync, char *err, size_t errlen)
 {
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
 	int fd, e;
 
-	if (clear_stale)
+	fd = openat(dfd, tmp, flags, 0600);
+	if (fd < 0 && errno == EEXIST && clear_stale) {
 		(void)unlinkat(dfd, tmp, 0);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		fd = openat(dfd, tmp, flags, 0600);
+	}
 	if (fd < 0) {
 		set_err(err, errlen, s, sub, tmp, "cannot create", errno);
 		return -1;
@@ -264,7 +268,7 @@ write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const voi
 		close(fd);
 		goto fail;
 	}
-	if (fsync(fd) != 0) {
+	if (sync && fsync(fd) != 0) {
 		e = errno;
 		set_err(err, errlen, s, sub, tmp, "fsync", e);
 		close(fd);
@@ -300,11 +304,13 @@ temp_name(const struct state *s, const char *sub, const char *name, char *tmp, s
 	return 0;
 }
 
-/* Writes name in directory dfd atomically (see state.h). sub names dfd's
- * subdirectory of the state dir in messages, NULL for the state dir itself. */
+/* Writes name in directory dfd atomically (see state.h): a kill leaves the old or
+ * the new file. With sync, the file and the directory are fsynced too, so the new
+ * file also survives a power cut. sub names dfd's subdirectory of the state dir in
+ * messages, NULL for the state dir itself. */
 static int
 atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
-    char *err, size_t errlen)
+    int sync, char *err, size_t errlen)
 {
 	char tmp[128];
 	struct stat st;
@@ -328,14 +334,14 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 	}
 	/* A leftover of our name was left by a killed run that had our pid (pids
 	 * repeat in containers); as the lock holder, no live writer can own it. */
-	if (write_temp(s, dfd, sub, tmp, p, n, s->lockfd >= 0, err, errlen) != 0)
+	if (write_temp(s, dfd, sub, tmp, p, n, s->lockfd >= 0, sync, err, errlen) != 0)
 		return -1;
 	if (renameat(dfd, tmp, dfd, name) != 0) {
 		set_err(err, errlen, s, sub, name, "rename", errno);
 		(void)unlinkat(dfd, tmp, 0);
 		return -1;
 	}
-	if (fsync(dfd) != 0) {
+	if (sync && fsync(dfd) != 0) {
 		/* The new file is in place but may not survive a power cut. */
 		set_err(err, errlen, s, sub, NULL, "fsync", errno);
 		return -1;
@@ -358,7 +364,7 @@ create_once(struct state *s, const char *name, const void *p, size_t n, char *er
 		return -1;
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	if (write_temp(s, s->dirfd, NULL, tmp, p, n, 1, err, errlen) != 0)
+	if (write_temp(s, s->dirfd, NULL, tmp, p, n, 1, 1, err, errlen) != 0)
 		return -1;
 	e = linkat(s->dirfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
 	(void)unlinkat(s->dirfd, tmp, 0);
@@ -966,7 +972,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
 		return -1;
 	}
-	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len, err, errlen);
+	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len, 0, err, errlen);
 }
 
 /* ---- kept messages ------------------------------------------------------- */
@@ -1159,7 +1165,7 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		}
 	}
 	kept_name(seq, name);
-	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, err, errlen) != 0)
+	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, 1, err, errlen) != 0)
 		goto fail;
 	if (seq_out != NULL)
 		*seq_out = seq;
@@ -1199,10 +1205,8 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 		if (removed < sc.filled || removed == 0)
 			break;
 	}
-	if (fsync(kfd) != 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, "fsync", errno);
-		goto fail;
-	}
+	/* Not fsynced: a power cut may bring a dropped message back, to be counted
+	 * and dropped again (drop_below is in the stamps). */
 	close(kfd);
 	return 0;
 fail:
@@ -1246,13 +1250,10 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	kept_name(seq, name);
 	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
 		return r;
+	/* Not fsynced: a power cut may bring a delivered message back, to be sent
+	 * again with the same Idempotency-Key. */
 	if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
 		set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
-		close(kfd);
-		return -1;
-	}
-	if (fsync(kfd) != 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, "fsync", errno);
 		close(kfd);
 		return -1;
 	}
@@ -1272,7 +1273,7 @@ state_write_file(struct state *s, const char *name, const void *p, size_t n, cha
 		set_err(err, errlen, s, NULL, NULL, "invalid file name", 0);
 		return -1;
 	}
-	return atomic_write(s, s->dirfd, NULL, name, p, n, err, errlen);
+	return atomic_write(s, s->dirfd, NULL, name, p, n, 0, err, errlen);
 }
 
 int

@@ -9,9 +9,14 @@
  *   random-id    the random scheme's ID (32 bytes hex), made once, never replaced
  *   lock         flock()ed by the one sender
  *
- * Every write is atomic: a temp file in the same directory, fsync, rename, fsync
- * of the directory, so a kill or power cut leaves the old or the new file, never a
- * torn one. Files are opened with O_NOFOLLOW and created 0600; a symlink planted
+ * Every write is atomic against a kill: a temp file in the same directory renamed
+ * over the name, so a SIGKILL at any point leaves the old or the new file, never
+ * a torn one. Against a power cut, only a new kept message (and random-id, made
+ * once) is made durable before it is used: its file and its directory are
+ * fsynced. The stamps, last.json and removals are not fsynced: a power cut may
+ * take them back to an earlier run's (a delivered message then comes back and is
+ * sent again, with the same Idempotency-Key). So a delivered report costs 2
+ * fsyncs. Files are opened with O_NOFOLLOW and created 0600; a symlink planted
  * in the directory is refused, not followed. Nothing here prints.
  */
 #ifndef ANONTEL_STATE_H
@@ -142,8 +147,8 @@ int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, ch
     size_t errlen);
 
 /* Removes every kept message whose sequence number is below limit (already counted
- * as dropped by the caller), and fsyncs kept/. Repeating it is harmless. Returns 0
- * or -1 with err. */
+ * as dropped by the caller; not fsynced, see the top). Repeating it is harmless.
+ * Returns 0 or -1 with err. */
 int state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen);
 
 /* Reads kept message seq into buf (cap bytes, not NUL-terminated); returns its
@@ -152,8 +157,8 @@ int state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen);
 ssize_t state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
     size_t errlen);
 
-/* Removes kept message seq (after a 2xx; a symlink is removed, not followed) and
- * fsyncs kept/. One already gone is not an error. Returns 0 or -1 with err. */
+/* Removes kept message seq (after a 2xx; a symlink is removed, not followed; not
+ * fsynced, see the top). One already gone is not an error. Returns 0 or -1 with err. */
 int state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
 /* Writes/reads last.json (the last delivered message) atomically; read as
@@ -162,13 +167,11 @@ int state_write_last(struct state *s, const char *msg, size_t n, char *err, size
 int state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen);
 
-/* Generic atomic write of a small file `name` in the state dir. name is
- * [A-Za-z0-9._-]{1,64} not starting with '.'. Written to
- * ".tmp-<name>-<pid>" (O_EXCL, 0600), fsynced, renamed over name, directory
- * fsynced. An existing name that is not a regular file (a symlink) is refused and
- * left alone. Returns 0 or -1 with err; on -1 the previous file is intact, except
- * when only the final directory fsync failed (err says "fsync"): the new file is
- * then in place but may not survive a power cut. */
+/* Generic atomic write of a small file `name` in the state dir (last.json). name
+ * is [A-Za-z0-9._-]{1,64} not starting with '.'. Written to ".tmp-<name>-<pid>"
+ * (O_EXCL, 0600) and renamed over name, not fsynced (see the top). An existing
+ * name that is not a regular file (a symlink) is refused and left alone. Returns
+ * 0, or -1 with err and the previous file intact. */
 int state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
     size_t errlen);
 

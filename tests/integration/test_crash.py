@@ -231,3 +231,34 @@ def test_kill_points_while_delivering(tmp):
             keys.setdefault(k[0], set()).add(r.body)
         lib.check(all(len(b) == 1 for b in keys.values()), "one body per key")
     lib.check(not problems, f"{len(problems)} kill point(s) lose a message: {problems[:3]}")
+
+
+# ---- what a power cut may take back (docs/configuration.md, "Durability")
+
+def _fsynced_paths(env_):
+    """Runs a forced report under strace; returns the paths it fsyncs, in order."""
+    p = subprocess.run(["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,sync,syncfs",
+                        lib.BIN, "report", "--force", "-q"],
+                       env=env_, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=20)
+    lib.eq(p.returncode, 0, f"the report is delivered ({p.stderr[-300:]!r})")
+    calls = re.findall(rb"^(?:\[pid +\d+\] )?(\w+)\(\d+<([^>]*)>\)", p.stderr, re.M)
+    return [(c.decode(), path.decode()) for c, path in calls]
+
+
+def test_a_delivered_report_makes_two_fsyncs_for_the_message_it_sends(tmp):
+    """Against a kill, every write is atomic (rename); against a power cut, only the
+    message about to be sent is made durable: its file and kept/. So a delivered
+    report costs 2 fsyncs, both before the message leaves."""
+    state = os.path.join(tmp, "state")
+    with runs.Server() as s:
+        e = runs.env(state, s.url())
+        p, _ = runs.run(["report", "--force", "-q"], e)     # the first run makes the dirs
+        lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
+        calls = _fsynced_paths(e)
+        lib.eq(len(s.posts), 2, "both delivered")
+    kept = os.path.join(state, "kept")
+    lib.eq(len(calls), 2, f"fsyncs of a delivered report: {calls}")
+    lib.check(calls[0][1].startswith(kept + "/.tmp-") and calls[1][1] == kept,
+              f"the new message's file, then kept/: {calls}")
+    lib.eq(runs.kept_names(state), [], "nothing left kept")
