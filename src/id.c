@@ -526,33 +526,42 @@ auto_state_err(char *err, size_t errlen)
 	buf_join(err, errlen, "auto: no usable state dir for the random ID: ", reasons, NULL);
 }
 
-/* The random scheme: the state dir's random-id, made there first when create is set. */
+/* How a run computes: whether the random scheme may make its ID, and the state
+ * dir the caller already has open (report holds it), or NULL to find it here. */
+struct id_run {
+	int create;
+	struct state *state;
+};
+
+/* The random scheme: the state dir's random-id, made there first when create is
+ * set; in run->state when the caller has it open, else in the state dir found. */
 static int
-scheme_random(struct id *out, const struct cfg *c, int create, char *err, size_t errlen)
+scheme_random(struct id *out, const struct cfg *c, const struct id_run *run, char *err,
+    size_t errlen)
 {
-	static struct state s;
+	static struct state own;
+	struct state *s = run->state != NULL ? run->state : &own;
 	const char *name = out->asked == CFG_SCHEME_AUTO ? "auto" : "scheme random";
 	int r;
 
 	out->scheme = CFG_SCHEME_RANDOM;
-	if (create ? state_open(&s, c->state_dir, err, errlen) != 0 :
-	    state_find(&s, c->state_dir, NULL, 0) != 0) {
-		r = create ? -1 : 0;        /* reading only: no state dir is no ID yet */
-		if (create && out->asked == CFG_SCHEME_AUTO)
+	if (run->state == NULL && (run->create ? state_open(&own, c->state_dir, err, errlen) != 0 :
+	    state_find(&own, c->state_dir, NULL, 0) != 0)) {
+		r = run->create ? -1 : 0;   /* reading only: no state dir is no ID yet */
+		if (run->create && out->asked == CFG_SCHEME_AUTO)
 			auto_state_err(err, errlen);
 	} else {
-		r = state_random_id(&s, create, out->hex, err, errlen);
+		r = state_random_id(s, run->create, out->hex, err, errlen);
 	}
 	if (r == 0)
 		buf_join(err, errlen, name, ": no ID made yet (`anontel id` or the first report "
 		    "makes it)", NULL);
-	state_close(&s);
-	if (r == 1) {
-		if (out->asked == CFG_SCHEME_RANDOM)
-			buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s.dir,
-			    ")");
+	if (r == 1 && out->asked == CFG_SCHEME_RANDOM)
+		buf_join(out->why, sizeof out->why, "id.scheme is random (kept in ", s->dir, ")");
+	if (run->state == NULL)
+		state_close(&own);
+	if (r == 1)
 		return 0;
-	}
 	out->hex[0] = '\0';
 	return ID_ERR_SYSTEM;
 }
@@ -606,11 +615,11 @@ id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
  * "id.scheme is <name>" until the scheme says better. */
 
 static int
-compute_fixed(struct id *out, const struct cfg *c, const char *root, int create, char *err,
-    size_t errlen)
+compute_fixed(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
 	(void)root;
-	(void)create;
+	(void)run;
 	if (c->fixed_id[0] == '\0') {
 		buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
 		return ID_ERR_CONFIG;
@@ -625,24 +634,24 @@ compute_fixed(struct id *out, const struct cfg *c, const char *root, int create,
 }
 
 static int
-compute_machine_id(struct id *out, const struct cfg *c, const char *root, int create,
-    char *err, size_t errlen)
+compute_machine_id(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
-	(void)create;
+	(void)run;
 	return scheme_machine_id(out, c, root, NULL, err, errlen);
 }
 
 static int
-compute_random(struct id *out, const struct cfg *c, const char *root, int create, char *err,
-    size_t errlen)
+compute_random(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
 	(void)root;
-	return scheme_random(out, c, create, err, errlen);
+	return scheme_random(out, c, run, err, errlen);
 }
 
 static int
-compute_auto(struct id *out, const struct cfg *c, const char *root, int create, char *err,
-    size_t errlen)
+compute_auto(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
 	if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
 		read_ipv4(out->in.iface, out->in.ipv4);
@@ -650,7 +659,7 @@ compute_auto(struct id *out, const struct cfg *c, const char *root, int create, 
 		read_mac(root, out->in.iface, out->in.mac);
 	}
 	if (id_auto_choice(&out->in, out->why, sizeof out->why) == CFG_SCHEME_RANDOM)
-		return scheme_random(out, c, create, err, errlen);
+		return scheme_random(out, c, run, err, errlen);
 	out->scheme = CFG_SCHEME_BUTLER;
 	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
 	return 0;
@@ -658,12 +667,12 @@ compute_auto(struct id *out, const struct cfg *c, const char *root, int create, 
 
 /* Butler's formula, or machine-id when there is no default interface or no MAC. */
 static int
-compute_butler(struct id *out, const struct cfg *c, const char *root, int create, char *err,
-    size_t errlen)
+compute_butler(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
 	char reason[64];
 
-	(void)create;
+	(void)run;
 	if (read_default_route(root, out->in.iface, &out->in.metric) < 0) {
 		buf_join(out->why, sizeof out->why, "fallback: no default interface", NULL, NULL);
 		return scheme_machine_id(out, c, root, "no default interface", err, errlen);
@@ -736,14 +745,14 @@ explain_fixed(const struct id *id, struct buf *b)
 /*
  * The schemes, indexed by enum cfg_scheme; config's id.scheme names them, in this
  * order. A new scheme is a value of that enum and a row here: its name, the
- * function that computes the ID (the random one makes it only when create is set),
+ * function that computes the ID (the random one makes it only when run->create is set),
  * and the lines `id --explain` prints about where the ID came from (NULL for auto,
  * which only chooses another scheme).
  */
 static const struct {
 	const char *name;
-	int (*compute)(struct id *out, const struct cfg *c, const char *root, int create,
-	    char *err, size_t errlen);
+	int (*compute)(struct id *out, const struct cfg *c, const char *root,
+	    const struct id_run *run, char *err, size_t errlen);
 	void (*explain)(const struct id *id, struct buf *b);
 } schemes[] = {
 	[CFG_SCHEME_AUTO] = { "auto", compute_auto, NULL },
@@ -782,10 +791,11 @@ id_explain(const struct id *id, struct buf *b)
 	buf_line(b, "id", id->hex);
 }
 
-/* id_compute and id_read: the random scheme makes its ID only when create is set. */
+/* id_compute, id_compute_in and id_read: the random scheme makes its ID only when
+ * run->create is set. */
 static int
-compute(struct id *out, const struct cfg *c, const char *root, int create, char *err,
-    size_t errlen)
+compute(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	out->in.host = c->id_host;
@@ -801,17 +811,29 @@ compute(struct id *out, const struct cfg *c, const char *root, int create, char 
 		return ID_ERR_CONFIG;
 	}
 	buf_join(out->why, sizeof out->why, "id.scheme is ", schemes[c->scheme].name, NULL);
-	return schemes[c->scheme].compute(out, c, root, create, err, errlen);
+	return schemes[c->scheme].compute(out, c, root, run, err, errlen);
 }
 
 int
 id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
 {
-	return compute(out, c, root, 1, err, errlen);
+	const struct id_run run = { 1, NULL };
+
+	return compute(out, c, root, &run, err, errlen);
+}
+
+int
+id_compute_in(struct id *out, const struct cfg *c, struct state *s, char *err, size_t errlen)
+{
+	const struct id_run run = { 1, s };
+
+	return compute(out, c, "/", &run, err, errlen);
 }
 
 int
 id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
 {
-	return compute(out, c, root, 0, err, errlen);
+	const struct id_run run = { 0, NULL };
+
+	return compute(out, c, root, &run, err, errlen);
 }

@@ -52,6 +52,8 @@
 #include "buf.h"
 #include "config.h"
 
+struct state;
+
 #define ID_HEX_MAX 128
 
 /* id_compute results besides 0. */
@@ -89,6 +91,12 @@ struct id {
  * result, out->in holds the inputs found so far (for --explain).
  */
 int id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
+
+/* As id_compute on the real root, with the state dir s that the caller already
+ * has open (report holds it, and its lock): the random scheme reads or makes its
+ * ID there instead of finding the state dir again. s NULL: as id_compute. */
+int id_compute_in(struct id *out, const struct cfg *c, struct state *s, char *err,
+    size_t errlen);
 
 /* As id_compute, but writes nothing: the random scheme (asked, or chosen by auto)
  * only reads an ID made before (ID_ERR_SYSTEM with "...: no ID made yet (...)"

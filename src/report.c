@@ -150,7 +150,8 @@ build(struct report_run *r, int64_t now_ms)
 	char err[512], ts[MSG_TS_LEN + 1];
 	struct id id;
 	struct buf b;
-	int rc = id_compute(&id, r->cfg, "/", err, sizeof err);
+	/* The random ID in the state dir this run holds (none when sending without one). */
+	int rc = id_compute_in(&id, r->cfg, state.dirfd >= 0 ? &state : NULL, err, sizeof err);
 
 	if (rc != 0) {
 		if (rc == ID_ERR_CONFIG)
