@@ -382,8 +382,9 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 
 /* Records this attempt as failed before it is made: one more failure, the next
  * try after the back-off. A run that finishes overwrites it; one that is killed
- * (SIGKILL at the engine's timeout, a power cut) leaves it, so the next runs
- * wait instead of trying again at every tick. */
+ * (SIGKILL at the engine's timeout) leaves it, so the next runs wait instead of
+ * trying again at every tick. (A power cut may take it back: the stamps are not
+ * fsynced, state.h.) */
 static void
 arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now)
 {
