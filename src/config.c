@@ -26,15 +26,27 @@
 
 #define DEFAULT_CONFIG "/etc/anontel/config.json"
 
-/* Static: a config has at most CFG_MAX_TOKENS values, and this is too big for a stack. */
-static jsmntok_t toks[CFG_MAX_TOKENS];
-
 /* Decoded string values land here before their checks (the longest field is a path). */
-static char scratch[CFG_PATH_MAX + 1];
+static char decoded[CFG_PATH_MAX + 1];
+
+/* Duplicate feature keys are found with a hash set of (object, key): a scan of the
+ * earlier entries made a flat object of n keys cost n^2/2 compares (1,000 flags: 30 M
+ * instructions). An object is named by the index of its first entry, unique per
+ * non-empty object. Entries: ((scope << 16) | index) + 1; 0 is empty. */
+#define FEAT_SLOTS 4096   /* a power of two above CFG_MAX_FEATURES + 1 */
+
+/* cfg_load's working room, in the caller's scratch: needed only during the call. */
+struct work {
+	jsmntok_t tok[CFG_MAX_TOKENS];
+	uint32_t feat_slot[FEAT_SLOTS];
+};
+_Static_assert(sizeof(struct work) <= CFG_SCRATCH_SIZE, "CFG_SCRATCH_SIZE is too small");
 
 struct ctx {
 	struct cfg *c;
 	const char *js;
+	const jsmntok_t *tok;   /* jsmn's tokens of js */
+	uint32_t *feat_slot;    /* the hash set of feature keys */
 	int ntok;
 	struct buf *e;
 	char path[640];         /* the key path of the value being checked */
@@ -91,7 +103,7 @@ skip(const struct ctx *x, int t)
 	int remaining = 1;
 
 	while (remaining > 0 && t < x->ntok) {
-		remaining += toks[t].size - 1;
+		remaining += x->tok[t].size - 1;
 		t++;
 	}
 	return t;
@@ -232,30 +244,30 @@ fail_n(struct ctx *x, const char *a, uint64_t v, const char *z)
 
 /* ---- typed values ---- */
 
-/* The decoded string at token t, at most max bytes, into scratch. */
+/* The decoded string at token t, at most max bytes, into decoded. */
 static int
 get_str(struct ctx *x, int t, size_t max, const char **s, size_t *n)
 {
 	int r;
 
-	if (toks[t].type != JSMN_STRING)
+	if (x->tok[t].type != JSMN_STRING)
 		return fail(x, "expected a string");
-	r = decode(x->js + toks[t].start, (size_t)(toks[t].end - toks[t].start), scratch,
-	    max + 1 < sizeof scratch ? max + 1 : sizeof scratch, n);
+	r = decode(x->js + x->tok[t].start, (size_t)(x->tok[t].end - x->tok[t].start), decoded,
+	    max + 1 < sizeof decoded ? max + 1 : sizeof decoded, n);
 	if (r == -1)
 		return fail_n(x, "longer than ", max, " bytes");
 	if (r == -2)
 		return fail(x, "contains a NUL character (\\u0000)");
-	*s = scratch;
+	*s = decoded;
 	return 0;
 }
 
 static int
 get_bool(struct ctx *x, int t, int *v)
 {
-	char c = x->js[toks[t].start];
+	char c = x->js[x->tok[t].start];
 
-	if (toks[t].type != JSMN_PRIMITIVE || (c != 't' && c != 'f'))
+	if (x->tok[t].type != JSMN_PRIMITIVE || (c != 't' && c != 'f'))
 		return fail(x, "expected true or false");
 	*v = c == 't';
 	return 0;
@@ -597,12 +609,6 @@ h_posthog(struct ctx *x, int t)
  * has no backslash, so raw text equals the decoded key, and the closing quote
  * can become the key's NUL.
  */
-/* Duplicate keys are found with a hash set of (object, key): a scan of the earlier
- * entries made a flat object of n keys cost n^2/2 compares (1,000 flags: 30 M
- * instructions). An object is named by the index of its first entry, unique per
- * non-empty object. Entries: ((scope << 16) | index) + 1; 0 is empty. */
-#define FEAT_SLOTS 4096   /* a power of two above CFG_MAX_FEATURES + 1 */
-
 /* FNV-1a over n bytes, continuing from h (start with FNV_OFFSET). */
 #define FNV_OFFSET 14695981039346656037ULL
 static uint64_t
@@ -615,12 +621,12 @@ fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint32_t feat_slot[FEAT_SLOTS];
-
 /* 1 if key is already in object `scope`; else records it as entry n_features. */
 static int
-feat_seen(const struct cfg *c, size_t scope, const char *key, size_t klen)
+feat_seen(const struct ctx *x, size_t scope, const char *key, size_t klen)
 {
+	const struct cfg *c = x->c;
+	uint32_t *feat_slot = x->feat_slot;
 	uint64_t h = fnv1a(fnv1a(FNV_OFFSET, &scope, sizeof scope), key, klen);
 
 	for (uint32_t i = (uint32_t)h & (FEAT_SLOTS - 1);; i = (i + 1) & (FEAT_SLOTS - 1)) {
@@ -645,26 +651,26 @@ walk_features(struct ctx *x, int t, unsigned depth)
 	size_t first = c->n_features;
 	int k = t + 1;
 
-	for (int m = 0; m < toks[t].size; m++) {
+	for (int m = 0; m < x->tok[t].size; m++) {
 		int v = k + 1;
-		const char *key = x->js + toks[k].start;
-		size_t klen = (size_t)(toks[k].end - toks[k].start);
+		const char *key = x->js + x->tok[k].start;
+		size_t klen = (size_t)(x->tok[k].end - x->tok[k].start);
 		size_t saved = path_push(x, key, klen);
-		char first_byte = x->js[toks[v].start];
+		char first_byte = x->js[x->tok[v].start];
 		struct cfg_feature *f;
 
 		if (!charset_ok(key, klen, CFG_NAME_MAX, "_.-"))
 			return fail(x, "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -");
-		if (feat_seen(c, first, key, klen))
+		if (feat_seen(x, first, key, klen))
 			return fail(x, "duplicate key");
 		if (depth > CFG_MAX_FEAT_DEPTH)
 			return fail(x, "nested deeper than 8 levels");
 		if (c->n_features >= CFG_MAX_FEATURES)
 			return fail(x, "more than 2048 entries in enabledFeatures");
 		f = &c->features[c->n_features];
-		if (toks[v].type == JSMN_OBJECT) {
+		if (x->tok[v].type == JSMN_OBJECT) {
 			f->kind = CFG_FEATURE_OBJECT;
-		} else if (toks[v].type == JSMN_PRIMITIVE && (first_byte == 't' || first_byte == 'f')) {
+		} else if (x->tok[v].type == JSMN_PRIMITIVE && (first_byte == 't' || first_byte == 'f')) {
 			if (++x->leaves > CFG_MAX_LEAVES)
 				return fail(x, "more than 1024 booleans in enabledFeatures");
 			f->kind = first_byte == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
@@ -673,7 +679,7 @@ walk_features(struct ctx *x, int t, unsigned depth)
 		}
 		f->depth = (uint8_t)depth;
 		f->key = key;
-		c->text[toks[k].end] = '\0';
+		c->text[x->tok[k].end] = '\0';
 		c->n_features++;
 		if (f->kind == CFG_FEATURE_OBJECT && walk_features(x, v, depth + 1) < 0)
 			return -1;
@@ -686,9 +692,9 @@ walk_features(struct ctx *x, int t, unsigned depth)
 static int
 h_features(struct ctx *x, int t)
 {
-	if (toks[t].type != JSMN_OBJECT)
+	if (x->tok[t].type != JSMN_OBJECT)
 		return fail(x, "expected an object");
-	memset(feat_slot, 0, sizeof feat_slot);
+	memset(x->feat_slot, 0, FEAT_SLOTS * sizeof x->feat_slot[0]);
 	return walk_features(x, t, 1);
 }
 
@@ -717,20 +723,20 @@ walk_object(struct ctx *x, int t, const struct field *f, size_t nf)
 	uint32_t seen = 0;
 	int k = t + 1;
 
-	if (toks[t].type != JSMN_OBJECT)
+	if (x->tok[t].type != JSMN_OBJECT)
 		return fail(x, "expected an object");
-	for (int m = 0; m < toks[t].size; m++) {
+	for (int m = 0; m < x->tok[t].size; m++) {
 		char name[32];
 		size_t n, saved, i = nf;
 		int v = k + 1;
 
-		if (decode(x->js + toks[k].start, (size_t)(toks[k].end - toks[k].start),
+		if (decode(x->js + x->tok[k].start, (size_t)(x->tok[k].end - x->tok[k].start),
 		        name, sizeof name, &n) == 0) {
 			for (i = 0; i < nf; i++)
 				if (strlen(f[i].name) == n && memcmp(f[i].name, name, n) == 0)
 					break;
 		}
-		saved = path_push(x, x->js + toks[k].start, (size_t)(toks[k].end - toks[k].start));
+		saved = path_push(x, x->js + x->tok[k].start, (size_t)(x->tok[k].end - x->tok[k].start));
 		if (i == nf)
 			return fail(x, "unknown key");
 		if (seen & (UINT32_C(1) << i))
@@ -792,7 +798,7 @@ read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf 
 }
 
 static int
-parse_file(struct cfg *c, size_t n, struct buf *e, int *file_enabled)
+parse_file(struct cfg *c, size_t n, struct work *w, struct buf *e, int *file_enabled)
 {
 	static struct ctx x;
 	struct json_error je;
@@ -810,7 +816,7 @@ parse_file(struct cfg *c, size_t n, struct buf *e, int *file_enabled)
 		return -1;
 	}
 	jsmn_init(&p);
-	r = jsmn_parse(&p, c->text, n, toks, CFG_MAX_TOKENS);
+	r = jsmn_parse(&p, c->text, n, w->tok, CFG_MAX_TOKENS);
 	if (r < 0) {
 		buf_str(e, c->file);
 		if (r == JSMN_ERROR_NOMEM) {
@@ -825,10 +831,12 @@ parse_file(struct cfg *c, size_t n, struct buf *e, int *file_enabled)
 	memset(&x, 0, sizeof x);
 	x.c = c;
 	x.js = c->text;
+	x.tok = w->tok;
+	x.feat_slot = w->feat_slot;
 	x.ntok = r;
 	x.e = e;
 	x.file_enabled = -1;
-	if (toks[0].type != JSMN_OBJECT) {
+	if (w->tok[0].type != JSMN_OBJECT) {
 		buf_str(e, c->file);
 		buf_str(e, ": expected an object at the top level");
 		return -1;
@@ -970,7 +978,7 @@ outside_value(struct buf *e, const char *name, const char *v, char *dst, size_t 
 }
 
 int
-cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
+cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err, size_t errlen)
 {
 	static const struct cfg_flags none;
 	char dummy[1];
@@ -1006,7 +1014,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen)
 	n = read_file(c, path, src, &eb);
 	if (n < 0)
 		return -1;
-	if (c->file_source != CFG_FILE_NONE && parse_file(c, (size_t)n, &eb, &file_enabled) < 0)
+	if (c->file_source != CFG_FILE_NONE && parse_file(c, (size_t)n, scratch, &eb, &file_enabled) < 0)
 		return -1;
 	if (msg_check(c, &eb) != 0)
 		return -1;

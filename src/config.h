@@ -41,6 +41,11 @@
 #define CFG_URL_MAX        2048
 #define CFG_PATH_MAX       4096
 
+/* cfg_load's working room: jsmn's tokens (20 bytes each) and a hash set of feature
+ * keys. Used only during the call, so the caller lends it from a buffer that is idle
+ * then (main lends the message buffer: no message exists before the config is read). */
+#define CFG_SCRATCH_SIZE   (CFG_MAX_TOKENS * 20 + 4096 * 4)
+
 /* Where the config file path came from. */
 enum cfg_file_source { CFG_FILE_NONE, CFG_FILE_FLAG, CFG_FILE_ENV, CFG_FILE_DEFAULT };
 
@@ -123,8 +128,9 @@ enum cfg_rule cfg_env_optout(void);
 /*
  * Fills *c from defaults, the config file (--config, ANONTEL_CONFIG, or
  * /etc/anontel/config.json if it exists), the environment and the flags, and
- * decides on/off. Returns 0, or -1 with a one-line message in err[0..errlen)
- * such as "/etc/x.json:3:7: invalid number" or "/etc/x.json: enabledFeatures.api.x:
+ * decides on/off. scratch is CFG_SCRATCH_SIZE bytes aligned for any type; its
+ * contents are undefined after the call. Returns 0, or -1 with a one-line message
+ * in err[0..errlen) such as "/etc/x.json:3:7: invalid number" or "/etc/x.json: enabledFeatures.api.x:
  * expected true, false or an object" or "--timeout: invalid duration '5x'".
  * A file named by --config or ANONTEL_CONFIG must exist ("F: cannot open: <strerror>");
  * the default one is read only if it exists. Files that are not regular ("F: not
@@ -137,7 +143,8 @@ enum cfg_rule cfg_env_optout(void);
  * the environment's opt-out then wins over "enabled" in the file.
  * err may be NULL; a message longer than errlen is cut.
  */
-int cfg_load(struct cfg *c, const struct cfg_flags *flags, char *err, size_t errlen);
+int cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
+    size_t errlen);
 
 /* Fills *c with the defaults alone (no file, no environment): telemetry on,
  * service "anontel", format butler, interval 12 h, timeout 5 s, ... */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,9 +36,12 @@
 
 /* What one run owns. The big buffers exist once and every verb shares them: the
  * message being shown, built or sent, and the room for a CA file's anchors (the
- * probe's trust, then the report's, never at the same time). */
+ * probe's trust, then the report's, never at the same time). The config parser's
+ * scratch is lent from the message buffer: no message exists before the config is
+ * read, and the scratch is dead once it is. */
 static struct cfg config;
-static char message[MSG_MAX];
+static _Alignas(max_align_t) char message[MSG_MAX];
+_Static_assert(MSG_MAX >= CFG_SCRATCH_SIZE, "the message buffer cannot hold cfg_load's scratch");
 static struct tls_store store;
 
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
@@ -169,7 +173,7 @@ load_config(const struct cli *cl)
 	enum cfg_rule rule = cfg_env_optout();
 
 	if (rule == CFG_RULE_DEFAULT) {
-		if (cfg_load(&config, &cl->flags, err, sizeof err) != 0) {
+		if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
 			say(err, NULL);
 			return -1;
 		}
@@ -584,7 +588,7 @@ verb_status(const struct cli *cl)
 
 	memset(&v, 0, sizeof v);
 	/* status reads the file even when the environment opts out: it reports. */
-	v.config_read = cfg_load(&config, &cl->flags, err, sizeof err) == 0;
+	v.config_read = cfg_load(&config, &cl->flags, message, err, sizeof err) == 0;
 	if (!v.config_read && rule == CFG_RULE_DEFAULT) {
 		say(err, NULL);
 		return EXIT_USAGE;
@@ -853,7 +857,7 @@ verb_check(const struct cli *cl)
 	/* With --report, a broken telemetry setting never fails the health probe: the
 	 * probe goes on with the defaults and the flags, and telemetry is skipped.
 	 * Without it, a config the user named for the probe must be right. */
-	if (cfg_load(&config, &cl->flags, err, sizeof err) != 0) {
+	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
 		if (!cl->report) {
 			say("check: ", err);
 			return EXIT_FAILED;

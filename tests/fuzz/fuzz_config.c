@@ -15,6 +15,7 @@
 #include "config.h"
 
 static struct cfg c1;
+static _Alignas(max_align_t) unsigned char scratch[CFG_SCRATCH_SIZE];
 static char path[512];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -144,7 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_write_file(path, data, size);
 	e1[0] = '\0';
-	r1 = cfg_load(&c1, &flags, e1, sizeof e1);
+	r1 = cfg_load(&c1, &flags, scratch, e1, sizeof e1);
 	FUZZ_CHECK(r1 == 0 || r1 == -1, "cfg_load returned %d", r1);
 	if (r1 == 0) {
 		check_cfg(&c1);

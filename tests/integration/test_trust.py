@@ -118,3 +118,39 @@ def test_missing_ca_file_is_a_config_error(tmp):
         lib.eq(len(lines), 1, "one line")
         lib.check("nope.pem" in lines[0], f"the line names the file: {lines[0]!r}")
         lib.eq(s.requests, [], "no request")
+
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def _pems(path):
+    text = open(path).read()
+    end = "-----END CERTIFICATE-----"
+    return [p[p.index("-----BEGIN CERTIFICATE-----"):] + end + "\n"
+            for p in text.split(end) if "-----BEGIN CERTIFICATE-----" in p]
+
+
+def test_ca_file_capacity(tmp):
+    # docs/configuration.md: 512 certificates whose names and keys fit 256 KiB, room for
+    # 512 of Debian's average root (its whole bundle: 144 roots, about 61 KiB).
+    bundle = _pems(SYSTEM_BUNDLE)
+    ours = open(peers.certs().root).read()
+    lib.check(len(bundle) > 100, f"the system bundle has roots: {len(bundle)}")
+    full = (bundle * 4)[:511] + [ours]
+    with peers.TLSServer() as s:
+        ca = peers.write_file(tmp, "full.pem", "".join(full))
+        p, _ = peers.report(tmp, peers.tls_config(tmp, s, ca=ca), ["-v"])
+        peers.expect_delivered(p, s, "512 certificates of Debian's bundle")
+        err = p.stderr.decode(errors="replace")
+        lib.check("trusting the CA file" in err, f"-v names the CA file: {err!r}")
+
+        ca = peers.write_file(tmp, "over.pem", "".join(full + [bundle[0]]))
+        p, _ = peers.report(tmp, peers.tls_config(tmp, s, ca=ca))
+        peers.expect_failure(p, 2, ["more than 512 certificates"], "513 certificates")
+
+        # The largest root (an RSA-4096 key alone is 515 bytes) 511 times over the arena.
+        big = max(bundle, key=len)
+        ca = peers.write_file(tmp, "big.pem", big * 511 + ours)
+        p, _ = peers.report(tmp, peers.tls_config(tmp, s, ca=ca))
+        peers.expect_failure(p, 2, ["too large to load"], "511 large roots")
+        lib.eq(len(s.requests), 1, "only the run that could verify reached the server")

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #define T(s) s, sizeof(s) - 1
 
 static struct cfg C;
+static _Alignas(max_align_t) unsigned char scratch[CFG_SCRATCH_SIZE];
 static char err[1024];
 static char dir[64];
 static char path[128];
@@ -68,7 +70,9 @@ load(const char *text, size_t len, struct cfg_flags *fl)
 		fl = &none;
 	fl->config = write_config(text, len);
 	memset(err, 0, sizeof err);
-	return cfg_load(&C, fl, err, sizeof err);
+	/* The scratch is lent from a buffer that held a message: nothing may rely on it. */
+	memset(scratch, 0xa5, sizeof scratch);
+	return cfg_load(&C, fl, scratch, err, sizeof err);
 }
 
 static int
@@ -305,7 +309,7 @@ test_sizes(void)
 	close(fd);
 	{
 		struct cfg_flags fl = { path, NULL, NULL };
-		CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+		CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 	}
 	CHECK_STR(err + strlen(path), ": larger than 262144 bytes", "10 MiB");
 	CHECK(strncmp(err, path, strlen(path)) == 0);
@@ -332,37 +336,37 @@ test_file_errors(void)
 	strcpy(p, dir);
 	strcat(p, "/missing.json");
 	fl.config = p;
-	CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+	CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 	CHECK(starts_with(err, p, ": cannot open: "));
 	CHECKF(strstr(err, strerror(ENOENT)) != NULL, "%s", err);
 
 	/* ANONTEL_CONFIG naming a missing file is an error too. */
 	setenv("ANONTEL_CONFIG", p, 1);
-	CHECK(cfg_load(&C, NULL, err, sizeof err) == -1);
+	CHECK(cfg_load(&C, NULL, scratch, err, sizeof err) == -1);
 	CHECK(starts_with(err, p, ": cannot open: "));
 	unsetenv("ANONTEL_CONFIG");
 
 	fl.config = dir;
-	CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+	CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 	CHECK(starts_with(err, dir, ": not a regular file"));
 
 	/* A FIFO is refused without blocking on open. */
 	CHECK(mkfifo(p, 0600) == 0);
 	fl.config = p;
-	CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+	CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 	CHECK(starts_with(err, p, ": not a regular file"));
 	unlink(p);
 
 	fl.config = "";
-	CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+	CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 
 	/* A tiny err buffer truncates but never overflows. */
 	{
 		char small[8];
 		fl.config = dir;
-		CHECK(cfg_load(&C, &fl, small, sizeof small) == -1);
+		CHECK(cfg_load(&C, &fl, scratch, small, sizeof small) == -1);
 		CHECK(strlen(small) < sizeof small);
-		CHECK(cfg_load(&C, &fl, NULL, 0) == -1);
+		CHECK(cfg_load(&C, &fl, scratch, NULL, 0) == -1);
 	}
 }
 
@@ -608,7 +612,7 @@ test_defaults(void)
 
 	/* No file at all: only when the default file is absent on this machine. */
 	if (access("/etc/anontel/config.json", F_OK) != 0) {
-		CHECKF(cfg_load(&C, NULL, err, sizeof err) == 0, "no file: %s", err);
+		CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "no file: %s", err);
 		CHECK(C.file_source == CFG_FILE_NONE && C.file[0] == '\0');
 		CHECK(C.enabled == 1 && C.rule == CFG_RULE_DEFAULT);
 		CHECK_STR(C.service, "anontel", "service without file");
@@ -617,12 +621,12 @@ test_defaults(void)
 	/* ANONTEL_CONFIG is used when there is no flag; the flag wins over it. */
 	write_config("{\"service\": \"fromenv\"}", 22);
 	setenv("ANONTEL_CONFIG", path, 1);
-	CHECKF(cfg_load(&C, NULL, err, sizeof err) == 0, "env config: %s", err);
+	CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "env config: %s", err);
 	CHECK(C.file_source == CFG_FILE_ENV);
 	CHECK_STR(C.service, "fromenv", "service from ANONTEL_CONFIG");
 	{
 		struct cfg_flags fl = { "/nonexistent/anontel.json", NULL, NULL };
-		CHECK(cfg_load(&C, &fl, err, sizeof err) == -1);
+		CHECK(cfg_load(&C, &fl, scratch, err, sizeof err) == -1);
 		CHECK(strncmp(err, "/nonexistent/anontel.json: cannot open", 38) == 0);
 	}
 	unsetenv("ANONTEL_CONFIG");
