@@ -9,7 +9,6 @@
 
 #include "file.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -51,16 +50,25 @@ join(char *out, size_t cap, const char *root, const char *rel, const char *name)
 /*
  * Reads at most cap bytes of the regular file at path (file.h). Returns the count,
  * or -1 when the file is absent, not a regular file or unreadable; *more says the
- * file holds more than cap bytes.
+ * file holds more than cap bytes; *st is its status (when the count is returned).
  */
 static long
-read_file(const char *path, char *p, size_t cap, int *more)
+read_file_stat(const char *path, char *p, size_t cap, int *more, struct stat *st)
 {
 	size_t n;
-	int r = file_read(AT_FDCWD, path, 0, p, cap, &n);
+	int r = file_read_stat(AT_FDCWD, path, 0, p, cap, &n, st);
 
 	*more = r == FILE_TOO_BIG;
 	return r == FILE_OK || r == FILE_TOO_BIG ? (long)n : -1;
+}
+
+/* read_file_stat without the status. */
+static long
+read_file(const char *path, char *p, size_t cap, int *more)
+{
+	struct stat st;
+
+	return read_file_stat(path, p, cap, more, &st);
 }
 
 /*
@@ -304,16 +312,28 @@ parse_line(struct val vals[K_COUNT], const char *p, size_t n)
 	}
 }
 
+/* Parses one release file into vals (a later value of a key wins). *id is the
+ * file's identity; a file whose identity *id already holds was the last one
+ * parsed, and parsing it again would change nothing: it is not read again. */
 static void
-parse_file(struct val vals[K_COUNT], const char *path, char *buf)
+parse_file(struct val vals[K_COUNT], const char *path, char *buf, struct stat *id)
 {
+	struct stat st;
 	long n;
 	size_t start = 0, i;
 	int more;
 
-	n = read_file(path, buf, FILE_MAX, &more);
+	if (id->st_ino != 0) {
+		if (fstatat(AT_FDCWD, path, &st, 0) != 0)
+			return;   /* not there (or unreadable): nothing to parse */
+		if (st.st_dev == id->st_dev && st.st_ino == id->st_ino)
+			return;
+	}
+	id->st_ino = 0;
+	n = read_file_stat(path, buf, FILE_MAX, &more, &st);
 	if (n < 0)
 		return;
+	*id = st;
 	for (i = 0; i < (size_t)n; i++)
 		if (buf[i] == '\n') {
 			parse_line(vals, buf + start, i - start);
@@ -324,37 +344,60 @@ parse_file(struct val vals[K_COUNT], const char *path, char *buf)
 		parse_line(vals, buf + start, (size_t)n - start);
 }
 
-/* Keeps the NAMES_MAX smallest (strcmp) names matching the glob "*-release". */
+struct release_names {
+	char (*names)[NAME_LEN];
+	size_t count;
+};
+
+/* Keeps name when it matches the glob "*-release", among the NAMES_MAX smallest
+ * (strcmp). */
+static void
+release_name(void *ctx, const char *name, unsigned char type)
+{
+	static const char suffix[] = "-release";
+	struct release_names *r = ctx;
+	size_t len = strlen(name), at;
+
+	(void)type;
+	if (name[0] == '.' || len < sizeof suffix - 1 || len >= NAME_LEN ||
+	    strcmp(name + len - (sizeof suffix - 1), suffix) != 0)
+		return;
+	at = r->count;
+	while (at > 0 && strcmp(name, r->names[at - 1]) < 0)
+		at--;
+	if (at == NAMES_MAX)
+		return;
+	if (r->count == NAMES_MAX)
+		r->count--;
+	memmove(r->names[at + 1], r->names[at], (r->count - at) * NAME_LEN);
+	memcpy(r->names[at], name, len + 1);
+	r->count++;
+}
+
+/* Calls fn for each entry of the directory root+rel; -1 when it cannot be listed. */
+static int
+list_dir(const char *root, const char *rel, void (*fn)(void *, const char *, unsigned char),
+    void *ctx)
+{
+	char path[PATH_LEN];
+	int fd, r;
+
+	if (join(path, sizeof path, root, rel, NULL) != 0 ||
+	    (fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = file_each_entry(fd, fn, ctx);
+	close(fd);
+	return r;
+}
+
+/* The NAMES_MAX smallest (strcmp) names in root/etc matching "*-release". */
 static size_t
 release_names(const char *root, char names[NAMES_MAX][NAME_LEN])
 {
-	static const char suffix[] = "-release";
-	char path[PATH_LEN];
-	struct dirent *de;
-	size_t count = 0;
-	DIR *d;
+	struct release_names r = { names, 0 };
 
-	if (join(path, sizeof path, root, "/etc", NULL) != 0 || (d = opendir(path)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name), at;
-
-		if (de->d_name[0] == '.' || len < sizeof suffix - 1 || len >= NAME_LEN ||
-		    strcmp(de->d_name + len - (sizeof suffix - 1), suffix) != 0)
-			continue;
-		at = count;
-		while (at > 0 && strcmp(de->d_name, names[at - 1]) < 0)
-			at--;
-		if (at == NAMES_MAX)
-			continue;
-		if (count == NAMES_MAX)
-			count--;
-		memmove(names[at + 1], names[at], (count - at) * NAME_LEN);
-		memcpy(names[at], de->d_name, len + 1);
-		count++;
-	}
-	closedir(d);
-	return count;
+	(void)list_dir(root, "/etc", release_name, &r);
+	return r.count;
 }
 
 /* The first non-empty of a, b, c (JavaScript's a || b || c), or NULL. */
@@ -375,6 +418,7 @@ facts_os_read(struct facts_os *os, const char *root)
 {
 	struct val vals[K_COUNT], code;
 	const struct val *v;
+	struct stat last;
 	char names[NAMES_MAX][NAME_LEN];
 	char buf[FILE_MAX];
 	char path[PATH_LEN];
@@ -384,13 +428,16 @@ facts_os_read(struct facts_os *os, const char *root)
 	for (int k = 0; k < K_COUNT; k++)
 		val_clear(&vals[k]);
 	count = release_names(root, names);
+	/* As systeminformation: every /etc/NAME-release, then /usr/lib/os-release (on
+	 * most systems the file /etc/os-release links to: read once) and OpenWrt's. */
+	memset(&last, 0, sizeof last);
 	for (i = 0; i < count; i++)
 		if (join(path, sizeof path, root, "/etc/", names[i]) == 0)
-			parse_file(vals, path, buf);
+			parse_file(vals, path, buf, &last);
 	if (join(path, sizeof path, root, "/usr/lib/os-release", NULL) == 0)
-		parse_file(vals, path, buf);
+		parse_file(vals, path, buf, &last);
 	if (join(path, sizeof path, root, "/etc/openwrt_release", NULL) == 0)
-		parse_file(vals, path, buf);
+		parse_file(vals, path, buf, &last);
 
 	v = first_set(&vals[K_DISTRIB_ID], &vals[K_NAME], NULL);
 	if (v)
@@ -597,15 +644,23 @@ xen_dom0(const char *root)
 	}
 }
 
+/* Sets *(int *)ctx when name holds "fw-cfg". */
+static void
+fw_cfg_entry(void *ctx, const char *name, unsigned char type)
+{
+	(void)type;
+	if (strstr(name, "fw-cfg") != NULL)
+		*(int *)ctx = 1;
+}
+
 /* systemd's detect_vm_device_tree (systemd looks only on arm, ppc, riscv; the
  * files exist nowhere else, so we look everywhere and tests run on any host). */
 static const char *
 device_tree(const char *root)
 {
-	char line[ONE_LINE], path[PATH_LEN];
-	struct dirent *de;
-	DIR *d;
+	char line[ONE_LINE];
 	const char *why = NULL;
+	int fw_cfg = 0;
 
 	/* systemd reads hypervisor/compatible; the node without it counts here too. */
 	if (exists(root, "/proc/device-tree/hypervisor"))
@@ -614,15 +669,10 @@ device_tree(const char *root)
 	    exists(root, "/proc/device-tree/hmc-managed?") &&
 	    !exists(root, "/proc/device-tree/chosen/qemu,graphic-width"))
 		return "/proc/device-tree (PowerVM)";
-	if (join(path, sizeof path, root, "/proc/device-tree", NULL) != 0 ||
-	    (d = opendir(path)) == NULL)
+	if (list_dir(root, "/proc/device-tree", fw_cfg_entry, &fw_cfg) != 0)
 		return NULL;
-	while ((de = readdir(d)) != NULL)
-		if (strstr(de->d_name, "fw-cfg") != NULL) {
-			why = "/proc/device-tree fw-cfg (QEMU)";
-			break;
-		}
-	closedir(d);
+	if (fw_cfg)
+		why = "/proc/device-tree fw-cfg (QEMU)";
 	if (why == NULL &&
 	    first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
 	    strcmp(line, "qemu,pseries") == 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define FILE_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
@@ -40,6 +41,15 @@ int
 file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len)
 {
 	struct stat st;
+
+	return file_read_stat(dirfd, path, flags, buf, cap, len, &st);
+}
+
+int
+file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len,
+    struct stat *stp)
+{
+	struct stat st;
 	size_t n = 0;
 	int r, fd = file_open(dirfd, path, flags, &st, &r);
 
@@ -63,6 +73,10 @@ file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t 
 			break;
 		}
 		n += (size_t)got;
+		/* All the file had when opened: no read is needed to see its end
+		 * (files of /proc and /sys, sized 0 or a page, take the loop's). */
+		if (n == (size_t)st.st_size && n < cap)
+			break;
 	}
 	if (r == FILE_ERROR) {
 		int e = errno;
@@ -73,5 +87,46 @@ file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t 
 	}
 	close(fd);
 	*len = n;
+	*stp = st;
 	return r;
+}
+
+/* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
+ * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
+#define DIRENT_RECLEN_OFF 16
+#define DIRENT_TYPE_OFF   18
+#define DIRENT_NAME_OFF   19
+
+int
+file_each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char type), void *ctx)
+{
+	/* 8 KiB: a directory the size of a distribution's /etc in one call. */
+	_Alignas(8) char dents[8192];
+
+	for (int first = 1;; first = 0) {
+		long got = syscall(SYS_getdents64, dfd, dents, sizeof dents);
+
+		if (got < 0)
+			return -1;
+		/* A directory always lists "." and "..": nothing at the first read means
+		 * an earlier listing read to the end. Start over (once). */
+		if (got == 0 && first) {
+			if (lseek(dfd, 0, SEEK_SET) != 0)
+				return -1;
+			continue;
+		}
+		if (got == 0)
+			return 0;
+		for (long off = 0; off < got;) {
+			unsigned short reclen;
+			const char *name = dents + off + DIRENT_NAME_OFF;
+
+			memcpy(&reclen, dents + off + DIRENT_RECLEN_OFF, sizeof reclen);
+			if (reclen == 0)
+				break;
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+				fn(ctx, name, (unsigned char)dents[off + DIRENT_TYPE_OFF]);
+			off += reclen;
+		}
+	}
 }

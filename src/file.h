@@ -6,8 +6,10 @@
  * unless fstat says it is a regular file: a FIFO, a device or a directory planted
  * under a name anontel reads never blocks a run or feeds it endless bytes, and a
  * terminal never becomes its controlling one. Reads are bounded by the caller's
- * buffer and go to end of file (the size fstat gives /proc and /sys files is not
- * their length). Nothing here prints.
+ * buffer and go to end of file: a read that brings the size fstat gave ends there
+ * (no read spent to see the end), else reads go on to a read of 0 (the size fstat
+ * gives /proc and /sys files is not their length). Directories are listed without
+ * readdir's allocation. Nothing here prints.
  */
 #ifndef ANONTEL_FILE_H
 #define ANONTEL_FILE_H
@@ -38,5 +40,19 @@ int file_open(int dirfd, const char *path, int flags, struct stat *st, int *why)
  * and *len is cap (for readers that only need the start of a file).
  */
 int file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len);
+
+/* file_read, and *st the file's status when it was opened (set when it returns
+ * FILE_OK or FILE_TOO_BIG), e.g. to tell two paths of one file apart. */
+int file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len,
+    struct stat *st);
+
+/*
+ * Calls fn(ctx, name, d_type) for each entry of the directory open as dfd except
+ * "." and "..", from its start: dfd's offset moves, so dfd must be the caller's
+ * own. d_type is DT_UNKNOWN where the file system does not say. No allocation
+ * (getdents64 into the stack), unlike readdir. Returns 0, or -1 with errno set.
+ */
+int file_each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char type),
+    void *ctx);
 
 #endif

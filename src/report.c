@@ -11,6 +11,9 @@
 #include "state.h"
 
 static struct state state;
+/* The message this run built and kept, while r->message still holds it. */
+static uint64_t built_seq;
+static size_t built_len;
 
 int64_t
 report_now_ms(void)
@@ -275,8 +278,9 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		ssize_t len = state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err,
-		    sizeof err);
+		/* The message just built is still in the buffer when it is the first sent. */
+		ssize_t len = i == 0 && seq[0] == built_seq ? (ssize_t)built_len :
+		    state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err, sizeof err);
 
 		if (len < 0) {
 			/* Not ours to send (a planted link, a file that is not a message):
@@ -301,10 +305,9 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		default:
 			return -1;
 		}
-		/* At least once: a kill between the 2xx and the removal sends it again,
+		/* At least once: a kill between the 2xx and the rename sends it again,
 		 * with the same Idempotency-Key. */
-		state_write_last(&state, r->message, (size_t)len, NULL, 0);
-		if (state_remove_kept(&state, seq[i], err, sizeof err) != 0) {
+		if (state_deliver_kept(&state, seq[i], err, sizeof err) != 0) {
 			fail(r, REPORT_STATE_ERROR, err, NULL);
 			return -1;
 		}
@@ -372,10 +375,11 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
 
 	if (n < 0)
 		return -1;
-	if (state_keep(&state, r->message, (size_t)n, NULL, err, sizeof err) != 0) {
+	if (state_keep(&state, r->message, (size_t)n, &built_seq, err, sizeof err) != 0) {
 		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
 		return -1;
 	}
+	built_len = (size_t)n;
 	st->last_built_ms = now;
 	return record_and_cap(r, st);
 }
@@ -448,8 +452,10 @@ cycle(struct report_run *r)
 	char err[512];
 	int locked, sent, due, clamped;
 
-	/* The cheap path: stamps read without the lock (writes are atomic). */
-	if ((due = look(r, &st, now, &clamped)) < 0 || (due == 0 && !clamped))
+	/* The cheap path: stamps read without the lock (writes are atomic). A forced
+	 * run is due whatever they say: it reads them once, under the lock. */
+	due = 1;
+	if (!r->force && ((due = look(r, &st, now, &clamped)) < 0 || (due == 0 && !clamped)))
 		return;
 	locked = state_lock(&state, err, sizeof err);
 	if (locked <= 0) {
@@ -504,6 +510,7 @@ report_run(struct report_run *r)
 
 	r->first_run = 0;
 	r->delivered = 0;
+	built_seq = 0;
 	r->warning[0] = r->error[0] = '\0';
 	if (state_open(&state, r->cfg->state_dir, why, sizeof why) != 0) {
 		if (!r->force) {

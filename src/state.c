@@ -175,50 +175,6 @@ open_dir_at(int dfd, const char *name)
 	return fd;
 }
 
-/* ---- directory listing --------------------------------------------------- */
-
-/* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
- * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
-#define DIRENT_RECLEN_OFF 16
-#define DIRENT_TYPE_OFF   18
-#define DIRENT_NAME_OFF   19
-
-/* Calls fn(ctx, name, d_type) for each entry of directory dfd except "." and
- * "..". Returns 0, or -1 with errno set. */
-static int
-each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char type), void *ctx)
-{
-	_Alignas(8) char dents[4096];
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* own offset */
-
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, dents, sizeof dents);
-		if (got < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			unsigned short reclen;
-			const char *name = dents + off + DIRENT_NAME_OFF;
-
-			memcpy(&reclen, dents + off + DIRENT_RECLEN_OFF, sizeof reclen);
-			if (reclen == 0)
-				break;
-			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				fn(ctx, name, (unsigned char)dents[off + DIRENT_TYPE_OFF]);
-			off += reclen;
-		}
-	}
-	close(fd);
-	return 0;
-}
-
 struct clean_ctx {
 	int dfd;
 };
@@ -238,23 +194,32 @@ clean_tmp(int dfd)
 {
 	struct clean_ctx c = { dfd };
 
-	(void)each_entry(dfd, clean_one, &c);
+	(void)file_each_entry(dfd, clean_one, &c);
 }
 
 /* ---- atomic write, bounded read ----------------------------------------- */
 
-/* Makes the temp file tmp in dfd holding p[n], closed, and fsynced when sync is
- * set. A leftover of that name is removed and made again when clear_stale is set
- * (see the callers). */
+/* How atomic_write and write_temp work. */
+#define WRITE_SYNC   1   /* fsync the file and the directory */
+#define WRITE_KNOWN  2   /* what is at the name is known (a regular file we read, or a
+                          * name past every entry listed): no check of it */
+#define WRITE_STALE  4   /* a leftover temp file of the name is a killed run's */
+
+/* Makes the temp file tmp in dfd holding p[n], closed, and fsynced with
+ * WRITE_SYNC. A lock holder's temp name is its own: a leftover is truncated. Else
+ * a leftover fails the write, unless WRITE_STALE, which removes it first. */
 static int
 write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const void *p, size_t n,
-    int clear_stale, int sync, char *err, size_t errlen)
+    int how, char *err, size_t errlen)
 {
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	/* O_NONBLOCK: a FIFO planted under the temp name fails (ENXIO) instead of
+	 * blocking the open. */
+	const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    (s->lockfd >= 0 ? O_TRUNC : O_EXCL);
 	int fd, e;
 
 	fd = openat(dfd, tmp, flags, 0600);
-	if (fd < 0 && errno == EEXIST && clear_stale) {
+	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
 		(void)unlinkat(dfd, tmp, 0);
 		fd = openat(dfd, tmp, flags, 0600);
 	}
@@ -268,7 +233,7 @@ write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const voi
 		close(fd);
 		goto fail;
 	}
-	if (sync && fsync(fd) != 0) {
+	if ((how & WRITE_SYNC) && fsync(fd) != 0) {
 		e = errno;
 		set_err(err, errlen, s, sub, tmp, "fsync", e);
 		close(fd);
@@ -285,7 +250,8 @@ fail:
 	return -1;
 }
 
-/* ".tmp-<name>-<pid>" into tmp[cap]; -1 (err) when it does not fit. */
+/* The temp name of name into tmp[cap] (state_lock: ".tmp-<name>" for the lock
+ * holder, ".tmp-<name>-<pid>" else); -1 (err) when it does not fit. */
 static int
 temp_name(const struct state *s, const char *sub, const char *name, char *tmp, size_t cap,
     char *err, size_t errlen)
@@ -295,8 +261,10 @@ temp_name(const struct state *s, const char *sub, const char *name, char *tmp, s
 	buf_init(&b, tmp, cap);
 	buf_str(&b, TMP_PREFIX);
 	buf_str(&b, name);
-	buf_char(&b, '-');
-	buf_uint(&b, (uint64_t)getpid(), 0);
+	if (s->lockfd < 0) {
+		buf_char(&b, '-');
+		buf_uint(&b, (uint64_t)getpid(), 0);
+	}
 	if (b.overflow) {
 		set_err(err, errlen, s, sub, name, "name too long", 0);
 		return -1;
@@ -305,12 +273,12 @@ temp_name(const struct state *s, const char *sub, const char *name, char *tmp, s
 }
 
 /* Writes name in directory dfd atomically (see state.h): a kill leaves the old or
- * the new file. With sync, the file and the directory are fsynced too, so the new
- * file also survives a power cut. sub names dfd's subdirectory of the state dir in
- * messages, NULL for the state dir itself. */
+ * the new file. With WRITE_SYNC, the file and the directory are fsynced too, so
+ * the new file also survives a power cut. sub names dfd's subdirectory of the
+ * state dir in messages, NULL for the state dir itself. */
 static int
 atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
-    int sync, char *err, size_t errlen)
+    int how, char *err, size_t errlen)
 {
 	char tmp[128];
 	struct stat st;
@@ -319,7 +287,9 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		return -1;
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (how & WRITE_KNOWN) {
+		/* nothing to check */
+	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			set_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
 			return -1;
@@ -332,16 +302,14 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		set_err(err, errlen, s, sub, name, "cannot stat", errno);
 		return -1;
 	}
-	/* A leftover of our name was left by a killed run that had our pid (pids
-	 * repeat in containers); as the lock holder, no live writer can own it. */
-	if (write_temp(s, dfd, sub, tmp, p, n, s->lockfd >= 0, sync, err, errlen) != 0)
+	if (write_temp(s, dfd, sub, tmp, p, n, how, err, errlen) != 0)
 		return -1;
 	if (renameat(dfd, tmp, dfd, name) != 0) {
 		set_err(err, errlen, s, sub, name, "rename", errno);
 		(void)unlinkat(dfd, tmp, 0);
 		return -1;
 	}
-	if (sync && fsync(dfd) != 0) {
+	if ((how & WRITE_SYNC) && fsync(dfd) != 0) {
 		/* The new file is in place but may not survive a power cut. */
 		set_err(err, errlen, s, sub, NULL, "fsync", errno);
 		return -1;
@@ -364,7 +332,7 @@ create_once(struct state *s, const char *name, const void *p, size_t n, char *er
 		return -1;
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	if (write_temp(s, s->dirfd, NULL, tmp, p, n, 1, 1, err, errlen) != 0)
+	if (write_temp(s, s->dirfd, NULL, tmp, p, n, WRITE_STALE | WRITE_SYNC, err, errlen) != 0)
 		return -1;
 	e = linkat(s->dirfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
 	(void)unlinkat(s->dirfd, tmp, 0);
@@ -489,6 +457,34 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
  * O_NOFOLLOW, so a symlink anywhere in it is refused rather than followed; missing
  * components are made (0755, the last 0700) when create. Returns as step_into,
  * *fdout on DIR_OK being the last component. */
+/* openat2(2)'s argument and flag (linux/openat2.h, which musl's headers lack). */
+struct openat2_how {
+	uint64_t flags, mode, resolve;
+};
+#define OPENAT2_NO_SYMLINKS 0x04
+
+/* Opens an absolute path of plain components (no "." or "..") in one call, with a
+ * symlink in any component refused, as the walk does: openat2 (Linux 5.6).
+ * Returns the fd, or -1 for anything else (a missing part, a symlink, an older
+ * kernel, the sandbox), which the walk then says precisely or mends. */
+static int
+open_whole(const char *path)
+{
+#ifdef SYS_openat2
+	struct openat2_how how = { OPEN_DIR, 0, OPENAT2_NO_SYMLINKS };
+
+	for (const char *p = path; *p != '\0'; p++) {
+		if (p[0] == '/' && p[1] == '.' && (p[2] == '/' || p[2] == '\0' ||
+		    (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+			return -1;
+	}
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+#else
+	(void)path;
+	return -1;
+#endif
+}
+
 static int
 walk_path(const char *path, int create, int *fdout, struct buf *why)
 {
@@ -501,7 +497,9 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 		say(why, path, NULL, 0, "not an absolute path (refused)", 0);
 		return DIR_UNUSABLE;
 	}
-	fd = open("/", OPEN_DIR);
+	if ((*fdout = open_whole(path)) >= 0)
+		return DIR_OK;
+	fd = openat(AT_FDCWD, "/", OPEN_DIR);
 	if (fd < 0) {
 		say(why, path, "/", 1, NULL, errno);
 		return DIR_UNUSABLE;
@@ -546,25 +544,19 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
  * effective uid, not group- or world-writable, writable. Returns 0, or -1 with the
  * reason appended to why. */
 static int
-check_usable(int fd, const char *path, struct buf *why)
+check_usable(int fd, const struct stat *st, uid_t euid, const char *path, struct buf *why)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0) {
-		say(why, path, NULL, 0, "fstat", errno);
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
+	if (st->st_uid != euid) {
 		/* e.g. /tmp/anontel-<uid> made by someone else to feed us state. */
 		buf_str(why, path);
 		buf_str(why, ": owned by uid ");
-		buf_uint(why, st.st_uid, 0);
+		buf_uint(why, st->st_uid, 0);
 		buf_str(why, ", not ");
-		buf_uint(why, geteuid(), 0);
+		buf_uint(why, euid, 0);
 		buf_str(why, " (refused)");
 		return -1;
 	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		say(why, path, NULL, 0, "is group- or world-writable (refused)", 0);
 		return -1;
 	}
@@ -590,7 +582,8 @@ is_shared_sticky(const struct stat *st)
  * bytes) gets the directory chosen, also on DIR_ABSENT_CREATABLE. On DIR_OK *fdout
  * holds an O_DIRECTORY fd; on DIR_UNUSABLE the reason is appended to why. */
 static int
-try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct buf *why)
+try_dir(const char *path, uid_t euid, int create, int *fdout, char *dir, size_t cap,
+    struct buf *why)
 {
 	char sub[32];
 	struct buf d, n;
@@ -602,7 +595,7 @@ try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct 
 	buf_str(&d, path);
 	buf_init(&n, sub, sizeof sub);
 	buf_str(&n, PRIVATE_PREFIX);
-	buf_uint(&n, geteuid(), 0);
+	buf_uint(&n, euid, 0);
 	if (d.overflow) {
 		say(why, path, NULL, 0, "path too long", 0);
 		return DIR_UNUSABLE;
@@ -628,8 +621,13 @@ try_dir(const char *path, int create, int *fdout, char *dir, size_t cap, struct 
 		if (r != DIR_OK)
 			return r;
 		fd = subfd;
+		if (fstat(fd, &st) != 0) {
+			say(why, dir, NULL, 0, "fstat", errno);
+			close(fd);
+			return DIR_UNUSABLE;
+		}
 	}
-	if (check_usable(fd, dir, why) != 0) {
+	if (check_usable(fd, &st, euid, dir, why) != 0) {
 		close(fd);
 		return DIR_UNUSABLE;
 	}
@@ -643,12 +641,15 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 {
 	char pref[sizeof s->dir], tmpdir[64], dummy[2];  /* cppcheck-suppress variableScope ; why.p may point here */
 	const char *cands[3];
+	const uid_t euid = geteuid();
 	size_t n = 0;
 	struct buf why, t;
 
 	s->dir[0] = '\0';
-	s->dirfd = -1;
-	s->lockfd = -1;
+	s->dirfd = s->lockfd = s->keptfd = -1;
+	s->kept_ignored = 0;
+	s->kept.valid = 0;
+	s->stamps_known = 0;
 	if (err == NULL || errlen == 0)
 		buf_init(&why, dummy, sizeof dummy);
 	else
@@ -656,7 +657,7 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 
 	buf_init(&t, tmpdir, sizeof tmpdir);
 	buf_str(&t, "/tmp/anontel-");
-	buf_uint(&t, geteuid(), 0);
+	buf_uint(&t, euid, 0);
 
 	if (preferred != NULL && preferred[0] != '\0') {
 		/* "/x/link/" would resolve the symlink despite O_NOFOLLOW. */
@@ -680,7 +681,7 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 
 		if (mark > 0)
 			buf_str(&why, "; ");
-		r = try_dir(cands[i], create, &fd, s->dir, sizeof s->dir, &why);
+		r = try_dir(cands[i], euid, create, &fd, s->dir, sizeof s->dir, &why);
 		if (r == DIR_UNUSABLE) {
 			s->dir[0] = '\0';
 			continue;
@@ -736,7 +737,7 @@ int
 state_lock(struct state *s, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd, kfd;
+	int fd;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
@@ -763,14 +764,11 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->lockfd = fd;
+	s->kept.valid = 0;   /* listed again by the lock holder */
+	s->stamps_known = 0;
 
-	/* Temp files of killed runs. */
+	/* Temp files of killed runs (kept/'s go at its first listing). */
 	clean_tmp(s->dirfd);
-	kfd = open_dir_at(s->dirfd, KEPT_NAME);
-	if (kfd >= 0) {
-		clean_tmp(kfd);
-		close(kfd);
-	}
 	return 1;
 }
 
@@ -912,6 +910,8 @@ state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t er
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	r = read_small(s, s->dirfd, NULL, STAMPS_NAME, text, sizeof text, &n, err, errlen);
+	/* A regular file or none: under the lock nothing else can change that. */
+	s->stamps_known = r >= 0 && s->lockfd >= 0;
 	if (r <= 0)
 		return r;
 	if (parse_stamps(s, text, n, st, err, errlen) != 0) {
@@ -972,7 +972,8 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
 		return -1;
 	}
-	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len, 0, err, errlen);
+	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len,
+	    s->stamps_known ? WRITE_KNOWN : 0, err, errlen);
 }
 
 /* ---- kept messages ------------------------------------------------------- */
@@ -1006,19 +1007,21 @@ kept_parse(const char *name, uint64_t *seq)
 	return v != 0;
 }
 
-/* Opens kept/ (creating it when create). Returns the fd; -1 with errno. */
+/* kept/ (made when create), opened once per state and kept open. Returns the fd;
+ * -1 with errno. */
 static int
 kept_open(struct state *s, int create)
 {
-	int fd = open_dir_at(s->dirfd, KEPT_NAME);
-
-	if (fd < 0 && errno == ENOENT && create) {
+	if (s->keptfd >= 0)
+		return s->keptfd;
+	s->keptfd = open_dir_at(s->dirfd, KEPT_NAME);
+	if (s->keptfd < 0 && errno == ENOENT && create) {
 		if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
 			return -1;
 		(void)fsync(s->dirfd);
-		fd = open_dir_at(s->dirfd, KEPT_NAME);
+		s->keptfd = open_dir_at(s->dirfd, KEPT_NAME);
 	}
-	return fd;
+	return s->keptfd;
 }
 
 /* Opens kept/ when it exists: 1 with *kfd, 0 when there is none (nothing is kept),
@@ -1036,11 +1039,9 @@ kept_open_existing(struct state *s, int *kfd, char *err, size_t errlen)
 }
 
 struct scan {
-	uint64_t *seq;     /* the `max` lowest, ascending */
-	size_t max, filled, total;
-	uint64_t highest;       /* of every message-like name, planted ones too */
-	uint64_t highest_ours;  /* of the kept messages (regular files) */
+	struct state_kept_list *list;
 	int kfd;
+	int clean;         /* the lock is held: remove temp files of killed runs */
 	size_t ignored;    /* entries that are not kept messages */
 };
 
@@ -1060,76 +1061,143 @@ static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
 	struct scan *sc = ctx;
+	struct state_kept_list *l = sc->list;
+	const size_t max = sizeof l->seq / sizeof l->seq[0];
 	uint64_t v;
 	size_t i;
 
-	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
-		return;    /* a write in progress, or a killed run's (removed under the lock) */
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
+		if (sc->clean)   /* best effort: a survivor is harmless */
+			(void)unlinkat(sc->kfd, name, 0);
+		return;    /* else a write in progress, or a killed run's */
+	}
 	if (!kept_parse(name, &v)) {
 		sc->ignored++;
 		return;
 	}
 	/* A new message never takes the name of one planted there. */
-	if (v > sc->highest)
-		sc->highest = v;
+	if (v > l->highest)
+		l->highest = v;
 	if (!is_regular_entry(sc->kfd, name, type)) {
 		sc->ignored++;
 		return;
 	}
-	if (v > sc->highest_ours)
-		sc->highest_ours = v;
-	sc->total++;
-	if (sc->filled == sc->max && (sc->max == 0 || v > sc->seq[sc->max - 1]))
+	if (v > l->highest_ours)
+		l->highest_ours = v;
+	l->total++;
+	if (l->filled == max && v > l->seq[max - 1])
 		return;
-	i = sc->filled < sc->max ? sc->filled++ : sc->max - 1;
-	for (; i > 0 && sc->seq[i - 1] > v; i--)
-		sc->seq[i] = sc->seq[i - 1];
-	sc->seq[i] = v;
+	i = l->filled < max ? l->filled++ : max - 1;
+	for (; i > 0 && l->seq[i - 1] > v; i--)
+		l->seq[i] = l->seq[i - 1];
+	l->seq[i] = v;
 }
 
+/* Lists kept/ into s->kept (valid, for reuse, when the lock is held). */
 static int
-kept_scan(struct state *s, int kfd, struct scan *sc, char *err, size_t errlen)
+kept_scan(struct state *s, int kfd, char *err, size_t errlen)
 {
-	sc->filled = sc->total = sc->ignored = 0;
-	sc->highest = sc->highest_ours = 0;
-	sc->kfd = kfd;
-	if (each_entry(kfd, scan_one, sc) != 0) {
+	struct scan sc = { &s->kept, kfd, s->lockfd >= 0, 0 };
+
+	memset(&s->kept, 0, sizeof s->kept);
+	if (file_each_entry(kfd, scan_one, &sc) != 0) {
 		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
 		return -1;
 	}
-	s->kept_ignored = sc->ignored;
+	s->kept_ignored = sc.ignored;
+	s->kept.valid = s->lockfd >= 0;
 	return 0;
+}
+
+/* Lists kept/ unless the lock holder's listing serves: 1 with s->kept filled,
+ * 0 when there is no kept/ (s->kept empty), -1 with err. */
+static int
+kept_list(struct state *s, char *err, size_t errlen)
+{
+	int kfd, r;
+
+	if (s->kept.valid)
+		return 1;
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0) {
+		memset(&s->kept, 0, sizeof s->kept);
+		s->kept_ignored = 0;
+		return r;
+	}
+	return kept_scan(s, kfd, err, errlen) == 0 ? 1 : -1;
+}
+
+/* Takes seq out of the listing (removed or delivered); a listing that did not
+ * know it is listed again when next needed. */
+static void
+kept_forget(struct state *s, uint64_t seq)
+{
+	struct state_kept_list *l = &s->kept;
+	size_t i = 0;
+
+	while (i < l->filled && l->seq[i] != seq)
+		i++;
+	if (i == l->filled) {
+		l->valid = 0;
+		return;
+	}
+	memmove(&l->seq[i], &l->seq[i + 1], (l->filled - i - 1) * sizeof l->seq[0]);
+	l->filled--;
+	l->total--;
 }
 
 int
 state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	struct scan sc = { seq, max, 0, 0, 0, 0, -1, 0 };
-	int kfd, r;
+	const struct state_kept_list *l = &s->kept;
+	int r;
 
 	if (total != NULL)
 		*total = 0;
-	s->kept_ignored = 0;
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+	/* A listing that knows only the oldest cannot serve a longer list. */
+	if (s->kept.valid && max > l->filled && l->filled < l->total)
+		s->kept.valid = 0;
+	if ((r = kept_list(s, err, errlen)) <= 0)
 		return r;
-	if (kept_scan(s, kfd, &sc, err, errlen) != 0) {
-		close(kfd);
+	if (max > l->filled)
+		max = l->filled;
+	if (max > 0)
+		memcpy(seq, l->seq, max * sizeof seq[0]);
+	if (total != NULL)
+		*total = l->total;
+	return (int)max;
+}
+
+/* The number for a new message: past every message-like name. Only a planted
+ * name reaches STATE_SEQ_MAX: then past our own messages instead, around the
+ * names that are taken. Returns 0, or -1 with err. */
+static int
+next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
+{
+	struct stat st;
+	char name[32];
+
+	*seq = s->kept.highest + 1;
+	if (s->kept.highest < STATE_SEQ_MAX)
+		return 0;
+	kept_name(*seq = s->kept.highest_ours + 1, name);
+	while (*seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		kept_name(++*seq, name);
+	if (*seq > STATE_SEQ_MAX) {
+		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
 		return -1;
 	}
-	close(kfd);
-	if (total != NULL)
-		*total = sc.total;
-	return (int)sc.filled;
+	return 0;
 }
 
 int
 state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen)
 {
-	struct scan sc = { NULL, 0, 0, 0, 0, 0, -1, 0 };
+	struct state_kept_list *l = &s->kept;
+	const size_t max = sizeof l->seq / sizeof l->seq[0];
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -1148,39 +1216,29 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		    errno == ELOOP ? 0 : errno);
 		return -1;
 	}
-	if (kept_scan(s, kfd, &sc, err, errlen) != 0)
-		goto fail;
-	seq = sc.highest + 1;
-	if (sc.highest == STATE_SEQ_MAX) {
-		/* Only a planted name gets there: number past our own messages instead,
-		 * around the names that are taken. */
-		struct stat st;
-
-		kept_name(seq = sc.highest_ours + 1, name);
-		while (seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			kept_name(++seq, name);
-		if (seq > STATE_SEQ_MAX) {
-			set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
-			goto fail;
-		}
-	}
+	if (!l->valid && kept_scan(s, kfd, err, errlen) != 0)
+		return -1;
+	if (next_seq(s, kfd, &seq, err, errlen) != 0)
+		return -1;
 	kept_name(seq, name);
-	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, 1, err, errlen) != 0)
-		goto fail;
+	/* A new name: past every entry listed, so nothing can be in the way. */
+	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_SYNC | WRITE_KNOWN, err, errlen) != 0)
+		return -1;
+	if (l->highest < seq)
+		l->highest = seq;
+	if (l->highest_ours < seq)
+		l->highest_ours = seq;
+	if (l->filled == l->total && l->filled < max)
+		l->seq[l->filled++] = seq;   /* the newest: last */
+	l->total++;
 	if (seq_out != NULL)
 		*seq_out = seq;
-	close(kfd);
 	return 0;
-fail:
-	close(kfd);
-	return -1;
 }
 
 int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
-	uint64_t oldest[STATE_MAX_KEPT];
-	struct scan sc = { oldest, STATE_MAX_KEPT, 0, 0, 0, 0, -1, 0 };
 	char name[32];
 	int kfd, r;
 
@@ -1190,28 +1248,27 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
+		const struct state_kept_list *l = &s->kept;
 		size_t removed = 0;
 
-		if (kept_scan(s, kfd, &sc, err, errlen) != 0)
-			goto fail;
-		for (size_t i = 0; i < sc.filled && oldest[i] < limit; i++) {
-			kept_name(oldest[i], name);
+		if (kept_scan(s, kfd, err, errlen) != 0)
+			return -1;
+		for (size_t i = 0; i < l->filled && l->seq[i] < limit; i++) {
+			kept_name(l->seq[i], name);
 			if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
 				set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
-				goto fail;
+				s->kept.valid = 0;
+				return -1;
 			}
 			removed++;
 		}
-		if (removed < sc.filled || removed == 0)
+		if (removed < l->filled || removed == 0)
 			break;
 	}
 	/* Not fsynced: a power cut may bring a dropped message back, to be counted
 	 * and dropped again (drop_below is in the stamps). */
-	close(kfd);
+	s->kept.valid = 0;
 	return 0;
-fail:
-	close(kfd);
-	return -1;
 }
 
 ssize_t
@@ -1231,7 +1288,6 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 		return -1;
 	}
 	r = read_small(s, kfd, KEPT_NAME, name, buf, cap, &len, err, errlen);
-	close(kfd);
 	if (r == 0)
 		set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
 	if (r <= 0)
@@ -1250,14 +1306,38 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	kept_name(seq, name);
 	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
 		return r;
-	/* Not fsynced: a power cut may bring a delivered message back, to be sent
-	 * again with the same Idempotency-Key. */
+	/* Not fsynced: see the top. */
 	if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
 		set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
-		close(kfd);
+		s->kept.valid = 0;
 		return -1;
 	}
-	close(kfd);
+	kept_forget(s, seq);
+	return 0;
+}
+
+int
+state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
+{
+	char name[32];
+	int kfd, r;
+
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	kept_name(seq, name);
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0) {
+		if (r == 0)
+			set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
+		return -1;
+	}
+	/* Not fsynced: a power cut may bring the delivered message back, to be sent
+	 * again with the same Idempotency-Key. */
+	if (renameat(kfd, name, s->dirfd, LAST_NAME) != 0) {
+		set_err(err, errlen, s, NULL, LAST_NAME, "rename", errno);
+		s->kept.valid = 0;
+		return -1;
+	}
+	kept_forget(s, seq);
 	return 0;
 }
 
@@ -1341,12 +1421,6 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 }
 
 int
-state_write_last(struct state *s, const char *msg, size_t n, char *err, size_t errlen)
-{
-	return state_write_file(s, LAST_NAME, msg, n, err, errlen);
-}
-
-int
 state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
 {
 	return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
@@ -1357,8 +1431,10 @@ state_close(struct state *s)
 {
 	if (s->lockfd >= 0)
 		close(s->lockfd);   /* releases the flock, unless a forked child holds it */
+	if (s->keptfd >= 0)
+		close(s->keptfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	s->lockfd = -1;
-	s->dirfd = -1;
+	s->lockfd = s->keptfd = s->dirfd = -1;
+	s->kept.valid = 0;
 }

@@ -5,7 +5,8 @@
  *                (a small "key value" text file, one per line)
  *   kept/NNNNNNNNNNNNNNNNNNNN.json   messages built but not yet delivered (oldest =
  *                lowest number); removed only after a 2xx
- *   last.json    the last delivered message, for audit (status --last)
+ *   last.json    the last delivered message, for audit (status --last): the kept
+ *                file itself, renamed
  *   random-id    the random scheme's ID (32 bytes hex), made once, never replaced
  *   lock         flock()ed by the one sender
  *
@@ -50,12 +51,26 @@ struct state_stamps {
 	char last_error[STATE_ERROR_MAX];  /* one line, "" if the last run succeeded */
 };
 
+/* The listing of kept/ a lock holder reuses (state.c's; callers do not touch it).
+ * Under the lock kept/ changes only through this state, so one listing serves the
+ * run and is updated as messages are kept and removed. */
+struct state_kept_list {
+	int valid;                          /* listed under the lock, up to date */
+	uint64_t seq[STATE_MAX_KEPT + 1];   /* the oldest, ascending */
+	size_t filled, total;               /* filled < total: only the oldest are known */
+	uint64_t highest;                   /* of every message-like name, planted ones too */
+	uint64_t highest_ours;              /* of the kept messages */
+};
+
 struct state {
 	char dir[4096];
 	int dirfd;                  /* O_DIRECTORY of dir, -1 when closed */
 	int lockfd;                 /* -1 until state_lock succeeds */
+	int keptfd;                 /* O_DIRECTORY of kept/, -1 until first needed */
+	int stamps_known;           /* the lock holder read stamps: a regular file or none */
 	size_t kept_ignored;        /* entries of kept/ that are not messages (other
 	                             * names, non-regular files), as of the last listing */
+	struct state_kept_list kept;
 };
 
 /*
@@ -97,8 +112,10 @@ int state_find(struct state *s, const char *preferred, char *err, size_t errlen)
  * 1 taken (or already held through s), 0 held by another run, -1 error (err).
  * The flock belongs to the open file description: a child forked while it is
  * held holds it too, until both have closed it. On taking it, removes every
- * `.tmp-*` file in the state dir and in kept/: temp files of killed runs. So
- * writers hold the lock, except state_random_id's, which survives that clean-up. */
+ * `.tmp-*` file in the state dir, and the first listing of kept/ those in kept/:
+ * temp files of killed runs. So writers hold the lock, except state_random_id's,
+ * which survives that clean-up. A lock holder's temp file is ".tmp-<name>" (no
+ * other writer can own it); others' are ".tmp-<name>-<pid>". */
 int state_lock(struct state *s, char *err, size_t errlen);
 
 /*
@@ -157,19 +174,22 @@ int state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen);
 ssize_t state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
     size_t errlen);
 
-/* Removes kept message seq (after a 2xx; a symlink is removed, not followed; not
- * fsynced, see the top). One already gone is not an error. Returns 0 or -1 with err. */
+/* Removes kept message seq (refused for good, or unreadable; a symlink is removed,
+ * not followed; not fsynced, see the top). One already gone is not an error.
+ * Returns 0 or -1 with err. */
 int state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
-/* Writes/reads last.json (the last delivered message) atomically; read as
- * state_read_file. */
-int state_write_last(struct state *s, const char *msg, size_t n, char *err, size_t errlen);
+/* Kept message seq was delivered: renames it to last.json (one system call; not
+ * fsynced, see the top), which status --last shows. Returns 0 or -1 with err. */
+int state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
+
+/* Reads last.json (the last delivered message), as state_read_file. */
 int state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen);
 
-/* Generic atomic write of a small file `name` in the state dir (last.json). name
- * is [A-Za-z0-9._-]{1,64} not starting with '.'. Written to ".tmp-<name>-<pid>"
- * (O_EXCL, 0600) and renamed over name, not fsynced (see the top). An existing
+/* Generic atomic write of a small file `name` in the state dir. name is
+ * [A-Za-z0-9._-]{1,64} not starting with '.'. Written to a temp file (0600, see
+ * state_lock) and renamed over name, not fsynced (see the top). An existing
  * name that is not a regular file (a symlink) is refused and left alone. Returns
  * 0, or -1 with err and the previous file intact. */
 int state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,

@@ -606,7 +606,8 @@ net_work(void)
 	if (state_keep(&s, "{}", 2, &seq, err, sizeof err) != 0 ||
 	    state_write_stamps(&s, &stamps, err, sizeof err) != 0 ||
 	    state_list_kept(&s, &seq, 1, &total, err, sizeof err) != 1 ||
-	    state_write_last(&s, "{}", 2, err, sizeof err) != 0 ||
+	    state_deliver_kept(&s, seq, err, sizeof err) != 0 ||
+	    state_keep(&s, "{}", 2, &seq, err, sizeof err) != 0 ||
 	    state_remove_kept(&s, seq, err, sizeof err) != 0) {
 		printf("#   state: %s\n", err);
 		return 26;

@@ -984,9 +984,17 @@ test_files(void)
 	/* last.json */
 	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 	CHECK(rc == 0);
-	CHECK(state_write_last(&s, "{\"a\":1}", 7, err, sizeof err) == 0);
-	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
-	CHECKF(rc == 1 && len == 7 && memcmp(buf, "{\"a\":1}", 7) == 0, "last %d", rc);
+	{
+		uint64_t seq;
+		size_t total;
+
+		CHECK(state_keep(&s, "{\"a\":1}", 7, &seq, err, sizeof err) == 0);
+		CHECKF(state_deliver_kept(&s, seq, err, sizeof err) == 0, "deliver: %s", err);
+		rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
+		CHECKF(rc == 1 && len == 7 && memcmp(buf, "{\"a\":1}", 7) == 0, "last %d", rc);
+		CHECK(state_list_kept(&s, &seq, 1, &total, err, sizeof err) == 0 && total == 0);
+		CHECK(state_deliver_kept(&s, seq, err, sizeof err) == -1);
+	}
 	/* A directory under the name is refused for writing, not replaced. */
 	{
 		char p[128];
@@ -1127,17 +1135,25 @@ test_lock_cleans_tmp(void)
 	open_in(&s, dir);
 	CHECK(count_tmp(dir) == 2 && count_tmp(kdir) == 1);
 	CHECKF(state_lock(&s, err, sizeof err) == 1, "%s", err);
-	CHECK(count_tmp(dir) == 0 && count_tmp(kdir) == 0);
+	CHECK(count_tmp(dir) == 0);
+	/* kept/'s go at the lock holder's first listing. */
+	{
+		uint64_t seq;
+		size_t total;
+
+		CHECK(state_list_kept(&s, &seq, 1, &total, err, sizeof err) == 1 && total == 1);
+		CHECK(count_tmp(kdir) == 0);
+	}
 	CHECK(get_file(dir, ".tmpfoo", buf, sizeof buf) == 7);
 	CHECK(get_file(kdir, "00000000000000000002.json", buf, sizeof buf) == 2);
-	/* Our own stale temp name (same pid, killed run) does not block a write. */
+	/* The lock holder's temp name left by a killed run does not block a write. */
 	{
-		char name[64];
 		struct state_stamps st = STAMPS(1, 0, 2, 3, 0, 4, 5, 0, "");
-		snprintf(name, sizeof name, ".tmp-stamps-%d", (int)getpid());
-		put_file(dir, name, "old", 3);
+		put_file(dir, ".tmp-stamps", "old and longer than nothing", 27);
 		CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "stale own temp: %s", err);
 		CHECK(count_tmp(dir) == 0);
+		CHECKF(state_read_stamps(&s, &st, err, sizeof err) == 0 && st.last_success_ms == 1,
+		    "%s", err);
 	}
 	state_close(&s);
 	rm_rf(dir);
