@@ -48,7 +48,7 @@ static int
 conn_write(struct conn *c, const void *p, size_t n, char *err, size_t errlen)
 {
 	if (c->tls != NULL)
-		return tls_write_all(c->tls, p, n, err, errlen);
+		return tls_write(c->tls, p, n, err, errlen);
 	return net_write_all(c->fd, p, n, c->deadline_ms, err, errlen);
 }
 
@@ -170,7 +170,7 @@ send_request(const struct client_request *rq, struct conn *c, const struct url *
 		return failf(res, "request headers larger than 16 KiB", NULL, NULL);
 	if (conn_write(c, b.p, b.len, err, sizeof err) != 0 ||
 	    (!rq->get && rq->body_len > 0 && conn_write(c, rq->body, rq->body_len, err,
-	    sizeof err) != 0))
+	    sizeof err) != 0) || (c->tls != NULL && tls_flush(c->tls, err, sizeof err) != 0))
 		return failf(res, "sending the request: ", err, NULL);
 	return 0;
 }

@@ -546,14 +546,17 @@ reap(struct attempts *a)
 
 		if (p->revents == 0)
 			continue;
-		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-			soerr = errno;
-		if (soerr == 0 && (p->revents & POLLOUT) &&
-		    !(p->revents & (POLLERR | POLLHUP | POLLNVAL))) {
+		/* Writable with no error or hang-up is a connected socket (Linux
+		 * raises POLLERR with every connect error): SO_ERROR is asked only
+		 * to name a failure. A reset that comes later shows at the first
+		 * send or recv, as it would after a check here. */
+		if (p->revents == POLLOUT) {
 			fd = p->fd;
 			*p = a->pend[--a->npend];
 			return fd;
 		}
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			soerr = errno;
 		note_error(a, soerr != 0 ? soerr : ECONNABORTED);
 		close(p->fd);
 		a->pend[i--] = a->pend[--a->npend];

@@ -274,7 +274,11 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 		br_x509_minimal_set_time(xc, (uint32_t)(w / 86400 + 719528), (uint32_t)(w % 86400));
 	}
 	br_ssl_engine_set_x509(eng, &c->x509.vtable);
-	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof c->iobuf, 1);
+	/* The two halves given explicitly: BearSSL 0.6's br_ssl_engine_set_buffer(..., 1)
+	 * overlaps them by 240 bytes (its output buffer starts at buf + w, not at
+	 * buf + buf_len - w), and the input buffer's end is where recv() reads ahead. */
+	br_ssl_engine_set_buffers_bidi(eng, c->iobuf, BR_SSL_BUFSIZE_INPUT,
+	    c->iobuf + BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT);
 }
 
 static const char *
@@ -467,18 +471,25 @@ wait_ready(struct tls_conn *c, short events, int phase, char *err, size_t errlen
 	return -1;
 }
 
-/* Sends some of the engine's outgoing records. Returns 0 on progress, -1 with err. */
-static int
-send_some(struct tls_conn *c, int phase, char *err, size_t errlen)
+/* One send(). Returns the count sent, 0 to try again (interrupted, or the socket
+ * was full and is writable now), -1 with err. */
+static ssize_t
+sock_send(struct tls_conn *c, const unsigned char *p, size_t n, int phase, char *err,
+    size_t errlen)
 {
-	br_ssl_engine_context *eng = &c->sc.eng;
-	size_t len;
-	unsigned char *p = br_ssl_engine_sendrec_buf(eng, &len);
-	ssize_t r = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	static const int one = 1;
+	ssize_t r;
 
+	/* Nagle holds a small segment only while earlier ones are unacknowledged,
+	 * that is when this send follows another with no answer read in between. */
+	if (c->sent_last && !c->nodelay) {
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c->nodelay = 1;
+	}
+	r = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (r > 0) {
-		br_ssl_engine_sendrec_ack(eng, (size_t)r);
-		return 0;
+		c->sent_last = 1;
+		return r;
 	}
 	if (r < 0 && errno == EINTR)
 		return 0;
@@ -492,44 +503,153 @@ send_some(struct tls_conn *c, int phase, char *err, size_t errlen)
 	return -1;
 }
 
-/* Feeds the engine incoming bytes. Returns 0 on progress, 1 at the end of the stream
- * in PHASE_READ, -1 with err. */
+/* Sends the records gathered in out. 0, or -1 with err. */
 static int
-recv_some(struct tls_conn *c, int phase, char *err, size_t errlen)
+flush_out(struct tls_conn *c, int phase, char *err, size_t errlen)
+{
+	while (c->out_len > 0) {
+		ssize_t r = sock_send(c, c->out, c->out_len, phase, err, errlen);
+
+		if (r < 0)
+			return -1;
+		memmove(c->out, c->out + r, c->out_len - (size_t)r);
+		c->out_len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Takes the engine's outgoing record: into out when it fits, so that the records of
+ * a flight leave together (the engine holds one record at a time); a larger one
+ * goes from the engine's buffer once out is sent. 0 on progress, -1 with err. */
+static int
+take_record(struct tls_conn *c, int phase, char *err, size_t errlen)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 	size_t len;
-	unsigned char *p = br_ssl_engine_recvrec_buf(eng, &len);
-	ssize_t r = recv(c->fd, p, len, MSG_DONTWAIT);
+	unsigned char *p = br_ssl_engine_sendrec_buf(eng, &len);
+	ssize_t r;
 
-	if (r > 0) {
-		br_ssl_engine_recvrec_ack(eng, (size_t)r);
+	if (len <= sizeof c->out - c->out_len) {
+		memcpy(c->out + c->out_len, p, len);
+		c->out_len += len;
+		br_ssl_engine_sendrec_ack(eng, len);
 		return 0;
 	}
-	if (r < 0 && errno == EINTR)
-		return 0;
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return wait_ready(c, POLLIN, phase, err, errlen);
-	if (r == 0 || errno == ECONNRESET) {
-		/* BearSSL would call a TCP close without close_notify a truncation
-		 * attack; after the handshake, HTTP framing judges whether the
-		 * response is complete (as curl does). */
-		if (phase == PHASE_READ && r == 0)
-			return 1;
-		if (phase == PHASE_HANDSHAKE)
+	if (c->out_len > 0)
+		return flush_out(c, phase, err, errlen);
+	r = sock_send(c, p, len, phase, err, errlen);
+	if (r > 0)
+		br_ssl_engine_sendrec_ack(eng, (size_t)r);
+	return r < 0 ? -1 : 0;
+}
+
+/* One recv() of up to n bytes. Right after a send the answer cannot be there yet,
+ * so it waits first rather than learn that from EAGAIN. Returns the count, 0 at
+ * the end of the stream, -1 with err (a reset worded for the phase). */
+static ssize_t
+sock_recv(struct tls_conn *c, unsigned char *p, size_t n, int phase, char *err, size_t errlen)
+{
+	int ready = !c->sent_last;
+
+	for (;;) {
+		ssize_t r;
+
+		if (!ready && wait_ready(c, POLLIN, phase, err, errlen) != 0)
+			return -1;
+		r = recv(c->fd, p, n, MSG_DONTWAIT);
+		if (r > 0)
+			c->sent_last = 0;
+		if (r >= 0)
+			return r;
+		ready = errno == EINTR;
+		if (ready || errno == EAGAIN || errno == EWOULDBLOCK)
+			continue;
+		if (errno != ECONNRESET)
+			buf_join(err, errlen, "reading over TLS: ", strerror(errno), NULL);
+		else if (phase == PHASE_HANDSHAKE)
 			buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
 		else
-			buf_join(err, errlen, r == 0 ? "connection closed by the server" :
-			    "connection reset by the server", NULL, NULL);
+			buf_join(err, errlen, "connection reset by the server", NULL, NULL);
 		return -1;
 	}
-	buf_join(err, errlen, "reading over TLS: ", strerror(errno), NULL);
+}
+
+/* The server ended the stream (a TCP close, or close_notify): the end of the
+ * response in PHASE_READ (1), else -1 with err. */
+static int
+stream_ended(int phase, char *err, size_t errlen)
+{
+	if (phase == PHASE_READ)
+		return 1;
+	buf_join(err, errlen, phase == PHASE_HANDSHAKE ?
+	    "connection closed during the TLS handshake" : "connection closed by the server",
+	    NULL, NULL);
+	return -1;
+}
+
+/*
+ * Gives the engine the bytes it asks for: from what was read ahead, or from one
+ * recv() into the rest of its input buffer. This leans on how BearSSL 0.6 uses that
+ * buffer (ssl_engine.c): a record's header is received at its start and the body
+ * right after (before encryption, each piece of the body again right after the
+ * header), an encrypted record is decrypted in place, and no byte past those it
+ * asked for is written. So bytes read ahead, past the current record, stay put
+ * until the engine asks for its next record, and are then moved down to where it
+ * wants them. Returns 0 on progress, 1 at the end of the stream in PHASE_READ, -1
+ * with err.
+ */
+static int
+feed_engine(struct tls_conn *c, int phase, char *err, size_t errlen)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+	size_t want, at, k;
+	unsigned char *p = br_ssl_engine_recvrec_buf(eng, &want);
+
+	at = (size_t)(p - c->iobuf);
+	if (at >= BR_SSL_BUFSIZE_INPUT || at + c->ahead_len > BR_SSL_BUFSIZE_INPUT) {
+		buf_join(err, errlen, "TLS engine stalled", NULL, NULL);
+		return -1;
+	}
+	if (c->ahead_len == 0) {
+		ssize_t r = sock_recv(c, p, BR_SSL_BUFSIZE_INPUT - at, phase, err, errlen);
+
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			/* BearSSL would call a TCP close without close_notify a
+			 * truncation attack; after the handshake, HTTP framing judges
+			 * whether the response is complete (as curl does). */
+			return stream_ended(phase, err, errlen);
+		}
+		c->ahead_len = (size_t)r;
+	} else if (c->ahead_at != at) {
+		memmove(p, c->iobuf + c->ahead_at, c->ahead_len);
+	}
+	k = c->ahead_len < want ? c->ahead_len : want;
+	c->ahead_at = at + k;
+	c->ahead_len -= k;
+	br_ssl_engine_recvrec_ack(eng, k);
+	return 0;
+}
+
+/* The engine has closed: its error in words, or for a clean close 1 in PHASE_READ
+ * and -1 with err otherwise. A last record it made (a fatal alert) is sent first. */
+static int
+engine_closed(struct tls_conn *c, int phase, const char *host, char *err, size_t errlen)
+{
+	int e = br_ssl_engine_last_error(&c->sc.eng);
+
+	(void)flush_out(c, phase, NULL, 0);
+	if (e == BR_ERR_OK)
+		return stream_ended(phase, err, errlen);
+	say_engine_error(c, e, host, err, errlen);
 	return -1;
 }
 
 /*
  * Runs the engine until its state has one of the bits in `target`. Returns 0 then;
  * 1 when the stream ended (close_notify, or a TCP close) in PHASE_READ; -1 with err.
+ * Records the engine makes wait in out until it wants to receive (or tls_flush).
  */
 static int
 run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char *err,
@@ -540,21 +660,10 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
 
-		if (st & BR_SSL_CLOSED) {
-			int e = br_ssl_engine_last_error(eng);
-			if (e == BR_ERR_OK) {
-				if (phase == PHASE_READ)
-					return 1;
-				buf_join(err, errlen, phase == PHASE_HANDSHAKE ?
-				    "connection closed during the TLS handshake" :
-				    "connection closed by the server", NULL, NULL);
-				return -1;
-			}
-			say_engine_error(c, e, host, err, errlen);
-			return -1;
-		}
+		if (st & BR_SSL_CLOSED)
+			return engine_closed(c, phase, host, err, errlen);
 		if (st & BR_SSL_SENDREC) {
-			if (send_some(c, phase, err, errlen) != 0)
+			if (take_record(c, phase, err, errlen) != 0)
 				return -1;
 			continue;
 		}
@@ -567,7 +676,10 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 			return -1;
 		}
 		if (st & BR_SSL_RECVREC) {
-			int r = recv_some(c, phase, err, errlen);
+			int r = flush_out(c, phase, err, errlen);
+
+			if (r == 0)
+				r = feed_engine(c, phase, err, errlen);
 			if (r != 0)
 				return r;
 			continue;
@@ -607,17 +719,16 @@ int
 tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t, time_t when,
     int64_t deadline_ms, char *err, size_t errlen)
 {
-	static const int one = 1;
 	char name[256];
 
-	/* BearSSL hands out one record at a time, so a flight is several small
-	 * send()s: with Nagle the later ones wait for the server's delayed ACK
-	 * (40 ms on Linux). curl sets TCP_NODELAY for the same reason. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->fd = fd;
 	c->deadline_ms = deadline_ms;
 	c->when = (int64_t)when;
 	c->handshake_done = 0;
+	c->sent_last = 0;
+	c->nodelay = 0;
+	c->ahead_at = c->ahead_len = 0;
+	c->out_len = 0;
 	setup_engine(c, t);
 	if (server_name(host, name, sizeof name, c->x509.ip, &c->x509.ip_len) != 0) {
 		buf_join(err, errlen, "host name too long for TLS: ", host, NULL);
@@ -634,7 +745,7 @@ tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t
 }
 
 int
-tls_write_all(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen)
+tls_write(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 	const unsigned char *s = p;
@@ -653,15 +764,24 @@ tls_write_all(struct tls_conn *c, const void *p, size_t n, char *err, size_t err
 		s += room;
 		n -= room;
 	}
+	return 0;
+}
+
+int
+tls_flush(struct tls_conn *c, char *err, size_t errlen)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+
 	/* Make a record of what is buffered and send it; the reply is read later. */
 	br_ssl_engine_flush(eng, 0);
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
+
 		if (st & BR_SSL_CLOSED)
 			return run_until(c, BR_SSL_SENDAPP, PHASE_WRITE, "", err, errlen);
 		if (!(st & BR_SSL_SENDREC))
-			return 0;
-		if (send_some(c, PHASE_WRITE, err, errlen) != 0)
+			return flush_out(c, PHASE_WRITE, err, errlen);
+		if (take_record(c, PHASE_WRITE, err, errlen) != 0)
 			return -1;
 	}
 }
@@ -676,6 +796,7 @@ tls_read(struct tls_conn *c, void *p, size_t n, char *err, size_t errlen)
 
 	if (n == 0)
 		return 0;
+	br_ssl_engine_flush(eng, 0);   /* what tls_write left goes out before the wait */
 	r = run_until(c, BR_SSL_RECVAPP, PHASE_READ, "", err, errlen);
 	if (r == 1)
 		return 0;
@@ -698,7 +819,8 @@ tls_close(struct tls_conn *c)
 	/* Send what is queued (our close_notify); do not wait for the server's. */
 	while ((br_ssl_engine_current_state(eng) & (BR_SSL_SENDREC | BR_SSL_CLOSED)) ==
 	    BR_SSL_SENDREC) {
-		if (send_some(c, PHASE_WRITE, NULL, 0) != 0)
+		if (take_record(c, PHASE_WRITE, NULL, 0) != 0)
 			break;
 	}
+	(void)flush_out(c, PHASE_WRITE, NULL, 0);
 }

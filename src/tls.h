@@ -50,7 +50,18 @@ struct tls_x509 {
 	int64_t not_before, not_after;       /* the leaf's validity, Unix seconds */
 };
 
-/* One TLS connection. Large (it holds the I/O buffer): keep it static. */
+/* Room for outgoing records gathered so that a flight leaves in one send: the
+ * handshake's second flight (ClientKeyExchange, ChangeCipherSpec, Finished: under 200
+ * bytes), a ClientHello with the longest SNI (under 400), close_notify. */
+#define TLS_OUT_BATCH 512
+
+/*
+ * One TLS connection. Large (it holds the I/O buffer): keep it static. iobuf is
+ * BearSSL's input buffer (BR_SSL_BUFSIZE_INPUT bytes) then its output buffer: the
+ * input buffer holds one record at a time from its start, and the rest of it is
+ * where one recv() reads ahead (a whole flight, several records) for the records
+ * that follow.
+ */
 struct tls_conn {
 	br_ssl_client_context sc;
 	br_x509_minimal_context xc;
@@ -59,6 +70,11 @@ struct tls_conn {
 	int64_t deadline_ms;
 	int64_t when;                        /* validation time, Unix seconds */
 	int handshake_done;
+	int sent_last;                       /* bytes were sent since the last received */
+	int nodelay;                         /* TCP_NODELAY is set on fd */
+	size_t ahead_at, ahead_len;          /* read ahead, not yet given to the engine */
+	size_t out_len;                      /* bytes of records waiting in out */
+	unsigned char out[TLS_OUT_BATCH];
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 };
 
@@ -77,19 +93,32 @@ struct tls_conn {
  * which anontel does not support (TLS 1.2 only)" (alert 70 protocol_version in
  * answer to our TLS 1.2 hello), "connection closed during the TLS handshake",
  * "timed out in the TLS handshake", "TLS alert N (name) from server", ... never a
- * bare BearSSL error number. Sets TCP_NODELAY on fd (BearSSL sends a flight as
- * several records). Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or
+ * bare BearSSL error number. Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or
  * ChaCha20-Poly1305 only.
+ *
+ * System calls: the records of one flight leave in one send() (they are gathered
+ * until the engine waits for the server), one recv() takes whatever the server sent
+ * (up to 16 KiB: a whole flight), and right after a send the wait for the answer is
+ * a poll() rather than a recv() that fails with EAGAIN. TCP_NODELAY is set on fd
+ * only before a send that follows another with no answer read in between (a request
+ * over several records, a full socket buffer): only then can Nagle hold a segment,
+ * since an answer acknowledges everything sent before it.
  */
 int tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t, time_t when,
     int64_t deadline_ms, char *err, size_t errlen);
 
-/* Sends all n bytes and flushes. Returns 0, or -1 with err. */
-int tls_write_all(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen);
+/* Buffers n bytes to send: a full record (16 KiB) goes out as it fills, the rest
+ * stays until tls_flush or tls_read. Returns 0, or -1 with err. */
+int tls_write(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen);
 
-/* Reads at most n bytes. Returns the count, 0 when the server closed the stream
- * (close_notify, or a TCP close without close_notify, which BearSSL would call an
- * error: HTTP framing then judges whether the response is complete), -1 with err. */
+/* Sends what tls_write buffered, as one record when it fits (one send for a request
+ * of head and body). Returns 0, or -1 with err. */
+int tls_flush(struct tls_conn *c, char *err, size_t errlen);
+
+/* Reads at most n bytes, first sending what tls_write buffered. Returns the count,
+ * 0 when the server closed the stream (close_notify, or a TCP close without
+ * close_notify, which BearSSL would call an error: HTTP framing then judges whether
+ * the response is complete), -1 with err. */
 ssize_t tls_read(struct tls_conn *c, void *p, size_t n, char *err, size_t errlen);
 
 /* Sends close_notify (best effort, within the deadline; does not wait for the

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -290,7 +292,8 @@ struct server {
 	int port;
 };
 
-/* Starts `openssl s_server -www` with leaf NAME (ec / rsa) and an optional extra flag. */
+/* Starts `openssl s_server -www` with leaf NAME (ec / rsa) and an optional extra flag;
+ * extra "-WWW" serves the files of dir instead. */
 static int
 server_start(struct server *s, const char *leaf, const char *extra)
 {
@@ -312,7 +315,12 @@ server_start(struct server *s, const char *leaf, const char *extra)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		if (extra != NULL)
+		if (chdir(dir) != 0)
+			_exit(127);
+		if (extra != NULL && strcmp(extra, "-WWW") == 0)   /* files from dir */
+			execlp("openssl", "openssl", "s_server", "-accept", accept_arg, "-cert", cert,
+			    "-key", key, "-WWW", (char *)NULL);
+		else if (extra != NULL)
 			execlp("openssl", "openssl", "s_server", "-accept", accept_arg, "-cert", cert,
 			    "-key", key, "-www", extra, (char *)NULL);
 		else
@@ -350,8 +358,8 @@ mono_ms(void)
 }
 
 /*
- * One handshake against a fresh server; on success also a GET through tls_write_all
- * and tls_read. Returns tls_open's result; err holds its line.
+ * One handshake against a fresh server; on success also a GET through tls_write,
+ * tls_flush and tls_read. Returns tls_open's result; err holds its line.
  */
 static int
 handshake(const char *leaf, const char *extra, const char *host, const struct tls_trust *t,
@@ -378,7 +386,8 @@ handshake(const char *leaf, const char *extra, const char *host, const struct tl
 		size_t got = 0;
 		ssize_t k;
 
-		CHECKF(tls_write_all(&conn, req, sizeof req - 1, e2, sizeof e2) == 0, "write: %s", e2);
+		CHECKF(tls_write(&conn, req, sizeof req - 1, e2, sizeof e2) == 0 &&
+		    tls_flush(&conn, e2, sizeof e2) == 0, "write: %s", e2);
 		while ((k = tls_read(&conn, resp + got, sizeof resp - 1 - got, e2, sizeof e2)) > 0)
 			got += (size_t)k;
 		CHECKF(k == 0, "read: %s", e2);
@@ -570,6 +579,153 @@ test_silent_and_closing_peer(void)
 	close(l);
 }
 
+/* ------------------------------------------------------ read ahead ----- */
+
+/* The file big.txt: n bytes of a pattern no shift of itself matches. */
+static void
+pattern(unsigned char *p, size_t n)
+{
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (unsigned char)('a' + (x >> 16) % 26);
+	}
+}
+
+#define BIG_LEN 150000
+
+/*
+ * Relays one connection from l to port, handing the server's bytes to the client
+ * in uneven pieces (1 to 700 bytes, a pause after each), so that records and
+ * their headers arrive cut at many places. Runs in a child; exits at either end.
+ */
+static void
+trickle_relay(int l, int port)
+{
+	static unsigned char b[4096];
+	static const int one = 1;
+	uint32_t x = 7;
+	int a = accept(l, NULL, NULL), s = connect_port(port);
+
+	if (a < 0 || s < 0)
+		_exit(1);
+	(void)setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	for (;;) {
+		struct pollfd pf[2] = { { a, POLLIN, 0 }, { s, POLLIN, 0 } };
+		ssize_t n;
+
+		if (poll(pf, 2, 10000) <= 0)
+			_exit(1);
+		if (pf[0].revents) {
+			n = read(a, b, sizeof b);
+			if (n <= 0 || write(s, b, (size_t)n) != n)
+				_exit(0);
+		}
+		if (pf[1].revents) {
+			n = read(s, b, sizeof b);
+			if (n <= 0)
+				_exit(0);
+			for (ssize_t off = 0; off < n;) {
+				ssize_t k;
+
+				x = x * 1103515245u + 12345u;
+				k = 1 + (ssize_t)((x >> 16) % 700);
+				if (k > n - off)
+					k = n - off;
+				if (write(a, b + off, (size_t)k) != k)
+					_exit(0);
+				off += k;
+				usleep(50);
+			}
+		}
+	}
+}
+
+/* GET /big.txt from a -WWW server, directly or through trickle_relay, reading with
+ * read sizes from 1 byte to 16 KiB; the body must be the file, byte for byte. */
+static void
+fetch_big(int trickle, const char *label)
+{
+	static unsigned char want[BIG_LEN], got[BIG_LEN + 4096];
+	static const char req[] = "GET /big.txt HTTP/1.0\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	struct server s;
+	struct tls_trust t;
+	char err[256] = "", p[128];
+	size_t have = 0, step = 1;
+	pid_t relay = -1;
+	int fd, l = -1;
+	ssize_t k;
+	FILE *f;
+
+	pattern(want, sizeof want);
+	path_of(p, sizeof p, "big.txt");
+	f = fopen(p, "wb");
+	CHECK(f != NULL && fwrite(want, 1, sizeof want, f) == sizeof want && fclose(f) == 0);
+	if (load_ca(&t, "ca.pem") != 0 || server_start(&s, "ec", "-WWW") != 0) {
+		CHECKF(0, "%s: cannot start the server", label);
+		return;
+	}
+	if (trickle) {
+		l = socket(AF_INET, SOCK_STREAM, 0);
+		CHECK(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 &&
+		    listen(l, 1) == 0 && getsockname(l, (struct sockaddr *)&a, &alen) == 0);
+		relay = fork();
+		if (relay == 0)
+			trickle_relay(l, s.port);
+		fd = connect_port(ntohs(a.sin_port));
+	} else {
+		fd = connect_port(s.port);
+	}
+	CHECK(fd >= 0);
+	CHECKF(tls_open(&conn, fd, "localhost", &t, time(NULL), mono_ms() + 20000, err,
+	    sizeof err) == 0, "%s: tls_open: %s", label, err);
+	CHECKF(tls_write(&conn, req, sizeof req - 1, err, sizeof err) == 0, "%s: %s", label, err);
+	/* No tls_flush: tls_read sends what is buffered before it waits. */
+	while (have < sizeof got &&
+	    (k = tls_read(&conn, got + have, step < sizeof got - have ? step : sizeof got - have,
+	    err, sizeof err)) > 0) {
+		have += (size_t)k;
+		step = step * 3 % 16411 + 1;
+	}
+	tls_close(&conn);
+	close(fd);
+	if (l >= 0)
+		close(l);
+	if (relay > 0)
+		waitpid(relay, NULL, 0);
+	server_stop(&s);
+	{
+		static const char head[] = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
+		size_t hl = sizeof head - 1;
+
+		CHECKF(have == hl + sizeof want, "%s: %zu bytes, want %zu (%s)", label, have,
+		    hl + sizeof want, err);
+		CHECKF(have >= hl && memcmp(got, head, hl) == 0, "%s: head %.40s", label, got);
+		CHECKF(have == hl + sizeof want && memcmp(got + hl, want, sizeof want) == 0,
+		    "%s: the body differs", label);
+	}
+}
+
+/* Many full records back to back: one recv() takes several, the last one cut. */
+static void
+test_large_response(void)
+{
+	SETUP();
+	fetch_big(0, "direct");
+}
+
+/* The server's bytes cut at many places: a header in pieces, a record over many
+ * recv()s, records and pieces of the next in one. */
+static void
+test_trickled_stream(void)
+{
+	SETUP();
+	fetch_big(1, "trickled");
+}
+
 /* ------------------------------------------------------------ CA files --- */
 
 static void
@@ -668,6 +824,8 @@ static const struct check_case cases[] = {
 	{ "insecure", test_insecure },
 	{ "tls13_only", test_tls13_only },
 	{ "silent_and_closing_peer", test_silent_and_closing_peer },
+	{ "large_response", test_large_response },
+	{ "trickled_stream", test_trickled_stream },
 };
 
 CHECK_MAIN(cases)
