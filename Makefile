@@ -3,9 +3,24 @@
 #
 #   build/anontel       static, stripped binary (musl-gcc, BearSSL built with musl)
 #   build/units/test_*  unit tests: host compiler, ASan + UBSan, BearSSL built for the host
+#   make install        $(DESTDIR)$(PREFIX)/bin/anontel and .../share/man/man1/anontel.1
+#
+# What a packager sets (on the command line or in the environment):
+#   CC          the target's C compiler, a musl one (default musl-gcc; a cross build
+#               passes its own, tools/cross.sh and contrib/ show how)
+#   CFLAGS      the target's flags, after ours, so they win (default -Os)
+#   LDFLAGS     link flags, after ours
+#   PREFIX      /usr/local by default; DESTDIR is prepended by `make install` alone
+#   SOURCE_DATE_EPOCH   the build date shown by --version and the certificate clock floor
+#               (reproducible builds: the same tree and epoch give the same bytes); else today
+#   HOSTCC      the build machine's compiler (roots generator, unit tests; default gcc)
+#   CA_BUNDLE   the PEM bundle whose roots are compiled in
+#   BEARSSL, JSMN   where BearSSL's source tree and jsmn.h are (default third_party/)
+#   WERROR      -Werror by default; WERROR= lets a newer compiler's new warnings through
 
-BR      := third_party/bearssl
-JSMN    := third_party/jsmn
+BEARSSL ?= third_party/bearssl
+JSMN    ?= third_party/jsmn
+BR      := $(BEARSSL)
 B       := build
 # BearSSL's objects: BRB for the target (a variant build may reuse the main one's),
 # HOSTBRB for the host build the unit tests and the roots generator link with (a
@@ -13,19 +28,37 @@ B       := build
 BRB     ?= $(B)
 HOSTBRB ?= $(BRB)
 VERSION := $(shell cat VERSION)
-BUILD_DATE ?= $(shell date -u +%Y-%m-%d)
+# The build date, once per run: from SOURCE_DATE_EPOCH when set, else today (UTC).
+ifndef BUILD_DATE
+ifdef SOURCE_DATE_EPOCH
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%d)
+else
+BUILD_DATE := $(shell date -u +%Y-%m-%d)
+endif
+endif
+ifeq ($(BUILD_DATE),)
+$(error SOURCE_DATE_EPOCH '$(SOURCE_DATE_EPOCH)' is not a number of seconds)
+endif
 # Unix seconds of BUILD_DATE at 00:00 UTC: the clock floor for certificate checks.
 BUILD_EPOCH ?= $(shell date -u -d "$(BUILD_DATE)" +%s)
 
 STD     := -std=c11 -D_DEFAULT_SOURCE
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+WERROR  ?= -Werror
+WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -DANONTEL_VERSION='"$(VERSION)"' -DANONTEL_BUILD_DATE='"$(BUILD_DATE)"' \
            -DANONTEL_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INCS    := -Isrc -I$(BR)/inc -I$(JSMN) -I$(B)/gen
 
-MUSLCC  := musl-gcc
-SMALL   := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-unwind-tables -fno-stack-protector
+# make's own default CC is cc; ours is musl-gcc unless the command line or the
+# environment names one.
+ifeq ($(origin CC),default)
+CC      := musl-gcc
+endif
+CFLAGS  ?= -Os
+LDFLAGS ?=
+PREFIX  ?= /usr/local
+SECTS   := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
+SMALL   := $(SECTS) -fno-stack-protector
 LDSMALL := -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none
 
 HOSTCC  ?= gcc
@@ -44,21 +77,20 @@ HOST_OBJS := $(LIB_SRCS:%.c=$(B)/host/%.o)
 BR_HOST   := $(BR_SRCS:$(BR)/%.c=$(HOSTBRB)/host/br/%.o)
 UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(B)/units/%)
 
-.PHONY: all units clean
+.PHONY: all units install clean
 all: $(B)/anontel
 units: $(UNITS)
 
 $(B)/anontel: $(MUSL_OBJS) $(BRB)/musl/libbearssl.a
-	$(MUSLCC) $(LDSMALL) -o $@ $(MUSL_OBJS) $(BRB)/musl/libbearssl.a
+	$(CC) $(LDSMALL) $(CFLAGS) $(LDFLAGS) -o $@ $(MUSL_OBJS) $(BRB)/musl/libbearssl.a
 
 $(B)/musl/src/%.o: src/%.c src/*.h $(GEN) VERSION
 	@mkdir -p $(@D)
-	$(MUSLCC) $(STD) $(WARN) $(SMALL) $(DEFS) $(INCS) -c -o $@ $<
+	$(CC) $(STD) $(WARN) $(SMALL) $(CFLAGS) $(DEFS) $(INCS) -c -o $@ $<
 
 $(BRB)/musl/br/%.o: $(BR)/%.c
 	@mkdir -p $(@D)
-	$(MUSLCC) -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-	  -fno-unwind-tables -I$(BR)/inc -I$(BR)/src -c -o $@ $<
+	$(CC) $(SECTS) $(CFLAGS) -I$(BR)/inc -I$(BR)/src -c -o $@ $<
 
 $(BRB)/musl/libbearssl.a: $(BR_MUSL)
 	rm -f $@ && ar rcs $@ $^
@@ -85,6 +117,10 @@ $(B)/gen/roots.h: tools/mkroots.c $(HOSTBRB)/host/libbearssl.a $(CA_BUNDLE)
 	@mkdir -p $(B)/gen $(B)/tools
 	$(HOSTCC) $(STD) $(WARN) -O2 -I$(BR)/inc -o $(B)/tools/mkroots tools/mkroots.c $(HOSTBRB)/host/libbearssl.a
 	$(B)/tools/mkroots $(CA_BUNDLE) > $@.tmp && mv $@.tmp $@
+
+install: $(B)/anontel
+	install -D -m 0755 $(B)/anontel $(DESTDIR)$(PREFIX)/bin/anontel
+	install -D -m 0644 docs/anontel.1 $(DESTDIR)$(PREFIX)/share/man/man1/anontel.1
 
 clean:
 	rm -rf $(B)

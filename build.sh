@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # anontel's one entry point.
 #   ./build.sh          install build dependencies (apt-get), fetch BearSSL, build build/anontel
+#   ./build.sh deps     only the first two (the Dockerfile's cached layer)
 #   ./build.sh test     the above, then every test; last line: "N passed, N failed"
 #   ./build.sh install PREFIX=/usr/local   the binary and the man page
-#   ./build.sh --target aarch64|armhf      cross-build build/<arch>/anontel (tools/cross.sh)
+#   ./build.sh --target aarch64|armhf|riscv64   cross-build build/<arch>/anontel (tools/cross.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]  the long fuzz runs (docs/SECURITY.md)
 #   ./build.sh soak [STEPS] [SEEDS]        the state machine against its model, long (docs/SECURITY.md)
 set -euo pipefail
@@ -16,7 +17,10 @@ BEARSSL_SHA256=102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
 
 # Debian packages the build and the tests use.
 BUILD_PKGS="build-essential musl-tools libjsmn-dev ca-certificates xz-utils file"
-TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc podman runc"
+# systemd: systemd-analyze verify of contrib/systemd; busybox, shellcheck: the init scripts
+# of contrib/ (OpenWrt's shell is busybox ash); debootstrap: the Dockerfile test's debian:12.
+TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc podman runc
+	busybox shellcheck debootstrap"
 # libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 
@@ -51,15 +55,20 @@ fetch_jsmn() {
 	cmp -s /usr/include/jsmn.h third_party/jsmn/jsmn.h || cp /usr/include/jsmn.h third_party/jsmn/jsmn.h
 }
 
-build() {
+deps() {
 	need_pkgs $BUILD_PKGS
 	fetch_bearssl
 	fetch_jsmn
+}
+
+build() {
+	deps
 	make -s -j"$(nproc)" all
 	say "built build/anontel ($(stat -c %s build/anontel) bytes)"
 }
 
-# ./build.sh install [PREFIX=/usr/local] [DESTDIR=]: the binary and the man page.
+# ./build.sh install [PREFIX=/usr/local] [DESTDIR=]: the binary and the man page
+# (the Makefile's install target).
 install_files() {
 	local prefix=/usr/local destdir="" arg
 	for arg in "$@"; do
@@ -69,14 +78,15 @@ install_files() {
 		*) say "install: unknown argument '$arg' (PREFIX=... or DESTDIR=...)"; exit 2 ;;
 		esac
 	done
-	install -D -m 0755 build/anontel "$destdir$prefix/bin/anontel"
-	install -D -m 0644 docs/anontel.1 "$destdir$prefix/share/man/man1/anontel.1"
+	make -s install PREFIX="$prefix" DESTDIR="$destdir"
 	say "installed $destdir$prefix/bin/anontel and $destdir$prefix/share/man/man1/anontel.1"
 }
 
 case "${1:-build}" in
 build)
 	build ;;
+deps)
+	deps ;;
 install)
 	shift
 	build
@@ -104,10 +114,10 @@ soak)
 	need_pkgs python3
 	exec python3 tests/model/driver.py --steps "${2:-5000}" --seeds "${3:-20}" ;;
 --target)
-	[ $# -eq 2 ] || { say "usage: ./build.sh --target aarch64|armhf"; exit 2; }
+	[ $# -eq 2 ] || { say "usage: ./build.sh --target aarch64|armhf|riscv64"; exit 2; }
 	build
 	exec tools/cross.sh "$2" ;;
 *)
-	say "usage: ./build.sh [test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf | fuzz | soak [STEPS] [SEEDS]]"
+	say "usage: ./build.sh [deps | test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf|riscv64 | fuzz | soak [STEPS] [SEEDS]]"
 	exit 2 ;;
 esac

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Cross-builds build/<arch>/anontel (static, stripped, musl) for embedded CPUs.
 #
-#   tools/cross.sh [--qemu] ARCH...      ARCH: aarch64 | armhf
+#   tools/cross.sh [--qemu] ARCH...      ARCH: aarch64 | armhf | riscv64
 #   tools/cross.sh --print-cc ARCH       the compiler command the build uses (for tests)
 #
 # Needs what ./build.sh fetches (third_party/bearssl, third_party/jsmn); ./build.sh --target
 # ARCH does both steps. How and why: docs/embedded.md. In short: Debian's cross gcc
-# (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, installed with apt-get) plus Debian's
-# musl-dev for the target architecture, fetched as a .deb through a private apt state and
-# unpacked into third_party/musl-<arch>/ (git-ignored), driven by musl's own gcc specs file
-# with its paths moved into that folder. The system's apt configuration, its package lists
+# (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, gcc-riscv64-linux-gnu, installed with
+# apt-get) plus Debian's musl 1.2.3 for the target architecture in third_party/musl-<arch>/
+# (git-ignored): musl-dev's .deb fetched through a private apt state and unpacked, or, for
+# riscv64 (not an architecture of Debian 12's archive), Debian's musl source package built
+# with the cross gcc; either way driven by musl's own gcc specs file with its paths moved
+# into that folder. The system's apt configuration, its package lists
 # and dpkg's architectures are left as they were (no dpkg --add-architecture).
 # --qemu also installs qemu-user-static, which runs the binaries on this machine.
 set -euo pipefail
@@ -26,7 +28,8 @@ arch_vars() {
 	case "$1" in
 	aarch64) deb=arm64 gnu=aarch64-linux-gnu musl=aarch64-linux-musl ;;
 	armhf)   deb=armhf gnu=arm-linux-gnueabihf musl=arm-linux-musleabihf ;;
-	*) say "unknown target '$1' (aarch64 or armhf)"; exit 2 ;;
+	riscv64) deb=riscv64 gnu=riscv64-linux-gnu musl=riscv64-linux-musl ;;
+	*) say "unknown target '$1' (aarch64, armhf or riscv64)"; exit 2 ;;
 	esac
 	root=third_party/musl-$1
 	specs=$root/musl-gcc.specs
@@ -34,12 +37,16 @@ arch_vars() {
 
 . tools/apt.sh
 
+# Debian 12's archive has no riscv64: its musl is built from the source package.
+from_source() { [ "$1" = riscv64 ]; }
+
 # musl-dev:<deb> with apt-get download through private lists, cache and sources (the
 # machine's own deb sources); the target architecture exists only in this apt-get's options.
 fetch_musl() {
 	local a debs=() d
 	for a in "$@"; do
 		arch_vars "$a"
+		from_source "$a" && continue
 		[ -f "$root/.ok" ] || debs+=("musl-dev:$deb")
 	done
 	[ ${#debs[@]} -eq 0 ] && return 0
@@ -55,6 +62,7 @@ fetch_musl() {
 	(cd "$apt/dl" && apt-get "${APT_OPTS[@]}" download -qq "${debs[@]}" >/dev/null)
 	for a in "$@"; do
 		arch_vars "$a"
+		from_source "$a" && continue
 		[ -f "$root/.ok" ] && continue
 		local f ver
 		f=$(ls "$apt"/dl/musl-dev_*_"$deb".deb)
@@ -70,6 +78,41 @@ fetch_musl() {
 			{ say "$f: no libc.a or headers for $musl"; exit 1; }
 		echo "musl-dev:$deb $ver" > "$root/.ok"
 	done
+}
+
+# build_musl ARCH: Debian's musl source package (apt-get source through a private deb-src
+# state: the .dsc is checked against the signed Sources index, dpkg-source applies Debian's
+# patches), configured for the cross gcc and installed into third_party/musl-<arch>/ with
+# musl-dev's layout (usr/include/<triple>, usr/lib/<triple>, musl-gcc.specs), static only.
+build_musl() {
+	arch_vars "$1"
+	[ -f "$root/.ok" ] && return 0
+	local apt=build/apt-musl-src src=build/musl-src-$1 dsc ver
+	private_apt "$apt" deb-src
+	say "fetching Debian's musl source to build it for $1"
+	apt-get "${APT_OPTS[@]}" update -qq 2>"$apt/update.err" || say "apt-get update (private lists), ignored: $(grep -m1 '^E:' "$apt/update.err" || true)"
+	(cd "$apt/dl" && apt-get "${APT_OPTS[@]}" source --download-only -qq musl >/dev/null)
+	dsc=$(ls "$apt"/dl/musl_*.dsc)
+	ver=$(sed -n 's/^Version: //p' "$dsc")
+	case "$ver" in
+	"$MUSL_UPSTREAM"-*) ;;
+	*) say "Debian's musl source is $ver, want $MUSL_UPSTREAM-*"; exit 1 ;;
+	esac
+	rm -rf "$src" "$root"
+	dpkg-source --no-check -x "$dsc" "$src" >/dev/null
+	say "building musl $ver for $1"
+	if ! (cd "$src" && ./configure --target="$gnu" CC="$gnu-gcc" --prefix=/usr \
+		--includedir="/usr/include/$musl" --libdir="/usr/lib/$musl" --disable-shared \
+		--enable-wrapper=gcc && make -j"$(nproc)" && make install DESTDIR="$top/$root") \
+		>"$apt/build.log" 2>&1; then
+		say "musl build for $1 failed: $(tail -n 3 "$apt/build.log")"
+		exit 1
+	fi
+	[ -f "$root/usr/lib/$musl/libc.a" ] && [ -f "$root/usr/include/$musl/stdio.h" ] &&
+		[ -f "$root/usr/lib/$musl/musl-gcc.specs" ] ||
+		{ say "musl build for $1: no libc.a, headers or specs"; exit 1; }
+	rm -rf "$src"
+	echo "musl source $ver built for $1" > "$root/.ok"
 }
 
 # musl-dev's own specs file (what its aarch64-linux-musl-gcc wrapper uses) with /usr moved
@@ -96,7 +139,7 @@ case "${1:-}" in
 --qemu)
 	qemu=1; shift ;;
 esac
-[ $# -ge 1 ] || { say "usage: tools/cross.sh [--qemu] aarch64|armhf ..."; exit 2; }
+[ $# -ge 1 ] || { say "usage: tools/cross.sh [--qemu] aarch64|armhf|riscv64 ..."; exit 2; }
 for a in "$@"; do arch_vars "$a"; done
 
 if [ ! -f third_party/bearssl/.sha256-ok ] || [ ! -f third_party/jsmn/jsmn.h ]; then
@@ -112,6 +155,9 @@ done
 [ $qemu -eq 1 ] && pkgs+=(qemu-user-static)
 need_pkgs "${pkgs[@]}"
 fetch_musl "$@"
+for a in "$@"; do
+	from_source "$a" && build_musl "$a"
+done
 
 for a in "$@"; do
 	arch_vars "$a"
@@ -119,6 +165,6 @@ for a in "$@"; do
 	# B: every object of this target (its own BearSSL; the host BearSSL of the native
 	# build serves the roots generator); roots.h is
 	# made by the host gcc in build/<arch>/gen, as for the native build.
-	make -s -j"$(nproc)" B="build/$a" HOSTBRB=build MUSLCC="$(cc_of "$a")" all
+	make -s -j"$(nproc)" B="build/$a" HOSTBRB=build CC="$(cc_of "$a")" all
 	say "built build/$a/anontel ($(stat -c %s "build/$a/anontel") bytes)"
 done

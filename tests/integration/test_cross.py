@@ -1,9 +1,11 @@
-"""Embedded targets (docs/embedded.md): tools/cross.sh builds build/aarch64/anontel and
-build/armhf/anontel (static musl, stripped), and each runs under qemu-user-static on this
-machine: `show` names Node's arch, `report` delivers to a loopback TLS server, `check` works.
+"""Embedded targets (docs/embedded.md): tools/cross.sh builds build/aarch64/anontel,
+build/armhf/anontel and build/riscv64/anontel (static musl, stripped), and each runs under
+qemu-user-static on this machine: `show` names Node's arch, `report` delivers to a loopback
+TLS server, `check` works.
 
-The first test builds both (tools/cross.sh --qemu: cross gcc, musl-dev of the target and
-qemu-user-static with apt-get; make is incremental, so an up-to-date tree costs ~1 s).
+The first test builds all three (tools/cross.sh --qemu: cross gcc, musl-dev of the target or,
+for riscv64, Debian's musl source built once, and qemu-user-static with apt-get; make is
+incremental, so an up-to-date tree costs ~1 s).
 binfmt_misc is not relied on: every run is `qemu-<cpu>-static BINARY ARGS`."""
 import os
 import re
@@ -18,9 +20,13 @@ TARGETS = {
     # "aarch64" and "armv7l", which facts_arch maps to Node's names.
     "aarch64": ("qemu-aarch64-static", 2, 183, "arm64"),
     "armhf": ("qemu-arm-static", 1, 40, "arm"),
+    # uname -m "riscv64", Node's name too; EM_RISCV
+    "riscv64": ("qemu-riscv64-static", 2, 243, "riscv64"),
 }
 CROSS = os.path.join(lib.TOP, "tools", "cross.sh")
 EF_ARM_ABI_FLOAT_HARD = 0x400
+EF_RISCV_FLOAT_ABI_DOUBLE = 0x4   # lp64d, Debian's riscv64 ABI (RV64GC)
+EF_RISCV_FLOAT_ABI = 0x6
 
 
 def binary(target):
@@ -73,6 +79,9 @@ def _check_elf(target):
     lib.check(2 not in shtypes, f"{target}: no .symtab (stripped)")
     if target == "armhf":
         lib.check(flags & EF_ARM_ABI_FLOAT_HARD, f"armhf: hard-float ABI (e_flags {flags:#x})")
+    if target == "riscv64":
+        lib.eq(flags & EF_RISCV_FLOAT_ABI, EF_RISCV_FLOAT_ABI_DOUBLE,
+               f"riscv64: double-float ABI (e_flags {flags:#x})")
 
 
 def test_binaries_are_static_stripped_elf_for_the_cpu(tmp):
@@ -148,6 +157,10 @@ def test_armhf_show_says_arm(tmp):
     _show_names_the_arch("armhf", tmp)
 
 
+def test_riscv64_show_says_riscv64(tmp):
+    _show_names_the_arch("riscv64", tmp)
+
+
 def _report_delivers(target, tmp):
     # DNS (localhost via /etc/hosts in the resolver thread), TLS 1.2 with the test CA
     # from caFile, the POST and its reply: all inside the emulated binary.
@@ -169,6 +182,10 @@ def test_aarch64_report_delivers_over_tls(tmp):
 
 def test_armhf_report_delivers_over_tls(tmp):
     _report_delivers("armhf", tmp)
+
+
+def test_riscv64_report_delivers_over_tls(tmp):
+    _report_delivers("riscv64", tmp)
 
 
 def _check_verb(target, tmp):
@@ -194,9 +211,13 @@ def test_armhf_check(tmp):
     _check_verb("armhf", tmp)
 
 
+def test_riscv64_check(tmp):
+    _check_verb("riscv64", tmp)
+
+
 def test_random_id_is_shared_across_cpus(tmp):
     # The armhf binary makes the random ID (getrandom and the state lock under qemu-user);
-    # the aarch64 and the native binaries read the same file and print the same ID.
+    # the aarch64, riscv64 and native binaries read the same file and print the same ID.
     state = os.path.join(tmp, "state")
     cfg = lib.write_config(tmp, {"id": {"scheme": "random"}})
     env = lib.base_env(ANONTEL_STATE_DIR=state)
@@ -206,6 +227,8 @@ def test_random_id_is_shared_across_cpus(tmp):
     lib.check(re.fullmatch(r"[0-9a-f]{64}", made), f"64 hex: {made!r}")
     p = qrun("aarch64", ["id", "-c", cfg], env=env)
     lib.eq(p.stdout.decode().strip(), made, "aarch64 reads the same ID")
+    p = qrun("riscv64", ["id", "-c", cfg], env=env)
+    lib.eq(p.stdout.decode().strip(), made, "riscv64 reads the same ID")
     p = lib.run(["id", "-c", cfg], env=env)
     lib.eq(p.stdout.decode().strip(), made, "the native binary reads the same ID")
 
