@@ -531,6 +531,7 @@ auto_state_err(char *err, size_t errlen)
 struct id_run {
 	int create;
 	struct state *state;
+	int judge;      /* probe auto's inputs even when the kept random ID decides */
 };
 
 /* The random scheme: the state dir's random-id, made there first when create is
@@ -649,16 +650,52 @@ compute_random(struct id *out, const struct cfg *c, const char *root,
 	return scheme_random(out, c, run, err, errlen);
 }
 
+/* 1 when the state dir (run's, or the one found) holds a random ID: into out->hex. */
+static int
+kept_random(struct id *out, const struct cfg *c, const struct id_run *run)
+{
+	static struct state own;
+	int r = 0;
+
+	if (run->state != NULL)
+		return state_random_id(run->state, 0, out->hex, NULL, 0) == 1;
+	if (state_find(&own, c->state_dir, NULL, 0) == 0)
+		r = state_random_id(&own, 0, out->hex, NULL, 0) == 1;
+	state_close(&own);
+	return r;
+}
+
 static int
 compute_auto(struct id *out, const struct cfg *c, const char *root,
     const struct id_run *run, char *err, size_t errlen)
 {
+	/* Chosen once per state dir: a random ID kept there was made because Butler's
+	 * ID could not tell this machine apart, and it stays, so the ID does not
+	 * change when the inputs do (a DMI UUID appearing, a new MAC). id.host asks
+	 * for Butler's ID whatever is kept. */
+	static const char stays[] = "auto: random ID kept in the state dir by an earlier run: "
+	    "it stays";
+	int kept = c->id_host[0] == '\0' && kept_random(out, c, run);
+	enum cfg_scheme choice;
+
+	out->scheme = CFG_SCHEME_RANDOM;
+	if (kept && !run->judge) {     /* nothing to look at */
+		buf_join(out->why, sizeof out->why, stays, NULL, NULL);
+		return 0;
+	}
 	if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
 		read_ipv4(out->in.iface, out->in.ipv4);
 		read_uuid(root, out->in.uuid);
 		read_mac(root, out->in.iface, out->in.mac);
 	}
-	if (id_auto_choice(&out->in, out->why, sizeof out->why) == CFG_SCHEME_RANDOM)
+	choice = id_auto_choice(&out->in, out->why, sizeof out->why);
+	if (kept) {
+		if (choice == CFG_SCHEME_BUTLER)
+			buf_join(out->why, sizeof out->why, stays,
+			    ", though Butler's ID would now tell machines apart", NULL);
+		return 0;
+	}
+	if (choice == CFG_SCHEME_RANDOM)
 		return scheme_random(out, c, run, err, errlen);
 	out->scheme = CFG_SCHEME_BUTLER;
 	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
@@ -817,7 +854,7 @@ compute(struct id *out, const struct cfg *c, const char *root,
 int
 id_compute(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
 {
-	const struct id_run run = { 1, NULL };
+	const struct id_run run = { 1, NULL, 1 };
 
 	return compute(out, c, root, &run, err, errlen);
 }
@@ -825,7 +862,8 @@ id_compute(struct id *out, const struct cfg *c, const char *root, char *err, siz
 int
 id_compute_in(struct id *out, const struct cfg *c, struct state *s, char *err, size_t errlen)
 {
-	const struct id_run run = { 1, s };
+	/* The report: the kept random ID decides without a look at the inputs. */
+	const struct id_run run = { 1, s, 0 };
 
 	return compute(out, c, "/", &run, err, errlen);
 }
@@ -833,7 +871,7 @@ id_compute_in(struct id *out, const struct cfg *c, struct state *s, char *err, s
 int
 id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen)
 {
-	const struct id_run run = { 0, NULL };
+	const struct id_run run = { 0, NULL, 1 };
 
 	return compute(out, c, root, &run, err, errlen);
 }

@@ -175,28 +175,6 @@ open_dir_at(int dfd, const char *name)
 	return fd;
 }
 
-struct clean_ctx {
-	int dfd;
-};
-
-static void
-clean_one(void *ctx, const char *name, unsigned char type)
-{
-	const struct clean_ctx *c = ctx;
-
-	(void)type;
-	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0)
-		(void)unlinkat(c->dfd, name, 0);  /* best effort: a survivor is harmless */
-}
-
-static void
-clean_tmp(int dfd)
-{
-	struct clean_ctx c = { dfd };
-
-	(void)file_each_entry(dfd, clean_one, &c);
-}
-
 /* ---- atomic write, bounded read ----------------------------------------- */
 
 /* How atomic_write and write_temp work. */
@@ -205,13 +183,31 @@ clean_tmp(int dfd)
                           * name past every entry listed): no check of it */
 #define WRITE_STALE  4   /* a leftover temp file of the name is a killed run's */
 
-/* Makes the temp file tmp in dfd holding p[n], closed, and fsynced with
+static int kept_open(struct state *s, int create);
+
+/* Every temp file is made in kept/ (made when missing), whatever directory its
+ * file then goes to: the lock holder lists kept/ every run, and that listing
+ * removes the temp files of killed runs, so no other listing is needed. Returns
+ * kept/'s fd, or -1 with err. */
+static int
+temp_dir(struct state *s, char *err, size_t errlen)
+{
+	int fd = kept_open(s, 1);
+
+	if (fd < 0)
+		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
+		    errno == ELOOP ? 0 : errno);
+	return fd;
+}
+
+/* Makes the temp file tmp in kept/ (dfd) holding p[n], closed, and fsynced with
  * WRITE_SYNC. A lock holder's temp name is its own: a leftover is truncated. Else
  * a leftover fails the write, unless WRITE_STALE, which removes it first. */
 static int
-write_temp(struct state *s, int dfd, const char *sub, const char *tmp, const void *p, size_t n,
-    int how, char *err, size_t errlen)
+write_temp(struct state *s, int dfd, const char *tmp, const void *p, size_t n, int how,
+    char *err, size_t errlen)
 {
+	const char *sub = KEPT_NAME;
 	/* O_NONBLOCK: a FIFO planted under the temp name fails (ENXIO) instead of
 	 * blocking the open. */
 	const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
@@ -282,6 +278,7 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 {
 	char tmp[128];
 	struct stat st;
+	int tdir;
 
 	if (temp_name(s, sub, name, tmp, sizeof tmp, err, errlen) != 0)
 		return -1;
@@ -302,11 +299,12 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		set_err(err, errlen, s, sub, name, "cannot stat", errno);
 		return -1;
 	}
-	if (write_temp(s, dfd, sub, tmp, p, n, how, err, errlen) != 0)
+	if ((tdir = temp_dir(s, err, errlen)) < 0 ||
+	    write_temp(s, tdir, tmp, p, n, how, err, errlen) != 0)
 		return -1;
-	if (renameat(dfd, tmp, dfd, name) != 0) {
+	if (renameat(tdir, tmp, dfd, name) != 0) {
 		set_err(err, errlen, s, sub, name, "rename", errno);
-		(void)unlinkat(dfd, tmp, 0);
+		(void)unlinkat(tdir, tmp, 0);
 		return -1;
 	}
 	if ((how & WRITE_SYNC) && fsync(dfd) != 0) {
@@ -326,16 +324,17 @@ static int
 create_once(struct state *s, const char *name, const void *p, size_t n, char *err, size_t errlen)
 {
 	char tmp[128];
-	int e;
+	int e, tdir;
 
 	if (temp_name(s, NULL, name, tmp, sizeof tmp, err, errlen) != 0)
 		return -1;
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	if (write_temp(s, s->dirfd, NULL, tmp, p, n, WRITE_STALE | WRITE_SYNC, err, errlen) != 0)
+	if ((tdir = temp_dir(s, err, errlen)) < 0 ||
+	    write_temp(s, tdir, tmp, p, n, WRITE_STALE | WRITE_SYNC, err, errlen) != 0)
 		return -1;
-	e = linkat(s->dirfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
-	(void)unlinkat(s->dirfd, tmp, 0);
+	e = linkat(tdir, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
+	(void)unlinkat(tdir, tmp, 0);
 	if (e == EEXIST || e == ENOENT)
 		return 0;
 	if (e != 0) {
@@ -764,11 +763,9 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->lockfd = fd;
-	s->kept.valid = 0;   /* listed again by the lock holder */
+	/* Listed again by the lock holder, which removes temp files of killed runs. */
+	s->kept.valid = 0;
 	s->stamps_known = 0;
-
-	/* Temp files of killed runs (kept/'s go at its first listing). */
-	clean_tmp(s->dirfd);
 	return 1;
 }
 

@@ -10,9 +10,11 @@
  *   random-id    the random scheme's ID (32 bytes hex), made once, never replaced
  *   lock         flock()ed by the one sender
  *
- * Every write is atomic against a kill: a temp file in the same directory renamed
- * over the name, so a SIGKILL at any point leaves the old or the new file, never
- * a torn one. Against a power cut, only a new kept message (and random-id, made
+ * Every write is atomic against a kill: a temp file renamed over the name, so a
+ * SIGKILL at any point leaves the old or the new file, never a torn one. Temp
+ * files are made in kept/ (same file system) whatever their file's directory:
+ * the lock holder lists kept/ every run, and that one listing removes the temp
+ * files of killed runs. Against a power cut, only a new kept message (and random-id, made
  * once) is made durable before it is used: its file and its directory are
  * fsynced. The stamps, last.json and removals are not fsynced: a power cut may
  * take them back to an earlier run's (a delivered message then comes back and is
@@ -111,11 +113,11 @@ int state_find(struct state *s, const char *preferred, char *err, size_t errlen)
 /* Takes the sender lock (flock of `lock`, created 0600) without waiting. Returns
  * 1 taken (or already held through s), 0 held by another run, -1 error (err).
  * The flock belongs to the open file description: a child forked while it is
- * held holds it too, until both have closed it. On taking it, removes every
- * `.tmp-*` file in the state dir, and the first listing of kept/ those in kept/:
- * temp files of killed runs. So writers hold the lock, except state_random_id's,
- * which survives that clean-up. A lock holder's temp file is ".tmp-<name>" (no
- * other writer can own it); others' are ".tmp-<name>-<pid>". */
+ * held holds it too, until both have closed it. The lock holder's first listing
+ * of kept/ removes every `.tmp-*` file there: temp files of killed runs. So
+ * writers hold the lock, except state_random_id's, which survives that clean-up.
+ * A lock holder's temp file is ".tmp-<name>" (no other writer can own it);
+ * others' are ".tmp-<name>-<pid>". */
 int state_lock(struct state *s, char *err, size_t errlen);
 
 /*

@@ -691,6 +691,8 @@ test_random_scheme(void)
 	unlink(path);
 	snprintf(path, sizeof path, "%s/lock", dir);
 	unlink(path);
+	snprintf(path, sizeof path, "%s/kept", dir);   /* where temp files are made */
+	CHECK(rmdir(path) == 0);
 	CHECK(rmdir(dir) == 0);
 }
 
@@ -829,6 +831,13 @@ test_auto_fake_root(void)
 	CHECK_STR(id.hex, want, "auto with id.host is Butler's ID");
 	cfg.id_host[0] = '\0';
 	put("sys/class/dmi/id/product_uuid", "4C4C4544-0042-3510-8051-B4C04F4E4E32\n");
+	/* Chosen once per state dir: the kept random ID stays when a DMI UUID appears. */
+	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
+	CHECK(id.scheme == CFG_SCHEME_RANDOM);
+	CHECK_STR(id.hex, kept, "DMI UUID after a random ID was kept: the kept ID");
+	CHECK_STR(id.why, "auto: random ID kept in the state dir by an earlier run: it stays, "
+	    "though Butler's ID would now tell machines apart", "kept ID stays");
+	CHECK(unlink(path) == 0);
 	CHECK(id_compute(&id, &cfg, root, err, sizeof err) == 0);
 	CHECK(id.scheme == CFG_SCHEME_BUTLER);
 	id_butler(DOCKER_MAC, "", "", "4c4c4544-0042-3510-8051-b4c04f4e4e32", want);

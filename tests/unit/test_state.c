@@ -1026,7 +1026,7 @@ static void
 test_random_id(void)
 {
 	char dir[64], err[ERRLEN], hex[STATE_RANDOM_HEX + 1], again[STATE_RANDOM_HEX + 1];
-	char stale[64], path[128];
+	char stale[64], path[128], kdir[128];
 	struct state s;
 	int rc;
 
@@ -1034,14 +1034,17 @@ test_random_id(void)
 	open_in(&s, dir);
 	CHECKF(state_random_id(&s, 0, hex, err, sizeof err) == 0, "none yet, not made: %s", err);
 	CHECK(access(strcat(strcpy(path, dir), "/random-id"), F_OK) != 0);
-	/* A killed run's temp file with our pid does not stand in the way. */
+	/* A killed run's temp file with our pid does not stand in the way. Temp files
+	 * are made in kept/. */
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);
+	CHECK(mkdir(kdir, 0700) == 0);
 	snprintf(stale, sizeof stale, ".tmp-random-id-%ld", (long)getpid());
-	put_file(dir, stale, "junk", 4);
+	put_file(kdir, stale, "junk", 4);
 	CHECKF(state_random_id(&s, 1, hex, err, sizeof err) == 1, "made: %s", err);
 	CHECKF(strlen(hex) == STATE_RANDOM_HEX && strspn(hex, "0123456789abcdef") == STATE_RANDOM_HEX,
 	    "64 lowercase hex: %s", hex);
 	CHECK(mode_of(dir, "random-id") == 0600);
-	CHECK(count_tmp(dir) == 0);
+	CHECK(count_tmp(dir) == 0 && count_tmp(kdir) == 0);
 	CHECKF(state_random_id(&s, 1, again, err, sizeof err) == 1 && strcmp(hex, again) == 0,
 	    "made once, then read: %s", again);
 	CHECKF(state_random_id(&s, 0, again, err, sizeof err) == 1 && strcmp(hex, again) == 0,
@@ -1127,31 +1130,33 @@ test_lock_cleans_tmp(void)
 	tmpdir(dir, sizeof dir);
 	snprintf(kdir, sizeof kdir, "%s/kept", dir);
 	CHECK(mkdir(kdir, 0700) == 0);
-	put_file(dir, ".tmp-stamps-12345", "torn", 4);
-	put_file(dir, ".tmp-random-id-1", "x", 1);
-	put_file(dir, ".tmpfoo", "keep me", 7);
+	put_file(kdir, ".tmp-stamps", "torn", 4);
+	put_file(kdir, ".tmp-random-id-1", "x", 1);
 	put_file(kdir, ".tmp-00000000000000000003.json-77", "{", 1);
 	put_file(kdir, "00000000000000000002.json", "{}", 2);
+	put_file(dir, ".tmpfoo", "not ours", 8);
 	open_in(&s, dir);
-	CHECK(count_tmp(dir) == 2 && count_tmp(kdir) == 1);
-	CHECKF(state_lock(&s, err, sizeof err) == 1, "%s", err);
-	CHECK(count_tmp(dir) == 0);
-	/* kept/'s go at the lock holder's first listing. */
+	CHECK(count_tmp(kdir) == 3);
+	/* An unlocked listing (status) leaves them: a write may be in progress. */
 	{
 		uint64_t seq;
 		size_t total;
 
 		CHECK(state_list_kept(&s, &seq, 1, &total, err, sizeof err) == 1 && total == 1);
+		CHECK(count_tmp(kdir) == 3);
+		CHECKF(state_lock(&s, err, sizeof err) == 1, "%s", err);
+		/* The lock holder's first listing removes the killed runs' temp files. */
+		CHECK(state_list_kept(&s, &seq, 1, &total, err, sizeof err) == 1 && total == 1);
 		CHECK(count_tmp(kdir) == 0);
 	}
-	CHECK(get_file(dir, ".tmpfoo", buf, sizeof buf) == 7);
+	CHECK(get_file(dir, ".tmpfoo", buf, sizeof buf) == 8);
 	CHECK(get_file(kdir, "00000000000000000002.json", buf, sizeof buf) == 2);
 	/* The lock holder's temp name left by a killed run does not block a write. */
 	{
 		struct state_stamps st = STAMPS(1, 0, 2, 3, 0, 4, 5, 0, "");
-		put_file(dir, ".tmp-stamps", "old and longer than nothing", 27);
+		put_file(kdir, ".tmp-stamps", "old and longer than nothing", 27);
 		CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "stale own temp: %s", err);
-		CHECK(count_tmp(dir) == 0);
+		CHECK(count_tmp(kdir) == 0 && count_tmp(dir) == 0);
 		CHECKF(state_read_stamps(&s, &st, err, sizeof err) == 0 && st.last_success_ms == 1,
 		    "%s", err);
 	}
@@ -1262,7 +1267,7 @@ static const struct state_stamps crash_b = STAMPS(1700000000000, 1699999999999, 
 static void
 test_crash(void)
 {
-	char dir[64], err[ERRLEN];
+	char dir[64], kdir[128], err[ERRLEN];
 	struct state s;
 	int leftovers = 0, saw_b = 0;
 
@@ -1273,6 +1278,7 @@ test_crash(void)
 		CHECKF(0, "mkdtemp: %s", strerror(errno));
 		return;
 	}
+	snprintf(kdir, sizeof kdir, "%s/kept", dir);   /* where temp files are made */
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	printf("# crash dir %s\n", dir);
 	{
@@ -1309,7 +1315,7 @@ test_crash(void)
 		CHECK(waitpid(pid, &status, 0) == pid);
 		CHECKF(WIFSIGNALED(status), "round %d: child exited %d", round, WEXITSTATUS(status));
 
-		leftovers += count_tmp(dir) > 0;
+		leftovers += count_tmp(kdir) > 0;
 		memset(&got, 0, sizeof got);
 		CHECKF(state_read_stamps(&s, &got, err, sizeof err) == 0, "round %d: %s", round, err);
 		CHECKF(stamps_eq(&got, &crash_a) || stamps_eq(&got, &crash_b),
@@ -1317,7 +1323,9 @@ test_crash(void)
 		saw_b += stamps_eq(&got, &crash_b);
 
 		CHECK(state_lock(&s, err, sizeof err) == 1);
-		CHECKF(count_tmp(dir) == 0, "round %d: temp file survived state_lock", round);
+		CHECK(state_list_kept(&s, NULL, 0, NULL, err, sizeof err) == 0);
+		CHECKF(count_tmp(kdir) == 0 && count_tmp(dir) == 0,
+		    "round %d: temp file survived the lock holder's listing", round);
 		state_close(&s);
 		open_in(&s, dir);
 		if (check_failures > 5)
