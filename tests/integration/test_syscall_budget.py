@@ -1,0 +1,52 @@
+"""The system-call budget of a delivered report (SPEC §11 Performance: at most 80 system
+calls and 2 fsyncs), counted as the bench counts them (strace -f -c): a report --force
+over TLS (ECDSA P-256 leaf, the CA file of the test root) to a loopback OpenSSL server,
+state dir on disk, the default ID scheme, after a first run has made the state dir and
+the ID. Every run is also checked to have been delivered, so a run that fails early
+cannot pass on a small count."""
+import os
+import shutil
+import subprocess
+
+import lib
+import peers
+
+MAX_CALLS = 80
+MAX_FSYNCS = 2
+
+
+def _counted(tmp, cfg, env):
+    log = os.path.join(tmp, "strace-c.txt")
+    p = subprocess.run(["strace", "-f", "-c", "-o", log, lib.BIN, "report", "--force", "-q",
+                        "-c", cfg], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    total = fsyncs = None
+    for line in open(log):
+        f = line.split()
+        if len(f) >= 5 and f[-1] in ("fsync", "fdatasync"):
+            fsyncs = (fsyncs or 0) + int(f[3])
+        if len(f) >= 4 and f[-1] == "total":
+            total = int(f[3])
+    return p, total, fsyncs or 0
+
+
+def test_delivered_report_within_the_budget(tmp):
+    lib.check(shutil.which("strace"), "strace is not installed (./build.sh test installs it)")
+    state = os.path.join(lib.TOP, "build", "test-budget-state-" + os.path.basename(tmp))
+    shutil.rmtree(state, ignore_errors=True)
+    try:
+        with peers.TLSServer() as s:
+            cfg = peers.tls_config(tmp, s, stateDir=state)
+            env = peers.new_env(tmp)
+            env.pop("SSL_CERT_FILE", None)
+            first = lib.run(["report", "--force", "-q", "-c", cfg], env=env)
+            peers.expect_delivered(first, s, "first report (makes the state dir and the ID)")
+            for n in (2, 3):
+                p, total, fsyncs = _counted(tmp, cfg, env)
+                peers.expect_delivered(p, s, f"report {n} under strace", n=n)
+                lib.check(total is not None, "strace -c printed a total")
+                lib.check(total <= MAX_CALLS, f"report {n}: {total} system calls "
+                          f"(budget {MAX_CALLS})")
+                lib.eq(fsyncs, MAX_FSYNCS, f"report {n}: fsyncs")
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
