@@ -3,7 +3,10 @@ calls and 2 fsyncs), counted as the bench counts them (strace -f -c): a report -
 over TLS (ECDSA P-256 leaf, the CA file of the test root) to a loopback OpenSSL server,
 state dir on disk, the default ID scheme, after a first run has made the state dir and
 the ID. Every run is also checked to have been delivered, so a run that fails early
-cannot pass on a small count."""
+cannot pass on a small count. The server sends three flights (its hello, its Finished,
+the reply), each read with one poll and one recv; when the kernel hands a flight over
+in pieces (a loaded machine), each further piece costs a poll and a recv more, which
+the count allows for and says."""
 import os
 import shutil
 import subprocess
@@ -13,6 +16,7 @@ import peers
 
 MAX_CALLS = 80
 MAX_FSYNCS = 2
+SERVER_FLIGHTS = 3
 
 
 def _counted(tmp, cfg, env):
@@ -20,14 +24,15 @@ def _counted(tmp, cfg, env):
     p = subprocess.run(["strace", "-f", "-c", "-o", log, lib.BIN, "report", "--force", "-q",
                         "-c", cfg], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, timeout=30)
-    total = fsyncs = None
+    total = None
+    calls = {}
     for line in open(log):
         f = line.split()
-        if len(f) >= 5 and f[-1] in ("fsync", "fdatasync"):
-            fsyncs = (fsyncs or 0) + int(f[3])
         if len(f) >= 4 and f[-1] == "total":
             total = int(f[3])
-    return p, total, fsyncs or 0
+        elif len(f) >= 5 and f[3].isdigit():
+            calls[f[-1]] = int(f[3])
+    return p, total, calls
 
 
 def test_delivered_report_within_the_budget(tmp):
@@ -42,11 +47,14 @@ def test_delivered_report_within_the_budget(tmp):
             first = lib.run(["report", "--force", "-q", "-c", cfg], env=env)
             peers.expect_delivered(first, s, "first report (makes the state dir and the ID)")
             for n in (2, 3):
-                p, total, fsyncs = _counted(tmp, cfg, env)
+                p, total, calls = _counted(tmp, cfg, env)
                 peers.expect_delivered(p, s, f"report {n} under strace", n=n)
                 lib.check(total is not None, "strace -c printed a total")
-                lib.check(total <= MAX_CALLS, f"report {n}: {total} system calls "
-                          f"(budget {MAX_CALLS})")
-                lib.eq(fsyncs, MAX_FSYNCS, f"report {n}: fsyncs")
+                pieces = max(0, calls.get("recvfrom", 0) - SERVER_FLIGHTS)
+                lib.check(total <= MAX_CALLS + 2 * pieces,
+                          f"report {n}: {total} system calls (budget {MAX_CALLS}, "
+                          f"+2 for each of {pieces} flights read in a further piece): {calls}")
+                lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), MAX_FSYNCS,
+                       f"report {n}: fsyncs")
     finally:
         shutil.rmtree(state, ignore_errors=True)
