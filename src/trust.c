@@ -14,11 +14,11 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CAFILE_MAX_BYTES (4L * 1024 * 1024)
+#define CAFILE_CHUNK     16384   /* bytes of a CA file read at a time; the longest line */
 
 /* "A" "B" N "C" into err: the loader's messages that name a certificate's number. */
 static void
@@ -132,8 +132,8 @@ tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
 /*
  * Loading a CA file. BearSSL's PEM decoder costs ~200 ns a byte and its X.509
  * decoder ~140 us a certificate at -Os: with Debian's bundle, 65 ms, ten times a
- * whole report (SPEC 10 allows 2x). So the file is mapped, its base64 decoded here,
- * and each certificate read with the DER walker above: the subject DN, the key, and
+ * whole report (SPEC 10 allows 2x). So the file is read a chunk at a time, its
+ * base64 decoded here, and each certificate read with the DER walker above: the subject DN, the key, and
  * Basic Constraints are all an anchor needs. (tools/mkroots.c builds the compiled-in
  * anchors with BearSSL's decoders; the unit test checks both agree on that bundle.)
  */
@@ -260,59 +260,106 @@ b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const cha
 	}
 }
 
+/* Where a CA file's reading is: the PEM object being read, the certificates so far. */
+struct pem {
+	struct loader l;
+	struct b64 d;
+	size_t num;
+	int in_obj, is_cert;
+	const char *path;
+};
+
+/* Takes one line [p, eol) of the file. Returns 0, or -1 with err. */
 static int
-load_text(struct tls_store *store, const char *text, size_t size, const char *path, size_t *count,
+pem_line(struct pem *m, const char *p, const char *eol, char *err, size_t errlen)
+{
+	struct tls_store *store = m->l.s;
+
+	if (!m->in_obj) {
+		if (starts(p, eol, "-----BEGIN ")) {
+			m->in_obj = 1;
+			m->is_cert = starts(p, eol, "-----BEGIN CERTIFICATE-----") ||
+			    starts(p, eol, "-----BEGIN X509 CERTIFICATE-----");
+			memset(&m->d, 0, sizeof m->d);
+		}
+		return 0;
+	}
+	if (!starts(p, eol, "-----END ")) {
+		if (m->is_cert)
+			b64_line(&m->d, store->der, sizeof store->der, p, eol);
+		return 0;
+	}
+	m->in_obj = 0;
+	if (!m->is_cert)
+		return 0;
+	if (m->d.bad || m->d.nch != 0 || m->d.len == 0) {
+		say_count(err, errlen, m->path, ": bad PEM in certificate ", m->num + 1, "");
+		return -1;
+	}
+	if (m->num == TLS_CAFILE_MAX_ANCHORS) {
+		say_count(err, errlen, m->path, ": more than ", TLS_CAFILE_MAX_ANCHORS,
+		    " certificates");
+		return -1;
+	}
+	m->num++;
+	return loader_add(&m->l, store->der, m->d.len, m->path, m->num, err, errlen);
+}
+
+/* Reads the CA file open as fd (size bytes when opened) a chunk at a time: memory
+ * stays a chunk however large the bundle (a mapping of it all would count whole in
+ * the run's resident size). Returns 0 with *count, or -1 with err. */
+static int
+load_fd(struct tls_store *store, int fd, off_t size, const char *path, size_t *count,
     char *err, size_t errlen)
 {
-	struct loader l;
-	const char *p = text, *end = text + size;
-	struct b64 d = { 0 };
-	size_t num = 0;
-	int in_obj = 0, is_cert = 0;
+	char chunk[CAFILE_CHUNK];
+	struct pem m;
+	size_t have = 0;
+	off_t total = 0;
 
-	memset(&l, 0, sizeof l);
-	l.s = store;
+	memset(&m, 0, sizeof m);
+	m.l.s = store;
+	m.path = path;
 	store->used = 0;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *next = eol != NULL ? eol + 1 : end;
+	for (;;) {
+		ssize_t got = total == size && size > 0 ? 0 :
+		    read(fd, chunk + have, sizeof chunk - have);
+		const char *p = chunk, *end, *eol;
 
-		if (eol == NULL)
-			eol = end;
-		if (!in_obj) {
-			if (starts(p, eol, "-----BEGIN ")) {
-				in_obj = 1;
-				is_cert = starts(p, eol, "-----BEGIN CERTIFICATE-----") ||
-				    starts(p, eol, "-----BEGIN X509 CERTIFICATE-----");
-				memset(&d, 0, sizeof d);
-			}
-		} else if (starts(p, eol, "-----END ")) {
-			in_obj = 0;
-			if (is_cert) {
-				if (d.bad || d.nch != 0 || d.len == 0) {
-					say_count(err, errlen, path, ": bad PEM in certificate ",
-					    num + 1, "");
-					return -1;
-				}
-				if (num == TLS_CAFILE_MAX_ANCHORS) {
-					say_count(err, errlen, path, ": more than ",
-					    TLS_CAFILE_MAX_ANCHORS, " certificates");
-					return -1;
-				}
-				num++;
-				if (loader_add(&l, store->der, d.len, path, num, err, errlen) != 0)
-					return -1;
-			}
-		} else if (is_cert) {
-			b64_line(&d, store->der, sizeof store->der, p, eol);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			buf_join(err, errlen, path, ": ", strerror(errno));
+			return -1;
 		}
-		p = next;
+		if ((total += got) > CAFILE_MAX_BYTES) {
+			buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
+			return -1;
+		}
+		end = chunk + have + got;
+		while ((eol = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if (pem_line(&m, p, eol, err, errlen) != 0)
+				return -1;
+			p = eol + 1;
+		}
+		have = (size_t)(end - p);
+		if (got == 0) {       /* the end: a last line without "\n" */
+			if (have > 0 && pem_line(&m, p, end, err, errlen) != 0)
+				return -1;
+			break;
+		}
+		if (have == sizeof chunk) {
+			say_count(err, errlen, path, ": bad PEM (a line longer than ",
+			    sizeof chunk - 1, " bytes)");
+			return -1;
+		}
+		memmove(chunk, p, have);
 	}
-	if (in_obj) {
+	if (m.in_obj) {
 		buf_join(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
 		return -1;
 	}
-	*count = num;
+	*count = m.num;
 	return 0;
 }
 
@@ -321,7 +368,6 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
     size_t errlen)
 {
 	struct stat st;
-	void *map;
 	size_t num = 0;
 	int fd, r;
 
@@ -336,19 +382,8 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
 		close(fd);
 		return -1;
 	}
-	if (st.st_size == 0) {
-		close(fd);
-		buf_join(err, errlen, path, ": no certificate", NULL);
-		return -1;
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	r = load_fd(store, fd, st.st_size, path, &num, err, errlen);
 	close(fd);
-	if (map == MAP_FAILED) {
-		buf_join(err, errlen, path, ": ", strerror(errno));
-		return -1;
-	}
-	r = load_text(store, map, (size_t)st.st_size, path, &num, err, errlen);
-	munmap(map, (size_t)st.st_size);
 	if (r != 0)
 		return -1;
 	if (num == 0) {

@@ -772,6 +772,25 @@ test_cafile_errors(void)
 	path_of(p, sizeof p, "mixed.pem");
 	CHECKF(tls_trust_file(&t, &store, p, err, sizeof err) == 0, "%s", err);
 	CHECK(t.n_anchors == 1);
+
+	/* The file is read a chunk at a time: a line longer than a chunk is refused,
+	 * and a certificate across a chunk boundary reads as one (450 comment lines
+	 * of 36 bytes put it across the first, at 16384). */
+	path_of(p, sizeof p, "longline.pem");
+	f = fopen(p, "w");
+	fputs("-----BEGIN CERTIFICATE-----\n", f);
+	for (int i = 0; i < 20000; i++)
+		fputc('A', f);
+	fputs("\n-----END CERTIFICATE-----\n", f);
+	fclose(f);
+	CHECK(tls_trust_file(&t, &store, p, err, sizeof err) == -1);
+	CHECKF(strstr(err, "longline.pem: bad PEM (a line longer than 16383 bytes)") != NULL, "%s",
+	    err);
+	CHECK(sh("cd %s && for i in $(seq 450); do echo '# a comment line of 36 bytes.......'; "
+	    "done > across.pem && cat ca.pem >> across.pem", dir) == 0);
+	path_of(p, sizeof p, "across.pem");
+	CHECKF(tls_trust_file(&t, &store, p, err, sizeof err) == 0, "%s", err);
+	CHECK(t.n_anchors == 1);
 }
 
 static void
