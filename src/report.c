@@ -251,9 +251,14 @@ static void
 send_stateless(struct report_run *r)
 {
 	int64_t retry_after;
-	long n = build(r, run_now(r));
+	long n;
 
-	if (n < 0)
+	/* Due, as a forced run is: the hook comes first here too. */
+	if (r->hand_off != NULL && r->hand_off(r->hand_off_ctx, r) != 0) {
+		r->status = REPORT_HANDED_OFF;
+		return;
+	}
+	if ((n = build(r, run_now(r))) < 0)
 		return;
 	if (send_one(r, r->message, (size_t)n, &retry_after) != 0)
 		return;

@@ -61,10 +61,12 @@ struct report_run {
 	int64_t deadline_ms;                          /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);     /* progress for -v; may be NULL */
 	void *log_ctx;
-	/* Called once the run is found due and the lock is taken, before anything is
-	 * built or sent; may be NULL. Returns 0 to go on in this process, non-zero to
-	 * end it here with REPORT_HANDED_OFF (check --report forks a detached child
-	 * there, which gets 0 and goes on). It may change deadline_ms and log. */
+	/* Called once the run is found due and the lock is taken (or, forced with no
+	 * state dir, before it sends), before anything is built or sent; may be NULL.
+	 * Returns 0 to go on in this process, non-zero to end it here with
+	 * REPORT_HANDED_OFF (check --report forks a detached child there, which gets 0
+	 * and goes on; report enters its sandbox there). It may change deadline_ms and
+	 * log. */
 	int (*hand_off)(void *ctx, struct report_run *r);
 	void *hand_off_ctx;
 	/* Unit tests only: the exchange (NULL: client_exchange) and the clock in Unix
