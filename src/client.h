@@ -75,8 +75,9 @@ struct client_result {
 };
 
 /*
- * Performs the exchange. Follows 301, 302, 307 and 308 (same method, body and
- * headers) up to CLIENT_MAX_REDIRECTS times, never from https to http. With
+ * Performs the exchange. Each request carries a Date header (the clock as it is).
+ * Follows 301, 302, 307 and 308 (same method, body and headers) up to
+ * CLIENT_MAX_REDIRECTS times, never from https to http. With
  * same_host, a redirect to another host is not followed: the 3xx is the final
  * response and other_host names the target, so no header of the request ever
  * reaches a host the caller did not name. Returns 0 when a final response
