@@ -264,13 +264,15 @@ static int
 verb_show(const struct cli *cl)
 {
 	static struct facts facts;
-	char ts[MSG_TS_LEN + 1];
+	unsigned char random[MSG_UUID_RANDOM];
+	struct msg_stamp stamp;
 	struct id id;
 	struct buf b;
 	int rc, on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
+	report_random(random, sizeof random);    /* the message's UUID: before the sandbox */
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
@@ -280,9 +282,9 @@ verb_show(const struct cli *cl)
 	if (rc != 0)
 		id.hex[0] = '\0';
 	facts_collect(&facts);
-	msg_timestamp(report_now_ms(), ts);
+	msg_stamp(&stamp, report_now_ms(), random);
 	buf_init(&b, message, sizeof message);
-	msg_build(&b, &config, &facts, id.hex, ts, cl->pretty);
+	msg_build(&b, &config, &facts, id.hex, &stamp, cl->pretty);
 	buf_char(&b, '\n');
 	if (b.overflow) {
 		say("the message is larger than 256 KiB", NULL);
