@@ -59,7 +59,7 @@ enum cfg_rule {
 };
 
 /* Indexes message.c's formats[] table, which names them. */
-enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG };
+enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG, CFG_FORMAT_OTLP };
 
 /* Indexes id.c's schemes[] table, which names them. AUTO is a choice between
  * BUTLER and RANDOM made by id (id.h), never a scheme that produced an ID. */

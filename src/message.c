@@ -242,6 +242,147 @@ put_posthog(struct json_writer *w, const struct cfg *c, const struct facts *f, c
 	json_object_end(w);
 }
 
+/* OTLP's KeyValue, an element of the open array: {"key": key, "value": {...}}.
+ * kv_begin leaves the value object open for its one AnyValue member. */
+static void
+kv_begin(struct json_writer *w, const char *key)
+{
+	json_object_begin(w, NULL);
+	put(w, "key", key);
+	json_object_begin(w, "value");
+}
+
+static void
+kv_end(struct json_writer *w)
+{
+	json_object_end(w);
+	json_object_end(w);
+}
+
+static void
+kv_string(struct json_writer *w, const char *key, const char *value)
+{
+	kv_begin(w, key);
+	put(w, "stringValue", value);
+	kv_end(w);
+}
+
+static void
+kv_bool(struct json_writer *w, const char *key, int value)
+{
+	kv_begin(w, key);
+	json_put_bool(w, "boolValue", value);
+	kv_end(w);
+}
+
+/* A kvlistValue: {"key": key, "value": {"kvlistValue": {"values": [ ... */
+static void
+kvlist_begin(struct json_writer *w, const char *key)
+{
+	kv_begin(w, key);
+	json_object_begin(w, "kvlistValue");
+	array_begin(w, "values");
+}
+
+static void
+kvlist_end(struct json_writer *w)
+{
+	array_end(w);
+	json_object_end(w);
+	kv_end(w);
+}
+
+/* enabledFeatures as nested kvlistValues, in file order (put_features_nested's walk). */
+static void
+kv_features(struct json_writer *w, const struct cfg *c)
+{
+	unsigned open = 0;
+
+	kvlist_begin(w, "enabledFeatures");
+	for (size_t i = 0; i < c->n_features; i++) {
+		const struct cfg_feature *f = &c->features[i];
+
+		for (; open >= f->depth; open--)
+			kvlist_end(w);
+		if (f->kind == CFG_FEATURE_OBJECT) {
+			kvlist_begin(w, f->key);
+			open = f->depth;
+		} else {
+			kv_bool(w, f->key, f->kind == CFG_FEATURE_TRUE);
+		}
+	}
+	for (; open > 0; open--)
+		kvlist_end(w);
+	kvlist_end(w);
+}
+
+/* The one LogRecord: the build time (nanoseconds as a decimal string, as the
+ * protobuf JSON mapping writes 64-bit integers), INFO, and the butler message's
+ * system fields and features as attributes. */
+static void
+put_otlp_record(struct json_writer *w, const struct cfg *c, const struct facts *f,
+    const char *id, const struct msg_stamp *s)
+{
+	char nanos[24];
+	struct buf b;
+
+	buf_init(&b, nanos, sizeof nanos);
+	buf_uint(&b, (uint64_t)s->ms * 1000000u, 1);
+	json_object_begin(w, NULL);
+	put(w, "timeUnixNano", nanos);
+	put(w, "observedTimeUnixNano", nanos);
+	json_put_uint(w, "severityNumber", 9);   /* SEVERITY_NUMBER_INFO */
+	put(w, "severityText", "INFO");
+	json_object_begin(w, "body");
+	put(w, "stringValue", "telemetry");
+	json_object_end(w);
+	array_begin(w, "attributes");
+	kv_string(w, "system.id", id);
+	kv_string(w, "system.arch", f->arch);
+	kv_string(w, "system.platform", "linux");
+	kv_string(w, "system.release", f->os.release);
+	kv_string(w, "system.distro", f->os.distro);
+	kv_string(w, "system.codename", f->os.codename);
+	kv_bool(w, "system.virtual", f->is_virtual);
+	if (c->runtime_version[0] != '\0')
+		kv_string(w, "system.nodeVersion", c->runtime_version);
+	kv_features(w, c);
+	array_end(w);
+	json_object_end(w);
+}
+
+/* An OTLP/HTTP JSON logs request (ExportLogsServiceRequest): resourceLogs ->
+ * resource.attributes (service.name, service.version) -> scopeLogs (scope anontel)
+ * -> one LogRecord. */
+static void
+put_otlp(struct json_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+    const struct msg_stamp *s)
+{
+	json_object_begin(w, NULL);
+	array_begin(w, "resourceLogs");
+	json_object_begin(w, NULL);
+	json_object_begin(w, "resource");
+	array_begin(w, "attributes");
+	kv_string(w, "service.name", c->service);
+	kv_string(w, "service.version", c->service_version);
+	array_end(w);
+	json_object_end(w);
+	array_begin(w, "scopeLogs");
+	json_object_begin(w, NULL);
+	json_object_begin(w, "scope");
+	put(w, "name", "anontel");
+	put(w, "version", ANONTEL_VERSION);
+	json_object_end(w);
+	array_begin(w, "logRecords");
+	put_otlp_record(w, c, f, id, s);
+	array_end(w);
+	json_object_end(w);
+	array_end(w);
+	json_object_end(w);
+	array_end(w);
+	json_object_end(w);
+}
+
 /* The flattened names' hashes (the first 8 bytes of their SHA-256), to find two
  * features that flatten alike ({"a_b": true, "a": {"b": false}}) without keeping
  * every name. */
@@ -329,6 +470,7 @@ static const struct {
 } formats[] = {
 	[CFG_FORMAT_BUTLER] = { "butler", put_butler, NULL },
 	[CFG_FORMAT_POSTHOG] = { "posthog", put_posthog, check_posthog },
+	[CFG_FORMAT_OTLP] = { "otlp", put_otlp, NULL },
 };
 
 #define N_FORMATS (sizeof formats / sizeof formats[0])

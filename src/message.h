@@ -42,7 +42,10 @@ void msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_U
  * butler, {"ts": ts, "data": {...}} or, with envelope off, the data object alone;
  * posthog, a batch of one capture event as posthog-node sends it
  * ({"api_key", "batch": [event], "sent_at"}), the event carrying s's uuid and the
- * features flattened to "feature_<key path joined by _>" properties. "sent_at" is s's ts here; msg_set_sent_at moves it to the send time. Compact
+ * features flattened to "feature_<key path joined by _>" properties; otlp, an
+ * OTLP/HTTP JSON logs request of one LogRecord (resource attributes service.name
+ * and service.version; the system fields and enabledFeatures as attributes).
+ * "sent_at" is s's ts here; msg_set_sent_at moves it to the send time. Compact
  * unless `pretty`. Returns 0, or -1 if out overflowed or c's format is not in the
  * table.
  */
@@ -58,8 +61,8 @@ int msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const
  */
 int msg_set_sent_at(char *msg, size_t n, const char *ts);
 
-/* The name of format `format` (an enum cfg_format: "butler", "posthog"), or NULL
- * past the last one: config's "format" accepts exactly these names. */
+/* The name of format `format` (an enum cfg_format: "butler", "posthog", "otlp"),
+ * or NULL past the last one: config's "format" accepts exactly these names. */
 const char *msg_format_name(unsigned format);
 
 /*

@@ -73,7 +73,8 @@ check_cfg(const struct cfg *c)
 	    (c->runtime_version[0] == '\0' || in_set(c->runtime_version, "_.+-", 1, 64)),
 	    "runtimeVersion");
 	FUZZ_CHECK(TERMINATED(c->endpoint) && no_control(c->endpoint, 1), "endpoint");
-	FUZZ_CHECK(c->format == CFG_FORMAT_BUTLER || c->format == CFG_FORMAT_POSTHOG, "format");
+	FUZZ_CHECK(c->format == CFG_FORMAT_BUTLER || c->format == CFG_FORMAT_POSTHOG ||
+	    c->format == CFG_FORMAT_OTLP, "format");
 	FUZZ_CHECK(c->envelope == 0 || c->envelope == 1, "envelope %d", c->envelope);
 	FUZZ_CHECK(c->scheme == CFG_SCHEME_AUTO || c->scheme == CFG_SCHEME_BUTLER ||
 	    c->scheme == CFG_SCHEME_MACHINE_ID || c->scheme == CFG_SCHEME_RANDOM ||

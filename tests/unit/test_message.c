@@ -1,6 +1,6 @@
 /*
  * test_message: the message's exact bytes for every format (butler with and
- * without the ts envelope, posthog), compact and pretty, from fixed facts,
+ * without the ts envelope, posthog, otlp), compact and pretty, from fixed facts,
  * ID, stamp and config; the format table; the format checks cfg_load runs; the
  * timestamp text; the UUID v7; the send time written into a kept message.
  * msg_build reads no file, no clock and no random source, so these are the bytes
@@ -138,7 +138,7 @@ static const struct row {
 	  "    \"beta\": true\n"
 	  "  }\n"
 	  "}" },
-	/* The envelope is butler's: posthog ignores it. */
+	/* The envelope is butler's: posthog and otlp ignore it. */
 	{ "posthog-compact", CFG_FORMAT_POSTHOG, 0, 0,
 	  "{\"api_key\":\"phc_key\",\"batch\":[{\"event\":\"telemetry sent\",\"distinct_id\":\"" ID "\","
 	  "\"timestamp\":\"" TS "\",\"uuid\":\"" UUID "\",\"properties\":{\"service\":\"butler\","
@@ -179,6 +179,153 @@ static const struct row {
 	  "    }\n"
 	  "  ],\n"
 	  "  \"sent_at\": \"" TS "\"\n"
+	  "}" },
+	{ "otlp-compact", CFG_FORMAT_OTLP, 1, 0,
+	  "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+	  "\"value\":{\"stringValue\":\"butler\"}},{\"key\":\"service.version\","
+	  "\"value\":{\"stringValue\":\"5.1.0\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"anontel\","
+	  "\"version\":\"" ANONTEL_VERSION "\"},\"logRecords\":[{\"timeUnixNano\":\"1614770035862000000\","
+	  "\"observedTimeUnixNano\":\"1614770035862000000\",\"severityNumber\":9,"
+	  "\"severityText\":\"INFO\",\"body\":{\"stringValue\":\"telemetry\"},"
+	  "\"attributes\":[{\"key\":\"system.id\",\"value\":{\"stringValue\":\"" ID "\"}},"
+	  "{\"key\":\"system.arch\",\"value\":{\"stringValue\":\"x64\"}},{\"key\":\"system.platform\","
+	  "\"value\":{\"stringValue\":\"linux\"}},{\"key\":\"system.release\","
+	  "\"value\":{\"stringValue\":\"12\"}},{\"key\":\"system.distro\","
+	  "\"value\":{\"stringValue\":\"Debian GNU/Linux\"}},{\"key\":\"system.codename\","
+	  "\"value\":{\"stringValue\":\"bookworm\"}},{\"key\":\"system.virtual\","
+	  "\"value\":{\"boolValue\":true}},{\"key\":\"system.nodeVersion\","
+	  "\"value\":{\"stringValue\":\"v20.11.1\"}},{\"key\":\"enabledFeatures\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"api\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"x\",\"value\":{\"boolValue\":true}},"
+	  "{\"key\":\"y\",\"value\":{\"boolValue\":false}}]}}},{\"key\":\"beta\","
+	  "\"value\":{\"boolValue\":true}}]}}}]}]}]}]}" },
+	{ "otlp-pretty", CFG_FORMAT_OTLP, 0, 1,
+	  "{\n"
+	  "  \"resourceLogs\": [\n"
+	  "    {\n"
+	  "      \"resource\": {\n"
+	  "        \"attributes\": [\n"
+	  "          {\n"
+	  "            \"key\": \"service.name\",\n"
+	  "            \"value\": {\n"
+	  "              \"stringValue\": \"butler\"\n"
+	  "            }\n"
+	  "          },\n"
+	  "          {\n"
+	  "            \"key\": \"service.version\",\n"
+	  "            \"value\": {\n"
+	  "              \"stringValue\": \"5.1.0\"\n"
+	  "            }\n"
+	  "          }\n"
+	  "        ]\n"
+	  "      },\n"
+	  "      \"scopeLogs\": [\n"
+	  "        {\n"
+	  "          \"scope\": {\n"
+	  "            \"name\": \"anontel\",\n"
+	  "            \"version\": \"" ANONTEL_VERSION "\"\n"
+	  "          },\n"
+	  "          \"logRecords\": [\n"
+	  "            {\n"
+	  "              \"timeUnixNano\": \"1614770035862000000\",\n"
+	  "              \"observedTimeUnixNano\": \"1614770035862000000\",\n"
+	  "              \"severityNumber\": 9,\n"
+	  "              \"severityText\": \"INFO\",\n"
+	  "              \"body\": {\n"
+	  "                \"stringValue\": \"telemetry\"\n"
+	  "              },\n"
+	  "              \"attributes\": [\n"
+	  "                {\n"
+	  "                  \"key\": \"system.id\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"" ID "\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.arch\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"x64\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.platform\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"linux\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.release\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"12\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.distro\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"Debian GNU/Linux\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.codename\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"bookworm\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.virtual\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"boolValue\": true\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.nodeVersion\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"v20.11.1\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"enabledFeatures\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"kvlistValue\": {\n"
+	  "                      \"values\": [\n"
+	  "                        {\n"
+	  "                          \"key\": \"api\",\n"
+	  "                          \"value\": {\n"
+	  "                            \"kvlistValue\": {\n"
+	  "                              \"values\": [\n"
+	  "                                {\n"
+	  "                                  \"key\": \"x\",\n"
+	  "                                  \"value\": {\n"
+	  "                                    \"boolValue\": true\n"
+	  "                                  }\n"
+	  "                                },\n"
+	  "                                {\n"
+	  "                                  \"key\": \"y\",\n"
+	  "                                  \"value\": {\n"
+	  "                                    \"boolValue\": false\n"
+	  "                                  }\n"
+	  "                                }\n"
+	  "                              ]\n"
+	  "                            }\n"
+	  "                          }\n"
+	  "                        },\n"
+	  "                        {\n"
+	  "                          \"key\": \"beta\",\n"
+	  "                          \"value\": {\n"
+	  "                            \"boolValue\": true\n"
+	  "                          }\n"
+	  "                        }\n"
+	  "                      ]\n"
+	  "                    }\n"
+	  "                  }\n"
+	  "                }\n"
+	  "              ]\n"
+	  "            }\n"
+	  "          ]\n"
+	  "        }\n"
+	  "      ]\n"
+	  "    }\n"
+	  "  ]\n"
 	  "}" },
 };
 
@@ -224,6 +371,16 @@ test_sparse(void)
 		    "\"$lib_version\":\"" ANONTEL_VERSION "\",\"$os\":\"Linux\","
 		    "\"$process_person_profile\":false,\"$geoip_disable\":true}}],"
 		    "\"sent_at\":\"" TS "\"}", "posthog");
+		/* otlp: an empty enabledFeatures is an empty kvlist; no nodeVersion. */
+		cfg.format = CFG_FORMAT_OTLP;
+		buf_init(&b, mem, sizeof mem);
+		CHECK(msg_build(&b, &cfg, &facts, "", &stamp, 0) == 0);
+		CHECK(strstr(mem, "{\"key\":\"system.distro\",\"value\":{\"stringValue\":"
+		    "\"Alpine \\\"Linux\\\"\\u0001\\\\ caf\xc3\xa9\"}}") != NULL);
+		CHECK(strstr(mem, "{\"key\":\"system.virtual\",\"value\":{\"boolValue\":false}},"
+		    "{\"key\":\"enabledFeatures\",\"value\":{\"kvlistValue\":{\"values\":[]}}}]}]}]}]}")
+		    != NULL);
+		CHECK(strstr(mem, "nodeVersion") == NULL);
 	}
 }
 
@@ -251,10 +408,11 @@ test_table(void)
 
 	CHECK_STR(msg_format_name(CFG_FORMAT_BUTLER), "butler", "0");
 	CHECK_STR(msg_format_name(CFG_FORMAT_POSTHOG), "posthog", "1");
-	CHECK(msg_format_name(CFG_FORMAT_POSTHOG + 1) == NULL);
+	CHECK_STR(msg_format_name(CFG_FORMAT_OTLP), "otlp", "2");
+	CHECK(msg_format_name(CFG_FORMAT_OTLP + 1) == NULL);
 	CHECK(msg_format_name(~0u) == NULL);
 	setup(CFG_FORMAT_BUTLER, 1);
-	cfg.format = (enum cfg_format)(CFG_FORMAT_POSTHOG + 1);
+	cfg.format = (enum cfg_format)(CFG_FORMAT_OTLP + 1);
 	buf_init(&b, mem, sizeof mem);
 	CHECK(msg_build(&b, &cfg, &facts, ID, &stamp, 0) == -1);
 	CHECK(b.len == 0);
@@ -358,7 +516,7 @@ test_sent_at(void)
 	CHECK(msg_set_sent_at(mem, n, "2021") == 0);               /* not a timestamp */
 	CHECK(msg_set_sent_at(mem, 10, later) == 0);
 	/* The other formats carry no send time: left byte for byte. */
-	for (int format = CFG_FORMAT_BUTLER; format <= CFG_FORMAT_BUTLER; format += 2) {
+	for (int format = CFG_FORMAT_BUTLER; format <= CFG_FORMAT_OTLP; format += 2) {
 		for (int pretty = 0; pretty <= 1; pretty++) {
 			static char copy[sizeof mem];
 
@@ -378,6 +536,37 @@ test_sent_at(void)
 	CHECK(msg_set_sent_at(mem, b.len, later) == 0);
 }
 
+/* Features nested 8 deep (the most config allows): otlp nests 4 JSON levels per
+ * feature level, and stays within the writer's depth. */
+static void
+test_otlp_deep(void)
+{
+	static const char *const keys[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	struct buf b;
+	int depth = 0, most = 0;
+
+	setup(CFG_FORMAT_OTLP, 1);
+	for (unsigned i = 0; i < 8; i++) {
+		cfg.features[i].key = keys[i];
+		cfg.features[i].depth = (uint8_t)(i + 1);
+		cfg.features[i].kind = i < 7 ? CFG_FEATURE_OBJECT : CFG_FEATURE_TRUE;
+	}
+	cfg.features[8] = (struct cfg_feature){ "z", 1, CFG_FEATURE_FALSE };
+	cfg.n_features = 9;
+	for (int pretty = 0; pretty <= 1; pretty++) {
+		buf_init(&b, mem, sizeof mem);
+		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, pretty) == 0, "pretty %d", pretty);
+	}
+	for (const char *p = mem; *p; p++) {
+		if (*p == '{' || *p == '[')
+			most = ++depth > most ? depth : most;
+		else if (*p == '}' || *p == ']')
+			depth--;
+	}
+	CHECKF(depth == 0 && most == 42, "balanced %d, deepest %d", depth, most);
+	CHECK(strstr(mem, "\"key\": \"h\",\n") != NULL);
+}
+
 static const struct check_case cases[] = {
 	{ "bytes", test_bytes },
 	{ "sparse", test_sparse },
@@ -387,6 +576,7 @@ static const struct check_case cases[] = {
 	{ "timestamp", test_timestamp },
 	{ "stamp", test_stamp },
 	{ "sent_at", test_sent_at },
+	{ "otlp_deep", test_otlp_deep },
 };
 
 CHECK_MAIN(cases)
