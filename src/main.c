@@ -467,6 +467,11 @@ status_text(struct buf *b, const struct status_view *v)
 	buf_line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
 	buf_line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
 	buf_line(b, "format", msg_format_name(config.format));
+	buf_str(b, "headers: ");
+	if (config.n_headers == 0)
+		buf_str(b, "(none)");
+	cfg_header_names(&config, b);         /* names only: values may be secrets */
+	buf_char(b, '\n');
 	buf_line(b, "id scheme", v->scheme);
 	buf_line(b, "trust", v->trust);
 	buf_line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
@@ -523,6 +528,18 @@ put_json(struct json_writer *w, const char *key, const char *value)
 	json_put_string(w, key, value, strlen(value));
 }
 
+/* "headers": "A, B": the names of the config's headers, never their values. */
+static void
+status_header_names(struct json_writer *w)
+{
+	char names[CFG_HEADERS_MAX];
+	struct buf n;
+
+	buf_init(&n, names, sizeof names);
+	cfg_header_names(&config, &n);
+	json_put_string(w, "headers", n.p, n.len);
+}
+
 static void
 status_json(struct buf *b, const struct status_view *v)
 {
@@ -538,6 +555,7 @@ status_json(struct buf *b, const struct status_view *v)
 		put_json(&w, "config", config.file);
 		put_json(&w, "endpoint", v->endpoint);
 		put_json(&w, "format", msg_format_name(config.format));
+		status_header_names(&w);
 		put_json(&w, "idScheme", v->scheme);
 		put_json(&w, "trust", v->trust);
 		put_json(&w, "stateDir", v->state_dir);
@@ -693,6 +711,20 @@ detach_report(void *ctx, struct report_run *r)
 	return 0;
 }
 
+/* -v: the names of the configured headers, never their values. */
+static void
+say_header_names(const char *who)
+{
+	char names[CFG_HEADERS_MAX];
+	struct buf n;
+
+	if (config.n_headers == 0)
+		return;
+	buf_init(&n, names, sizeof names);
+	cfg_header_names(&config, &n);
+	say3(who, "with the configured headers (values not shown): ", names);
+}
+
 /* Runs one report cycle within the deadline (handed to a detached child when
  * `detached`) and says what needs saying. Returns the exit status report would
  * have. */
@@ -712,6 +744,8 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	r.force = force;
 	r.deadline_ms = deadline_ms;
 	r.log = cl->verbose ? log_line : NULL;
+	if (cl->verbose)
+		say_header_names(who);
 	if (detached) {
 		r.hand_off = detach_report;
 		r.hand_off_ctx = &d;

@@ -426,6 +426,16 @@ leaf_index(const struct cfg *c, size_t n)
 	return c->n_features;
 }
 
+/* "F: " before a message about file F; nothing when there is no file. */
+static void
+where(struct buf *e, const char *file)
+{
+	if (file != NULL && file[0] != '\0') {
+		buf_str(e, file);
+		buf_str(e, ": ");
+	}
+}
+
 /* PostHog needs an API key, and one property per feature. */
 static int
 check_posthog(const struct cfg *c, struct buf *e)
@@ -433,8 +443,8 @@ check_posthog(const struct cfg *c, struct buf *e)
 	static struct flat_names fl;
 
 	if (c->posthog_api_key[0] == '\0') {
-		buf_str(e, c->file);
-		buf_str(e, ": posthog.apiKey: required when \"format\" is \"posthog\"");
+		where(e, c->file);
+		buf_str(e, "posthog.apiKey: required when \"format\" is \"posthog\"");
 		return -1;
 	}
 	fl.n = 0;
@@ -448,8 +458,8 @@ check_posthog(const struct cfg *c, struct buf *e)
 			feature_names(c, pick_two, &fl);
 			if (strcmp(fl.name[0], fl.name[1]) != 0)
 				continue;
-			buf_str(e, c->file);
-			buf_str(e, ": enabledFeatures: two features give the PostHog property ");
+			where(e, c->features_from);
+			buf_str(e, "enabledFeatures: two features give the PostHog property ");
 			buf_str(e, fl.name[0]);
 			return -1;
 		}

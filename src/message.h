@@ -67,10 +67,11 @@ const char *msg_format_name(unsigned format);
 
 /*
  * Checks c's format-specific settings once the config is read (cfg_load calls
- * it). posthog: posthog.apiKey is set ("F: posthog.apiKey: required when
- * \"format\" is \"posthog\""), and no two features give the same property name
- * ("F: enabledFeatures: two features give the PostHog property feature_a_b").
- * Returns 0, or -1 with that line appended to e.
+ * it, after the environment). posthog: posthog.apiKey is set ("F: posthog.apiKey:
+ * required when \"format\" is \"posthog\"", F the config file, left out when
+ * there is none), and no two features give the same property name ("G:
+ * enabledFeatures: two features give the PostHog property feature_a_b", G the file
+ * the features came from). Returns 0, or -1 with that line appended to e.
  */
 int msg_check(const struct cfg *c, struct buf *e);
 

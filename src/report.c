@@ -205,11 +205,13 @@ refused_for_good(int status)
 	return status >= 400 && status <= 499 && status != 408 && status != 425 && status != 429;
 }
 
-/* The message's Idempotency-Key header into key: of its bytes as kept, so a
- * resend carries the same key (a server can drop the duplicate that at-least-once
- * delivery may bring after a crash). */
-static void
-key_header(const char *msg, size_t n, char key[64])
+/* The request's extra headers into out: the message's Idempotency-Key (of its
+ * bytes as kept, so a resend carries the same key: a server can drop the
+ * duplicate that at-least-once delivery may bring after a crash), then the
+ * config's. Returns how many. */
+static size_t
+request_headers(const struct report_run *r, const char *msg, size_t n, char key[64],
+    const char *out[1 + CFG_MAX_HEADERS])
 {
 	unsigned char digest[SHA256_LEN];
 	struct buf h;
@@ -218,6 +220,10 @@ key_header(const char *msg, size_t n, char key[64])
 	buf_init(&h, key, 64);
 	buf_str(&h, "Idempotency-Key: ");
 	buf_hex(&h, digest, 16);
+	out[0] = key;
+	for (size_t i = 0; i < r->cfg->n_headers; i++)
+		out[1 + i] = r->cfg->headers[i];
+	return 1 + r->cfg->n_headers;
 }
 
 /* Sends one message (r->message's first n bytes), with its send time in the
@@ -228,15 +234,15 @@ key_header(const char *msg, size_t n, char key[64])
 static int
 send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 {
-	char key[64], sent[MSG_TS_LEN + 1];
-	const char *headers[1] = { key };
+	char key_header[64], sent[MSG_TS_LEN + 1];
+	const char *headers[1 + CFG_MAX_HEADERS];
 	struct client_request rq;
 	struct client_result res;
 	int64_t now = run_now(r);
+	size_t n_headers = request_headers(r, msg, n, key_header, headers);
 	int rc;
 
 	*retry_after = -1;
-	key_header(msg, n, key);
 	msg_timestamp(now > 0 ? now : 0, sent);
 	msg_set_sent_at(msg, n, sent);
 	r->status = REPORT_NOT_DELIVERED;
@@ -245,7 +251,8 @@ send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 	rq.body = msg;
 	rq.body_len = n;
 	rq.headers = headers;
-	rq.n_headers = 1;
+	rq.n_headers = n_headers;
+	rq.n_origin_headers = r->cfg->n_headers;
 	rq.deadline_ms = r->deadline_ms;
 	rq.log = r->log;
 	rq.log_ctx = r->log_ctx;

@@ -14,7 +14,9 @@ BIN = os.path.join(TOP, "build", "anontel")
 # Variables that change anontel's behaviour; removed from every run unless a test sets them.
 ANONTEL_ENV = ["ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR", "ANONTEL_DISABLED",
                "ANONTEL_ID", "DO_NOT_TRACK", "SSL_CERT_FILE", "https_proxy", "HTTPS_PROXY",
-               "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"]
+               "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY",
+               "ANONTEL_SERVICE", "ANONTEL_SERVICE_VERSION", "ANONTEL_FORMAT",
+               "ANONTEL_FEATURES_FILE", "ANONTEL_HEADERS_FILE"]
 
 # Receivers' own client libraries (npm), installed once into build/npm (git-ignored).
 NPM_DIR = os.path.join(TOP, "build", "npm")

@@ -173,3 +173,20 @@ def test_show_prints_what_is_sent(tmp):
     want = json.dumps(lib.strict_json(pretty.stdout), indent=2).encode() + b"\n"
     lib.eq(pretty.stdout, want, "show --pretty is JSON.stringify(v, null, 2)'s layout")
 
+
+def test_otlp_needs_no_config_file(tmp):
+    """A scratch image: the format, service and features from the environment alone."""
+    features = lib.write_config(tmp, {"api": {"x": True}}, name="features.json")
+    with peers.TLSServer(tls=False) as s:
+        env = peers.new_env(tmp, ANONTEL_FORMAT="otlp", ANONTEL_SERVICE="svc",
+                            ANONTEL_SERVICE_VERSION="2.0.0", ANONTEL_FEATURES_FILE=features,
+                            ANONTEL_ENDPOINT=s.url("/v1/logs", host="127.0.0.1"))
+        p, _ = peers.report(tmp, env=env)
+        peers.expect_delivered(p, s, "otlp from the environment")
+        body = lib.strict_json(s.requests[0].body)
+    rl = body["resourceLogs"][0]
+    lib.eq(attributes(rl["resource"]["attributes"]),
+           {"service.name": "svc", "service.version": "2.0.0"}, "service from the environment")
+    rec = rl["scopeLogs"][0]["logRecords"][0]
+    lib.eq(attributes(rec["attributes"])["enabledFeatures"], {"api": {"x": True}},
+           "features from ANONTEL_FEATURES_FILE")

@@ -227,6 +227,8 @@ static struct {
 	char body[STATE_MSG_MAX + 1];   /* NUL-terminated */
 	size_t body_len;
 	char key[64];             /* the Idempotency-Key header of the last call */
+	size_t n_headers, n_origin_headers;
+	const char *last_header;
 } server;
 
 static int
@@ -239,6 +241,9 @@ fake_exchange(const struct client_request *rq, struct client_result *res)
 	server.body[rq->body_len] = '\0';
 	server.body_len = rq->body_len;
 	server.key[0] = '\0';
+	server.n_headers = rq->n_headers;
+	server.n_origin_headers = rq->n_origin_headers;
+	server.last_header = rq->n_headers > 0 ? rq->headers[rq->n_headers - 1] : NULL;
 	for (size_t i = 0; i < rq->n_headers; i++)
 		if (strncmp(rq->headers[i], "Idempotency-Key: ", 17) == 0)
 			snprintf(server.key, sizeof server.key, "%s", rq->headers[i] + 17);
@@ -464,11 +469,13 @@ test_force_sends_when_not_due(void)
 }
 
 /* PostHog: the kept message keeps its uuid, timestamp and key; each send writes its
- * own time into sent_at (posthog-node's queue does the same). */
+ * own time into sent_at (posthog-node's queue does the same); the config's headers
+ * go with it, marked for the endpoint's origin only. */
 static void
 test_posthog_resend_has_a_new_sent_at(void)
 {
 	static char first[STATE_MSG_MAX];
+	static const char *const hdr[] = { "Authorization: Bearer t" };
 	size_t first_len;
 	char first_key[64], want[33];
 	struct state_stamps st;
@@ -476,11 +483,15 @@ test_posthog_resend_has_a_new_sent_at(void)
 	setup();
 	cfg.format = CFG_FORMAT_POSTHOG;
 	snprintf(cfg.posthog_api_key, sizeof cfg.posthog_api_key, "phc_k");
+	cfg.headers[0] = hdr[0];
+	cfg.n_headers = 1;
 	server.answer = 503;
 	CHECKF(run_at(T0, 0) == REPORT_NOT_DELIVERED, "503: not delivered");
 	memcpy(first, server.body, server.body_len);
 	first_len = server.body_len;
 	snprintf(first_key, sizeof first_key, "%s", server.key);
+	CHECK(server.n_headers == 2 && server.n_origin_headers == 1);
+	CHECK_STR(server.last_header, hdr[0], "the config's header, last");
 	CHECK(strstr(first, "\"timestamp\":\"2026-11-26T08:00:00.000Z\"") != NULL);
 	CHECKF(strstr(first, "\"sent_at\":\"2026-11-26T08:00:00.000Z\"}") != NULL, "%s", first);
 	CHECK(strstr(first, "\"uuid\":\"01a216de-5800-7") != NULL);    /* v7 of T0 */
