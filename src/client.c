@@ -104,7 +104,7 @@ proxy_connect(struct conn *c, const struct url *dest,
 	char code[4];
 
 	buf_init(&b, head, sizeof head);
-	if (http_connect(&b, dest, proxy) != 0)
+	if (http_connect(&b, dest, proxy, time(NULL)) != 0)
 		return failf(res, "proxy CONNECT request too long", NULL, NULL);
 	if (net_write_all(c->fd, b.p, b.len, c->deadline_ms, err, sizeof err) != 0)
 		return failf(res, "proxy: ", err, NULL);
@@ -156,17 +156,31 @@ need_trust(const struct client_request *rq, struct client_result *res)
 	return 0;
 }
 
+static int
+same_origin(const struct url *a, const struct url *b)
+{
+	return a->scheme == b->scheme && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
 /* Sends the request's head, then its body from the caller's buffer. */
 static int
 send_request(const struct client_request *rq, struct conn *c, const struct url *dest,
     struct client_result *res)
 {
+	size_t n_headers = rq->n_headers;
+	time_t now = time(NULL);
 	char err[512];
 	struct buf b;
 
+	if (!same_origin(dest, &rq->dest->url) && rq->n_origin_headers <= n_headers) {
+		n_headers -= rq->n_origin_headers;
+		if (rq->n_origin_headers > 0)
+			logf3(rq, "not sending the configured headers to another origin: ", dest->host,
+			    NULL);
+	}
 	buf_init(&b, head, sizeof head);
-	if (rq->get ? http_get(&b, dest, rq->headers, rq->n_headers) :
-	    http_post_head(&b, dest, rq->headers, rq->n_headers, rq->body_len))
+	if (rq->get ? http_get(&b, dest, rq->headers, n_headers, now) :
+	    http_post_head(&b, dest, rq->headers, n_headers, rq->body_len, now))
 		return failf(res, "request headers larger than 16 KiB", NULL, NULL);
 	if (conn_write(c, b.p, b.len, err, sizeof err) != 0 ||
 	    (!rq->get && rq->body_len > 0 && conn_write(c, rq->body, rq->body_len, err,

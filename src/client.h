@@ -61,6 +61,10 @@ struct client_request {
 	size_t body_len;
 	const char *const *headers;      /* extra "Name: value" lines */
 	size_t n_headers;
+	size_t n_origin_headers;         /* the last n of headers (the config's: a receiver's
+	                                  * token) go only to dest's own origin (scheme,
+	                                  * host, port): a redirect elsewhere drops them,
+	                                  * as curl drops Authorization */
 	int64_t deadline_ms;             /* net_now_ms() based */
 	void (*log)(void *ctx, const char *line);   /* -v progress, never secrets; may be NULL */
 	void *log_ctx;
@@ -75,8 +79,10 @@ struct client_result {
 };
 
 /*
- * Performs the exchange. Follows 301, 302, 307 and 308 (same method, body and
- * headers) up to CLIENT_MAX_REDIRECTS times, never from https to http. With
+ * Performs the exchange. Each request carries a Date header (the clock as it is).
+ * Follows 301, 302, 307 and 308 (same method, body and headers, but for the
+ * origin-bound ones off dest's origin) up to CLIENT_MAX_REDIRECTS times, never
+ * from https to http. With
  * same_host, a redirect to another host is not followed: the 3xx is the final
  * response and other_host names the target, so no header of the request ever
  * reaches a host the caller did not name. Returns 0 when a final response

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ascii.h"
 #include "buf.h"
 #include "file.h"
+#include "http.h"
 #include "id.h"
 #include "json.h"
 #include "message.h"
@@ -44,7 +46,8 @@ _Static_assert(sizeof(struct work) <= CFG_SCRATCH_SIZE, "CFG_SCRATCH_SIZE is too
 
 struct ctx {
 	struct cfg *c;
-	const char *js;
+	const char *file;       /* the file js came from, for messages */
+	char *js;               /* its text, inside c->text */
 	const jsmntok_t *tok;   /* jsmn's tokens of js */
 	uint32_t *feat_slot;    /* the hash set of feature keys */
 	int ntok;
@@ -216,7 +219,7 @@ path_pop(struct ctx *x, size_t saved)
 static void
 fail_prefix(struct ctx *x)
 {
-	buf_str(x->e, x->c->file);
+	buf_str(x->e, x->file);
 	buf_str(x->e, ": ");
 	if (x->plen > 0) {
 		buf_add(x->e, x->path, x->plen);
@@ -363,35 +366,52 @@ h_endpoint(struct ctx *x, int t)
 	return 0;
 }
 
-/*
- * A name out of a module's table into *v: name(0), name(1), ... up to the first
- * NULL (msg_format_name, id_scheme_name). Anything else is refused with the
- * table's names: expected "a", "b" or "c".
- */
+/* Appends the names of a module's table, name(0), name(1), ... up to the first
+ * NULL (msg_format_name, id_scheme_name), as: expected "a", "b" or "c". */
+static void
+put_choices(struct buf *e, const char *(*name)(unsigned))
+{
+	unsigned count;
+
+	for (count = 0; name(count) != NULL; count++)
+		;
+	buf_str(e, "expected ");
+	for (unsigned i = 0; i < count; i++) {
+		if (i > 0)
+			buf_str(e, i + 1 < count ? ", " : " or ");
+		buf_char(e, '"');
+		buf_str(e, name(i));
+		buf_char(e, '"');
+	}
+}
+
+/* The index of s in a module's table into *v; -1 when it is not there. */
+static int
+choose(const char *(*name)(unsigned), const char *s, unsigned *v)
+{
+	for (unsigned i = 0; name(i) != NULL; i++) {
+		if (strcmp(s, name(i)) == 0) {
+			*v = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A name out of a module's table into *v; anything else is refused with the
+ * table's names. */
 static int
 get_choice(struct ctx *x, int t, const char *(*name)(unsigned), unsigned *v)
 {
 	const char *s;
 	size_t n;
-	unsigned i, count;
 
 	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
 		return -1;
-	for (count = 0; name(count) != NULL; count++) {
-		if (strcmp(s, name(count)) == 0) {
-			*v = count;
-			return 0;
-		}
-	}
+	if (choose(name, s, v) == 0)
+		return 0;
 	fail_prefix(x);
-	buf_str(x->e, "expected ");
-	for (i = 0; i < count; i++) {
-		if (i > 0)
-			buf_str(x->e, i + 1 < count ? ", " : " or ");
-		buf_char(x->e, '"');
-		buf_str(x->e, name(i));
-		buf_char(x->e, '"');
-	}
+	put_choices(x->e, name);
 	return -1;
 }
 
@@ -679,7 +699,7 @@ walk_features(struct ctx *x, int t, unsigned depth)
 		}
 		f->depth = (uint8_t)depth;
 		f->key = key;
-		c->text[x->tok[k].end] = '\0';
+		x->js[x->tok[k].end] = '\0';
 		c->n_features++;
 		if (f->kind == CFG_FEATURE_OBJECT && walk_features(x, v, depth + 1) < 0)
 			return -1;
@@ -694,8 +714,97 @@ h_features(struct ctx *x, int t)
 {
 	if (x->tok[t].type != JSMN_OBJECT)
 		return fail(x, "expected an object");
+	x->c->n_features = 0;       /* ANONTEL_FEATURES_FILE's replace the config's */
 	memset(x->feat_slot, 0, FEAT_SLOTS * sizeof x->feat_slot[0]);
 	return walk_features(x, t, 1);
+}
+
+/* 1 if a header named like line's (up to its ':') is among the first n of c's. */
+static int
+header_seen(const struct cfg *c, const char *line, size_t n)
+{
+	size_t len = (size_t)(strchr(line, ':') - line);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncasecmp(c->headers[i], line, len) == 0 && c->headers[i][len] == ':')
+			return 1;
+	return 0;
+}
+
+/*
+ * One member of headers at token k: the line "Name: value" is written over the
+ * member's own text, from the name's first byte to the value's closing quote, as
+ * the feature keys are ended in place: the name stays as written, ": " takes the
+ * place of `": "`, and a decoded value is never longer than its JSON text. The
+ * line is judged by http_header_check, as check -H is; a ':' inside the name
+ * would move where the value starts, so it is refused first.
+ */
+static int
+put_header(struct ctx *x, int k, size_t *total)
+{
+	const jsmntok_t *kt = &x->tok[k], *vt = &x->tok[k + 1];
+	char *line = x->js + kt->start;
+	size_t klen = (size_t)(kt->end - kt->start), vlen;
+	const char *reserved = NULL;
+	int r;
+
+	if (vt->type != JSMN_STRING)
+		return fail(x, "expected a string");
+	if (x->c->n_headers >= CFG_MAX_HEADERS)
+		return fail_n(x, "more than ", CFG_MAX_HEADERS, " headers");
+	if (memchr(line, ':', klen) != NULL)
+		goto invalid;
+	line[klen] = ':';
+	line[klen + 1] = ' ';
+	r = decode(x->js + vt->start, (size_t)(vt->end - vt->start), line + klen + 2,
+	    (size_t)(vt->end - kt->start) - klen - 1, &vlen);
+	if (r == -2)
+		return fail(x, "contains a NUL character (\\u0000)");
+	switch (r == 0 ? http_header_check(line, &reserved) : HTTP_HEADER_INVALID) {
+	case HTTP_HEADER_OK:
+		break;
+	case HTTP_HEADER_RESERVED:
+		fail_prefix(x);
+		buf_str(x->e, "the ");
+		buf_str(x->e, reserved);
+		buf_str(x->e, " header is anontel's to write (refused)");
+		return -1;
+	default:
+		goto invalid;
+	}
+	if (header_seen(x->c, line, x->c->n_headers))
+		return fail(x, "duplicate header (names are case-insensitive)");
+	*total += klen + 2 + vlen + 2;
+	if (*total > CFG_HEADERS_MAX)
+		return fail_n(x, "the headers take more than ", CFG_HEADERS_MAX, " bytes in all");
+	x->c->headers[x->c->n_headers++] = line;
+	return 0;
+invalid:
+	/* The value is not shown: it may be a secret, or hold the bytes that broke it. */
+	return fail(x, "expected a header name (an RFC 9110 token, as written) and a value "
+	    "without control characters");
+}
+
+/* headers: {"Name": "value", ...}; the lines replace any read before. */
+static int
+h_headers(struct ctx *x, int t)
+{
+	size_t total = 0;
+	int k = t + 1;
+
+	if (x->tok[t].type != JSMN_OBJECT)
+		return fail(x, "expected an object");
+	x->c->n_headers = 0;
+	for (int m = 0; m < x->tok[t].size; m++) {
+		size_t saved = path_push(x, x->js + x->tok[k].start,
+		    (size_t)(x->tok[k].end - x->tok[k].start));
+
+		if (put_header(x, k, &total) < 0)
+			return -1;
+		path_pop(x, saved);
+		k += 2;     /* a name and its string */
+	}
+	return 0;
 }
 
 static const struct field top_fields[] = {
@@ -714,6 +823,7 @@ static const struct field top_fields[] = {
 	{ "proxy", h_proxy },
 	{ "posthog", h_posthog },
 	{ "enabledFeatures", h_features },
+	{ "headers", h_headers },
 };
 
 /* Checks the object at token t against fields: each known at most once, no other. */
@@ -750,7 +860,7 @@ walk_object(struct ctx *x, int t, const struct field *f, size_t nf)
 	return 0;
 }
 
-/* ---- the file ---- */
+/* ---- the files ---- */
 
 static void
 fail_errno(struct buf *e, const char *path, const char *what, int errnum)
@@ -760,26 +870,25 @@ fail_errno(struct buf *e, const char *path, const char *what, int errnum)
 	buf_str(e, strerror(errnum));
 }
 
-/* Reads path into c->text; returns its length, 0 with c->file "" when the default
- * file is absent, or -1. */
+#define TEXT_ABSENT (-2)
+
+/* Reads path into dst[0..cap) and NUL-terminates it (dst has cap + 1 bytes).
+ * Returns its length, TEXT_ABSENT when an optional file is absent, or -1.
+ * `shared`: cap is what the config file left of cfg.text, said so when the file
+ * is too big. */
 static long
-read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf *e)
+read_text(const char *path, char *dst, size_t cap, int optional, int shared, struct buf *e)
 {
 	size_t got;
-	int r;
+	int r = file_read(AT_FDCWD, path, 0, dst, cap, &got);
 
-	if (strlen(path) >= sizeof c->file) {
-		buf_str(e, "config path longer than 4095 bytes");
-		return -1;
-	}
-	r = file_read(AT_FDCWD, path, 0, c->text, CFG_MAX_FILE, &got);
-	if (r == FILE_ABSENT && src == CFG_FILE_DEFAULT)
-		return 0;
+	if (r == FILE_ABSENT && optional)
+		return TEXT_ABSENT;
 	if (r == FILE_TOO_BIG) {
 		buf_str(e, path);
 		buf_str(e, ": larger than ");
-		buf_uint(e, CFG_MAX_FILE, 0);
-		buf_str(e, " bytes");
+		buf_uint(e, cap, 0);
+		buf_str(e, shared ? " bytes (what the config file leaves of 262144)" : " bytes");
 		return -1;
 	}
 	if (r == FILE_NOT_REGULAR) {
@@ -791,22 +900,56 @@ read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf 
 		fail_errno(e, path, ": cannot open: ", r == FILE_ABSENT ? ENOENT : errno);
 		return -1;
 	}
-	c->text[got] = '\0';
-	memcpy(c->file, path, strlen(path) + 1);
-	c->file_source = src;
+	dst[got] = '\0';
 	return (long)got;
 }
 
+/* Reads the config file at path into c->text; returns its length, 0 with c->file
+ * "" when the default file is absent, or -1. */
+static long
+read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf *e)
+{
+	long n;
+
+	if (strlen(path) >= sizeof c->file) {
+		buf_str(e, "config path longer than 4095 bytes");
+		return -1;
+	}
+	n = read_text(path, c->text, CFG_MAX_FILE, src == CFG_FILE_DEFAULT, 0, e);
+	if (n == TEXT_ABSENT)
+		return 0;
+	if (n < 0)
+		return -1;
+	memcpy(c->file, path, strlen(path) + 1);
+	c->file_source = src;
+	return n;
+}
+
+/* The config file's top level: an object of top_fields. */
 static int
-parse_file(struct cfg *c, size_t n, struct work *w, struct buf *e, int *file_enabled)
+h_top(struct ctx *x, int t)
+{
+	if (x->tok[t].type != JSMN_OBJECT)
+		return fail(x, "expected an object at the top level");
+	return walk_object(x, t, top_fields, sizeof top_fields / sizeof top_fields[0]);
+}
+
+/*
+ * Checks js[0..n), the text of `file` inside c->text, with json_validate ("F:L:C:
+ * what"), tokenises it into w and runs top on its value. *file_enabled (may be
+ * NULL) gets "enabled" from it, -1 when absent.
+ */
+static int
+parse_text(struct cfg *c, const char *file, char *js, size_t n, struct work *w, handler top,
+    struct buf *e, int *file_enabled)
 {
 	static struct ctx x;
 	struct json_error je;
 	jsmn_parser p;
 	int r;
 
-	if (json_validate(c->text, n, &je) < 0) {
-		buf_str(e, c->file);
+	if (json_validate(js, n, &je) < 0) {
+		buf_str(e, file);
 		buf_char(e, ':');
 		buf_uint(e, je.line, 0);
 		buf_char(e, ':');
@@ -816,9 +959,9 @@ parse_file(struct cfg *c, size_t n, struct work *w, struct buf *e, int *file_ena
 		return -1;
 	}
 	jsmn_init(&p);
-	r = jsmn_parse(&p, c->text, n, w->tok, CFG_MAX_TOKENS);
+	r = jsmn_parse(&p, js, n, w->tok, CFG_MAX_TOKENS);
 	if (r < 0) {
-		buf_str(e, c->file);
+		buf_str(e, file);
 		if (r == JSMN_ERROR_NOMEM) {
 			buf_str(e, ": more than ");
 			buf_uint(e, CFG_MAX_TOKENS, 0);
@@ -830,20 +973,41 @@ parse_file(struct cfg *c, size_t n, struct work *w, struct buf *e, int *file_ena
 	}
 	memset(&x, 0, sizeof x);
 	x.c = c;
-	x.js = c->text;
+	x.file = file;
+	x.js = js;
 	x.tok = w->tok;
 	x.feat_slot = w->feat_slot;
 	x.ntok = r;
 	x.e = e;
 	x.file_enabled = -1;
-	if (w->tok[0].type != JSMN_OBJECT) {
-		buf_str(e, c->file);
-		buf_str(e, ": expected an object at the top level");
+	if (top(&x, 0) < 0)
 		return -1;
-	}
-	if (walk_object(&x, 0, top_fields, sizeof top_fields / sizeof top_fields[0]) < 0)
+	if (file_enabled != NULL)
+		*file_enabled = x.file_enabled;
+	return 0;
+}
+
+/* A JSON file named by variable `var` (ANONTEL_FEATURES_FILE, ANONTEL_HEADERS_FILE),
+ * read into the room left in c->text after *used bytes and run through top. *from
+ * names the file (the variable's value) once it is read. */
+static int
+read_env_file(struct cfg *c, const char *var, size_t *used, struct work *w, handler top,
+    const char **from, struct buf *e)
+{
+	const char *path = getenv(var);
+	size_t room;
+	long n;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	if (*used > CFG_MAX_FILE)       /* a config file of CFG_MAX_FILE bytes: no room */
+		*used = CFG_MAX_FILE;
+	room = CFG_MAX_FILE - *used;
+	n = read_text(path, c->text + *used, room, 0, 1, e);
+	if (n < 0 || parse_text(c, path, c->text + *used, (size_t)n, w, top, e, NULL) < 0)
 		return -1;
-	*file_enabled = x.file_enabled;
+	*used += (size_t)n + 1;
+	*from = path;
 	return 0;
 }
 
@@ -942,8 +1106,19 @@ cfg_defaults(struct cfg *c)
 	c->interval_ms = 12ULL * 3600 * 1000;
 	c->timeout_ms = 5000;
 	memcpy(c->posthog_event, "telemetry sent", sizeof "telemetry sent");
+	c->features_from = c->headers_from = c->file;
 	c->n_features = 0;
 	c->text[0] = '\0';
+}
+
+void
+cfg_header_names(const struct cfg *c, struct buf *b)
+{
+	for (size_t i = 0; i < c->n_headers; i++) {
+		if (i > 0)
+			buf_str(b, ", ");
+		buf_add(b, c->headers[i], (size_t)(strchr(c->headers[i], ':') - c->headers[i]));
+	}
 }
 
 /* A setting from the environment or a flag: non-empty, bounded, clean.
@@ -974,6 +1149,86 @@ outside_value(struct buf *e, const char *name, const char *v, char *dst, size_t 
 		return -1;
 	}
 	copy_str(dst, v, n);
+	return 0;
+}
+
+/* ANONTEL_SERVICE or ANONTEL_SERVICE_VERSION into dst, when set. */
+static int
+env_name(struct buf *e, const char *var, char *dst)
+{
+	const char *v = getenv(var);
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (!charset_ok(v, strlen(v), CFG_NAME_MAX, "_.+-")) {
+		buf_str(e, var);
+		buf_str(e, ": expected 1 to 64 of A-Z a-z 0-9 _ . + -");
+		return -1;
+	}
+	copy_str(dst, v, strlen(v));
+	return 0;
+}
+
+/* The message's inputs from the environment, for a run without a config file:
+ * ANONTEL_SERVICE, ANONTEL_SERVICE_VERSION, ANONTEL_FORMAT, ANONTEL_FEATURES_FILE,
+ * and the request's ANONTEL_HEADERS_FILE. used: the bytes of c->text taken. */
+static int
+env_inputs(struct cfg *c, size_t used, struct work *w, struct buf *e)
+{
+	const char *v = getenv("ANONTEL_FORMAT");
+	unsigned format;
+
+	if (env_name(e, "ANONTEL_SERVICE", c->service) < 0 ||
+	    env_name(e, "ANONTEL_SERVICE_VERSION", c->service_version) < 0)
+		return -1;
+	if (v != NULL && v[0] != '\0') {
+		if (choose(msg_format_name, v, &format) < 0) {
+			buf_str(e, "ANONTEL_FORMAT: ");
+			put_choices(e, msg_format_name);
+			return -1;
+		}
+		c->format = (enum cfg_format)format;
+	}
+	/* Each file replaces what the config file said. */
+	if (read_env_file(c, "ANONTEL_FEATURES_FILE", &used, w, h_features, &c->features_from,
+	    e) < 0)
+		return -1;
+	return read_env_file(c, "ANONTEL_HEADERS_FILE", &used, w, h_headers, &c->headers_from, e);
+}
+
+/* Environment over the file (empty means unset), flags over both. */
+static int
+outside(struct cfg *c, const struct cfg_flags *flags, size_t used, struct work *w,
+    struct buf *e)
+{
+	const char *v;
+
+	if ((v = getenv("ANONTEL_ENDPOINT")) != NULL && v[0] != '\0' &&
+	    outside_value(e, "ANONTEL_ENDPOINT", v, c->endpoint, sizeof c->endpoint, 'u') < 0)
+		return -1;
+	if ((v = getenv("ANONTEL_STATE_DIR")) != NULL && v[0] != '\0' &&
+	    outside_value(e, "ANONTEL_STATE_DIR", v, c->state_dir, sizeof c->state_dir, '/') < 0)
+		return -1;
+	if ((v = getenv("ANONTEL_ID")) != NULL && v[0] != '\0' &&
+	    outside_value(e, "ANONTEL_ID", v, c->fixed_id, sizeof c->fixed_id, 0) < 0)
+		return -1;
+	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
+	if ((v = getenv("SSL_CERT_FILE")) != NULL && v[0] != '\0') {
+		if (outside_value(e, "SSL_CERT_FILE", v, c->ca_file, sizeof c->ca_file, 0) < 0)
+			return -1;
+		c->ca_file_from = "SSL_CERT_FILE";
+	}
+	if (env_inputs(c, used, w, e) < 0)
+		return -1;
+	if (flags->endpoint != NULL &&
+	    outside_value(e, "--endpoint", flags->endpoint, c->endpoint, sizeof c->endpoint, 'u') < 0)
+		return -1;
+	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
+		buf_str(e, "--timeout: invalid duration '");
+		buf_shown(e, flags->timeout, strnlen(flags->timeout, 64));
+		buf_char(e, '\'');
+		return -1;
+	}
 	return 0;
 }
 
@@ -1014,36 +1269,15 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 	n = read_file(c, path, src, &eb);
 	if (n < 0)
 		return -1;
-	if (c->file_source != CFG_FILE_NONE && parse_file(c, (size_t)n, scratch, &eb, &file_enabled) < 0)
+	if (c->file_source != CFG_FILE_NONE && parse_text(c, c->file, c->text, (size_t)n, scratch,
+	    h_top, &eb, &file_enabled) < 0)
 		return -1;
+	if (outside(c, flags, c->file_source != CFG_FILE_NONE ? (size_t)n + 1 : 0, scratch,
+	    &eb) < 0)
+		return -1;
+	/* The format's own rules, once every source of its settings is read. */
 	if (msg_check(c, &eb) != 0)
 		return -1;
-
-	/* Environment over the file (empty means unset), flags over both. */
-	if ((v = getenv("ANONTEL_ENDPOINT")) != NULL && v[0] != '\0' &&
-	    outside_value(&eb, "ANONTEL_ENDPOINT", v, c->endpoint, sizeof c->endpoint, 'u') < 0)
-		return -1;
-	if ((v = getenv("ANONTEL_STATE_DIR")) != NULL && v[0] != '\0' &&
-	    outside_value(&eb, "ANONTEL_STATE_DIR", v, c->state_dir, sizeof c->state_dir, '/') < 0)
-		return -1;
-	if ((v = getenv("ANONTEL_ID")) != NULL && v[0] != '\0' &&
-	    outside_value(&eb, "ANONTEL_ID", v, c->fixed_id, sizeof c->fixed_id, 0) < 0)
-		return -1;
-	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
-	if ((v = getenv("SSL_CERT_FILE")) != NULL && v[0] != '\0') {
-		if (outside_value(&eb, "SSL_CERT_FILE", v, c->ca_file, sizeof c->ca_file, 0) < 0)
-			return -1;
-		c->ca_file_from = "SSL_CERT_FILE";
-	}
-	if (flags->endpoint != NULL &&
-	    outside_value(&eb, "--endpoint", flags->endpoint, c->endpoint, sizeof c->endpoint, 'u') < 0)
-		return -1;
-	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
-		buf_str(&eb, "--timeout: invalid duration '");
-		buf_shown(&eb, flags->timeout, strnlen(flags->timeout, 64));
-		buf_char(&eb, '\'');
-		return -1;
-	}
 
 	rule = cfg_env_optout();
 	if (rule != CFG_RULE_DEFAULT)

@@ -23,14 +23,32 @@
  * tls.pin "sha256//" + canonical base64 of 32 bytes; proxy <= CFG_URL_MAX bytes
  * without control characters ("" = unset: the proxy variables decide);
  * posthog.apiKey [A-Za-z0-9_-]{1,128}; posthog.event 1..128 printable ASCII
- * characters. Once the file is read, msg_check checks the format's own rules
- * (posthog: apiKey required, feature names distinct).
+ * characters; headers an object of at most CFG_MAX_HEADERS string values, each
+ * member the header line "Name: value" judged as `check -H` is (http_header_check:
+ * the name as written an RFC 9110 token, no control character but HTAB in the
+ * value, Host, Content-Length, Transfer-Encoding, Connection, Upgrade, TE and
+ * Trailer refused), names distinct ignoring case, the lines CFG_HEADERS_MAX bytes
+ * in all; an error names the header, never its value.
+ *
+ * Runtime inputs without a config file (environment over the file, empty means
+ * unset): ANONTEL_SERVICE and ANONTEL_SERVICE_VERSION (the name grammar),
+ * ANONTEL_FORMAT (a format name), ANONTEL_FEATURES_FILE (a JSON file of the
+ * enabledFeatures shape, which then replaces the config's enabledFeatures) and
+ * ANONTEL_HEADERS_FILE (a JSON file of the headers shape, which replaces the
+ * config's headers). Both files are read with the config's strict parser and
+ * schema, into the room the config file leaves in cfg.text (the three share
+ * CFG_MAX_FILE bytes); their errors name the file and a line:column or the key
+ * path inside the file ("/run/f.json: api.x: expected true, false or an object").
+ * Once all is read, msg_check checks the format's own rules (posthog: apiKey
+ * required, feature names distinct).
  */
 #ifndef ANONTEL_CONFIG_H
 #define ANONTEL_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "buf.h"
 
 #define CFG_MAX_FILE       (256 * 1024)  /* bytes in a config file */
 #define CFG_MAX_TOKENS     8192          /* JSON tokens in a config file */
@@ -40,6 +58,8 @@
 #define CFG_NAME_MAX       64            /* service, versions, feature keys */
 #define CFG_URL_MAX        2048
 #define CFG_PATH_MAX       4096
+#define CFG_MAX_HEADERS    16            /* config headers */
+#define CFG_HEADERS_MAX    8192          /* bytes of their "Name: value" lines, in all */
 
 /* cfg_load's working room: jsmn's tokens (20 bytes each) and a hash set of feature
  * keys. Used only during the call, so the caller lends it from a buffer that is idle
@@ -59,7 +79,7 @@ enum cfg_rule {
 };
 
 /* Indexes message.c's formats[] table, which names them. */
-enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG };
+enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG, CFG_FORMAT_OTLP };
 
 /* Indexes id.c's schemes[] table, which names them. AUTO is a choice between
  * BUTLER and RANDOM made by id (id.h), never a scheme that produced an ID. */
@@ -105,10 +125,20 @@ struct cfg {
 	char posthog_api_key[129];
 	char posthog_event[CFG_NAME_MAX * 2 + 1]; /* default "telemetry sent" */
 
+	/* Extra request headers for the endpoint: "Name: value" lines inside text.
+	 * Their values may be secrets (a receiver's token): never printed. */
+	const char *headers[CFG_MAX_HEADERS];
+	size_t n_headers;
+	const char *headers_from;             /* the file they came from: file or
+	                                       * ANONTEL_HEADERS_FILE's value */
+	const char *features_from;            /* likewise for enabledFeatures */
+
 	size_t n_features;
 	struct cfg_feature features[CFG_MAX_FEATURES];
 
-	char text[CFG_MAX_FILE + 1];          /* the file, keys NUL-terminated in place */
+	char text[CFG_MAX_FILE + 1];          /* the file, then ANONTEL_FEATURES_FILE's and
+	                                       * ANONTEL_HEADERS_FILE's; keys and header
+	                                       * lines NUL-terminated in place */
 };
 
 /* What the command line said; NULL / 0 for "not given". */
@@ -162,5 +192,9 @@ int cfg_env_says_off(const char *value);
 
 /* A short human phrase for a rule, e.g. "DO_NOT_TRACK is set". */
 const char *cfg_rule_text(enum cfg_rule rule);
+
+/* Appends the names of c's headers, "Authorization, X-Scope-OrgID" ("" when none):
+ * what status and -v may print of them. */
+void cfg_header_names(const struct cfg *c, struct buf *b);
 
 #endif

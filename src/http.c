@@ -714,22 +714,56 @@ extras(struct buf *b, const char *const *extra, size_t n_extra)
 	return 0;
 }
 
+void
+http_date(struct buf *b, time_t now)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm tm = { 0 };    /* all zero if gmtime_r refuses now: never unset */
+
+	gmtime_r(&now, &tm);
+	buf_add(b, days + 3 * tm.tm_wday, 3);
+	buf_str(b, ", ");
+	buf_uint(b, (uint64_t)tm.tm_mday, 2);
+	buf_char(b, ' ');
+	buf_add(b, months + 3 * tm.tm_mon, 3);
+	buf_char(b, ' ');
+	buf_uint(b, (uint64_t)tm.tm_year + 1900, 4);
+	buf_char(b, ' ');
+	buf_uint(b, (uint64_t)tm.tm_hour, 2);
+	buf_char(b, ':');
+	buf_uint(b, (uint64_t)tm.tm_min, 2);
+	buf_char(b, ':');
+	buf_uint(b, (uint64_t)tm.tm_sec, 2);
+	buf_str(b, " GMT");
+}
+
+/* "User-Agent: anontel/V" and "Date: ..." lines. */
 static void
-request_line(struct buf *b, const char *method, const struct url *u)
+agent_date(struct buf *b, time_t now)
+{
+	buf_str(b, "User-Agent: " USER_AGENT "\r\nDate: ");
+	http_date(b, now);
+	buf_str(b, "\r\n");
+}
+
+static void
+request_line(struct buf *b, const char *method, const struct url *u, time_t now)
 {
 	buf_str(b, method);
 	buf_char(b, ' ');
 	buf_str(b, u->path[0] != '\0' ? u->path : "/");
 	buf_str(b, " HTTP/1.1\r\nHost: ");
 	host_port(b, u, 0);
-	buf_str(b, "\r\nUser-Agent: " USER_AGENT "\r\n");
+	buf_str(b, "\r\n");
+	agent_date(b, now);
 }
 
 int
 http_post_head(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
-    size_t body_len)
+    size_t body_len, time_t now)
 {
-	request_line(b, "POST", u);
+	request_line(b, "POST", u, now);
 	buf_str(b, "Content-Type: application/json\r\nContent-Length: ");
 	buf_uint(b, body_len, 0);
 	buf_str(b, "\r\nConnection: close\r\n");
@@ -740,9 +774,10 @@ http_post_head(struct buf *b, const struct url *u, const char *const *extra, siz
 }
 
 int
-http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra)
+http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
+    time_t now)
 {
-	request_line(b, "GET", u);
+	request_line(b, "GET", u, now);
 	buf_str(b, "Connection: close\r\n");
 	if (extras(b, extra, n_extra) != 0)
 		return -1;
@@ -773,7 +808,7 @@ base64(struct buf *b, const unsigned char *p, size_t n)
 }
 
 int
-http_connect(struct buf *b, const struct url *dest, const struct url *proxy)
+http_connect(struct buf *b, const struct url *dest, const struct url *proxy, time_t now)
 {
 	buf_str(b, "CONNECT ");
 	host_port(b, dest, 1);
@@ -795,7 +830,8 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy)
 		buf_str(b, "\r\n");
 		memset(cred, 0, sizeof cred);
 	}
-	buf_str(b, "User-Agent: " USER_AGENT "\r\n\r\n");
+	agent_date(b, now);
+	buf_str(b, "\r\n");
 	return b->overflow ? -1 : 0;
 }
 

@@ -91,22 +91,25 @@ int http_response_in_body(const struct http_response *r);
  */
 int http_retry_after(const char *value, time_t now, int64_t *secs);
 
+/* Appends now as an IMF-fixdate (RFC 9110 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT". */
+void http_date(struct buf *b, time_t now);
+
 /*
  * Writes the head of a POST request for u: request line, Host (with port when not
- * default), User-Agent: anontel/<version>, Content-Type: application/json,
- * Content-Length: body_len, Connection: close, the extra header lines (each
- * "Name: value", may be NULL) and the blank line. The body is sent after it from
- * the caller's buffer, never copied. Returns 0, or -1 if b overflowed or an
- * extra line is not HTTP_HEADER_OK.
+ * default), User-Agent: anontel/<version>, Date: now (http_date), Content-Type:
+ * application/json, Content-Length: body_len, Connection: close, the extra header
+ * lines (each "Name: value", may be NULL) and the blank line. The body is sent
+ * after it from the caller's buffer, never copied. Returns 0, or -1 if b
+ * overflowed or an extra line is not HTTP_HEADER_OK.
  */
 int http_post_head(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
-    size_t body_len);
+    size_t body_len, time_t now);
 
 /* Writes a CONNECT request for host:port (always with the port; IPv6 in
  * brackets), Host: the same, Proxy-Authorization: Basic from the proxy URL's
- * user/pass when either is set, and User-Agent. Returns 0, or -1 on overflow or a
- * user name containing ':' (RFC 7617 cannot carry it). */
-int http_connect(struct buf *b, const struct url *dest, const struct url *proxy);
+ * user/pass when either is set, User-Agent and Date. Returns 0, or -1 on overflow
+ * or a user name containing ':' (RFC 7617 cannot carry it). */
+int http_connect(struct buf *b, const struct url *dest, const struct url *proxy, time_t now);
 
 enum http_header_verdict {
 	HTTP_HEADER_OK,
@@ -122,8 +125,9 @@ enum http_header_verdict {
  * header's name as RFC 9110 spells it. */
 enum http_header_verdict http_header_check(const char *line, const char **reserved);
 
-/* Writes a GET request for u: Host, User-Agent, Connection: close and the extra
- * header lines (check). Returns 0, or -1 as http_post_head. */
-int http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra);
+/* Writes a GET request for u: Host, User-Agent, Date, Connection: close and the
+ * extra header lines (check). Returns 0, or -1 as http_post_head. */
+int http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
+    time_t now);
 
 #endif

@@ -265,13 +265,15 @@ static int
 verb_show(const struct cli *cl)
 {
 	static struct facts facts;
-	char ts[MSG_TS_LEN + 1];
+	unsigned char random[MSG_UUID_RANDOM];
+	struct msg_stamp stamp;
 	struct id id;
 	struct buf b;
 	int rc, on = load_config(cl);
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
+	report_random(random, sizeof random);    /* the message's UUID: before the sandbox */
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
@@ -281,9 +283,9 @@ verb_show(const struct cli *cl)
 	if (rc != 0)
 		id.hex[0] = '\0';
 	facts_collect(&facts);
-	msg_timestamp(report_now_ms(), ts);
+	msg_stamp(&stamp, report_now_ms(), random);
 	buf_init(&b, message, sizeof message);
-	msg_build(&b, &config, &facts, id.hex, ts, cl->pretty);
+	msg_build(&b, &config, &facts, id.hex, &stamp, cl->pretty);
 	buf_char(&b, '\n');
 	if (b.overflow) {
 		say("the message is larger than 256 KiB", NULL);
@@ -466,6 +468,11 @@ status_text(struct buf *b, const struct status_view *v)
 	buf_line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
 	buf_line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
 	buf_line(b, "format", msg_format_name(config.format));
+	buf_str(b, "headers: ");
+	if (config.n_headers == 0)
+		buf_str(b, "(none)");
+	cfg_header_names(&config, b);         /* names only: values may be secrets */
+	buf_char(b, '\n');
 	buf_line(b, "id scheme", v->scheme);
 	buf_line(b, "trust", v->trust);
 	buf_line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
@@ -522,6 +529,18 @@ put_json(struct json_writer *w, const char *key, const char *value)
 	json_put_string(w, key, value, strlen(value));
 }
 
+/* "headers": "A, B": the names of the config's headers, never their values. */
+static void
+status_header_names(struct json_writer *w)
+{
+	char names[CFG_HEADERS_MAX];
+	struct buf n;
+
+	buf_init(&n, names, sizeof names);
+	cfg_header_names(&config, &n);
+	json_put_string(w, "headers", n.p, n.len);
+}
+
 static void
 status_json(struct buf *b, const struct status_view *v)
 {
@@ -537,6 +556,7 @@ status_json(struct buf *b, const struct status_view *v)
 		put_json(&w, "config", config.file);
 		put_json(&w, "endpoint", v->endpoint);
 		put_json(&w, "format", msg_format_name(config.format));
+		status_header_names(&w);
 		put_json(&w, "idScheme", v->scheme);
 		put_json(&w, "trust", v->trust);
 		put_json(&w, "stateDir", v->state_dir);
@@ -703,6 +723,20 @@ sandbox_when_due(void *ctx, struct report_run *r)
 	return 0;
 }
 
+/* -v: the names of the configured headers, never their values. */
+static void
+say_header_names(const char *who)
+{
+	char names[CFG_HEADERS_MAX];
+	struct buf n;
+
+	if (config.n_headers == 0)
+		return;
+	buf_init(&n, names, sizeof names);
+	cfg_header_names(&config, &n);
+	say3(who, "with the configured headers (values not shown): ", names);
+}
+
 /* Runs one report cycle within the deadline (handed to a detached child when
  * `detached`) and says what needs saying. Returns the exit status report would
  * have. */
@@ -721,6 +755,8 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	r.force = force;
 	r.deadline_ms = deadline_ms;
 	r.log = cl->verbose ? log_line : NULL;
+	if (cl->verbose)
+		say_header_names(who);
 	if (detached) {          /* check --report: in the sandbox since its probe */
 		r.hand_off = detach_report;
 		r.hand_off_ctx = &d;

@@ -103,14 +103,38 @@ report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval
 	return st->next_try_ms > due ? st->next_try_ms : due;
 }
 
+void
+report_random(void *p, size_t n)
+{
+	unsigned char *out = p;
+	struct timespec a, b;
+	uint64_t x, z = 0;
+
+	if (getrandom(p, n, GRND_NONBLOCK) == (ssize_t)n)
+		return;
+	/* No entropy yet (early boot): splitmix64 over both clocks' nanoseconds. */
+	clock_gettime(CLOCK_REALTIME, &a);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	x = (uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec;
+	x ^= ((uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec) << 17;
+	for (size_t i = 0; i < n; i++) {
+		if (i % 8 == 0) {
+			x += 0x9e3779b97f4a7c15u;
+			z = x;
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+			z ^= z >> 31;
+		}
+		out[i] = (unsigned char)(z >> (8 * (i % 8)));
+	}
+}
+
 static uint64_t
 random64(void)
 {
-	uint64_t r = 0;
+	uint64_t r;
 
-	/* No entropy yet (early boot): any spread will do. */
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-		r = (uint64_t)report_now_ms() * 0x9e3779b97f4a7c15u;
+	report_random(&r, sizeof r);
 	return r;
 }
 
@@ -150,7 +174,9 @@ static long
 build(struct report_run *r, int64_t now_ms)
 {
 	static struct facts facts;
-	char err[512], ts[MSG_TS_LEN + 1];
+	unsigned char random[MSG_UUID_RANDOM];
+	char err[512];
+	struct msg_stamp stamp;
 	struct id id;
 	struct buf b;
 	/* The random ID in the state dir this run holds (none when sending without one). */
@@ -164,9 +190,10 @@ build(struct report_run *r, int64_t now_ms)
 		return -1;
 	}
 	facts_collect(&facts);
-	msg_timestamp(now_ms, ts);
+	report_random(random, sizeof random);
+	msg_stamp(&stamp, now_ms, random);
 	buf_init(&b, r->message, STATE_MSG_MAX);
-	if (msg_build(&b, r->cfg, &facts, id.hex, ts, 0) != 0) {
+	if (msg_build(&b, r->cfg, &facts, id.hex, &stamp, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
 		return -1;
 	}
@@ -181,35 +208,54 @@ refused_for_good(int status)
 	return status >= 400 && status <= 499 && status != 408 && status != 425 && status != 429;
 }
 
-/* Sends one message. Returns 0 on a 2xx; 1 when the server refused it for good;
- * else -1. On 1 and -1 r->error says why, and *retry_after is set when a 429 or
- * 503 said when to come back. */
-static int
-send_one(struct report_run *r, const char *msg, size_t n, int64_t *retry_after)
+/* The request's extra headers into out: the message's Idempotency-Key (of its
+ * bytes as kept, so a resend carries the same key: a server can drop the
+ * duplicate that at-least-once delivery may bring after a crash), then the
+ * config's. Returns how many. */
+static size_t
+request_headers(const struct report_run *r, const char *msg, size_t n, char key[64],
+    const char *out[1 + CFG_MAX_HEADERS])
 {
 	unsigned char digest[SHA256_LEN];
-	char key_header[64];
-	const char *headers[1] = { key_header };
+	struct buf h;
+
+	sha256(msg, n, digest);
+	buf_init(&h, key, 64);
+	buf_str(&h, "Idempotency-Key: ");
+	buf_hex(&h, digest, 16);
+	out[0] = key;
+	for (size_t i = 0; i < r->cfg->n_headers; i++)
+		out[1 + i] = r->cfg->headers[i];
+	return 1 + r->cfg->n_headers;
+}
+
+/* Sends one message (r->message's first n bytes), with its send time in the
+ * message when its format carries one (msg_set_sent_at: posthog's sent_at; the
+ * kept file keeps the bytes it was built with). Returns 0 on a 2xx; 1 when the
+ * server refused it for good; else -1. On 1 and -1 r->error says why, and
+ * *retry_after is set when a 429 or 503 said when to come back. */
+static int
+send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
+{
+	char key_header[64], sent[MSG_TS_LEN + 1];
+	const char *headers[1 + CFG_MAX_HEADERS];
 	struct client_request rq;
 	struct client_result res;
-	struct buf h;
+	int64_t now = run_now(r);
+	size_t n_headers = request_headers(r, msg, n, key_header, headers);
 	int rc;
 
 	*retry_after = -1;
-	/* The same message always carries the same key, so a server can drop the
-	 * duplicate that at-least-once delivery may bring after a crash. */
-	sha256(msg, n, digest);
-	buf_init(&h, key_header, sizeof key_header);
-	buf_str(&h, "Idempotency-Key: ");
-	buf_hex(&h, digest, 16);
-
+	msg_timestamp(now > 0 ? now : 0, sent);
+	msg_set_sent_at(msg, n, sent);
 	r->status = REPORT_NOT_DELIVERED;
 	memset(&rq, 0, sizeof rq);
 	rq.dest = r->dest;
 	rq.body = msg;
 	rq.body_len = n;
 	rq.headers = headers;
-	rq.n_headers = 1;
+	rq.n_headers = n_headers;
+	rq.n_origin_headers = r->cfg->n_headers;
 	rq.deadline_ms = r->deadline_ms;
 	rq.log = r->log;
 	rq.log_ctx = r->log_ctx;

@@ -106,6 +106,11 @@ int64_t report_backoff_ms(uint64_t interval_ms, uint64_t random);
 /* The wall clock in Unix ms: the time base of the stamps. */
 int64_t report_now_ms(void);
 
+/* Fills p[0..n) with random bytes (getrandom, not waiting); with no entropy yet
+ * (early boot), with bytes drawn from the clocks' nanoseconds: enough to spread a
+ * fleet's jitter and back-off, and to tell one message's UUID from another's. */
+void report_random(void *p, size_t n);
+
 /* What report_clamp_stamps changed (bits). */
 #define REPORT_CLOCK_WAS_WRONG 1   /* a time more than one interval ahead */
 #define REPORT_CLOCK_WENT_BACK 2   /* last_built ahead of now, within an interval */

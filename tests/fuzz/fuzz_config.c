@@ -12,7 +12,10 @@
  */
 #include "fuzz_util.h"
 
+#include <strings.h>
+
 #include "config.h"
+#include "http.h"
 
 static struct cfg c1;
 static _Alignas(max_align_t) unsigned char scratch[CFG_SCRATCH_SIZE];
@@ -73,7 +76,8 @@ check_cfg(const struct cfg *c)
 	    (c->runtime_version[0] == '\0' || in_set(c->runtime_version, "_.+-", 1, 64)),
 	    "runtimeVersion");
 	FUZZ_CHECK(TERMINATED(c->endpoint) && no_control(c->endpoint, 1), "endpoint");
-	FUZZ_CHECK(c->format == CFG_FORMAT_BUTLER || c->format == CFG_FORMAT_POSTHOG, "format");
+	FUZZ_CHECK(c->format == CFG_FORMAT_BUTLER || c->format == CFG_FORMAT_POSTHOG ||
+	    c->format == CFG_FORMAT_OTLP, "format");
 	FUZZ_CHECK(c->envelope == 0 || c->envelope == 1, "envelope %d", c->envelope);
 	FUZZ_CHECK(c->scheme == CFG_SCHEME_AUTO || c->scheme == CFG_SCHEME_BUTLER ||
 	    c->scheme == CFG_SCHEME_MACHINE_ID || c->scheme == CFG_SCHEME_RANDOM ||
@@ -132,6 +136,27 @@ check_cfg(const struct cfg *c)
 				    "duplicate sibling key \"%s\"", f->key);
 	}
 	FUZZ_CHECK(leaves <= CFG_MAX_LEAVES, "%zu leaves", leaves);
+
+	FUZZ_CHECK(c->n_headers <= CFG_MAX_HEADERS, "n_headers %zu", c->n_headers);
+	{
+		size_t total = 0;
+
+		for (size_t i = 0; i < c->n_headers; i++) {
+			const char *h = c->headers[i];
+
+			FUZZ_CHECK(h >= c->text && h < c->text + sizeof c->text,
+			    "header %zu outside the text", i);
+			FUZZ_CHECK(memchr(h, '\0', (size_t)(c->text + sizeof c->text - h)) != NULL,
+			    "header %zu not terminated", i);
+			FUZZ_CHECK(http_header_check(h, NULL) == HTTP_HEADER_OK, "header %zu \"%s\"", i, h);
+			total += strlen(h) + 2;
+			for (size_t j = 0; j < i; j++)
+				FUZZ_CHECK(strcspn(c->headers[j], ":") != strcspn(h, ":") ||
+				    strncasecmp(c->headers[j], h, strcspn(h, ":")) != 0,
+				    "header %zu named as %zu", i, j);
+		}
+		FUZZ_CHECK(total <= CFG_HEADERS_MAX, "headers take %zu bytes", total);
+	}
 }
 
 int

@@ -38,6 +38,8 @@ static const char *const fz_anontel_env[] = {
 	"ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR", "ANONTEL_DISABLED",
 	"ANONTEL_ID", "DO_NOT_TRACK", "SSL_CERT_FILE", "https_proxy", "HTTPS_PROXY",
 	"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY",
+	"ANONTEL_SERVICE", "ANONTEL_SERVICE_VERSION", "ANONTEL_FORMAT", "ANONTEL_FEATURES_FILE",
+	"ANONTEL_HEADERS_FILE",
 };
 
 static __attribute__((unused)) void

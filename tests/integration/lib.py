@@ -14,7 +14,12 @@ BIN = os.path.join(TOP, "build", "anontel")
 # Variables that change anontel's behaviour; removed from every run unless a test sets them.
 ANONTEL_ENV = ["ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR", "ANONTEL_DISABLED",
                "ANONTEL_ID", "DO_NOT_TRACK", "SSL_CERT_FILE", "https_proxy", "HTTPS_PROXY",
-               "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"]
+               "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY",
+               "ANONTEL_SERVICE", "ANONTEL_SERVICE_VERSION", "ANONTEL_FORMAT",
+               "ANONTEL_FEATURES_FILE", "ANONTEL_HEADERS_FILE"]
+
+# Receivers' own client libraries (npm), installed once into build/npm (git-ignored).
+NPM_DIR = os.path.join(TOP, "build", "npm")
 
 
 class CheckFailed(Exception):
@@ -85,3 +90,16 @@ def table_tests(namespace, prefix, rows, run_row):
         return test
     for row in rows:
         namespace[prefix + row[0]] = make(row)
+
+
+def npm_module(name, spec):
+    """Installs npm package spec (e.g. "posthog-node@5") into NPM_DIR once; returns the
+    path of module `name` there."""
+    mod = os.path.join(NPM_DIR, "node_modules", name)
+    if not os.path.isdir(mod):
+        os.makedirs(NPM_DIR, exist_ok=True)
+        p = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund",
+                            "--prefix", NPM_DIR, spec],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        eq(p.returncode, 0, f"npm install {spec}: {p.stdout[-1500:]!r}")
+    return mod

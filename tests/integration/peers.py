@@ -290,6 +290,13 @@ def _read_request(s, limit=1 << 20):
     for line in lines[1:]:
         name, _, value = line.decode("latin-1").partition(":")
         r.headers.append((name, value.strip(" \t")))
+    te = r.header("Transfer-Encoding")
+    if te and te[-1].lower() == "chunked":
+        r.body = _read_chunked(s, rest, limit)
+        if r.body is None:
+            return None
+        r.received = time.monotonic()
+        return r
     cl = r.header("Content-Length")
     n = int(cl[0]) if cl and cl[0].isdigit() else 0
     while len(rest) < n:
@@ -300,6 +307,34 @@ def _read_request(s, limit=1 << 20):
     r.body = rest[:n]
     r.received = time.monotonic()
     return r
+
+
+def _read_chunked(s, rest, limit):
+    """A chunked body (no trailers), as a client library such as Node's may send it;
+    None when torn."""
+    body = b""
+
+    def need(n):
+        nonlocal rest
+        while len(rest) < n:
+            chunk = s.recv(65536)
+            if not chunk or len(rest) > limit:
+                return False
+            rest += chunk
+        return True
+
+    while True:
+        while b"\r\n" not in rest:
+            if not need(len(rest) + 1):
+                return None
+        line, _, rest = rest.partition(b"\r\n")
+        size = int(line.split(b";")[0], 16)
+        if not need(size + 2):
+            return None
+        body += rest[:size]
+        rest = rest[size + 2:]
+        if size == 0:
+            return body
 
 
 class _Base:

@@ -1,10 +1,12 @@
-"""No host name, IP, MAC, machine-id, DMI UUID, id.host or user name in what is sent."""
+"""No host name, IP, MAC, machine-id, DMI UUID, id.host or user name in what is sent;
+no header value (a receiver's token) in anything printed."""
 import getpass
 import glob
 import os
 import socket
 
 import lib
+import runs
 
 SECRET_HOST = "qlik-sense-central.corp.secret-host.example"
 
@@ -60,3 +62,43 @@ def test_nothing_identifying_is_sent_or_logged(tmp):
         lib.check(v not in logged, f"{name} appears in show's stderr")
     # The ID is derived from them, and is in the message: that is the point.
     lib.check(ident.stdout.strip() in shown.stdout, "the instance ID is in the message")
+
+
+HEADER_SECRET = "Bearer s3cr3t-t0ken-4242"
+
+
+def test_header_values_are_never_printed(tmp):
+    """A receiver's token in the config's headers or ANONTEL_HEADERS_FILE: show, status
+    (text and JSON), report -v, id --explain and the errors name the header, never its
+    value; it goes out in the request and nowhere else."""
+    with runs.Server() as s:
+        hfile = lib.write_config(tmp, {"X-Api-Key": "k3y-" + HEADER_SECRET[-4:] + "x"},
+                                 name="headers.json")
+        cfg = lib.write_config(tmp, {"headers": {"Authorization": HEADER_SECRET},
+                                     "endpoint": s.url("/t")})
+        for extra in ({}, {"ANONTEL_HEADERS_FILE": hfile}):
+            secret = HEADER_SECRET if not extra else "k3y-4242x"
+            name = "Authorization" if not extra else "X-Api-Key"
+            env = lib.base_env(ANONTEL_STATE_DIR=os.path.join(tmp, "state"), **extra)
+            outs = {}
+            for args in (["show"], ["show", "--pretty"], ["status"], ["status", "--json"],
+                         ["id", "--explain"], ["report", "--force", "-v"]):
+                p = lib.run(args + ["-c", cfg], env=env)
+                lib.eq(p.returncode, 0, f"{args}: exit ({p.stderr!r})")
+                outs[" ".join(args)] = p
+                for stream in (p.stdout, p.stderr):
+                    lib.check(secret.encode() not in stream, f"{args} prints the value")
+                    lib.check(secret[-8:].encode() not in stream, f"{args} prints part of it")
+            status = outs["status"].stdout.decode()
+            lib.check(f"\nheaders: {name}\n" in status, f"status names the header: {status}")
+            lib.eq(lib.strict_json(outs["status --json"].stdout)["headers"], name, "status --json")
+            lib.check(name.encode() in outs["report --force -v"].stderr, "-v names the header")
+            r = s.posts[-1]
+            lib.eq(r.header(name), [secret], "the value goes out in the request")
+        # A refused header: the error names it, never the value.
+        bad = lib.write_config(tmp, {"headers": {"Authorization": HEADER_SECRET + "\r\n"}},
+                               name="bad.json")
+        p = lib.run(["show", "-c", bad])
+        lib.eq(p.returncode, 2, "a bad header is a config error")
+        lib.check(b"headers.Authorization" in p.stderr and HEADER_SECRET[-8:].encode() not in
+                  p.stderr, f"the error names the header only: {p.stderr!r}")

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +33,9 @@ static void
 clear_env(void)
 {
 	static const char *vars[] = { "ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR",
-		"ANONTEL_DISABLED", "ANONTEL_ID", "DO_NOT_TRACK", "SSL_CERT_FILE" };
+		"ANONTEL_DISABLED", "ANONTEL_ID", "DO_NOT_TRACK", "SSL_CERT_FILE", "ANONTEL_SERVICE",
+		"ANONTEL_SERVICE_VERSION", "ANONTEL_FORMAT", "ANONTEL_FEATURES_FILE",
+		"ANONTEL_HEADERS_FILE" };
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		unsetenv(vars[i]);
 }
@@ -189,7 +192,44 @@ static const struct bad_row bad_rows[] = {
 	  ": serviceVersion: expected 1 to 64 of" },
 	{ "runtime-version-bad", T("{\"runtimeVersion\": \"v14\\n\"}"),
 	  ": runtimeVersion: expected 1 to 64 of" },
-	{ "format-bad", T("{\"format\": \"Butler\"}"), ": format: expected \"butler\" or \"posthog\"" },
+	{ "format-bad", T("{\"format\": \"Butler\"}"),
+	  ": format: expected \"butler\", \"posthog\" or \"otlp\"" },
+	/* headers: check -H's rules; an error names the header, never shows the value */
+	{ "headers-type", T("{\"headers\": [\"X-A: b\"]}"), ": headers: expected an object" },
+	{ "headers-number", T("{\"headers\": {\"X-A\": 1}}"), ": headers.X-A: expected a string" },
+	{ "headers-object", T("{\"headers\": {\"X-A\": {}}}"), ": headers.X-A: expected a string" },
+	{ "headers-name-space", T("{\"headers\": {\"X A\": \"v\"}}"),
+	  ": headers.X A: expected a header name (an RFC 9110 token, as written) and a value without "
+	  "control characters" },
+	{ "headers-name-colon", T("{\"headers\": {\"X:A\": \"v\"}}"), ": headers.X:A: expected a header name" },
+	{ "headers-name-empty", T("{\"headers\": {\"\": \"v\"}}"), ": headers.: expected a header name" },
+	{ "headers-name-escape", T("{\"headers\": {\"X\\u002dA\": \"v\"}}"),
+	  ": headers.X\\u002dA: expected a header name" },
+	{ "headers-name-utf8", T("{\"headers\": {\"X-\xc3\xa9\": \"v\"}}"), ": headers.X-\xc3\xa9: expected a header name" },
+	{ "headers-value-crlf", T("{\"headers\": {\"X-A\": \"a\\r\\nX-B: b\"}}"),
+	  ": headers.X-A: expected a header name (an RFC 9110 token, as written) and a value without "
+	  "control characters" },
+	{ "headers-value-lf", T("{\"headers\": {\"X-A\": \"a\\n\"}}"), ": headers.X-A: expected a header name" },
+	{ "headers-value-del", T("{\"headers\": {\"X-A\": \"a\\u007f\"}}"), ": headers.X-A: expected a header name" },
+	{ "headers-value-nul", T("{\"headers\": {\"X-A\": \"a\\u0000\"}}"),
+	  ": headers.X-A: contains a NUL character (\\u0000)" },
+	{ "headers-host", T("{\"headers\": {\"host\": \"h\"}}"),
+	  ": headers.host: the Host header is anontel's to write (refused)" },
+	{ "headers-content-length", T("{\"headers\": {\"Content-length\": \"1\"}}"),
+	  ": headers.Content-length: the Content-Length header is anontel's to write (refused)" },
+	{ "headers-transfer-encoding", T("{\"headers\": {\"Transfer-Encoding\": \"chunked\"}}"),
+	  ": headers.Transfer-Encoding: the Transfer-Encoding header is anontel's to write" },
+	{ "headers-connection", T("{\"headers\": {\"CONNECTION\": \"keep-alive\"}}"),
+	  ": headers.CONNECTION: the Connection header is anontel's to write" },
+	{ "headers-upgrade", T("{\"headers\": {\"Upgrade\": \"h2c\"}}"),
+	  ": headers.Upgrade: the Upgrade header is anontel's to write" },
+	{ "headers-te", T("{\"headers\": {\"te\": \"trailers\"}}"), ": headers.te: the TE header is anontel's to write" },
+	{ "headers-trailer", T("{\"headers\": {\"Trailer\": \"X\"}}"),
+	  ": headers.Trailer: the Trailer header is anontel's to write" },
+	{ "headers-dup", T("{\"headers\": {\"X-A\": \"1\", \"X-A\": \"2\"}}"),
+	  ": headers.X-A: duplicate header (names are case-insensitive)" },
+	{ "headers-dup-case", T("{\"headers\": {\"Authorization\": \"1\", \"x-b\": \"\", \"authorization\": \"2\"}}"),
+	  ": headers.authorization: duplicate header (names are case-insensitive)" },
 	{ "scheme-unknown", T("{\"id\": {\"scheme\": \"sha1\"}}"),
 	  ": id.scheme: expected \"auto\", \"butler\", \"machine-id\", \"random\" or \"fixed\"" },
 	{ "scheme-bad", T("{\"id\": {\"scheme\": \"mac\"}}"), ": id.scheme: expected \"auto\"" },
@@ -368,6 +408,270 @@ test_file_errors(void)
 		CHECK(strlen(small) < sizeof small);
 		CHECK(cfg_load(&C, &fl, scratch, NULL, 0) == -1);
 	}
+}
+
+/* Writes text to DIR/name and returns its path (in a static buffer per name slot). */
+static const char *
+write_other(const char *name, const char *text)
+{
+	static char paths[2][160];
+	char *p = paths[strcmp(name, "headers.json") == 0];
+	int fd;
+
+	write_config("{}", 2);     /* makes DIR */
+	snprintf(p, sizeof paths[0], "%s/%s", dir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	return p;
+}
+
+/* The config's headers: lines in file order, values decoded, names as written. */
+static void
+test_headers(void)
+{
+	char names[256];
+	struct buf b;
+
+	clear_env();
+	CHECKF(load_str("{\"headers\": {\"Authorization\": \"Bearer s3cr\\u0065t\", "
+	                "\"X-Scope-OrgID\"  :   \"tenant\\t1 caf\xc3\xa9\", \"X-Empty\": \"\", "
+	                "\"x!#$%&'*+-.^_`|~0\": \"\\\"q\\\"\"}, \"service\": \"after\"}") == 0,
+	    "refused: %s", err);
+	CHECK(C.n_headers == 4);
+	CHECK_STR(C.headers[0], "Authorization: Bearer s3cret", "escape decoded");
+	CHECK_STR(C.headers[1], "X-Scope-OrgID: tenant\t1 caf\xc3\xa9", "tab and UTF-8 kept");
+	CHECK_STR(C.headers[2], "X-Empty: ", "empty value");
+	CHECK_STR(C.headers[3], "x!#$%&'*+-.^_`|~0: \"q\"", "every tchar");
+	CHECK_STR(C.service, "after", "keys after headers still read");
+	CHECK(C.headers_from == C.file);
+	buf_init(&b, names, sizeof names);
+	cfg_header_names(&C, &b);
+	CHECK_STR(names, "Authorization, X-Scope-OrgID, X-Empty, x!#$%&'*+-.^_`|~0", "names only");
+	CHECK(load_str("{}") == 0 && C.n_headers == 0);
+	buf_init(&b, names, sizeof names);
+	cfg_header_names(&C, &b);
+	CHECK_STR(names, "", "no names");
+
+	/* No error line shows a value: it may be a secret. */
+	CHECK(load_str("{\"headers\": {\"X-Key\": \"s3cret\\r\\n\"}}") == -1);
+	CHECKF(strstr(err, "s3cret") == NULL && strstr(err, "X-Key") != NULL, "%s", err);
+	CHECK(load_str("{\"headers\": {\"Host\": \"s3cret\"}}") == -1);
+	CHECKF(strstr(err, "s3cret") == NULL, "%s", err);
+
+	/* At most 16, CFG_HEADERS_MAX bytes in all. */
+	{
+		static char text[16384];
+		size_t n = 0;
+
+		n += (size_t)snprintf(text + n, sizeof text - n, "{\"headers\": {");
+		for (int i = 0; i < 17; i++)
+			n += (size_t)snprintf(text + n, sizeof text - n, "%s\"X-%d\": \"v\"",
+			    i ? ", " : "", i);
+		snprintf(text + n, sizeof text - n, "}}");
+		CHECK(load_str(text) == -1);
+		CHECKF(starts_with(err, path, ": headers.X-16: more than 16 headers"), "%s", err);
+		/* 16 lines of 512 bytes ("X-nn: " + 504 + CRLF) fill 8192 exactly. */
+		n = (size_t)snprintf(text, sizeof text, "{\"headers\": {");
+		for (int i = 10; i < 26; i++) {
+			n += (size_t)snprintf(text + n, sizeof text - n, "%s\"X-%d\": \"", i > 10 ? ", " : "",
+			    i);
+			memset(text + n, 'v', 504);
+			n += 504;
+			text[n++] = '"';
+		}
+		snprintf(text + n, sizeof text - n, "}}");
+		CHECKF(load_str(text) == 0, "8192 bytes refused: %s", err);
+		CHECK(C.n_headers == 16 && strlen(C.headers[15]) == 510);
+		memmove(text + 25, text + 24, strlen(text + 24) + 1);   /* one more byte */
+		text[24] = 'v';
+		CHECK(load_str(text) == -1);
+		CHECKF(starts_with(err, path, ": headers.X-25: the headers take more than 8192 bytes"),
+		    "%s", err);
+	}
+}
+
+/* ANONTEL_SERVICE, ANONTEL_SERVICE_VERSION, ANONTEL_FORMAT: over the file, checked
+ * as the file's values are. */
+static void
+test_env_inputs(void)
+{
+	const char *file = "{\"service\": \"file\", \"serviceVersion\": \"1.0\", "
+	                   "\"format\": \"posthog\", \"posthog\": {\"apiKey\": \"phc_k\"}}";
+
+	clear_env();
+	CHECK(load_str(file) == 0);
+	CHECK_STR(C.service, "file", "file service");
+	CHECK(C.format == CFG_FORMAT_POSTHOG);
+	setenv("ANONTEL_SERVICE", "env-svc_1.x+y", 1);
+	setenv("ANONTEL_SERVICE_VERSION", "2.0.0-rc.1", 1);
+	setenv("ANONTEL_FORMAT", "otlp", 1);
+	CHECKF(load_str(file) == 0, "%s", err);
+	CHECK_STR(C.service, "env-svc_1.x+y", "env service");
+	CHECK_STR(C.service_version, "2.0.0-rc.1", "env version");
+	CHECK(C.format == CFG_FORMAT_OTLP);
+	/* Without a file: env over the defaults. */
+	if (access("/etc/anontel/config.json", F_OK) != 0) {
+		CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "no file: %s", err);
+		CHECK(C.file[0] == '\0' && C.format == CFG_FORMAT_OTLP);
+		CHECK_STR(C.service, "env-svc_1.x+y", "env service, no file");
+		/* posthog from the environment still needs its key, and says so without a file name. */
+		setenv("ANONTEL_FORMAT", "posthog", 1);
+		CHECK(cfg_load(&C, NULL, scratch, err, sizeof err) == -1);
+		CHECK_STR(err, "posthog.apiKey: required when \"format\" is \"posthog\"", "no file");
+	}
+	/* Empty is unset. */
+	setenv("ANONTEL_SERVICE", "", 1);
+	setenv("ANONTEL_FORMAT", "", 1);
+	CHECK(load_str(file) == 0);
+	CHECK_STR(C.service, "file", "empty ANONTEL_SERVICE");
+	CHECK(C.format == CFG_FORMAT_POSTHOG);
+	{
+		static const struct {
+			const char *var, *value, *want;
+		} bad[] = {
+			{ "ANONTEL_SERVICE", "my service", "ANONTEL_SERVICE: expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+			{ "ANONTEL_SERVICE", "a/b", "ANONTEL_SERVICE: expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+			{ "ANONTEL_SERVICE", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			  "ANONTEL_SERVICE: expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+			{ "ANONTEL_SERVICE_VERSION", "5.1\n", "ANONTEL_SERVICE_VERSION: expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+			{ "ANONTEL_SERVICE_VERSION", "caf\xc3\xa9", "ANONTEL_SERVICE_VERSION: expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+			{ "ANONTEL_FORMAT", "OTLP", "ANONTEL_FORMAT: expected \"butler\", \"posthog\" or \"otlp\"" },
+			{ "ANONTEL_FORMAT", "otlp ", "ANONTEL_FORMAT: expected \"butler\", \"posthog\" or \"otlp\"" },
+		};
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			clear_env();
+			setenv(bad[i].var, bad[i].value, 1);
+			CHECKF(load_str(file) == -1, "%s=%s accepted", bad[i].var, bad[i].value);
+			CHECK_STR(err, bad[i].want, bad[i].var);
+		}
+	}
+	clear_env();
+	/* The 64-byte edge is fine. */
+	setenv("ANONTEL_SERVICE", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1);
+	CHECK(load_str(file) == 0 && strlen(C.service) == 64);
+	clear_env();
+}
+
+/* ANONTEL_FEATURES_FILE: the enabledFeatures shape, the same parser and schema;
+ * replaces the config's features. */
+static void
+test_features_file(void)
+{
+	static const struct {
+		const char *name, *text, *want;    /* want: after "PATH" */
+	} bad[] = {
+		{ "syntax", "{\"api\": tru}", ":1:9: invalid literal" },
+		{ "second line", "{\n  \"a\": true,\n}", ":2:12: trailing comma" },
+		{ "empty", "", ":1:1: empty document" },
+		{ "array", "[true]", ": expected an object" },
+		{ "string leaf", "{\"api\": {\"x\": \"yes\"}}", ": api.x: expected true, false or an object" },
+		{ "bad key", "{\"api\": {\"bad key\": true}}", ": api.bad key: invalid key" },
+		{ "dup key", "{\"a\": true, \"a\": false}", ": a: duplicate key" },
+		{ "too deep", "{\"1\":{\"2\":{\"3\":{\"4\":{\"5\":{\"6\":{\"7\":{\"8\":{\"9\":true}}}}}}}}}",
+		  ": 1.2.3.4.5.6.7.8.9: nested deeper than 8 levels" },
+		{ "nul", "{\"a\": true}\\u0000", ":1:12: unexpected data after the value" },
+	};
+	const char *ff;
+
+	clear_env();
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ff = write_other("features.json", bad[i].text);
+		setenv("ANONTEL_FEATURES_FILE", ff, 1);
+		CHECKF(load_str("{\"enabledFeatures\": {\"cfg\": true}}") == -1, "%s: accepted",
+		    bad[i].name);
+		CHECKF(starts_with(err, ff, bad[i].want), "%s: got \"%s\", want \"%s%s\"", bad[i].name,
+		    err, ff, bad[i].want);
+	}
+	/* Read: the config's features are replaced, in the file's order. */
+	ff = write_other("features.json", "{\"api\": {\"butlerping\": true, \"x\": {}},\n \"beta\": false}");
+	setenv("ANONTEL_FEATURES_FILE", ff, 1);
+	CHECKF(load_str("{\"service\": \"s\", \"enabledFeatures\": {\"cfg\": true, \"more\": {\"a\": true}}}") == 0,
+	    "%s", err);
+	CHECK(C.n_features == 4);
+	CHECK_STR(C.features[0].key, "api", "0");
+	CHECK_STR(C.features[1].key, "butlerping", "1");
+	CHECK(C.features[1].depth == 2 && C.features[1].kind == CFG_FEATURE_TRUE);
+	CHECK_STR(C.features[2].key, "x", "2");
+	CHECK(C.features[2].kind == CFG_FEATURE_OBJECT);
+	CHECK_STR(C.features[3].key, "beta", "3");
+	CHECK(C.features[3].depth == 1 && C.features[3].kind == CFG_FEATURE_FALSE);
+	CHECK(C.features_from == getenv("ANONTEL_FEATURES_FILE"));
+	CHECK_STR(C.service, "s", "the config's other keys stay");
+	/* With no config file at all. */
+	if (access("/etc/anontel/config.json", F_OK) != 0) {
+		CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "%s", err);
+		CHECK(C.n_features == 4 && strcmp(C.features[3].key, "beta") == 0);
+	}
+	/* PostHog's flattening is checked on these features, naming their file. */
+	ff = write_other("features.json", "{\"a_b\": true, \"a\": {\"b\": false}}");
+	CHECK(load_str("{\"format\": \"posthog\", \"posthog\": {\"apiKey\": \"k\"}}") == -1);
+	CHECKF(starts_with(err, ff, ": enabledFeatures: two features give the PostHog property feature_a_b"),
+	    "%s", err);
+	/* Missing, not regular, empty variable. */
+	setenv("ANONTEL_FEATURES_FILE", "/nonexistent/features.json", 1);
+	CHECK(load_str("{}") == -1);
+	CHECK(starts_with(err, "/nonexistent/features.json", ": cannot open: "));
+	setenv("ANONTEL_FEATURES_FILE", dir, 1);
+	CHECK(load_str("{}") == -1);
+	CHECK(starts_with(err, dir, ": not a regular file"));
+	setenv("ANONTEL_FEATURES_FILE", "", 1);
+	CHECK(load_str("{\"enabledFeatures\": {\"cfg\": true}}") == 0 && C.n_features == 1);
+	clear_env();
+}
+
+/* ANONTEL_HEADERS_FILE: the headers shape; replaces the config's headers. The config
+ * file, the features file and it share cfg.text. */
+static void
+test_headers_file(void)
+{
+	const char *hf, *ff;
+	char *big;
+
+	clear_env();
+	hf = write_other("headers.json", "{\"Authorization\": \"Bearer t0k\"}");
+	setenv("ANONTEL_HEADERS_FILE", hf, 1);
+	CHECKF(load_str("{\"headers\": {\"X-Cfg\": \"1\", \"X-Cfg2\": \"2\"}}") == 0, "%s", err);
+	CHECK(C.n_headers == 1);
+	CHECK_STR(C.headers[0], "Authorization: Bearer t0k", "from the file");
+	CHECK(C.headers_from == getenv("ANONTEL_HEADERS_FILE"));
+	hf = write_other("headers.json", "{\"Authorization\": \"Bearer t0k\\r\\n\"}");
+	CHECK(load_str("{}") == -1);
+	CHECKF(starts_with(err, hf, ": Authorization: expected a header name") &&
+	    strstr(err, "t0k") == NULL, "%s", err);
+	hf = write_other("headers.json", "{\"Host\": \"x\"}");
+	CHECK(load_str("{}") == -1);
+	CHECK(starts_with(err, hf, ": Host: the Host header is anontel's to write (refused)"));
+	hf = write_other("headers.json", "{\"A\": \"1\",}");
+	CHECK(load_str("{}") == -1);
+	CHECK(starts_with(err, hf, ":1:10: trailing comma"));
+	hf = write_other("headers.json", "[]");
+	CHECK(load_str("{}") == -1);
+	CHECK(starts_with(err, hf, ": expected an object"));
+	/* Both files at once, after a config file; features and header lines all stay. */
+	ff = write_other("features.json", "{\"f\": true}");
+	setenv("ANONTEL_FEATURES_FILE", ff, 1);
+	hf = write_other("headers.json", "{\"X-T\": \"v\"}");
+	CHECK(load_str("{\"enabledFeatures\": {\"g\": false}, \"headers\": {\"X-C\": \"c\"}}") == 0);
+	CHECK(C.n_features == 1 && strcmp(C.features[0].key, "f") == 0);
+	CHECK(C.n_headers == 1 && strcmp(C.headers[0], "X-T: v") == 0);
+	/* A full-size config file leaves no room for the others. */
+	big = malloc(CFG_MAX_FILE + 1);
+	memset(big, ' ', CFG_MAX_FILE);
+	memcpy(big, "{}", 2);
+	CHECK(load(big, CFG_MAX_FILE, NULL) == -1);
+	CHECKF(starts_with(err, ff, ": larger than 0 bytes (what the config file leaves of 262144)"),
+	    "%s", err);
+	unsetenv("ANONTEL_FEATURES_FILE");
+	/* The headers file holds 12 bytes, and takes its NUL's room after the config's. */
+	CHECK(load(big, CFG_MAX_FILE - 12, NULL) == -1);
+	CHECKF(starts_with(err, hf, ": larger than 11 bytes (what the config file leaves"), "%s", err);
+	CHECKF(load(big, CFG_MAX_FILE - 13, NULL) == 0, "%s", err);
+	CHECK(C.n_headers == 1 && strcmp(C.headers[0], "X-T: v") == 0);
+	free(big);
+	clear_env();
 }
 
 /* ---- accepted files ---- */
@@ -819,6 +1123,10 @@ static const struct check_case cases[] = {
 	{ "defaults", test_defaults },
 	{ "escapes-decoded", test_escapes_decoded },
 	{ "precedence", test_precedence },
+	{ "headers", test_headers },
+	{ "env-inputs", test_env_inputs },
+	{ "features-file", test_features_file },
+	{ "headers-file", test_headers_file },
 	{ "optout", test_optout },
 	{ "duration", test_duration },
 };

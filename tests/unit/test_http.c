@@ -444,6 +444,38 @@ url_or_die(struct url *u, const char *s)
 	}
 }
 
+/* RFC 9110's own example of an IMF-fixdate. */
+#define WHEN ((time_t)784111777)
+#define DATE "Date: Sun, 06 Nov 1994 08:49:37 GMT"
+
+static void
+test_date(void)
+{
+	static const struct {
+		time_t t;
+		const char *want;
+	} rows[] = {
+		{ 784111777, "Sun, 06 Nov 1994 08:49:37 GMT" },
+		{ 0, "Thu, 01 Jan 1970 00:00:00 GMT" },
+		{ 951782400, "Tue, 29 Feb 2000 00:00:00 GMT" },
+		{ 1795680000, "Thu, 26 Nov 2026 08:00:00 GMT" },
+		{ 2147483648LL, "Tue, 19 Jan 2038 03:14:08 GMT" },
+		{ 4102444799LL, "Thu, 31 Dec 2099 23:59:59 GMT" },
+	};
+	char mem[64];
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int64_t back;
+
+		buf_init(&b, mem, sizeof mem);
+		http_date(&b, rows[i].t);
+		CHECK_STR(mem, rows[i].want, "IMF-fixdate");
+		/* What anontel writes, its own Retry-After parser reads back. */
+		CHECKF(http_retry_after(mem, 0, &back) == 0, "%s: not read back", mem);
+	}
+}
+
 static void
 test_post(void)
 {
@@ -455,24 +487,24 @@ test_post(void)
 	} rows[] = {
 		{ "default port", "https://Telemetry.Example.com/api/x?y=1#frag", { NULL, NULL }, 0,
 		    "POST /api/x?y=1 HTTP/1.1\r\nHost: telemetry.example.com\r\n"
-		    "User-Agent: anontel/" ANONTEL_VERSION "\r\nContent-Type: application/json\r\n"
+		    "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}" },
 		{ "explicit default port", "https://t.example:443", { NULL, NULL }, 0,
 		    "POST / HTTP/1.1\r\nHost: t.example\r\n"
-		    "User-Agent: anontel/" ANONTEL_VERSION "\r\nContent-Type: application/json\r\n"
+		    "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}" },
 		{ "other port", "https://t.example:8443/p", { NULL, NULL }, 0,
 		    "POST /p HTTP/1.1\r\nHost: t.example:8443\r\n"
-		    "User-Agent: anontel/" ANONTEL_VERSION "\r\nContent-Type: application/json\r\n"
+		    "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}" },
 		{ "http port 443 is not default", "http://localhost:443/p", { NULL, NULL }, 0,
 		    "POST /p HTTP/1.1\r\nHost: localhost:443\r\n"
-		    "User-Agent: anontel/" ANONTEL_VERSION "\r\nContent-Type: application/json\r\n"
+		    "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}" },
 		{ "ipv6 with port and extras", "http://[::1]:8080/c",
 		    { "X-Api-Key: k", "Accept: */*" }, 2,
 		    "POST /c HTTP/1.1\r\nHost: [::1]:8080\r\n"
-		    "User-Agent: anontel/" ANONTEL_VERSION "\r\nContent-Type: application/json\r\n"
+		    "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 7\r\nConnection: close\r\nX-Api-Key: k\r\nAccept: */*\r\n\r\n{\"a\":1}" },
 	};
 	char mem[1024];
@@ -482,7 +514,7 @@ test_post(void)
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		url_or_die(&u, rows[i].url);
 		buf_init(&b, mem, sizeof mem);
-		CHECKF(http_post_head(&b, &u, rows[i].extra, rows[i].n_extra, 7) == 0,
+		CHECKF(http_post_head(&b, &u, rows[i].extra, rows[i].n_extra, 7, WHEN) == 0,
 		    "%s: http_post_head failed", rows[i].name);
 		buf_str(&b, "{\"a\":1}");
 		CHECK_STR(mem, rows[i].want, rows[i].name);
@@ -491,7 +523,7 @@ test_post(void)
 	/* overflow is reported */
 	url_or_die(&u, "https://t.example/");
 	buf_init(&b, mem, 40);
-	CHECK(http_post_head(&b, &u, NULL, 0, 2) == -1);
+	CHECK(http_post_head(&b, &u, NULL, 0, 2, WHEN) == -1);
 	/* extras that would inject lines are refused */
 	{
 		static const char *const bad[] = { "X-A: a\r\nX-B: b", "X-A: a\n", "NoColon",
@@ -499,9 +531,9 @@ test_post(void)
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			buf_init(&b, mem, sizeof mem);
-			CHECKF(http_post_head(&b, &u, &bad[i], 1, 2) == -1, "extra %zu accepted", i);
+			CHECKF(http_post_head(&b, &u, &bad[i], 1, 2, WHEN) == -1, "extra %zu accepted", i);
 			buf_init(&b, mem, sizeof mem);
-			CHECKF(http_get(&b, &u, &bad[i], 1) == -1, "GET extra %zu accepted", i);
+			CHECKF(http_get(&b, &u, &bad[i], 1, WHEN) == -1, "GET extra %zu accepted", i);
 		}
 	}
 }
@@ -516,9 +548,9 @@ test_get(void)
 
 	url_or_die(&u, "http://127.0.0.1:8080/healthz?full=1");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_get(&b, &u, extra, 1) == 0);
+	CHECK(http_get(&b, &u, extra, 1, WHEN) == 0);
 	CHECK_STR(mem, "GET /healthz?full=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
-		       "User-Agent: anontel/" ANONTEL_VERSION "\r\nConnection: close\r\n"
+		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\nConnection: close\r\n"
 		       "Accept: application/json\r\n\r\n", "get");
 }
 
@@ -532,39 +564,39 @@ test_connect(void)
 	url_or_die(&dest, "https://telemetry.example.com/api");
 	url_or_die(&proxy, "http://proxy.example:3128");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_connect(&b, &dest, &proxy) == 0);
+	CHECK(http_connect(&b, &dest, &proxy, WHEN) == 0);
 	CHECK_STR(mem, "CONNECT telemetry.example.com:443 HTTP/1.1\r\n"
 		       "Host: telemetry.example.com:443\r\n"
-		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n\r\n", "no credentials");
+		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\n\r\n", "no credentials");
 
 	url_or_die(&proxy, "http://user:pass@proxy.example:3128");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_connect(&b, &dest, &proxy) == 0);
+	CHECK(http_connect(&b, &dest, &proxy, WHEN) == 0);
 	CHECK_STR(mem, "CONNECT telemetry.example.com:443 HTTP/1.1\r\n"
 		       "Host: telemetry.example.com:443\r\n"
 		       "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n"
-		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n\r\n", "user:pass");
+		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\n\r\n", "user:pass");
 
 	url_or_die(&dest, "https://[2001:DB8::1]:8443/");
 	url_or_die(&proxy, "http://us%40er:p%3Ass@[::1]:3128");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_connect(&b, &dest, &proxy) == 0);
+	CHECK(http_connect(&b, &dest, &proxy, WHEN) == 0);
 	/* base64("us@er:p:ss") */
 	CHECK_STR(mem, "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\n"
 		       "Host: [2001:db8::1]:8443\r\n"
 		       "Proxy-Authorization: Basic dXNAZXI6cDpzcw==\r\n"
-		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n\r\n", "ipv6, encoded");
+		       "User-Agent: anontel/" ANONTEL_VERSION "\r\n" DATE "\r\n\r\n", "ipv6, encoded");
 
 	/* user with no password, padding with one '=' */
 	url_or_die(&proxy, "http://ab@proxy.example:3128");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_connect(&b, &dest, &proxy) == 0);
+	CHECK(http_connect(&b, &dest, &proxy, WHEN) == 0);
 	CHECK(strstr(mem, "Proxy-Authorization: Basic YWI6\r\n") != NULL);
 
 	/* a ':' in the user name cannot be sent */
 	url_or_die(&proxy, "http://a%3Ab:c@proxy.example:3128");
 	buf_init(&b, mem, sizeof mem);
-	CHECK(http_connect(&b, &dest, &proxy) == -1);
+	CHECK(http_connect(&b, &dest, &proxy, WHEN) == -1);
 
 	/* longest credentials fit the base64 writer */
 	{
@@ -578,10 +610,10 @@ test_connect(void)
 		strcpy(s + 8 + 2 * URL_USER_MAX, "@p.example:1");
 		url_or_die(&proxy, s);
 		buf_init(&b, big, sizeof big);
-		CHECK(http_connect(&b, &dest, &proxy) == 0);
+		CHECK(http_connect(&b, &dest, &proxy, WHEN) == 0);
 		CHECK(strstr(big, "Basic dXV1") != NULL);
 		buf_init(&b, mem, 100);
-		CHECK(http_connect(&b, &dest, &proxy) == -1);
+		CHECK(http_connect(&b, &dest, &proxy, WHEN) == -1);
 	}
 }
 
@@ -593,6 +625,7 @@ static const struct check_case cases[] = {
 	{ "long_location", test_long_location },
 	{ "retry_after", test_retry_after },
 	{ "retry_after_rfc850_century", test_retry_after_rfc850_century },
+	{ "date", test_date },
 	{ "post", test_post },
 	{ "get", test_get },
 	{ "connect", test_connect },

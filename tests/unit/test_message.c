@@ -1,8 +1,9 @@
 /*
  * test_message: the message's exact bytes for every format (butler with and
- * without the ts envelope, posthog), compact and pretty, from fixed facts, ID,
- * timestamp and config; the format table; the format checks cfg_load runs; the
- * timestamp text. msg_build reads no file and no clock, so these are the bytes
+ * without the ts envelope, posthog, otlp), compact and pretty, from fixed facts,
+ * ID, stamp and config; the format table; the format checks cfg_load runs; the
+ * timestamp text; the UUID v7; the send time written into a kept message.
+ * msg_build reads no file, no clock and no random source, so these are the bytes
  * `show` prints and `report` sends for the same inputs.
  */
 #include <stdio.h>
@@ -15,10 +16,17 @@
 #include "message.h"
 
 #define ID "0123456789abcdef"
+#define MS INT64_C(1614770035862)
 #define TS "2021-03-03T11:13:55.862Z"
+/* MS and RANDOM as a UUID v7 (RANDOM's bits are RFC 9562's own example's). */
+#define UUID "0177f7cb-5c96-7cc3-98c4-dc0c0c07398f"
+static const unsigned char RANDOM[MSG_UUID_RANDOM] = {
+	0x0c, 0xc3, 0x18, 0xc4, 0xdc, 0x0c, 0x0c, 0x07, 0x39, 0x8f
+};
 
 static struct cfg cfg;
 static struct facts facts;
+static struct msg_stamp stamp;
 static char mem[8192];
 
 /* Butler 5.1 on Debian 12, with runtimeVersion and
@@ -48,6 +56,7 @@ setup(enum cfg_format format, int envelope)
 	cfg.n_features = sizeof features / sizeof features[0];
 	cfg.format = format;
 	cfg.envelope = envelope;
+	msg_stamp(&stamp, MS, RANDOM);
 }
 
 /* Builds into mem[cap] and compares with want. */
@@ -58,7 +67,7 @@ expect(const char *label, int pretty, size_t cap, const char *want)
 	int r;
 
 	buf_init(&b, mem, cap);
-	r = msg_build(&b, &cfg, &facts, ID, TS, pretty);
+	r = msg_build(&b, &cfg, &facts, ID, &stamp, pretty);
 	CHECKF(r == 0, "%s: returned %d", label, r);
 	CHECK_STR(mem, want, label);
 	CHECKF(b.len == strlen(want), "%s: length %zu", label, b.len);
@@ -129,37 +138,194 @@ static const struct row {
 	  "    \"beta\": true\n"
 	  "  }\n"
 	  "}" },
-	/* The envelope is butler's: posthog ignores it. */
+	/* The envelope is butler's: posthog and otlp ignore it. */
 	{ "posthog-compact", CFG_FORMAT_POSTHOG, 0, 0,
-	  "{\"api_key\":\"phc_key\",\"event\":\"telemetry sent\",\"distinct_id\":\"" ID "\","
-	  "\"timestamp\":\"" TS "\",\"properties\":{\"service\":\"butler\","
+	  "{\"api_key\":\"phc_key\",\"batch\":[{\"event\":\"telemetry sent\",\"distinct_id\":\"" ID "\","
+	  "\"timestamp\":\"" TS "\",\"uuid\":\"" UUID "\",\"properties\":{\"service\":\"butler\","
 	  "\"serviceVersion\":\"5.1.0\",\"system_arch\":\"x64\",\"system_platform\":\"linux\","
 	  "\"system_release\":\"12\",\"system_distro\":\"Debian GNU/Linux\","
 	  "\"system_codename\":\"bookworm\",\"system_virtual\":true,"
 	  "\"system_nodeVersion\":\"v20.11.1\",\"feature_api_x\":true,\"feature_api_y\":false,"
-	  "\"feature_beta\":true,\"$process_person_profile\":false,\"$geoip_disable\":true}}" },
+	  "\"feature_beta\":true,\"$lib\":\"anontel\",\"$lib_version\":\"" ANONTEL_VERSION "\",\"$os\":\"Linux\","
+	  "\"$process_person_profile\":false,\"$geoip_disable\":true}}],\"sent_at\":\"" TS "\"}" },
 	{ "posthog-pretty", CFG_FORMAT_POSTHOG, 1, 1,
 	  "{\n"
 	  "  \"api_key\": \"phc_key\",\n"
-	  "  \"event\": \"telemetry sent\",\n"
-	  "  \"distinct_id\": \"" ID "\",\n"
-	  "  \"timestamp\": \"" TS "\",\n"
-	  "  \"properties\": {\n"
-	  "    \"service\": \"butler\",\n"
-	  "    \"serviceVersion\": \"5.1.0\",\n"
-	  "    \"system_arch\": \"x64\",\n"
-	  "    \"system_platform\": \"linux\",\n"
-	  "    \"system_release\": \"12\",\n"
-	  "    \"system_distro\": \"Debian GNU/Linux\",\n"
-	  "    \"system_codename\": \"bookworm\",\n"
-	  "    \"system_virtual\": true,\n"
-	  "    \"system_nodeVersion\": \"v20.11.1\",\n"
-	  "    \"feature_api_x\": true,\n"
-	  "    \"feature_api_y\": false,\n"
-	  "    \"feature_beta\": true,\n"
-	  "    \"$process_person_profile\": false,\n"
-	  "    \"$geoip_disable\": true\n"
-	  "  }\n"
+	  "  \"batch\": [\n"
+	  "    {\n"
+	  "      \"event\": \"telemetry sent\",\n"
+	  "      \"distinct_id\": \"" ID "\",\n"
+	  "      \"timestamp\": \"" TS "\",\n"
+	  "      \"uuid\": \"" UUID "\",\n"
+	  "      \"properties\": {\n"
+	  "        \"service\": \"butler\",\n"
+	  "        \"serviceVersion\": \"5.1.0\",\n"
+	  "        \"system_arch\": \"x64\",\n"
+	  "        \"system_platform\": \"linux\",\n"
+	  "        \"system_release\": \"12\",\n"
+	  "        \"system_distro\": \"Debian GNU/Linux\",\n"
+	  "        \"system_codename\": \"bookworm\",\n"
+	  "        \"system_virtual\": true,\n"
+	  "        \"system_nodeVersion\": \"v20.11.1\",\n"
+	  "        \"feature_api_x\": true,\n"
+	  "        \"feature_api_y\": false,\n"
+	  "        \"feature_beta\": true,\n"
+	  "        \"$lib\": \"anontel\",\n"
+	  "        \"$lib_version\": \"" ANONTEL_VERSION "\",\n"
+	  "        \"$os\": \"Linux\",\n"
+	  "        \"$process_person_profile\": false,\n"
+	  "        \"$geoip_disable\": true\n"
+	  "      }\n"
+	  "    }\n"
+	  "  ],\n"
+	  "  \"sent_at\": \"" TS "\"\n"
+	  "}" },
+	{ "otlp-compact", CFG_FORMAT_OTLP, 1, 0,
+	  "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+	  "\"value\":{\"stringValue\":\"butler\"}},{\"key\":\"service.version\","
+	  "\"value\":{\"stringValue\":\"5.1.0\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"anontel\","
+	  "\"version\":\"" ANONTEL_VERSION "\"},\"logRecords\":[{\"timeUnixNano\":\"1614770035862000000\","
+	  "\"observedTimeUnixNano\":\"1614770035862000000\",\"severityNumber\":9,"
+	  "\"severityText\":\"INFO\",\"body\":{\"stringValue\":\"telemetry\"},"
+	  "\"attributes\":[{\"key\":\"system.id\",\"value\":{\"stringValue\":\"" ID "\"}},"
+	  "{\"key\":\"system.arch\",\"value\":{\"stringValue\":\"x64\"}},{\"key\":\"system.platform\","
+	  "\"value\":{\"stringValue\":\"linux\"}},{\"key\":\"system.release\","
+	  "\"value\":{\"stringValue\":\"12\"}},{\"key\":\"system.distro\","
+	  "\"value\":{\"stringValue\":\"Debian GNU/Linux\"}},{\"key\":\"system.codename\","
+	  "\"value\":{\"stringValue\":\"bookworm\"}},{\"key\":\"system.virtual\","
+	  "\"value\":{\"boolValue\":true}},{\"key\":\"system.nodeVersion\","
+	  "\"value\":{\"stringValue\":\"v20.11.1\"}},{\"key\":\"enabledFeatures\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"api\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"x\",\"value\":{\"boolValue\":true}},"
+	  "{\"key\":\"y\",\"value\":{\"boolValue\":false}}]}}},{\"key\":\"beta\","
+	  "\"value\":{\"boolValue\":true}}]}}}]}]}]}]}" },
+	{ "otlp-pretty", CFG_FORMAT_OTLP, 0, 1,
+	  "{\n"
+	  "  \"resourceLogs\": [\n"
+	  "    {\n"
+	  "      \"resource\": {\n"
+	  "        \"attributes\": [\n"
+	  "          {\n"
+	  "            \"key\": \"service.name\",\n"
+	  "            \"value\": {\n"
+	  "              \"stringValue\": \"butler\"\n"
+	  "            }\n"
+	  "          },\n"
+	  "          {\n"
+	  "            \"key\": \"service.version\",\n"
+	  "            \"value\": {\n"
+	  "              \"stringValue\": \"5.1.0\"\n"
+	  "            }\n"
+	  "          }\n"
+	  "        ]\n"
+	  "      },\n"
+	  "      \"scopeLogs\": [\n"
+	  "        {\n"
+	  "          \"scope\": {\n"
+	  "            \"name\": \"anontel\",\n"
+	  "            \"version\": \"" ANONTEL_VERSION "\"\n"
+	  "          },\n"
+	  "          \"logRecords\": [\n"
+	  "            {\n"
+	  "              \"timeUnixNano\": \"1614770035862000000\",\n"
+	  "              \"observedTimeUnixNano\": \"1614770035862000000\",\n"
+	  "              \"severityNumber\": 9,\n"
+	  "              \"severityText\": \"INFO\",\n"
+	  "              \"body\": {\n"
+	  "                \"stringValue\": \"telemetry\"\n"
+	  "              },\n"
+	  "              \"attributes\": [\n"
+	  "                {\n"
+	  "                  \"key\": \"system.id\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"" ID "\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.arch\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"x64\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.platform\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"linux\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.release\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"12\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.distro\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"Debian GNU/Linux\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.codename\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"bookworm\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.virtual\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"boolValue\": true\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"system.nodeVersion\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"stringValue\": \"v20.11.1\"\n"
+	  "                  }\n"
+	  "                },\n"
+	  "                {\n"
+	  "                  \"key\": \"enabledFeatures\",\n"
+	  "                  \"value\": {\n"
+	  "                    \"kvlistValue\": {\n"
+	  "                      \"values\": [\n"
+	  "                        {\n"
+	  "                          \"key\": \"api\",\n"
+	  "                          \"value\": {\n"
+	  "                            \"kvlistValue\": {\n"
+	  "                              \"values\": [\n"
+	  "                                {\n"
+	  "                                  \"key\": \"x\",\n"
+	  "                                  \"value\": {\n"
+	  "                                    \"boolValue\": true\n"
+	  "                                  }\n"
+	  "                                },\n"
+	  "                                {\n"
+	  "                                  \"key\": \"y\",\n"
+	  "                                  \"value\": {\n"
+	  "                                    \"boolValue\": false\n"
+	  "                                  }\n"
+	  "                                }\n"
+	  "                              ]\n"
+	  "                            }\n"
+	  "                          }\n"
+	  "                        },\n"
+	  "                        {\n"
+	  "                          \"key\": \"beta\",\n"
+	  "                          \"value\": {\n"
+	  "                            \"boolValue\": true\n"
+	  "                          }\n"
+	  "                        }\n"
+	  "                      ]\n"
+	  "                    }\n"
+	  "                  }\n"
+	  "                }\n"
+	  "              ]\n"
+	  "            }\n"
+	  "          ]\n"
+	  "        }\n"
+	  "      ]\n"
+	  "    }\n"
+	  "  ]\n"
 	  "}" },
 };
 
@@ -187,7 +353,7 @@ test_sparse(void)
 		struct buf b;
 
 		buf_init(&b, mem, sizeof mem);
-		CHECK(msg_build(&b, &cfg, &facts, "", TS, 0) == 0);
+		CHECK(msg_build(&b, &cfg, &facts, "", &stamp, 0) == 0);
 		CHECK_STR(mem, "{\"ts\":\"" TS "\",\"data\":{\"service\":\"butler\","
 		    "\"serviceVersion\":\"5.1.0\",\"system\":{\"id\":\"\",\"arch\":\"x64\","
 		    "\"platform\":\"linux\",\"release\":\"12\",\"distro\":\"Alpine \\\"Linux\\\"\\u0001"
@@ -195,14 +361,26 @@ test_sparse(void)
 		    "butler");
 		cfg.format = CFG_FORMAT_POSTHOG;
 		buf_init(&b, mem, sizeof mem);
-		CHECK(msg_build(&b, &cfg, &facts, "", TS, 0) == 0);
-		CHECK_STR(mem, "{\"api_key\":\"phc_key\",\"event\":\"telemetry sent\","
-		    "\"distinct_id\":\"\",\"timestamp\":\"" TS "\",\"properties\":{"
-		    "\"service\":\"butler\",\"serviceVersion\":\"5.1.0\",\"system_arch\":\"x64\","
-		    "\"system_platform\":\"linux\",\"system_release\":\"12\",\"system_distro\":"
-		    "\"Alpine \\\"Linux\\\"\\u0001\\\\ caf\xc3\xa9\",\"system_codename\":\"\","
-		    "\"system_virtual\":false,\"$process_person_profile\":false,"
-		    "\"$geoip_disable\":true}}", "posthog");
+		CHECK(msg_build(&b, &cfg, &facts, "", &stamp, 0) == 0);
+		CHECK_STR(mem, "{\"api_key\":\"phc_key\",\"batch\":[{\"event\":\"telemetry sent\","
+		    "\"distinct_id\":\"\",\"timestamp\":\"" TS "\",\"uuid\":\"" UUID "\","
+		    "\"properties\":{\"service\":\"butler\",\"serviceVersion\":\"5.1.0\","
+		    "\"system_arch\":\"x64\",\"system_platform\":\"linux\",\"system_release\":\"12\","
+		    "\"system_distro\":\"Alpine \\\"Linux\\\"\\u0001\\\\ caf\xc3\xa9\","
+		    "\"system_codename\":\"\",\"system_virtual\":false,\"$lib\":\"anontel\","
+		    "\"$lib_version\":\"" ANONTEL_VERSION "\",\"$os\":\"Linux\","
+		    "\"$process_person_profile\":false,\"$geoip_disable\":true}}],"
+		    "\"sent_at\":\"" TS "\"}", "posthog");
+		/* otlp: an empty enabledFeatures is an empty kvlist; no nodeVersion. */
+		cfg.format = CFG_FORMAT_OTLP;
+		buf_init(&b, mem, sizeof mem);
+		CHECK(msg_build(&b, &cfg, &facts, "", &stamp, 0) == 0);
+		CHECK(strstr(mem, "{\"key\":\"system.distro\",\"value\":{\"stringValue\":"
+		    "\"Alpine \\\"Linux\\\"\\u0001\\\\ caf\xc3\xa9\"}}") != NULL);
+		CHECK(strstr(mem, "{\"key\":\"system.virtual\",\"value\":{\"boolValue\":false}},"
+		    "{\"key\":\"enabledFeatures\",\"value\":{\"kvlistValue\":{\"values\":[]}}}]}]}]}]}")
+		    != NULL);
+		CHECK(strstr(mem, "nodeVersion") == NULL);
 	}
 }
 
@@ -216,7 +394,7 @@ test_overflow(void)
 
 		setup(rows[i].format, rows[i].envelope);
 		buf_init(&b, mem, n);
-		CHECKF(msg_build(&b, &cfg, &facts, ID, TS, rows[i].pretty) == -1, "%s: short",
+		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, rows[i].pretty) == -1, "%s: short",
 		    rows[i].name);
 		expect(rows[i].name, rows[i].pretty, n + 1, rows[i].want);
 	}
@@ -230,12 +408,13 @@ test_table(void)
 
 	CHECK_STR(msg_format_name(CFG_FORMAT_BUTLER), "butler", "0");
 	CHECK_STR(msg_format_name(CFG_FORMAT_POSTHOG), "posthog", "1");
-	CHECK(msg_format_name(CFG_FORMAT_POSTHOG + 1) == NULL);
+	CHECK_STR(msg_format_name(CFG_FORMAT_OTLP), "otlp", "2");
+	CHECK(msg_format_name(CFG_FORMAT_OTLP + 1) == NULL);
 	CHECK(msg_format_name(~0u) == NULL);
 	setup(CFG_FORMAT_BUTLER, 1);
-	cfg.format = (enum cfg_format)(CFG_FORMAT_POSTHOG + 1);
+	cfg.format = (enum cfg_format)(CFG_FORMAT_OTLP + 1);
 	buf_init(&b, mem, sizeof mem);
-	CHECK(msg_build(&b, &cfg, &facts, ID, TS, 0) == -1);
+	CHECK(msg_build(&b, &cfg, &facts, ID, &stamp, 0) == -1);
 	CHECK(b.len == 0);
 	buf_init(&b, mem, sizeof mem);
 	CHECK(msg_check(&cfg, &b) == -1);
@@ -292,6 +471,102 @@ test_timestamp(void)
 	}
 }
 
+/* UUID v7 (RFC 9562 5.7): 48 bits of ms, version 7, variant 10, the rest random. */
+static void
+test_stamp(void)
+{
+	static const unsigned char ones[MSG_UUID_RANDOM] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+	};
+	static const unsigned char zeros[MSG_UUID_RANDOM];
+	struct msg_stamp s;
+
+	/* RFC 9562 appendix A.6's example: its ms and its random bits. */
+	msg_stamp(&s, INT64_C(0x017F22E279B0), RANDOM);
+	CHECK_STR(s.uuid, "017f22e2-79b0-7cc3-98c4-dc0c0c07398f", "RFC 9562 A.6");
+	CHECK(s.ms == INT64_C(0x017F22E279B0));
+	CHECK_STR(s.ts, "2022-02-22T19:22:22.000Z", "its ts");
+	msg_stamp(&s, MS, ones);
+	CHECK_STR(s.uuid, "0177f7cb-5c96-7fff-bfff-ffffffffffff", "version and variant over ones");
+	msg_stamp(&s, MS, zeros);
+	CHECK_STR(s.uuid, "0177f7cb-5c96-7000-8000-000000000000", "version and variant over zeros");
+	msg_stamp(&s, -5, zeros);
+	CHECK_STR(s.uuid, "00000000-0000-7000-8000-000000000000", "before 1970: 0");
+	CHECK_STR(s.ts, "1970-01-01T00:00:00.000Z", "before 1970: ts");
+	CHECK(strlen(s.uuid) == MSG_UUID_LEN);
+}
+
+/* The send time goes where the compact posthog message keeps it, and nowhere else. */
+static void
+test_sent_at(void)
+{
+	static const char later[] = "2021-03-05T00:00:01.002Z";
+	struct buf b;
+	size_t n;
+
+	setup(CFG_FORMAT_POSTHOG, 1);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_build(&b, &cfg, &facts, ID, &stamp, 0) == 0);
+	n = b.len;
+	CHECK(msg_set_sent_at(mem, n, later) == 1);
+	CHECK(strlen(mem) == n);
+	CHECK(strcmp(mem + n - 38, ",\"sent_at\":\"2021-03-05T00:00:01.002Z\"}") == 0);
+	CHECK(strstr(mem, "\"timestamp\":\"" TS "\"") != NULL);    /* the build time stays */
+	CHECK(msg_set_sent_at(mem, n - 1, later) == 0);            /* not at the end */
+	CHECK(msg_set_sent_at(mem, n, "2021") == 0);               /* not a timestamp */
+	CHECK(msg_set_sent_at(mem, 10, later) == 0);
+	/* The other formats carry no send time: left byte for byte. */
+	for (int format = CFG_FORMAT_BUTLER; format <= CFG_FORMAT_OTLP; format += 2) {
+		for (int pretty = 0; pretty <= 1; pretty++) {
+			static char copy[sizeof mem];
+
+			setup((enum cfg_format)format, 1);
+			buf_init(&b, mem, sizeof mem);
+			CHECK(msg_build(&b, &cfg, &facts, ID, &stamp, pretty) == 0);
+			memcpy(copy, mem, b.len + 1);
+			CHECKF(msg_set_sent_at(mem, b.len, later) == 0, "format %d pretty %d", format,
+			    pretty);
+			CHECK(memcmp(copy, mem, b.len + 1) == 0);
+		}
+	}
+	/* Pretty posthog (show --pretty) is not a kept message: left alone too. */
+	setup(CFG_FORMAT_POSTHOG, 1);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_build(&b, &cfg, &facts, ID, &stamp, 1) == 0);
+	CHECK(msg_set_sent_at(mem, b.len, later) == 0);
+}
+
+/* Features nested 8 deep (the most config allows): otlp nests 4 JSON levels per
+ * feature level, and stays within the writer's depth. */
+static void
+test_otlp_deep(void)
+{
+	static const char *const keys[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	struct buf b;
+	int depth = 0, most = 0;
+
+	setup(CFG_FORMAT_OTLP, 1);
+	for (unsigned i = 0; i < 8; i++) {
+		cfg.features[i].key = keys[i];
+		cfg.features[i].depth = (uint8_t)(i + 1);
+		cfg.features[i].kind = i < 7 ? CFG_FEATURE_OBJECT : CFG_FEATURE_TRUE;
+	}
+	cfg.features[8] = (struct cfg_feature){ "z", 1, CFG_FEATURE_FALSE };
+	cfg.n_features = 9;
+	for (int pretty = 0; pretty <= 1; pretty++) {
+		buf_init(&b, mem, sizeof mem);
+		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, pretty) == 0, "pretty %d", pretty);
+	}
+	for (const char *p = mem; *p; p++) {
+		if (*p == '{' || *p == '[')
+			most = ++depth > most ? depth : most;
+		else if (*p == '}' || *p == ']')
+			depth--;
+	}
+	CHECKF(depth == 0 && most == 42, "balanced %d, deepest %d", depth, most);
+	CHECK(strstr(mem, "\"key\": \"h\",\n") != NULL);
+}
+
 static const struct check_case cases[] = {
 	{ "bytes", test_bytes },
 	{ "sparse", test_sparse },
@@ -299,6 +574,9 @@ static const struct check_case cases[] = {
 	{ "table", test_table },
 	{ "check", test_check },
 	{ "timestamp", test_timestamp },
+	{ "stamp", test_stamp },
+	{ "sent_at", test_sent_at },
+	{ "otlp_deep", test_otlp_deep },
 };
 
 CHECK_MAIN(cases)

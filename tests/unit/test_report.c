@@ -6,13 +6,15 @@
  * Each row is named so a failure says which rule broke.
  * Then the whole cycle (report_run) driven with a fake exchange and a fake clock:
  * what is sent, when, what is kept, counted and retried, and that a retry carries
- * the same bytes and the same Idempotency-Key. No network.
+ * the same bytes and the same Idempotency-Key (a posthog message: the same bytes
+ * but for its sent_at, the send time). No network.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "client.h"
@@ -225,6 +227,8 @@ static struct {
 	char body[STATE_MSG_MAX + 1];   /* NUL-terminated */
 	size_t body_len;
 	char key[64];             /* the Idempotency-Key header of the last call */
+	size_t n_headers, n_origin_headers;
+	const char *last_header;
 } server;
 
 static int
@@ -237,6 +241,9 @@ fake_exchange(const struct client_request *rq, struct client_result *res)
 	server.body[rq->body_len] = '\0';
 	server.body_len = rq->body_len;
 	server.key[0] = '\0';
+	server.n_headers = rq->n_headers;
+	server.n_origin_headers = rq->n_origin_headers;
+	server.last_header = rq->n_headers > 0 ? rq->headers[rq->n_headers - 1] : NULL;
 	for (size_t i = 0; i < rq->n_headers; i++)
 		if (strncmp(rq->headers[i], "Idempotency-Key: ", 17) == 0)
 			snprintf(server.key, sizeof server.key, "%s", rq->headers[i] + 17);
@@ -461,11 +468,62 @@ test_force_sends_when_not_due(void)
 	teardown();
 }
 
+/* PostHog: the kept message keeps its uuid, timestamp and key; each send writes its
+ * own time into sent_at (posthog-node's queue does the same); the config's headers
+ * go with it, marked for the endpoint's origin only. */
+static void
+test_posthog_resend_has_a_new_sent_at(void)
+{
+	static char first[STATE_MSG_MAX];
+	static const char *const hdr[] = { "Authorization: Bearer t" };
+	size_t first_len;
+	char first_key[64], want[33];
+	struct state_stamps st;
+
+	setup();
+	cfg.format = CFG_FORMAT_POSTHOG;
+	snprintf(cfg.posthog_api_key, sizeof cfg.posthog_api_key, "phc_k");
+	cfg.headers[0] = hdr[0];
+	cfg.n_headers = 1;
+	server.answer = 503;
+	CHECKF(run_at(T0, 0) == REPORT_NOT_DELIVERED, "503: not delivered");
+	memcpy(first, server.body, server.body_len);
+	first_len = server.body_len;
+	snprintf(first_key, sizeof first_key, "%s", server.key);
+	CHECK(server.n_headers == 2 && server.n_origin_headers == 1);
+	CHECK_STR(server.last_header, hdr[0], "the config's header, last");
+	CHECK(strstr(first, "\"timestamp\":\"2026-11-26T08:00:00.000Z\"") != NULL);
+	CHECKF(strstr(first, "\"sent_at\":\"2026-11-26T08:00:00.000Z\"}") != NULL, "%s", first);
+	CHECK(strstr(first, "\"uuid\":\"01a216de-5800-7") != NULL);    /* v7 of T0 */
+	st = stamps();
+	server.answer = 200;
+	CHECKF(run_at(st.next_try_ms, 0) == REPORT_DELIVERED, "delivered after the back-off");
+	CHECK(server.calls == 2 && server.body_len == first_len);
+	/* Byte for byte but the 24 of sent_at, which is now this run's clock. */
+	CHECK(memcmp(server.body, first, first_len - 26) == 0);
+	{
+		char ts[32];
+		time_t secs = (time_t)(st.next_try_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts + 19, sizeof ts - 19, ".%03dZ\"}", (int)(st.next_try_ms % 1000));
+		CHECKF(strcmp(server.body + first_len - 26, ts) == 0, "sent_at %s, want %s",
+		    server.body + first_len - 26, ts);
+	}
+	CHECK_STR(server.key, first_key, "the same Idempotency-Key: of the kept bytes");
+	key_of(first, first_len, want);
+	CHECK_STR(server.key, want, "the key is the kept message's digest");
+	teardown();
+}
+
 static const struct check_case cases[] = {
 	{ "first_run_delivers_then_not_due", test_first_run_delivers_then_not_due },
 	{ "failure_keeps_backs_off_and_resends_the_same_bytes",
 	  test_failure_keeps_backs_off_and_resends_the_same_bytes },
 	{ "rejected_is_counted_and_dropped", test_rejected_is_counted_and_dropped },
+	{ "posthog_resend_has_a_new_sent_at", test_posthog_resend_has_a_new_sent_at },
 	{ "retry_after_is_obeyed_within_the_interval",
 	  test_retry_after_is_obeyed_within_the_interval },
 	{ "clock_years_ahead_then_right", test_clock_years_ahead_then_right },
