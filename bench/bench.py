@@ -443,29 +443,35 @@ def outage_section(text):
     return out
 
 
-GAPS = """## Where the budget is not met, and why
+GAPS = """## Where the budget is not met, and why (and what was done)
 
-- **report --force vs curl (1/4) and Node (1/20):** about 80% of anontel's user CPU in a
-  handshake is BearSSL 0.6's portable elliptic-curve code (P-256, X25519; 0.6 has no
-  64-bit variants), and a delivered report makes 9 fsyncs and about 200 system calls (the
-  message is kept before it is sent and removed after the 2xx, the back-off armed before
-  sending, every state write atomic: SPEC 7; see the table above). With the state on
-  tmpfs a report takes about 6.8 ms; the CPU share alone is about 4 ms. Sending from
-  memory first would cut 7 fsyncs but would break "kept before sent", so it is not done.
+- **report --force vs curl (1/4) and Node (1/20):** a delivered report is now 2 fsyncs and
+  about 80 system calls (table above; was 9 and about 200): kept/ listed once per run, the
+  delivered file renamed to last.json instead of copied, one record per TLS flight read and
+  sent, the state path opened in one openat2. What is left is CPU: about 26 M instructions
+  for an ECDSA handshake (callgrind, above), of which about 20 M are the two P-256 ECDSA
+  verifications (the chain's and the server's key exchange) in BearSSL 0.6's portable
+  31-bit code (`ec_p256_m31`; 0.6 has no 64-bit P-256 or X25519). That alone is about
+  3.5 ms here, so against a curl of 10-15 ms the ratio cannot reach 1/4 without faster
+  elliptic-curve code: a BearSSL newer than Debian's 0.6, or our own, both outside what
+  this project takes. Session resumption would avoid it but is not the full handshake
+  the budget names.
 - **report not due (1.5x) and show (2x) vs the floor:** the floor is the exec of an empty
-  static program; anontel is a 290 KB static binary whose exec and first page faults cost
-  about 0.1-0.2 ms before main; not-due then makes 47 system calls (config lookup, the
-  descriptors 0-2 and signal set-up, the sandbox's prctl, the state dir's path walked one
-  component at a time from `/`, one read of the stamps). `show` also reads the
-  os-release files, /proc/net/route, the MAC, the DMI UUID and asks the kernel for the IPv4
-  address. The ratio is close on a quiet machine (1.55x measured earlier) and worse under
-  load; instruction counts (above) are the stable measure.
-- **Binary size (192 KiB):** the 150 Mozilla roots are 73 KB of DNs and RSA moduli (which
-  do not compress); without them the binary is about 215 KB: BearSSL about 70 KB, musl's
-  resolver, threads and malloc about 30 KB, anontel's own code about 85 KB. Meeting the
-  budget needs a curated root set or a larger budget: a decision for the SPEC's owners.
-- **Peak RSS with a caFile (512 KiB):** a 150-root caFile is mapped whole while it is
-  parsed (about 180 KiB); without a caFile a report peaks at about 410 KiB.
+  static program. A not-due report no longer loads the seccomp filter (it reads only its
+  config and its own state, then exits: loading a 140-instruction filter cost 0.13 ms of
+  its 0.21 ms of CPU), reads the stamps and kept/'s names, and makes 26 system calls; what
+  is left over the floor is the exec and first page faults of a 300 KB binary. `show`
+  keeps its sandbox (it reads the machine's files) and reads the os-release files, the
+  route, the MAC, the DMI UUID and asks the kernel for the IPv4 address. Wall ratios move
+  with the machine's load; instruction counts (above) are the stable measure.
+- **Binary size (192 KiB):** the Mozilla roots alone are about 72 KB (their DNs and keys
+  62 KB, which do not compress much: the keys are random), BearSSL about 70 KB, musl
+  about 54 KB (its resolver, the resolver thread's pthreads and malloc about 30 KB of it),
+  anontel's own code about 100 KB. The first three already fill the budget: meeting it
+  needs a resolver of our own (about -25 KB), a curated root set, or a larger budget: a
+  decision for the SPEC's owners.
+- **Peak RSS with a caFile (512 KiB):** met since the CA file is read 16 KiB at a time
+  instead of mapped whole: Debian's bundle as caFile peaks where no caFile does.
 """
 
 
