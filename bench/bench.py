@@ -181,6 +181,17 @@ class Bench:
                                  stateDir=self.state_dir("force-ec-150"),
                                  tls={"caFile": self.bundle(150)}),
         }
+        # The same delivered report with the state on tmpfs: what the 2 fsyncs cost.
+        self.shm = os.path.join("/dev/shm", f"anontel-bench-{os.getpid()}")
+        shutil.rmtree(self.shm, ignore_errors=True)
+        os.makedirs(self.shm, mode=0o700)
+        shm = self.shm
+        self.cfg["ec_tmpfs"] = self.config("force-ec-tmpfs", endpoint=ec, stateDir=shm,
+                                           tls={"caFile": self.root})
+        # check --report when the report is not due: the probe's GET and a look at
+        # the stamps; against curl -fsS on the same URL.
+        self.cfg["check"] = self.config("check-nodue", endpoint=ec, stateDir=self.sd_nodue,
+                                        tls={"caFile": self.root})
         # A report that just succeeded, so the next one (interval 12h) is not due.
         prime = self.config("prime", endpoint=ec, stateDir=self.sd_nodue,
                             tls={"caFile": self.root})
@@ -215,6 +226,15 @@ class Bench:
             ]
         self.cmds.append(("report --force (ec, caFile = 150 roots)",
                           [B, q, "report", "--force", "-c", self.cfg["ec150"]]))
+        self.cmds.append(("report --force (ec, state on tmpfs)",
+                          [B, q, "report", "--force", "-c", self.cfg["ec_tmpfs"]]))
+        # A container's health endpoint: plain HTTP on loopback.
+        health = f"http://127.0.0.1:{self.ports['plain']}/health"
+        self.cmds += [
+            ("check --report (not due)", [B, q, "check", "--report", health, "-c",
+                                          self.cfg["check"]]),
+            ("curl -fsS (health)", [curl, "-fsS", "-o", "/dev/null", health]),
+        ]
         if self.a.compare:
             # The same anontel rows for another build, in the same hyperfine runs (so
             # under the same load), with state dirs of their own.
@@ -551,6 +571,11 @@ def write_results(b, path):
         big = "report --force (ec, caFile = 150 roots)"
         row(big, budget="< 2x report --force (ec)",
             check=c[big]["median_ms"] < 2 * c["report --force (ec)"]["median_ms"])
+        row("report --force (ec, state on tmpfs)", peer="curl (ec)",
+            budget="(not a budget line: what the fsyncs cost)")
+        row("check --report (not due)", peer="curl -fsS (health)", budget="<= 1/20 curl -fsS",
+            check=ratio("check --report (not due)", "curl -fsS (health)") >= 20)
+        row("curl -fsS (health)")
         add("")
         cmp_rows = [k for k in c if k.startswith("[compare] ")]
         if cmp_rows:
@@ -682,6 +707,7 @@ def main():
         b.outage = subprocess.run([sys.executable, os.path.join(HERE, "sim_outage.py")],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True).stdout
+    shutil.rmtree(b.shm, ignore_errors=True)
     write_results(b, a.out)
     print(open(a.out).read())
 

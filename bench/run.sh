@@ -71,7 +71,7 @@ if [ "${BENCH_RT:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v chrt >/dev/null;
 fi
 
 rm -f "$W/ports"
-${RT[@]+"${RT[@]}"} python3 bench/server.py "$W/ports" "ec:$c/ec.pem:$c/ec.key" "rsa:$c/rsa.pem:$c/rsa.key" \
+${RT[@]+"${RT[@]}"} python3 bench/server.py "$W/ports" "ec:$c/ec.pem:$c/ec.key" "rsa:$c/rsa.pem:$c/rsa.key" plain:plain \
 	> "$W/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Loopback HTTPS server for bench/run.sh (Python's ssl module, i.e. OpenSSL).
 
-    server.py PORTFILE NAME:CERT:KEY [NAME:CERT:KEY ...]
+    server.py PORTFILE NAME:CERT:KEY [NAME:CERT:KEY | NAME:plain ...]
 
-Listens on 127.0.0.1 (one ephemeral port per certificate), answers every request
+Listens on 127.0.0.1 (one ephemeral port per certificate; NAME:plain is plain HTTP,
+as a container's health endpoint usually is), answers every request
 (head + Content-Length body) with "200 OK" and closes the connection. Writes
 "NAME PORT" lines to PORTFILE once listening, then serves until killed.
 Each connection is served in its own thread, so a slow client never delays the next.
@@ -42,12 +43,13 @@ def read_request(s):
 def handle(ctx, conn):
     conn.settimeout(10)
     try:
-        s = ctx.wrap_socket(conn, server_side=True)
+        s = ctx.wrap_socket(conn, server_side=True) if ctx else conn
         if read_request(s):
             s.sendall(REPLY)
         try:
             s.settimeout(0.5)
-            s.unwrap()
+            if ctx:
+                s.unwrap()
         except (OSError, ssl.SSLError, ValueError):
             pass
         s.close()
@@ -69,9 +71,11 @@ def main():
     lines = []
     threads = []
     for spec in specs:
-        name, cert, key = spec.split(":")
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
+        name, cert, key = (spec.split(":") + [""])[:3]
+        ctx = None
+        if cert != "plain":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", 0))
