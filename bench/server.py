@@ -9,6 +9,7 @@ as a container's health endpoint usually is), answers every request
 "NAME PORT" lines to PORTFILE once listening, then serves until killed.
 Each connection is served in its own thread, so a slow client never delays the next.
 """
+import asyncio
 import socket
 import ssl
 import sys
@@ -59,6 +60,33 @@ def handle(ctx, conn):
         conn.close()
 
 
+async def handle_plain(reader, writer):
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if length:
+            await reader.readexactly(length)
+        writer.write(REPLY)
+        await writer.drain()
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+def serve_plain(ls):
+    """Plain HTTP in one event loop: no thread per connection, so the server's own
+    latency (a health endpoint's) stays small beside the clients measured."""
+    async def run():
+        srv = await asyncio.start_server(handle_plain, sock=ls)
+        await srv.serve_forever()
+    asyncio.run(run())
+
+
 def serve(ctx, ls):
     while True:
         conn, _ = ls.accept()
@@ -81,7 +109,8 @@ def main():
         ls.bind(("127.0.0.1", 0))
         ls.listen(128)
         lines.append(f"{name} {ls.getsockname()[1]}\n")
-        t = threading.Thread(target=serve, args=(ctx, ls), daemon=True)
+        t = threading.Thread(target=serve, args=(ctx, ls), daemon=True) if ctx else \
+            threading.Thread(target=serve_plain, args=(ls,), daemon=True)
         t.start()
         threads.append(t)
     with open(portfile + ".tmp", "w") as f:
