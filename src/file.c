@@ -91,6 +91,41 @@ file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, si
 	return r;
 }
 
+int
+file_each_line(int fd, off_t st_size, off_t max, int (*fn)(void *ctx, const char *line,
+    const char *end), void *ctx)
+{
+	char chunk[FILE_LINE_MAX + 1];
+	size_t have = 0;
+	off_t total = 0;
+
+	for (;;) {
+		ssize_t got = total == st_size && st_size > 0 ? 0 :
+		    read(fd, chunk + have, sizeof chunk - have);
+		const char *p = chunk, *end, *eol;
+		int r;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return FILE_ERROR;
+		if ((total += got) > max)
+			return FILE_TOO_BIG;
+		end = chunk + have + got;
+		while ((eol = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if ((r = fn(ctx, p, eol)) != 0)
+				return r;
+			p = eol + 1;
+		}
+		have = (size_t)(end - p);
+		if (got == 0)        /* the end: a last line without "\n" */
+			return have > 0 && (r = fn(ctx, p, end)) != 0 ? r : FILE_OK;
+		if (have == sizeof chunk)
+			return FILE_LONG_LINE;
+		memmove(chunk, p, have);
+	}
+}
+
 /* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
  * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
 #define DIRENT_RECLEN_OFF 16

@@ -22,8 +22,11 @@ enum file_result {
 	FILE_ABSENT = 0,          /* ENOENT or ENOTDIR: not there */
 	FILE_ERROR = -1,          /* open, fstat or read failed: errno says why */
 	FILE_NOT_REGULAR = -2,    /* a FIFO, device, directory, socket (refused) */
-	FILE_TOO_BIG = -3         /* more than the caller's cap */
+	FILE_TOO_BIG = -3,        /* more than the caller's cap */
+	FILE_LONG_LINE = -4       /* file_each_line: a line longer than FILE_LINE_MAX */
 };
+
+#define FILE_LINE_MAX 16383       /* bytes of a line file_each_line takes, "\n" aside */
 
 /*
  * Opens path (relative to dirfd, which may be AT_FDCWD) as described above, with
@@ -45,6 +48,18 @@ int file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, siz
  * FILE_OK or FILE_TOO_BIG), e.g. to tell two paths of one file apart. */
 int file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len,
     struct stat *st);
+
+/*
+ * Reads the file open as fd (st_size bytes when it was opened: no read is spent to
+ * see its end) a chunk at a time and calls fn(ctx, line, end) for each line, "\n"
+ * not included; a last line without "\n" is a line too. Memory stays one chunk
+ * however large the file. Returns FILE_OK; FILE_TOO_BIG past max bytes;
+ * FILE_LONG_LINE for a line longer than FILE_LINE_MAX; FILE_ERROR (errno) when a
+ * read fails; or the first non-zero value fn returns, which stops the reading
+ * (a value no file_result has, so the two are told apart).
+ */
+int file_each_line(int fd, off_t st_size, off_t max, int (*fn)(void *ctx, const char *line,
+    const char *end), void *ctx);
 
 /*
  * Calls fn(ctx, name, d_type) for each entry of the directory open as dfd except

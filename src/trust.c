@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #define CAFILE_MAX_BYTES (4L * 1024 * 1024)
-#define CAFILE_CHUNK     16384   /* bytes of a CA file read at a time; the longest line */
 
 /* "A" "B" N "C" into err: the loader's messages that name a certificate's number. */
 static void
@@ -267,7 +266,11 @@ struct pem {
 	size_t num;
 	int in_obj, is_cert;
 	const char *path;
+	char *err;                 /* where a line's failure is said */
+	size_t errlen;
 };
+
+#define PEM_FAILED 2           /* pem_each stopped the reading (not a file_result) */
 
 /* Takes one line [p, eol) of the file. Returns 0, or -1 with err. */
 static int
@@ -305,56 +308,42 @@ pem_line(struct pem *m, const char *p, const char *eol, char *err, size_t errlen
 	return loader_add(&m->l, store->der, m->d.len, m->path, m->num, err, errlen);
 }
 
-/* Reads the CA file open as fd (size bytes when opened) a chunk at a time: memory
- * stays a chunk however large the bundle (a mapping of it all would count whole in
- * the run's resident size). Returns 0 with *count, or -1 with err. */
+/* file_each_line's callback: one line of the CA file. */
+static int
+pem_each(void *ctx, const char *p, const char *eol)
+{
+	struct pem *m = ctx;
+
+	return pem_line(m, p, eol, m->err, m->errlen) == 0 ? 0 : PEM_FAILED;
+}
+
+/* Reads the CA file open as fd (size bytes when opened) a line at a time
+ * (file.h): memory stays a chunk however large the bundle (a mapping of it all
+ * would count whole in the run's resident size). Returns 0 with *count, or -1
+ * with err. */
 static int
 load_fd(struct tls_store *store, int fd, off_t size, const char *path, size_t *count,
     char *err, size_t errlen)
 {
-	char chunk[CAFILE_CHUNK];
 	struct pem m;
-	size_t have = 0;
-	off_t total = 0;
+	int r;
 
 	memset(&m, 0, sizeof m);
 	m.l.s = store;
 	m.path = path;
+	m.err = err;
+	m.errlen = errlen;
 	store->used = 0;
-	for (;;) {
-		ssize_t got = total == size && size > 0 ? 0 :
-		    read(fd, chunk + have, sizeof chunk - have);
-		const char *p = chunk, *end, *eol;
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			buf_join(err, errlen, path, ": ", strerror(errno));
-			return -1;
-		}
-		if ((total += got) > CAFILE_MAX_BYTES) {
-			buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
-			return -1;
-		}
-		end = chunk + have + got;
-		while ((eol = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			if (pem_line(&m, p, eol, err, errlen) != 0)
-				return -1;
-			p = eol + 1;
-		}
-		have = (size_t)(end - p);
-		if (got == 0) {       /* the end: a last line without "\n" */
-			if (have > 0 && pem_line(&m, p, end, err, errlen) != 0)
-				return -1;
-			break;
-		}
-		if (have == sizeof chunk) {
-			say_count(err, errlen, path, ": bad PEM (a line longer than ",
-			    sizeof chunk - 1, " bytes)");
-			return -1;
-		}
-		memmove(chunk, p, have);
-	}
+	r = file_each_line(fd, size, CAFILE_MAX_BYTES, pem_each, &m);
+	if (r == FILE_ERROR)
+		buf_join(err, errlen, path, ": ", strerror(errno));
+	else if (r == FILE_TOO_BIG)
+		buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
+	else if (r == FILE_LONG_LINE)
+		say_count(err, errlen, path, ": bad PEM (a line longer than ", FILE_LINE_MAX,
+		    " bytes)");
+	if (r != FILE_OK)          /* PEM_FAILED: err says why already */
+		return -1;
 	if (m.in_obj) {
 		buf_join(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
 		return -1;
