@@ -20,7 +20,7 @@ BUILD_PKGS="build-essential musl-tools libjsmn-dev ca-certificates xz-utils file
 # systemd: systemd-analyze verify of contrib/systemd; busybox, shellcheck: the init scripts
 # of contrib/ (OpenWrt's shell is busybox ash); debootstrap: the Dockerfile test's debian:12.
 TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc podman runc
-	busybox shellcheck debootstrap"
+	busybox shellcheck debootstrap python3-jsonschema"
 # libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 

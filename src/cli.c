@@ -12,6 +12,7 @@ const char cli_usage[] =
     "  id [--explain]         print the instance ID; --explain shows its inputs (local only)\n"
     "  report [--force]       send the message if telemetry is on (--force: even if not due)\n"
     "  status [--json] [--last]  print the on/off decision, endpoint, ID scheme and state\n"
+    "  schema [--pretty]      print the JSON Schema of the messages this config can send\n"
     "  check URL [--report] [--expect CODES] [-k] [-H 'Name: value']\n"
     "                         health probe: exit 0 if URL answers with an expected status\n"
     "  --help, --version\n"
@@ -29,7 +30,8 @@ const char cli_usage[] =
 /* Verb bit masks for which options apply where. */
 #define V(v) (1u << (v))
 #define V_NET (V(CLI_REPORT) | V(CLI_CHECK))
-#define V_ALL (V(CLI_SHOW) | V(CLI_ID) | V(CLI_REPORT) | V(CLI_STATUS) | V(CLI_CHECK))
+#define V_ALL (V(CLI_SHOW) | V(CLI_ID) | V(CLI_REPORT) | V(CLI_STATUS) | V(CLI_CHECK) | \
+    V(CLI_SCHEMA))
 
 enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_HEADER };
 
@@ -49,7 +51,7 @@ static const struct opt opts[] = {
 	{ "timeout", 0, OPT_VALUE, V_ALL, F(flags.timeout) },
 	{ "verbose", 'v', OPT_FLAG, V_ALL, F(verbose) },
 	{ "quiet", 'q', OPT_FLAG, V_ALL, F(quiet) },
-	{ "pretty", 0, OPT_FLAG, V(CLI_SHOW), F(pretty) },
+	{ "pretty", 0, OPT_FLAG, V(CLI_SHOW) | V(CLI_SCHEMA), F(pretty) },
 	{ "explain", 0, OPT_FLAG, V(CLI_ID), F(explain) },
 	{ "force", 0, OPT_FLAG, V(CLI_REPORT), F(force) },
 	{ "json", 0, OPT_FLAG, V(CLI_STATUS), F(json) },
@@ -65,7 +67,7 @@ static const struct {
 	enum cli_verb verb;
 } verbs[] = {
 	{ "show", CLI_SHOW }, { "id", CLI_ID }, { "report", CLI_REPORT },
-	{ "status", CLI_STATUS }, { "check", CLI_CHECK },
+	{ "status", CLI_STATUS }, { "check", CLI_CHECK }, { "schema", CLI_SCHEMA },
 	{ "--help", CLI_HELP }, { "-h", CLI_HELP }, { "help", CLI_HELP },
 	{ "--version", CLI_VERSION }, { "-V", CLI_VERSION },
 };

@@ -11,7 +11,8 @@
 
 #include "config.h"
 
-enum cli_verb { CLI_HELP, CLI_VERSION, CLI_SHOW, CLI_ID, CLI_REPORT, CLI_STATUS, CLI_CHECK };
+enum cli_verb { CLI_HELP, CLI_VERSION, CLI_SHOW, CLI_ID, CLI_REPORT, CLI_STATUS, CLI_CHECK,
+	CLI_SCHEMA };
 
 #define CLI_MAX_HEADERS 16
 
@@ -20,7 +21,7 @@ struct cli {
 	const char *verb_name;
 	struct cfg_flags flags;
 	int verbose, quiet;
-	int pretty;              /* show --pretty */
+	int pretty;              /* show, schema --pretty */
 	int explain;             /* id --explain */
 	int force;               /* report --force */
 	int json;                /* status --json */

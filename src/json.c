@@ -469,7 +469,7 @@ newline_indent(struct json_writer *w)
 static void
 member(struct json_writer *w, const char *key)
 {
-	if (w->depth > 0 && w->depth <= JSON_MAX_DEPTH) {
+	if (w->depth > 0 && w->depth <= JSON_WRITE_MAX_DEPTH) {
 		if (w->has_items[w->depth])
 			buf_char(w->b, ',');
 		w->has_items[w->depth] = 1;
@@ -490,10 +490,10 @@ json_object_begin(struct json_writer *w, const char *key)
 	member(w, key);
 	buf_char(w->b, '{');
 	/* Too deep: the output is marked broken; depth still counts so ends pair up. */
-	if (w->depth >= JSON_MAX_DEPTH)
+	if (w->depth >= JSON_WRITE_MAX_DEPTH)
 		w->b->overflow = 1;
 	w->depth++;
-	if (w->depth <= JSON_MAX_DEPTH)
+	if (w->depth <= JSON_WRITE_MAX_DEPTH)
 		w->has_items[w->depth] = 0;
 }
 
@@ -506,7 +506,7 @@ json_object_end(struct json_writer *w)
 		w->b->overflow = 1;
 		return;
 	}
-	if (w->depth <= JSON_MAX_DEPTH)
+	if (w->depth <= JSON_WRITE_MAX_DEPTH)
 		had = w->has_items[w->depth];
 	w->depth--;
 	if (w->pretty && had)

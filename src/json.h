@@ -15,8 +15,12 @@
 
 #include "buf.h"
 
-/* Nesting deeper than this is refused by json_validate (and by the writer). */
+/* Nesting deeper than this is refused by json_validate. */
 #define JSON_MAX_DEPTH 64
+
+/* Nesting deeper than this is refused by the writer: a message's JSON Schema
+ * (schema.h) nests twice as deep as the message. */
+#define JSON_WRITE_MAX_DEPTH (2 * JSON_MAX_DEPTH)
 
 /* Where and why a text was refused. line and col are 1-based; col counts bytes. */
 struct json_error {
@@ -64,7 +68,7 @@ struct json_writer {
 	struct buf *b;
 	int pretty;
 	unsigned depth;
-	unsigned char has_items[JSON_MAX_DEPTH + 1];
+	unsigned char has_items[JSON_WRITE_MAX_DEPTH + 1];
 };
 
 /* Starts writing into b. */

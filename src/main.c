@@ -325,6 +325,32 @@ verb_id(const struct cli *cl)
 	return out(text);
 }
 
+/* The JSON Schema of the messages this config makes (msg_schema), printed on or
+ * off: it reads nothing but the config, and describes what report would send. */
+static int
+verb_schema(const struct cli *cl)
+{
+	char err[1024];
+	struct buf b;
+
+	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
+		say(err, NULL);
+		return EXIT_USAGE;
+	}
+	enter_sandbox(cl, SANDBOX_LOCAL);
+	buf_init(&b, message, sizeof message);
+	if (msg_schema(&b, &config, cl->pretty) == 0)
+		buf_char(&b, '\n');
+	if (b.overflow) {
+		say("the schema is larger than 256 KiB", NULL);
+		return EXIT_FAILED;
+	}
+	if (!config.enabled && !cl->quiet)
+		say3("telemetry is off: ", cfg_rule_text(config.rule), " (the schema is of what "
+		    "report would send if it were on)");
+	return out_bytes(b.p, b.len);
+}
+
 /* What status reports, gathered once and printed as text or JSON. */
 struct status_view {
 	const char *telemetry;        /* "on" / "off" */
@@ -1020,6 +1046,8 @@ main(int argc, char **argv)
 		return verb_report(&cl);
 	case CLI_CHECK:
 		return verb_check(&cl);
+	case CLI_SCHEMA:
+		return verb_schema(&cl);
 	}
 	return EXIT_USAGE;
 }

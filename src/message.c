@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
+#include "schema.h"
 #include "sha256.h"
 
 #ifndef ANONTEL_VERSION
@@ -58,60 +58,128 @@ msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_UUID_R
 	}
 }
 
+/* The patterns of the values a run makes (schema.h: SCHEMA_MATCH). */
+#define TS_PATTERN    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"
+#define UUID7_PATTERN "^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+#define NANOS_PATTERN "^(0|[1-9][0-9]{0,19})$"    /* a uint64 in decimal */
+#define HEX64         "[0-9a-f]{64}"
+#define APP_ID        "[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}"   /* a UUID v4's 32 digits */
+
+/* How a format writes one named value: schema_put, or otlp's KeyValue. */
+typedef void put_fn(struct schema_writer *w, const char *key, const struct schema_value *v);
+
+static const struct schema_value fixed_false = { SCHEMA_FIXED_BOOL, NULL, NULL, 0 };
+static const struct schema_value fixed_true = { SCHEMA_FIXED_BOOL, NULL, NULL, 1 };
+static const struct schema_value severity_info = { SCHEMA_FIXED_UINT, NULL, NULL, 9 };
+
+/*
+ * The instance ID id under key, with put; its schema is the pattern of c's scheme,
+ * as id.h says each makes it. The one place the message knows the schemes: a new
+ * one fails to compile (-Wswitch) until it is here.
+ */
 static void
-put(struct json_writer *w, const char *key, const char *value)
+put_id(struct schema_writer *w, const char *key, const struct cfg *c, const char *id,
+    put_fn *put)
 {
-	json_put_string(w, key, value, strlen(value));
+	struct schema_value v = { SCHEMA_MATCH, id, NULL, 0 };
+
+	switch (c->scheme) {
+	case CFG_SCHEME_AUTO:           /* Butler's ID or a random one, never machine-id's */
+	case CFG_SCHEME_RANDOM:
+		v.pattern = "^" HEX64 "$";
+		break;
+	case CFG_SCHEME_BUTLER:         /* machine-id's when it falls back */
+		v.pattern = "^(" HEX64 "|" APP_ID ")$";
+		break;
+	case CFG_SCHEME_MACHINE_ID:     /* systemd's app-specific ID */
+		v.pattern = "^" APP_ID "$";
+		break;
+	case CFG_SCHEME_FIXED:          /* ANONTEL_ID's grammar */
+		v.pattern = "^[A-Za-z0-9_-]{16,128}$";
+		break;
+	}
+	put(w, key, &v);
 }
 
-/* The writer has objects only. An array is laid out as an object is (commas, and
- * JSON.stringify(v, null, 2)'s indents), so it is written as one whose brackets
- * are swapped as they are written; its members have no key (NULL). After an
- * overflow nothing is swapped: the text is refused anyway. */
-static void
-swap_last(struct buf *b, char was, char now)
+/* prefix + s in name[32]: a system field's name in a format. */
+static const char *
+prefixed(char name[32], const char *prefix, const char *s)
 {
-	if (!b->overflow && b->len > 0 && b->p[b->len - 1] == was)
-		b->p[b->len - 1] = now;
+	struct buf b;
+
+	buf_init(&b, name, 32);
+	buf_str(&b, prefix);
+	buf_str(&b, s);
+	return name;
 }
 
+/* The system fields, in butler's order: the instance ID (unless id is NULL: the
+ * format carries it elsewhere), what facts f says of the machine, and
+ * runtimeVersion when set. Each format writes them with put, under its own
+ * names: prefix + name. */
 static void
-array_begin(struct json_writer *w, const char *key)
+put_system(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+    const char *prefix, put_fn *put)
 {
-	json_object_begin(w, key);
-	swap_last(w->b, '{', '[');
+	const struct {
+		const char *name;
+		struct schema_value v;
+	} field[] = {
+		{ "arch", { SCHEMA_TEXT, f->arch, NULL, FACTS_TEXT_MAX - 1 } },
+		{ "platform", { SCHEMA_FIXED, "linux", NULL, 0 } },
+		{ "release", { SCHEMA_TEXT, f->os.release, NULL, FACTS_TEXT_MAX - 1 } },
+		{ "distro", { SCHEMA_TEXT, f->os.distro, NULL, FACTS_TEXT_MAX - 1 } },
+		{ "codename", { SCHEMA_TEXT, f->os.codename, NULL, FACTS_TEXT_MAX - 1 } },
+		{ "virtual", { SCHEMA_BOOL, NULL, NULL, f->is_virtual != 0 } },
+		{ "nodeVersion", { SCHEMA_FIXED, c->runtime_version, NULL, 0 } },  /* last: optional */
+	};
+	const size_t n = sizeof field / sizeof field[0] - (c->runtime_version[0] == '\0');
+	char name[32];
+
+	if (id != NULL)
+		put_id(w, prefixed(name, prefix, "id"), c, id, put);
+	for (size_t i = 0; i < n; i++)
+		put(w, prefixed(name, prefix, field[i].name), &field[i].v);
 }
 
-static void
-array_end(struct json_writer *w)
-{
-	json_object_end(w);
-	swap_last(w->b, '}', ']');
-}
+/* How a format lays out enabledFeatures: an object opens under a key and closes;
+ * a leaf is one boolean. */
+struct feature_layout {
+	void (*open)(struct schema_writer *w, const char *key);
+	void (*close)(struct schema_writer *w);
+	put_fn *leaf;
+};
 
-/* enabledFeatures as nested objects, in file order. */
+/* enabledFeatures as nested objects (layout l), in file order. */
 static void
-put_features_nested(struct json_writer *w, const struct cfg *c)
+put_features_nested(struct schema_writer *w, const struct cfg *c, const struct feature_layout *l)
 {
 	unsigned open = 0;
 
-	json_object_begin(w, "enabledFeatures");
+	l->open(w, "enabledFeatures");
 	for (size_t i = 0; i < c->n_features; i++) {
 		const struct cfg_feature *f = &c->features[i];
 
 		for (; open >= f->depth; open--)
-			json_object_end(w);
+			l->close(w);
 		if (f->kind == CFG_FEATURE_OBJECT) {
-			json_object_begin(w, f->key);
+			l->open(w, f->key);
 			open = f->depth;
 		} else {
-			json_put_bool(w, f->key, f->kind == CFG_FEATURE_TRUE);
+			const struct schema_value v = { SCHEMA_BOOL, NULL, NULL,
+			    f->kind == CFG_FEATURE_TRUE };
+
+			l->leaf(w, f->key, &v);
 		}
 	}
 	for (; open > 0; open--)
-		json_object_end(w);
-	json_object_end(w);
+		l->close(w);
+	l->close(w);
 }
+
+static const struct feature_layout objects = {
+	schema_object_begin, schema_object_end, schema_put
+};
 
 /* The longest PostHog property name of a feature, with its NUL. */
 #define FLAT_NAME_MAX (sizeof "feature" + (CFG_NAME_MAX + 1) * CFG_MAX_FEAT_DEPTH)
@@ -143,7 +211,7 @@ feature_names(const struct cfg *c, void (*each)(void *ctx, size_t i, const char 
 }
 
 struct flat_ctx {
-	struct json_writer *w;
+	struct schema_writer *w;
 	const struct cfg *c;
 };
 
@@ -151,13 +219,15 @@ static void
 put_flat_one(void *ctx, size_t i, const char *name)
 {
 	struct flat_ctx *f = ctx;
+	const struct schema_value v = { SCHEMA_BOOL, NULL, NULL,
+	    f->c->features[i].kind == CFG_FEATURE_TRUE };
 
-	json_put_bool(f->w, name, f->c->features[i].kind == CFG_FEATURE_TRUE);
+	schema_put(f->w, name, &v);
 }
 
 /* enabledFeatures flattened for PostHog: {"api":{"x":true}} -> "feature_api_x": true. */
 static void
-put_features_flat(struct json_writer *w, const struct cfg *c)
+put_features_flat(struct schema_writer *w, const struct cfg *c)
 {
 	struct flat_ctx f = { w, c };
 
@@ -165,41 +235,33 @@ put_features_flat(struct json_writer *w, const struct cfg *c)
 }
 
 static void
-put_butler_data(struct json_writer *w, const char *key, const struct cfg *c,
+put_butler_data(struct schema_writer *w, const char *key, const struct cfg *c,
     const struct facts *f, const char *id)
 {
-	json_object_begin(w, key);
-	put(w, "service", c->service);
-	put(w, "serviceVersion", c->service_version);
-	json_object_begin(w, "system");
-	put(w, "id", id);
-	put(w, "arch", f->arch);
-	put(w, "platform", "linux");
-	put(w, "release", f->os.release);
-	put(w, "distro", f->os.distro);
-	put(w, "codename", f->os.codename);
-	json_put_bool(w, "virtual", f->is_virtual);
-	if (c->runtime_version[0] != '\0')
-		put(w, "nodeVersion", c->runtime_version);
-	json_object_end(w);
-	put_features_nested(w, c);
-	json_object_end(w);
+	schema_object_begin(w, key);
+	schema_fixed(w, "service", c->service);
+	schema_fixed(w, "serviceVersion", c->service_version);
+	schema_object_begin(w, "system");
+	put_system(w, c, f, id, "", schema_put);
+	schema_object_end(w);
+	put_features_nested(w, c, &objects);
+	schema_object_end(w);
 }
 
 /* Butler's body: {"ts": ..., "data": {...}}, or the data object alone without the
  * envelope. */
 static void
-put_butler(struct json_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+put_butler(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
 	if (!c->envelope) {
 		put_butler_data(w, NULL, c, f, id);
 		return;
 	}
-	json_object_begin(w, NULL);
-	put(w, "ts", s->ts);
+	schema_object_begin(w, NULL);
+	schema_match(w, "ts", s->ts, TS_PATTERN);
 	put_butler_data(w, "data", c, f, id);
-	json_object_end(w);
+	schema_object_end(w);
 }
 
 /* PostHog's event, as posthog-node sends it: a batch of one, so that PostHog
@@ -207,120 +269,87 @@ put_butler(struct json_writer *w, const struct cfg *c, const struct facts *f, co
  * the event's timestamp by now - sent_at: a clock that booted in 1970 still dates
  * the event right). */
 static void
-put_posthog(struct json_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+put_posthog(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
-	json_object_begin(w, NULL);
-	put(w, "api_key", c->posthog_api_key);
-	array_begin(w, "batch");
-	json_object_begin(w, NULL);
-	put(w, "event", c->posthog_event);
-	put(w, "distinct_id", id);
-	put(w, "timestamp", s->ts);
-	put(w, "uuid", s->uuid);
-	json_object_begin(w, "properties");
-	put(w, "service", c->service);
-	put(w, "serviceVersion", c->service_version);
-	put(w, "system_arch", f->arch);
-	put(w, "system_platform", "linux");
-	put(w, "system_release", f->os.release);
-	put(w, "system_distro", f->os.distro);
-	put(w, "system_codename", f->os.codename);
-	json_put_bool(w, "system_virtual", f->is_virtual);
-	if (c->runtime_version[0] != '\0')
-		put(w, "system_nodeVersion", c->runtime_version);
+	schema_object_begin(w, NULL);
+	schema_fixed(w, "api_key", c->posthog_api_key);
+	schema_array_begin(w, "batch");
+	schema_object_begin(w, NULL);
+	schema_fixed(w, "event", c->posthog_event);
+	put_id(w, "distinct_id", c, id, schema_put);
+	schema_match(w, "timestamp", s->ts, TS_PATTERN);
+	schema_match(w, "uuid", s->uuid, UUID7_PATTERN);
+	schema_object_begin(w, "properties");
+	schema_fixed(w, "service", c->service);
+	schema_fixed(w, "serviceVersion", c->service_version);
+	put_system(w, c, f, NULL, "system_", schema_put);
 	put_features_flat(w, c);
-	put(w, "$lib", "anontel");
-	put(w, "$lib_version", ANONTEL_VERSION);
-	put(w, "$os", "Linux");
-	json_put_bool(w, "$process_person_profile", 0);
-	json_put_bool(w, "$geoip_disable", 1);
-	json_object_end(w);
-	json_object_end(w);
-	array_end(w);
-	put(w, "sent_at", s->ts);       /* last: msg_set_sent_at finds it there */
-	json_object_end(w);
+	schema_fixed(w, "$lib", "anontel");
+	schema_fixed(w, "$lib_version", ANONTEL_VERSION);
+	schema_fixed(w, "$os", "Linux");
+	schema_put(w, "$process_person_profile", &fixed_false);
+	schema_put(w, "$geoip_disable", &fixed_true);
+	schema_object_end(w);
+	schema_object_end(w);
+	schema_array_end(w);
+	/* last: msg_set_sent_at finds it there */
+	schema_match(w, "sent_at", s->ts, TS_PATTERN);
+	schema_object_end(w);
 }
 
 /* OTLP's KeyValue, an element of the open array: {"key": key, "value": {...}}.
  * kv_begin leaves the value object open for its one AnyValue member. */
 static void
-kv_begin(struct json_writer *w, const char *key)
+kv_begin(struct schema_writer *w, const char *key)
 {
-	json_object_begin(w, NULL);
-	put(w, "key", key);
-	json_object_begin(w, "value");
+	schema_object_begin(w, NULL);
+	schema_fixed(w, "key", key);
+	schema_object_begin(w, "value");
 }
 
 static void
-kv_end(struct json_writer *w)
+kv_end(struct schema_writer *w)
 {
-	json_object_end(w);
-	json_object_end(w);
+	schema_object_end(w);
+	schema_object_end(w);
 }
 
+/* A KeyValue of a string (stringValue) or a boolean (boolValue). */
 static void
-kv_string(struct json_writer *w, const char *key, const char *value)
+kv(struct schema_writer *w, const char *key, const struct schema_value *v)
 {
+	int is_bool = v->kind == SCHEMA_BOOL || v->kind == SCHEMA_FIXED_BOOL;
+
 	kv_begin(w, key);
-	put(w, "stringValue", value);
-	kv_end(w);
-}
-
-static void
-kv_bool(struct json_writer *w, const char *key, int value)
-{
-	kv_begin(w, key);
-	json_put_bool(w, "boolValue", value);
+	schema_put(w, is_bool ? "boolValue" : "stringValue", v);
 	kv_end(w);
 }
 
 /* A kvlistValue: {"key": key, "value": {"kvlistValue": {"values": [ ... */
 static void
-kvlist_begin(struct json_writer *w, const char *key)
+kvlist_begin(struct schema_writer *w, const char *key)
 {
 	kv_begin(w, key);
-	json_object_begin(w, "kvlistValue");
-	array_begin(w, "values");
+	schema_object_begin(w, "kvlistValue");
+	schema_array_begin(w, "values");
 }
 
 static void
-kvlist_end(struct json_writer *w)
+kvlist_end(struct schema_writer *w)
 {
-	array_end(w);
-	json_object_end(w);
+	schema_array_end(w);
+	schema_object_end(w);
 	kv_end(w);
 }
 
-/* enabledFeatures as nested kvlistValues, in file order (put_features_nested's walk). */
-static void
-kv_features(struct json_writer *w, const struct cfg *c)
-{
-	unsigned open = 0;
-
-	kvlist_begin(w, "enabledFeatures");
-	for (size_t i = 0; i < c->n_features; i++) {
-		const struct cfg_feature *f = &c->features[i];
-
-		for (; open >= f->depth; open--)
-			kvlist_end(w);
-		if (f->kind == CFG_FEATURE_OBJECT) {
-			kvlist_begin(w, f->key);
-			open = f->depth;
-		} else {
-			kv_bool(w, f->key, f->kind == CFG_FEATURE_TRUE);
-		}
-	}
-	for (; open > 0; open--)
-		kvlist_end(w);
-	kvlist_end(w);
-}
+static const struct feature_layout kvlists = { kvlist_begin, kvlist_end, kv };
 
 /* The one LogRecord: the build time (nanoseconds as a decimal string, as the
  * protobuf JSON mapping writes 64-bit integers), INFO, and the butler message's
  * system fields and features as attributes. */
 static void
-put_otlp_record(struct json_writer *w, const struct cfg *c, const struct facts *f,
+put_otlp_record(struct schema_writer *w, const struct cfg *c, const struct facts *f,
     const char *id, const struct msg_stamp *s)
 {
 	char nanos[24];
@@ -328,59 +357,54 @@ put_otlp_record(struct json_writer *w, const struct cfg *c, const struct facts *
 
 	buf_init(&b, nanos, sizeof nanos);
 	buf_uint(&b, (uint64_t)s->ms * 1000000u, 1);
-	json_object_begin(w, NULL);
-	put(w, "timeUnixNano", nanos);
-	put(w, "observedTimeUnixNano", nanos);
-	json_put_uint(w, "severityNumber", 9);   /* SEVERITY_NUMBER_INFO */
-	put(w, "severityText", "INFO");
-	json_object_begin(w, "body");
-	put(w, "stringValue", "telemetry");
-	json_object_end(w);
-	array_begin(w, "attributes");
-	kv_string(w, "system.id", id);
-	kv_string(w, "system.arch", f->arch);
-	kv_string(w, "system.platform", "linux");
-	kv_string(w, "system.release", f->os.release);
-	kv_string(w, "system.distro", f->os.distro);
-	kv_string(w, "system.codename", f->os.codename);
-	kv_bool(w, "system.virtual", f->is_virtual);
-	if (c->runtime_version[0] != '\0')
-		kv_string(w, "system.nodeVersion", c->runtime_version);
-	kv_features(w, c);
-	array_end(w);
-	json_object_end(w);
+	schema_object_begin(w, NULL);
+	schema_match(w, "timeUnixNano", nanos, NANOS_PATTERN);
+	schema_match(w, "observedTimeUnixNano", nanos, NANOS_PATTERN);
+	schema_put(w, "severityNumber", &severity_info);
+	schema_fixed(w, "severityText", "INFO");
+	schema_object_begin(w, "body");
+	schema_fixed(w, "stringValue", "telemetry");
+	schema_object_end(w);
+	schema_array_begin(w, "attributes");
+	put_system(w, c, f, id, "system.", kv);
+	put_features_nested(w, c, &kvlists);
+	schema_array_end(w);
+	schema_object_end(w);
 }
 
 /* An OTLP/HTTP JSON logs request (ExportLogsServiceRequest): resourceLogs ->
  * resource.attributes (service.name, service.version) -> scopeLogs (scope anontel)
  * -> one LogRecord. */
 static void
-put_otlp(struct json_writer *w, const struct cfg *c, const struct facts *f, const char *id,
+put_otlp(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
-	json_object_begin(w, NULL);
-	array_begin(w, "resourceLogs");
-	json_object_begin(w, NULL);
-	json_object_begin(w, "resource");
-	array_begin(w, "attributes");
-	kv_string(w, "service.name", c->service);
-	kv_string(w, "service.version", c->service_version);
-	array_end(w);
-	json_object_end(w);
-	array_begin(w, "scopeLogs");
-	json_object_begin(w, NULL);
-	json_object_begin(w, "scope");
-	put(w, "name", "anontel");
-	put(w, "version", ANONTEL_VERSION);
-	json_object_end(w);
-	array_begin(w, "logRecords");
+	const struct schema_value name = { SCHEMA_FIXED, c->service, NULL, 0 };
+	const struct schema_value version = { SCHEMA_FIXED, c->service_version, NULL, 0 };
+
+	schema_object_begin(w, NULL);
+	schema_array_begin(w, "resourceLogs");
+	schema_object_begin(w, NULL);
+	schema_object_begin(w, "resource");
+	schema_array_begin(w, "attributes");
+	kv(w, "service.name", &name);
+	kv(w, "service.version", &version);
+	schema_array_end(w);
+	schema_object_end(w);
+	schema_array_begin(w, "scopeLogs");
+	schema_object_begin(w, NULL);
+	schema_object_begin(w, "scope");
+	schema_fixed(w, "name", "anontel");
+	schema_fixed(w, "version", ANONTEL_VERSION);
+	schema_object_end(w);
+	schema_array_begin(w, "logRecords");
 	put_otlp_record(w, c, f, id, s);
-	array_end(w);
-	json_object_end(w);
-	array_end(w);
-	json_object_end(w);
-	array_end(w);
-	json_object_end(w);
+	schema_array_end(w);
+	schema_object_end(w);
+	schema_array_end(w);
+	schema_object_end(w);
+	schema_array_end(w);
+	schema_object_end(w);
 }
 
 /* The flattened names' hashes (the first 8 bytes of their SHA-256), to find two
@@ -469,12 +493,13 @@ check_posthog(const struct cfg *c, struct buf *e)
 
 /*
  * The formats, indexed by enum cfg_format; config's "format" names them. A new
- * format is a value of that enum and a row here: its name, the writer of its body,
- * and the check cfg_load runs on its settings (NULL: none).
+ * format is a value of that enum and a row here: its name, the writer of its body
+ * (which, given msg_schema's writer, writes the body's JSON Schema instead), and the
+ * check cfg_load runs on its settings (NULL: none).
  */
 static const struct {
 	const char *name;
-	void (*write)(struct json_writer *w, const struct cfg *c, const struct facts *f,
+	void (*write)(struct schema_writer *w, const struct cfg *c, const struct facts *f,
 	    const char *id, const struct msg_stamp *s);
 	int (*check)(const struct cfg *c, struct buf *e);
 } formats[] = {
@@ -505,12 +530,41 @@ int
 msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s, int pretty)
 {
-	struct json_writer w;
+	struct schema_writer w;
 
 	if ((unsigned)c->format >= N_FORMATS)
 		return -1;
-	json_writer_init(&w, out, pretty);
+	schema_writer_init(&w, out, pretty);
 	formats[c->format].write(&w, c, f, id, s);
+	return out->overflow ? -1 : 0;
+}
+
+int
+msg_schema(struct buf *out, const struct cfg *c, int pretty)
+{
+	static struct schema_room room;
+	static const struct facts none;    /* the run's values are not the schema's */
+	static const struct msg_stamp stamp;
+	char id[sizeof MSG_SCHEMA_ID_BASE + 16 + 16], title[64 + 3 * CFG_NAME_MAX];
+	struct schema_writer w;
+	struct buf b;
+
+	if ((unsigned)c->format >= N_FORMATS)
+		return -1;
+	buf_init(&b, id, sizeof id);
+	buf_str(&b, MSG_SCHEMA_ID_BASE);
+	buf_str(&b, formats[c->format].name);
+	buf_str(&b, ".json");
+	buf_init(&b, title, sizeof title);
+	buf_str(&b, "anontel ");
+	buf_str(&b, formats[c->format].name);
+	buf_str(&b, c->format == CFG_FORMAT_BUTLER && !c->envelope ? " message (no envelope) of " :
+	    " message of ");
+	buf_str(&b, c->service);
+	buf_char(&b, ' ');
+	buf_str(&b, c->service_version);
+	schema_writer_init_schema(&w, out, pretty, &room, id, title);
+	formats[c->format].write(&w, c, &none, "", &stamp);
 	return out->overflow ? -1 : 0;
 }
 

@@ -6,7 +6,8 @@
  * the random bytes (msg_stamp); nothing here reads a file, the time or a random
  * source. Each format is one row
  * of message.c's formats[] table, indexed by enum cfg_format: its name, the writer
- * of its body and the check of its settings.
+ * of its body and the check of its settings. The writer writes through schema.h,
+ * so the same code writes the message and its JSON Schema (msg_schema).
  */
 #ifndef ANONTEL_MESSAGE_H
 #define ANONTEL_MESSAGE_H
@@ -60,6 +61,31 @@ int msg_build(struct buf *out, const struct cfg *c, const struct facts *f, const
  * sent_at, as posthog-node does with its queue.
  */
 int msg_set_sent_at(char *msg, size_t n, const char *ts);
+
+/*
+ * The schema's "$id": MSG_SCHEMA_ID_BASE + format name + ".json", e.g.
+ * "https://anontel.invalid/schema/v1/butler.json" (".invalid" never resolves: a
+ * name, never fetched). The version is raised when a format's fields change in a
+ * way a receiver must know: a field added, removed, renamed or retyped, a pattern
+ * or a limit changed. What the config decides (service, features, ...) is the
+ * schema's content, not its version.
+ */
+#define MSG_SCHEMA_VERSION "1"
+#define MSG_SCHEMA_ID_BASE "https://anontel.invalid/schema/v" MSG_SCHEMA_VERSION "/"
+
+/*
+ * Writes the JSON Schema (draft 2020-12) that every message msg_build can write
+ * for c matches, and that a message with any field more, less or of another type
+ * does not: msg_build's own writers, run by schema.h's schema writer. Fixed by c:
+ * the format and its shape (envelope), service, serviceVersion, runtimeVersion,
+ * the enabledFeatures tree (each leaf a boolean), the posthog settings; patterns
+ * for what a run makes (the ID, by id.scheme; timestamps, UUID v7, nanoseconds);
+ * a length limit for the system facts. "$id" as above, "title" naming the format,
+ * service and version. Reads nothing but c: no fact of the machine is in it.
+ * Compact unless `pretty`. Returns 0, or -1 if out overflowed (or a key would need
+ * escaping, or c's format is not in the table).
+ */
+int msg_schema(struct buf *out, const struct cfg *c, int pretty);
 
 /* The name of format `format` (an enum cfg_format: "butler", "posthog", "otlp"),
  * or NULL past the last one: config's "format" accepts exactly these names. */

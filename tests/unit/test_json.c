@@ -499,27 +499,27 @@ test_writer_pretty(void)
 static void
 test_writer_limits(void)
 {
-	static char mem[32768];
+	static char mem[65536];    /* JSON_WRITE_MAX_DEPTH levels, indented */
 	struct buf b;
 	struct json_writer w;
 	struct json_error e;
 
 	buf_init(&b, mem, sizeof mem);
 	json_writer_init(&w, &b, 1);
-	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+	for (int i = 0; i < JSON_WRITE_MAX_DEPTH; i++)
 		json_object_begin(&w, i ? "k" : NULL);
-	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+	for (int i = 0; i < JSON_WRITE_MAX_DEPTH; i++)
 		json_object_end(&w);
 	CHECK(!b.overflow);
-	CHECK(json_validate(b.p, b.len, &e) == 0);
+	CHECK(json_validate(b.p, b.len, &e) == -1);   /* deeper than the validator takes */
 
 	buf_init(&b, mem, sizeof mem);
 	json_writer_init(&w, &b, 0);
-	for (int i = 0; i <= JSON_MAX_DEPTH; i++)
+	for (int i = 0; i <= JSON_WRITE_MAX_DEPTH; i++)
 		json_object_begin(&w, i ? "k" : NULL);
-	for (int i = 0; i <= JSON_MAX_DEPTH; i++)
+	for (int i = 0; i <= JSON_WRITE_MAX_DEPTH; i++)
 		json_object_end(&w);
-	CHECKF(b.overflow, "depth %d not refused", JSON_MAX_DEPTH + 1);
+	CHECKF(b.overflow, "depth %d not refused", JSON_WRITE_MAX_DEPTH + 1);
 
 	buf_init(&b, mem, sizeof mem);
 	json_writer_init(&w, &b, 0);

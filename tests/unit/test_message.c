@@ -2,7 +2,8 @@
  * test_message: the message's exact bytes for every format (butler with and
  * without the ts envelope, posthog, otlp), compact and pretty, from fixed facts,
  * ID, stamp and config; the format table; the format checks cfg_load runs; the
- * timestamp text; the UUID v7; the send time written into a kept message.
+ * timestamp text; the UUID v7; the send time written into a kept message; the
+ * JSON Schema msg_schema writes from the same writers.
  * msg_build reads no file, no clock and no random source, so these are the bytes
  * `show` prints and `report` sends for the same inputs.
  */
@@ -13,6 +14,7 @@
 #include "check.h"
 #include "config.h"
 #include "facts.h"
+#include "json.h"
 #include "message.h"
 
 #define ID "0123456789abcdef"
@@ -27,7 +29,7 @@ static const unsigned char RANDOM[MSG_UUID_RANDOM] = {
 static struct cfg cfg;
 static struct facts facts;
 static struct msg_stamp stamp;
-static char mem[8192];
+static char mem[65536];
 
 /* Butler 5.1 on Debian 12, with runtimeVersion and
  * enabledFeatures {"api": {"x": true, "y": false}, "beta": true}. */
@@ -536,14 +538,11 @@ test_sent_at(void)
 	CHECK(msg_set_sent_at(mem, b.len, later) == 0);
 }
 
-/* Features nested 8 deep (the most config allows): otlp nests 4 JSON levels per
- * feature level, and stays within the writer's depth. */
+/* otlp, features nested 8 deep (the most config allows): a..g objects, leaf h. */
 static void
-test_otlp_deep(void)
+setup_deep(void)
 {
 	static const char *const keys[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
-	struct buf b;
-	int depth = 0, most = 0;
 
 	setup(CFG_FORMAT_OTLP, 1);
 	for (unsigned i = 0; i < 8; i++) {
@@ -551,20 +550,149 @@ test_otlp_deep(void)
 		cfg.features[i].depth = (uint8_t)(i + 1);
 		cfg.features[i].kind = i < 7 ? CFG_FEATURE_OBJECT : CFG_FEATURE_TRUE;
 	}
-	cfg.features[8] = (struct cfg_feature){ "z", 1, CFG_FEATURE_FALSE };
-	cfg.n_features = 9;
-	for (int pretty = 0; pretty <= 1; pretty++) {
-		buf_init(&b, mem, sizeof mem);
-		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, pretty) == 0, "pretty %d", pretty);
-	}
+	cfg.n_features = 8;
+}
+
+/* The deepest nesting of brackets in mem, or -1 if they do not pair up. */
+static int
+deepest(void)
+{
+	int depth = 0, most = 0;
+
 	for (const char *p = mem; *p; p++) {
 		if (*p == '{' || *p == '[')
 			most = ++depth > most ? depth : most;
 		else if (*p == '}' || *p == ']')
 			depth--;
 	}
-	CHECKF(depth == 0 && most == 42, "balanced %d, deepest %d", depth, most);
+	return depth == 0 ? most : -1;
+}
+
+/* Features nested 8 deep: otlp nests 4 JSON levels per feature level, and stays
+ * within the writer's depth. */
+static void
+test_otlp_deep(void)
+{
+	struct buf b;
+	int most;
+
+	setup_deep();
+	cfg.features[8] = (struct cfg_feature){ "z", 1, CFG_FEATURE_FALSE };
+	cfg.n_features = 9;
+	for (int pretty = 0; pretty <= 1; pretty++) {
+		buf_init(&b, mem, sizeof mem);
+		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, pretty) == 0, "pretty %d", pretty);
+	}
+	CHECKF((most = deepest()) == 42, "deepest %d", most);
 	CHECK(strstr(mem, "\"key\": \"h\",\n") != NULL);
+}
+
+/* The schema of the butler rows' messages (scheme auto), compact. Pieces: */
+#define S_BOOL "{\"type\":\"boolean\"}"
+#define S_CONST(v) "{\"type\":\"string\",\"const\":\"" v "\"}"
+#define S_FACT "{\"type\":\"string\",\"maxLength\":127}"
+#define S_CLOSED "\"additionalProperties\":false}"
+static const char butler_schema[] =
+    "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
+    "\"$id\":\"https://anontel.invalid/schema/v1/butler.json\","
+    "\"title\":\"anontel butler message of butler 5.1.0\","
+    "\"type\":\"object\",\"properties\":{"
+      "\"ts\":{\"type\":\"string\","
+        "\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\\\.[0-9]{3}Z$\"},"
+      "\"data\":{\"type\":\"object\",\"properties\":{"
+        "\"service\":" S_CONST("butler") ",\"serviceVersion\":" S_CONST("5.1.0") ","
+        "\"system\":{\"type\":\"object\",\"properties\":{"
+          "\"id\":{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{64}$\"},"
+          "\"arch\":" S_FACT ",\"platform\":" S_CONST("linux") ",\"release\":" S_FACT ","
+          "\"distro\":" S_FACT ",\"codename\":" S_FACT ",\"virtual\":" S_BOOL ","
+          "\"nodeVersion\":" S_CONST("v20.11.1") "},"
+          "\"required\":[\"id\",\"arch\",\"platform\",\"release\",\"distro\",\"codename\","
+          "\"virtual\",\"nodeVersion\"]," S_CLOSED ","
+        "\"enabledFeatures\":{\"type\":\"object\",\"properties\":{"
+          "\"api\":{\"type\":\"object\",\"properties\":{\"x\":" S_BOOL ",\"y\":" S_BOOL "},"
+            "\"required\":[\"x\",\"y\"]," S_CLOSED ","
+          "\"beta\":" S_BOOL "},"
+          "\"required\":[\"api\",\"beta\"]," S_CLOSED "},"
+        "\"required\":[\"service\",\"serviceVersion\",\"system\",\"enabledFeatures\"],"
+        S_CLOSED "},"
+    "\"required\":[\"ts\",\"data\"]," S_CLOSED;
+
+/* Its bytes; a buffer one byte short is -1, exactly the schema and its NUL is 0. */
+static void
+test_schema(void)
+{
+	size_t n = strlen(butler_schema);
+	struct buf b;
+
+	setup(CFG_FORMAT_BUTLER, 1);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_schema(&b, &cfg, 0) == 0);
+	CHECK_STR(mem, butler_schema, "butler schema");
+	buf_init(&b, mem, n);
+	CHECK(msg_schema(&b, &cfg, 0) == -1);
+	buf_init(&b, mem, n + 1);
+	CHECK(msg_schema(&b, &cfg, 0) == 0 && b.len == n);
+}
+
+/* Every format, compact and pretty: valid JSON, its $id, no value of the run
+ * (facts, ID, stamp) in it, and the ID's pattern as each scheme makes it. */
+static void
+test_schema_formats(void)
+{
+	static const struct {
+		enum cfg_scheme scheme;
+		const char *pattern;
+	} ids[] = {
+		{ CFG_SCHEME_AUTO, "\"^[0-9a-f]{64}$\"" },
+		{ CFG_SCHEME_BUTLER, "\"^([0-9a-f]{64}|[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15})$\"" },
+		{ CFG_SCHEME_MACHINE_ID, "\"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$\"" },
+		{ CFG_SCHEME_RANDOM, "\"^[0-9a-f]{64}$\"" },
+		{ CFG_SCHEME_FIXED, "\"^[A-Za-z0-9_-]{16,128}$\"" },
+	};
+	char want[128];
+	struct json_error e;
+	struct buf b;
+
+	for (int format = CFG_FORMAT_BUTLER; format <= CFG_FORMAT_OTLP; format++) {
+		for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+			setup((enum cfg_format)format, 1);
+			cfg.scheme = ids[i].scheme;
+			buf_init(&b, mem, sizeof mem);
+			CHECKF(msg_schema(&b, &cfg, (int)(i & 1)) == 0, "format %d", format);
+			CHECKF(json_validate(mem, b.len, &e) == 0, "format %d: %s", format, e.what);
+			snprintf(want, sizeof want, "\"$id\":%s\"https://anontel.invalid/schema/v1/%s.json\"",
+			    i & 1 ? " " : "", msg_format_name((unsigned)format));
+			CHECKF(strstr(mem, want) != NULL, "format %d: no %s", format, want);
+			CHECKF(strstr(mem, ids[i].pattern) != NULL, "format %d scheme %d", format,
+			    (int)ids[i].scheme);
+			CHECK(strstr(mem, "x64") == NULL && strstr(mem, "bookworm") == NULL);
+			CHECK(strstr(mem, TS) == NULL && strstr(mem, "0177f7cb") == NULL);
+		}
+	}
+}
+
+/* otlp with features nested 8 deep: the schema nests twice as deep as the
+ * message's 42 levels, past json_validate's 64 but within the writer's. A key
+ * that JSON would escape cannot be copied into "required": refused. */
+static void
+test_schema_limits(void)
+{
+	struct buf b;
+	int most;
+
+	setup_deep();
+	for (int pretty = 0; pretty <= 1; pretty++) {
+		buf_init(&b, mem, sizeof mem);
+		CHECKF(msg_schema(&b, &cfg, pretty) == 0, "pretty %d", pretty);
+	}
+	CHECKF((most = deepest()) == 85, "deepest %d", most);
+	setup(CFG_FORMAT_BUTLER, 1);
+	cfg.features[3].key = "be\"ta";
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_schema(&b, &cfg, 0) == -1);
+	cfg.format = (enum cfg_format)(CFG_FORMAT_OTLP + 1);
+	buf_init(&b, mem, sizeof mem);
+	CHECK(msg_schema(&b, &cfg, 0) == -1 && b.len == 0);
 }
 
 static const struct check_case cases[] = {
@@ -577,6 +705,9 @@ static const struct check_case cases[] = {
 	{ "stamp", test_stamp },
 	{ "sent_at", test_sent_at },
 	{ "otlp_deep", test_otlp_deep },
+	{ "schema", test_schema },
+	{ "schema_formats", test_schema_formats },
+	{ "schema_limits", test_schema_limits },
 };
 
 CHECK_MAIN(cases)
