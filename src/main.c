@@ -44,6 +44,10 @@ static struct cfg config;
 static _Alignas(max_align_t) char message[MSG_MAX];
 _Static_assert(MSG_MAX >= CFG_SCRATCH_SIZE, "the message buffer cannot hold cfg_load's scratch");
 static struct tls_store store;
+/* The state dir as the verbs that only read it or remove from it see it (status,
+ * show's first report, forget, an opted-out report); one at a time, so one is
+ * kept (report.c and id.c keep their own). */
+static struct state statedir;
 
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
  * endpoint_error ("" when none is configured), 0 not yet. */
@@ -363,6 +367,7 @@ struct status_view {
 	int have_state;               /* stamps and kept list known (defaults before the first run) */
 	struct state_stamps st;
 	size_t kept;
+	size_t logged;                /* delivered messages in the audit log */
 	char state_dir[4096];
 	char state_note[512];         /* why there is no state, or a read error */
 	int64_t next_due_ms;          /* 0 = now */
@@ -451,7 +456,7 @@ status_trust(struct status_view *v)
 static void
 gather_status(struct status_view *v)
 {
-	static struct state s;
+	char *note = v->state_note;
 	uint64_t seq;
 	int64_t now = report_now_ms();
 
@@ -460,18 +465,19 @@ gather_status(struct status_view *v)
 	status_trust(v);
 	memset(&v->st, 0, sizeof v->st);
 	v->st.jitter_permille = -1;
-	if (state_find(&s, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
+	if (state_find(&statedir, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
 		/* Not made yet: what a first run would find. */
-		v->have_state = s.dir[0] != '\0';
-		memcpy(v->state_dir, s.dir, sizeof v->state_dir);
-		state_close(&s);
+		v->have_state = statedir.dir[0] != '\0';
+		memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
+		state_close(&statedir);
 		return;
 	}
-	memcpy(v->state_dir, s.dir, sizeof v->state_dir);
-	v->have_state = state_read_stamps(&s, &v->st, v->state_note, sizeof v->state_note) == 0 &&
-	    state_list_kept(&s, &seq, 1, &v->kept, v->state_note, sizeof v->state_note) >= 0;
-	v->ignored = s.kept_ignored;
-	state_close(&s);
+	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
+	v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
+	    state_list_kept(&statedir, &seq, 1, &v->kept, note, sizeof v->state_note) >= 0 &&
+	    state_list_log(&statedir, &seq, 1, &v->logged, note, sizeof v->state_note) >= 0;
+	v->ignored = statedir.kept_ignored;
+	state_close(&statedir);
 	if (!v->have_state)
 		return;
 	/* As report decides (report.c), with what a wrong clock left brought back. */
@@ -526,6 +532,13 @@ status_text(struct buf *b, const struct status_view *v)
 	buf_uint(b, v->st.rejected, 1);
 	buf_str(b, "\ndelivered messages: ");
 	buf_uint(b, v->st.sent, 1);
+	buf_str(b, "\nlogged messages: ");
+	buf_uint(b, v->logged, 1);
+	buf_str(b, " (status --log prints them)\nfirst report: ");
+	if (v->st.first_report_ms)
+		put_time(b, v->st.first_report_ms);
+	else
+		buf_str(b, "never");
 	buf_str(b, "\nignored in kept/: ");
 	buf_uint(b, v->ignored, 1);
 	if (v->ignored > 0)
@@ -594,6 +607,8 @@ status_json(struct buf *b, const struct status_view *v)
 			json_put_uint(&w, "dropped", v->st.dropped);
 			json_put_uint(&w, "rejected", v->st.rejected);
 			json_put_uint(&w, "delivered", v->st.sent);
+			json_put_uint(&w, "logged", v->logged);
+			put_time_json(&w, "firstReport", v->st.first_report_ms);
 			json_put_uint(&w, "ignoredInKept", v->ignored);
 			put_json(&w, "lastError", v->st.last_error);
 		} else {
@@ -608,14 +623,13 @@ status_json(struct buf *b, const struct status_view *v)
 static int
 status_last(void)
 {
-	static struct state s;
 	char err[512];
 	size_t n = 0;
 	int r = -1;
 
-	if (state_find(&s, config.state_dir, err, sizeof err) == 0)
-		r = state_read_last(&s, message, sizeof message - 1, &n, err, sizeof err);
-	state_close(&s);
+	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+		r = state_read_last(&statedir, message, sizeof message - 1, &n, err, sizeof err);
+	state_close(&statedir);
 	if (r <= 0) {
 		say("status --last: ", r == 0 ? "no message has been delivered yet" : err);
 		return EXIT_FAILED;

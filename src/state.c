@@ -33,11 +33,13 @@
 
 #define STAMPS_NAME  "stamps"
 #define KEPT_NAME    "kept"
+#define KEPT_SUFFIX  ".json"  /* kept/N.json: waiting to be sent */
+#define LOG_SUFFIX   ".sent"  /* kept/N.sent: delivered, the audit log */
 #define LAST_NAME    "last.json"
 #define LOCK_NAME    "lock"
 #define RANDOM_NAME  "random-id"
 #define TMP_PREFIX   ".tmp-"
-#define STAMPS_CAP   4096   /* a valid stamps file is < 600 bytes */
+#define STAMPS_CAP   4096   /* a valid stamps file is < 700 bytes */
 #define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
 #define KEPT_DIGITS  20
 
@@ -732,9 +734,12 @@ need_open(const struct state *s, char *err, size_t errlen)
 
 /* ---- lock ---------------------------------------------------------------- */
 
-int
-state_lock(struct state *s, char *err, size_t errlen)
+/* state_lock and state_lock_existing: `create` makes the lock file (O_RDWR |
+ * O_CREAT), else only an existing one is opened, read-only (2: there is none). */
+static int
+lock(struct state *s, int create, char *err, size_t errlen)
 {
+	const int flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	struct stat st;
 	int fd;
 
@@ -742,8 +747,10 @@ state_lock(struct state *s, char *err, size_t errlen)
 		return -1;
 	if (s->lockfd >= 0)
 		return 1;
-	fd = openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-	    O_NOCTTY, 0600);
+	fd = create ? openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | flags, 0600) :
+	    openat(s->dirfd, LOCK_NAME, O_RDONLY | flags);
+	if (fd < 0 && !create && errno == ENOENT)
+		return 2;
 	if (fd < 0) {
 		set_err(err, errlen, s, NULL, LOCK_NAME, open_failure(errno),
 		    errno == ELOOP ? 0 : errno);
@@ -769,24 +776,39 @@ state_lock(struct state *s, char *err, size_t errlen)
 	return 1;
 }
 
+int
+state_lock(struct state *s, char *err, size_t errlen)
+{
+	return lock(s, 1, err, errlen);
+}
+
+int
+state_lock_existing(struct state *s, char *err, size_t errlen)
+{
+	int r = lock(s, 0, err, errlen);
+
+	return r == 2 ? 1 : r;
+}
+
 /* ---- stamps -------------------------------------------------------------- */
 
 enum {
 	K_LAST_SUCCESS, K_LAST_BUILT, K_NEXT_TRY, K_JITTER, K_FAILURES, K_DROPPED, K_REJECTED,
-	K_DROP_BELOW, K_SENT, K_NOTICE, K_LAST_ERROR, K_OLD_JITTER, K_COUNT
+	K_DROP_BELOW, K_SENT, K_NOTICE, K_FIRST_REPORT, K_LAST_ERROR, K_OLD_JITTER, K_COUNT
 };
 
 /* K_OLD_JITTER: "jitter_ms" of earlier versions, read and forgotten (the jitter
  * is a per-mille of the current interval now: a new one is drawn). */
 static const char *const stamp_keys[K_COUNT] = {
 	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_permille", "failures",
-	"dropped", "rejected", "drop_below", "sent", "notice_shown", "last_error", "jitter_ms",
+	"dropped", "rejected", "drop_below", "sent", "notice_shown", "first_report_ms",
+	"last_error", "jitter_ms",
 };
 
 /* Larger numbers are clamped to these: a value that would wrap is not ours. */
 static const uint64_t stamp_max[K_COUNT] = {
 	INT64_MAX, INT64_MAX, INT64_MAX, STATE_JITTER_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
-	UINT64_MAX, UINT64_MAX, 1, 0, INT64_MAX,
+	UINT64_MAX, UINT64_MAX, 1, INT64_MAX, 0, INT64_MAX,
 };
 
 static void
@@ -890,6 +912,7 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 		case K_REJECTED: st->rejected = v; break;
 		case K_DROP_BELOW: st->drop_below = v; break;
 		case K_SENT: st->sent = v; break;
+		case K_FIRST_REPORT: st->first_report_ms = (int64_t)v; break;
 		default: st->notice_shown = (int)v; break;
 		}
 	}
@@ -937,6 +960,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if (st->last_success_ms < 0 || st->last_built_ms < 0 || st->next_try_ms < 0 ||
+	    st->first_report_ms < 0 ||
 	    st->jitter_permille < -1 || st->jitter_permille > STATE_JITTER_MAX) {
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "time or jitter out of range refused", 0);
 		return -1;
@@ -954,6 +978,8 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		put_line(&b, K_DROP_BELOW, st->drop_below);
 	put_line(&b, K_SENT, st->sent);
 	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);
+	if (st->first_report_ms > 0)     /* absent = never */
+		put_line(&b, K_FIRST_REPORT, (uint64_t)st->first_report_ms);
 	for (elen = 0; elen < sizeof st->last_error - 1 && st->last_error[elen] != '\0'; elen++)
 		;
 	if (elen > 0) {                  /* absent = "" */
@@ -965,7 +991,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		}
 		buf_char(&b, '\n');
 	}
-	if (b.overflow) {                /* cannot happen: 10 short lines + 255 bytes */
+	if (b.overflow) {                /* cannot happen: 12 short lines + 255 bytes */
 		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
 		return -1;
 	}
@@ -975,24 +1001,31 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 
 /* ---- kept messages ------------------------------------------------------- */
 
+/* The name of entry seq of kept/: 20 digits + suffix (KEPT_SUFFIX, LOG_SUFFIX). */
 static void
-kept_name(uint64_t seq, char out[32])
+seq_name(uint64_t seq, const char *suffix, char out[32])
 {
 	struct buf b;
 
 	buf_init(&b, out, 32);
 	buf_uint(&b, seq, KEPT_DIGITS);
-	buf_str(&b, ".json");
+	buf_str(&b, suffix);
 }
 
-/* 1 and *seq when name is exactly 20 digits + ".json" with a value in
- * 1..STATE_SEQ_MAX (so the next number never overflows). */
+static void
+kept_name(uint64_t seq, char out[32])
+{
+	seq_name(seq, KEPT_SUFFIX, out);
+}
+
+/* 1 and *seq when name is exactly 20 digits + suffix (both suffixes are 5 bytes)
+ * with a value in 1..STATE_SEQ_MAX (so the next number never overflows). */
 static int
-kept_parse(const char *name, uint64_t *seq)
+seq_parse(const char *name, const char *suffix, uint64_t *seq)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != KEPT_DIGITS + 5 || strcmp(name + KEPT_DIGITS, ".json") != 0)
+	if (strlen(name) != KEPT_DIGITS + 5 || strcmp(name + KEPT_DIGITS, suffix) != 0)
 		return 0;
 	for (size_t i = 0; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
@@ -1035,6 +1068,12 @@ kept_open_existing(struct state *s, int *kfd, char *err, size_t errlen)
 	return -1;
 }
 
+static int
+kept_parse(const char *name, uint64_t *seq)
+{
+	return seq_parse(name, KEPT_SUFFIX, seq);
+}
+
 struct scan {
 	struct state_kept_list *list;
 	int kfd;
@@ -1054,40 +1093,55 @@ is_regular_entry(int kfd, const char *name, unsigned char type)
 	return fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Adds v to seq[0..*filled), the `max` lowest numbers seen, ascending. */
+static void
+keep_lowest(uint64_t *seq, size_t max, size_t *filled, uint64_t v)
+{
+	size_t i;
+
+	if (*filled == max && v > seq[max - 1])
+		return;
+	i = *filled < max ? (*filled)++ : max - 1;
+	for (; i > 0 && seq[i - 1] > v; i--)
+		seq[i] = seq[i - 1];
+	seq[i] = v;
+}
+
 static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
 	struct scan *sc = ctx;
 	struct state_kept_list *l = sc->list;
-	const size_t max = sizeof l->seq / sizeof l->seq[0];
 	uint64_t v;
-	size_t i;
+	int logged = 0;
 
 	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
 		if (sc->clean)   /* best effort: a survivor is harmless */
 			(void)unlinkat(sc->kfd, name, 0);
 		return;    /* else a write in progress, or a killed run's */
 	}
-	if (!kept_parse(name, &v)) {
+	if (!kept_parse(name, &v) && !(logged = seq_parse(name, LOG_SUFFIX, &v))) {
 		sc->ignored++;
 		return;
 	}
-	/* A new message never takes the name of one planted there. */
+	/* A new message never takes the name of one planted there, or a log entry's. */
 	if (v > l->highest)
 		l->highest = v;
 	if (!is_regular_entry(sc->kfd, name, type)) {
 		sc->ignored++;
 		return;
 	}
+	if (logged) {
+		if (v > l->log_newest)
+			l->log_newest = v;
+		l->log_total++;
+		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
+		return;
+	}
 	if (v > l->highest_ours)
 		l->highest_ours = v;
 	l->total++;
-	if (l->filled == max && v > l->seq[max - 1])
-		return;
-	i = l->filled < max ? l->filled++ : max - 1;
-	for (; i > 0 && l->seq[i - 1] > v; i--)
-		l->seq[i] = l->seq[i - 1];
-	l->seq[i] = v;
+	keep_lowest(l->seq, sizeof l->seq / sizeof l->seq[0], &l->filled, v);
 }
 
 /* Lists kept/ into s->kept (valid, for reuse, when the lock is held). */
@@ -1250,6 +1304,10 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 
 		if (kept_scan(s, kfd, err, errlen) != 0)
 			return -1;
+		/* The message at the limit is kept until the drop is done: none at or
+		 * above it means a stale limit, and the messages below it are new. */
+		if (l->highest_ours < limit)
+			break;
 		for (size_t i = 0; i < l->filled && l->seq[i] < limit; i++) {
 			kept_name(l->seq[i], name);
 			if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
@@ -1268,8 +1326,10 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 	return 0;
 }
 
-ssize_t
-state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, size_t errlen)
+/* Reads entry seq of kept/ with suffix into buf (as state_read_kept says). */
+static ssize_t
+read_entry(struct state *s, uint64_t seq, const char *suffix, char *buf, size_t cap, char *err,
+    size_t errlen)
 {
 	char name[32];
 	size_t len;
@@ -1277,7 +1337,7 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	kept_name(seq, name);
+	seq_name(seq, suffix, name);
 	kfd = kept_open(s, 0);
 	if (kfd < 0) {
 		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
@@ -1290,6 +1350,12 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 	if (r <= 0)
 		return -1;
 	return (ssize_t)len;
+}
+
+ssize_t
+state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, size_t errlen)
+{
+	return read_entry(s, seq, KEPT_SUFFIX, buf, cap, err, errlen);
 }
 
 int
@@ -1313,29 +1379,92 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	return 0;
 }
 
+/* Removes the log's oldest entries beyond STATE_LOG_MAX (best effort: one that
+ * cannot be removed now goes at a later delivery). */
+static void
+log_trim(struct state *s, int kfd)
+{
+	struct state_kept_list *l = &s->kept;
+	char name[32];
+
+	while (l->log_total > STATE_LOG_MAX && l->log_filled > 0) {
+		seq_name(l->log_seq[0], LOG_SUFFIX, name);
+		if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT)
+			break;
+		memmove(&l->log_seq[0], &l->log_seq[1], --l->log_filled * sizeof l->log_seq[0]);
+		l->log_total--;
+	}
+}
+
 int
 state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
-	char name[32];
+	char name[32], logged[32];
 	int kfd, r;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
+	seq_name(seq, LOG_SUFFIX, logged);
 	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0) {
 		if (r == 0)
 			set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
 		return -1;
 	}
 	/* Not fsynced: a power cut may bring the delivered message back, to be sent
-	 * again with the same Idempotency-Key. */
-	if (renameat(kfd, name, s->dirfd, LAST_NAME) != 0) {
-		set_err(err, errlen, s, NULL, LAST_NAME, "rename", errno);
+	 * again with the same Idempotency-Key. The number is past every name in
+	 * kept/, so nothing is in the way of the new name. */
+	if (renameat(kfd, name, kfd, logged) != 0) {
+		set_err(err, errlen, s, KEPT_NAME, logged, "rename", errno);
 		s->kept.valid = 0;
 		return -1;
 	}
 	kept_forget(s, seq);
+	if (s->kept.valid) {
+		/* The lock holder's listing, brought up to date. */
+		struct state_kept_list *l = &s->kept;
+
+		if (l->log_total == 0)   /* the first entry supersedes last.json */
+			(void)unlinkat(s->dirfd, LAST_NAME, 0);
+		if (seq > l->log_newest)
+			l->log_newest = seq;
+		l->log_total++;
+		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, seq);
+	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
+		return 0;   /* delivered; a later delivery trims the log */
+	}
+	log_trim(s, kfd);
 	return 0;
+}
+
+int
+state_list_log(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen)
+{
+	const struct state_kept_list *l = &s->kept;
+	int r;
+
+	if (total != NULL)
+		*total = 0;
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (s->kept.valid && l->log_filled < l->log_total && max > l->log_filled)
+		s->kept.valid = 0;
+	if ((r = kept_list(s, err, errlen)) <= 0)
+		return r;
+	if (max > l->log_filled)
+		max = l->log_filled;
+	if (max > 0)
+		memcpy(seq, l->log_seq, max * sizeof seq[0]);
+	if (total != NULL)
+		*total = l->log_total;
+	return (int)max;
+}
+
+ssize_t
+state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, size_t errlen)
+{
+	return read_entry(s, seq, LOG_SUFFIX, buf, cap, err, errlen);
 }
 
 /* ---- named files --------------------------------------------------------- */
@@ -1420,7 +1549,101 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 int
 state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
 {
-	return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
+	uint64_t oldest;
+	ssize_t n;
+
+	*len = 0;
+	if (state_list_log(s, &oldest, 1, NULL, err, errlen) < 0)
+		return -1;
+	if (s->kept.log_newest == 0)
+		return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
+	if ((n = state_read_log(s, s->kept.log_newest, buf, cap, err, errlen)) < 0)
+		return -1;
+	*len = (size_t)n;
+	return 1;
+}
+
+/* state_forget's pass over kept/: removes the messages and log entries (regular
+ * files only), and temp files when the lock is held; anything else stays. */
+struct erase {
+	struct state_forgotten *out;
+	int kfd;
+	int clean;
+	int error;          /* the first unlink's errno, 0 = none */
+	char name[32];      /* and its name */
+};
+
+static void
+erase_one(void *ctx, const char *name, unsigned char type)
+{
+	struct erase *e = ctx;
+	uint64_t v;
+	size_t *count = NULL;
+
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
+		if (e->clean)
+			(void)unlinkat(e->kfd, name, 0);
+		return;
+	}
+	if (kept_parse(name, &v))
+		count = &e->out->kept;
+	else if (seq_parse(name, LOG_SUFFIX, &v))
+		count = &e->out->logged;
+	if (count == NULL || !is_regular_entry(e->kfd, name, type))
+		return;
+	if (unlinkat(e->kfd, name, 0) == 0) {
+		(*count)++;
+	} else if (errno != ENOENT && e->error == 0) {
+		e->error = errno;
+		memcpy(e->name, name, strlen(name) + 1);
+	}
+}
+
+/* Unlinks name in the state dir: 1 removed, 0 not there, -1 failed (err). */
+static int
+forget_file(struct state *s, const char *name, char *err, size_t errlen)
+{
+	if (unlinkat(s->dirfd, name, 0) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	set_err(err, errlen, s, NULL, name, "cannot remove", errno);
+	return -1;
+}
+
+int
+state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen)
+{
+	struct erase e;
+	int kfd, r, rc = 0;
+
+	memset(out, 0, sizeof *out);
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	memset(&e, 0, sizeof e);
+	e.out = out;
+	e.clean = s->lockfd >= 0;
+	if ((r = kept_open_existing(s, &kfd, err, errlen)) < 0)
+		rc = -1;
+	if (r > 0) {
+		e.kfd = kfd;
+		if (file_each_entry(kfd, erase_one, &e) != 0) {
+			set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
+			rc = -1;
+		} else if (e.error != 0) {
+			set_err(err, errlen, s, KEPT_NAME, e.name, "cannot remove", e.error);
+			rc = -1;
+		}
+		s->kept.valid = 0;
+	}
+	/* The names that hold the ID or a message sent: never followed, a symlink
+	 * planted under them is removed itself. */
+	if ((r = forget_file(s, LAST_NAME, rc == 0 ? err : NULL, errlen)) > 0)
+		out->logged++;
+	rc = r < 0 ? -1 : rc;
+	if ((r = forget_file(s, RANDOM_NAME, rc == 0 ? err : NULL, errlen)) > 0)
+		out->random_id = 1;
+	return r < 0 ? -1 : rc;
 }
 
 void

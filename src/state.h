@@ -5,22 +5,30 @@
  *                (a small "key value" text file, one per line)
  *   kept/NNNNNNNNNNNNNNNNNNNN.json   messages built but not yet delivered (oldest =
  *                lowest number); removed only after a 2xx
- *   last.json    the last delivered message, for audit (status --last): the kept
- *                file itself, renamed
+ *   kept/NNNNNNNNNNNNNNNNNNNN.sent   the audit log: the last STATE_LOG_MAX delivered
+ *                messages, verbatim (status --log; the newest is status --last):
+ *                each the kept file itself, renamed after its 2xx. They share
+ *                kept/ and its numbers with the waiting messages, so the one
+ *                listing of kept/ a run makes anyway also finds the oldest entry
+ *                to drop, and a new message is numbered past every entry
+ *   last.json    an earlier version's last delivered message (status --last reads
+ *                it while the log is empty; the first logged delivery removes it)
  *   random-id    the random scheme's ID (32 bytes hex), made once, never replaced
+ *                (but removed by state_forget)
  *   lock         flock()ed by the one sender
  *
  * Every write is atomic against a kill: a temp file renamed over the name, so a
  * SIGKILL at any point leaves the old or the new file, never a torn one. Temp
  * files are made in kept/ (same file system) whatever their file's directory:
  * the lock holder lists kept/ every run, and that one listing removes the temp
- * files of killed runs. Against a power cut, only a new kept message (and random-id, made
- * once) is made durable before it is used: its file and its directory are
- * fsynced. The stamps, last.json and removals are not fsynced: a power cut may
- * take them back to an earlier run's (a delivered message then comes back and is
- * sent again, with the same Idempotency-Key). So a delivered report costs 2
- * fsyncs. Files are opened with O_NOFOLLOW and created 0600; a symlink planted
- * in the directory is refused, not followed. Nothing here prints.
+ * files of killed runs. Against a power cut, only a new kept message (and
+ * random-id, made once) is made durable before it is used: its file and its
+ * directory are fsynced. The stamps, the log's renames and removals are not fsynced: a power
+ * cut may take them back to an earlier run's (a delivered message then comes back
+ * and is sent again, with the same Idempotency-Key). So a delivered report costs 2
+ * fsyncs, and its audit log one rename (plus one unlink of the oldest entry once
+ * STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and created 0600; a
+ * symlink planted in the directory is refused, not followed. Nothing here prints.
  */
 #ifndef ANONTEL_STATE_H
 #define ANONTEL_STATE_H
@@ -30,6 +38,7 @@
 #include <sys/types.h>
 
 #define STATE_MAX_KEPT    32
+#define STATE_LOG_MAX     32                   /* delivered messages in the audit log */
 #define STATE_ERROR_MAX   256
 #define STATE_MSG_MAX     (256 * 1024)
 #define STATE_JITTER_MAX  100                  /* per-mille: up to 10% of the interval */
@@ -50,6 +59,8 @@ struct state_stamps {
 	                             * below this sequence number; 0 = none pending */
 	uint64_t sent;              /* messages delivered */
 	int notice_shown;           /* the first-run notice was printed */
+	int64_t first_report_ms;    /* Unix ms the first message was built here, 0 = never
+	                             * (scheme none's age counts from it) */
 	char last_error[STATE_ERROR_MAX];  /* one line, "" if the last run succeeded */
 };
 
@@ -62,6 +73,10 @@ struct state_kept_list {
 	size_t filled, total;               /* filled < total: only the oldest are known */
 	uint64_t highest;                   /* of every message-like name, planted ones too */
 	uint64_t highest_ours;              /* of the kept messages */
+	/* The audit log's entries (kept/N.sent) as seq: the oldest, ascending. */
+	uint64_t log_seq[STATE_LOG_MAX + 1];
+	size_t log_filled, log_total;
+	uint64_t log_newest;                /* 0 = none */
 };
 
 struct state {
@@ -120,17 +135,24 @@ int state_find(struct state *s, const char *preferred, char *err, size_t errlen)
  * others' are ".tmp-<name>-<pid>". */
 int state_lock(struct state *s, char *err, size_t errlen);
 
+/* As state_lock for a run that must write nothing (an opted-out run removing what
+ * was kept): `lock` is opened read-only and never created. Returns 1 taken, or
+ * there is no lock file (no sender ever ran here, s->lockfd stays -1); 0 held by
+ * another run; -1 error (err). Held, the lock lets the next listing of kept/
+ * (state_forget's) remove temp files of killed runs (only unlinks). */
+int state_lock_existing(struct state *s, char *err, size_t errlen);
+
 /*
  * Reads the stamps file; a missing file gives defaults (zeros, jitter -1, "").
  * Format: lines "key value\n", keys last_success_ms, last_built_ms, next_try_ms,
  * jitter_permille, failures, dropped, rejected, drop_below, sent, notice_shown,
- * last_error, each at most once, in any order (an earlier version's jitter_ms is
- * read and ignored); a missing key keeps its default (jitter_permille is absent
- * while not drawn, last_error while empty). Numbers are plain decimal (no sign, no
- * leading zero); one above its key's maximum (INT64_MAX for the _ms keys,
- * STATE_JITTER_MAX, UINT32_MAX for failures, 1 for notice_shown) is clamped to
- * it, never wrapped. last_error is the rest of the line, 1-255 bytes, no control
- * characters; the last line must end in "\n". Anything else is an error
+ * first_report_ms, last_error, each at most once, in any order (an earlier
+ * version's jitter_ms is read and ignored); a missing key keeps its default
+ * (jitter_permille is absent while not drawn, first_report_ms while 0, last_error
+ * while empty). Numbers are plain decimal (no sign, no leading zero); one above its
+ * key's maximum (INT64_MAX for the _ms keys, STATE_JITTER_MAX, UINT32_MAX for
+ * failures, 1 for notice_shown) is clamped to it, never wrapped. last_error is the
+ * rest of the line, 1-255 bytes, no control characters; the last line must end in "\n". Anything else is an error
  * "DIR/stamps: line N: what" (-1; *st holds defaults) — never silently reset. A
  * file larger than 4 KiB is refused. Whether the times are sane for the clock is
  * the caller's judgement (report_clamp_stamps).
@@ -167,6 +189,8 @@ int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, ch
 
 /* Removes every kept message whose sequence number is below limit (already counted
  * as dropped by the caller; not fsynced, see the top). Repeating it is harmless.
+ * A limit above every kept message is stale (the message it named is gone:
+ * state_forget ran, and numbers started again at 1): nothing is removed.
  * Returns 0 or -1 with err. */
 int state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen);
 
@@ -181,13 +205,49 @@ ssize_t state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, ch
  * Returns 0 or -1 with err. */
 int state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
-/* Kept message seq was delivered: renames it to last.json (one system call; not
- * fsynced, see the top), which status --last shows. Returns 0 or -1 with err. */
+/* Kept message seq was delivered: renames kept/seq.json to kept/seq.sent, the
+ * newest entry of the audit log (one system call; not fsynced, see the top), then
+ * removes the oldest entries beyond STATE_LOG_MAX (best effort: one that cannot be
+ * removed now goes at a later delivery) and, when the log was empty, an earlier
+ * version's last.json. Returns 0, or -1 with err when the rename failed. */
 int state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
-/* Reads last.json (the last delivered message), as state_read_file. */
+/* Lists the audit log, oldest first, as state_list_kept does the waiting messages:
+ * fills seq[] with up to max of the oldest entries' numbers (regular files named
+ * 20 digits + ".sent", 1..STATE_SEQ_MAX) and returns how many; *total (may be NULL)
+ * gets how many there are. A missing kept/ is an empty log. -1 with err on error. */
+int state_list_log(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen);
+
+/* Reads log entry seq into buf, as state_read_kept reads a kept message. */
+ssize_t state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
+    size_t errlen);
+
+/* Reads the last delivered message: the newest entry of the audit log, else an
+ * earlier version's last.json. Returns 1 (*len set), 0 none, -1 error (err). */
 int state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen);
+
+/* What state_forget removed. */
+struct state_forgotten {
+	size_t kept;      /* messages not yet delivered */
+	size_t logged;    /* audit log entries (an earlier version's last.json counts) */
+	int random_id;    /* 1: random-id was removed */
+};
+
+/*
+ * Removes what anontel kept about this instance: every kept message, the audit log
+ * (and last.json), and random-id (the random scheme makes a new one at the next
+ * report). Only regular files under anontel's own names are removed; anything
+ * else in kept/ is left alone, as are kept/ itself, the stamps (times and
+ * counters, no ID) and the lock. The system calls are listings, unlinkat and
+ * nothing else: no file is created, written or renamed, so an opted-out run may
+ * call it. The caller should hold the lock (state_lock, state_lock_existing) so
+ * that no sender is at work meanwhile; then kept/'s temp files of killed runs go
+ * too (not counted). Tries every removal; *out says what went. Returns 0, or -1
+ * with err naming the first that failed.
+ */
+int state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen);
 
 /* Generic atomic write of a small file `name` in the state dir. name is
  * [A-Za-z0-9._-]{1,64} not starting with '.'. Written to a temp file (0600, see

@@ -1,6 +1,6 @@
 /*
  * fuzz_state: the readers of anontel's own state files (src/state.c):
- * state_read_stamps, state_list_kept, state_read_kept, state_read_last.
+ * state_read_stamps, state_list_kept, state_list_log, state_read_kept, state_read_last.
  *
  * One state directory per process (tmpfs), opened once with state_open and reused;
  * each iteration rewrites its files. The input is cut at each "\n%%\n":
@@ -14,7 +14,9 @@
  * reads is written (state_write_stamps) and read again to the same values; a
  * refused one leaves the defaults and an error "DIR/stamps: line N: ..." on one
  * line. The kept list equals the one computed here from the names (exactly 20
- * digits + ".json", value <= 2^64-1), ascending, `max` honoured, total exact. A
+ * digits + ".json", value <= 2^64-1), ascending, `max` honoured, total exact; the
+ * audit log counts the regular files named 20 digits + ".sent", and the last
+ * delivered message is its newest entry, else last.json. A
  * kept message reads back byte for byte when it fits `cap` and is refused when it
  * does not; a symlink is never followed (the secret never comes back).
  */
@@ -56,7 +58,7 @@ is_default(const struct state_stamps *st)
 {
 	return st->last_success_ms == 0 && st->last_built_ms == 0 && st->next_try_ms == 0 &&
 	    st->failures == 0 && st->jitter_permille == -1 && st->dropped == 0 &&
-	    st->rejected == 0 && st->sent == 0 &&
+	    st->rejected == 0 && st->sent == 0 && st->first_report_ms == 0 &&
 	    st->notice_shown == 0 && st->last_error[0] == '\0';
 }
 
@@ -67,7 +69,8 @@ stamps_equal(const struct state_stamps *a, const struct state_stamps *b)
 	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
 	    a->jitter_permille == b->jitter_permille && a->dropped == b->dropped &&
 	    a->rejected == b->rejected && a->sent == b->sent &&
-	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
+	    a->notice_shown == b->notice_shown && a->first_report_ms == b->first_report_ms &&
+	    strcmp(a->last_error, b->last_error) == 0;
 }
 
 static void
@@ -96,6 +99,7 @@ check_stamps(int present)
 	if (!present)
 		FUZZ_CHECK(is_default(&st), "a missing stamps file does not give the defaults");
 	FUZZ_CHECK(st.last_success_ms >= 0 && st.last_built_ms >= 0 && st.next_try_ms >= 0 &&
+	    st.first_report_ms >= 0 &&
 	    st.jitter_permille >= -1 && st.jitter_permille <= STATE_JITTER_MAX,
 	    "negative time or jitter out of range");
 	FUZZ_CHECK(st.notice_shown == 0 || st.notice_shown == 1, "notice_shown %d", st.notice_shown);
@@ -113,12 +117,14 @@ check_stamps(int present)
 }
 
 /* Reference: 1 and *v when name is 20 digits + ".json" of a value <= UINT64_MAX. */
+/* 20 digits + suffix, a number anontel gives: kept/'s names (".json" waiting,
+ * ".sent" the audit log). */
 static int
-ref_kept_name(const char *name, uint64_t *v)
+ref_seq_name(const char *name, const char *suffix, uint64_t *v)
 {
 	unsigned __int128 x = 0;
 
-	if (strlen(name) != 25 || strcmp(name + 20, ".json") != 0)
+	if (strlen(name) != 25 || strcmp(name + 20, suffix) != 0)
 		return 0;
 	for (int i = 0; i < 20; i++) {
 		if (name[i] < '0' || name[i] > '9')
@@ -129,6 +135,12 @@ ref_kept_name(const char *name, uint64_t *v)
 		return 0;
 	*v = (uint64_t)x;
 	return 1;
+}
+
+static int
+ref_kept_name(const char *name, uint64_t *v)
+{
+	return ref_seq_name(name, ".json", v);
 }
 
 static int
@@ -149,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct extra ex[16];
 	static char buf[65536 + 8];
 	static uint64_t want[64], got[64];
-	size_t off[4], len[4], n, nex = 0, nwant = 0, nignored = 0, total = 99, max, cap;
+	size_t off[4], len[4], n, nex = 0, nwant = 0, nignored = 0, nlogged = 0, total = 99, max, cap;
 	uint64_t v0;
 	char kept_name[32], kept_path[700], p[900], err[1024];
 	uint64_t seq = 1, h = 0;
@@ -225,6 +237,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 * listed; the rest is ignored (temp names aside). */
 					if (e->kind == 'F' && ref_kept_name(e->name, &v))
 						want[nwant++] = v;
+					else if (e->kind == 'F' && ref_seq_name(e->name, ".sent", &v))
+						nlogged++;
 					else if (strncmp(e->name, ".tmp-", 5) != 0)
 						nignored++;
 					nex++;
@@ -248,6 +262,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(got[i] == want[i], "entry %d is %llu, want %llu", i,
 		    (unsigned long long)got[i], (unsigned long long)want[i]);
 	FUZZ_CHECK(got[r] == 0xEEEEEEEEEEEEEEEEULL, "state_list_kept wrote past max");
+	r = state_list_log(&s, got, 1, &total, err, sizeof err);
+	FUZZ_CHECK(r >= 0 && total == nlogged, "log: %d, total %zu, want %zu", r, total, nlogged);
 
 	/* the message, at a cap around its size */
 	{
@@ -267,7 +283,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		FUZZ_CHECK((unsigned char)buf[cap] == 0xCC, "state_read_kept wrote past cap");
 		r = state_read_last(&s, buf, cap, &lastlen, err, sizeof err);
-		if (mlen <= cap)
+		if (nlogged > 0)    /* the newest log entry, an empty file here */
+			FUZZ_CHECK(r == 1 && lastlen == 0, "the newest log entry read %d", r);
+		else if (mlen <= cap)
 			FUZZ_CHECK(r == 1 && lastlen == mlen && (mlen == 0 ||
 			    memcmp(buf, data + off[1], mlen) == 0), "last.json read %d", r);
 		else

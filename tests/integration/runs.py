@@ -16,6 +16,7 @@ import peers
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 KEPT_NAME = re.compile(r"\d{20}\.json")
+LOG_NAME = re.compile(r"\d{20}\.sent")
 
 
 class Reply:
@@ -107,14 +108,33 @@ def kept_dir(state):
 
 
 def kept_names(state):
-    """Kept message file names, oldest first (every name must be 20 digits + .json)."""
+    """Kept message file names, oldest first (every name must be 20 digits + .json, but
+    the audit log's 20 digits + .sent, which log_names lists)."""
     d = kept_dir(state)
     if not os.path.isdir(d):
         return []
-    names = sorted(n for n in os.listdir(d) if not n.startswith(".tmp-"))
+    names = sorted(n for n in os.listdir(d) if not n.startswith(".tmp-")
+                   and not LOG_NAME.fullmatch(n))
     for n in names:
         lib.check(KEPT_NAME.fullmatch(n), f"kept file name {n!r} is 20 digits + .json")
     return names
+
+
+def log_names(state):
+    """The audit log's entries (delivered messages, kept/NNN.sent), oldest first."""
+    d = kept_dir(state)
+    if not os.path.isdir(d):
+        return []
+    return sorted(n for n in os.listdir(d) if LOG_NAME.fullmatch(n))
+
+
+def log_bytes(state):
+    """[bytes] of the audit log's entries, oldest first."""
+    out = []
+    for n in log_names(state):
+        with open(os.path.join(kept_dir(state), n), "rb") as f:
+            out.append(f.read())
+    return out
 
 
 def kept_bytes(state):

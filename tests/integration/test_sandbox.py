@@ -144,7 +144,7 @@ def test_check_runs_in_the_probe_class(tmp):
 
 def test_report_keeps_and_resends_sandboxed(tmp):
     """The write paths: a 503 keeps the message (kept/, stamps, back-off); a later run
-    sends the kept one and a new one, removes them, writes last.json."""
+    sends the kept one and a new one and renames them into the audit log."""
     with _NoKills():
         env = peers.new_env(tmp)
         with peers.TLSServer(reply=REPLY_503) as bad:
@@ -153,14 +153,15 @@ def test_report_keeps_and_resends_sandboxed(tmp):
             lib.check(p.returncode >= 0, f"503: killed ({peers.describe(p)})")
             lib.eq(p.returncode, 1, f"503: not delivered ({peers.describe(p)})")
             lib.eq(len(SANDBOX_ON.findall(p.stderr)), 1, f"503: sandbox on ({peers.describe(p)})")
-        kept = os.listdir(os.path.join(env["ANONTEL_STATE_DIR"], "kept"))
+        kept = runs.kept_names(env["ANONTEL_STATE_DIR"])
         lib.eq(len(kept), 1, "one kept message")
         with peers.TLSServer() as good:
             cfg = peers.tls_config(tmp, good)
             p = lib.run(["report", "--force", "-v", "-c", cfg], env=env)
             _sandboxed(p, "resend")
             lib.eq(len(good.requests), 2, "the kept message and a new one")
-        lib.eq(os.listdir(os.path.join(env["ANONTEL_STATE_DIR"], "kept")), [], "kept/ emptied")
+        lib.eq(runs.kept_names(env["ANONTEL_STATE_DIR"]), [], "kept/ emptied")
+        lib.eq(len(runs.log_names(env["ANONTEL_STATE_DIR"])), 2, "both in the audit log")
 
 
 def test_resolver_thread_sandboxed(tmp):
@@ -207,8 +208,10 @@ def test_state_files_0600_in_0700_dir(tmp):
         names = sorted(os.listdir(state))
         # random-id: when the default scheme auto chose a random ID on this machine
         made = ["random-id"] if "random-id" in names else []
-        lib.eq(names, sorted(["kept", "last.json", "lock", "stamps"] + made), "state dir listing")
-        for name in ["last.json", "lock", "stamps"] + made:
+        lib.eq(names, sorted(["kept", "lock", "stamps"] + made), "state dir listing")
+        logged = [os.path.join("kept", n) for n in runs.log_names(state)]
+        lib.eq(len(logged), 3, "the three delivered messages in the audit log")
+        for name in ["lock", "stamps"] + made + logged:
             path = os.path.join(state, name)
             lib.check(stat.S_ISREG(os.lstat(path).st_mode), f"{name} is a regular file")
             lib.eq(_mode(path), 0o600, f"{name} mode")

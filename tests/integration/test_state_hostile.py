@@ -35,7 +35,9 @@ def _keep_one(state):
 
 
 def _kept_entries(state):
-    return sorted(os.listdir(runs.kept_dir(state)))
+    """kept/'s entries but the audit log's (delivered messages)."""
+    logged = set(runs.log_names(state))
+    return sorted(n for n in os.listdir(runs.kept_dir(state)) if n not in logged)
 
 
 def _report(state, url, *args, timeout=LIMIT):

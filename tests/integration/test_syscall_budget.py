@@ -58,3 +58,30 @@ def test_delivered_report_within_the_budget(tmp):
                        f"report {n}: fsyncs")
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_a_full_audit_log_stays_within_the_budget(tmp):
+    """Once 32 delivered messages are logged, each delivery also removes the oldest
+    entry (one unlinkat): still within the budget, with the same 2 fsyncs."""
+    lib.check(shutil.which("strace"), "strace is not installed (./build.sh test installs it)")
+    state = os.path.join(lib.TOP, "build", "test-budget-log-" + os.path.basename(tmp))
+    shutil.rmtree(state, ignore_errors=True)
+    try:
+        with peers.TLSServer() as s:
+            cfg = peers.tls_config(tmp, s, stateDir=state)
+            env = peers.new_env(tmp)
+            env.pop("SSL_CERT_FILE", None)
+            for n in range(1, 34):
+                p = lib.run(["report", "--force", "-q", "-c", cfg], env=env)
+                peers.expect_delivered(p, s, f"report {n}", n=n)
+            p, total, calls = _counted(tmp, cfg, env)
+            peers.expect_delivered(p, s, "report 34 under strace", n=34)
+            pieces = max(0, calls.get("recvfrom", 0) - SERVER_FLIGHTS)
+            lib.eq(calls.get("unlinkat", 0), 1, f"the oldest log entry removed: {calls}")
+            lib.check(total <= MAX_CALLS + 2 * pieces,
+                      f"{total} system calls with a full audit log (budget {MAX_CALLS}, +2 for "
+                      f"each of {pieces} flights read in a further piece): {calls}")
+            lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), MAX_FSYNCS, "fsyncs")
+            print(f"# a delivered report with a full audit log: {total} system calls")
+    finally:
+        shutil.rmtree(state, ignore_errors=True)

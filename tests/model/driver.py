@@ -54,6 +54,7 @@ MIN = 60 * SEC
 HOUR = 60 * MIN
 DAY = 24 * HOUR
 KEPT_RE = re.compile(r"(\d{20})\.json")
+LOG_RE = re.compile(r"(\d{20})\.sent")    # the audit log: delivered messages
 INTERVALS = [("2s", 2 * SEC), ("1m", MIN), ("10m", 10 * MIN), ("1h", HOUR), ("12h", 12 * HOUR),
              ("2d", 2 * DAY), ("365d", 365 * DAY)]
 FAST_TIMEOUT_MS = 300            # runs that meet a silent server or an endless body
@@ -213,7 +214,10 @@ class Observed:
             p = os.path.join(d, n)
             st = os.lstat(p)
             m = KEPT_RE.fullmatch(n)
-            if m and stat.S_ISREG(st.st_mode) and 1 <= int(m.group(1)) <= sm.SEQ_MAX:
+            logged = LOG_RE.fullmatch(n)
+            if logged and stat.S_ISREG(st.st_mode) and 1 <= int(logged.group(1)) <= sm.SEQ_MAX:
+                self.taken = max(self.taken, int(logged.group(1)))
+            elif m and stat.S_ISREG(st.st_mode) and 1 <= int(m.group(1)) <= sm.SEQ_MAX:
                 with open(p, "rb") as f:
                     body = f.read()
                 k = key_of(body)
@@ -914,13 +918,15 @@ class Driver:
             return f"the stamps were written with numbers above their maximum: {obs.over}"
         if o.delivered:
             last = [k for i, k in enumerate(o.posts) if answers(i).delivered][-1]
-            try:
-                with open(os.path.join(self.state, "last.json"), "rb") as fh:
-                    got_last = key_of(fh.read())
-            except FileNotFoundError:
-                return "a message was delivered but there is no last.json"
+            logged = runs.log_names(self.state)
+            if not logged:
+                return "a message was delivered but the audit log is empty"
+            if len(logged) > sm.MAX_KEPT:
+                return f"the audit log holds {len(logged)} messages, at most {sm.MAX_KEPT}"
+            with open(os.path.join(self.state, "kept", logged[-1]), "rb") as fh:
+                got_last = key_of(fh.read())
             if got_last != last:
-                return f"last.json is {got_last[:8]}, the last delivered {last[:8]}"
+                return f"the newest log entry is {got_last[:8]}, the last delivered {last[:8]}"
         return None
 
 

@@ -152,8 +152,8 @@ class Msg:
 class State:
     """Stamps and the valid kept messages, oldest (lowest seq) first. taken: the highest
     sequence number named by an entry of kept/ that is not a message (a directory, FIFO
-    or symlink planted under a message's name), 0 when none: a new message never takes
-    such a name (the design says "highest valid + 1"; the binary skips planted names
+    or symlink planted under a message's name, or a delivered message in the audit log,
+    kept/N.sent), 0 when none: a new message never takes such a name (the design says "highest valid + 1"; the binary skips planted names
     too, so it never writes over them)."""
     __slots__ = ("stamps", "kept", "taken")
 
@@ -352,6 +352,7 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
         if a.delivered:
             st.sent = sat_add(st.sent, 1, U64_MAX)
             o.delivered += 1
+            s.taken = max(s.taken, m.seq)     # kept/N.sent, the audit log
         elif a.rejected:
             st.rejected = sat_add(st.rejected, 1, U64_MAX)
             o.rejected += 1

@@ -666,7 +666,7 @@ test_net_allows_its_work(void)
 	status = in_child(SANDBOX_NET, net_work);
 	CHECK_EXIT0(status, "net work");
 	check_hello("bytes sent from the NET sandbox");
-	snprintf(path, sizeof path, "%s/state/last.json", tmpdir);
+	snprintf(path, sizeof path, "%s/state/kept/00000000000000000001.sent", tmpdir);
 	CHECKF(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "%s 0600", path);
 	snprintf(path, sizeof path, "%s/state", tmpdir);
 	CHECKF(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700, "%s 0700", path);

@@ -143,7 +143,8 @@ stamps_eq(const struct state_stamps *a, const struct state_stamps *b)
 	    a->next_try_ms == b->next_try_ms && a->failures == b->failures &&
 	    a->jitter_permille == b->jitter_permille && a->dropped == b->dropped &&
 	    a->rejected == b->rejected && a->sent == b->sent &&
-	    a->notice_shown == b->notice_shown && strcmp(a->last_error, b->last_error) == 0;
+	    a->notice_shown == b->notice_shown && a->first_report_ms == b->first_report_ms &&
+	    strcmp(a->last_error, b->last_error) == 0;
 }
 
 static int
@@ -530,6 +531,8 @@ static const struct rt_row rt_rows[] = {
 	{ "utf-8 kept", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "caf\xc3\xa9 \"q\" \\"),
 	    "caf\xc3\xa9 \"q\" \\" },
 	{ "only a newline", STAMPS(5, 0, 0, -1, 0, 0, 0, 0, "\n"), " " },
+	{ "first report", { .jitter_permille = -1, .first_report_ms = 1700000000000 }, "" },
+	{ "first report max", { .jitter_permille = -1, .first_report_ms = INT64_MAX }, "" },
 };
 
 static void
@@ -1004,11 +1007,14 @@ test_files(void)
 		CHECKF(strstr(err, "sub: is not a regular file") != NULL, "dir: %s", err);
 		CHECK(state_read_file(&s, "sub", buf, sizeof buf, &len, err, sizeof err) == -1);
 	}
-	/* A FIFO is refused at once (no hang waiting for a writer). */
+	/* A FIFO is refused at once (no hang waiting for a writer): an earlier
+	 * version's last.json, read while the log is empty. */
 	{
 		char p[128];
+		snprintf(p, sizeof p, "%s/kept/00000000000000000001.sent", dir);
+		CHECK(unlink(p) == 0);
 		snprintf(p, sizeof p, "%s/last.json", dir);
-		CHECK(unlink(p) == 0 && mkfifo(p, 0600) == 0);
+		CHECK(mkfifo(p, 0600) == 0);
 		alarm(5);
 		rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 		alarm(0);
@@ -1398,6 +1404,165 @@ test_full_disk(void)
 	in_sandbox(full_disk, NULL, 0);
 }
 
+/* Delivers n new messages "{"n":i}" under the lock. */
+static void
+deliver_n(struct state *s, int from, int n)
+{
+	char err[ERRLEN], msg[32];
+	uint64_t seq;
+
+	for (int i = from; i < from + n; i++) {
+		int len = snprintf(msg, sizeof msg, "{\"n\":%d}", i);
+
+		CHECKF(state_keep(s, msg, (size_t)len, &seq, err, sizeof err) == 0, "keep: %s", err);
+		CHECKF(state_deliver_kept(s, seq, err, sizeof err) == 0, "deliver: %s", err);
+	}
+}
+
+/* The audit log: delivered messages renamed to kept/N.sent, the last
+ * STATE_LOG_MAX kept, oldest dropped; status --last is the newest; new numbers
+ * go past the log, also once no message waits; an earlier version's last.json
+ * goes at the first logged delivery. Under the lock and without it. */
+static void
+test_audit_log(void)
+{
+	char dir[64], err[ERRLEN], buf[64], path[160];
+	uint64_t seq[STATE_LOG_MAX + 1], got;
+	size_t total, len;
+	struct state s;
+	ssize_t n;
+	int k;
+
+	tmpdir(dir, sizeof dir);
+	put_file(dir, "last.json", "{\"old\":1}", 9);
+	open_in(&s, dir);
+	CHECK(state_read_last(&s, buf, sizeof buf, &len, err, sizeof err) == 1 && len == 9);
+	CHECK(state_list_log(&s, seq, STATE_LOG_MAX, &total, err, sizeof err) == 0 && total == 0);
+	CHECK(state_lock(&s, err, sizeof err) == 1);
+	deliver_n(&s, 1, 40);
+	snprintf(path, sizeof path, "%s/last.json", dir);
+	CHECK(!exists(path));
+	k = state_list_log(&s, seq, STATE_LOG_MAX + 1, &total, err, sizeof err);
+	CHECKF(k == STATE_LOG_MAX && total == STATE_LOG_MAX && seq[0] == 9 && seq[31] == 40,
+	    "log: %d %zu %" PRIu64 "..%" PRIu64, k, total, seq[0], seq[k > 0 ? k - 1 : 0]);
+	CHECK(state_list_kept(&s, seq, 1, &total, err, sizeof err) == 0 && total == 0);
+	CHECK(state_read_last(&s, buf, sizeof buf, &len, err, sizeof err) == 1);
+	CHECK(len == 8 && memcmp(buf, "{\"n\":40}", 8) == 0);
+	n = state_read_log(&s, 9, buf, sizeof buf, err, sizeof err);
+	CHECK(n == 7 && memcmp(buf, "{\"n\":9}", 7) == 0);
+	CHECK(state_read_log(&s, 8, buf, sizeof buf, err, sizeof err) == -1);
+	snprintf(path, sizeof path, "%s/kept/00000000000000000009.sent", dir);
+	CHECKF(mode_of(path, NULL) == 0600, "log entry mode %o", mode_of(path, NULL));
+	/* Nothing waits: the next number is still past the log. */
+	CHECK(state_keep(&s, "{}", 2, &got, err, sizeof err) == 0 && got == 41);
+	CHECK(state_remove_kept(&s, got, err, sizeof err) == 0);
+	state_close(&s);
+	/* Without the lock (another listing each time): still at most STATE_LOG_MAX. */
+	open_in(&s, dir);
+	deliver_n(&s, 42, 3);
+	k = state_list_log(&s, seq, STATE_LOG_MAX + 1, &total, err, sizeof err);
+	CHECKF(k == STATE_LOG_MAX && total == STATE_LOG_MAX && seq[0] == 12, "unlocked: %d %zu %"
+	    PRIu64, k, total, seq[0]);
+	/* A log entry that is not a regular file is not ours: not listed, not removed. */
+	snprintf(path, sizeof path, "%s/kept/00000000000000000007.sent", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(state_list_log(&s, seq, 1, &total, err, sizeof err) == 1 && total == STATE_LOG_MAX);
+	CHECK(s.kept_ignored == 1);
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* forget: kept messages, the log, last.json and random-id go; what is not
+ * anontel's stays; a second forget finds nothing. */
+static void
+test_forget(void)
+{
+	char dir[64], err[ERRLEN], path[160], hex[STATE_RANDOM_HEX + 1];
+	struct state_forgotten f;
+	struct state s;
+	uint64_t seq;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	CHECK(state_forget(&s, &f, err, sizeof err) == 0);
+	CHECK(f.kept == 0 && f.logged == 0 && f.random_id == 0);
+	CHECK(state_lock(&s, err, sizeof err) == 1);
+	deliver_n(&s, 1, 2);
+	CHECK(state_keep(&s, "{}", 2, &seq, err, sizeof err) == 0);
+	CHECK(state_random_id(&s, 1, hex, err, sizeof err) == 1);
+	put_file(dir, "last.json", "{}", 2);
+	snprintf(path, sizeof path, "%s/kept/00000000000000000099.json", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof path, "%s/kept", dir);
+	put_file(path, "notes.txt", "x", 1);
+	put_file(path, ".tmp-00000000000000000004.json", "x", 1);
+	CHECKF(state_forget(&s, &f, err, sizeof err) == 0, "forget: %s", err);
+	CHECKF(f.kept == 1 && f.logged == 3 && f.random_id == 1, "removed %zu %zu %d", f.kept,
+	    f.logged, f.random_id);
+	CHECK(count_tmp(path) == 0);
+	CHECK(exists(path));
+	snprintf(path, sizeof path, "%s/kept/notes.txt", dir);
+	CHECK(exists(path));
+	snprintf(path, sizeof path, "%s/kept/00000000000000000099.json", dir);
+	CHECK(exists(path));
+	snprintf(path, sizeof path, "%s/lock", dir);
+	CHECK(exists(path));
+	CHECK(state_random_id(&s, 0, hex, err, sizeof err) == 0);
+	CHECK(state_forget(&s, &f, err, sizeof err) == 0);
+	CHECK(f.kept == 0 && f.logged == 0 && f.random_id == 0);
+	/* Numbers go on past what is left (the planted 99). */
+	CHECK(state_keep(&s, "{}", 2, &seq, err, sizeof err) == 0 && seq == 100);
+	state_close(&s);
+	rm_rf(dir);
+}
+
+/* state_lock_existing never makes the lock file; it takes an existing one, and
+ * says 0 while another holds it. */
+static void
+test_lock_existing(void)
+{
+	char dir[64], err[ERRLEN], path[160];
+	struct state a, b;
+
+	tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/lock", dir);
+	open_in(&a, dir);
+	CHECK(state_lock_existing(&a, err, sizeof err) == 1 && a.lockfd == -1);
+	CHECK(!exists(path));
+	open_in(&b, dir);
+	CHECK(state_lock(&b, err, sizeof err) == 1);
+	CHECK(state_lock_existing(&a, err, sizeof err) == 0);
+	state_close(&b);
+	CHECK(state_lock_existing(&a, err, sizeof err) == 1 && a.lockfd >= 0);
+	open_in(&b, dir);
+	CHECK(state_lock(&b, err, sizeof err) == 0);
+	state_close(&b);
+	state_close(&a);
+	rm_rf(dir);
+}
+
+/* A drop limit recorded before a forget is stale: the new messages below it are
+ * kept. */
+static void
+test_drop_below_stale(void)
+{
+	char dir[64], err[ERRLEN];
+	uint64_t seq[4];
+	size_t total;
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	CHECK(state_keep(&s, "{}", 2, &seq[0], err, sizeof err) == 0);
+	CHECK(state_keep(&s, "{}", 2, &seq[0], err, sizeof err) == 0 && seq[0] == 2);
+	CHECK(state_drop_below(&s, 30, err, sizeof err) == 0);
+	CHECK(state_list_kept(&s, seq, 4, &total, err, sizeof err) == 2 && total == 2);
+	CHECK(state_drop_below(&s, 2, err, sizeof err) == 0);
+	CHECK(state_list_kept(&s, seq, 4, &total, err, sizeof err) == 1 && seq[0] == 2);
+	state_close(&s);
+	rm_rf(dir);
+}
+
 static const struct check_case cases[] = {
 	{ "open_table", test_open_table },
 	{ "find_table", test_find_table },
@@ -1418,6 +1583,10 @@ static const struct check_case cases[] = {
 	{ "symlink_kept", test_symlink_kept },
 	{ "crash", test_crash },
 	{ "full_disk", test_full_disk },
+	{ "audit_log", test_audit_log },
+	{ "forget", test_forget },
+	{ "lock_existing", test_lock_existing },
+	{ "drop_below_stale", test_drop_below_stale },
 };
 
 CHECK_MAIN(cases)
