@@ -82,9 +82,11 @@ enum cfg_rule {
 enum cfg_format { CFG_FORMAT_BUTLER, CFG_FORMAT_POSTHOG, CFG_FORMAT_OTLP };
 
 /* Indexes id.c's schemes[] table, which names them. AUTO is a choice between
- * BUTLER and RANDOM made by id (id.h), never a scheme that produced an ID. */
+ * BUTLER and RANDOM made by id (id.h), never a scheme that produced an ID; NONE
+ * makes no ID at all. */
 enum cfg_scheme {
-	CFG_SCHEME_AUTO, CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED
+	CFG_SCHEME_AUTO, CFG_SCHEME_BUTLER, CFG_SCHEME_MACHINE_ID, CFG_SCHEME_RANDOM, CFG_SCHEME_FIXED,
+	CFG_SCHEME_NONE
 };
 
 /* One entry of enabledFeatures, in file order (pre-order walk). */

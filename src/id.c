@@ -702,6 +702,20 @@ compute_auto(struct id *out, const struct cfg *c, const char *root,
 	return 0;
 }
 
+/* No ID at all: a message carries its age instead (id_message_age). */
+static int
+compute_none(struct id *out, const struct cfg *c, const char *root,
+    const struct id_run *run, char *err, size_t errlen)
+{
+	(void)out;
+	(void)c;
+	(void)root;
+	(void)run;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 /* Butler's formula, or machine-id when there is no default interface or no MAC. */
 static int
 compute_butler(struct id *out, const struct cfg *c, const char *root,
@@ -779,24 +793,43 @@ explain_fixed(const struct id *id, struct buf *b)
 	buf_line(b, "id.from", "the environment variable ANONTEL_ID");
 }
 
+static void
+explain_none(const struct id *id, struct buf *b)
+{
+	(void)id;
+	buf_line(b, "id.from", "nothing: no instance ID is made or sent; each message carries its "
+	    "age (whole weeks since the state dir's first report: 0, 1, 2-4, 5-24, 25+) and, "
+	    "for PostHog, its own UUID as distinct_id");
+}
+
 /*
  * The schemes, indexed by enum cfg_scheme; config's id.scheme names them, in this
  * order. A new scheme is a value of that enum and a row here: its name, the
  * function that computes the ID (the random one makes it only when run->create is set),
- * and the lines `id --explain` prints about where the ID came from (NULL for auto,
- * which only chooses another scheme).
+ * the lines `id --explain` prints about where the ID came from (NULL for auto,
+ * which only chooses another scheme), and what the notice says is sent.
  */
 static const struct {
 	const char *name;
 	int (*compute)(struct id *out, const struct cfg *c, const char *root,
 	    const struct id_run *run, char *err, size_t errlen);
 	void (*explain)(const struct id *id, struct buf *b);
+	const char *notice;
 } schemes[] = {
-	[CFG_SCHEME_AUTO] = { "auto", compute_auto, NULL },
-	[CFG_SCHEME_BUTLER] = { "butler", compute_butler, explain_butler },
-	[CFG_SCHEME_MACHINE_ID] = { "machine-id", compute_machine_id, explain_machine_id },
-	[CFG_SCHEME_RANDOM] = { "random", compute_random, explain_random },
-	[CFG_SCHEME_FIXED] = { "fixed", compute_fixed, explain_fixed },
+	[CFG_SCHEME_AUTO] = { "auto", compute_auto, NULL, NULL },
+	[CFG_SCHEME_BUTLER] = { "butler", compute_butler, explain_butler,
+	    "an instance ID that is an HMAC-SHA256 of this machine's MAC and IPv4 addresses "
+	    "and hardware UUID (those values are not sent)" },
+	[CFG_SCHEME_MACHINE_ID] = { "machine-id", compute_machine_id, explain_machine_id,
+	    "an instance ID derived from the machine ID by HMAC-SHA256 (the machine ID is "
+	    "not sent)" },
+	[CFG_SCHEME_RANDOM] = { "random", compute_random, explain_random,
+	    "a random instance ID made once and kept in the state directory" },
+	[CFG_SCHEME_FIXED] = { "fixed", compute_fixed, explain_fixed,
+	    "the instance ID set in ANONTEL_ID, as it is given" },
+	[CFG_SCHEME_NONE] = { "none", compute_none, explain_none,
+	    "no instance ID, only how many weeks ago this installation first reported "
+	    "(0, 1, 2-4, 5-24 or 25+)" },
 };
 
 #define N_SCHEMES (sizeof schemes / sizeof schemes[0])
@@ -805,6 +838,34 @@ const char *
 id_scheme_name(unsigned scheme)
 {
 	return scheme < N_SCHEMES ? schemes[scheme].name : NULL;
+}
+
+const char *
+id_scheme_notice(unsigned scheme)
+{
+	return scheme < N_SCHEMES ? schemes[scheme].notice : NULL;
+}
+
+const char *
+id_age_bucket(int64_t first_ms, int64_t now_ms)
+{
+	static const struct {
+		int64_t below;   /* weeks */
+		const char *name;
+	} buckets[] = { { 1, "0" }, { 2, "1" }, { 5, "2-4" }, { 25, "5-24" } };
+	const int64_t week_ms = INT64_C(7) * 24 * 3600 * 1000;
+	int64_t weeks = first_ms > 0 && now_ms > first_ms ? (now_ms - first_ms) / week_ms : 0;
+
+	for (size_t i = 0; i < sizeof buckets / sizeof buckets[0]; i++)
+		if (weeks < buckets[i].below)
+			return buckets[i].name;
+	return "25+";
+}
+
+const char *
+id_message_age(const struct id *id, int64_t first_ms, int64_t now_ms)
+{
+	return id->scheme == CFG_SCHEME_NONE ? id_age_bucket(first_ms, now_ms) : NULL;
 }
 
 void
@@ -825,7 +886,7 @@ id_explain(const struct id *id, struct buf *b)
 	if (id->asked == CFG_SCHEME_AUTO && id->scheme != CFG_SCHEME_BUTLER)
 		explain_inputs(id, b);
 	schemes[id->scheme].explain(id, b);
-	buf_line(b, "id", id->hex);
+	buf_line(b, "id", id->scheme == CFG_SCHEME_NONE ? "(none)" : id->hex);
 }
 
 /* id_compute, id_compute_in and id_read: the random scheme makes its ID only when

@@ -37,8 +37,17 @@
  * later run reads it back. No usable state dir is ID_ERR_SYSTEM. This is the one
  * case where computing the ID writes a file.
  *
+ * Scheme none: no instance ID at all, as Fedora's countme counts without one.
+ * id_compute gives an empty hex; a message carries instead its age bucket
+ * (id_message_age: whole weeks since the state dir's first report, countme's
+ * buckets 0, 1, 2-4, 5-24, 25+), and the posthog format sends the message's own
+ * UUID as distinct_id (message.h): a distinct_id of that event alone, what
+ * PostHog's own SDKs make for an event captured without one (with
+ * $process_person_profile false, which anontel always sends).
+ *
  * Each scheme is one row of id.c's schemes[] table, indexed by enum cfg_scheme:
- * its name (config's id.scheme), its compute function and its --explain lines.
+ * its name (config's id.scheme), its compute function, its --explain lines and
+ * the words the notice (`anontel notice`, report's first-delivery line) uses.
  *
  * The inputs never leave this module except through id_explain output, which is
  * local-only. Error texts never quote an input, except an interface name.
@@ -48,6 +57,7 @@
 #define ANONTEL_ID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "config.h"
@@ -77,7 +87,7 @@ struct id {
 	char why[256];           /* why this scheme was used, in words and without the
 	                            inputs' values: "id.scheme is butler", "fallback: no
 	                            MAC address on eth0", "auto: id.host set: ..." */
-	char hex[ID_HEX_MAX + 1];
+	char hex[ID_HEX_MAX + 1];   /* "" for scheme none */
 	struct id_inputs in;
 };
 
@@ -105,16 +115,34 @@ int id_compute_in(struct id *out, const struct cfg *c, struct state *s, char *er
 int id_read(struct id *out, const struct cfg *c, const char *root, char *err, size_t errlen);
 
 /* The name of scheme `scheme` (an enum cfg_scheme: "auto", "butler",
- * "machine-id", "random", "fixed"), or NULL past the last one: config's id.scheme
- * accepts exactly these names, and its error lists them in this order. */
+ * "machine-id", "random", "fixed", "none"), or NULL past the last one: config's
+ * id.scheme accepts exactly these names, and its error lists them in this order. */
 const char *id_scheme_name(unsigned scheme);
+
+/* What the notice says a message carries for scheme `scheme` (an enum cfg_scheme
+ * that made an ID, so never auto: the scheme auto chose), in words true to how
+ * the scheme makes it, e.g. "a random instance ID made once and kept in the state
+ * directory"; NULL for auto or past the last one. */
+const char *id_scheme_notice(unsigned scheme);
+
+/* Scheme none's age bucket, countme's: the whole weeks from first_ms to now_ms
+ * (Unix ms) as "0", "1", "2-4", "5-24" or "25+"; "0" when first_ms is 0 (no
+ * report yet: this is the first) or after now_ms (a clock gone back). */
+const char *id_age_bucket(int64_t first_ms, int64_t now_ms);
+
+/* What a message built at now_ms carries instead of an ID, for an ID id_compute
+ * made: with scheme none, the age bucket since first_ms (the state dir's first
+ * report, 0 for none: id_age_bucket); NULL for every other scheme, which sends
+ * its ID. */
+const char *id_message_age(const struct id *id, int64_t first_ms, int64_t now_ms);
 
 /*
  * Appends what `anontel id --explain` prints for an ID id_compute made: for auto
  * "scheme.asked: auto, chose <scheme>", then "scheme: ", "why: ", the inputs the
  * scheme (or auto) read with where each came from ("iface", "iface.from", "mac",
- * ...), "id.from: " the formula, and "id: <hex>"; one "name: value" per line,
- * each ending in '\n'. Writes nothing for an id whose scheme made no ID (AUTO).
+ * ...), "id.from: " the formula, and "id: <hex>" ("id: (none)" for scheme none);
+ * one "name: value" per line, each ending in '\n'. Writes nothing for an id whose
+ * scheme made no ID (AUTO).
  * Overflow is b's to report.
  */
 void id_explain(const struct id *id, struct buf *b);

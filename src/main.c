@@ -265,6 +265,20 @@ say_destination(void)
 	say(text, NULL);
 }
 
+/* The state dir's first report (stamps; 0 when none): scheme none's age counts
+ * from it. Reads only. */
+static int64_t
+first_report_ms(void)
+{
+	struct state_stamps st;
+
+	st.first_report_ms = 0;
+	if (state_find(&statedir, config.state_dir, NULL, 0) == 0)
+		(void)state_read_stamps(&statedir, &st, NULL, 0);
+	state_close(&statedir);
+	return st.first_report_ms;
+}
+
 static int
 verb_show(const struct cli *cl)
 {
@@ -273,6 +287,7 @@ verb_show(const struct cli *cl)
 	struct msg_stamp stamp;
 	struct id id;
 	struct buf b;
+	int64_t now = report_now_ms();
 	int rc, on = load_config(cl);
 
 	if (on <= 0)
@@ -287,7 +302,9 @@ verb_show(const struct cli *cl)
 	if (rc != 0)
 		id.hex[0] = '\0';
 	facts_collect(&facts);
-	msg_stamp(&stamp, report_now_ms(), random);
+	msg_stamp(&stamp, now, random);
+	if (rc == 0 && id.scheme == CFG_SCHEME_NONE)     /* the stamps are read for it alone */
+		stamp.age = id_message_age(&id, first_report_ms(), now);
 	buf_init(&b, message, sizeof message);
 	msg_build(&b, &config, &facts, id.hex, &stamp, cl->pretty);
 	buf_char(&b, '\n');
@@ -316,6 +333,11 @@ verb_id(const struct cli *cl)
 		return rc;
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	buf_init(&b, text, sizeof text);
+	if (!cl->explain && id.scheme == CFG_SCHEME_NONE) {
+		if (!cl->quiet)
+			say("id: scheme none: no instance ID is made or sent", NULL);
+		return EXIT_DONE;
+	}
 	if (!cl->explain) {
 		buf_str(&b, id.hex);
 		buf_char(&b, '\n');

@@ -42,6 +42,7 @@ msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_UUID_R
 	struct buf b;
 
 	s->ms = ms > 0 ? ms : 0;
+	s->age = NULL;
 	msg_timestamp(s->ms, s->ts);
 	/* RFC 9562 5.7: 48 bits of Unix ms, big-endian; version 7; 12 random bits;
 	 * variant 10; 62 random bits. */
@@ -64,6 +65,7 @@ msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_UUID_R
 #define NANOS_PATTERN "^(0|[1-9][0-9]{0,19})$"    /* a uint64 in decimal */
 #define HEX64         "[0-9a-f]{64}"
 #define APP_ID        "[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}"   /* a UUID v4's 32 digits */
+#define AGE_PATTERN   "^(0|1|2-4|5-24|25\\+)$"   /* scheme none: id_age_bucket's buckets */
 
 /* How a format writes one named value: schema_put, or otlp's KeyValue. */
 typedef void put_fn(struct schema_writer *w, const char *key, const struct schema_value *v);
@@ -75,7 +77,8 @@ static const struct schema_value severity_info = { SCHEMA_FIXED_UINT, NULL, NULL
 /*
  * The instance ID id under key, with put; its schema is the pattern of c's scheme,
  * as id.h says each makes it. The one place the message knows the schemes: a new
- * one fails to compile (-Wswitch) until it is here.
+ * one fails to compile (-Wswitch) until it is here. Scheme none has no ID: its
+ * callers (put_system, put_posthog) write the age or the message's uuid instead.
  */
 static void
 put_id(struct schema_writer *w, const char *key, const struct cfg *c, const char *id,
@@ -97,6 +100,8 @@ put_id(struct schema_writer *w, const char *key, const struct cfg *c, const char
 	case CFG_SCHEME_FIXED:          /* ANONTEL_ID's grammar */
 		v.pattern = "^[A-Za-z0-9_-]{16,128}$";
 		break;
+	case CFG_SCHEME_NONE:           /* no ID to put */
+		return;
 	}
 	put(w, key, &v);
 }
@@ -114,13 +119,15 @@ prefixed(char name[32], const char *prefix, const char *s)
 }
 
 /* The system fields, in butler's order: the instance ID (unless id is NULL: the
- * format carries it elsewhere), what facts f says of the machine, and
- * runtimeVersion when set. Each format writes them with put, under its own
- * names: prefix + name. */
+ * format carries it elsewhere), or with scheme none the message's age (s->age),
+ * what facts f says of the machine, and runtimeVersion when set. Each format
+ * writes them with put, under its own names: prefix + name. */
 static void
 put_system(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
-    const char *prefix, put_fn *put)
+    const struct msg_stamp *s, const char *prefix, put_fn *put)
 {
+	const struct schema_value age = { SCHEMA_MATCH, s->age != NULL ? s->age : "", AGE_PATTERN,
+	    0 };
 	const struct {
 		const char *name;
 		struct schema_value v;
@@ -136,7 +143,9 @@ put_system(struct schema_writer *w, const struct cfg *c, const struct facts *f, 
 	const size_t n = sizeof field / sizeof field[0] - (c->runtime_version[0] == '\0');
 	char name[32];
 
-	if (id != NULL)
+	if (c->scheme == CFG_SCHEME_NONE)
+		put(w, prefixed(name, prefix, "age"), &age);
+	else if (id != NULL)
 		put_id(w, prefixed(name, prefix, "id"), c, id, put);
 	for (size_t i = 0; i < n; i++)
 		put(w, prefixed(name, prefix, field[i].name), &field[i].v);
@@ -236,13 +245,13 @@ put_features_flat(struct schema_writer *w, const struct cfg *c)
 
 static void
 put_butler_data(struct schema_writer *w, const char *key, const struct cfg *c,
-    const struct facts *f, const char *id)
+    const struct facts *f, const char *id, const struct msg_stamp *s)
 {
 	schema_object_begin(w, key);
 	schema_fixed(w, "service", c->service);
 	schema_fixed(w, "serviceVersion", c->service_version);
 	schema_object_begin(w, "system");
-	put_system(w, c, f, id, "", schema_put);
+	put_system(w, c, f, id, s, "", schema_put);
 	schema_object_end(w);
 	put_features_nested(w, c, &objects);
 	schema_object_end(w);
@@ -255,12 +264,12 @@ put_butler(struct schema_writer *w, const struct cfg *c, const struct facts *f, 
     const struct msg_stamp *s)
 {
 	if (!c->envelope) {
-		put_butler_data(w, NULL, c, f, id);
+		put_butler_data(w, NULL, c, f, id, s);
 		return;
 	}
 	schema_object_begin(w, NULL);
 	schema_match(w, "ts", s->ts, TS_PATTERN);
-	put_butler_data(w, "data", c, f, id);
+	put_butler_data(w, "data", c, f, id, s);
 	schema_object_end(w);
 }
 
@@ -277,13 +286,18 @@ put_posthog(struct schema_writer *w, const struct cfg *c, const struct facts *f,
 	schema_array_begin(w, "batch");
 	schema_object_begin(w, NULL);
 	schema_fixed(w, "event", c->posthog_event);
-	put_id(w, "distinct_id", c, id, schema_put);
+	/* Scheme none: a distinct_id of this event alone, as PostHog's SDKs make one
+	 * for an event captured without a distinct_id. */
+	if (c->scheme == CFG_SCHEME_NONE)
+		schema_match(w, "distinct_id", s->uuid, UUID7_PATTERN);
+	else
+		put_id(w, "distinct_id", c, id, schema_put);
 	schema_match(w, "timestamp", s->ts, TS_PATTERN);
 	schema_match(w, "uuid", s->uuid, UUID7_PATTERN);
 	schema_object_begin(w, "properties");
 	schema_fixed(w, "service", c->service);
 	schema_fixed(w, "serviceVersion", c->service_version);
-	put_system(w, c, f, NULL, "system_", schema_put);
+	put_system(w, c, f, NULL, s, "system_", schema_put);
 	put_features_flat(w, c);
 	schema_fixed(w, "$lib", "anontel");
 	schema_fixed(w, "$lib_version", ANONTEL_VERSION);
@@ -366,7 +380,7 @@ put_otlp_record(struct schema_writer *w, const struct cfg *c, const struct facts
 	schema_fixed(w, "stringValue", "telemetry");
 	schema_object_end(w);
 	schema_array_begin(w, "attributes");
-	put_system(w, c, f, id, "system.", kv);
+	put_system(w, c, f, id, s, "system.", kv);
 	put_features_nested(w, c, &kvlists);
 	schema_array_end(w);
 	schema_object_end(w);

@@ -32,10 +32,17 @@ struct msg_stamp {
 	int64_t ms;                     /* build time, Unix ms (>= 0) */
 	char ts[MSG_TS_LEN + 1];        /* ms as msg_timestamp writes it */
 	char uuid[MSG_UUID_LEN + 1];    /* UUID v7 (RFC 9562): ms, then 74 random bits */
+	const char *age;                /* id scheme none only (c->scheme): the age
+	                                 * bucket the caller sets (id_message_age),
+	                                 * which the message carries instead of an
+	                                 * instance ID: butler "age" where system.id
+	                                 * goes, otlp system.age, posthog system_age
+	                                 * with the message's uuid as its distinct_id
+	                                 * (`id` is then not used) */
 };
 
 /* Fills *s for a message built at Unix ms (a negative ms counts as 0) from the
- * caller's random bytes. */
+ * caller's random bytes; s->age is NULL (the caller sets it for scheme none). */
 void msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_UUID_RANDOM]);
 
 /*

@@ -73,7 +73,8 @@ int
 report_clamp_stamps(struct state_stamps *st, int64_t now, uint64_t interval_ms)
 {
 	int64_t horizon = now + (int64_t)interval_ms;
-	int64_t *t[] = { &st->last_success_ms, &st->last_built_ms, &st->next_try_ms };
+	int64_t *t[] = { &st->last_success_ms, &st->last_built_ms, &st->next_try_ms,
+	    &st->first_report_ms };
 	int changed = 0;
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -129,14 +130,13 @@ report_random(void *p, size_t n)
 	}
 }
 
-static uint64_t
-random64(void)
-{
-	uint64_t r;
-
-	report_random(&r, sizeof r);
-	return r;
-}
+/* The random bytes a due run uses, drawn with one system call (report_random):
+ * the jitter (drawn once per state dir), the back-off delay, the new message's
+ * UUID. */
+struct draws {
+	uint64_t jitter, backoff;
+	unsigned char uuid[MSG_UUID_RANDOM];
+};
 
 static void
 add_saturating(uint64_t *counter, uint64_t n)
@@ -168,13 +168,14 @@ run_now(const struct report_run *r)
 	return r->now_ms != 0 ? r->now_ms : report_now_ms();
 }
 
-/* Builds the message into r->message, stamped now_ms (the run's clock). Returns
- * its length, or -1 (r->status set). */
+/* Builds the message into r->message, stamped now_ms (the run's clock), with the
+ * UUID of `random`; scheme none's age counts from first_ms. Returns its length,
+ * or -1 (r->status set). */
 static long
-build(struct report_run *r, int64_t now_ms)
+build(struct report_run *r, int64_t now_ms, int64_t first_ms,
+    const unsigned char random[MSG_UUID_RANDOM])
 {
 	static struct facts facts;
-	unsigned char random[MSG_UUID_RANDOM];
 	char err[512];
 	struct msg_stamp stamp;
 	struct id id;
@@ -190,8 +191,8 @@ build(struct report_run *r, int64_t now_ms)
 		return -1;
 	}
 	facts_collect(&facts);
-	report_random(random, sizeof random);
 	msg_stamp(&stamp, now_ms, random);
+	stamp.age = id_message_age(&id, first_ms, now_ms);
 	buf_init(&b, r->message, STATE_MSG_MAX);
 	if (msg_build(&b, r->cfg, &facts, id.hex, &stamp, 0) != 0) {
 		fail(r, REPORT_STATE_ERROR, "the message is larger than 256 KiB", NULL);
@@ -296,6 +297,7 @@ send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 static void
 send_stateless(struct report_run *r)
 {
+	unsigned char random[MSG_UUID_RANDOM];
 	int64_t retry_after;
 	long n;
 
@@ -304,7 +306,8 @@ send_stateless(struct report_run *r)
 		r->status = REPORT_HANDED_OFF;
 		return;
 	}
-	if ((n = build(r, run_now(r))) < 0)
+	report_random(random, sizeof random);
+	if ((n = build(r, run_now(r), 0, random)) < 0)    /* no state: no first report */
 		return;
 	if (send_one(r, r->message, (size_t)n, &retry_after) != 0)
 		return;
@@ -419,12 +422,14 @@ record_and_cap(struct report_run *r, struct state_stamps *st)
 
 /* Builds and keeps a new message, then records it (record_and_cap). */
 static int
-keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
+keep_new(struct report_run *r, struct state_stamps *st, int64_t now, const struct draws *d)
 {
 	char err[512];
-	long n = build(r, now);
+	long n;
 
-	if (n < 0)
+	if (st->first_report_ms == 0)    /* recorded with the message (record_and_cap) */
+		st->first_report_ms = now;
+	if ((n = build(r, now, st->first_report_ms, d->uuid)) < 0)
 		return -1;
 	if (state_keep(&state, r->message, (size_t)n, &built_seq, err, sizeof err) != 0) {
 		fail(r, REPORT_STATE_ERROR, "cannot keep the message: ", err);
@@ -441,11 +446,11 @@ keep_new(struct report_run *r, struct state_stamps *st, int64_t now)
  * trying again at every tick. (A power cut may take it back: the stamps are not
  * fsynced, state.h.) */
 static void
-arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now)
+arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now, uint64_t random)
 {
 	if (st->failures < UINT32_MAX)
 		st->failures++;
-	st->next_try_ms = now + report_backoff_ms(interval_ms, random64());
+	st->next_try_ms = now + report_backoff_ms(interval_ms, random);
 	buf_join(st->last_error, sizeof st->last_error,
 	    "the last attempt did not finish (killed or stopped)", NULL, NULL);
 }
@@ -499,6 +504,7 @@ static void
 cycle(struct report_run *r)
 {
 	struct state_stamps st;
+	struct draws d;
 	int64_t now = run_now(r), retry_after = -1;
 	char err[512];
 	int locked, sent, due, clamped;
@@ -539,12 +545,13 @@ cycle(struct report_run *r)
 	}
 	if (!due || finish_drop(r, &st) != 0)
 		return;
+	report_random(&d, sizeof d);
 	if (st.jitter_permille < 0)
-		st.jitter_permille = (int)(random64() % (STATE_JITTER_MAX + 1));
-	arm_backoff(&st, r->cfg->interval_ms, now);
+		st.jitter_permille = (int)(d.jitter % (STATE_JITTER_MAX + 1));
+	arm_backoff(&st, r->cfg->interval_ms, now, d.backoff);
 	if (r->force || report_build_due(now, st.last_built_ms, r->cfg->interval_ms,
 	    st.jitter_permille))
-		sent = keep_new(r, &st, now);
+		sent = keep_new(r, &st, now, &d);
 	else
 		sent = record_and_cap(r, &st);
 	if (sent == 0)

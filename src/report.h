@@ -116,7 +116,8 @@ void report_random(void *p, size_t n);
 #define REPORT_CLOCK_WENT_BACK 2   /* last_built ahead of now, within an interval */
 
 /* A clock that was wrong when the stamps were written leaves times in the future:
- * each of last_success, last_built and next_try more than one interval ahead of
+ * each of last_success, last_built, next_try and first_report more than one
+ * interval ahead of
  * now is set to now, and so is a last_built ahead of now at all (the clock went
  * back), so no run waits longer than the interval (the back-off cap) plus jitter
  * because of an earlier clock. Returns the REPORT_CLOCK_* bits it changed, 0 for

@@ -12,6 +12,7 @@ import struct
 import subprocess
 
 import lib
+import runs
 
 SIOCGIFADDR = 0x8915
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -334,3 +335,83 @@ def test_python_app_specific_matches_systemd(tmp):
     for app in ["00112233445566778899aabbccddeeff", "ffffffffffffffffffffffffffffffff",
                 "37ff3831b05a177a0ca25610caf9e3e0"]:
         lib.eq(py_app_specific(mid, app), systemd_app_specific(app), f"app {app}")
+
+
+# ---- scheme none (SPEC §11 "Trust"): no ID, an age bucket
+
+UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def _none_config(tmp, **more):
+    return lib.write_config(tmp, dict({"id": {"scheme": "none"}}, **more), name="none.json")
+
+
+def test_none_scheme_makes_no_id(tmp):
+    state = os.path.join(tmp, "state")
+    env = lib.base_env(ANONTEL_STATE_DIR=state)
+    cfg = _none_config(tmp)
+    p = lib.run(["id", "-c", cfg], env=env)
+    lib.eq((p.returncode, p.stdout), (0, b""), f"id prints no ID ({p.stderr!r})")
+    lib.check(b"scheme none" in p.stderr, f"and says why on stderr: {p.stderr!r}")
+    p = lib.run(["id", "-q", "-c", cfg], env=env)
+    lib.eq((p.returncode, p.stdout, p.stderr), (0, b"", b""), "id -q: nothing")
+    p, pairs, e = explain(["-c", cfg], env=env)
+    lib.eq(p.returncode, 0, "id --explain")
+    lib.eq([n for n, _ in pairs], ["scheme", "why", "id"], "explain lines")
+    lib.eq((e["scheme"], e["why"], e["id"]), ("none", "id.scheme is none", "(none)"), "explain")
+    p = lib.run(["show", "-c", cfg], env=env)
+    lib.eq(p.returncode, 0, f"show ({p.stderr!r})")
+    msg = lib.strict_json(p.stdout)
+    lib.eq(list(msg["data"]["system"])[:2], ["age", "arch"], "age where the ID was, no id")
+    lib.eq(msg["data"]["system"]["age"], "0", "no report yet: age 0")
+    lib.check(not os.path.exists(state), "id and show made no state dir")
+    p = lib.run(["status", "-c", cfg], env=env)
+    lib.check(b"\nid scheme: none\n" in p.stdout, f"status: {p.stdout!r}")
+
+
+def test_none_scheme_posthog_distinct_id_per_message(tmp):
+    env = lib.base_env(ANONTEL_STATE_DIR=os.path.join(tmp, "state"))
+    cfg = _none_config(tmp, format="posthog", posthog={"apiKey": "phc_test"})
+    seen = set()
+    for _ in range(2):
+        p = lib.run(["show", "-c", cfg], env=env)
+        lib.eq(p.returncode, 0, f"show ({p.stderr!r})")
+        event = lib.strict_json(p.stdout)["batch"][0]
+        lib.eq(event["distinct_id"], event["uuid"], "distinct_id: the event's own UUID")
+        lib.check(UUID7.fullmatch(event["distinct_id"]), f"a UUID: {event['distinct_id']!r}")
+        seen.add(event["distinct_id"])
+        props = event["properties"]
+        lib.eq(props["system_age"], "0", "system_age")
+        lib.eq(props["$process_person_profile"], False, "no person profile")
+        lib.check(not any(k.endswith("_id") for k in props), f"no ID property: {sorted(props)}")
+    lib.eq(len(seen), 2, "a new distinct_id for each message, as PostHog's SDKs make one")
+
+
+def test_none_scheme_age_counts_from_the_first_report(tmp):
+    """The first report records its time in the stamps; a faked earlier one (the
+    stamps of a state dir 10 weeks old) gives 5-24, and status shows it."""
+    state = os.path.join(tmp, "state")
+    cfg = _none_config(tmp)
+    with runs.Server() as s:
+        e = runs.env(state, s.url())
+        p, _ = runs.run(["report", "-q", "-c", cfg], e)
+        lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
+        first = lib.strict_json(s.posts[0].body)
+        lib.eq(first["data"]["system"]["age"], "0", "the first report: 0")
+        lib.check("id" not in first["data"]["system"], "no id field")
+        st = runs.stamps(state)
+        t0 = int(st["first_report_ms"])
+        lib.eq(t0, int(st["last_built_ms"]), "first_report_ms is the first build")
+        text = runs.read(os.path.join(state, "stamps")).decode().replace(
+            f"first_report_ms {t0}\n", f"first_report_ms {t0 - 10 * WEEK_MS}\n")
+        with open(os.path.join(state, "stamps"), "w") as f:
+            f.write(text)
+        p = lib.run(["show", "-c", cfg], env=e)
+        lib.eq(lib.strict_json(p.stdout)["data"]["system"]["age"], "5-24", "show: 10 weeks")
+        p, _ = runs.run(["report", "--force", "-q", "-c", cfg], e)
+        lib.eq(p.returncode, 0, "second report")
+        lib.eq(lib.strict_json(s.posts[1].body)["data"]["system"]["age"], "5-24", "sent: 5-24")
+    lib.eq(runs.stamps(state)["first_report_ms"], str(t0 - 10 * WEEK_MS), "kept as it was")
+    js = runs.status_json(e)
+    lib.check(js["firstReport"].endswith("Z"), f"status --json firstReport: {js!r}")

@@ -381,3 +381,41 @@ def test_telemetry_md_shows_it(tmp):
     cfg = lib.write_config(tmp, doc_json(doc, "Full examples"))
     p = run_ok(["schema", "--pretty", "-c", cfg], env_for(tmp))
     lib.eq(p.stdout.decode(), doc_json(doc, "The schema"), "the schema in telemetry.md")
+
+
+# ---- scheme none: no ID in the message, so none in the schema; the age instead
+
+AGES = (["0", "1", "2-4", "5-24", "25+"], ["", "2", "25", "5-25", "26+", "25++", "0 "])
+
+
+def none_row(tmp, name, fmt):
+    env = env_for(tmp)
+    cfg = config(tmp, fmt, "none")
+    schema, v, p = schema_of(cfg, env)
+    msg = message_of(cfg, env)
+    lib.eq(errors(v, msg), [], f"{fmt}: show's message against the schema")
+    text = p.stdout.decode()
+    lib.check("[0-9a-f]{64}" not in text and '"id"' not in text and "system.id" not in text,
+              f"{fmt}: no instance ID in the schema")
+    if fmt == "posthog":
+        event = msg["batch"][0]
+        lib.eq(event["distinct_id"], event["uuid"], "distinct_id: the event's own UUID")
+        lib.check("distinct_id" in text, "distinct_id is in the schema")
+    for value in AGES[0] + AGES[1]:
+        m = copy.deepcopy(msg)
+        if fmt == "posthog":
+            m["batch"][0]["properties"]["system_age"] = value
+        elif fmt == "otlp":
+            attrs = m["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["attributes"]
+            lib.eq(attrs[0]["key"], "system.age", "the age attribute first")
+            attrs[0]["value"]["stringValue"] = value
+        else:
+            (m.get("data") or m)["system"]["age"] = value
+        lib.eq(not errors(v, m), value in AGES[0], f"{fmt}: age {value!r} valid")
+    if fmt in ("butler", "bare"):
+        m = copy.deepcopy(msg)
+        (m.get("data") or m)["system"]["id"] = HEX64
+        lib.check(errors(v, m), f"{fmt}: a message with an id is not one of scheme none")
+
+
+lib.table_tests(globals(), "test_none_scheme_", [(fmt, fmt) for fmt in FORMATS], none_row)

@@ -512,6 +512,7 @@ class Driver:
             "notice_shown": lambda: rng.choice([1, 2, 99]),
             "next_try_ms": lambda: over(sm.INT64_MAX), "last_built_ms": lambda: over(sm.INT64_MAX),
             "last_success_ms": lambda: over(sm.INT64_MAX), "jitter_ms": None,
+            "first_report_ms": lambda: over(sm.INT64_MAX),
         }
         key = rng.choice(sorted(choices))
         value = None if choices[key] is None else choices[key]()

@@ -41,13 +41,14 @@ RETRY_AFTER_STATUSES = (429, 503)
 ARMED_ERROR = "the last attempt did not finish (killed or stopped)"
 ANY_ERROR = object()                  # last_error after a failed send: any one line
 
-TIME_KEYS = ("last_success_ms", "last_built_ms", "next_try_ms")
+TIME_KEYS = ("last_success_ms", "last_built_ms", "next_try_ms", "first_report_ms")
 COUNTER_KEYS = ("dropped", "rejected", "sent")
 # The maximum of every numeric key of the stamps file: larger numbers are clamped to it.
 KEY_MAX = {
     "last_success_ms": INT64_MAX, "last_built_ms": INT64_MAX, "next_try_ms": INT64_MAX,
     "failures": U32_MAX, "jitter_permille": JITTER_MAX, "dropped": U64_MAX,
     "rejected": U64_MAX, "drop_below": U64_MAX, "sent": U64_MAX, "notice_shown": 1,
+    "first_report_ms": INT64_MAX,
 }
 
 
@@ -79,13 +80,14 @@ class Stamps:
     """The stamps file as the binary reads it (numbers already clamped)."""
     __slots__ = ("last_success_ms", "last_built_ms", "next_try_ms", "failures",
                  "jitter_permille", "dropped", "rejected", "drop_below", "sent",
-                 "notice_shown", "last_error")
+                 "notice_shown", "first_report_ms", "last_error")
 
     def __init__(self, **kw):
         self.last_success_ms = self.last_built_ms = self.next_try_ms = 0
         self.failures = self.dropped = self.rejected = self.drop_below = self.sent = 0
         self.jitter_permille = None       # None: not drawn yet
         self.notice_shown = 0
+        self.first_report_ms = 0          # 0: no message built from this state dir yet
         self.last_error = ""
         for k, v in kw.items():
             setattr(self, k, v)
@@ -93,10 +95,11 @@ class Stamps:
     def copy(self):
         s = Stamps.__new__(Stamps)
         (s.last_success_ms, s.last_built_ms, s.next_try_ms, s.failures, s.jitter_permille,
-         s.dropped, s.rejected, s.drop_below, s.sent, s.notice_shown, s.last_error) = (
+         s.dropped, s.rejected, s.drop_below, s.sent, s.notice_shown, s.first_report_ms,
+         s.last_error) = (
             self.last_success_ms, self.last_built_ms, self.next_try_ms, self.failures,
             self.jitter_permille, self.dropped, self.rejected, self.drop_below, self.sent,
-            self.notice_shown, self.last_error)
+            self.notice_shown, self.first_report_ms, self.last_error)
         return s
 
     def as_dict(self):
@@ -253,6 +256,8 @@ def clamp_clock(st, now, interval_ms):
         st.last_built_ms, warn = now, True
     if st.next_try_ms > limit:
         st.next_try_ms, warn = now, True
+    if st.first_report_ms > limit:
+        st.first_report_ms, warn = now, True
     went_back = st.last_built_ms > now
     if went_back:
         st.last_built_ms = now
@@ -334,6 +339,8 @@ def report(state, interval_ms, now, answers, draws, force=False, build_with_new_
                            "around it (state.c); the model does not follow that path")
         s.kept.append(Msg(seq, draws.new_message(seq)))
         st.last_built_ms = now
+        if not st.first_report_ms:
+            st.first_report_ms = now
         o.built = True
     # At most 32 kept, whenever a run is due (a kill after keeping the 33rd message
     # and before counting the drop leaves 33 for the next run to drop).

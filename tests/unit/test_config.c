@@ -231,7 +231,8 @@ static const struct bad_row bad_rows[] = {
 	{ "headers-dup-case", T("{\"headers\": {\"Authorization\": \"1\", \"x-b\": \"\", \"authorization\": \"2\"}}"),
 	  ": headers.authorization: duplicate header (names are case-insensitive)" },
 	{ "scheme-unknown", T("{\"id\": {\"scheme\": \"sha1\"}}"),
-	  ": id.scheme: expected \"auto\", \"butler\", \"machine-id\", \"random\" or \"fixed\"" },
+	  ": id.scheme: expected \"auto\", \"butler\", \"machine-id\", \"random\", \"fixed\" or "
+	  "\"none\"" },
 	{ "scheme-bad", T("{\"id\": {\"scheme\": \"mac\"}}"), ": id.scheme: expected \"auto\"" },
 	{ "scheme-auto-case", T("{\"id\": {\"scheme\": \"Auto\"}}"), ": id.scheme: expected \"auto\"" },
 	{ "scheme-auto-space", T("{\"id\": {\"scheme\": \"auto \"}}"), ": id.scheme: expected \"auto\"" },

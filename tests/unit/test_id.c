@@ -990,13 +990,22 @@ explained(const struct id *id)
 static void
 test_scheme_names(void)
 {
-	static const char *const want[] = { "auto", "butler", "machine-id", "random", "fixed" };
+	static const char *const want[] = { "auto", "butler", "machine-id", "random", "fixed",
+	    "none" };
 
-	CHECK(CFG_SCHEME_AUTO == 0 && CFG_SCHEME_FIXED == 4);
-	for (unsigned i = 0; i < 5; i++)
+	CHECK(CFG_SCHEME_AUTO == 0 && CFG_SCHEME_FIXED == 4 && CFG_SCHEME_NONE == 5);
+	for (unsigned i = 0; i < 6; i++)
 		CHECK_STR(id_scheme_name(i), want[i], "name");
-	CHECK(id_scheme_name(5) == NULL);
+	CHECK(id_scheme_name(6) == NULL);
 	CHECK(id_scheme_name(~0u) == NULL);
+	/* Every scheme that makes an ID has the notice's words; auto only chooses. */
+	CHECK(id_scheme_notice(CFG_SCHEME_AUTO) == NULL && id_scheme_notice(6) == NULL);
+	for (unsigned i = 1; i < 6; i++)
+		CHECKF(id_scheme_notice(i) != NULL && strlen(id_scheme_notice(i)) > 10, "notice %u", i);
+	CHECK(strstr(id_scheme_notice(CFG_SCHEME_FIXED), "hash") == NULL);
+	CHECK(strstr(id_scheme_notice(CFG_SCHEME_RANDOM), "random") != NULL);
+	CHECK(strstr(id_scheme_notice(CFG_SCHEME_BUTLER), "HMAC") != NULL);
+	CHECK(strstr(id_scheme_notice(CFG_SCHEME_NONE), "no instance ID") != NULL);
 }
 
 static void
@@ -1054,6 +1063,63 @@ test_explain(void)
 	    "why: id.scheme is fixed\n"
 	    "id.from: the environment variable ANONTEL_ID\n"
 	    "id: abcdefghijklmnop1234\n", "fixed");
+
+	cfg_reset();
+	cfg.scheme = CFG_SCHEME_NONE;
+	CHECK(id_compute(&id, &cfg, "/nonexistent-root", err, sizeof err) == 0);
+	CHECK_STR(explained(&id), "scheme: none\n"
+	    "why: id.scheme is none\n"
+	    "id.from: nothing: no instance ID is made or sent; each message carries its age "
+	    "(whole weeks since the state dir's first report: 0, 1, 2-4, 5-24, 25+) and, for "
+	    "PostHog, its own UUID as distinct_id\n"
+	    "id: (none)\n", "none");
+}
+
+#define WEEK_MS (INT64_C(7) * 24 * 3600 * 1000)
+
+/* countme's buckets at each edge, and the cases with no past to count. */
+static void
+test_age_buckets(void)
+{
+	static const struct {
+		int64_t first, now;
+		const char *want;
+	} rows[] = {
+		{ 0, 1700000000000, "0" },                          /* never reported: first */
+		{ 1700000000000, 1700000000000, "0" },
+		{ 1700000000000, 1700000000000 + WEEK_MS - 1, "0" },
+		{ 1700000000000, 1700000000000 + WEEK_MS, "1" },
+		{ 1700000000000, 1700000000000 + 2 * WEEK_MS - 1, "1" },
+		{ 1700000000000, 1700000000000 + 2 * WEEK_MS, "2-4" },
+		{ 1700000000000, 1700000000000 + 5 * WEEK_MS - 1, "2-4" },
+		{ 1700000000000, 1700000000000 + 5 * WEEK_MS, "5-24" },
+		{ 1700000000000, 1700000000000 + 25 * WEEK_MS - 1, "5-24" },
+		{ 1700000000000, 1700000000000 + 25 * WEEK_MS, "25+" },
+		{ 1, INT64_MAX, "25+" },
+		{ 1700000000000 + WEEK_MS, 1700000000000, "0" },    /* the clock went back */
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		CHECK_STR(id_age_bucket(rows[i].first, rows[i].now), rows[i].want, "bucket");
+}
+
+/* id_message_age: scheme none's age, NULL for a scheme that sends its ID. */
+static void
+test_message_age(void)
+{
+	char err[256];
+	struct id id;
+
+	cfg_reset();
+	cfg.scheme = CFG_SCHEME_NONE;
+	CHECK(id_compute(&id, &cfg, "/nonexistent-root", err, sizeof err) == 0);
+	CHECK(id.hex[0] == '\0');
+	CHECK_STR(id_message_age(&id, 1700000000000, 1700000000000 + 3 * WEEK_MS), "2-4", "age");
+	CHECK_STR(id_message_age(&id, 0, 1700000000000), "0", "first report");
+	cfg.scheme = CFG_SCHEME_FIXED;
+	strcpy(cfg.fixed_id, "abcdefghijklmnop1234");
+	CHECK(id_compute(&id, &cfg, "/nonexistent-root", err, sizeof err) == 0);
+	CHECK(id_message_age(&id, 1, 1700000000000) == NULL);
 }
 
 static const struct check_case cases[] = {
@@ -1077,6 +1143,8 @@ static const struct check_case cases[] = {
 	{ "node-hmac", test_node_hmac },
 	{ "scheme-names", test_scheme_names },
 	{ "explain", test_explain },
+	{ "age-buckets", test_age_buckets },
+	{ "message-age", test_message_age },
 };
 
 CHECK_MAIN(cases)

@@ -1,7 +1,8 @@
 /*
  * test_message: the message's exact bytes for every format (butler with and
  * without the ts envelope, posthog, otlp), compact and pretty, from fixed facts,
- * ID, stamp and config; the format table; the format checks cfg_load runs; the
+ * ID, stamp and config, and with scheme none's age instead of the ID; the format
+ * table; the format checks cfg_load runs; the
  * timestamp text; the UUID v7; the send time written into a kept message; the
  * JSON Schema msg_schema writes from the same writers.
  * msg_build reads no file, no clock and no random source, so these are the bytes
@@ -330,6 +331,99 @@ static const struct row {
 	  "  ]\n"
 	  "}" },
 };
+
+/* Scheme none (stamp.age "2-4"): the age where the ID goes, and no ID anywhere;
+ * PostHog's distinct_id is the event's own uuid. */
+static const struct row none_rows[] = {
+	{ "none-butler-envelope-compact", CFG_FORMAT_BUTLER, 1, 0,
+	  "{\"ts\":\"" TS "\",\"data\":{\"service\":\"butler\",\"serviceVersion\":\"5.1.0\","
+	  "\"system\":{\"age\":\"2-4\",\"arch\":\"x64\",\"platform\":\"linux\",\"release\":\"12\","
+	  "\"distro\":\"Debian GNU/Linux\",\"codename\":\"bookworm\",\"virtual\":true,"
+	  "\"nodeVersion\":\"v20.11.1\"},\"enabledFeatures\":{\"api\":{\"x\":true,\"y\":false},"
+	  "\"beta\":true}}}" },
+	{ "none-butler-bare-pretty", CFG_FORMAT_BUTLER, 0, 1,
+	  "{\n"
+	  "  \"service\": \"butler\",\n"
+	  "  \"serviceVersion\": \"5.1.0\",\n"
+	  "  \"system\": {\n"
+	  "    \"age\": \"2-4\",\n"
+	  "    \"arch\": \"x64\",\n"
+	  "    \"platform\": \"linux\",\n"
+	  "    \"release\": \"12\",\n"
+	  "    \"distro\": \"Debian GNU/Linux\",\n"
+	  "    \"codename\": \"bookworm\",\n"
+	  "    \"virtual\": true,\n"
+	  "    \"nodeVersion\": \"v20.11.1\"\n"
+	  "  },\n"
+	  "  \"enabledFeatures\": {\n"
+	  "    \"api\": {\n"
+	  "      \"x\": true,\n"
+	  "      \"y\": false\n"
+	  "    },\n"
+	  "    \"beta\": true\n"
+	  "  }\n"
+	  "}" },
+	{ "none-posthog-compact", CFG_FORMAT_POSTHOG, 0, 0,
+	  "{\"api_key\":\"phc_key\",\"batch\":[{\"event\":\"telemetry sent\",\"distinct_id\":\"" UUID "\","
+	  "\"timestamp\":\"" TS "\",\"uuid\":\"" UUID "\",\"properties\":{\"service\":\"butler\","
+	  "\"serviceVersion\":\"5.1.0\",\"system_age\":\"2-4\",\"system_arch\":\"x64\","
+	  "\"system_platform\":\"linux\",\"system_release\":\"12\","
+	  "\"system_distro\":\"Debian GNU/Linux\",\"system_codename\":\"bookworm\","
+	  "\"system_virtual\":true,\"system_nodeVersion\":\"v20.11.1\",\"feature_api_x\":true,"
+	  "\"feature_api_y\":false,\"feature_beta\":true,\"$lib\":\"anontel\",\"$lib_version\":\""
+	  ANONTEL_VERSION "\",\"$os\":\"Linux\",\"$process_person_profile\":false,"
+	  "\"$geoip_disable\":true}}],\"sent_at\":\"" TS "\"}" },
+	{ "none-otlp-compact", CFG_FORMAT_OTLP, 1, 0,
+	  "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+	  "\"value\":{\"stringValue\":\"butler\"}},{\"key\":\"service.version\","
+	  "\"value\":{\"stringValue\":\"5.1.0\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"anontel\","
+	  "\"version\":\"" ANONTEL_VERSION "\"},\"logRecords\":[{\"timeUnixNano\":\"1614770035862000000\","
+	  "\"observedTimeUnixNano\":\"1614770035862000000\",\"severityNumber\":9,"
+	  "\"severityText\":\"INFO\",\"body\":{\"stringValue\":\"telemetry\"},"
+	  "\"attributes\":[{\"key\":\"system.age\",\"value\":{\"stringValue\":\"2-4\"}},"
+	  "{\"key\":\"system.arch\",\"value\":{\"stringValue\":\"x64\"}},{\"key\":\"system.platform\","
+	  "\"value\":{\"stringValue\":\"linux\"}},{\"key\":\"system.release\","
+	  "\"value\":{\"stringValue\":\"12\"}},{\"key\":\"system.distro\","
+	  "\"value\":{\"stringValue\":\"Debian GNU/Linux\"}},{\"key\":\"system.codename\","
+	  "\"value\":{\"stringValue\":\"bookworm\"}},{\"key\":\"system.virtual\","
+	  "\"value\":{\"boolValue\":true}},{\"key\":\"system.nodeVersion\","
+	  "\"value\":{\"stringValue\":\"v20.11.1\"}},{\"key\":\"enabledFeatures\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"api\","
+	  "\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"x\",\"value\":{\"boolValue\":true}},"
+	  "{\"key\":\"y\",\"value\":{\"boolValue\":false}}]}}},{\"key\":\"beta\","
+	  "\"value\":{\"boolValue\":true}}]}}}]}]}]}]}" },
+};
+
+/* The rows above, a buffer one byte short of each refused; and their schema: the
+ * age's pattern where the ID's was, PostHog's distinct_id a UUID v7, no "id". */
+static void
+test_none(void)
+{
+	for (size_t i = 0; i < sizeof none_rows / sizeof none_rows[0]; i++) {
+		const struct row *r = &none_rows[i];
+		size_t n = strlen(r->want);
+		struct buf b;
+
+		setup(r->format, r->envelope);
+		cfg.scheme = CFG_SCHEME_NONE;
+		stamp.age = "2-4";
+		expect(r->name, r->pretty, sizeof mem, r->want);
+		CHECKF(strstr(mem, ID) == NULL, "%s: no ID", r->name);
+		buf_init(&b, mem, n);
+		CHECKF(msg_build(&b, &cfg, &facts, ID, &stamp, r->pretty) == -1, "%s: short", r->name);
+		buf_init(&b, mem, sizeof mem);
+		CHECKF(msg_schema(&b, &cfg, 0) == 0, "%s: schema", r->name);
+		CHECKF(strstr(mem, "\"pattern\":\"^(0|1|2-4|5-24|25\\\\+)$\"") != NULL,
+		    "%s: the age's pattern", r->name);
+		CHECKF(strstr(mem, "\"id\"") == NULL && strstr(mem, "system.id") == NULL &&
+		    strstr(mem, "[0-9a-f]{64}") == NULL, "%s: no ID in the schema", r->name);
+		CHECKF(r->format != CFG_FORMAT_POSTHOG || strstr(mem, "\"distinct_id\":{\"type\":"
+		    "\"string\",\"pattern\":\"^[0-9a-f]{8}-[0-9a-f]{4}-7") != NULL, "%s: %s", r->name,
+		    mem);
+	}
+	setup(CFG_FORMAT_BUTLER, 1);
+	CHECK(stamp.age == NULL);     /* msg_stamp: none until the caller sets it */
+}
 
 static void
 test_bytes(void)
@@ -696,6 +790,7 @@ test_schema_limits(void)
 }
 
 static const struct check_case cases[] = {
+	{ "none", test_none },
 	{ "bytes", test_bytes },
 	{ "sparse", test_sparse },
 	{ "overflow", test_overflow },

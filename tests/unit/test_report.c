@@ -7,7 +7,8 @@
  * Then the whole cycle (report_run) driven with a fake exchange and a fake clock:
  * what is sent, when, what is kept, counted and retried, and that a retry carries
  * the same bytes and the same Idempotency-Key (a posthog message: the same bytes
- * but for its sent_at, the send time). No network.
+ * but for its sent_at, the send time); scheme none's age across a faked first
+ * report; the audit log of what was delivered. No network.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -518,7 +519,145 @@ test_posthog_resend_has_a_new_sent_at(void)
 	teardown();
 }
 
+#define WEEK (7 * DAY)
+
+/* The "age" the last message carried ("" when none), and that it has no ID. */
+static const char *
+sent_age(void)
+{
+	static char age[16];
+	const char *p = strstr(server.body, "\"age\":\"");
+	size_t n = 0;
+
+	CHECKF(strstr(server.body, "\"id\":") == NULL, "no ID field: %s", server.body);
+	age[0] = '\0';
+	if (p != NULL) {
+		p += 7;
+		while (p[n] != '"' && n < sizeof age - 1)
+			n++;
+		memcpy(age, p, n);
+		age[n] = '\0';
+	}
+	return age;
+}
+
+/* Scheme none: no ID, and an age in countme's buckets counted from the state
+ * dir's first report, which the first run records; across a faked first report
+ * (stamps written as an older run would have left them) and a wrong clock. */
+static void
+test_scheme_none_age(void)
+{
+	static const struct {
+		int64_t at;
+		const char *want;
+	} runs[] = {
+		{ T0, "0" }, { T0 + WEEK - 1, "0" }, { T0 + WEEK, "1" }, { T0 + 4 * WEEK, "2-4" },
+		{ T0 + 24 * WEEK, "5-24" }, { T0 + 25 * WEEK, "25+" }, { T0 + 200 * WEEK, "25+" },
+	};
+	struct state_stamps st;
+	struct state s;
+	char err[256];
+
+	setup();
+	cfg.scheme = CFG_SCHEME_NONE;
+	for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		CHECKF(run_at(runs[i].at, 1) == REPORT_DELIVERED, "run %zu", i);
+		CHECK_STR(sent_age(), runs[i].want, "age");
+		CHECK(stamps().first_report_ms == T0);
+	}
+	/* A state dir whose first report was 30 weeks ago (an earlier run's stamps). */
+	st = stamps();
+	st.first_report_ms = T0 - 30 * WEEK;
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "%s", err);
+	state_close(&s);
+	CHECK(run_at(T0, 1) == REPORT_DELIVERED);
+	CHECK_STR(sent_age(), "25+", "faked first report");
+	/* A first report years ahead was a wrong clock: counted from now. */
+	st = stamps();
+	st.first_report_ms = T0 + 500 * WEEK;
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECKF(state_write_stamps(&s, &st, err, sizeof err) == 0, "%s", err);
+	state_close(&s);
+	CHECK(run_at(T0, 1) == REPORT_DELIVERED);
+	CHECK_STR(sent_age(), "0", "first report in the future");
+	CHECK(stamps().first_report_ms == T0);
+	teardown();
+}
+
+/* Scheme none in PostHog's format: distinct_id is the event's own UUID, new per
+ * message; the age a property; nothing else identifies the instance. */
+static void
+test_scheme_none_posthog(void)
+{
+	char first[40] = "", want[64];
+	const char *p, *u;
+
+	setup();
+	cfg.scheme = CFG_SCHEME_NONE;
+	cfg.format = CFG_FORMAT_POSTHOG;
+	snprintf(cfg.posthog_api_key, sizeof cfg.posthog_api_key, "phc_unit");
+	for (int i = 0; i < 2; i++) {
+		CHECK(run_at(T0 + i * WEEK, 1) == REPORT_DELIVERED);
+		p = strstr(server.body, "\"distinct_id\":\"");
+		u = strstr(server.body, "\"uuid\":\"");
+		CHECKF(p != NULL && u != NULL && strlen(u) > 8 + 36 && u[8 + 36] == '"',
+		    "distinct_id and uuid: %s", server.body);
+		if (p == NULL || u == NULL)
+			break;
+		snprintf(want, sizeof want, "\"distinct_id\":\"%.36s\"", u + 8);
+		CHECKF(strncmp(p, want, strlen(want)) == 0, "distinct_id is the uuid: %s",
+		    server.body);
+		CHECK(strstr(server.body, i == 0 ? "\"system_age\":\"0\"" :
+		    "\"system_age\":\"1\"") != NULL);
+		CHECK(strstr(server.body, "\"$process_person_profile\":false") != NULL);
+		if (i == 0)
+			memcpy(first, u + 8, 36);
+		else
+			CHECKF(strncmp(first, u + 8, 36) != 0, "a new one: %s", u);
+	}
+	teardown();
+}
+
+/* Every delivered message is in the audit log, the last STATE_LOG_MAX of them,
+ * byte for byte; status --last is the newest. */
+static void
+test_audit_log_of_deliveries(void)
+{
+	static char sent[STATE_MSG_MAX + 1];
+	uint64_t seq[STATE_LOG_MAX + 1];
+	char err[256], buf[4096];
+	size_t total, len;
+	struct state s;
+	ssize_t n;
+
+	setup();
+	for (int i = 0; i < STATE_LOG_MAX + 3; i++)
+		CHECK(run_at(T0 + i * SEC, 1) == REPORT_DELIVERED);
+	memcpy(sent, server.body, server.body_len + 1);
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECK(state_list_log(&s, seq, STATE_LOG_MAX + 1, &total, err, sizeof err) == STATE_LOG_MAX);
+	CHECK(total == STATE_LOG_MAX && seq[0] == 4 && seq[STATE_LOG_MAX - 1] == STATE_LOG_MAX + 3);
+	n = state_read_log(&s, seq[STATE_LOG_MAX - 1], buf, sizeof buf, err, sizeof err);
+	CHECK(n == (ssize_t)server.body_len && memcmp(buf, sent, (size_t)n) == 0);
+	CHECK(state_read_last(&s, buf, sizeof buf, &len, err, sizeof err) == 1);
+	CHECK(len == server.body_len && memcmp(buf, sent, len) == 0);
+	state_close(&s);
+	/* A failed send is not logged. */
+	server.answer = 503;
+	CHECK(run_at(T0 + HOUR, 1) == REPORT_NOT_DELIVERED);
+	CHECKF(state_open(&s, dir, err, sizeof err) == 0, "%s", err);
+	CHECK(state_list_log(&s, seq, 1, &total, err, sizeof err) == 1 && total == STATE_LOG_MAX);
+	CHECK(state_read_last(&s, buf, sizeof buf, &len, err, sizeof err) == 1);
+	CHECK(len == strlen(sent) && memcmp(buf, sent, len) == 0);
+	state_close(&s);
+	teardown();
+}
+
 static const struct check_case cases[] = {
+	{ "scheme_none_age", test_scheme_none_age },
+	{ "scheme_none_posthog", test_scheme_none_posthog },
+	{ "audit_log_of_deliveries", test_audit_log_of_deliveries },
 	{ "first_run_delivers_then_not_due", test_first_run_delivers_then_not_due },
 	{ "failure_keeps_backs_off_and_resends_the_same_bytes",
 	  test_failure_keeps_backs_off_and_resends_the_same_bytes },
