@@ -11,10 +11,14 @@ const char cli_usage[] =
     "  show [--pretty]        print the exact message report would send; destination on stderr\n"
     "  id [--explain]         print the instance ID; --explain shows its inputs (local only)\n"
     "  report [--force]       send the message if telemetry is on (--force: even if not due)\n"
-    "  status [--json] [--last]  print the on/off decision, endpoint, ID scheme and state\n"
+    "  status [--json | --last | --log]\n"
+    "                         print the on/off decision, endpoint, ID scheme and state;\n"
+    "                         --last the last message sent, --log the last 32, one a line\n"
     "  schema [--pretty]      print the JSON Schema of the messages this config can send\n"
     "  check URL [--report] [--expect CODES] [-k] [-H 'Name: value']\n"
     "                         health probe: exit 0 if URL answers with an expected status\n"
+    "  notice                 print what is sent, where, and how to turn it off (stdout)\n"
+    "  forget                 remove kept messages, the log of sent ones, the random ID\n"
     "  --help, --version\n"
     "\n"
     "options:\n"
@@ -31,7 +35,7 @@ const char cli_usage[] =
 #define V(v) (1u << (v))
 #define V_NET (V(CLI_REPORT) | V(CLI_CHECK))
 #define V_ALL (V(CLI_SHOW) | V(CLI_ID) | V(CLI_REPORT) | V(CLI_STATUS) | V(CLI_CHECK) | \
-    V(CLI_SCHEMA))
+    V(CLI_SCHEMA) | V(CLI_FORGET) | V(CLI_NOTICE))
 
 enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_HEADER };
 
@@ -56,6 +60,7 @@ static const struct opt opts[] = {
 	{ "force", 0, OPT_FLAG, V(CLI_REPORT), F(force) },
 	{ "json", 0, OPT_FLAG, V(CLI_STATUS), F(json) },
 	{ "last", 0, OPT_FLAG, V(CLI_STATUS), F(last) },
+	{ "log", 0, OPT_FLAG, V(CLI_STATUS), F(log) },
 	{ "report", 0, OPT_FLAG, V(CLI_CHECK), F(report) },
 	{ "expect", 0, OPT_VALUE, V(CLI_CHECK), F(expect) },
 	{ "insecure", 'k', OPT_FLAG, V(CLI_CHECK), F(insecure) },
@@ -68,6 +73,7 @@ static const struct {
 } verbs[] = {
 	{ "show", CLI_SHOW }, { "id", CLI_ID }, { "report", CLI_REPORT },
 	{ "status", CLI_STATUS }, { "check", CLI_CHECK }, { "schema", CLI_SCHEMA },
+	{ "forget", CLI_FORGET }, { "notice", CLI_NOTICE },
 	{ "--help", CLI_HELP }, { "-h", CLI_HELP }, { "help", CLI_HELP },
 	{ "--version", CLI_VERSION }, { "-V", CLI_VERSION },
 };
@@ -247,6 +253,9 @@ parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		    c->expect);
 	if (c->verbose && c->quiet)
 		return fail(err, errlen, "--verbose and --quiet exclude each other", NULL);
+	if (c->log && (c->last || c->json))
+		return fail(err, errlen, c->last ? "--log and --last exclude each other" :
+		    "--log prints the messages as sent: --json does not apply", NULL);
 	return 0;
 }
 

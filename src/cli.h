@@ -11,8 +11,10 @@
 
 #include "config.h"
 
-enum cli_verb { CLI_HELP, CLI_VERSION, CLI_SHOW, CLI_ID, CLI_REPORT, CLI_STATUS, CLI_CHECK,
-	CLI_SCHEMA };
+enum cli_verb {
+	CLI_HELP, CLI_VERSION, CLI_SHOW, CLI_ID, CLI_REPORT, CLI_STATUS, CLI_CHECK, CLI_SCHEMA,
+	CLI_FORGET, CLI_NOTICE
+};
 
 #define CLI_MAX_HEADERS 16
 
@@ -26,6 +28,7 @@ struct cli {
 	int force;               /* report --force */
 	int json;                /* status --json */
 	int last;                /* status --last */
+	int log;                 /* status --log */
 	int report;              /* check --report */
 	int insecure;            /* check -k */
 	const char *url;         /* check URL */

@@ -153,7 +153,9 @@ struct cfg_flags {
 /*
  * Returns the opt-out rule the environment alone decides (ANONTEL_DISABLED, then
  * DO_NOT_TRACK), or CFG_RULE_DEFAULT when the environment does not opt out.
- * Callers check this first so that an opted-out run reads no file at all.
+ * Callers check this first so that an opted-out run reads no file it does not
+ * need (show, id and notice read none; report and check --report read the config
+ * file only to find the state dir whose kept data an opted-out run removes).
  */
 enum cfg_rule cfg_env_optout(void);
 

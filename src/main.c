@@ -168,6 +168,9 @@ put_time(struct buf *b, int64_t ms)
 	buf_str(b, ts);
 }
 
+/* Whether config holds the file's settings (cfg_load succeeded). */
+static int config_loaded;
+
 /* Loads the config; an env opt-out wins before any file is read. Returns 1 when
  * telemetry is on, 0 when off (and says so unless quiet), -1 on a config error
  * (said). */
@@ -182,6 +185,7 @@ load_config(const struct cli *cl)
 			say(err, NULL);
 			return -1;
 		}
+		config_loaded = 1;
 		rule = config.rule;
 	}
 	if (rule != CFG_RULE_DEFAULT && rule != CFG_RULE_CONFIG_ENABLED) {
@@ -660,6 +664,42 @@ status_last(void)
 	return out_bytes(message, n + 1);
 }
 
+/* status --log: the audit log, oldest first, one message a line, as each was sent
+ * (compact JSON has no newline; an entry that is not one line is refused). */
+static int
+status_log(const struct cli *cl)
+{
+	uint64_t seq[STATE_LOG_MAX + 1];
+	char err[512];
+	int n = 0, rc = EXIT_DONE;
+
+	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+		n = state_list_log(&statedir, seq, STATE_LOG_MAX + 1, NULL, err, sizeof err);
+	if (n < 0) {
+		say("status --log: ", err);
+		rc = EXIT_FAILED;
+	} else if (n == 0 && !cl->quiet) {
+		say("status --log: no delivered message is logged", NULL);
+	}
+	for (int i = 0; i < n && rc != EXIT_FAILED; i++) {
+		ssize_t len = state_read_log(&statedir, seq[i], message, sizeof message - 1, err,
+		    sizeof err);
+
+		if (len >= 0 && memchr(message, '\n', (size_t)len) != NULL) {
+			say("status --log: an entry is not one line (refused)", NULL);
+			rc = EXIT_FAILED;
+		} else if (len < 0) {
+			say("status --log: ", err);
+			rc = EXIT_FAILED;
+		} else {
+			message[len] = '\n';
+			rc = out_bytes(message, (size_t)len + 1);
+		}
+	}
+	state_close(&statedir);
+	return rc;
+}
+
 static int
 verb_status(const struct cli *cl)
 {
@@ -682,6 +722,8 @@ verb_status(const struct cli *cl)
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	if (cl->last)
 		return status_last();
+	if (cl->log)
+		return status_log(cl);
 	v.telemetry = rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED ? "on" : "off";
 	v.decided_by = cfg_rule_text(rule);
 	if (v.config_read)
@@ -718,26 +760,84 @@ warn_clock(const struct cli *cl)
 		    "checking certificates as of " ANONTEL_BUILD_DATE, NULL);
 }
 
-/* The one-time notice after the first delivery from a state dir; before it, when
- * check --report hands the first report to its background child (whose output
- * nobody sees), until one is delivered. */
+/* When the notice is given: by `anontel notice`, after the first delivery from a
+ * state dir, or while check --report hands the first report to its background
+ * child (whose output nobody sees), until one is delivered. */
+enum notice_when { NOTICE_VERB, NOTICE_SENT, NOTICE_SENDING };
+
+/* The scheme that makes (or would make) the ID, as it really is: what auto
+ * chooses, or butler's fallback to machine-id. Reads only. */
+static enum cfg_scheme
+scheme_in_use(void)
+{
+	static struct id id;
+	char err[512];
+
+	(void)id_read(&id, &config, "/", err, sizeof err);
+	return id.scheme == CFG_SCHEME_AUTO ? CFG_SCHEME_RANDOM : id.scheme;
+}
+
+/* The notice, one line (a container's log keeps it whole): what is sent, with the
+ * ID described as its scheme makes it, where, how to see it, how to turn it off.
+ * `anontel notice` and report's first delivery both print this text. */
+static void
+put_notice(struct buf *b, enum notice_when when)
+{
+	static const char *const lead[] = { "anontel sends", "sent", "sending" };
+	const char *id_words = id_scheme_notice(scheme_in_use());
+
+	buf_str(b, lead[when]);
+	buf_str(b, " anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
+	    "enabled features, ");
+	buf_str(b, id_words != NULL ? id_words : "an instance ID");
+	buf_str(b, ") to ");
+	if (resolve_endpoint() > 0)
+		url_format(b, &endpoint.url);
+	buf_str(b, when == NOTICE_SENDING ? " in the background" : "");
+	buf_str(b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off.");
+	buf_str(b, when == NOTICE_SENT ? " This notice is shown once." : when == NOTICE_SENDING ?
+	    " This notice is shown until the first report is delivered." : "");
+}
+
 static void
 say_notice(int handed_off)
 {
-	char text[CFG_URL_MAX + 512];
+	char text[CFG_URL_MAX + 1024];
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
-	buf_str(&b, handed_off ? "sending" : "sent");
-	buf_str(&b, " anonymous usage telemetry (versions, OS, CPU architecture, VM or not, "
-	    "enabled features, a hashed instance ID) to ");
-	if (resolve_endpoint() > 0)
-		url_format(&b, &endpoint.url);
-	buf_str(&b, handed_off ? " in the background" : "");
-	buf_str(&b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off. ");
-	buf_str(&b, handed_off ? "This notice is shown until the first report is delivered." :
-	    "This notice is shown once.");
+	put_notice(&b, handed_off ? NOTICE_SENDING : NOTICE_SENT);
 	say(text, NULL);
+}
+
+/* notice: the notice on stdout, for a container's entrypoint; when telemetry is
+ * off, that nothing is sent and why. */
+static int
+verb_notice(const struct cli *cl)
+{
+	char text[CFG_URL_MAX + 1024];
+	struct buf b;
+	struct cli quiet = *cl;
+	int on;
+
+	quiet.quiet = 1;     /* the off line goes to stdout, here */
+	if ((on = load_config(&quiet)) < 0)
+		return EXIT_USAGE;
+	enter_sandbox(cl, SANDBOX_LOCAL);
+	buf_init(&b, text, sizeof text - 1);
+	if (on && resolve_endpoint() > 0) {
+		put_notice(&b, NOTICE_VERB);
+	} else if (on) {
+		buf_str(&b, endpoint_error[0] == '\0' ? "anontel sends no telemetry: no endpoint "
+		    "is configured" : "anontel sends no telemetry: the endpoint is invalid "
+		    "(`anontel status` says why)");
+	} else {
+		buf_str(&b, "anontel sends no telemetry: it is off (");
+		buf_str(&b, cfg_rule_text(config_loaded ? config.rule : cfg_env_optout()));
+		buf_char(&b, ')');
+	}
+	text[b.len++] = '\n';
+	return out_bytes(text, b.len);
 }
 
 /* check --report: the engine may kill the probe at its timeout, and the verdict
@@ -874,14 +974,104 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	return EXIT_FAILED;
 }
 
+/* What state_forget removed, as "name: count" parts joined by sep. */
+static void
+put_forgotten(struct buf *b, const struct state_forgotten *f, const char *sep)
+{
+	buf_str(b, "kept messages removed: ");
+	buf_uint(b, f->kept, 1);
+	buf_str(b, sep);
+	buf_str(b, "logged messages removed: ");
+	buf_uint(b, f->logged, 1);
+	buf_str(b, sep);
+	buf_str(b, "random ID removed: ");
+	buf_str(b, f->random_id ? "yes" : "no");
+}
+
+/* Opting out removes what was kept (kept messages, the audit log, the random ID)
+ * and writes nothing else: no file is created, written or renamed (the lock is
+ * taken only when its file exists, opened read-only). report and check --report
+ * do it each time they find telemetry off: what is there is what is left to
+ * remove, so the first such run removes it and later runs find nothing. It waits
+ * for nobody: another run holding the lock leaves it to a later run. Needs the
+ * config file's stateDir: a file that cannot be read leaves everything as it is. */
+static void
+forget_opted_out(const struct cli *cl)
+{
+	struct state_forgotten f;
+	char err[1024], text[1280];
+	struct buf b;
+
+	if (!config_loaded && cfg_load(&config, &cl->flags, message, err, sizeof err) != 0)
+		return;
+	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	    state_lock_existing(&statedir, NULL, 0) == 1) {
+		enter_sandbox(cl, SANDBOX_ERASE);
+		buf_init(&b, text, sizeof text);
+		if (state_forget(&statedir, &f, err, sizeof err) != 0) {
+			buf_str(&b, "opted out: cannot remove all that was kept: ");
+			buf_str(&b, err);
+		} else if ((f.kept | f.logged | (size_t)f.random_id) != 0 && !cl->quiet) {
+			buf_str(&b, "opted out: ");
+			put_forgotten(&b, &f, "; ");
+		}
+		if (b.len > 0)
+			say(text, NULL);
+	}
+	state_close(&statedir);
+}
+
 static int
 verb_report(const struct cli *cl)
 {
 	int on = load_config(cl);
 
-	if (on <= 0)
-		return on < 0 ? EXIT_USAGE : EXIT_DONE;
+	if (on < 0)
+		return EXIT_USAGE;
+	if (on == 0) {
+		forget_opted_out(cl);
+		return EXIT_DONE;
+	}
 	return run_report(cl, cl->force, net_now_ms() + (int64_t)config.timeout_ms, 0, "report: ");
+}
+
+/* forget: removes what was kept about this instance (state_forget) and prints what
+ * went, one "name: count" line each; whether telemetry is on or off. 0 also when
+ * there was nothing; 1 when another run holds the lock or a removal failed. */
+static int
+verb_forget(const struct cli *cl)
+{
+	struct state_forgotten f;
+	char err[1024], text[256];
+	struct buf b;
+	int r = 1;
+
+	memset(&f, 0, sizeof f);
+	/* The file's stateDir, even when the environment opts out (as status). */
+	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
+		say(err, NULL);
+		return EXIT_USAGE;
+	}
+	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	    (r = state_lock(&statedir, err, sizeof err)) == 1) {
+		enter_sandbox(cl, SANDBOX_ERASE);
+		r = state_forget(&statedir, &f, err, sizeof err) == 0 ? 1 : -1;
+	}
+	state_close(&statedir);
+	if (r == 0) {
+		say("forget: another run is sending; try again when it is done", NULL);
+		return EXIT_FAILED;
+	}
+	buf_init(&b, text, sizeof text);
+	put_forgotten(&b, &f, "\n");
+	buf_char(&b, '\n');
+	if (out(text) != EXIT_DONE)
+		return EXIT_FAILED;
+	if (r < 0) {
+		say("forget: ", err);
+		return EXIT_FAILED;
+	}
+	return EXIT_DONE;
 }
 
 /* check -H: each extra header as RFC 9110 and SPEC §11 allow. */
@@ -969,7 +1159,8 @@ verb_check(const struct cli *cl)
 	/* With --report, a broken telemetry setting never fails the health probe: the
 	 * probe goes on with the defaults and the flags, and telemetry is skipped.
 	 * Without it, a config the user named for the probe must be right. */
-	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
+	config_loaded = cfg_load(&config, &cl->flags, message, err, sizeof err) == 0;
+	if (!config_loaded) {
 		if (!cl->report) {
 			say("check: ", err);
 			return EXIT_FAILED;
@@ -1012,6 +1203,8 @@ verb_check(const struct cli *cl)
 	/* The verdict is final; a due report goes on in a detached child. */
 	if (cl->report && config.enabled)
 		run_report(cl, 0, rq.deadline_ms, 1, "check --report: ");
+	else if (cl->report && config.rule != CFG_RULE_DEFAULT)   /* opted out */
+		forget_opted_out(cl);
 	return EXIT_DONE;
 }
 
@@ -1084,6 +1277,10 @@ main(int argc, char **argv)
 		return verb_check(&cl);
 	case CLI_SCHEMA:
 		return verb_schema(&cl);
+	case CLI_FORGET:
+		return verb_forget(&cl);
+	case CLI_NOTICE:
+		return verb_notice(&cl);
 	}
 	return EXIT_USAGE;
 }

@@ -115,9 +115,11 @@ struct sbx_prog {            /* struct sock_fprog */
 #define C_LOCAL 1u
 #define C_NET   2u
 #define C_PROBE 4u
-#define C_ALL   (C_LOCAL | C_NET | C_PROBE)
-#define C_RO    (C_LOCAL | C_PROBE)    /* files opened read-only */
+#define C_ERASE 8u
+#define C_ALL   (C_LOCAL | C_NET | C_PROBE | C_ERASE)
+#define C_RO    (C_LOCAL | C_PROBE | C_ERASE)  /* files opened read-only */
 #define C_CONN  (C_NET | C_PROBE)      /* sockets, the resolver's thread */
+#define C_STATE (C_NET | C_ERASE)      /* removals in the state dir, its lock */
 
 /* One argument check: (arg[idx] & mask) must equal one of v[0..nv-1], else the
  * call gets `fail`. */
@@ -182,8 +184,8 @@ static const struct rule rules[] = {
 #ifdef SYS_faccessat2
 	ALLOW(SYS_faccessat2, C_ALL),        /* faccessat() in glibc 2.33+ */
 #endif
-	ALLOW(SYS_getdents64, C_LOCAL | C_NET), /* facts' opendir("/etc"), state's listings */
-	ALLOW(SYS_lseek, C_LOCAL | C_NET),   /* state's listings start over on their own fd */
+	ALLOW(SYS_getdents64, C_LOCAL | C_STATE), /* facts' opendir("/etc"), state's listings */
+	ALLOW(SYS_lseek, C_LOCAL | C_STATE), /* state's listings start over on their own fd */
 	ALLOW(SYS_uname, C_LOCAL | C_NET),   /* facts */
 	ALLOW(SYS_geteuid, C_LOCAL | C_NET), /* the state dir's owner check */
 	ALLOW(SYS_getpid, C_NET),            /* state's temp names */
@@ -265,10 +267,10 @@ static const struct rule rules[] = {
 #else
 	ALLOW(SYS_renameat2, C_NET),         /* renameat() on aarch64 */
 #endif
-	ALLOW(SYS_unlinkat, C_NET),
+	ALLOW(SYS_unlinkat, C_STATE),        /* ERASE: forget, an opted-out report */
 	ALLOW(SYS_linkat, C_NET),            /* random-id, published once */
 	ALLOW(SYS_fsync, C_NET),
-	ALLOW(SYS_flock, C_NET),
+	ALLOW(SYS_flock, C_STATE),
 
 #ifdef __GLIBC__
 	/* Host builds only (unit tests: glibc, ASan, UBSan); see the top. */
@@ -298,6 +300,7 @@ class_bit(enum sandbox_class class)
 	case SANDBOX_LOCAL: return C_LOCAL;
 	case SANDBOX_NET: return C_NET;
 	case SANDBOX_PROBE: return C_PROBE;
+	case SANDBOX_ERASE: return C_ERASE;
 	}
 	return 0;
 }

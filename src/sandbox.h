@@ -2,13 +2,14 @@
  * sandbox: after a verb has read its inputs (the config; for check, the trust
  * anchors of the probe; report reads its CA file later, at its first send), the process
  * sets no_new_privs and installs a seccomp-bpf filter that allows only the system
- * calls the rest of that verb needs. Three classes:
+ * calls the rest of that verb needs. Four classes:
  *
- *   SANDBOX_LOCAL  show, id, status: read files (open/openat refused unless
- *                  read-only: no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/O_APPEND/
- *                  O_TMPFILE), write to the descriptors already open (stdout,
- *                  stderr), one AF_INET datagram socket for the SIOCGIFADDR ioctl
- *                  of the ID (no connect, no send: it cannot carry a byte), exit.
+ *   SANDBOX_LOCAL  show, id, status, schema, notice: read files (open/openat
+ *                  refused unless read-only: no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/
+ *                  O_APPEND/O_TMPFILE), write to the descriptors already open
+ *                  (stdout, stderr), one AF_INET datagram socket for the
+ *                  SIOCGIFADDR ioctl of the ID (no connect, no send: it cannot
+ *                  carry a byte), exit.
  *   SANDBOX_NET    report, check --report: LOCAL's calls plus TCP/UDP over AF_INET
  *                  and AF_INET6, the resolver's helper thread (clone only with
  *                  CLONE_THREAD, futex, signal masks), a plain fork with setsid
@@ -21,8 +22,14 @@
  *                  No fork, setsid or dup2, no getrandom, no state-dir calls
  *                  (mkdir, rename, unlink, link, fsync, flock), none of LOCAL's
  *                  ID or facts calls (SIOCGIFADDR, uname, getdents64, geteuid).
+ *   SANDBOX_ERASE  forget, and report when telemetry is off (it removes what was
+ *                  kept): files read-only as in LOCAL, directory listings, writes
+ *                  to open descriptors, and in the state dir unlink and flock only.
+ *                  No open for writing, rename, link, mkdir or fsync: once in it,
+ *                  a run can remove files but not make or change one. No sockets,
+ *                  no uname, no getrandom.
  *
- * In both: mmap/mprotect never with PROT_EXEC; no execve, ptrace, kill,
+ * In all: mmap/mprotect never with PROT_EXEC; no execve, ptrace, kill,
  * mount, chmod, chown, setuid... A call outside the list ends the whole process
  * as if by SIGSYS (SECCOMP_RET_KILL_PROCESS), except a few that libcs probe and
  * handle failing, which fail with an errno instead (see sandbox.c). Paths cannot
@@ -46,6 +53,7 @@ enum sandbox_class {
 	SANDBOX_LOCAL,
 	SANDBOX_NET,
 	SANDBOX_PROBE,
+	SANDBOX_ERASE,
 };
 
 /*

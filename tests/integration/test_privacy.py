@@ -1,5 +1,7 @@
-"""No host name, IP, MAC, machine-id, DMI UUID, id.host or user name in what is sent;
-no header value (a receiver's token) in anything printed."""
+"""No host name, IP, MAC, machine-id, DMI UUID, id.host or user name in what is sent,
+nor in what anontel prints or keeps about it: the notice, the audit log and status --log,
+forget's and an opted-out run's lines; no header value (a receiver's token) in anything
+printed."""
 import getpass
 import glob
 import os
@@ -102,3 +104,51 @@ def test_header_values_are_never_printed(tmp):
         lib.eq(p.returncode, 2, "a bad header is a config error")
         lib.check(b"headers.Authorization" in p.stderr and HEADER_SECRET[-8:].encode() not in
                   p.stderr, f"the error names the header only: {p.stderr!r}")
+
+
+def _clean(outputs, vals, what):
+    for label, data in outputs:
+        low = data.lower()
+        for name, value in vals.items():
+            lib.check(value.lower().encode() not in low, f"{what}: {name} appears in {label}")
+
+
+def test_nothing_identifying_in_the_trust_outputs(tmp):
+    """The notice, the audit log (its files, status --log, status --last), report's
+    first-delivery notice, forget's output and an opted-out run's: none holds a host
+    name, IP or MAC address, machine-id, DMI UUID, id.host or user name; nor the ID's
+    inputs when scheme none sends no ID at all."""
+    vals = identifying_values()
+    lib.check(any(k.startswith("mac") for k in vals), f"the test found no MAC: {vals}")
+    for scheme in ("butler", "none"):
+        state = os.path.join(tmp, f"state-{scheme}")
+        cfg = lib.write_config(tmp, {"id": {"host": SECRET_HOST, "scheme": scheme},
+                                     "service": "butler"}, name=f"{scheme}.json")
+        outputs = []
+        with runs.Server() as s:
+            e = runs.env(state, s.url())
+            for argv in (["notice"], ["report"], ["report", "--force"], ["status", "--log"],
+                         ["status", "--last"]):
+                p = lib.run(argv + ["-c", cfg], env=e)
+                lib.eq(p.returncode, 0, f"{scheme} {argv}: exit ({p.stderr!r})")
+                outputs += [(f"{argv} stdout", p.stdout), (f"{argv} stderr", p.stderr)]
+            sent = [r.body for r in s.posts]
+        lib.eq(len(sent), 2, f"{scheme}: two delivered")
+        lib.check(b"sent anonymous usage telemetry" in outputs[3][1], "the first-delivery notice")
+        logged = runs.log_bytes(state)
+        lib.eq(logged, sent, f"{scheme}: the log holds what was sent")
+        outputs += [(f"log entry {i}", b) for i, b in enumerate(logged)]
+        outputs += [(f"sent {i}", b) for i, b in enumerate(sent)]
+        if scheme == "none":
+            ident = lib.run(["id", "--explain", "-c", cfg], env=e).stdout
+            lib.check(b"\nid: (none)\n" in ident, f"scheme none: no ID: {ident!r}")
+            for b in sent:
+                lib.check("id" not in lib.strict_json(b)["data"]["system"], "no id field sent")
+        p = lib.run(["forget", "-c", cfg], env=e)
+        outputs += [("forget stdout", p.stdout), ("forget stderr", p.stderr)]
+        with runs.Server() as s:
+            p = lib.run(["report", "--force", "-c", cfg], env=runs.env(state, s.url()))
+        p = lib.run(["report", "-c", cfg], env=runs.env(state, s.url(), DO_NOT_TRACK="1"))
+        lib.check(b"removed" in p.stderr, f"{scheme}: the opted-out run removed: {p.stderr!r}")
+        outputs += [("opted-out report stderr", p.stderr), ("opted-out stdout", p.stdout)]
+        _clean(outputs, vals, scheme)

@@ -101,6 +101,10 @@ def test_every_verb_runs_sandboxed(tmp):
         lib.eq(lib.strict_json(p.stdout)["delivered"], 1, "status --json delivered")
         p = run("status --last", ["status", "--last"])
         lib.eq(p.stdout.rstrip(b"\n"), s.requests[0].body, "status --last")
+        p = run("status --log", ["status", "--log"])
+        lib.eq(p.stdout.rstrip(b"\n"), s.requests[0].body, "status --log")
+        p = run("notice", ["notice"])
+        lib.check(p.stdout.startswith(b"anontel sends anonymous"), f"notice: {p.stdout!r}")
 
         p = run("check http", ["check", h.url("/health")])
         lib.check(b"healthy: HTTP 200" in p.stderr, f"check: {p.stderr!r}")
@@ -109,7 +113,12 @@ def test_every_verb_runs_sandboxed(tmp):
         run("check --report (not due)", ["check", "--report", h.url("/health")])
         lib.eq(len(s.requests), 3, "requests: 1 report, 2 checks (https, -k)")
 
-        local = {counts[k] for k in counts if k.split()[0] in ("show", "id", "status")}
+        p = run("forget", ["forget"])
+        lib.check(b"logged messages removed: 1\n" in p.stdout, f"forget: {p.stdout!r}")
+        p = lib.run(["report", "-v", "-c", cfg], env=dict(env, DO_NOT_TRACK="1"))
+        lib.eq(_sandboxed(p, "opted-out report"), counts["forget"], "an opted-out report: ERASE")
+
+        local = {counts[k] for k in counts if k.split()[0] in ("show", "id", "status", "notice")}
         net = {counts[k] for k in counts if k.split()[0] == "report" or "--report" in k}
         probe = {counts[k] for k in counts if k.startswith("check") and "--report" not in k}
         lib.eq(len(local), 1, f"one count for show/id/status: {counts}")
@@ -117,6 +126,8 @@ def test_every_verb_runs_sandboxed(tmp):
         lib.eq(len(probe), 1, f"one count for check without --report: {counts}")
         lib.check(min(net) > max(local), f"NET allows more than LOCAL: {counts}")
         lib.check(min(probe) < min(net), f"PROBE allows fewer than NET: {counts}")
+        lib.check(counts["forget"] < min(net), f"ERASE allows fewer than NET: {counts}")
+        lib.check(counts["forget"] not in local | net | probe, f"forget has its own class: {counts}")
 
 
 def test_check_runs_in_the_probe_class(tmp):

@@ -396,6 +396,22 @@ static const struct kill_row kill_rows[] = {
 	{ "probe mmap(PROT_EXEC)", SANDBOX_PROBE, do_mmap_exec },
 	{ "probe ioctl(SIOCGIFADDR)", SANDBOX_PROBE, do_ioctl_ifaddr },
 	{ "probe kill", SANDBOX_PROBE, do_kill },
+	/* ERASE: forget and an opted-out report remove files and make none. */
+	{ "erase execve", SANDBOX_ERASE, do_execve },
+	{ "erase socket(AF_INET, SOCK_STREAM)", SANDBOX_ERASE, do_tcp_socket },
+	{ "erase socket(AF_INET, SOCK_DGRAM)", SANDBOX_ERASE, do_connect },
+	{ "erase openat(O_WRONLY|O_CREAT)", SANDBOX_ERASE, do_open_create },
+	{ "erase open(O_RDWR)", SANDBOX_ERASE, do_open_rdwr },
+	{ "erase open(O_WRONLY|O_APPEND)", SANDBOX_ERASE, do_open_append },
+	{ "erase openat(O_TRUNC)", SANDBOX_ERASE, do_open_trunc },
+	{ "erase mkdir", SANDBOX_ERASE, do_mkdir },
+	{ "erase rename", SANDBOX_ERASE, do_rename },
+	{ "erase link", SANDBOX_ERASE, do_link },
+	{ "erase fsync", SANDBOX_ERASE, do_fsync },
+	{ "erase getrandom", SANDBOX_ERASE, do_getrandom },
+	{ "erase fork", SANDBOX_ERASE, do_fork },
+	{ "erase chmod", SANDBOX_ERASE, do_chmod },
+	{ "erase mmap(PROT_EXEC)", SANDBOX_ERASE, do_mmap_exec },
 #if defined(__x86_64__)
 	{ "local x32 call", SANDBOX_LOCAL, do_x32 },
 	{ "net x32 call", SANDBOX_NET, do_x32 },
@@ -745,6 +761,60 @@ test_net_denies_with_errno(void)
 	CHECK_EXIT0(st, "fork in NET");
 }
 
+/* forget's work after the sandbox: the state dir found and the lock taken before
+ * (erase_state), then every kept message, log entry and random-id removed. */
+static struct state erase_state;
+
+static int
+erase_work(void)
+{
+	struct state_forgotten f;
+	char err[256];
+	int fd;
+
+	/* Files are still read, read-only. */
+	fd = open("/etc/os-release", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 50;
+	close(fd);
+	if (state_forget(&erase_state, &f, err, sizeof err) != 0) {
+		printf("#   state_forget: %s\n", err);
+		return 51;
+	}
+	if (f.kept != 1 || f.logged != 1 || f.random_id != 1)
+		return 52;
+	if (write(STDOUT_FILENO, "", 0) != 0)
+		return 53;
+	return 0;
+}
+
+static void
+test_erase_allows_its_work(void)
+{
+	char err[256], dir[128], hex[STATE_RANDOM_HEX + 1];
+	uint64_t seq;
+	int st;
+
+	make_tmpdir();
+	snprintf(dir, sizeof dir, "%s/erase", tmpdir);
+	CHECKF(state_open(&erase_state, dir, err, sizeof err) == 0, "open: %s", err);
+	CHECK(state_lock(&erase_state, err, sizeof err) == 1);
+	CHECK(state_keep(&erase_state, "{}", 2, &seq, err, sizeof err) == 0);
+	CHECK(state_deliver_kept(&erase_state, seq, err, sizeof err) == 0);
+	CHECK(state_keep(&erase_state, "{}", 2, &seq, err, sizeof err) == 0);
+	CHECK(state_random_id(&erase_state, 1, hex, err, sizeof err) == 1);
+	st = in_child(SANDBOX_ERASE, erase_work);
+	CHECK_EXIT0(st, "erase work");
+	state_close(&erase_state);    /* its listing is from before the child's removals */
+	CHECK(state_find(&erase_state, dir, err, sizeof err) == 0);
+	CHECK(state_list_kept(&erase_state, &seq, 1, NULL, err, sizeof err) == 0);
+	CHECK(state_list_log(&erase_state, &seq, 1, NULL, err, sizeof err) == 0);
+	CHECK(state_random_id(&erase_state, 0, hex, err, sizeof err) == 0);
+	state_close(&erase_state);
+}
+
 static int
 enter_local(void)
 {
@@ -764,6 +834,15 @@ enter_net(void)
 }
 
 static int
+enter_erase(void)
+{
+	char err[128];
+	int n = sandbox_enter(SANDBOX_ERASE, err, sizeof err);
+
+	return n > 0 && n == sandbox_count(SANDBOX_ERASE) ? 0 : 43;
+}
+
+static int
 enter_probe(void)
 {
 	char err[128];
@@ -777,13 +856,16 @@ test_enter_returns_count(void)
 {
 	char err[128] = "";
 	int local = sandbox_count(SANDBOX_LOCAL), net = sandbox_count(SANDBOX_NET);
-	int probe = sandbox_count(SANDBOX_PROBE);
+	int probe = sandbox_count(SANDBOX_PROBE), erase = sandbox_count(SANDBOX_ERASE);
 
 	CHECKF(local > 10 && local < 64, "LOCAL allows %d calls", local);
 	CHECKF(net > local && net < 96, "NET allows %d calls (LOCAL %d)", net, local);
 	/* PROBE is NET without the state dir, fork and the ID's calls. */
 	CHECKF(probe > 10 && probe < net, "PROBE allows %d calls (NET %d)", probe, net);
-	printf("# calls allowed: LOCAL %d, PROBE %d, NET %d\n", local, probe, net);
+	/* ERASE is LOCAL's reading with unlink and flock, without the ID's socket and
+	 * uname, geteuid, getrandom. */
+	CHECKF(erase > 10 && erase < net, "ERASE allows %d calls (NET %d)", erase, net);
+	printf("# calls allowed: LOCAL %d, PROBE %d, ERASE %d, NET %d\n", local, probe, erase, net);
 	CHECK(sandbox_count((enum sandbox_class)7) == 0);
 	CHECK(sandbox_enter((enum sandbox_class)7, err, sizeof err) == -1);
 	CHECK_STR(err, "unknown sandbox class", "bad class");
@@ -791,6 +873,7 @@ test_enter_returns_count(void)
 	CHECK_EXIT0(in_child(-1, enter_local), "enter LOCAL returns the count");
 	CHECK_EXIT0(in_child(-1, enter_net), "enter NET returns the count");
 	CHECK_EXIT0(in_child(-1, enter_probe), "enter PROBE returns the count");
+	CHECK_EXIT0(in_child(-1, enter_erase), "enter ERASE returns the count");
 }
 
 static const struct check_case cases[] = {
@@ -803,6 +886,7 @@ static const struct check_case cases[] = {
 	{ "net_allows_its_work", test_net_allows_its_work },
 	{ "net_denies_with_errno", test_net_denies_with_errno },
 	{ "probe_allows_its_work", test_probe_allows_its_work },
+	{ "erase_allows_its_work", test_erase_allows_its_work },
 	{ "enter_returns_count", test_enter_returns_count },
 };
 
