@@ -43,7 +43,7 @@ def test_docs_cover_every_verb_and_variable(tmp):
         man = f.read()
     with open(os.path.join(lib.TOP, "README.md")) as f:
         readme = f.read()
-    for verb in ("show", "id", "report", "status", "check"):
+    for verb in ("show", "id", "report", "status", "check", "notice", "forget"):
         lib.check(verb in help_text and f"Cm {verb}" in man, f"verb {verb} documented")
     src = ""
     for name in os.listdir(os.path.join(lib.TOP, "src")):
