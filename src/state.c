@@ -1196,11 +1196,13 @@ kept_forget(struct state *s, uint64_t seq)
 	l->total--;
 }
 
-int
-state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
-    size_t errlen)
+/* The up to max oldest numbers of one list of the kept/ listing (found at from,
+ * *filled of them known, *all in all: fields of s->kept, filled again by
+ * kept_list) into seq. Returns how many, 0 with no kept/, -1 with err. */
+static int
+list_from(struct state *s, const uint64_t *from, const size_t *filled, const size_t *all,
+    uint64_t *seq, size_t max, size_t *total, char *err, size_t errlen)
 {
-	const struct state_kept_list *l = &s->kept;
 	int r;
 
 	if (total != NULL)
@@ -1208,17 +1210,26 @@ state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	/* A listing that knows only the oldest cannot serve a longer list. */
-	if (s->kept.valid && max > l->filled && l->filled < l->total)
+	if (s->kept.valid && max > *filled && *filled < *all)
 		s->kept.valid = 0;
 	if ((r = kept_list(s, err, errlen)) <= 0)
 		return r;
-	if (max > l->filled)
-		max = l->filled;
+	if (max > *filled)
+		max = *filled;
 	if (max > 0)
-		memcpy(seq, l->seq, max * sizeof seq[0]);
+		memcpy(seq, from, max * sizeof seq[0]);
 	if (total != NULL)
-		*total = l->total;
+		*total = *all;
 	return (int)max;
+}
+
+int
+state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen)
+{
+	const struct state_kept_list *l = &s->kept;
+
+	return list_from(s, l->seq, &l->filled, &l->total, seq, max, total, err, errlen);
 }
 
 /* The number for a new message: past every message-like name. Only a planted
@@ -1442,23 +1453,9 @@ state_list_log(struct state *s, uint64_t *seq, size_t max, size_t *total, char *
     size_t errlen)
 {
 	const struct state_kept_list *l = &s->kept;
-	int r;
 
-	if (total != NULL)
-		*total = 0;
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	if (s->kept.valid && l->log_filled < l->log_total && max > l->log_filled)
-		s->kept.valid = 0;
-	if ((r = kept_list(s, err, errlen)) <= 0)
-		return r;
-	if (max > l->log_filled)
-		max = l->log_filled;
-	if (max > 0)
-		memcpy(seq, l->log_seq, max * sizeof seq[0]);
-	if (total != NULL)
-		*total = l->log_total;
-	return (int)max;
+	return list_from(s, l->log_seq, &l->log_filled, &l->log_total, seq, max, total, err,
+	    errlen);
 }
 
 ssize_t
