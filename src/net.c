@@ -1,8 +1,9 @@
 /*
  * net: name resolution and TCP under one deadline.
  *
- * Resolution. A literal address is parsed on the caller's thread
- * (AI_NUMERICHOST): no thread, no resolver, no file read. A name is resolved by
+ * Resolution. A localhost name is loopback (RFC 6761), and a literal address is
+ * parsed on the caller's thread (inet_pton, else getaddrinfo's AI_NUMERICHOST):
+ * no thread, no resolver, no file read. A name is resolved by
  * getaddrinfo on a detached helper thread while the caller waits on a condition
  * variable bound to CLOCK_MONOTONIC until the deadline. getaddrinfo cannot be
  * cancelled, so on timeout the helper is abandoned: it keeps running until the
@@ -33,6 +34,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -249,37 +251,45 @@ net_is_localhost(const char *host)
 	return n == k || host[n - k - 1] == '.';
 }
 
-/* The addresses of a localhost name, 127.0.0.1 then ::1: static, never freed. */
-static struct addrinfo loopback_ai[2];
+/* Addresses made here rather than by getaddrinfo: a localhost name's or a
+ * literal's. Static, never freed. */
+static struct addrinfo static_ai[2];
 
+/* static_ai holding v4 then v6 (either may be NULL; not both). */
 static struct addrinfo *
-loopback_addresses(uint16_t port)
+static_addresses(const struct in_addr *v4, const struct in6_addr *v6, uint16_t port)
 {
-	static struct sockaddr_in v4;
-	static struct sockaddr_in6 v6;
-	struct addrinfo *ai = loopback_ai;
+	static struct sockaddr_in sin;
+	static struct sockaddr_in6 sin6;
+	struct addrinfo *ai = static_ai;
 
-	memset(&v4, 0, sizeof v4);
-	v4.sin_family = AF_INET;
-	v4.sin_port = htons(port);
-	v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	memset(&v6, 0, sizeof v6);
-	v6.sin6_family = AF_INET6;
-	v6.sin6_port = htons(port);
-	v6.sin6_addr = in6addr_loopback;
-	for (int i = 0; i < 2; i++) {
-		memset(&ai[i], 0, sizeof ai[i]);
-		ai[i].ai_socktype = SOCK_STREAM;
-		ai[i].ai_protocol = IPPROTO_TCP;
+	memset(static_ai, 0, sizeof static_ai);
+	if (v4 != NULL) {
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		sin.sin_addr = *v4;
+		ai->ai_family = AF_INET;
+		ai->ai_addr = (struct sockaddr *)&sin;
+		ai->ai_addrlen = sizeof sin;
+		ai++;
 	}
-	ai[0].ai_family = AF_INET;
-	ai[0].ai_addr = (struct sockaddr *)&v4;
-	ai[0].ai_addrlen = sizeof v4;
-	ai[0].ai_next = &ai[1];
-	ai[1].ai_family = AF_INET6;
-	ai[1].ai_addr = (struct sockaddr *)&v6;
-	ai[1].ai_addrlen = sizeof v6;
-	return ai;
+	if (v6 != NULL) {
+		memset(&sin6, 0, sizeof sin6);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		sin6.sin6_addr = *v6;
+		ai->ai_family = AF_INET6;
+		ai->ai_addr = (struct sockaddr *)&sin6;
+		ai->ai_addrlen = sizeof sin6;
+		ai++;
+	}
+	for (struct addrinfo *p = static_ai; p < ai; p++) {
+		p->ai_socktype = SOCK_STREAM;
+		p->ai_protocol = IPPROTO_TCP;
+		p->ai_next = p + 1 < ai ? p + 1 : NULL;
+	}
+	return static_ai;
 }
 
 /* Takes a free resolver slot (rs_mu held), waiting for one until the deadline.
@@ -374,12 +384,14 @@ err_resolve(char *err, size_t errlen, const char *host, int rc, int e)
 }
 
 /* getaddrinfo under a deadline. Returns 0 with *out (freed with freeaddrinfo unless
- * it is loopback_ai), or -1 with err. */
+ * it is static_ai), or -1 with err. */
 static int
 resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **out, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
+	struct in_addr a4;
+	struct in6_addr a6;
 	char portstr[6];
 	struct buf pb;
 	size_t hlen = strlen(host);
@@ -398,10 +410,21 @@ resolve(const char *host, uint16_t port, int64_t deadline_ms, struct addrinfo **
 	/* RFC 6761 6.3: localhost names are loopback, never asked of the resolver
 	 * (whose answer could send a plain-http message off the machine). */
 	if (net_is_localhost(host)) {
-		*out = loopback_addresses(port);
+		struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+
+		*out = static_addresses(&lo, &in6addr_loopback, port);
 		return 0;
 	}
-	/* A literal address: parsed here, no thread and no resolver. */
+	/* A literal address: parsed here, no thread, no resolver and no malloc; the
+	 * forms inet_pton does not take (127.1, a zone index) go to getaddrinfo. */
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		*out = static_addresses(&a4, NULL, port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		*out = static_addresses(NULL, &a6, port);
+		return 0;
+	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -615,7 +638,7 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 	winner = race(&a, deadline_ms, &timed_out);
 	for (int i = 0; i < a.npend; i++)
 		close(a.pend[i].fd);
-	if (res != loopback_ai)
+	if (res != static_ai)
 		freeaddrinfo(res);
 	if (winner >= 0)
 		return winner;

@@ -12,6 +12,13 @@
  *   x86_64) are listed under #ifdef.
  * - The program is generated from the table at run time into a static array: one
  *   "JEQ nr" per rule, then that rule's argument checks; first match decides.
+ * - It starts with a load of the data's length, which nothing uses. Why: since
+ *   Linux 5.11 the kernel runs a new filter once per system call number (about
+ *   450) to cache the calls it always allows, at about 8 ns per instruction run:
+ *   0.13 ms for NET's program, more than the rest of a `check`. That emulation
+ *   gives up at the first instruction it does not model, and BPF_LEN is one, so
+ *   the filter loads in a third of the time; each call then runs the JITed filter
+ *   instead of a cache lookup (tens of ns, for about 80 calls).
  *   Argument checks read the low 32 bits of an argument (both supported
  *   architectures are little-endian); every argument checked here is an int or
  *   is truncated to 32 bits by the kernel (open flags, socket family/type, ioctl
@@ -52,6 +59,7 @@
 
 /* BPF (linux/bpf_common.h, linux/filter.h) */
 #define BPF_LD_W_ABS  0x20   /* BPF_LD | BPF_W | BPF_ABS */
+#define BPF_LD_W_LEN  0x80   /* BPF_LD | BPF_W | BPF_LEN */
 #define BPF_ALU_AND_K 0x54   /* BPF_ALU | BPF_AND | BPF_K */
 #define BPF_JEQ_K     0x15   /* BPF_JMP | BPF_JEQ | BPF_K */
 #define BPF_JSET_K    0x45   /* BPF_JMP | BPF_JSET | BPF_K */
@@ -341,6 +349,7 @@ build(enum sandbox_class class)
 {
 	size_t n = 0;
 
+	emit(&n, BPF_LD_W_LEN, 0, 0, 0);    /* the kernel's cache skipped: see the top */
 	emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARCH);
 	emit(&n, BPF_JEQ_K, 1, 0, SBX_ARCH);
 	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);

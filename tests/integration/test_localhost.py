@@ -10,6 +10,7 @@ namespace (only `lo`) whose /etc/hosts maps localhost to a documentation address
 has no route there, so nothing can leave it."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -118,6 +119,40 @@ def test_localhost_reaches_ipv6_loopback_without_dns(tmp):
                f"({runs.describe(p)})")
         lib.eq([r.method for r in s.requests], ["GET", "POST"], "the [::1] server got the POST")
         lib.eq(dns.queries, 0, "report to a.localhost: DNS queries sent")
+
+
+# ---- literal addresses: parsed in place ------------------------------------------
+
+def _strace_check(tmp, url):
+    """`check url` under strace -f: (CompletedProcess, names of the calls made)."""
+    log = os.path.join(tmp, "strace-literal.log")
+    p = subprocess.run(["strace", "-f", "-qq", "-o", log, "--", lib.BIN, "check", url,
+                        "--timeout", "3s"], env=lib.base_env(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30)
+    with open(log, encoding="utf-8", errors="replace") as f:
+        calls = [line.split("(", 1)[0].split()[-1] for line in f if "(" in line]
+    return p, calls
+
+
+def test_literal_addresses_need_no_resolver(tmp):
+    # 127.0.0.1 and [::1] are parsed where they are read: no resolver thread, no
+    # allocation (brk/mmap are malloc's), no file read for them, no DNS.
+    lib.check(shutil.which("strace"), "strace is not installed (./build.sh test installs it)")
+    with runs.Server() as s4, _v6_only_server() as s6:
+        for url, server in ((f"http://127.0.0.1:{s4.port}/health", s4),
+                            (f"http://[::1]:{s6.port}/health", s6)):
+            before = len(server.requests)
+            p, calls = _strace_check(tmp, url)
+            lib.eq(p.returncode, 0, f"check {url}: healthy ({runs.describe(p)})")
+            lib.eq(len(server.requests), before + 1, f"check {url}: the server got the GET")
+            # The first open is the default config file's (absent here); what follows it
+            # is the probe.
+            lib.check("openat" in calls, f"check {url}: the config file looked for ({calls})")
+            after = calls[calls.index("openat") + 1:]
+            for name in ("clone", "clone3", "brk", "mmap", "openat", "open"):
+                lib.eq(after.count(name), 0,
+                       f"check {url}: {name} calls after the config (all: {calls})")
+            lib.check("connect" in after, f"check {url}: connected ({calls})")
 
 
 # ---- /etc/hosts maps localhost elsewhere: never asked --------------------------------
