@@ -228,8 +228,8 @@ class Bench:
                           [B, q, "report", "--force", "-c", self.cfg["ec150"]]))
         self.cmds.append(("report --force (ec, state on tmpfs)",
                           [B, q, "report", "--force", "-c", self.cfg["ec_tmpfs"]]))
-        # A container's health endpoint: plain HTTP on loopback.
-        health = f"http://127.0.0.1:{self.ports['plain']}/health"
+        # A container's health endpoint: plain HTTP on loopback, served by nginx.
+        health = f"http://127.0.0.1:{self.ports['health']}/health"
         self.cmds += [
             ("check --report (not due)", [B, q, "check", "--report", health, "-c",
                                           self.cfg["check"]]),
@@ -510,6 +510,9 @@ def write_results(b, path):
             HERE, "node_modules", "systeminformation", "package.json")))["version"],
         "openssl (server, via Python ssl)": first_line(
             ["python3", "-c", "import ssl; print(ssl.OPENSSL_VERSION)"]),
+        "nginx (health endpoint)": first_line([os.path.join(
+            os.path.dirname(HERE), "build", "bench", "nginx", "root", "usr", "sbin", "nginx"),
+            "-v"]).replace("nginx version: ", ""),
         "hyperfine": first_line(["hyperfine", "--version"]),
         "valgrind": first_line(["valgrind", "--version"]),
         "kernel": platform.release(),
@@ -529,6 +532,7 @@ def write_results(b, path):
             f"Scheduling: {'`' + b.a.sched + '` (SCHED_FIFO: other work on the machine does not preempt the measured processes or the server)' if b.a.sched != 'normal' else 'normal'}. "
             "Server: bench/server.py (Python ssl = OpenSSL) on 127.0.0.1, one thread per "
             "connection; its share of each handshake is in every client's time. "
+            "Health endpoint of the check rows: Debian's nginx (one process, `return 200`). "
             "Peers get the same CA file (the 1-cert test root); no CA bundle variable set "
             "for anyone.")
         add("")

@@ -30,6 +30,18 @@ if [ ! -f bench/node_modules/systeminformation/package.json ]; then
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
+# The health endpoint of the check rows: Debian's nginx, unpacked from its package
+# into build/bench/nginx (not installed: no service is started or left behind). A
+# container's health URL is served by something of this speed, and a Python server's
+# own latency would be most of what is measured.
+NGX=build/bench/nginx
+if [ ! -x "$NGX/root/usr/sbin/nginx" ]; then
+	say "unpacking Debian's nginx into $NGX"
+	mkdir -p "$NGX"
+	(cd "$NGX" && rm -f nginx_*.deb && apt-get download nginx >/dev/null 2>&1 &&
+		dpkg-deb -x nginx_*.deb root) || { say "cannot fetch Debian's nginx package"; exit 1; }
+fi
+
 BIN=${ANONTEL_BIN:-build/anontel}
 if [ ! -x "$BIN" ]; then
 	say "$BIN is missing: run ./build.sh first"
@@ -71,16 +83,32 @@ if [ "${BENCH_RT:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v chrt >/dev/null;
 fi
 
 rm -f "$W/ports"
-${RT[@]+"${RT[@]}"} python3 bench/server.py "$W/ports" "ec:$c/ec.pem:$c/ec.key" "rsa:$c/rsa.pem:$c/rsa.key" plain:plain \
+${RT[@]+"${RT[@]}"} python3 bench/server.py "$W/ports" "ec:$c/ec.pem:$c/ec.key" "rsa:$c/rsa.pem:$c/rsa.key" \
 	> "$W/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
+nginx=
+trap 'kill "$server" $nginx 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
 	[ -f "$W/ports" ] && break
 	kill -0 "$server" 2>/dev/null || { cat "$W/server.log" >&2; exit 1; }
 	sleep 0.05
 done
 [ -f "$W/ports" ] || { say "the TLS server did not start"; exit 1; }
+
+# nginx on a free loopback port: one process, no daemon, answers 200 "ok".
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$NGX/run/tmp"
+sed "s/@PORT@/$port/" bench/nginx.conf > "$NGX/run/nginx.conf"
+${RT[@]+"${RT[@]}"} "$NGX/root/usr/sbin/nginx" -p "$PWD/$NGX/run/" -c nginx.conf -e stderr \
+	> "$W/nginx.log" 2>&1 &
+nginx=$!
+for _ in $(seq 100); do
+	curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
+	kill -0 "$nginx" 2>/dev/null || { cat "$W/nginx.log" >&2; exit 1; }
+	sleep 0.05
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/health" || { say "nginx did not start"; exit 1; }
+echo "health $port" >> "$W/ports"
 
 sched=normal
 [ ${#RT[@]} -gt 0 ] && sched="${RT[*]}"

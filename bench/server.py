@@ -1,15 +1,13 @@
 #!/usr/bin/env python3
 """Loopback HTTPS server for bench/run.sh (Python's ssl module, i.e. OpenSSL).
 
-    server.py PORTFILE NAME:CERT:KEY [NAME:CERT:KEY | NAME:plain ...]
+    server.py PORTFILE NAME:CERT:KEY [NAME:CERT:KEY ...]
 
-Listens on 127.0.0.1 (one ephemeral port per certificate; NAME:plain is plain HTTP,
-as a container's health endpoint usually is), answers every request
+Listens on 127.0.0.1 (one ephemeral port per certificate), answers every request
 (head + Content-Length body) with "200 OK" and closes the connection. Writes
 "NAME PORT" lines to PORTFILE once listening, then serves until killed.
 Each connection is served in its own thread, so a slow client never delays the next.
 """
-import asyncio
 import socket
 import ssl
 import sys
@@ -44,13 +42,12 @@ def read_request(s):
 def handle(ctx, conn):
     conn.settimeout(10)
     try:
-        s = ctx.wrap_socket(conn, server_side=True) if ctx else conn
+        s = ctx.wrap_socket(conn, server_side=True)
         if read_request(s):
             s.sendall(REPLY)
         try:
             s.settimeout(0.5)
-            if ctx:
-                s.unwrap()
+            s.unwrap()
         except (OSError, ssl.SSLError, ValueError):
             pass
         s.close()
@@ -58,33 +55,6 @@ def handle(ctx, conn):
         pass
     finally:
         conn.close()
-
-
-async def handle_plain(reader, writer):
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        if length:
-            await reader.readexactly(length)
-        writer.write(REPLY)
-        await writer.drain()
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-        pass
-    finally:
-        writer.close()
-
-
-def serve_plain(ls):
-    """Plain HTTP in one event loop: no thread per connection, so the server's own
-    latency (a health endpoint's) stays small beside the clients measured."""
-    async def run():
-        srv = await asyncio.start_server(handle_plain, sock=ls)
-        await srv.serve_forever()
-    asyncio.run(run())
 
 
 def serve(ctx, ls):
@@ -99,18 +69,15 @@ def main():
     lines = []
     threads = []
     for spec in specs:
-        name, cert, key = (spec.split(":") + [""])[:3]
-        ctx = None
-        if cert != "plain":
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(cert, key)
+        name, cert, key = spec.split(":")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", 0))
         ls.listen(128)
         lines.append(f"{name} {ls.getsockname()[1]}\n")
-        t = threading.Thread(target=serve, args=(ctx, ls), daemon=True) if ctx else \
-            threading.Thread(target=serve_plain, args=(ls,), daemon=True)
+        t = threading.Thread(target=serve, args=(ctx, ls), daemon=True)
         t.start()
         threads.append(t)
     with open(portfile + ".tmp", "w") as f:
