@@ -8,15 +8,18 @@
 # `--build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)` makes the binary reproducible
 # (the same bytes from the same sources and Debian packages).
 
-FROM debian:12 AS build
-WORKDIR /src
 # Layers from the least to the most often changed, so a change to anontel's sources
 # repeats only the last step: the toolchain (apt-get) and the fetched sources (BearSSL,
-# jsmn), then BearSSL compiled (for the image, and for the host's roots generator), then
-# anontel. .dockerignore keeps build/ and third_party/ of the build context out.
+# jsmn) in the stage `deps`, the only step that needs the network (`--target deps` builds
+# it alone), then BearSSL compiled (for the image, and for the host's roots generator),
+# then anontel. .dockerignore keeps build/ and third_party/ of the build context out.
+FROM debian:12 AS deps
+WORKDIR /src
 COPY build.sh ./
 COPY tools/apt.sh tools/
 RUN ./build.sh deps
+
+FROM deps AS build
 COPY Makefile VERSION ./
 RUN make -s -j"$(nproc)" build/musl/libbearssl.a build/host/libbearssl.a
 COPY . .

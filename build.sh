@@ -2,6 +2,7 @@
 # anontel's one entry point.
 #   ./build.sh          install build dependencies (apt-get), fetch BearSSL, build build/anontel
 #   ./build.sh deps     only the first two (the Dockerfile's cached layer)
+#   ./build.sh setup    the above, then what the tests need from outside (see test_setup)
 #   ./build.sh test     the above, then every test; last line: "N passed, N failed"
 #   ./build.sh install PREFIX=/usr/local   the binary and the man page
 #   ./build.sh --target aarch64|armhf|riscv64   cross-build build/<arch>/anontel (tools/cross.sh)
@@ -23,6 +24,11 @@ TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time ma
 	busybox shellcheck debootstrap python3-jsonschema"
 # libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
 FUZZ_PKGS="clang libclang-rt-14-dev"
+# npm's cache for the tests' npm modules, per machine and outside the work tree, so a fresh
+# clone installs them again without the network.
+NPM_CACHE=${ANONTEL_NPM_CACHE:-/var/tmp/anontel-npm}
+# The targets test_cross builds and runs under qemu.
+CROSS_TARGETS="aarch64 armhf riscv64"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -82,6 +88,39 @@ install_files() {
 	say "installed $destdir$prefix/bin/anontel and $destdir$prefix/share/man/man1/anontel.1"
 }
 
+# The receivers' own clients that test_posthog and test_otlp compare anontel with, pinned
+# by tests/npm/package-lock.json, installed into build/npm with npm ci (from npm's cache when
+# it has them); build/npm/.ok holds the lock's SHA-256, so an unchanged lock costs nothing.
+npm_modules() {
+	local dir=build/npm sum
+	sum=$(sha256sum tests/npm/package-lock.json | cut -d' ' -f1)
+	[ "$(cat "$dir/.ok" 2>/dev/null)" = "$sum" ] && return 0
+	say "installing the tests' npm modules into $dir (npm ci)"
+	rm -rf "$dir" && mkdir -p "$dir"
+	cp tests/npm/package.json tests/npm/package-lock.json "$dir/"
+	npm ci --prefix "$dir" --cache "$NPM_CACHE" --prefer-offline --no-audit --no-fund \
+		--loglevel=error >/dev/null
+	echo "$sum" > "$dir/.ok"
+}
+
+# ./build.sh test's set-up: every fetch the tests need happens here (Debian's packages and
+# mirror, npm), so the tests themselves send nothing beyond loopback (docs/HACKING.md).
+# Idempotent; quick when the per-machine caches are warm.
+test_setup() {
+	build
+	need_pkgs $TEST_PKGS $FUZZ_PKGS
+	# A machine whose Node came with its own npm keeps it.
+	command -v npm >/dev/null || need_pkgs npm
+	npm_modules
+	# test_cross: the cross gcc, qemu-user-static and each target's musl (third_party/).
+	tools/cross.sh --fetch $CROSS_TARGETS
+	# test_packaging: the debian:12 base and the Dockerfile's apt-get layer, kept in podman's
+	# storage in /var/tmp/anontel-podman.
+	python3 tests/integration/podcache.py
+	make -s -j"$(nproc)" units
+	make -s -j"$(nproc)" -f tests/fuzz/fuzz.mk
+}
+
 case "${1:-build}" in
 build)
 	build ;;
@@ -91,14 +130,10 @@ install)
 	shift
 	build
 	install_files "$@" ;;
+setup)
+	test_setup ;;
 test)
-	build
-	need_pkgs $TEST_PKGS $FUZZ_PKGS
-	# npm fetches posthog-node for the PostHog shape test; a machine whose Node
-	# came with its own npm keeps it.
-	command -v npm >/dev/null || need_pkgs npm
-	make -s -j"$(nproc)" units
-	make -s -j"$(nproc)" -f tests/fuzz/fuzz.mk
+	test_setup
 	exec python3 tests/run.py ;;
 fuzz)
 	# Every fuzz target to 10 million runs or 30 minutes (tests/fuzz/run.sh long).
@@ -118,6 +153,6 @@ soak)
 	build
 	exec tools/cross.sh "$2" ;;
 *)
-	say "usage: ./build.sh [deps | test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf|riscv64 | fuzz | soak [STEPS] [SEEDS]]"
+	say "usage: ./build.sh [deps | setup | test | install [PREFIX=dir] [DESTDIR=dir] | --target aarch64|armhf|riscv64 | fuzz | soak [STEPS] [SEEDS]]"
 	exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 # Cross-builds build/<arch>/anontel (static, stripped, musl) for embedded CPUs.
 #
 #   tools/cross.sh [--qemu] ARCH...      ARCH: aarch64 | armhf | riscv64
+#   tools/cross.sh --fetch ARCH...       only what --qemu fetches (./build.sh test's set-up)
 #   tools/cross.sh --print-cc ARCH       the compiler command the build uses (for tests)
 #
 # Needs what ./build.sh fetches (third_party/bearssl, third_party/jsmn); ./build.sh --target
@@ -131,15 +132,17 @@ write_specs() {
 
 cc_of() { arch_vars "$1"; printf '%s-gcc -specs %s\n' "$gnu" "$top/$specs"; }
 
-qemu=0
+qemu=0 fetch=0
 case "${1:-}" in
 --print-cc)
 	[ $# -eq 2 ] || { say "usage: tools/cross.sh --print-cc ARCH"; exit 2; }
 	cc_of "$2"; exit 0 ;;
 --qemu)
 	qemu=1; shift ;;
+--fetch)
+	qemu=1 fetch=1; shift ;;
 esac
-[ $# -ge 1 ] || { say "usage: tools/cross.sh [--qemu] aarch64|armhf|riscv64 ..."; exit 2; }
+[ $# -ge 1 ] || { say "usage: tools/cross.sh [--qemu | --fetch] aarch64|armhf|riscv64 ..."; exit 2; }
 for a in "$@"; do arch_vars "$a"; done
 
 if [ ! -f third_party/bearssl/.sha256-ok ] || [ ! -f third_party/jsmn/jsmn.h ]; then
@@ -158,6 +161,7 @@ fetch_musl "$@"
 for a in "$@"; do
 	from_source "$a" && build_musl "$a"
 done
+[ $fetch -eq 1 ] && exit 0
 
 for a in "$@"; do
 	arch_vars "$a"

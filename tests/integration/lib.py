@@ -2,6 +2,7 @@
 strictly, make configs and temporary trees. Tests call check()/eq() instead of
 bare `assert` so a check never vanishes under `python -O`."""
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -18,8 +19,14 @@ ANONTEL_ENV = ["ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR", "ANONT
                "ANONTEL_SERVICE", "ANONTEL_SERVICE_VERSION", "ANONTEL_FORMAT",
                "ANONTEL_FEATURES_FILE", "ANONTEL_HEADERS_FILE"]
 
-# Receivers' own client libraries (npm), installed once into build/npm (git-ignored).
+# What a test says when something ./build.sh test's set-up fetches is missing: the tests
+# themselves never fetch (their traffic stays on loopback).
+SETUP = "run ./build.sh setup (./build.sh test's set-up)"
+
+# Receivers' own client libraries (npm, pinned by tests/npm/package-lock.json), installed
+# into build/npm (git-ignored) by the set-up, which writes the lock's SHA-256 to build/npm/.ok.
 NPM_DIR = os.path.join(TOP, "build", "npm")
+NPM_LOCK = os.path.join(TOP, "tests", "npm", "package-lock.json")
 
 
 class CheckFailed(Exception):
@@ -92,14 +99,18 @@ def table_tests(namespace, prefix, rows, run_row):
         namespace[prefix + row[0]] = make(row)
 
 
-def npm_module(name, spec):
-    """Installs npm package spec (e.g. "posthog-node@5") into NPM_DIR once; returns the
-    path of module `name` there."""
+def npm_module(name):
+    """The path of npm module `name` in NPM_DIR. Fails with one line when the set-up has not
+    installed tests/npm/package-lock.json there as it stands: a test never fetches."""
     mod = os.path.join(NPM_DIR, "node_modules", name)
-    if not os.path.isdir(mod):
-        os.makedirs(NPM_DIR, exist_ok=True)
-        p = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund",
-                            "--prefix", NPM_DIR, spec],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
-        eq(p.returncode, 0, f"npm install {spec}: {p.stdout[-1500:]!r}")
+    with open(NPM_LOCK, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    try:
+        with open(os.path.join(NPM_DIR, ".ok")) as f:
+            got = f.read().strip()
+    except FileNotFoundError:
+        got = None
+    check(got == want and os.path.isfile(os.path.join(mod, "package.json")),
+          f"npm module {name} is not installed from tests/npm/package-lock.json in "
+          f"build/npm: {SETUP}")
     return mod

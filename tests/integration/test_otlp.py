@@ -1,8 +1,9 @@
 """format "otlp": an OTLP/HTTP JSON logs request of one LogRecord, checked against what
 the OpenTelemetry JS SDK's own exporter (@opentelemetry/sdk-logs and
-@opentelemetry/exporter-logs-otlp-http, from npm) sends to a local server for the same
-log record: path, content type, the JSON shape (resourceLogs -> resource.attributes ->
-scopeLogs -> logRecords), the AnyValue encodings, timeUnixNano as a string."""
+@opentelemetry/exporter-logs-otlp-http, from npm, installed by ./build.sh test's set-up)
+sends to a local server for the same log record: path, content type, the JSON shape
+(resourceLogs -> resource.attributes -> scopeLogs -> logRecords), the AnyValue encodings,
+timeUnixNano as a string."""
 import json
 import os
 import re
@@ -38,10 +39,11 @@ NANOS = re.compile(r"^[0-9]+$")
 
 
 def otel_modules():
-    lib.npm_module("@opentelemetry/resources", "@opentelemetry/resources@2")
-    lib.npm_module("@opentelemetry/exporter-logs-otlp-http",
-                   "@opentelemetry/exporter-logs-otlp-http@0.223")
-    lib.npm_module("@opentelemetry/sdk-logs", "@opentelemetry/sdk-logs@0.223")
+    """node_modules of the SDK's packages (tests/npm/package-lock.json), installed by
+    ./build.sh test's set-up."""
+    for name in ("@opentelemetry/resources", "@opentelemetry/exporter-logs-otlp-http",
+                 "@opentelemetry/sdk-logs"):
+        lib.npm_module(name)
     return os.path.join(lib.NPM_DIR, "node_modules")
 
 
