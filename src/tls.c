@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "net.h"
+#include "x25519.h"
 #include "x509.h"
 
 #include <arpa/inet.h>
@@ -246,9 +247,10 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
 	br_ssl_engine_set_default_chapol(eng);
-	br_ssl_engine_set_default_ec(eng);        /* P-256, P-384, P-521, X25519 */
+	br_ssl_engine_set_ec(eng, &tls_ec);       /* P-256, P-384, P-521, X25519 (x25519.h) */
 	br_ssl_engine_set_default_rsavrfy(eng);
-	br_ssl_engine_set_default_ecdsa(eng);
+	/* Not br_ssl_engine_set_default_ecdsa: it would set br_ec_all_m31 over tls_ec. */
+	br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
 
 	memset(&c->x509, 0, sizeof c->x509);
 	c->x509.vtable = &xw_vtable;

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "tls.h"
 #include "trust.h"
+#include "x25519.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -441,6 +442,42 @@ test_verified(void)
 	    "rsa");
 }
 
+/*
+ * The engine's curves are x25519.h's tls_ec, for the key exchange and for the X.509
+ * engine's ECDSA checks (br_ssl_engine_set_default_ecdsa would set br_ec_all_m31 over
+ * it), X25519 our own, P-256 and P-384 BearSSL's through it. (BearSSL 0.6's hello
+ * lists P-256 first, so a server that follows the client's order picks P-256.)
+ */
+static void
+test_engine_curves(void)
+{
+	static const struct {
+		const char *groups;
+		int curve;
+	} rows[] = {
+		{ "-groups=X25519", BR_EC_curve25519 },
+		{ "-groups=P-256", BR_EC_secp256r1 },
+		{ "-groups=P-384", BR_EC_secp384r1 },
+	};
+	struct tls_trust t;
+	char err[256];
+
+	SETUP();
+	if (load_ca(&t, "ca.pem") != 0)
+		return;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *label = rows[i].groups;
+
+		expect(handshake("ec", rows[i].groups, "localhost", &t, time(NULL), err, sizeof err),
+		    err, NULL, label);
+		CHECKF(br_ssl_engine_get_ec(&conn.sc.eng) == &tls_ec, "%s: engine's ec", label);
+		CHECKF(conn.xc.iec == &tls_ec, "%s: X.509 engine's ec", label);
+		CHECKF(br_ssl_engine_get_ecdhe_curve(&conn.sc.eng) == rows[i].curve,
+		    "%s: ECDHE curve %d, want %d", label, br_ssl_engine_get_ecdhe_curve(&conn.sc.eng),
+		    rows[i].curve);
+	}
+}
+
 static void
 test_unknown_ca(void)
 {
@@ -836,6 +873,7 @@ static const struct check_case cases[] = {
 	{ "cafile_errors", test_cafile_errors },
 	{ "cafile_system_bundle", test_cafile_system_bundle },
 	{ "verified", test_verified },
+	{ "engine_curves", test_engine_curves },
 	{ "unknown_ca", test_unknown_ca },
 	{ "wrong_host", test_wrong_host },
 	{ "validity", test_validity },
