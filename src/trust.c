@@ -34,11 +34,46 @@ say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, co
 	buf_str(&o, c);
 }
 
+/* The compiled-in roots as BearSSL anchors, made once from roots.h's table of
+ * lengths over its one array of bytes (see tools/mkroots.c for why). BearSSL's
+ * fields are not const-qualified; nothing writes through them. */
+static const br_x509_trust_anchor *
+builtin_anchors(void)
+{
+	static br_x509_trust_anchor ta[ANONTEL_ROOTS_COUNT];
+	static int made;
+	unsigned char *p = (unsigned char *)anontel_root_bytes;
+
+	for (size_t i = 0; i < ANONTEL_ROOTS_COUNT && !made; i++) {
+		const struct anontel_root *r = &anontel_root_index[i];
+
+		ta[i].dn.data = p;
+		ta[i].dn.len = r->dn_len;
+		ta[i].flags = BR_X509_TA_CA;
+		p += r->dn_len;
+		if (r->curve == 0) {
+			ta[i].pkey.key_type = BR_KEYTYPE_RSA;
+			ta[i].pkey.key.rsa.n = p;
+			ta[i].pkey.key.rsa.nlen = r->key_len;
+			ta[i].pkey.key.rsa.e = p + r->key_len;
+			ta[i].pkey.key.rsa.elen = r->e_len;
+		} else {
+			ta[i].pkey.key_type = BR_KEYTYPE_EC;
+			ta[i].pkey.key.ec.curve = r->curve;
+			ta[i].pkey.key.ec.q = p;
+			ta[i].pkey.key.ec.qlen = r->key_len;
+		}
+		p += r->key_len + r->e_len;
+	}
+	made = 1;
+	return ta;
+}
+
 void
 tls_trust_builtin(struct tls_trust *t)
 {
 	memset(t, 0, sizeof *t);
-	t->anchors = anontel_roots;
+	t->anchors = builtin_anchors();
 	t->n_anchors = ANONTEL_ROOTS_COUNT;
 }
 
