@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "net.h"
+#include "p256.h"
 #include "x509.h"
 
 #include <arpa/inet.h>
@@ -248,7 +249,7 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	br_ssl_engine_set_default_chapol(eng);
 	br_ssl_engine_set_default_ec(eng);        /* P-256, P-384, P-521, X25519 */
 	br_ssl_engine_set_default_rsavrfy(eng);
-	br_ssl_engine_set_default_ecdsa(eng);
+	br_ssl_engine_set_ecdsa(eng, p256_vrfy_asn1); /* ours on P-256 (p256.h), else BearSSL's */
 
 	memset(&c->x509, 0, sizeof c->x509);
 	c->x509.vtable = &xw_vtable;
