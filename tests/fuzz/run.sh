@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FB=build/fuzz
-ALL_TARGETS="json config osrelease url http retry pem state x509"
+ALL_TARGETS="json config osrelease url http retry pem state x509 p256"
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -33,6 +33,7 @@ max_len() {
 	retry)       echo 256 ;;
 	pem)         echo 24576 ;;
 	x509)        echo 8192 ;;
+	p256)        echo 512 ;;
 	*)           echo 4096 ;;
 	esac
 }
