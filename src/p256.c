@@ -203,10 +203,11 @@ adc(uint64_t *c, uint64_t a, uint64_t b)
 
 /*
  * r = a * b / 2^256 mod p, for a, b < p; r may be a or b. Montgomery
- * multiplication (CIOS, Koc-Acar-Kaliski 1996) with the reduction step written
- * for p's form: q = t0 (as p = -1 mod 2^64), and t + q p = t + q 2^64 (limb 0) + q (2^32 - 1) 2^64
- * (limb 1) + q (2^64 - 2^32 + 1) 2^192 (limb 3): limb 0 becomes zero and carries
- * q, so limb 1 gains q 2^32, limb 2 nothing, limb 3 one product.
+ * multiplication (CIOS, Koc-Acar-Kaliski 1996), each reduction step written for
+ * p's form: q = t0, as p = -1 mod 2^64, and q p = q (2^64 - 1) + q (2^32 - 1) 2^64
+ * + q P[3] 2^192. Added to t, the first term clears limb 0 with a carry of q,
+ * which joins the second as q 2^32 at limb 1 (q << 32 there, q >> 32 at limb 2);
+ * the third is one product at limb 3.
  */
 static void
 fp_mul(fe r, const fe a, const fe b)
