@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "net.h"
+#include "p256.h"
 #include "x25519.h"
 #include "x509.h"
 
@@ -250,7 +251,7 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	br_ssl_engine_set_ec(eng, &tls_ec);       /* P-256, P-384, P-521, X25519 (x25519.h) */
 	br_ssl_engine_set_default_rsavrfy(eng);
 	/* Not br_ssl_engine_set_default_ecdsa: it would set br_ec_all_m31 over tls_ec. */
-	br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
+	br_ssl_engine_set_ecdsa(eng, p256_vrfy_asn1); /* ours on P-256 (p256.h), else BearSSL's */
 
 	memset(&c->x509, 0, sizeof c->x509);
 	c->x509.vtable = &xw_vtable;

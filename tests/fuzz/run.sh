@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FB=build/fuzz
-ALL_TARGETS="json config osrelease url http retry pem state x509 x25519"
+ALL_TARGETS="json config osrelease url http retry pem state x509 x25519 p256"
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -34,6 +34,7 @@ max_len() {
 	pem)         echo 24576 ;;
 	x509)        echo 8192 ;;
 	x25519)      echo 128 ;;
+	p256)        echo 512 ;;
 	*)           echo 4096 ;;
 	esac
 }
