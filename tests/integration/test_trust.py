@@ -44,6 +44,43 @@ def test_wrong_host_name(tmp):
         _refused(tmp, s, ["does not match"], "certificate for other.test")
 
 
+def _flipped(tmp, pem_path, name):
+    """A PEM copy of the first certificate in pem_path with the last bit of its signature
+    flipped: still well-formed DER (the low bit of ECDSA's s), no longer a valid signature."""
+    der = bytearray(peers._first_pem_der(pem_path))
+    der[-1] ^= 0x01
+    path = os.path.join(tmp, name + ".pem")
+    with open(path, "w") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(bytes(der)))
+    return path
+
+
+def _cat(tmp, name, *paths):
+    out = os.path.join(tmp, name)
+    with open(out, "w") as f:
+        for p in paths:
+            f.write(open(p).read())
+    return out
+
+
+def test_forged_p256_signatures(tmp):
+    # Both signatures of the chain are ECDSA P-256 (the intermediate's by the root, the
+    # leaf's by the intermediate), checked by src/p256.c: one bit off in either refuses.
+    # BearSSL's X.509 engine names a bad signature inside the chain as such, and one that
+    # fails against the trust anchor's key as an anchor not found.
+    c = peers.certs()
+    leaf = _flipped(tmp, c.ec.cert, "leaf-forged")
+    inter = _flipped(tmp, c.inter, "inter-forged")
+    for what, cert, chain, words in (
+            ("leaf signature", leaf, _cat(tmp, "chain1.pem", leaf, c.inter),
+             "signature does not verify"),
+            ("intermediate signature", c.ec.cert, _cat(tmp, "chain2.pem", c.ec.cert, inter),
+             "not trusted")):
+        forged = peers.Leaf("forged", cert, c.ec.key, chain, c.ec.names)
+        with peers.TLSServer(forged) as s:
+            _refused(tmp, s, [words], f"one bit off in the {what}")
+
+
 def test_missing_intermediate(tmp):
     with peers.TLSServer(chain=False) as s:
         _refused(tmp, s, ["not trusted"], "leaf without its intermediate")
