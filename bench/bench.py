@@ -466,33 +466,54 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-- **report --force vs curl (1/4) and Node (1/20):** a delivered report is now 2 fsyncs and
-  about 80 system calls (table above; was 9 and about 200): kept/ listed once per run, the
-  delivered file renamed to last.json instead of copied, one record per TLS flight read and
-  sent, the state path opened in one openat2. What is left is CPU: about 26 M instructions
-  for an ECDSA handshake (callgrind, above), of which about 20 M are the two P-256 ECDSA
-  verifications (the chain's and the server's key exchange) in BearSSL 0.6's portable
-  31-bit code (`ec_p256_m31`; 0.6 has no 64-bit P-256 or X25519). That alone is about
-  3.5 ms here, so against a curl of 10-15 ms the ratio cannot reach 1/4 without faster
-  elliptic-curve code: a BearSSL newer than Debian's 0.6, or our own, both outside what
-  this project takes. Session resumption would avoid it but is not the full handshake
-  the budget names.
-- **show (2x) vs the floor, and report not due (1.5x, met by a small margin):** the floor
-  is the exec of an empty static program. A not-due report no longer loads the seccomp filter (it reads only its
-  config and its own state, then exits: loading a 140-instruction filter cost 0.13 ms of
-  its 0.21 ms of CPU), reads the stamps and kept/'s names, and makes 26 system calls; what
-  is left over the floor is the exec and first page faults of a 300 KB binary. `show`
-  keeps its sandbox (it reads the machine's files) and reads the os-release files, the
-  route, the MAC, the DMI UUID and asks the kernel for the IPv4 address. Wall ratios move
-  with the machine's load; instruction counts (above) are the stable measure.
-- **Binary size (192 KiB):** the Mozilla roots alone are about 72 KB (their DNs and keys
-  62 KB, which do not compress much: the keys are random), BearSSL about 70 KB, musl
-  about 54 KB (its resolver, the resolver thread's pthreads and malloc about 30 KB of it),
-  anontel's own code about 100 KB. The first three already fill the budget: meeting it
-  needs a resolver of our own (about -25 KB), a curated root set, or a larger budget: a
-  decision for the SPEC's owners.
-- **Peak RSS with a caFile (512 KiB):** met since the CA file is read 16 KiB at a time
-  instead of mapped whole: Debian's bundle as caFile peaks where no caFile does.
+Four runs on 2026-12-01 between 06:11 and 06:25 (45, 45, 150 and 45 runs per command; the
+table above is the last) gave these ranges; the machine is shared, and wall ratios of sub-millisecond commands move by
+a third between runs while their instruction counts stay put.
+
+- **report --force vs curl (1/4):** 3.3-3.9x (ec) and 2.3-3.6x (rsa) faster than curl,
+  from 2.1x and 2.2x at the last issue's run. This round made the handshake's elliptic-curve work ours, in 64-bit
+  code: ECDSA verification on P-256 (`src/p256.c`; public inputs only, so variable time;
+  about 1.5 M instructions per verification against BearSSL 0.6's 10.25 M, two per ECDSA
+  handshake) and X25519 (`src/x25519.c`; constant time, checked under memcheck; about
+  0.65 M per scalar multiplication against 2.0 M, two per handshake). A whole report went
+  from 26.2 M to 6.1 M instructions (ec) and from 18.4 M to 7.0 M (rsa); docs/SECURITY.md
+  says how both are tested. What is left: the two fsyncs (the tmpfs row, 3.9-4.9x, shows
+  what they cost on this disk: up to 0.9 ms), half of the 6 M instructions still in the two
+  P-256 verifications (gcc -Os spills in each 64x64-bit product; -O2 would save about 0.2 M
+  each for 5 KB of code), and the server's own share of each handshake, which is in both
+  clients' times (for rsa, its RSA-2048 signature). A server that follows the client's
+  order for the key exchange picks P-256 rather than X25519 (BearSSL 0.6's generated hello
+  lists P-256 first), and then pays BearSSL's constant-time `ec_p256_m31`.
+- **check --report not due vs curl -fsS (1/20):** 13.6-18.1x, from 8.9x. The health endpoint is
+  now nginx (a Python server's own latency was most of each sample); the seccomp filter
+  starts with a BPF_LEN load, so the kernel's per-number cache emulation (Linux 5.11+)
+  gives up at once and the filter loads in about a third of the time (NET's: 0.20 -> 0.07
+  ms under `strace -T`); a literal address is parsed with inet_pton, without getaddrinfo's
+  malloc. What is left over the floor: loading the filter (mostly a fixed kernel cost: a
+  4-instruction filter costs about as much), the exchange with nginx, and the exec and page
+  faults of a 310 KB binary. `check` keeps its sandbox: it parses what the network sends.
+- **show (2x) and report not due (1.5x) vs the floor:** show 2.17-3.6x (3.14x at the last
+  issue's run; its 109,931 instructions did not change, the filter's load did); report not
+  due 1.39-1.85x (met in two of the four runs; 61,869 instructions, as before). `show` keeps its
+  sandbox (it reads the machine's files) and reads the os-release files, the route, the
+  MAC, the DMI UUID and asks the kernel for the IPv4 address (39 system calls). The
+  not-due report enters no sandbox: it reads only its config and its own state
+  (both parsers fuzzed). Wall ratios move with the machine's load; instruction counts
+  (above) are the stable measure.
+- **Binary size (192 KiB):** 316,568 bytes, from 324,760. The roots are now one array of
+  bytes and a 6-byte table of lengths per root, made into BearSSL's anchors at first use
+  (the anchor structs were 64 bytes each, 9 KB); our X25519 and P-256 code add about 8 KB
+  and drop BearSSL's `ec_c25519_m31` (3.8 KB). Where the bytes are: the roots' DNs and keys
+  62 KB (random keys, which do not compress), BearSSL about 70 KB, musl about 53 KB (its
+  resolver, the resolver thread's pthreads and malloc about 30 KB of it), anontel's own
+  code the rest. The first three already fill the budget: meeting it needs a resolver of
+  our own (about -25 KB), a curated root set, or a larger budget: a decision for the
+  SPEC's owners.
+- **Peak RSS (512 KiB):** met with and without a caFile (the CA file is read 16 KiB at a
+  time). The figures rose by about 60 KiB at this run (not-due report 256 -> 316 KiB);
+  bisecting puts it on the commit that packed the roots, whose page faults are the same
+  but for two pages, so the difference is in which of the binary's file pages the kernel
+  maps around a fault. Not yet understood.
 """
 
 
