@@ -255,6 +255,18 @@ net_is_localhost(const char *host)
  * literal's. Static, never freed. */
 static struct addrinfo static_ai[2];
 
+/* Fills *ai for sa (of len bytes); returns the next entry. */
+static struct addrinfo *
+static_entry(struct addrinfo *ai, struct sockaddr *sa, socklen_t len)
+{
+	ai->ai_family = sa->sa_family;
+	ai->ai_socktype = SOCK_STREAM;
+	ai->ai_protocol = IPPROTO_TCP;
+	ai->ai_addr = sa;
+	ai->ai_addrlen = len;
+	return ai + 1;
+}
+
 /* static_ai holding v4 then v6 (either may be NULL; not both). */
 static struct addrinfo *
 static_addresses(const struct in_addr *v4, const struct in6_addr *v6, uint16_t port)
@@ -269,26 +281,17 @@ static_addresses(const struct in_addr *v4, const struct in6_addr *v6, uint16_t p
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(port);
 		sin.sin_addr = *v4;
-		ai->ai_family = AF_INET;
-		ai->ai_addr = (struct sockaddr *)&sin;
-		ai->ai_addrlen = sizeof sin;
-		ai++;
+		ai = static_entry(ai, (struct sockaddr *)&sin, sizeof sin);
 	}
 	if (v6 != NULL) {
 		memset(&sin6, 0, sizeof sin6);
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons(port);
 		sin6.sin6_addr = *v6;
-		ai->ai_family = AF_INET6;
-		ai->ai_addr = (struct sockaddr *)&sin6;
-		ai->ai_addrlen = sizeof sin6;
-		ai++;
+		ai = static_entry(ai, (struct sockaddr *)&sin6, sizeof sin6);
 	}
-	for (struct addrinfo *p = static_ai; p < ai; p++) {
-		p->ai_socktype = SOCK_STREAM;
-		p->ai_protocol = IPPROTO_TCP;
-		p->ai_next = p + 1 < ai ? p + 1 : NULL;
-	}
+	if (ai - static_ai == 2)
+		static_ai[0].ai_next = &static_ai[1];
 	return static_ai;
 }
 
