@@ -181,7 +181,7 @@ class Bench:
                                  stateDir=self.state_dir("force-ec-150"),
                                  tls={"caFile": self.bundle(150)}),
         }
-        # The same delivered report with the state on tmpfs: what the 2 fsyncs cost.
+        # The same delivered report with the state on tmpfs: what the disk costs.
         self.shm = os.path.join("/dev/shm", f"anontel-bench-{os.getpid()}")
         shutil.rmtree(self.shm, ignore_errors=True)
         os.makedirs(self.shm, mode=0o700)
@@ -601,7 +601,7 @@ def write_results(b, path):
         row(big, budget="< 2x report --force (ec)",
             check=c[big]["median_ms"] < 2 * c["report --force (ec)"]["median_ms"])
         row("report --force (ec, state on tmpfs)", peer="curl (ec)",
-            budget="(not a budget line: what the fsyncs cost)")
+            budget="(not a budget line: what the disk costs)")
         row("check --report (not due)", peer="curl -fsS (health)", budget="<= 1/20 curl -fsS",
             check=ratio("check --report (not due)", "curl -fsS (health)") >= 20)
         row("curl -fsS (health)")
