@@ -187,14 +187,11 @@ open_dir_at(int dfd, const char *name)
 
 static int kept_open(struct state *s, int create);
 
-/* Every temp file is made in kept/ (made when missing), whatever directory its
- * file then goes to: the lock holder lists kept/ every run, and that listing
- * removes the temp files of killed runs, so no other listing is needed. Returns
- * kept/'s fd, or -1 with err. */
+/* kept/'s fd (made when missing if create), or -1 with err. */
 static int
-temp_dir(struct state *s, char *err, size_t errlen)
+kept_fd(struct state *s, int create, char *err, size_t errlen)
 {
-	int fd = kept_open(s, 1);
+	int fd = kept_open(s, create);
 
 	if (fd < 0)
 		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
@@ -301,7 +298,10 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 		set_err(err, errlen, s, sub, name, "cannot stat", errno);
 		return -1;
 	}
-	if ((tdir = temp_dir(s, err, errlen)) < 0 ||
+	/* Every temp file is made in kept/ (made when missing), whatever directory its
+	 * file then goes to: the lock holder lists kept/ every run, and that listing
+	 * removes the temp files of killed runs, so no other listing is needed. */
+	if ((tdir = kept_fd(s, 1, err, errlen)) < 0 ||
 	    write_temp(s, tdir, tmp, p, n, how, err, errlen) != 0)
 		return -1;
 	if (renameat(tdir, tmp, dfd, name) != 0) {
@@ -332,7 +332,10 @@ create_once(struct state *s, const char *name, const void *p, size_t n, char *er
 		return -1;
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	if ((tdir = temp_dir(s, err, errlen)) < 0 ||
+	/* Every temp file is made in kept/ (made when missing), whatever directory its
+	 * file then goes to: the lock holder lists kept/ every run, and that listing
+	 * removes the temp files of killed runs, so no other listing is needed. */
+	if ((tdir = kept_fd(s, 1, err, errlen)) < 0 ||
 	    write_temp(s, tdir, tmp, p, n, WRITE_STALE | WRITE_SYNC, err, errlen) != 0)
 		return -1;
 	e = linkat(tdir, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
@@ -1272,12 +1275,8 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		set_err(err, errlen, s, KEPT_NAME, NULL, "message larger than STATE_MSG_MAX", 0);
 		return -1;
 	}
-	kfd = kept_open(s, 1);
-	if (kfd < 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
+	if ((kfd = kept_fd(s, 1, err, errlen)) < 0)
 		return -1;
-	}
 	if (!l->valid && kept_scan(s, kfd, err, errlen) != 0)
 		return -1;
 	if (next_seq(s, kfd, &seq, err, errlen) != 0)
@@ -1308,11 +1307,8 @@ state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
-	if ((kfd = kept_open(s, 0)) < 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
+	if ((kfd = kept_fd(s, 0, err, errlen)) < 0)
 		return -1;
-	}
 	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		set_err(err, errlen, s, KEPT_NAME, name, "cannot open", errno);
@@ -1380,12 +1376,8 @@ read_entry(struct state *s, uint64_t seq, const char *suffix, char *buf, size_t 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	seq_name(seq, suffix, name);
-	kfd = kept_open(s, 0);
-	if (kfd < 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
+	if ((kfd = kept_fd(s, 0, err, errlen)) < 0)
 		return -1;
-	}
 	r = read_small(s, kfd, KEPT_NAME, name, buf, cap, &len, err, errlen);
 	if (r == 0)
 		set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
