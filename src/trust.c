@@ -1,7 +1,7 @@
 /*
  * trust: the trust store (trust.h). The roots come from build/gen/roots.h; a CA file
- * is mapped and decoded here rather than by BearSSL's PEM and X.509 decoders, whose
- * cost at -Os is ten times a whole report (see the loader below).
+ * is read a chunk at a time and decoded here rather than by BearSSL's PEM and X.509
+ * decoders, whose cost at -Os is ten times a whole report (see the loader below).
  */
 #include "trust.h"
 
@@ -167,8 +167,8 @@ tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
  * Loading a CA file. BearSSL's PEM decoder costs ~200 ns a byte and its X.509
  * decoder ~140 us a certificate at -Os: with Debian's bundle, 65 ms, ten times a
  * whole report (SPEC 10 allows 2x). So the file is read a chunk at a time, its
- * base64 decoded here, and each certificate read with the DER walker above: the subject DN, the key, and
- * Basic Constraints are all an anchor needs. (tools/mkroots.c builds the compiled-in
+ * base64 decoded here, and each certificate read with the DER walker above: the
+ * subject DN, the key, and Basic Constraints are all an anchor needs. (tools/mkroots.c builds the compiled-in
  * anchors with BearSSL's decoders; the unit test checks both agree on that bundle.)
  */
 struct loader {
