@@ -337,12 +337,13 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		ssize_t len = i == 0 && seq[0] == built_seq ? (ssize_t)built_len :
 		    state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err, sizeof err);
 
-		/* A message an earlier run kept was fsynced only if its send failed: one
-		 * whose run was killed while sending, then lost power, may be torn. */
+		/* One that is not a whole JSON text is not one of ours as written (planted,
+		 * or torn by a power cut on a file system that does not order a rename
+		 * after its data): never sent. */
 		if (len >= 0 && seq[i] != built_seq &&
 		    json_validate(r->message, (size_t)len, NULL) != 0) {
 			len = -1;
-			buf_join(err, sizeof err, "not a whole JSON text (torn by a power cut?)",
+			buf_join(err, sizeof err, "not a whole JSON text",
 			    NULL, NULL);
 		}
 		if (len < 0) {
@@ -565,10 +566,6 @@ cycle(struct report_run *r)
 		sent = record_and_cap(r, &st);
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
-	/* Delivered at once, the new message needed no fsync; kept for a later run,
-	 * it must survive a power cut too. */
-	if (sent < 0 && built_seq != 0 && state_sync_kept(&state, built_seq, err, sizeof err) != 0)
-		logline(r, "the kept message may not survive a power cut: ", err);
 	settle(r, &st, sent, retry_after, now);
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);

@@ -1282,9 +1282,8 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	if (next_seq(s, kfd, &seq, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
-	/* A new name: past every entry listed, so nothing can be in the way. Not
-	 * fsynced: state_sync_kept, once the message is known not to be delivered. */
-	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_KNOWN, err, errlen) != 0)
+	/* A new name: past every entry listed, so nothing can be in the way. */
+	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_SYNC | WRITE_KNOWN, err, errlen) != 0)
 		return -1;
 	if (l->highest < seq)
 		l->highest = seq;
@@ -1295,33 +1294,6 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	l->total++;
 	if (seq_out != NULL)
 		*seq_out = seq;
-	return 0;
-}
-
-int
-state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
-{
-	char name[32];
-	int kfd, fd, e;
-
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	kept_name(seq, name);
-	if ((kfd = kept_fd(s, 0, err, errlen)) < 0)
-		return -1;
-	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		set_err(err, errlen, s, KEPT_NAME, name, "cannot open", errno);
-		return -1;
-	}
-	e = fsync(fd) != 0 ? errno : 0;
-	close(fd);
-	if (e == 0 && fsync(kfd) != 0)
-		e = errno;
-	if (e != 0) {
-		set_err(err, errlen, s, KEPT_NAME, name, "fsync", e);
-		return -1;
-	}
 	return 0;
 }
 

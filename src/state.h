@@ -21,17 +21,14 @@
  * SIGKILL at any point leaves the old or the new file, never a torn one. Temp
  * files are made in kept/ (same file system) whatever their file's directory:
  * the lock holder lists kept/ every run, and that one listing removes the temp
- * files of killed runs. Against a power cut, what is made durable is what a later
- * run needs: random-id (made once), and a new message that stays kept because its
- * send failed (state_sync_kept: its file and kept/ fsynced before the run ends). A
- * message delivered at once is never fsynced: a power cut during its run may lose
- * it, the message being sent, or leave it torn, and a torn kept message is dropped,
- * never sent (report.c). The stamps, the log's renames and removals are not fsynced:
- * a power cut may take them back to an earlier run's (a delivered message then comes
- * back and is sent again, with the same Idempotency-Key). So a delivered report
- * costs no fsync, a failed one 2, and its audit log one rename (plus one unlink of
- * the oldest entry once STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and created 0600; a
- * symlink planted in the directory is refused, not followed. Nothing here prints.
+ * files of killed runs. Against a power cut, only a new kept message (and
+ * random-id, made once) is made durable before it is used: its file and its
+ * directory are fsynced. The stamps, the log's renames and removals are not
+ * fsynced: a power cut may take them back to an earlier run's (a delivered message
+ * then comes back and is sent again, with the same Idempotency-Key). So a delivered
+ * report costs 2 fsyncs, and its audit log one rename (plus one unlink of the
+ * oldest entry once STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and
+ * created 0600; a symlink planted in the directory is refused, not followed. Nothing here prints.
  */
 #ifndef ANONTEL_STATE_H
 #define ANONTEL_STATE_H
@@ -186,15 +183,9 @@ int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, c
  * be NULL). Returns 0 when the message is kept, -1 with err when it is not
  * (n > STATE_MSG_MAX, disk full, ...; *seq_out = 0). Keeping never drops: the
  * caller counts what is beyond STATE_MAX_KEPT in the stamps first (drop_below),
- * then calls state_drop_below, so a kill in between loses no count. Not fsynced:
- * a kill cannot lose it, a power cut can until state_sync_kept. */
+ * then calls state_drop_below, so a kill in between loses no count. */
 int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen);
-
-/* Makes kept message seq durable: fsyncs its file, then kept/ (2 fsyncs). For a
- * message that stays kept when the run ends (its send failed); one delivered at
- * once needs none. Returns 0 or -1 with err. */
-int state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
 /* Removes every kept message whose sequence number is below limit (already counted
  * as dropped by the caller; not fsynced, see the top). Repeating it is harmless.
