@@ -466,10 +466,11 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-Runs on 2026-12-01 between 06:11 and 06:40 (seven, of 45 or 150 runs per command; the
-table above is the last) gave the ranges below. The machine is shared: wall ratios of
-sub-millisecond commands move by a third between runs while their instruction counts stay
-put.
+This section is written by hand into bench.py and dated: its figures are those of the
+runs of 2026-12-01 between 06:11 and 06:56 (eight, of 45 or 150 runs per command; the
+table above may be a later one); rewrite it when the code changes. The machine is shared:
+wall ratios of sub-millisecond commands move by a third between runs while their
+instruction counts stay put.
 
 - **report --force vs curl (1/4):** 3.3-4.6x (ec) and 2.3-4.1x (rsa) faster than curl, from
   2.1x and 2.2x at the last issue's run: met in some runs, not in others. This round made
@@ -479,27 +480,27 @@ put.
   (`src/x25519.c`; constant time, checked under memcheck; about 0.65 M per scalar
   multiplication against 2.0 M, two per handshake). A whole report went from 26.2 M to
   6.1 M instructions (ec) and from 18.4 M to 7.0 M (rsa); docs/SECURITY.md says how both
-  are tested. A delivered report now makes no fsync: a new message is fsynced only when
-  it stays kept after a failed send (docs/configuration.md, "Durability"); on this
-  machine's disk that is within the noise (the tmpfs row), on the SD cards and eMMC of
-  small boxes an fsync costs milliseconds. What is left: half of the 6 M instructions
+  are tested. A delivered report keeps its 2 fsyncs (a new message is durable before it
+  is sent, SPEC 7); deferring them to failed sends was tried and measured within the
+  noise here (`--compare`), so it was not kept. What is left: half of the 6 M instructions
   are still the two P-256 verifications (gcc -Os spills in each 64x64-bit product; -O2
   would save about 0.2 M each for 5 KB of code), and the server's own share of each
   handshake is in both clients' times (for rsa, its RSA-2048 signature). A server that
   follows the client's order for the key exchange picks P-256 rather than X25519
   (BearSSL 0.6's generated hello lists P-256 first), and then pays BearSSL's
   constant-time `ec_p256_m31`.
-- **check --report not due vs curl -fsS (1/20):** 13.6-18.1x, from 8.9x. The health endpoint
-  is now nginx (a Python server's own latency was most of each sample); the seccomp filter
+- **check --report not due vs curl -fsS (1/20):** 13.6-23.3x (met in one run of eight),
+  from 8.9x. The health endpoint is now nginx (a Python server's own latency was most of
+  each sample); the seccomp filter
   starts with a BPF_LEN load, so the kernel's per-number cache emulation (Linux 5.11+)
   gives up at once and the filter loads in about a third of the time (NET's: 0.20 -> 0.07
   ms under `strace -T`); a literal address is parsed with inet_pton, without getaddrinfo's
   malloc. What is left over the floor: loading the filter (mostly a fixed kernel cost: a
   4-instruction filter costs about as much), the exchange with nginx, and the exec and page
   faults of a 310 KB binary. `check` keeps its sandbox: it parses what the network sends.
-- **show (2x) and report not due (1.5x) vs the floor:** show 2.17-3.63x (3.14x at the last
+- **show (2x) and report not due (1.5x) vs the floor:** show 2.09-3.63x (3.14x at the last
   issue's run; its 109,931 instructions did not change, the filter's load did); report not
-  due 1.39-1.85x (61,869 instructions, as before). `show` keeps its sandbox (it reads the
+  due 1.32-1.85x (61,869 instructions, as before). `show` keeps its sandbox (it reads the
   machine's files) and reads the os-release files, the route, the MAC, the DMI UUID and
   asks the kernel for the IPv4 address (39 system calls). The not-due report enters no
   sandbox: it reads only its config and its own state (both parsers fuzzed).
@@ -648,7 +649,7 @@ def write_results(b, path):
             "report (the `report --force` rows deliver). These configs set `id.host`, so `auto` "
             "chooses Butler's ID and a report reads its inputs (the route, the MAC, the DMI UUID, "
             "the IPv4 address: about 10 calls); with a kept random ID, the default in a "
-            "container, a delivered report makes 76 (tests/integration/test_syscall_budget.py).")
+            "container, a delivered report makes 78 (tests/integration/test_syscall_budget.py).")
         add("")
         add("| command | system calls | fsync + fdatasync |")
         add("|---|---:|---:|")
