@@ -172,8 +172,10 @@ send_request(const struct client_request *rq, struct conn *c, const struct url *
 	char err[512];
 	struct buf b;
 
-	if (!same_origin(dest, &rq->dest->url) && rq->n_origin_headers <= n_headers) {
-		n_headers -= rq->n_origin_headers;
+	if (!same_origin(dest, &rq->dest->url)) {
+		/* The last n_origin_headers are the origin's; a count past n_headers
+		 * sends fewer headers, never the secrets. */
+		n_headers -= rq->n_origin_headers < n_headers ? rq->n_origin_headers : n_headers;
 		if (rq->n_origin_headers > 0)
 			logf3(rq, "not sending the configured headers to another origin: ", dest->host,
 			    NULL);

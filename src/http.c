@@ -671,10 +671,12 @@ host_port(struct buf *b, const struct url *u, int always_port)
 	}
 }
 
-/* Headers anontel writes itself, or that would change the request's framing or
- * the connection: an extra header may not set them. */
+/* Headers anontel writes itself (Host, User-Agent, Date, a POST's Content-Type and
+ * Content-Length, Connection), or that would change the request's framing or the
+ * connection: an extra header may not set them, so none is ever sent twice. */
 static const char *const reserved_headers[] = {
-	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "TE", "Trailer",
+	"Host", "User-Agent", "Date", "Content-Type", "Content-Length", "Transfer-Encoding",
+	"Connection", "Upgrade", "TE", "Trailer",
 };
 
 enum http_header_verdict

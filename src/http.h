@@ -115,9 +115,10 @@ enum http_header_verdict {
 	HTTP_HEADER_OK,
 	HTTP_HEADER_INVALID,      /* not "Name: value" with a token name and no control
 	                           * character but HTAB in the value (header injection) */
-	HTTP_HEADER_RESERVED      /* Host, Content-Length, Transfer-Encoding, Connection,
-	                           * Upgrade, TE or Trailer (any case): anontel writes the
-	                           * first, the others would change the framing */
+	HTTP_HEADER_RESERVED      /* Host, User-Agent, Date, Content-Type, Content-Length,
+	                           * Connection (any case): anontel writes them; or
+	                           * Transfer-Encoding, Upgrade, TE, Trailer: they would
+	                           * change the framing */
 };
 
 /* Judges an extra header line "Name: value" (check -H, the config's headers) by

@@ -1,7 +1,8 @@
 """`check URL -H 'Name: value'` rules (SPEC §11 "TLS and HTTP"): names are RFC 9110
-tokens, values have no control bytes (HTAB allowed); the headers anontel itself frames
-the request with (Host, Content-Length, Transfer-Encoding, Connection, Upgrade, TE,
-Trailer, in any case) are refused with one line naming the header; a refused -H sends
+tokens, values have no control bytes (HTAB allowed); the headers anontel writes itself
+(Host, User-Agent, Date, Content-Type, Content-Length, Connection) or that would change
+the request's framing (Transfer-Encoding, Upgrade, TE, Trailer), in any case, are
+refused with one line naming the header, so none is ever sent twice; a refused -H sends
 nothing; an accepted one reaches the server verbatim.
 
 And proxy userinfo is percent-decoded before Basic auth (Debian's tinyproxy checks it);
@@ -18,7 +19,8 @@ FRAMING = ["Host: example.com", "host: x", "HOST: x", "Content-Length: 0",
            "content-length: 5", "Transfer-Encoding: chunked", "transfer-encoding: identity",
            "Connection: keep-alive", "CONNECTION: close", "Upgrade: websocket",
            "upgrade: h2c", "TE: trailers", "te: trailers", "tE: gzip", "Trailer: X-Sum",
-           "TRAILER: X-Sum", "Host:"]
+           "TRAILER: X-Sum", "Host:", "User-Agent: x", "user-agent: curl/8",
+           "Date: Tue, 01 Dec 2026 00:00:00 GMT", "DATE: x", "Content-Type: text/plain"]
 
 VALID = ["X-Token: abc", "Authorization: Bearer x", "Accept: */*", "X-Tab: a\tb",
          "X-Tabs: \tlead and inner\ttab", "X-Odd!#$%&'*+.^_`|~: v", "x-lower: MiXeD 1/2;q=0",
