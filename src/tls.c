@@ -246,8 +246,16 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
+	/* One implementation per primitive, the portable constant-time one: a report
+	 * encrypts a few KB, where AES-NI, PCLMUL or SSE2 would save microseconds and
+	 * cost 5 KB of code (BearSSL's defaults link both a CPU-specific version and
+	 * this fallback). */
+	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
+	br_ssl_engine_set_ghash(eng, br_ghash_ctmul64);
+	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(eng, br_chacha20_ct_run);
+	br_ssl_engine_set_poly1305(eng, br_poly1305_ctmul_run);
 	br_ssl_engine_set_ec(eng, &tls_ec);       /* P-256, P-384, P-521, X25519 (x25519.h) */
 	br_ssl_engine_set_default_rsavrfy(eng);
 	/* Not br_ssl_engine_set_default_ecdsa: it would set br_ec_all_m31 over tls_ec. */
