@@ -274,7 +274,7 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 
 		c->x509.mode = MODE_CA;
 		c->x509.minimal = xc;
-		br_x509_minimal_init(xc, &br_sha256_vtable, t->anchors, t->n_anchors);
+		br_x509_minimal_init(xc, &trust_dn_hash, t->anchors, t->n_anchors);
 		br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
 		br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
 		br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);

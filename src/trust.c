@@ -34,6 +34,69 @@ say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, co
 	buf_str(&o, c);
 }
 
+/* trust_dn_hash's context: it lives in the engine's br_hash_compat_context. */
+struct dn_hash {
+	const br_hash_class *vtable;
+	br_sha256_context sha;
+	unsigned char digest[32];   /* an anchor's, after TRUST_DN_DIGEST */
+	unsigned char n;            /* bytes of it seen */
+	unsigned char kind;         /* 0 nothing seen, else the first byte */
+};
+
+_Static_assert(sizeof(struct dn_hash) <= sizeof(br_hash_compat_context),
+    "trust_dn_hash's context fits BearSSL's");
+
+static void
+dn_hash_init(const br_hash_class **ctx)
+{
+	struct dn_hash *h = (struct dn_hash *)ctx;
+
+	h->vtable = &trust_dn_hash;
+	br_sha256_init(&h->sha);
+	h->n = 0;
+	h->kind = 0;
+}
+
+static void
+dn_hash_update(const br_hash_class **ctx, const void *data, size_t len)
+{
+	struct dn_hash *h = (struct dn_hash *)ctx;
+	const unsigned char *p = data;
+
+	if (len == 0)
+		return;
+	if (h->kind == 0)
+		h->kind = p[0];
+	if (h->kind != TRUST_DN_DIGEST) {
+		br_sha256_update(&h->sha, p, len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		/* The marker itself is byte 0; digest bytes 1..32 (ANONTEL_ROOT_DN_LEN). */
+		if (h->n > 0 && h->n <= sizeof h->digest)
+			h->digest[h->n - 1] = p[i];
+		if (h->n <= sizeof h->digest)
+			h->n++;
+	}
+}
+
+static void
+dn_hash_out(const br_hash_class *const *ctx, void *out)
+{
+	const struct dn_hash *h = (const struct dn_hash *)ctx;
+
+	if (h->kind == TRUST_DN_DIGEST)
+		memcpy(out, h->digest, sizeof h->digest);
+	else
+		br_sha256_out(&h->sha, out);
+}
+
+const br_hash_class trust_dn_hash = {
+	sizeof(struct dn_hash),
+	BR_HASHDESC_OUT(32),        /* the output length, all the engine reads */
+	dn_hash_init, dn_hash_update, dn_hash_out, NULL, NULL,
+};
+
 /* The compiled-in roots as BearSSL anchors, made once from roots.h's table of
  * lengths over its one array of bytes (see tools/mkroots.c for why). BearSSL's
  * fields are not const-qualified; nothing writes through them. */
@@ -48,9 +111,9 @@ builtin_anchors(void)
 		const struct anontel_root *r = &anontel_root_index[i];
 
 		ta[i].dn.data = p;
-		ta[i].dn.len = r->dn_len;
+		ta[i].dn.len = ANONTEL_ROOT_DN_LEN;  /* TRUST_DN_DIGEST, SHA-256 of the DN */
 		ta[i].flags = BR_X509_TA_CA;
-		p += r->dn_len;
+		p += ANONTEL_ROOT_DN_LEN;
 		if (r->curve == 0) {
 			ta[i].pkey.key_type = BR_KEYTYPE_RSA;
 			ta[i].pkey.key.rsa.n = p;

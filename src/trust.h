@@ -44,6 +44,19 @@ struct tls_store {
 	unsigned char der[TLS_CERT_MAX];     /* scratch: the certificate being decoded */
 };
 
+/*
+ * The DN hash for BearSSL's X.509 engine (br_x509_minimal_init's dn_hash_impl), which
+ * matches a certificate's issuer to an anchor by the hashes of their DNs alone: the
+ * SHA-256 of a DN, except that a compiled-in anchor's "DN" is TRUST_DN_DIGEST followed
+ * by the SHA-256 of its real DN, which is its hash as it stands. So the binary carries
+ * 33 bytes per root instead of its DN (about 100), and the end of a chain hashes no
+ * root's DN. A DER DN starts with 0x30 (SEQUENCE), never 0xff, so the two inputs
+ * cannot pass for each other. Only init, update and out are given (all the engine
+ * calls); desc gives the output length alone.
+ */
+#define TRUST_DN_DIGEST 0xff
+extern const br_hash_class trust_dn_hash;
+
 /* Trust the compiled-in roots. */
 void tls_trust_builtin(struct tls_trust *t);
 
