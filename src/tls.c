@@ -63,27 +63,29 @@ xw_start_cert(const br_x509_class **ctx, uint32_t length)
 	struct tls_x509 *w = wrapper(ctx);
 
 	w->ncerts++;
+	if (w->minimal == NULL) {
+		/* Pin / insecure: the leaf alone is kept, as leaf_key points into it. */
+		if (w->ncerts == 1)
+			w->cert_len = w->cert_cut = 0;
+		return;
+	}
 	w->cert_len = 0;
 	w->cert_cut = 0;
-	if (w->ncerts == 1 && w->minimal == NULL)
-		br_x509_decoder_init(&w->dc, NULL, NULL);
-	if (w->minimal != NULL)
-		w->minimal->vtable->start_cert(&w->minimal->vtable, length);
+	w->minimal->vtable->start_cert(&w->minimal->vtable, length);
 }
 
 static void
 xw_append(const br_x509_class **ctx, const unsigned char *p, size_t len)
 {
 	struct tls_x509 *w = wrapper(ctx);
-
 	size_t room = sizeof w->cert - w->cert_len;
 	size_t k = len < room ? len : room;
 
+	if (w->minimal == NULL && w->ncerts > 1)
+		return;
 	memcpy(w->cert + w->cert_len, p, k);
 	w->cert_len += k;
 	w->cert_cut |= k < len;
-	if (w->ncerts == 1 && w->minimal == NULL)
-		br_x509_decoder_push(&w->dc, p, len);
 	if (w->minimal != NULL)
 		w->minimal->vtable->append(&w->minimal->vtable, p, len);
 }
@@ -95,13 +97,18 @@ static int
 judge_leaf(struct tls_x509 *w)
 {
 	struct x509_cert c;
-	br_x509_pkey k;
+	int have_key;
 
 	if (x509_cert_parse(w->cert, w->cert_len, w->cert_cut, &c) != 0)
 		return REFUSE_UNREADABLE;
 	w->have_validity = c.have_validity;
 	w->not_before = c.not_before;
 	w->not_after = c.not_after;
+	/* In CA mode BearSSL's engine decodes the key (and refuses what it cannot);
+	 * in pin and insecure mode, this is the key the handshake uses. */
+	have_key = x509_spki_key(c.spki, &w->leaf_key) == 0;
+	if (!have_key && w->minimal == NULL)
+		return REFUSE_UNREADABLE;
 	if (w->mode == MODE_INSECURE)
 		return REFUSE_NONE;
 	if (w->mode == MODE_PIN) {
@@ -116,8 +123,8 @@ judge_leaf(struct tls_x509 *w)
 	}
 	if (w->cert_cut)
 		return REFUSE_TOO_LARGE;
-	if (x509_spki_key(c.spki, &k) == 0 && k.key_type == BR_KEYTYPE_RSA &&
-	    (w->weak_bits = x509_rsa_bits(&k)) < TLS_RSA_MIN_BITS)
+	if (have_key && w->leaf_key.key_type == BR_KEYTYPE_RSA &&
+	    (w->weak_bits = x509_rsa_bits(&w->leaf_key)) < TLS_RSA_MIN_BITS)
 		return REFUSE_WEAK;
 	switch (x509_eku(&c)) {
 	case X509_EKU_NOT_SERVER:
@@ -187,12 +194,8 @@ xw_end_chain(const br_x509_class **ctx)
 		e = w->minimal->vtable->end_chain(&w->minimal->vtable);
 		if (e != 0)
 			return e;
-	} else {
-		if (w->ncerts == 0)
-			return BR_ERR_X509_EMPTY_CHAIN;
-		e = (unsigned)br_x509_decoder_last_error(&w->dc);
-		if (e != 0)
-			return e;
+	} else if (w->ncerts == 0) {
+		return BR_ERR_X509_EMPTY_CHAIN;
 	}
 	return refusal_code(w->refusal);
 }
@@ -209,7 +212,7 @@ xw_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 		    (const br_x509_class *const *)&w->minimal->vtable, usages);
 	if (usages != NULL)
 		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
-	return br_x509_decoder_get_pkey(&w->dc);
+	return &w->leaf_key;
 }
 
 static const br_x509_class xw_vtable = {

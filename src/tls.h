@@ -37,7 +37,8 @@ struct tls_x509 {
 	br_x509_minimal_context *minimal;    /* CA mode; NULL in pin / insecure mode */
 	int mode;
 	unsigned char pin[32];
-	br_x509_decoder_context dc;          /* the server's key in pin / insecure mode */
+	br_x509_pkey leaf_key;               /* pin / insecure mode: the server's key, in
+	                                      * cert (which then keeps the leaf alone) */
 	unsigned char ip[16];                /* the endpoint's address when it is an IP */
 	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
 	unsigned ncerts;                     /* certificates seen in this chain */
