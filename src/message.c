@@ -556,8 +556,10 @@ int
 msg_schema(struct buf *out, const struct cfg *c, int pretty)
 {
 	static struct schema_room room;
-	static const struct facts none;    /* the run's values are not the schema's */
-	static const struct msg_stamp stamp;
+	/* Zeroes: the run's values are not the schema's. Not const, so they take no
+	 * room in the binary (.bss); nothing writes them. */
+	static struct facts none;
+	static struct msg_stamp stamp;
 	char id[sizeof MSG_SCHEMA_ID_BASE + 16 + 16], title[64 + 3 * CFG_NAME_MAX];
 	struct schema_writer w;
 	struct buf b;
