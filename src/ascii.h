@@ -49,4 +49,17 @@ ascii_hex_val(int c)
 	return -1;
 }
 
+/* The value of a base64 digit (RFC 4648, not URL-safe), or -1. */
+static inline int
+ascii_b64_val(int c)
+{
+	if (ascii_is_digit(c))
+		return c - '0' + 52;
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 #endif

@@ -39,15 +39,18 @@ const char cli_usage[] =
 
 enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_HEADER };
 
+/* Small fields, so that an entry is 16 bytes, not 32. */
 struct opt {
 	const char *name;       /* long form, without "--" */
 	char letter;            /* short form, or 0 */
-	enum opt_kind kind;
-	unsigned verbs;
-	size_t field;           /* offsetof(struct cli, ...) */
+	unsigned char kind;     /* enum opt_kind */
+	unsigned short verbs;
+	unsigned short field;   /* offsetof(struct cli, ...) */
 };
 
 #define F(member) offsetof(struct cli, member)
+_Static_assert(sizeof(struct cli) <= 0xffff && CLI_NOTICE < 16,   /* CLI_NOTICE: the last */
+    "struct opt's fields cannot hold a cli offset or verb bit");
 
 static const struct opt opts[] = {
 	{ "config", 'c', OPT_VALUE, V_ALL, F(flags.config) },

@@ -523,22 +523,6 @@ h_ca_file(struct ctx *x, int t)
 	return get_path(x, t, x->c->ca_file, 0);
 }
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* "sha256//" and the canonical base64 of 32 bytes: 43 digits, the last with its
  * two low bits zero, then one '='. */
 static int
@@ -552,7 +536,7 @@ h_pin(struct ctx *x, int t)
 	if (n != 8 + 44 || memcmp(s, "sha256//", 8) != 0 || s[8 + 43] != '=')
 		goto bad;
 	for (size_t i = 8; i < 8 + 43; i++) {
-		int v = b64_val((unsigned char)s[i]);
+		int v = ascii_b64_val((unsigned char)s[i]);
 		if (v < 0 || (i == 8 + 42 && (v & 3) != 0))
 			goto bad;
 	}

@@ -70,23 +70,6 @@ eq_ci(const char *s, size_t n, const char *w)
 
 /* ---- Retry-After ---- */
 
-/* The year of a day count (inverse of the above, year only). */
-static int64_t
-year_from_days(int64_t z)
-{
-	int64_t era, y;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return y + (mp >= 10);
-}
-
 static int
 days_in_month(int64_t y, unsigned m)
 {
@@ -197,6 +180,7 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 	} else {
 		/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
 		const char *p;
+		struct civil c;
 		int64_t now_year;
 
 		if (day_name(value, 1, &used) < 0)
@@ -209,7 +193,8 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 			return -1;
 		/* RFC 9110 5.6.7: a two-digit year more than 50 years ahead is in the
 		 * past century */
-		now_year = year_from_days((int64_t)now / 86400 - ((int64_t)now % 86400 < 0));
+		civil_from_unix((int64_t)now, &c);
+		now_year = c.year;
 		year = now_year - now_year % 100 + y;
 		if (year > now_year + 50)
 			year -= 100;
@@ -721,22 +706,22 @@ http_date(struct buf *b, time_t now)
 {
 	static const char days[] = "SunMonTueWedThuFriSat";
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	struct tm tm = { 0 };    /* all zero if gmtime_r refuses now: never unset */
+	struct civil c;
 
-	gmtime_r(&now, &tm);
-	buf_add(b, days + 3 * tm.tm_wday, 3);
+	civil_from_unix((int64_t)now, &c);
+	buf_add(b, days + 3 * c.wday, 3);
 	buf_str(b, ", ");
-	buf_uint(b, (uint64_t)tm.tm_mday, 2);
+	buf_uint(b, c.day, 2);
 	buf_char(b, ' ');
-	buf_add(b, months + 3 * tm.tm_mon, 3);
+	buf_add(b, months + 3 * (c.month - 1), 3);
 	buf_char(b, ' ');
-	buf_uint(b, (uint64_t)tm.tm_year + 1900, 4);
+	buf_uint(b, (uint64_t)c.year, 4);
 	buf_char(b, ' ');
-	buf_uint(b, (uint64_t)tm.tm_hour, 2);
+	buf_uint(b, c.hour, 2);
 	buf_char(b, ':');
-	buf_uint(b, (uint64_t)tm.tm_min, 2);
+	buf_uint(b, c.min, 2);
 	buf_char(b, ':');
-	buf_uint(b, (uint64_t)tm.tm_sec, 2);
+	buf_uint(b, c.sec, 2);
 	buf_str(b, " GMT");
 }
 

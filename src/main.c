@@ -158,16 +158,6 @@ out(const char *s)
 	return out_bytes(s, strlen(s));
 }
 
-/* Unix milliseconds as "2026-11-26T07:45:12.431Z". */
-static void
-put_time(struct buf *b, int64_t ms)
-{
-	char ts[MSG_TS_LEN + 1];
-
-	msg_timestamp(ms, ts);
-	buf_str(b, ts);
-}
-
 /* Whether config holds the file's settings (cfg_load succeeded). */
 static int config_loaded;
 
@@ -514,135 +504,106 @@ gather_status(struct status_view *v)
 		v->next_due_ms = 0;
 }
 
+/* Where status writes: text lines or one JSON object, field by field in the same
+ * order. The text shows a word where the JSON has an empty value. */
+struct status_out {
+	struct buf *b;
+	struct json_writer w;
+	int json;
+};
+
+/* "label: value" (empty: the word `empty`, when given), or "key": "value". */
 static void
-status_text(struct buf *b, const struct status_view *v)
+put_field(struct status_out *o, const char *label, const char *key, const char *value,
+    const char *empty)
 {
-	buf_line(b, "telemetry", v->telemetry);
-	buf_line(b, "decided by", v->decided_by);
-	if (!v->config_read) {
-		buf_line(b, "config", v->config_error);
-		return;
-	}
-	buf_line(b, "config", config.file[0] ? config.file : "(none: defaults and environment)");
-	buf_line(b, "endpoint", v->endpoint[0] ? v->endpoint : "(none configured)");
-	buf_line(b, "format", msg_format_name(config.format));
-	buf_str(b, "headers: ");
-	if (config.n_headers == 0)
-		buf_str(b, "(none)");
-	cfg_header_names(&config, b);         /* names only: values may be secrets */
-	buf_char(b, '\n');
-	buf_line(b, "id scheme", v->scheme);
-	buf_line(b, "trust", v->trust);
-	buf_line(b, "state dir", v->state_dir[0] ? v->state_dir : "(none usable)");
-	if (!v->have_state) {
-		buf_line(b, "state", v->state_note);
-		return;
-	}
-	buf_str(b, "last success: ");
-	if (v->st.last_success_ms)
-		put_time(b, v->st.last_success_ms);
+	if (o->json)
+		json_put_string(&o->w, key, value, strlen(value));
 	else
-		buf_str(b, "never");
-	if (strcmp(v->telemetry, "on") == 0) {   /* nothing is due while off */
-		buf_str(b, "\nnext due: ");
-		if (v->next_due_ms)
-			put_time(b, v->next_due_ms);
-		else
-			buf_str(b, "now");
-	}
-	buf_str(b, "\nkept messages: ");
-	buf_uint(b, v->kept, 1);
-	buf_str(b, "\ndropped messages: ");
-	buf_uint(b, v->st.dropped, 1);
-	buf_str(b, "\nrejected messages: ");
-	buf_uint(b, v->st.rejected, 1);
-	buf_str(b, "\ndelivered messages: ");
-	buf_uint(b, v->st.sent, 1);
-	buf_str(b, "\nlogged messages: ");
-	buf_uint(b, v->logged, 1);
-	buf_str(b, " (status --log prints them)\nfirst report: ");
-	if (v->st.first_report_ms)
-		put_time(b, v->st.first_report_ms);
-	else
-		buf_str(b, "never");
-	buf_str(b, "\nignored in kept/: ");
-	buf_uint(b, v->ignored, 1);
-	if (v->ignored > 0)
-		buf_str(b, " (not messages of anontel: left alone)");
-	buf_char(b, '\n');
-	if (v->clock_was_wrong)
-		buf_line(b, "clock", "the state holds times in the future (a clock that was wrong); "
-		    "the next report counts from now");
-	buf_line(b, "last error", v->st.last_error[0] ? v->st.last_error : "(none)");
+		buf_line(o->b, label, value[0] == '\0' && empty != NULL ? empty : value);
 }
 
+/* A time: 0 is `zero` in the text, "" in the JSON. */
 static void
-put_time_json(struct json_writer *w, const char *key, int64_t ms)
+put_when(struct status_out *o, const char *label, const char *key, int64_t ms,
+    const char *zero)
 {
-	char text[MSG_TS_LEN + 1];
-	struct buf b;
+	char ts[MSG_TS_LEN + 1] = "";
 
-	buf_init(&b, text, sizeof text);
 	if (ms != 0)
-		put_time(&b, ms);
-	json_put_string(w, key, text, b.len);
+		msg_timestamp(ms, ts);
+	put_field(o, label, key, ts, zero);
 }
 
+/* A count, with what the text says after it (NULL: nothing). */
 static void
-put_json(struct json_writer *w, const char *key, const char *value)
+put_count(struct status_out *o, const char *label, const char *key, uint64_t n,
+    const char *more)
 {
-	json_put_string(w, key, value, strlen(value));
+	if (o->json) {
+		json_put_uint(&o->w, key, n);
+		return;
+	}
+	buf_str(o->b, label);
+	buf_str(o->b, ": ");
+	buf_uint(o->b, n, 1);
+	if (more != NULL)
+		buf_str(o->b, more);
+	buf_char(o->b, '\n');
 }
 
-/* "headers": "A, B": the names of the config's headers, never their values. */
 static void
-status_header_names(struct json_writer *w)
+status_print(struct buf *b, const struct status_view *v, int json)
 {
 	char names[CFG_HEADERS_MAX];
+	struct status_out o;
 	struct buf n;
 
-	buf_init(&n, names, sizeof names);
-	cfg_header_names(&config, &n);
-	json_put_string(w, "headers", n.p, n.len);
-}
-
-static void
-status_json(struct buf *b, const struct status_view *v)
-{
-	struct json_writer w;
-
-	json_writer_init(&w, b, 0);
-	json_object_begin(&w, NULL);
-	put_json(&w, "telemetry", v->telemetry);
-	put_json(&w, "decidedBy", v->decided_by);
-	if (!v->config_read) {
-		put_json(&w, "configError", v->config_error);
-	} else {
-		put_json(&w, "config", config.file);
-		put_json(&w, "endpoint", v->endpoint);
-		put_json(&w, "format", msg_format_name(config.format));
-		status_header_names(&w);
-		put_json(&w, "idScheme", v->scheme);
-		put_json(&w, "trust", v->trust);
-		put_json(&w, "stateDir", v->state_dir);
-		if (v->have_state) {
-			put_time_json(&w, "lastSuccess", v->st.last_success_ms);
-			if (strcmp(v->telemetry, "on") == 0)
-				put_time_json(&w, "nextDue", v->next_due_ms);
-			json_put_uint(&w, "kept", v->kept);
-			json_put_uint(&w, "dropped", v->st.dropped);
-			json_put_uint(&w, "rejected", v->st.rejected);
-			json_put_uint(&w, "delivered", v->st.sent);
-			json_put_uint(&w, "logged", v->logged);
-			put_time_json(&w, "firstReport", v->st.first_report_ms);
-			json_put_uint(&w, "ignoredInKept", v->ignored);
-			put_json(&w, "lastError", v->st.last_error);
-		} else {
-			put_json(&w, "stateError", v->state_note);
-		}
+	o.b = b;
+	o.json = json;
+	if (json) {
+		json_writer_init(&o.w, b, 0);
+		json_object_begin(&o.w, NULL);
 	}
-	json_object_end(&w);
-	buf_char(b, '\n');
+	put_field(&o, "telemetry", "telemetry", v->telemetry, NULL);
+	put_field(&o, "decided by", "decidedBy", v->decided_by, NULL);
+	if (!v->config_read) {
+		put_field(&o, "config", "configError", v->config_error, NULL);
+		goto end;
+	}
+	put_field(&o, "config", "config", config.file, "(none: defaults and environment)");
+	put_field(&o, "endpoint", "endpoint", v->endpoint, "(none configured)");
+	put_field(&o, "format", "format", msg_format_name(config.format), NULL);
+	buf_init(&n, names, sizeof names);
+	cfg_header_names(&config, &n);         /* names only: values may be secrets */
+	put_field(&o, "headers", "headers", names, "(none)");
+	put_field(&o, "id scheme", "idScheme", v->scheme, NULL);
+	put_field(&o, "trust", "trust", v->trust, NULL);
+	put_field(&o, "state dir", "stateDir", v->state_dir, "(none usable)");
+	if (!v->have_state) {
+		put_field(&o, "state", "stateError", v->state_note, NULL);
+		goto end;
+	}
+	put_when(&o, "last success", "lastSuccess", v->st.last_success_ms, "never");
+	if (strcmp(v->telemetry, "on") == 0)   /* nothing is due while off */
+		put_when(&o, "next due", "nextDue", v->next_due_ms, "now");
+	put_count(&o, "kept messages", "kept", v->kept, NULL);
+	put_count(&o, "dropped messages", "dropped", v->st.dropped, NULL);
+	put_count(&o, "rejected messages", "rejected", v->st.rejected, NULL);
+	put_count(&o, "delivered messages", "delivered", v->st.sent, NULL);
+	put_count(&o, "logged messages", "logged", v->logged, " (status --log prints them)");
+	put_when(&o, "first report", "firstReport", v->st.first_report_ms, "never");
+	put_count(&o, "ignored in kept/", "ignoredInKept", v->ignored, v->ignored > 0 ?
+	    " (not messages of anontel: left alone)" : NULL);
+	if (v->clock_was_wrong && !json)
+		buf_line(b, "clock", "the state holds times in the future (a clock that was wrong); "
+		    "the next report counts from now");
+	put_field(&o, "last error", "lastError", v->st.last_error, "(none)");
+end:
+	if (json) {
+		json_object_end(&o.w);
+		buf_char(b, '\n');
+	}
 }
 
 /* status --last: the last delivered message, as it was sent. */
@@ -729,10 +690,7 @@ verb_status(const struct cli *cl)
 	if (v.config_read)
 		gather_status(&v);
 	buf_init(&b, text, sizeof text);
-	if (cl->json)
-		status_json(&b, &v);
-	else
-		status_text(&b, &v);
+	status_print(&b, &v, cl->json);
 	return out(text);
 }
 

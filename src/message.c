@@ -1,8 +1,8 @@
 #include "message.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "civil.h"
 #include "schema.h"
 #include "sha256.h"
 
@@ -13,23 +13,22 @@
 void
 msg_timestamp(int64_t ms, char out[MSG_TS_LEN + 1])
 {
-	struct tm tm;
+	struct civil c;
 	struct buf b;
-	time_t secs = (time_t)(ms / 1000);
 
-	gmtime_r(&secs, &tm);
+	civil_from_unix(ms / 1000, &c);
 	buf_init(&b, out, MSG_TS_LEN + 1);
-	buf_uint(&b, (uint64_t)tm.tm_year + 1900, 4);
+	buf_uint(&b, (uint64_t)c.year, 4);
 	buf_char(&b, '-');
-	buf_uint(&b, (uint64_t)tm.tm_mon + 1, 2);
+	buf_uint(&b, c.month, 2);
 	buf_char(&b, '-');
-	buf_uint(&b, (uint64_t)tm.tm_mday, 2);
+	buf_uint(&b, c.day, 2);
 	buf_char(&b, 'T');
-	buf_uint(&b, (uint64_t)tm.tm_hour, 2);
+	buf_uint(&b, c.hour, 2);
 	buf_char(&b, ':');
-	buf_uint(&b, (uint64_t)tm.tm_min, 2);
+	buf_uint(&b, c.min, 2);
 	buf_char(&b, ':');
-	buf_uint(&b, (uint64_t)tm.tm_sec, 2);
+	buf_uint(&b, c.sec, 2);
 	buf_char(&b, '.');
 	buf_uint(&b, (uint64_t)(ms % 1000), 3);
 	buf_char(&b, 'Z');
@@ -557,8 +556,10 @@ int
 msg_schema(struct buf *out, const struct cfg *c, int pretty)
 {
 	static struct schema_room room;
-	static const struct facts none;    /* the run's values are not the schema's */
-	static const struct msg_stamp stamp;
+	/* Zeroes: the run's values are not the schema's. Not const, so they take no
+	 * room in the binary (.bss); nothing writes them. */
+	static struct facts none;
+	static struct msg_stamp stamp;
 	char id[sizeof MSG_SCHEMA_ID_BASE + 16 + 16], title[64 + 3 * CFG_NAME_MAX];
 	struct schema_writer w;
 	struct buf b;

@@ -5,6 +5,7 @@
  */
 #include "trust.h"
 
+#include "ascii.h"
 #include "buf.h"
 #include "file.h"
 #include "roots.h"
@@ -153,32 +154,6 @@ tls_trust_insecure(struct tls_trust *t)
 	t->insecure = 1;
 }
 
-/* Base64 (RFC 4648, not URL-safe) digit values; -1 for anything else. */
-static const signed char b64_digit[256] = {
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
-	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
-
-static int
-b64_value(unsigned char ch)
-{
-	return b64_digit[ch];
-}
-
 int
 tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
 {
@@ -200,7 +175,7 @@ tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < 43; i++) {
-		int v = b64_value((unsigned char)s[i]);
+		int v = ascii_b64_val((unsigned char)s[i]);
 		if (v < 0) {
 			buf_join(err, errlen, "pin has a character that is not base64", NULL, NULL);
 			return -1;
@@ -337,7 +312,7 @@ b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const cha
 			}
 			continue;
 		}
-		v = b64_value((unsigned char)*p);
+		v = ascii_b64_val((unsigned char)*p);
 		if (v < 0 || d->pad != 0) {
 			d->bad = 1;
 			break;
