@@ -94,6 +94,15 @@ open_failure(int e)
 
 /* ---- small helpers ------------------------------------------------------- */
 
+/* 1 when dfd's directory can be written and searched: faccessat(dfd, ".", W_OK |
+ * X_OK, 0) as the plain system call, since musl's faccessat links a clone-based
+ * path (for AT_EACCESS) that anontel never takes. */
+static int
+dir_writable(int dfd)
+{
+	return syscall(SYS_faccessat, dfd, ".", W_OK | X_OK) == 0;
+}
+
 static int
 write_all(int fd, const void *p, size_t n)
 {
@@ -425,7 +434,7 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
 	if (fd < 0 && errno == EACCES && part != NULL)
 		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		if (!create && faccessat(dfd, ".", W_OK | X_OK, 0) == 0)
+		if (!create && dir_writable(dfd))
 			return DIR_ABSENT_CREATABLE;
 		if (create && (mkdirat(dfd, name, mode) == 0 || errno == EEXIST)) {
 			(void)fsync(dfd);
@@ -565,7 +574,7 @@ check_usable(int fd, const struct stat *st, uid_t euid, const char *path, struct
 		return -1;
 	}
 	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
-	if (faccessat(fd, ".", W_OK | X_OK, 0) != 0) {
+	if (!dir_writable(fd)) {
 		say(why, path, NULL, 0, "not writable", errno);
 		return -1;
 	}
