@@ -341,20 +341,22 @@ dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t ql
 	for (int links = 0;; links++) {
 		unsigned i;
 		size_t t;
+		int cname = 0;
 
 		off = start;
 		*n = 0;
 		for (i = 0; i < count; i++) {
+			int mine;
+
 			if (read_rr(p, len, &off, &rr) != 0)
-				return DNS_BAD;
-			if (rr.cls != CLASS_IN || rr.olen != nlen || memcmp(rr.owner, name, nlen) != 0)
-				continue;
-			if (rr.type == T_CNAME)
 				break;
-			if (rr.type != qtype)
+			mine = rr.cls == CLASS_IN && rr.olen == nlen && memcmp(rr.owner, name, nlen) == 0;
+			if ((cname = mine && rr.type == T_CNAME) != 0)
+				break;
+			if (!mine || rr.type != qtype)
 				continue;
 			if (rr.rdlen != (qtype == T_A ? 4u : 16u))
-				return DNS_BAD;
+				break;
 			if (*n < max) {
 				out[*n].family = qtype == T_A ? AF_INET : AF_INET6;
 				memcpy(out[*n].a, p + rr.rd, rr.rdlen);
@@ -363,11 +365,14 @@ dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t ql
 		}
 		if (i == count)
 			break;
+		t = rr.rd;
+		if (!cname || (nlen = read_name(p, len, &t, name)) == 0 ||
+		    t != rr.rd + rr.rdlen) {
+			*n = 0;
+			return DNS_BAD;
+		}
 		if (links == CNAME_LINKS)
 			return DNS_NODATA;
-		t = rr.rd;
-		if ((nlen = read_name(p, len, &t, name)) == 0 || t != rr.rd + rr.rdlen)
-			return DNS_BAD;
 	}
 	return *n > 0 ? DNS_FOUND : DNS_NODATA;
 }
