@@ -19,9 +19,10 @@ BEARSSL_SHA256=102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
 # Debian packages the build and the tests use.
 BUILD_PKGS="build-essential musl-tools libjsmn-dev ca-certificates xz-utils file"
 # systemd: systemd-analyze verify of contrib/systemd; busybox, shellcheck: the init scripts
-# of contrib/ (OpenWrt's shell is busybox ash); debootstrap: the Dockerfile test's debian:12.
+# of contrib/ (OpenWrt's shell is busybox ash); debootstrap: the Dockerfile test's debian:12;
+# dnsmasq-base: the DNS server test_dns asks.
 TEST_PKGS="python3 openssl nodejs systemd strace valgrind tinyproxy curl time mandoc podman runc
-	busybox shellcheck debootstrap python3-jsonschema"
+	busybox shellcheck debootstrap python3-jsonschema dnsmasq-base"
 # libFuzzer and the sanitizers' runtimes come with clang 14 and libclang-rt-14-dev.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # npm's cache for the tests' npm modules, per machine and outside the work tree, so a fresh

@@ -812,7 +812,9 @@ static int
 detach_report(void *ctx, struct report_run *r)
 {
 	struct detach *d = ctx;
-	pid_t pid = fork();
+	/* _Fork, not fork: the process has no threads and no atfork handlers, and
+	 * fork's extra locking would link musl's pthread lock code for nothing. */
+	pid_t pid = _Fork();
 	int fd;
 
 	if (pid != 0) {

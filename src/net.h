@@ -3,16 +3,10 @@
  *
  * Deadlines are absolute CLOCK_MONOTONIC milliseconds (net_now_ms() + timeout).
  * Every wait is a poll() bounded by the deadline; sockets are non-blocking.
- * Resolution runs getaddrinfo on a helper thread, so a resolver that never
- * answers cannot hold the process past the deadline. Error lines go to a
- * caller's err[errlen]; err may be NULL (or errlen 0) when no line is wanted.
- *
- * Threads: a name (not a literal) costs one short-lived detached thread. A lookup
- * that outlives its deadline is abandoned: its thread finishes on its own and
- * frees its own result (all it touches is static). At most 4 lookups can be
- * pending at once; a lookup that finds every slot taken by abandoned ones waits
- * for one until its deadline. Meant for a process that exits soon after a
- * timeout, as anontel does.
+ * Names are resolved by dns.c (/etc/hosts, then DNS over UDP) on the caller's
+ * thread, polling under the same deadline, so a name server that never answers
+ * cannot hold the process past it. No threads, no allocation. Error lines go to
+ * a caller's err[errlen]; err may be NULL (or errlen 0) when no line is wanted.
  */
 #ifndef ANONTEL_NET_H
 #define ANONTEL_NET_H
@@ -26,19 +20,21 @@ int64_t net_now_ms(void);
 
 /*
  * Resolves host (a name, an IPv4 literal or an IPv6 literal without brackets) and
- * connects to port, trying every address getaddrinfo returns (IPv6 and IPv4, in
- * its RFC 6724 order, first 16) until one accepts, all before the deadline.
- * A literal is parsed in place, and a localhost name (net_is_localhost) is
- * 127.0.0.1 then ::1: no thread, no /etc/hosts, no DNS. An address that
+ * connects to port, trying every address dns_resolve returns (IPv6 and IPv4
+ * interleaved, IPv6 first, at most 16) until one accepts, all before the deadline.
+ * A literal is parsed in place (inet_pton), and a localhost name
+ * (net_is_localhost) is 127.0.0.1 then ::1: no /etc/hosts, no DNS. An address that
  * fails lets the next one start at once; one still pending after 250 ms lets the
  * next start alongside it (RFC 8305's connection attempt delay), and the first to
  * connect wins, so a black-holed address costs 250 ms, not the whole deadline.
  * Returns a connected socket (non-blocking, close-on-exec), or -1 with one line in
  * err:
- *   "HOST: name does not resolve"          EAI_NONAME / EAI_NODATA, empty host
- *   "HOST: temporary failure resolving"    EAI_AGAIN (resolver failed or refused)
+ *   "HOST: name does not resolve"          NXDOMAIN, no address, empty host
+ *   "HOST: temporary failure resolving"    SERVFAIL, REFUSED, truncated, or no
+ *                                          answer within resolv.conf's timeout
  *   "HOST: resolving timed out"            deadline passed during resolution
- *   "HOST: resolving failed: WHY"          any other getaddrinfo error
+ *   "HOST: resolving failed: WHY"          a malformed answer, another RCODE, a
+ *                                          system call's error (dns.h)
  *   "HOST:PORT: connection refused"        also "host unreachable", "network
  *   "HOST:PORT: connect timed out"         unreachable", "connection reset", strerror
  * HOST:PORT is "[HOST]:PORT" for an IPv6 literal. With several addresses the

@@ -22,20 +22,19 @@
  *   Argument checks read the low 32 bits of an argument (both supported
  *   architectures are little-endian); every argument checked here is an int or
  *   is truncated to 32 bits by the kernel (open flags, socket family/type, ioctl
- *   request, clone flags via lower_32_bits, mmap/mprotect prot whose unknown
- *   high bits the kernel refuses).
- * - Violations use SECCOMP_RET_KILL_PROCESS: with the resolver thread alive,
- *   killing one thread would leave a half-run process. Kernels before 4.14 treat
- *   the unknown value as SECCOMP_RET_KILL (the thread) — their default for any
- *   unknown action — so no probing or second filter is needed.
- * - A few calls fail with an errno instead of killing, because a libc probes
- *   them and falls back (clone3 -> clone in glibc 2.34+; socket families other
- *   than AF_INET/AF_INET6 in NET: glibc's getaddrinfo asks nscd over AF_UNIX and
- *   the kernel over AF_NETLINK before sorting addresses). Denied either way.
+ *   request, clone flags via lower_32_bits, mmap prot whose unknown high bits
+ *   the kernel refuses).
+ * - Violations use SECCOMP_RET_KILL_PROCESS (the process has one thread, so
+ *   KILL_THREAD would do the same; PROCESS says what is meant). Kernels before
+ *   4.14 treat the unknown value as SECCOMP_RET_KILL (the thread) — their
+ *   default for any unknown action — so no probing or second filter is needed.
+ * - A socket family other than AF_INET/AF_INET6 in NET and PROBE fails with
+ *   EAFNOSUPPORT instead of killing: a failed socket() is an error the code
+ *   reports, not a sign of a compromise.
  * - The host (glibc) build, which the unit tests use, gets a few extra calls
- *   under __GLIBC__ that glibc's threads and the sanitizers' runtime make
- *   (set_robust_list, rseq, sigaltstack, madvise, ...). The static musl binary
- *   never has them in its list.
+ *   under __GLIBC__ that glibc and the sanitizers' runtime make (set_robust_list
+ *   in a forked child, sigaltstack, madvise, ...). The static musl binary never
+ *   has them in its list.
  * - valgrind does not model seccomp filters: under valgrind the filter would
  *   judge valgrind's own calls. Do not run the binary under valgrind with it on.
  */
@@ -126,7 +125,7 @@ struct sbx_prog {            /* struct sock_fprog */
 #define C_ERASE 8u
 #define C_ALL   (C_LOCAL | C_NET | C_PROBE | C_ERASE)
 #define C_RO    (C_LOCAL | C_PROBE | C_ERASE)  /* files opened read-only */
-#define C_CONN  (C_NET | C_PROBE)      /* sockets, the resolver's thread */
+#define C_CONN  (C_NET | C_PROBE)      /* sockets, DNS */
 #define C_STATE (C_NET | C_ERASE)      /* removals in the state dir, its lock */
 
 /* One argument check: (arg[idx] & mask) must equal one of v[0..nv-1], else the
@@ -198,20 +197,12 @@ static const struct rule rules[] = {
 	ALLOW(SYS_geteuid, C_LOCAL | C_NET), /* the state dir's owner check */
 	ALLOW(SYS_getpid, C_NET),            /* state's temp names */
 
-	/* Memory: malloc inside the libc (opendir, getaddrinfo), the caFile mapping
-	 * (check --report reloads it; a probe's redirect to https loads it), thread
-	 * stacks. Never executable. */
-	ALLOW(SYS_brk, C_ALL),
-	ALLOW_IF(SYS_mmap, C_ALL, 2, PROT_EXEC, 0),
-	ALLOW_IF(SYS_mprotect, C_CONN, 2, PROT_EXEC, 0),  /* a thread stack's guard */
-	ALLOW(SYS_munmap, C_ALL),
 
 	/* Time (musl falls back to the call when the vDSO is not usable), and the ends
 	 * of a run. */
 	ALLOW(SYS_clock_gettime, C_ALL),
 	ALLOW(SYS_rt_sigreturn, C_ALL),
-	ALLOW(SYS_restart_syscall, C_ALL),   /* a poll/futex wait resumed after SIGSTOP */
-	ALLOW(SYS_exit, C_CONN),             /* the resolver thread's end */
+	ALLOW(SYS_restart_syscall, C_ALL),   /* a poll wait resumed after SIGSTOP */
 	ALLOW(SYS_exit_group, C_ALL),
 
 	/* The butler ID's IPv4 address: socket(AF_INET, SOCK_DGRAM) + SIOCGIFADDR.
@@ -221,14 +212,12 @@ static const struct rule rules[] = {
 		{ 1, 1, KERNEL_SOCK_TYPE_MASK, { SOCK_DGRAM, 0 }, RET_KILL_PROCESS } } },
 	ALLOW_IF(SYS_ioctl, C_LOCAL | C_NET, 1, 0xffffffffu, SIOCGIFADDR),
 
-	/* NET, PROBE: TCP and UDP over IPv4/IPv6 (no raw sockets, no AF_UNIX, no
-	 * netlink). */
+	/* NET, PROBE: TCP, and UDP for DNS (dns.c: one connected socket per name
+	 * server), over IPv4/IPv6 (no raw sockets, no AF_UNIX, no netlink). */
 	{ SYS_socket, C_CONN, RET_ALLOW, 2, {
 		{ 0, 2, 0xffffffffu, { AF_INET, AF_INET6 }, RET_ERRNO(EAFNOSUPPORT) },
 		{ 1, 2, KERNEL_SOCK_TYPE_MASK, { SOCK_STREAM, SOCK_DGRAM }, RET_KILL_PROCESS } } },
 	ALLOW(SYS_connect, C_CONN),
-	ALLOW(SYS_bind, C_CONN),             /* musl's resolver binds its UDP socket */
-	ALLOW(SYS_getsockname, C_CONN),      /* getaddrinfo's address sorting */
 	ALLOW(SYS_getsockopt, C_CONN),       /* SO_ERROR after a non-blocking connect */
 	ALLOW(SYS_setsockopt, C_CONN),       /* TCP_NODELAY */
 	ALLOW(SYS_sendto, C_CONN),           /* send() */
@@ -238,32 +227,23 @@ static const struct rule rules[] = {
 #else
 	ALLOW(SYS_ppoll, C_CONN),            /* poll() on aarch64 */
 #endif
-	ALLOW(SYS_getrandom, C_NET),         /* the state's jitter */
+	ALLOW(SYS_getrandom, C_CONN),        /* DNS query IDs; NET: the state's jitter */
 
-	/* NET: the resolver's helper thread, and check --report's detached child
-	 * (fork: clone with SIGCHLD as its only flag on aarch64, SYS_fork on x86_64;
-	 * the child's setsid and its 0-2 moved onto /dev/null). PROBE: the thread
-	 * only. */
-	{ SYS_clone, C_NET, RET_ALLOW, 1, { { 0, 2, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
-	    KERNEL_CSIGNAL, { KERNEL_CLONE_THREAD | KERNEL_CLONE_VM, SIGCHLD }, RET_KILL_PROCESS } } },
-	{ SYS_clone, C_PROBE, RET_ALLOW, 1, { { 0, 1, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
-	    KERNEL_CSIGNAL, { KERNEL_CLONE_THREAD | KERNEL_CLONE_VM, 0 }, RET_KILL_PROCESS } } },
+	/* NET: check --report's detached child (_Fork: clone with SIGCHLD as its
+	 * only flag on aarch64, SYS_fork on x86_64, all signals blocked around it;
+	 * the child's setsid and its 0-2 moved onto /dev/null). */
+	{ SYS_clone, C_NET, RET_ALLOW, 1, { { 0, 1, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
+	    KERNEL_CSIGNAL, { SIGCHLD, 0 }, RET_KILL_PROCESS } } },
 #ifdef SYS_fork
 	ALLOW(SYS_fork, C_NET),
 #endif
-	ALLOW(SYS_gettid, C_NET),            /* musl's fork, in the child */
+	ALLOW(SYS_rt_sigprocmask, C_NET),
+	ALLOW(SYS_gettid, C_NET),            /* musl's _Fork, in the child */
 	ALLOW(SYS_setsid, C_NET),
 #ifdef SYS_dup2
 	ALLOW(SYS_dup2, C_NET),
 #endif
 	ALLOW(SYS_dup3, C_NET),              /* dup2() on aarch64 */
-#ifdef SYS_clone3
-	DENY(SYS_clone3, C_CONN, ENOSYS),    /* flags behind a pointer: make glibc use clone */
-#else
-	DENY(435, C_CONN, ENOSYS),           /* __NR_clone3, the same on both */
-#endif
-	ALLOW(SYS_futex, C_CONN),
-	ALLOW(SYS_rt_sigprocmask, C_CONN),
 
 	/* NET: writing in the state dir. */
 #ifdef SYS_mkdir
@@ -282,16 +262,13 @@ static const struct rule rules[] = {
 
 #ifdef __GLIBC__
 	/* Host builds only (unit tests: glibc, ASan, UBSan); see the top. */
-	ALLOW(SYS_set_robust_list, C_CONN),
-	ALLOW(SYS_rt_sigaction, C_CONN),     /* glibc's pthread_create: SIGSETXID handler */
-	ALLOW(SYS_sched_getaffinity, C_CONN), /* ASan's thread start */
-#ifdef SYS_rseq
-	ALLOW(SYS_rseq, C_CONN),
-#endif
+	ALLOW(SYS_set_robust_list, C_NET),   /* glibc's fork, in the child */
+	ALLOW(SYS_brk, C_ALL),               /* malloc in glibc and the sanitizers */
+	ALLOW_IF(SYS_mmap, C_ALL, 2, PROT_EXEC, 0),
+	ALLOW(SYS_munmap, C_ALL),
 	ALLOW(SYS_sigaltstack, C_ALL),
 	ALLOW(SYS_madvise, C_ALL),
 	ALLOW(SYS_gettid, C_ALL),
-	ALLOW(SYS_lseek, C_CONN),            /* glibc's stdio in getaddrinfo */
 #endif
 };
 

@@ -11,15 +11,15 @@
  *                  SIOCGIFADDR ioctl of the ID (no connect, no send: it cannot
  *                  carry a byte), exit.
  *   SANDBOX_NET    report, check --report: LOCAL's calls plus TCP/UDP over AF_INET
- *                  and AF_INET6, the resolver's helper thread (clone only with
- *                  CLONE_THREAD, futex, signal masks), a plain fork with setsid
- *                  and dup2 (check --report's detached child), getrandom, and
- *                  writes in the state dir (open for write, mkdir, rename,
- *                  unlink, link, fsync, flock).
+ *                  and AF_INET6 (UDP: DNS), getrandom (DNS query IDs, the
+ *                  state's jitter), a plain fork (clone only with SIGCHLD, no
+ *                  CLONE_VM or CLONE_THREAD) with setsid and dup2 (check
+ *                  --report's detached child), and writes in the state dir
+ *                  (open for write, mkdir, rename, unlink, link, fsync, flock).
  *   SANDBOX_PROBE  check without --report: files read-only (the CA file a
  *                  redirect to https loads), writes to open descriptors, TCP/UDP
- *                  over AF_INET and AF_INET6 and the resolver's thread as in NET.
- *                  No fork, setsid or dup2, no getrandom, no state-dir calls
+ *                  over AF_INET and AF_INET6 and getrandom (DNS query IDs) as in
+ *                  NET. No fork, setsid or dup2, no state-dir calls
  *                  (mkdir, rename, unlink, link, fsync, flock), none of LOCAL's
  *                  ID or facts calls (SIOCGIFADDR, uname, getdents64, geteuid).
  *   SANDBOX_ERASE  forget, and report when telemetry is off (it removes what was
@@ -29,7 +29,9 @@
  *                  a run can remove files but not make or change one. No sockets,
  *                  no uname, no getrandom.
  *
- * In all: mmap/mprotect never with PROT_EXEC; no execve, ptrace, kill,
+ * In all: no mmap, mprotect or brk (the static binary allocates nothing; the
+ * glibc host build of the unit tests may map memory, never executable); no
+ * threads (clone only as NET's plain fork, no clone3); no execve, ptrace, kill,
  * mount, chmod, chown, setuid... A call outside the list ends the whole process
  * as if by SIGSYS (SECCOMP_RET_KILL_PROCESS), except a few that libcs probe and
  * handle failing, which fail with an errno instead (see sandbox.c). Paths cannot
@@ -67,8 +69,8 @@ enum sandbox_class {
  *
  * Kernels before 4.14 do not know SECCOMP_RET_KILL_PROCESS and treat it as their
  * default, SECCOMP_RET_KILL (the thread): a forbidden call then ends the calling
- * thread only (the main thread, or the resolver thread whose caller then times
- * out). We keep one filter for every kernel rather than probing.
+ * thread only, which is the whole process (anontel has one thread). We keep one
+ * filter for every kernel rather than probing.
  */
 int sandbox_enter(enum sandbox_class class, char *err, size_t errlen);
 

@@ -36,6 +36,9 @@ LOOPBACK6 = "::1"
 # A name with two addresses, the first refusing (see test_peers.test_hosts_with_two_addresses).
 MULTI_HOSTS = ["127.0.0.1 multi.test", "127.0.0.3 multi.test"]
 MULTI_SERVER = "127.0.0.3"
+# The names test_dns asks DNS for (the dns leaf certificate carries them all).
+DNS_NAMES = ["api.dns.test", "v6only.dns.test", "chain.dns.test", "api", "hosts.dns.test",
+             "hand.dns.test"]
 OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
 # ---------------------------------------------------------------- certificates
@@ -103,7 +106,7 @@ class Leaf:
 class Certs:
     """root (CA file content for the tests), other_root (an unrelated CA), inter, and
     leaves: ec, rsa (localhost), names (multi.test, svc.test, v6.test), other (other.test),
-    expired, notyet, selfsigned (localhost)."""
+    dns (the names test_dns resolves: DNS_NAMES), expired, notyet, selfsigned (localhost)."""
 
 
 _CERTS = None
@@ -191,6 +194,7 @@ def _make_certs():
     c.rsa = leaf("rsa", ["localhost"], rsa=True)
     c.names = leaf("names", ["multi.test", "svc.test", "v6.test"])
     c.other = leaf("other", ["other.test"])
+    c.dns = leaf("dns", DNS_NAMES)
     c.expired = leaf("expired", ["localhost"], dates=("20200101000000Z", "20200201000000Z"))
     c.notyet = leaf("notyet", ["localhost"], dates=("20990101000000Z", "20991231000000Z"))
     key("selfsigned")
@@ -548,6 +552,131 @@ class SilentDNS:
                 continue
             except OSError:
                 return
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(2)
+        self._s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Dnsmasq:
+    """Debian's dnsmasq (dnsmasq-base) in the foreground on addr:53, answering only from
+    its command line (no upstream, no /etc/hosts, no resolv.conf): `records` are its
+    options (--host-record=..., --cname=..., --local=/zone/ for NXDOMAIN). Every query is
+    logged; .queries() lists them as ("A" | "AAAA", name)."""
+
+    def __init__(self, dirpath, addr, records):
+        if shutil.which("dnsmasq") is None:
+            raise lib.CheckFailed(f"dnsmasq is not installed (Debian's dnsmasq-base): {lib.SETUP}")
+        self.addr = addr
+        self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir=dirpath)
+        self.log = os.path.join(self.dir, "queries.log")
+        out = open(os.path.join(self.dir, "stdout"), "wb")
+        self.proc = subprocess.Popen(
+            ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+             "--bind-interfaces", f"--listen-address={addr}", "--port=53", "--user=root",
+             "--group=root", "--pid-file=", "--log-queries", f"--log-facility={self.log}"]
+            + list(records), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.close()
+        if not self._wait_ready(5.0):
+            self.stop()
+            raise RuntimeError(f"dnsmasq did not start on {addr}: {self.output()}")
+
+    def _wait_ready(self, secs):
+        # Ready when it answers a query (for a name it does not know: REFUSED or NXDOMAIN).
+        query = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ready\x00\x00\x01\x00\x01"
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.1)
+                try:
+                    s.sendto(query, (self.addr, 53))
+                    if s.recv(512)[:2] == query[:2]:
+                        return True
+                except OSError:
+                    time.sleep(0.05)
+        return False
+
+    def output(self):
+        with contextlib.suppress(OSError):
+            return open(os.path.join(self.dir, "stdout"), errors="replace").read()
+        return ""
+
+    def queries(self):
+        with contextlib.suppress(OSError):
+            text = open(self.log, errors="replace").read()
+            return [q for q in re.findall(r"query\[(A|AAAA)\] (\S+) from", text)
+                    if q[1] != "ready"]
+        return []
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(3)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def dns_question(packet):
+    """(ID, name, qtype, the question's bytes) of a query (uncompressed, as clients send)."""
+    i, labels = 12, []
+    while packet[i]:
+        labels.append(packet[i + 1:i + 1 + packet[i]].decode("ascii", "replace"))
+        i += 1 + packet[i]
+    qtype = int.from_bytes(packet[i + 1:i + 3], "big")
+    return int.from_bytes(packet[:2], "big"), ".".join(labels), qtype, packet[12:i + 5]
+
+
+def dns_answer(query, rcode=0, records=(), flags=0x81, qid=None, question=None):
+    """A hand-made answer to `query`: `records` are (owner bytes, type, rdata bytes) of
+    class IN; owner b"\\xc0\\x0c" is the question's name."""
+    q_id, _, _, q = dns_question(query)
+    head = (q_id if qid is None else qid).to_bytes(2, "big") + bytes([flags, 0x80 | rcode])
+    head += b"\x00\x01" + len(records).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+    body = b"".join(owner + rtype.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x3c" +
+                    len(rd).to_bytes(2, "big") + rd for owner, rtype, rd in records)
+    return head + (q if question is None else question) + body
+
+
+class HandDNS:
+    """A UDP socket on addr:53 whose answers a test writes: reply(query, sock) is called
+    for each query (dns_question/dns_answer help) and sends what it likes with
+    sock.sendto(..., peer) where peer is .peer; .queries counts them."""
+
+    def __init__(self, addr, reply):
+        self.addr, self.reply, self.queries, self.peer = addr, reply, 0, None
+        self._stop = threading.Event()
+        self._s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._s.bind((addr, 53))
+        self._s.settimeout(0.05)
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                data, self.peer = self._s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.queries += 1
+            with contextlib.suppress(Exception):
+                self.reply(data, self._s)
 
     def stop(self):
         self._stop.set()

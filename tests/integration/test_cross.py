@@ -162,7 +162,7 @@ def test_riscv64_show_says_riscv64(tmp):
 
 
 def _report_delivers(target, tmp):
-    # DNS (localhost via /etc/hosts in the resolver thread), TLS 1.2 with the test CA
+    # localhost (loopback, no DNS), TLS 1.2 with the test CA
     # from caFile, the POST and its reply: all inside the emulated binary.
     with peers.TLSServer() as s:
         cfg = peers.tls_config(tmp, s)

@@ -135,7 +135,7 @@ def _strace_check(tmp, url):
 
 
 def test_literal_addresses_need_no_resolver(tmp):
-    # 127.0.0.1 and [::1] are parsed where they are read: no resolver thread, no
+    # 127.0.0.1 and [::1] are parsed where they are read: no resolver, no
     # allocation (brk/mmap are malloc's), no file read for them, no DNS.
     lib.check(shutil.which("strace"), "strace is not installed (./build.sh test installs it)")
     with runs.Server() as s4, _v6_only_server() as s6:

@@ -131,9 +131,9 @@ def test_every_verb_runs_sandboxed(tmp):
 
 
 def test_check_runs_in_the_probe_class(tmp):
-    """check without --report enters PROBE (no state writes, no fork): a probe that
-    resolves a name on the helper thread, and one whose http -> https redirect loads
-    SSL_CERT_FILE after the filter is on (open read-only, mmap), both work; with
+    """check without --report enters PROBE (no state writes, no fork): a probe of
+    http://localhost whose http -> https redirect loads SSL_CERT_FILE after the filter
+    is on (open read-only, read) works; with
     --report the same probe gets NET, which allows more."""
     root = peers.certs().root
     with _NoKills(), peers.TLSServer(reply=OK_REPLY) as secure, runs.Server() as plain:
@@ -175,9 +175,10 @@ def test_report_keeps_and_resends_sandboxed(tmp):
         lib.eq(len(runs.log_names(env["ANONTEL_STATE_DIR"])), 2, "both in the audit log")
 
 
-def test_resolver_thread_sandboxed(tmp):
-    """A name from /etc/hosts with two addresses: musl's getaddrinfo on the helper
-    thread, its address sorting (UDP connect + getsockname), two connects."""
+def test_hosts_name_sandboxed(tmp):
+    """A name from /etc/hosts with two addresses: dns.c reads /etc/hosts and
+    resolv.conf inside the filter, then two connects. (DNS itself in the sandbox:
+    test_dns.)"""
     binds = {"/etc/hosts": peers.hosts_file(tmp, peers.MULTI_HOSTS)}
     with _NoKills(), peers.TLSServer(peers.certs().names, host=peers.MULTI_SERVER) as s:
         cfg = peers.tls_config(tmp, s, endpoint=f"https://multi.test:{s.port}/collect")
