@@ -36,8 +36,9 @@ prefix_ci(const char *s, size_t n, const char *prefix)
 
 /*
  * Canonical dotted quad only: four decimal parts 0..255 without leading zeros.
- * The resolver's inet_aton would also take "127.1", "0x7f.1" or "2130706433";
- * those are refused by the caller rather than guessed at.
+ * inet_aton (what C libraries' resolvers, curl and browsers accept) would also
+ * take "127.1", "0x7f.1" or "2130706433"; those are refused by the caller rather
+ * than guessed at, so no reader can take the host for another address.
  */
 static int
 parse_ipv4(const char *s, size_t n, unsigned char out[4])

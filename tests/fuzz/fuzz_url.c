@@ -17,8 +17,8 @@
  * url_format + url_parse unchanged; a refused one is all zeros and the reason is
  * one of url.c's fixed texts (never a piece of the input, so no credential can
  * leak). url_is_loopback agrees with an independent reading: inet_pton for IPv6,
- * and for IPv4 musl's own inet_aton (what the static binary's resolver uses): a
- * host musl would read as an address must be the canonical dotted quad inet_pton
+ * and for IPv4 musl's own inet_aton (what C libraries' resolvers accept): a
+ * host inet_aton would read as an address must be the canonical dotted quad inet_pton
  * reads the same way. url_resolve keeps the base's origin for "/path" and works
  * in place. NO_PROXY matching ignores ASCII case and equals the OR of its entries.
  * url_proxy_for returns an http:// proxy with path "/", and errors that name the
@@ -73,7 +73,7 @@ all_zero(const void *p, size_t n)
 	return acc == 0;
 }
 
-/* musl 1.2's __inet_aton (src/network/inet_aton.c), as the static binary's
+/* musl 1.2's __inet_aton (src/network/inet_aton.c), as a C library's
  * getaddrinfo reads a numeric host. */
 static int
 musl_inet_aton(const char *s0, unsigned char d[4])
