@@ -5,9 +5,10 @@
  * For Curve25519 (X25519 key exchange, RFC 7748) it is our own code on compilers
  * with unsigned __int128 (x86_64, aarch64, riscv64: five 51-bit limbs), about a
  * fifth of the instructions of BearSSL's br_ec_c25519_m31, which it then keeps out
- * of the link; so is P-256, routed to p256.h's p256_ec (ECDHE in constant time),
- * which keeps br_ec_p256_m31 out. Without __int128 (armhf) both stay BearSSL's.
- * P-384 and P-521 are BearSSL's br_ec_prime_i31, as br_ec_all_m31 routes them.
+ * of the link. P-256 goes to p256.h's p256_ec (our constant-time ECDH), which keeps
+ * br_ec_p256_m31 out in the same way. Without __int128 (armhf) both curves stay
+ * BearSSL's. P-384 and P-521 are BearSSL's br_ec_prime_i31, as br_ec_all_m31 routes
+ * them.
  *
  * Our Curve25519 code runs in constant time for the scalar (a Montgomery ladder with
  * masked swaps, no branch or memory index that depends on it, inversion by a fixed
