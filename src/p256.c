@@ -684,8 +684,8 @@ fp_sub_ct(fe r, const fe a, const fe b)
  *
  * Each formula is a program over a file of field registers (as BearSSL's
  * ec_prime_i31.c does its formulas): one 16-bit instruction per field operation,
- * the operation and its three registers 4 bits each, run by pt_run. A loop over a
- * table of 77 instructions is a third of the code of 77 calls written out.
+ * the operation and its three registers 4 bits each, run by pt_run: 2 bytes an
+ * operation, where a call written out takes about 20 (gcc -Os, x86_64).
  */
 enum {
 	X1, Y1, Z1,             /* input a */
@@ -742,8 +742,8 @@ struct ecdh {
 	fe tab[16][3], acc[3], t[3], reg[NREG];
 };
 
-/* r = a + b (code CODE_ADD) or 2a (CODE_DBL, b unread): a, b, r points; r may be
- * a or b. */
+/* r = a + b (code CODE_ADD), or 2a (CODE_DBL, with b = a, which it does not use):
+ * a, b, r points; r may be a or b. */
 static void
 pt_run(struct ecdh *e, fe r[3], const fe a[3], const fe b[3], const uint16_t *code,
     size_t len)
