@@ -1,27 +1,31 @@
 /*
- * p256: ECDSA verification on P-256 with 4 x 64-bit limbs.
+ * p256: ECDSA verification and ECDH on P-256 with 4 x 64-bit limbs.
  *
  * Field elements and scalars are 4 little-endian 64-bit limbs, always fully
  * reduced (below the modulus), so equality is limb equality. Coordinates are in
- * Montgomery form mod p (fp_mul: CIOS with p's reduction step written out).
- * Scalars need no multiplication: u1 = h/s and u2 = r/s mod n come from one
- * binary extended Euclid run (mod_div2).
+ * Montgomery form mod p (mont_mul: CIOS with p's reduction step written out).
  *
- * Points are Jacobian (X/Z^2, Y/Z^3), Z = 0 being the point at infinity.
- * Doubling uses a = -3 (Bernstein-Lange "dbl-2001-b", with Z3 = 2YZ); addition is
- * the classic 12M + 4S formula (11M when the second point is affine), with the
- * equal and opposite cases tested. u1 G + u2 Q is one run of 257 doublings over
- * both scalars in width-5 NAF (Straus-Shamir): the odd multiples 1G..15G are a
- * 512-byte affine table, 1Q..15Q are computed at each call. x(R) mod n == r is
- * checked as X == r' Z^2 (mod p) for r' = r, and r' = r + n when that is below p,
- * so no inversion mod p is needed.
+ * Verification (variable time: every value is public, see p256.h). Scalars need
+ * no multiplication: u1 = h/s and u2 = r/s mod n come from one binary extended
+ * Euclid run (mod_div2). Points are Jacobian (X/Z^2, Y/Z^3), Z = 0 being the point
+ * at infinity. Doubling uses a = -3 (Bernstein-Lange "dbl-2001-b", with Z3 = 2YZ);
+ * addition is the classic 12M + 4S formula (11M when the second point is affine),
+ * with the equal and opposite cases tested. u1 G + u2 Q is one run of 257
+ * doublings over both scalars in width-5 NAF (Straus-Shamir): the odd multiples
+ * 1G..15G are a 512-byte affine table, 1Q..15Q are computed at each call. x(R) mod
+ * n == r is checked as X == r' Z^2 (mod p) for r' = r, and r' = r + n when that is
+ * below p, so no inversion mod p is needed.
  *
- * Variable time throughout: every value is public (see p256.h). Written for
- * gcc -Os, measured with callgrind: see the comments on add4 and mac.
+ * ECDH (constant time in the scalar, below the "ECDH" line): its own field
+ * functions without branches (fp_*_ct; mont_mul is shared), homogeneous projective
+ * points with complete formulas, 4-bit fixed windows over a 16-entry table read
+ * whole at each step, and one inversion by Fermat at the end.
+ *
+ * Written for gcc -Os, measured with callgrind: see the comments on add4 and mac.
  */
 #include "p256.h"
 
-#include <string.h>
+#include <string.h>   /* explicit_bzero (-D_DEFAULT_SOURCE) */
 
 #ifdef __SIZEOF_INT128__
 
@@ -36,9 +40,9 @@ static const fe N = { 0xf3b9cac2fc632551, 0xbce6faada7179e84, 0xffffffffffffffff
 /* 2^512 mod p: fp_mul by it converts to Montgomery form. */
 static const fe P_RR = { 0x0000000000000003, 0xfffffffbffffffff, 0xfffffffffffffffe,
 	0x00000004fffffffd };
-/* The curve's b, plain (FIPS 186-4 D.1.2.3). */
-static const fe CURVE_B = { 0x3bce3c3e27d2604b, 0x651d06b0cc53b0f6, 0xb3ebbd55769886bc,
-	0x5ac635d8aa3a93e7 };
+/* The curve's b (FIPS 186-4 D.1.2.3) in Montgomery form: b 2^256 mod p. */
+static const fe B_MONT = { 0xd89cdf6229c4bddf, 0xacf005cd78843090, 0xe5a220abf7212ed6,
+	0xdc30061d04874834 };
 static const fe ZERO = { 0, 0, 0, 0 };
 static const fe ONE = { 1, 0, 0, 0 };
 /* 1 in Montgomery form mod p: 2^256 - p. */
@@ -202,15 +206,16 @@ adc(uint64_t *c, uint64_t a, uint64_t b)
 }
 
 /*
- * r = a * b / 2^256 mod p, for a, b < p; r may be a or b. Montgomery
- * multiplication (CIOS, Koc-Acar-Kaliski 1996), each reduction step written for
- * p's form: q = t0, as p = -1 mod 2^64, and q p = q (2^64 - 1) + q (2^32 - 1) 2^64
- * + q P[3] 2^192. Added to t, the first term clears limb 0 with a carry of q,
- * which joins the second as q 2^32 at limb 1 (q << 32 there, q >> 32 at limb 2);
- * the third is one product at limb 3.
+ * r = a * b / 2^256 mod p + top 2^256, with top (returned) 0 or 1, for a, b < p:
+ * the sum is below 2p; r may be a or b. Montgomery multiplication (CIOS,
+ * Koc-Acar-Kaliski 1996), each reduction step written for p's form: q = t0, as
+ * p = -1 mod 2^64, and q p = q (2^64 - 1) + q (2^32 - 1) 2^64 + q P[3] 2^192. Added
+ * to t, the first term clears limb 0 with a carry of q, which joins the second as
+ * q 2^32 at limb 1 (q << 32 there, q >> 32 at limb 2); the third is one product at
+ * limb 3. No branch: the ECDH code below calls it on secrets too.
  */
-static void
-fp_mul(fe r, const fe a, const fe b)
+static uint64_t
+mont_mul(fe r, const fe a, const fe b)
 {
 	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5, c, q;
 
@@ -233,7 +238,14 @@ fp_mul(fe r, const fe a, const fe b)
 		t4 = t5 + (t3 < c);
 	}
 	r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
-	if (t4 != 0 || !fe_lt(r, P))
+	return t4;
+}
+
+/* r = a * b / 2^256 mod p, for a, b < p, on public values (a branch); r may be a or b. */
+static void
+fp_mul(fe r, const fe a, const fe b)
+{
+	if (mont_mul(r, a, b) != 0 || !fe_lt(r, P))
 		sub4(r, r, P);
 }
 
@@ -498,8 +510,7 @@ decode_point(struct point *q, const unsigned char *b, size_t len)
 	mod_add(t, q->x, q->x, P);
 	mod_add(t, t, q->x, P);
 	mod_sub(rhs, rhs, t, P);
-	fp_mul(t, CURVE_B, P_RR);
-	mod_add(rhs, rhs, t, P);
+	mod_add(rhs, rhs, B_MONT, P);
 	return fe_eq(lhs, rhs);
 }
 
@@ -574,6 +585,325 @@ p256_vrfy_asn1(const br_ec_impl *impl, const void *hash, size_t hash_len,
 	sig_len = br_ecdsa_asn1_to_raw(raw, sig_len);
 	return vrfy_raw(hash, hash_len, pk, raw, sig_len);
 }
+
+/* ---------------------------------------------------------------- ECDH ----- */
+
+/*
+ * Everything below runs in constant time for the scalar: the scalar's bits are
+ * only ever used as masks, every field operation on a secret value is
+ * branch-free (mont_mul, and the fp_*_ct functions), and the table is read whole
+ * at each step. The point taken in (the peer's, or G) and the scalar's length are
+ * public.
+ */
+
+/* r = a where mask is all ones, unchanged where it is 0. */
+static void
+fe_cmov(fe r, const fe a, uint64_t mask)
+{
+	for (int i = 0; i < 4; i++)
+		r[i] ^= mask & (r[i] ^ a[i]);
+}
+
+/* s = a - b - *w (*w 0 or 1), *w = the borrow out: adc's counterpart. */
+static inline __attribute__((always_inline)) uint64_t
+sbb(uint64_t *w, uint64_t a, uint64_t b)
+{
+	uint64_t d = a - b, k = a < b;
+
+	k |= d < *w;
+	d -= *w;
+	*w = k;
+	return d;
+}
+
+/*
+ * r = (top 2^256 + r) mod p, for top 0 or 1 and top 2^256 + r < 2p: r - p is kept
+ * unless it borrows with top 0 (then r < p). Limb by limb, for the reason given
+ * at add4; the choice by a mask.
+ */
+static void
+fp_reduce_ct(fe r, uint64_t top)
+{
+	uint64_t w = 0, t0, t1, t2, t3, keep;
+
+	t0 = sbb(&w, r[0], P[0]);
+	t1 = sbb(&w, r[1], P[1]);
+	t2 = sbb(&w, r[2], P[2]);
+	t3 = sbb(&w, r[3], P[3]);
+	keep = top - w;                         /* all ones: r < p */
+	r[0] = t0 ^ (keep & (r[0] ^ t0));
+	r[1] = t1 ^ (keep & (r[1] ^ t1));
+	r[2] = t2 ^ (keep & (r[2] ^ t2));
+	r[3] = t3 ^ (keep & (r[3] ^ t3));
+}
+
+/* r = a * b / 2^256, a + b, a - b (mod p), for a, b < p; r may be a or b. */
+static void
+fp_mul_ct(fe r, const fe a, const fe b)
+{
+	fp_reduce_ct(r, mont_mul(r, a, b));
+}
+
+static void
+fp_add_ct(fe r, const fe a, const fe b)
+{
+	uint64_t c = 0;
+
+	r[0] = adc(&c, a[0], b[0]);
+	r[1] = adc(&c, a[1], b[1]);
+	r[2] = adc(&c, a[2], b[2]);
+	r[3] = adc(&c, a[3], b[3]);
+	fp_reduce_ct(r, c);
+}
+
+/* The difference, and p added back under the mask of its borrow. */
+static void
+fp_sub_ct(fe r, const fe a, const fe b)
+{
+	uint64_t w = 0, c = 0, d0, d1, d2, d3, m;
+
+	d0 = sbb(&w, a[0], b[0]);
+	d1 = sbb(&w, a[1], b[1]);
+	d2 = sbb(&w, a[2], b[2]);
+	d3 = sbb(&w, a[3], b[3]);
+	m = -w;
+	r[0] = adc(&c, d0, m & P[0]);
+	r[1] = adc(&c, d1, m & P[1]);
+	r[2] = adc(&c, d2, m & P[2]);
+	r[3] = adc(&c, d3, m & P[3]);
+}
+
+/*
+ * Point arithmetic in homogeneous projective coordinates (x = X/Z, y = Y/Z; the
+ * point at infinity is (0 : Y : 0)), a point being fe[3] = { X, Y, Z }. The
+ * formulas are Renes-Costello-Batina 2016, "Complete addition formulas for prime
+ * order elliptic curves", algorithms 4 (addition) and 6 (doubling), for a = -3,
+ * step for step. Complete: the result is right for every pair of points on a
+ * curve of prime order (no point of order 2), as P-256 is, infinity and a = b
+ * included, so the same field operations run whatever the points are.
+ *
+ * Each formula is a program over a file of field registers (as BearSSL's
+ * ec_prime_i31.c does its formulas): one 16-bit instruction per field operation,
+ * the operation and its three registers 4 bits each, run by pt_run: 2 bytes an
+ * operation, where a call written out takes about 20 (gcc -Os, x86_64).
+ */
+enum {
+	X1, Y1, Z1,             /* input a */
+	X2, Y2, Z2,             /* input b (addition only) */
+	X3, Y3, Z3,             /* result */
+	T0, T1, T2, T3, T4,     /* scratch */
+	CB,                     /* the curve's b, Montgomery form */
+	NREG
+};
+
+#define MUL(d, a, b) (uint16_t)(0 << 12 | (d) << 8 | (a) << 4 | (b))
+#define ADD(d, a, b) (uint16_t)(1 << 12 | (d) << 8 | (a) << 4 | (b))
+#define SUB(d, a, b) (uint16_t)(2 << 12 | (d) << 8 | (a) << 4 | (b))
+
+/* (X3, Y3, Z3) = (X1, Y1, Z1) + (X2, Y2, Z2): 12M + 2 by b + 29 add (RCB alg. 4). */
+static const uint16_t CODE_ADD[] = {
+	MUL(T0, X1, X2), MUL(T1, Y1, Y2), MUL(T2, Z1, Z2),
+	ADD(T3, X1, Y1), ADD(T4, X2, Y2), MUL(T3, T3, T4),
+	ADD(T4, T0, T1), SUB(T3, T3, T4), ADD(T4, Y1, Z1),      /* t3 = X1 Y2 + X2 Y1 */
+	ADD(X3, Y2, Z2), MUL(T4, T4, X3), ADD(X3, T1, T2),
+	SUB(T4, T4, X3), ADD(X3, X1, Z1), ADD(Y3, X2, Z2),      /* t4 = Y1 Z2 + Y2 Z1 */
+	MUL(X3, X3, Y3), ADD(Y3, T0, T2), SUB(Y3, X3, Y3),      /* y3 = X1 Z2 + X2 Z1 */
+	MUL(Z3, CB, T2), SUB(X3, Y3, Z3), ADD(Z3, X3, X3),
+	ADD(X3, X3, Z3), SUB(Z3, T1, X3), ADD(X3, T1, X3),
+	MUL(Y3, CB, Y3), ADD(T1, T2, T2), ADD(T2, T1, T2),
+	SUB(Y3, Y3, T2), SUB(Y3, Y3, T0), ADD(T1, Y3, Y3),
+	ADD(Y3, T1, Y3), ADD(T1, T0, T0), ADD(T0, T1, T0),
+	SUB(T0, T0, T2), MUL(T1, T4, Y3), MUL(T2, T0, Y3),
+	MUL(Y3, X3, Z3), ADD(Y3, Y3, T2), MUL(X3, T3, X3),
+	SUB(X3, X3, T1), MUL(Z3, T4, Z3), MUL(T1, T3, T0),
+	ADD(Z3, Z3, T1),
+};
+
+/* (X3, Y3, Z3) = 2 (X1, Y1, Z1): 8M + 3S + 2 by b + 21 add (RCB alg. 6). */
+static const uint16_t CODE_DBL[] = {
+	MUL(T0, X1, X1), MUL(T1, Y1, Y1), MUL(T2, Z1, Z1),
+	MUL(T3, X1, Y1), ADD(T3, T3, T3), MUL(Z3, X1, Z1),
+	ADD(Z3, Z3, Z3), MUL(Y3, CB, T2), SUB(Y3, Y3, Z3),
+	ADD(X3, Y3, Y3), ADD(Y3, X3, Y3), SUB(X3, T1, Y3),
+	ADD(Y3, T1, Y3), MUL(Y3, X3, Y3), MUL(X3, X3, T3),
+	ADD(T3, T2, T2), ADD(T2, T2, T3), MUL(Z3, CB, Z3),
+	SUB(Z3, Z3, T2), SUB(Z3, Z3, T0), ADD(T3, Z3, Z3),
+	ADD(Z3, Z3, T3), ADD(T3, T0, T0), ADD(T0, T3, T0),
+	SUB(T0, T0, T2), MUL(T0, T0, Z3), ADD(Y3, Y3, T0),
+	MUL(T0, Y1, Z1), ADD(T0, T0, T0), MUL(Z3, T0, Z3),
+	SUB(X3, X3, Z3), MUL(Z3, T0, T1), ADD(Z3, Z3, Z3),
+	ADD(Z3, Z3, Z3),
+};
+
+/* One scalar multiplication's state, in one place so one wipe clears it: tab[i] =
+ * i P (tab[0] infinity, tab[1] the point P), acc the running sum, t the entry of
+ * the step, reg the formulas' registers. */
+struct ecdh {
+	fe tab[16][3], acc[3], t[3], reg[NREG];
+};
+
+/* r = a + b (code CODE_ADD), or 2a (CODE_DBL, with b = a, which it does not use):
+ * a, b, r points; r may be a or b. */
+static void
+pt_run(struct ecdh *e, fe r[3], const fe a[3], const fe b[3], const uint16_t *code,
+    size_t len)
+{
+	static void (*const op[])(fe, const fe, const fe) = { fp_mul_ct, fp_add_ct, fp_sub_ct };
+
+	memcpy(e->reg[X1], a, 3 * sizeof(fe));
+	memcpy(e->reg[X2], b, 3 * sizeof(fe));
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = code[i];
+
+		op[c >> 12](e->reg[c >> 8 & 15], e->reg[c >> 4 & 15], e->reg[c & 15]);
+	}
+	memcpy(r, e->reg[X3], 3 * sizeof(fe));
+}
+
+#define PT_ADD(e, r, a, b) pt_run(e, r, a, b, CODE_ADD, sizeof CODE_ADD / sizeof CODE_ADD[0])
+#define PT_DBL(e, r, a)    pt_run(e, r, a, a, CODE_DBL, sizeof CODE_DBL / sizeof CODE_DBL[0])
+
+/*
+ * e->acc = k P, P = e->tab[1], for k big-endian of any length (the whole of it:
+ * the sum is right for any k, so k mod n is never formed): fixed 4-bit windows
+ * from the top, each four doublings and one addition of tab[digit], the digit 0
+ * adding infinity. The entry is picked by reading all 16 under masks.
+ */
+static void
+ecdh_run(struct ecdh *e, const unsigned char *k, size_t klen)
+{
+	memcpy(e->reg[CB], B_MONT, sizeof(fe));
+	memset(e->tab[0], 0, sizeof e->tab[0]);
+	memcpy(e->tab[0][1], P_ONE, sizeof(fe));
+	for (int i = 2; i < 16; i++)
+		PT_ADD(e, e->tab[i], e->tab[i - 1], e->tab[1]);
+	memcpy(e->acc, e->tab[0], sizeof e->acc);
+	for (size_t i = 0; i < 2 * klen; i++) {
+		uint64_t digit = (uint64_t)(k[i >> 1] >> (4 - 4 * (i & 1))) & 15;
+
+		for (int d = 0; d < 4; d++)
+			PT_DBL(e, e->acc, e->acc);
+		memcpy(e->t, e->tab[0], sizeof e->t);
+		for (uint64_t j = 1; j < 16; j++) {
+			uint64_t mask = -(((j ^ digit) - 1) >> 63);     /* all ones: j == digit */
+
+			for (int c = 0; c < 3; c++)
+				fe_cmov(e->t[c], e->tab[j][c], mask);
+		}
+		PT_ADD(e, e->acc, e->acc, e->t);
+	}
+}
+
+/* Limbs (plain, below p) to 32 big-endian bytes. */
+static void
+fe_to_be(unsigned char b[32], const fe a)
+{
+	for (int i = 0; i < 32; i++)
+		b[i] = (unsigned char)(a[3 - i / 8] >> (56 - 8 * (i % 8)));
+}
+
+/*
+ * e->acc as 0x04 || x || y in out[65]. 1/Z is Z^(p - 2) (Fermat), by square and
+ * multiply over the public exponent's bits; Z = 0 (infinity) gives x = y = 0, the
+ * bytes br_ec_p256_m31 writes for infinity too.
+ */
+static void
+ecdh_encode(unsigned char out[65], struct ecdh *e)
+{
+	fe *zi = &e->t[2];
+
+	memcpy(*zi, P_ONE, sizeof *zi);
+	for (int i = 255; i >= 0; i--) {
+		uint64_t w = i < 64 ? P[0] - 2 : P[i >> 6];
+
+		fp_mul_ct(*zi, *zi, *zi);
+		if ((w >> (i & 63)) & 1)
+			fp_mul_ct(*zi, *zi, e->acc[2]);
+	}
+	fp_mul_ct(*zi, *zi, ONE);               /* 1/Z 2^-256: the products come out plain */
+	fp_mul_ct(e->t[0], e->acc[0], *zi);
+	fp_mul_ct(e->t[1], e->acc[1], *zi);
+	out[0] = 0x04;
+	fe_to_be(out + 1, e->t[0]);
+	fe_to_be(out + 33, e->t[1]);
+}
+
+/* G, uncompressed (FIPS 186-4 D.1.2.3), and n, big-endian, as BearSSL gives them. */
+static const unsigned char GEN[65] = {
+	0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+	0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39,
+	0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e,
+	0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e,
+	0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5,
+};
+static const unsigned char ORDER[32] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2,
+	0xfc, 0x63, 0x25, 0x51,
+};
+
+static const unsigned char *
+ec_generator(int curve, size_t *len)
+{
+	(void)curve;
+	*len = sizeof GEN;
+	return GEN;
+}
+
+static const unsigned char *
+ec_order(int curve, size_t *len)
+{
+	(void)curve;
+	*len = sizeof ORDER;
+	return ORDER;
+}
+
+static size_t
+ec_xoff(int curve, size_t *len)
+{
+	(void)curve;
+	*len = 32;
+	return 1;
+}
+
+static uint32_t
+ec_mul(unsigned char *G, size_t Glen, const unsigned char *k, size_t klen, int curve)
+{
+	struct ecdh e;
+	struct point q;
+
+	(void)curve;
+	if (!decode_point(&q, G, Glen))         /* public: the peer's point */
+		return 0;
+	memcpy(e.tab[1][0], q.x, sizeof q.x);
+	memcpy(e.tab[1][1], q.y, sizeof q.y);
+	memcpy(e.tab[1][2], q.z, sizeof q.z);
+	ecdh_run(&e, k, klen);
+	ecdh_encode(G, &e);
+	explicit_bzero(&e, sizeof e);
+	return 1;
+}
+
+static size_t
+ec_mulgen(unsigned char *R, const unsigned char *k, size_t klen, int curve)
+{
+	memcpy(R, GEN, sizeof GEN);
+	ec_mul(R, sizeof GEN, k, klen, curve);
+	return sizeof GEN;
+}
+
+static uint32_t
+ec_muladd(unsigned char *A, const unsigned char *B, size_t len, const unsigned char *x,
+    size_t xlen, const unsigned char *y, size_t ylen, int curve)
+{
+	(void)A, (void)B, (void)len, (void)x, (void)xlen, (void)y, (void)ylen, (void)curve;
+	return 0;
+}
+
+const br_ec_impl p256_ec = {
+	(uint32_t)1 << BR_EC_secp256r1,
+	ec_generator, ec_order, ec_xoff, ec_mul, ec_mulgen, ec_muladd,
+};
 
 #else /* no unsigned __int128: BearSSL's own code */
 

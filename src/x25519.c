@@ -23,6 +23,8 @@
  */
 #include "x25519.h"
 
+#include "p256.h"
+
 #include <stdint.h>
 #include <string.h>   /* explicit_bzero (-D_DEFAULT_SOURCE): a wipe the compiler
                        * cannot drop as a dead store */
@@ -340,18 +342,20 @@ static const br_ec_impl c25519 = {
 	c25519_generator, c25519_order, c25519_xoff, c25519_mul, c25519_mulgen, c25519_muladd,
 };
 #define C25519 (&c25519)
+#define P256 (&p256_ec)
 
 #else /* no __int128: BearSSL's 32-bit code */
 #define C25519 (&br_ec_c25519_m31)
+#define P256 (&br_ec_p256_m31)
 #endif
 
-/* br_ec_all_m31's routing, with our Curve25519. */
+/* br_ec_all_m31's routing, with our Curve25519 and P-256. */
 static const br_ec_impl *
 pick(int curve)
 {
 	switch (curve) {
 	case BR_EC_secp256r1:
-		return &br_ec_p256_m31;
+		return P256;
 	case BR_EC_curve25519:
 		return C25519;
 	default:

@@ -5,9 +5,10 @@
  * For Curve25519 (X25519 key exchange, RFC 7748) it is our own code on compilers
  * with unsigned __int128 (x86_64, aarch64, riscv64: five 51-bit limbs), about a
  * fifth of the instructions of BearSSL's br_ec_c25519_m31, which it then keeps out
- * of the link. Without __int128 (armhf) br_ec_c25519_m31 stays. Every other curve is
- * BearSSL's, exactly as br_ec_all_m31 routes it: P-256 to br_ec_p256_m31, P-384 and
- * P-521 to br_ec_prime_i31.
+ * of the link. P-256 goes to p256.h's p256_ec (our constant-time ECDH), which keeps
+ * br_ec_p256_m31 out in the same way. Without __int128 (armhf) both curves stay
+ * BearSSL's. P-384 and P-521 are BearSSL's br_ec_prime_i31, as br_ec_all_m31 routes
+ * them.
  *
  * Our Curve25519 code runs in constant time for the scalar (a Montgomery ladder with
  * masked swaps, no branch or memory index that depends on it, inversion by a fixed
@@ -21,8 +22,10 @@
 
 /*
  * tls_ec: a br_ec_impl (bearssl_ec.h) for BR_EC_secp256r1, BR_EC_secp384r1,
- * BR_EC_secp521r1 and BR_EC_curve25519 (supported_curves is br_ec_all_m31's). For
- * Curve25519 it has br_ec_c25519_m31's semantics to the byte:
+ * BR_EC_secp521r1 and BR_EC_curve25519 (supported_curves is br_ec_all_m31's). Each
+ * call goes to the curve's implementation: p256_ec (whose semantics p256.h gives),
+ * br_ec_prime_i31, or for Curve25519 ours, with br_ec_c25519_m31's semantics to the
+ * byte:
  *  - points and scalars are 32 bytes, little-endian (RFC 7748); generator() is
  *    u = 9, order() is 2^255 - 1 (any 32-byte scalar is accepted), xoff() is 0/32;
  *  - mul(G, Glen, k, klen): returns 0 and leaves G untouched when Glen != 32 or

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FB=build/fuzz
-ALL_TARGETS="json config osrelease url http retry pem state x509 x25519 p256 dns"
+ALL_TARGETS="json config osrelease url http retry pem state x509 x25519 p256 p256dh dns"
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -35,6 +35,7 @@ max_len() {
 	x509)        echo 8192 ;;
 	x25519)      echo 128 ;;
 	p256)        echo 512 ;;
+	p256dh)      echo 128 ;;
 	dns)         echo 513 ;;
 	*)           echo 4096 ;;
 	esac

@@ -432,7 +432,9 @@ class TLSServer(_Base):
     """An HTTPS server (tls=False: plain HTTP) on an ephemeral loopback port.
 
     leaf: a Leaf (chain=True sends leaf + intermediate, False the leaf alone);
-    min_tls/max_tls: ssl.TLSVersion bounds; reply: bytes, a list of bytes and float
+    min_tls/max_tls: ssl.TLSVersion bounds; ecdh_curve: the one ECDHE curve the server
+    will use (OpenSSL's name, ssl.SSLContext.set_ecdh_curve), else OpenSSL's default
+    list; reply: bytes, a list of bytes and float
     pauses (seconds), or callable(request, server) returning either; mode: "close"
     (close after the reply), "keep" (keep the connection open until the client closes,
     stop() or `hold`). Each connection reads one request (head + Content-Length body),
@@ -440,7 +442,7 @@ class TLSServer(_Base):
     """
 
     def __init__(self, leaf=None, chain=True, min_tls=None, max_tls=None, reply=OK_REPLY,
-                 mode="close", host=LOOPBACK4, tls=True, hold=10.0, port=0):
+                 mode="close", host=LOOPBACK4, tls=True, hold=10.0, port=0, ecdh_curve=None):
         self.requests = []
         self.reply = reply
         self.mode = mode
@@ -454,6 +456,8 @@ class TLSServer(_Base):
                 ctx.minimum_version = min_tls
             if max_tls:
                 ctx.maximum_version = max_tls
+            if ecdh_curve:
+                ctx.set_ecdh_curve(ecdh_curve)
             ctx.sni_callback = self._on_sni
             self.ctx = ctx
         super().__init__(host, hold, port)

@@ -4,8 +4,8 @@ import lib
 import peers
 
 
-def _deliver(tmp, leaf, what):
-    with peers.TLSServer(leaf) as s:
+def _deliver(tmp, leaf, what, **server):
+    with peers.TLSServer(leaf, **server) as s:
         cfg = peers.tls_config(tmp, s)
         env = peers.new_env(tmp)
         expected = peers.show(tmp, cfg, env)
@@ -23,6 +23,21 @@ def test_delivers_to_ecdsa_server(tmp):
 
 def test_delivers_to_rsa_server(tmp):
     _deliver(tmp, peers.certs().rsa, "RSA-2048")
+
+
+def test_key_exchange_on_each_curve(tmp):
+    """A server with one ECDHE curve: P-256 (our p256_ec, src/p256.c; BearSSL's hello
+    lists it first, so servers that follow the client's order pick it), X25519 (ours),
+    P-384 (BearSSL's). Every suite anontel offers is ECDHE, so a delivery proves that
+    curve did the key exchange; and a server left only a curve anontel does not offer
+    (P-224) is refused, which shows the setting holds."""
+    for curve, what in (("prime256v1", "P-256"), ("X25519", "X25519"), ("secp384r1", "P-384")):
+        _deliver(tmp, peers.certs().ec, f"ECDHE {what}", ecdh_curve=curve)
+        _deliver(tmp, peers.certs().rsa, f"ECDHE {what}, RSA", ecdh_curve=curve)
+    with peers.TLSServer(ecdh_curve="secp224r1") as s:
+        p, _ = peers.report(tmp, peers.tls_config(tmp, s), ["--timeout", "5s"])
+        peers.expect_failure(p, 1, ["handshake_failure"], "ECDHE P-224 only")
+        lib.eq(s.requests, [], "ECDHE P-224 only: no request")
 
 
 def test_ssl_cert_file_names_the_ca(tmp):

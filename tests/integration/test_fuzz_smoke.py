@@ -68,3 +68,7 @@ def test_fuzz_p256(tmp):
 
 def test_fuzz_dns(tmp):
     smoke(tmp, "dns")
+
+
+def test_fuzz_p256dh(tmp):
+    smoke(tmp, "p256dh")

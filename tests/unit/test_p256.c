@@ -1,7 +1,11 @@
 /*
  * test_p256: our P-256 ECDSA verification (src/p256.c) on signatures made by two
  * other implementations, and its answer compared with BearSSL's own
- * br_ecdsa_i31_vrfy_asn1 on every input of every case, valid or not.
+ * br_ecdsa_i31_vrfy_asn1 on every input of every case, valid or not. Then our
+ * P-256 ECDH (p256_ec, through tls_ec as the engine calls it): RFC 5903 8.1's
+ * known answer, and every result and code compared with br_ec_p256_m31's on
+ * random and edge scalars (0, 1, n - 1, n, n + 1, n + 6, 2^256 - 1, lengths 0 to
+ * 40), random points and edge ones, and refused points.
  *
  * Sources of the signatures:
  *  openssl-*   made on 2026-12-01 with OpenSSL 3.0.19's command line, one key per
@@ -27,6 +31,7 @@
  */
 #include "check.h"
 #include "p256.h"
+#include "x25519.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -92,6 +97,9 @@ static const struct vec openssl_vecs[] = {
 #define K1_S  "4b0c53d6d8c7b754389cb6809a1cefd7f39331443d85e4f7ba561c2b68741e3f"
 #define ZERO32 "0000000000000000000000000000000000000000000000000000000000000000"
 #define HZERO_SIG "30460221009670835f2c93659928c275a6f8ff9d007244f9ed3e5583843206b8fa37618e4f022100b0b30dae4c319ea962b7d97d3d3ee3f9665eefaf69d079ebaa855b351f75d157"
+/* Points on the curve with x = 0, and with y = p - 1 (see the header). */
+#define X0_Q "04000000000000000000000000000000000000000000000000000000000000000066485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4"
+#define YP1_Q "046916fac45e568b6b9e2e2ecd611b282e5fcc40a3067d601057f879ce5a8a73ccffffffff00000001000000000000000000000000fffffffffffffffffffffffe"
 #define XBIG_Q "04bf30ca7d75aab6edda16e0f57173464cc98446d4ab2f40fe327b8e11fad35d3c2b472a9bfb4b67e96c44d74ef96f13b4a858b12aa882e079074e73241e081d9c"
 #define XBIG_H "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 #define S_1111 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -126,10 +134,8 @@ static const struct edge edges[] = {
 	    K1_H, "3044" INT32(K1_R) INT32(K1_S), 0, 0, 0 },
 	{ "key-x-is-p", "04ffffffff00000001000000000000000000000000ffffffffffffffffffffffff66485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4",
 	    K1_H, "3044" INT32(K1_R) INT32(K1_S), 0, 0, 0 },
-	{ "key-x-zero", "04000000000000000000000000000000000000000000000000000000000000000066485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4",
-	    K1_H, "3044" INT32(K1_R) INT32(K1_S), 0, 0, 0 },
-	{ "key-y-over-n", "046916fac45e568b6b9e2e2ecd611b282e5fcc40a3067d601057f879ce5a8a73ccffffffff00000001000000000000000000000000fffffffffffffffffffffffe",
-	    "124b9cfee3d734644329e3d51e21674448bb8ef7d8a0a8bb9bb0646a385cc78a",
+	{ "key-x-zero", X0_Q, K1_H, "3044" INT32(K1_R) INT32(K1_S), 0, 0, 0 },
+	{ "key-y-over-n", YP1_Q, "124b9cfee3d734644329e3d51e21674448bb8ef7d8a0a8bb9bb0646a385cc78a",
 	    "304502205adbda3e15b5bdca11c69716218062a740d92372f957cd3fd9c5a7ee8820aed1022100d915115fcfa88bb099cf45f1061a0cbc91529e6842d31d0f447a2646ac68a12c",
 	    0, 1, 1 },
 	{ "key-y-is-p-plus-1", "046916fac45e568b6b9e2e2ecd611b282e5fcc40a3067d601057f879ce5a8a73ccffffffff00000001000000000000000000000001000000000000000000000000",
@@ -363,12 +369,270 @@ test_bearssl_signed(void)
 	}
 }
 
+
+/* -------------------------------------------------------------- ECDH ----- */
+
+#define P256 BR_EC_secp256r1
+#define EC (&tls_ec)    /* the engine's: p256_ec on P-256 where there is __int128 */
+
+/* out = k mod n, 32 bytes big-endian, for k of any length: bit by bit, r = 2r + bit
+ * then r - n when r >= n (r < n < 2^256 before, so 2r + 1 fits in 33 bytes). */
+static void
+mod_n(unsigned char out[32], const unsigned char *k, size_t klen)
+{
+	unsigned char n[33] = { 0 }, r[33] = { 0 };
+
+	unhex(n + 1, 32, N_HEX);
+	for (size_t i = 0; i < 8 * klen; i++) {
+		int c = (k[i / 8] >> (7 - i % 8)) & 1, d;
+
+		for (int j = 32; j >= 0; j--) {
+			d = 2 * r[j] + c;
+			r[j] = (unsigned char)d;
+			c = d >> 8;
+		}
+		if (memcmp(r, n, 33) >= 0)
+			for (int j = 32, b = 0; j >= 0; j--) {
+				d = r[j] - n[j] - b;
+				r[j] = (unsigned char)d;
+				b = d < 0;
+			}
+	}
+	memcpy(out, r + 1, 32);
+}
+
+/* 1 if k (big-endian, any length) is below n. */
+static int
+below_n(const unsigned char *k, size_t klen)
+{
+	unsigned char kn[32], pad[32] = { 0 };
+
+	for (; klen > 32; k++, klen--)
+		if (*k != 0)
+			return 0;
+	memcpy(pad + 32 - klen, k, klen);
+	mod_n(kn, pad, 32);
+	return memcmp(kn, pad, 32) == 0;
+}
+
+/*
+ * mul(q, k) and mulgen(k) by EC, against br_ec_p256_m31 on k mod n (which it gets
+ * right: its additions fail only on sums its windows reach with k >= n), and on k
+ * itself when same_raw; label names the case. q is a valid point.
+ */
+static void __attribute__((format(printf, 5, 6)))
+ecdh_agree(const unsigned char q[65], const unsigned char *k, size_t klen, int same_raw,
+    const char *fmt, ...)
+{
+	unsigned char kn[32], a[65], b[65], c[65];
+	char label[160];
+	uint32_t ra, rb, rc;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(label, sizeof label, fmt, ap);
+	va_end(ap);
+	mod_n(kn, k, klen);
+	memcpy(a, q, 65);
+	memcpy(b, q, 65);
+	memcpy(c, q, 65);
+	ra = EC->mul(a, 65, k, klen, P256);
+	rb = br_ec_p256_m31.mul(b, 65, kn, 32, P256);
+	rc = br_ec_p256_m31.mul(c, 65, k, klen, P256);
+	CHECKF(ra == 1 && rb == 1 && memcmp(a, b, 65) == 0, "%s: mul %u, k mod n %u", label, ra, rb);
+	if (same_raw)
+		CHECKF(rc == 1 && memcmp(a, c, 65) == 0, "%s: mul, BearSSL on k", label);
+	CHECKF(EC->mulgen(a, k, klen, P256) == 65 && br_ec_p256_m31.mulgen(b, kn, 32, P256) == 65 &&
+	    memcmp(a, b, 65) == 0, "%s: mulgen", label);
+	br_ec_p256_m31.mulgen(c, k, klen, P256);
+	if (same_raw)
+		CHECKF(memcmp(a, c, 65) == 0, "%s: mulgen, BearSSL on k", label);
+}
+
+/* 1 if the 65 bytes at got are the hex want. */
+static int
+eq_hex(const unsigned char got[65], const char *want)
+{
+	unsigned char w[65];
+
+	return unhex(w, sizeof w, want) == 65 && memcmp(got, w, 65) == 0;
+}
+
+/* RFC 5903 8.1: both key shares and the shared secret, x and y. */
+static void
+test_ecdh_rfc5903(void)
+{
+	unsigned char i[32], r[32], gi[65], gr[65], p[65];
+
+	unhex(i, 32, "c88f01f510d9ac3f70a292daa2316de544e9aab8afe84049c62a9c57862d1433");
+	unhex(r, 32, "c6ef9c5d78ae012a011164acb397ce2088685d8f06bf9be0b283ab46476bee53");
+	CHECK(EC->mulgen(gi, i, 32, P256) == 65);
+	CHECKF(eq_hex(gi, "04dad0b65394221cf9b051e1feca5787d098dfe637fc90b9ef945d0c3772581180"
+	    "5271a0461cdb8252d61f1c456fa3e59ab1f45b33accf5f58389e0577b8990bb3"), "g^i");
+	CHECK(EC->mulgen(gr, r, 32, P256) == 65);
+	CHECKF(eq_hex(gr, "04d12dfb5289c8d4f81208b70270398c342296970a0bccb74c736fc7554494bf63"
+	    "56fbf3ca366cc23e8157854c13c58d6aac23f046ada30f8353e74f33039872ab"), "g^r");
+	memcpy(p, gr, 65);
+	CHECK(EC->mul(p, 65, i, 32, P256) == 1);
+	CHECKF(eq_hex(p, "04d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de"
+	    "522bde0af0d8585b8def9c183b5ae38f50235206a8674ecb5d98edb20eb153a2"), "g^ir");
+	memcpy(p, gi, 65);
+	CHECK(EC->mul(p, 65, r, 32, P256) == 1);
+	CHECKF(eq_hex(p, "04d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de"
+	    "522bde0af0d8585b8def9c183b5ae38f50235206a8674ecb5d98edb20eb153a2"), "g^ri");
+}
+
+/* Random points (BearSSL's key shares) and scalars: 32 bytes as the engine draws
+ * them (top bit clear), 32 bytes of any value, and 0 to 40 bytes. */
+static void
+test_ecdh_random(void)
+{
+	br_hmac_drbg_context rng;
+
+	br_hmac_drbg_init(&rng, &br_sha256_vtable, "ecdh", 4);
+	for (int i = 0; i < 120; i++) {
+		unsigned char d[32], q[65], k[40];
+		size_t klen = i % 3 == 2 ? (size_t)(i * 7 % 41) : 32;
+
+		br_hmac_drbg_generate(&rng, d, sizeof d);
+		d[0] &= 0x7f;
+		d[31] |= 1;
+		CHECK(br_ec_p256_m31.mulgen(q, d, 32, P256) == 65);
+		br_hmac_drbg_generate(&rng, k, klen);
+		if (i % 3 == 0)
+			k[0] &= 0x7f;
+		ecdh_agree(q, k, klen, below_n(k, klen), "random %d (klen %zu)", i, klen);
+	}
+}
+
+/*
+ * Edge scalars on edge points. n + 6 is where br_ec_p256_m31 is wrong: its last
+ * window adds 3P to (n + 3) P = 3P, a doubling its addition cannot do, and it gives
+ * infinity; ours gives 6P, as BearSSL does for 6 (k mod n).
+ */
+static void
+test_ecdh_edge_scalars(void)
+{
+	static const struct {
+		const char *k;
+		int same_raw;           /* br_ec_p256_m31 right on k itself */
+	} ks[] = {
+		{ "", 1 }, { "00", 1 }, { ZERO32, 1 }, { "01", 1 }, { "0000000001", 1 },
+		{ "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550", 1 },
+		{ N_HEX, 1 },
+		{ "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632552", 1 },
+		{ "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632557", 0 },
+		{ "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 1 },
+		{ "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 1 },
+		{ "0000" N_HEX, 1 },
+		{ "01" N_HEX, 1 },
+		{ "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 1 },
+	};
+	static const char *const qs[] = { G_HEX, K1_Q, X0_Q, YP1_Q, XBIG_Q };
+	unsigned char q[65], k[40], g[65], inf[65] = { 0x04 };
+
+	for (size_t j = 0; j < sizeof qs / sizeof qs[0]; j++) {
+		unhex(q, sizeof q, qs[j]);
+		for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+			size_t klen = unhex(k, sizeof k, ks[i].k);
+
+			ecdh_agree(q, k, klen, ks[i].same_raw, "point %zu, k %s", j, ks[i].k);
+		}
+	}
+	/* Infinity is 0x04 and 64 zeros, with 1 (mul) and 65 (mulgen). */
+	unhex(q, sizeof q, G_HEX);
+	unhex(k, sizeof k, N_HEX);
+	CHECK(EC->mulgen(g, k, 32, P256) == 65 && memcmp(g, inf, 65) == 0);
+	CHECK(EC->mul(q, 65, k, 0, P256) == 1 && memcmp(q, inf, 65) == 0);
+	/* BearSSL's n + 6, as described above. */
+	unhex(q, sizeof q, G_HEX);
+	unhex(k, sizeof k, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632557");
+	CHECK(br_ec_p256_m31.mul(q, 65, k, 32, P256) == 1 && memcmp(q, inf, 65) == 0);
+	unhex(q, sizeof q, G_HEX);
+	CHECK(EC->mul(q, 65, k, 32, P256) == 1);
+	CHECKF(eq_hex(q, "04b01a172a76a4602c92d3242cb897dde3024c740debb215b4c6b0aae93c2291a9"
+	    "e85c10743237dad56fec0e2dfba703791c00f7701c7e16bdfd7c48538fc77fe2"), "6G");
+}
+
+/* Points mul refuses as br_ec_p256_m31 does, with 0 and the buffer untouched: bad
+ * lengths, prefixes other than 0x04 (compressed, hybrid), coordinates not below p
+ * (p itself, or the x = 0 and y = p - 1 points written with p added), points off
+ * the curve, and infinity's own encoding. */
+static void
+test_ecdh_refused(void)
+{
+	static const struct {
+		const char *q;
+		size_t len;             /* 0: the hex's length */
+	} bad[] = {
+		{ G_HEX, 64 }, { G_HEX "00", 66 }, { G_HEX, 1 }, { "", 0 },
+		{ "02" "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", 0 },
+		{ "06" "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+		  "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", 0 },
+		{ "00" "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+		  "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", 0 },
+		{ "04ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
+		  "66485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4", 0 },
+		{ "046916fac45e568b6b9e2e2ecd611b282e5fcc40a3067d601057f879ce5a8a73cc"
+		  "ffffffff00000001000000000000000000000001000000000000000000000000", 0 },
+		{ "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+		  "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", 0 },
+		{ "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+		  "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f4", 0 },
+		{ "04" ZERO32 ZERO32, 0 },
+	};
+	unsigned char q[80], before[80], theirs[80], k[32] = { 0x5a, 0x17 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t len = unhex(q, sizeof q, bad[i].q);
+		uint32_t r1, r2;
+
+		if (bad[i].len != 0)
+			len = bad[i].len;
+		memcpy(before, q, sizeof q);
+		memcpy(theirs, q, sizeof q);
+		r1 = EC->mul(q, len, k, sizeof k, P256);
+		r2 = br_ec_p256_m31.mul(theirs, len, k, sizeof k, P256);
+		CHECKF(r1 == 0 && r2 == 0, "bad point %zu: ours %u, BearSSL %u", i, r1, r2);
+		CHECKF(memcmp(q, before, sizeof q) == 0, "bad point %zu: buffer written", i);
+	}
+}
+
+/* The rest of the br_ec_impl: constants as br_ec_p256_m31's, and muladd 0 (p256.h). */
+static void
+test_ecdh_impl(void)
+{
+	const unsigned char *a, *b;
+	size_t la, lb;
+	unsigned char q[65], x[1] = { 1 };
+
+	a = EC->generator(P256, &la);
+	b = br_ec_p256_m31.generator(P256, &lb);
+	CHECK(la == 65 && lb == 65 && memcmp(a, b, 65) == 0);
+	a = EC->order(P256, &la);
+	b = br_ec_p256_m31.order(P256, &lb);
+	CHECK(la == 32 && lb == 32 && memcmp(a, b, 32) == 0);
+	CHECK(EC->xoff(P256, &la) == 1 && br_ec_p256_m31.xoff(P256, &lb) == 1 && la == 32 && lb == 32);
+#ifdef __SIZEOF_INT128__
+	CHECK(p256_ec.supported_curves == (uint32_t)1 << P256);
+	unhex(q, sizeof q, G_HEX);
+	CHECK(p256_ec.muladd(q, NULL, 65, x, 1, x, 1, P256) == 0);
+	CHECK(EC->muladd(q, NULL, 65, x, 1, x, 1, P256) == 0);
+#endif
+	(void)q, (void)x;
+}
+
 static const struct check_case cases[] = {
 	{ "openssl", test_openssl },
 	{ "bit-flips", test_bit_flips },
 	{ "edges", test_edges },
 	{ "impl-without-p256", test_impl_without_p256 },
 	{ "bearssl-signed", test_bearssl_signed },
+	{ "ecdh-rfc5903", test_ecdh_rfc5903 },
+	{ "ecdh-random", test_ecdh_random },
+	{ "ecdh-edge-scalars", test_ecdh_edge_scalars },
+	{ "ecdh-refused", test_ecdh_refused },
+	{ "ecdh-impl", test_ecdh_impl },
 };
 
 CHECK_MAIN(cases)

@@ -445,8 +445,9 @@ test_verified(void)
 /*
  * The engine's curves are x25519.h's tls_ec, for the key exchange and for the X.509
  * engine's ECDSA checks (br_ssl_engine_set_default_ecdsa would set br_ec_all_m31 over
- * it), X25519 our own, P-256 and P-384 BearSSL's through it. (BearSSL 0.6's hello
- * lists P-256 first, so a server that follows the client's order picks P-256.)
+ * it): X25519 and P-256 our own (p256.h's p256_ec), P-384 BearSSL's through it.
+ * (BearSSL 0.6's hello lists P-256 first, so a server that follows the client's order
+ * picks P-256.)
  */
 static void
 test_engine_curves(void)
