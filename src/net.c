@@ -491,6 +491,12 @@ net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errle
 
 	if (n == 0)
 		return 0;
+	/* A peer that sends faster than we read never lets a read block, so poll's
+	 * timeout alone would not end it: the deadline is checked on every read. */
+	if (net_now_ms() >= deadline_ms) {
+		err_plain(err, errlen, "timed out", 0);
+		return -1;
+	}
 	for (;;) {
 		ssize_t r = is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
 

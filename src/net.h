@@ -53,7 +53,9 @@ int net_is_localhost(const char *host);
 int net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen);
 
 /* Reads at most n bytes, waiting until the deadline. Returns the count, 0 at end of
- * stream (or when n is 0), or -1 with err ("timed out", "connection reset", ...). */
+ * stream (or when n is 0), or -1 with err ("timed out", "connection reset", ...).
+ * Past the deadline it reads nothing, even with data waiting: a peer that sends
+ * faster than the caller reads cannot hold it longer. */
 ssize_t net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen);
 
 /* Waits until fd is readable (POLLIN) or writable (POLLOUT) or the deadline passes.

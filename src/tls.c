@@ -568,6 +568,12 @@ sock_recv(struct tls_conn *c, unsigned char *p, size_t n, int phase, char *err, 
 {
 	int ready = !c->sent_last;
 
+	/* As in net_read: a server that never lets a read block still ends at the
+	 * deadline. */
+	if (net_now_ms() >= c->deadline_ms) {
+		say_phase(phase, "timed out", err, errlen);
+		return -1;
+	}
 	for (;;) {
 		ssize_t r;
 

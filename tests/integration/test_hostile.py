@@ -107,6 +107,25 @@ def test_an_endless_chunked_body_after_a_2xx(tmp):
         expect_bounded(tmp, srv, None, "endless chunked body after 200", code=0)
 
 
+def test_a_flood_faster_than_we_read(tmp):
+    # The client runs under valgrind (--tool=none: several times slower), so the
+    # server's records are always waiting and no read ever blocks: only a deadline
+    # checked on every read ends the run. The server would go on for 7 s.
+    with HostileServer(_endless_chunked(b"503 Busy")) as srv:
+        cfg = peers.tls_config(tmp, srv)
+        env = peers.new_env(tmp)
+        env["ANONTEL_SANDBOX"] = "off"      # valgrind does not model seccomp
+        argv = ["valgrind", "--tool=none", "-q", "--log-file=" + os.path.join(tmp, "vg.log"),
+                lib.BIN, "report", "--force", "-c", cfg,
+                "--timeout", f"{int(TIMEOUT * 1000)}ms"]
+        started = time.monotonic()
+        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT + 20)
+        secs = time.monotonic() - started
+    lib.check(secs < TIMEOUT + 1.5, f"flood: took {secs:.2f}s (deadline {TIMEOUT}s)")
+    peers.expect_failure(p, 1, "timed out", "flood faster than we read")
+
+
 def test_a_slow_drip(tmp):
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 

@@ -433,6 +433,31 @@ t_read_timeout(void)
 	close(s);
 }
 
+/* A peer that sends faster than we read: data is always waiting, so no read ever
+ * blocks, and the deadline alone must end the reading. */
+static void
+t_read_deadline_with_data_waiting(void)
+{
+	char err[128], b[8];
+	int c, s, reads = 0;
+	int64_t t0 = net_now_ms();
+	ssize_t r;
+
+	CHECK(tcp_pair(&c, &s) == 0);
+	do {
+		CHECK(write(s, "endless!", 8) == 8);
+		r = net_read(c, b, sizeof b, t0 + 100, err, sizeof err);
+		reads++;
+	} while (r > 0 && net_now_ms() - t0 < 1000);
+	CHECK(r == -1);
+	CHECK_STR(err, "timed out", "read past the deadline with data waiting");
+	CHECKF(net_now_ms() - t0 < 150, "ended after %lld ms for 100",
+	    (long long)(net_now_ms() - t0));
+	printf("# data always waiting: net_read timed out after %d reads\n", reads);
+	close(c);
+	close(s);
+}
+
 /* A peer that never reads: the send buffer fills and net_write_all times out. */
 static void
 t_write_timeout(void)
@@ -740,6 +765,7 @@ static const struct check_case cases[] = {
 	{ "refused_ipv6_literal", t_refused_ipv6_literal },
 	{ "connect_timeout_full_backlog", t_connect_timeout },
 	{ "read_timeout", t_read_timeout },
+	{ "read_deadline_with_data_waiting", t_read_deadline_with_data_waiting },
 	{ "write_timeout", t_write_timeout },
 	{ "write_to_closed_peer", t_write_to_closed_peer },
 	{ "wait", t_wait },
