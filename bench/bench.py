@@ -466,64 +466,44 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-This section is written by hand into bench.py and dated: its figures are those of the
-runs of 2026-12-01 between 06:11 and 06:56 (eight, of 45 or 150 runs per command; the
-table above may be a later one); rewrite it when the code changes. The machine is shared:
-wall ratios of sub-millisecond commands move by a third between runs while their
-instruction counts stay put.
+This section is written by hand into bench.py and dated: its figures are those of three
+runs of 2026-12-01 between 10:45 and 11:25 UTC (the table above may be a later one);
+rewrite it when the code changes. This machine kind differs from the one of the earlier
+runs (an AMD EPYC guest where an empty static exec takes about 1 ms, not 0.13 ms, and a
+page fault about 10 us): wall ratios moved for every command, instruction counts did not.
 
-- **report --force vs curl (1/4):** 3.3-4.6x (ec) and 2.3-4.1x (rsa) faster than curl, from
-  2.1x and 2.2x at the last issue's run: met in some runs, not in others. This round made
-  the handshake's elliptic-curve work ours, in 64-bit code: ECDSA verification on P-256
-  (`src/p256.c`; public inputs only, so variable time; about 1.5 M instructions per
-  verification against BearSSL 0.6's 10.25 M, two per ECDSA handshake) and X25519
-  (`src/x25519.c`; constant time, checked under memcheck; about 0.65 M per scalar
-  multiplication against 2.0 M, two per handshake). A whole report went from 26.2 M to
-  6.1 M instructions (ec) and from 18.4 M to 7.0 M (rsa); docs/SECURITY.md says how both
-  are tested. A delivered report keeps its 2 fsyncs (a new message is durable before it
-  is sent, SPEC 7); deferring them to failed sends was tried and measured within the
-  noise here (`--compare`), so it was not kept. What is left: half of the 6 M instructions
-  are still the two P-256 verifications (gcc -Os spills in each 64x64-bit product; -O2
-  would save about 0.2 M each for 5 KB of code), and the server's own share of each
-  handshake is in both clients' times (for rsa, its RSA-2048 signature). A server that
-  follows the client's order for the key exchange picks P-256 rather than X25519
-  (BearSSL 0.6's generated hello lists P-256 first); that key exchange is now ours too
-  (`p256_ec` in `src/p256.c`, constant time: 2.9 M instructions per scalar
-  multiplication where `ec_p256_m31` took 3.8 M for the key share and 5.6 M for the
-  secret). Measured after this section's runs, with callgrind, not bench.py: a whole
-  `report --force` to a Python ssl server left only P-256 for ECDHE went from 16.1 M to
-  12.4 M instructions (ec) and from 17.0 M to 13.3 M (rsa); with X25519, 7.9 M and 8.9 M.
-- **check --report not due vs curl -fsS (1/20):** 13.6-23.3x (met in one run of eight),
-  from 8.9x. The health endpoint is now nginx (a Python server's own latency was most of
-  each sample); the seccomp filter
-  starts with a BPF_LEN load, so the kernel's per-number cache emulation (Linux 5.11+)
-  gives up at once and the filter loads in about a third of the time (NET's: 0.20 -> 0.07
-  ms under `strace -T`); a literal address is parsed with inet_pton, without getaddrinfo's
-  malloc. What is left over the floor: loading the filter (mostly a fixed kernel cost: a
-  4-instruction filter costs about as much), the exchange with nginx, and the exec and page
-  faults of a 310 KB binary. `check` keeps its sandbox: it parses what the network sends.
-- **show (2x) and report not due (1.5x) vs the floor:** show 2.09-3.63x (3.14x at the last
-  issue's run; its 109,931 instructions did not change, the filter's load did); report not
-  due 1.32-1.85x (61,869 instructions, as before). `show` keeps its sandbox (it reads the
-  machine's files) and reads the os-release files, the route, the MAC, the DMI UUID and
-  asks the kernel for the IPv4 address (39 system calls). The not-due report enters no
-  sandbox: it reads only its config and its own state (both parsers fuzzed).
-- **Binary size (192 KiB):** 316,568 bytes, from 324,760. The roots are now one array of
-  bytes and a 6-byte table of lengths per root, made into BearSSL's anchors at first use
-  (the anchor structs were 64 bytes each, 9 KB); our X25519 and P-256 code add about 8 KB
-  and drop BearSSL's `ec_c25519_m31` (3.8 KB). Where the bytes are: the roots' DNs and keys
-  62 KB (random keys, which do not compress), BearSSL about 70 KB, musl about 53 KB (its
-  resolver, the resolver thread's pthreads and malloc about 30 KB of it), anontel's own
-  code the rest. The first three already fill the budget: meeting it needs a resolver of
-  our own (about -25 KB), a curated root set, or a larger budget: a decision for the
-  SPEC's owners.
-- **Peak RSS (512 KiB):** met with and without a caFile (the CA file is read 16 KiB at a
-  time). The figures rose by about 60 KiB in these runs (not-due report 256 -> 316 KiB),
-  from the commit that packed the roots. It is the binary's own clean pages: the kernel
-  maps a file in 64 KiB windows around each fault (fault-around), and `show`'s smaps
-  counts the whole 304 KiB of code and constants resident now, against 236 KiB before,
-  when one 64 KiB window, mostly roots, was never touched. The packed array now straddles
-  windows that also hold code every run uses. No memory the run allocates grew.
+- **Binary size (192 KiB):** 251,024 bytes, from 316,568 at the last run (-65.5 KB), 54 KB
+  over. What went: musl's resolver, the resolver thread's pthreads, malloc and stdio
+  (about 37 KB: names are resolved by `src/dns.c`, 5 KB); BearSSL's `ec_p256_m31` (7.9 KB,
+  the P-256 key exchange is ours, `p256_ec`, +2 KB); the roots' DNs (each root carries
+  0xff and its DN's SHA-256, 33 bytes, matched through `trust_dn_hash`: -9.9 KB);
+  BearSSL's X.509 decoder (pin and insecure mode take the key from our own walker:
+  -3.3 KB); PCLMUL GHASH, SSE2 ChaCha20 and 128-bit Poly1305 beside their portable
+  versions (-5.7 KB; AES-NI is kept beside the constant-time AES: 0.2 M fewer instructions
+  per report for 2 KB); libc helpers our code pulled in, and small repeats (-4.5 KB).
+  Where the bytes are now: the roots 56 KB (47 KB of keys, which do not compress),
+  BearSSL 51.5 KB, musl 11 KB, anontel's own code 131 KB. Meeting the budget with every
+  root leaves 78 KB for our own code: a rewrite of its largest modules (state, config,
+  main, id, facts, http), not a trim; compiler options were measured and give less than
+  5 KB (-Oz, LTO, no PIE, clang -Oz is larger).
+- **report --force vs curl (1/4):** ec 3.5-4.2x (met in two runs of three), rsa 2.9-3.8x
+  (not met). Instructions: 6.19 M (ec) and 7.08 M (rsa), as at the last run. Here the two
+  fsyncs of a delivered report cost 1.7-2.4 ms of the 6.9-7.8 ms (the tmpfs row); the
+  exec and page faults of the process, about 1.5 ms (the floor is 1 ms). A journal with
+  one fdatasync is what would take the next millisecond; it is a change of the state's
+  format and was not begun this round.
+- **report --force vs node https (1/20):** ec 18.6-22.7x (met in two runs of three), rsa
+  16.4-18.5x (not met): node's own start is a smaller share of its time on this machine.
+- **check --report not due vs curl -fsS (1/20):** 10.3-10.6x. On this machine curl -fsS
+  takes 19-24 ms, about twenty empty execs: a probe would have to cost no more than one
+  empty exec to meet the ratio. `check` keeps its sandbox (it parses what the network
+  sends) and makes 31 system calls.
+- **show (2x), report not due (1.5x), id, RSS:** met: show 1.66-1.79x, not-due report
+  1.40-1.45x; peak RSS 256 KiB with or without a caFile (128 KiB for the runs that send
+  nothing), from 444 and 316 KiB: no thread stack, no malloc arena.
+- **Growth:** a 150-root caFile costs 16.0 M instructions against 15.0 M at the last run
+  (base64 is now decoded by comparisons, without a 256-byte table); still under 2x a
+  report in wall time.
 """
 
 
