@@ -12,6 +12,7 @@
 #include "ascii.h"
 #include "file.h"
 #include "net.h"
+#include "report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <poll.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #define T_A 1
@@ -43,6 +43,7 @@ dns_sockaddr(union dns_sa *u, const struct dns_addr *a, uint16_t port)
 	}
 	u->in6.sin6_family = AF_INET6;
 	u->in6.sin6_port = htons(port);
+	u->in6.sin6_scope_id = a->scope;
 	memcpy(&u->in6.sin6_addr, a->a, 16);
 	return sizeof u->in6;
 }
@@ -72,17 +73,50 @@ field(const char **s, const char *end, int hash, size_t *len)
 	return *len > 0 ? f : NULL;
 }
 
+/* An IPv6 zone (RFC 4007 11.2), a number or an interface name, as an interface
+ * index; 0 when there is no such interface. */
+static uint32_t
+zone_index(const char *z, size_t n)
+{
+	char path[sizeof "/sys/class/net//ifindex" + 15], num[16];
+	uint32_t v = 0;
+	size_t len = n, i;
+
+	for (i = 0; i < n && ascii_is_digit(z[i]); i++)
+		;
+	if (n == 0 || i < n) {
+		/* A name: at most IFNAMSIZ - 1 bytes, never a path. */
+		if (n == 0 || n > 15 || memchr(z, '/', n) != NULL || z[0] == '.')
+			return 0;
+		memcpy(path, "/sys/class/net/", 15);
+		memcpy(path + 15, z, n);
+		memcpy(path + 15 + n, "/ifindex", sizeof "/ifindex");
+		if (file_read(AT_FDCWD, path, O_RDONLY, num, sizeof num, &len) != FILE_OK)
+			return 0;
+		z = num;
+	}
+	for (i = 0; i < len && ascii_is_digit(z[i]) && v < 100000000; i++)
+		v = v * 10 + (uint32_t)(z[i] - '0');
+	return v;
+}
+
 /* An address literal of n bytes into *a; returns 1, or 0 when it is not one. */
 static int
 parse_addr(const char *s, size_t n, struct dns_addr *a)
 {
 	char t[INET6_ADDRSTRLEN];
+	const char *zone = memchr(s, '%', n);
+	size_t k = zone != NULL ? (size_t)(zone - s) : n;
 
-	if (n >= sizeof t)
+	if (k >= sizeof t)
 		return 0;
-	memcpy(t, s, n);
-	t[n] = '\0';
-	a->family = memchr(t, ':', n) != NULL ? AF_INET6 : AF_INET;
+	memcpy(t, s, k);
+	t[k] = '\0';
+	a->family = memchr(t, ':', k) != NULL ? AF_INET6 : AF_INET;
+	a->scope = 0;
+	if (zone != NULL && (a->family != AF_INET6 ||
+	    (a->scope = zone_index(zone + 1, n - k - 1)) == 0))
+		return 0;
 	return inet_pton(a->family, t, a->a) == 1;
 }
 
@@ -359,6 +393,7 @@ dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t ql
 				break;
 			if (*n < max) {
 				out[*n].family = qtype == T_A ? AF_INET : AF_INET6;
+				out[*n].scope = 0;
 				memcpy(out[*n].a, p + rr.rd, rr.rdlen);
 				(*n)++;
 			}
@@ -371,8 +406,10 @@ dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t ql
 			*n = 0;
 			return DNS_BAD;
 		}
-		if (links == CNAME_LINKS)
+		if (links == CNAME_LINKS) {
+			*n = 0;
 			return DNS_NODATA;
+		}
 	}
 	return *n > 0 ? DNS_FOUND : DNS_NODATA;
 }
@@ -442,13 +479,14 @@ server_down(struct ask *k, int s)
 			fail(k, &k->qs[i], s, DNS_SYSERR);
 }
 
-/* Reads server s's datagrams until none is left. */
+/* Reads server s's datagrams until none is left or the time is up (end): a
+ * flood of junk datagrams must not hold the lookup past its deadline. */
 static void
-receive(struct ask *k, int s)
+receive(struct ask *k, int s, int64_t end)
 {
 	unsigned char p[DNS_ANSWER_MAX];
 
-	for (;;) {
+	while (net_now_ms() < end) {
 		ssize_t got = recv(k->fd[s].fd, p, sizeof p, MSG_TRUNC);
 
 		if (got < 0 && errno == EINTR)
@@ -458,8 +496,12 @@ receive(struct ask *k, int s)
 				server_down(k, s);
 			return;
 		}
-		if ((size_t)got > sizeof p)
-			continue;
+		if ((size_t)got > sizeof p) {
+			/* Longer than a UDP answer may be: judged as a truncated one (TC), by
+			 * the header and question it begins with. */
+			p[2] |= 2;
+			got = sizeof p;
+		}
 		for (int i = 0; i < 2; i++) {
 			struct question *q = &k->qs[i];
 			int st;
@@ -531,10 +573,7 @@ ask_name(struct ask *k, const char *name, int64_t deadline, struct dns_addr *out
 	int interval = k->c->timeout * 1000 / k->c->attempts, st = DNS_FOUND, nx = 0;
 	uint16_t id[2];
 
-	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
-		k->err = errno;
-		return DNS_SYSERR;
-	}
+	report_random(id, sizeof id);     /* never blocks, even in early boot */
 	for (int i = 0; i < 2; i++) {
 		struct question *q = &k->qs[i];
 
@@ -566,7 +605,7 @@ ask_name(struct ask *k, const char *name, int64_t deadline, struct dns_addr *out
 		}
 		for (int s = 0; s < k->c->nns; s++)
 			if (k->fd[s].fd >= 0 && k->fd[s].revents != 0)
-				receive(k, s);
+				receive(k, s, end);
 	}
 	for (int s = 0; s < k->c->nns; s++)
 		if (k->fd[s].fd >= 0)

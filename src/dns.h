@@ -7,14 +7,17 @@
  * user would notice them (defaults, search order, all servers asked at once).
  * Everything lives in the caller's buffers or on the stack; nothing here prints.
  *
- * /etc/hosts: the first field of a line is an IPv4 or IPv6 address (inet_pton:
- * no zone index, no "127.1"), the others names; '#' starts a comment. A name
+ * /etc/hosts: the first field of a line is an IPv4 or IPv6 address (inet_pton,
+ * so no "127.1"; an IPv6 one may carry a zone, "%2" or "%eth0", as in
+ * resolv.conf), the others names; '#' starts a comment. A name
  * matches a field exactly, ignoring ASCII case (musl compares case-sensitively)
  * and one trailing dot of the name asked. Every matching line counts, in file
  * order, and DNS is not asked then.
  *
  * /etc/resolv.conf: "nameserver ADDR" (IPv4 or IPv6, the first 3; none means
- * 127.0.0.1), "search" or "domain" (the last such line wins; longer than 255
+ * 127.0.0.1; an IPv6 address may name its zone, "fe80::1%eth0" or "fe80::1%2",
+ * as NetworkManager writes for a link-local server: the interface's index is read
+ * from /sys/class/net/NAME/ifindex, and an unknown zone makes the line no server), "search" or "domain" (the last such line wins; longer than 255
  * bytes is ignored), "options" with ndots:N (default 1, at most 15), timeout:N
  * (seconds, default 5, 1..60) and attempts:N (default 2, 1..10). Anything else
  * is ignored; no file means the defaults.
@@ -30,8 +33,8 @@
  * next candidate; an answer without addresses, a failure or a timeout ends the
  * search (as in musl).
  *
- * Asking: A and AAAA queries (random 16-bit IDs from getrandom, no EDNS, so
- * answers are at most 512 bytes; a bigger datagram is ignored) go to every name
+ * Asking: A and AAAA queries (random 16-bit IDs from report_random, no EDNS, so
+ * answers are at most 512 bytes; a bigger datagram counts as truncated) go to every name
  * server at once, each over its own connected UDP socket, so only the server
  * asked can answer. Unanswered questions are sent again every timeout/attempts
  * seconds; a candidate name gets `timeout` seconds in all, and the deadline
@@ -39,8 +42,10 @@
  * An answer is valid when its ID, QR bit, opcode and echoed question (name in
  * any case, type, class) match; anything else is ignored. Then:
  *   TC bit set                 the server failed this question (no TCP
- *                              fallback, as in musl 1.2.3): "temporary"
- *   SERVFAIL, REFUSED          the server failed this question: "temporary"
+ *                              fallback, as in musl 1.2.3, which would use the
+ *                              records that fit; anontel uses none): "temporary"
+ *   SERVFAIL, REFUSED          the server failed this question, not asked it
+ *                              again (musl asks once more): "temporary"
  *   other non-zero RCODE       the server failed this question: "failed"
  *   NXDOMAIN                   the name does not exist: the lookup ends at once
  *   NOERROR                    the answer section is read: the CNAME chain from
@@ -74,6 +79,7 @@
 struct dns_addr {
 	int family;              /* AF_INET or AF_INET6 */
 	unsigned char a[16];     /* 4 or 16 bytes, network order */
+	uint32_t scope;          /* IPv6 zone: an interface index, 0 for none */
 };
 
 /* A sockaddr for an IPv4 or IPv6 address. */

@@ -157,7 +157,7 @@ static int
 resolve(const char *host, uint16_t port, int64_t deadline_ms, union dns_sa *sa, char *err,
     size_t errlen)
 {
-	struct dns_addr a[DNS_MAX_ADDRS];
+	struct dns_addr a[DNS_MAX_ADDRS] = { { 0 } };
 	size_t hlen = strlen(host);
 	int n = 0, st = DNS_FOUND, e = 0;
 

@@ -191,7 +191,7 @@ static const struct rule rules[] = {
 #ifdef SYS_faccessat2
 	ALLOW(SYS_faccessat2, C_ALL),        /* faccessat() in glibc 2.33+ */
 #endif
-	ALLOW(SYS_getdents64, C_LOCAL | C_STATE), /* facts' opendir("/etc"), state's listings */
+	ALLOW(SYS_getdents64, C_LOCAL | C_STATE), /* facts' listing of /etc, state's listings */
 	ALLOW(SYS_lseek, C_LOCAL | C_STATE), /* state's listings start over on their own fd */
 	ALLOW(SYS_uname, C_LOCAL | C_NET),   /* facts */
 	ALLOW(SYS_geteuid, C_LOCAL | C_NET), /* the state dir's owner check */

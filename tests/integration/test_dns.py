@@ -242,3 +242,29 @@ def test_silent_server_ends_at_the_deadline(tmp):
         secs = _fails(tmp, "hand.dns.test", _hand_etc(tmp), "hand.dns.test: resolving timed out",
                       "silent, deadline", timeout="1s")
         lib.check(0.9 <= secs <= 1.3, f"ended after {secs:.2f}s (deadline 1 s)")
+
+
+def test_a_flood_of_junk_ends_at_the_deadline(tmp):
+    # After the first query the server sends answers to another question (right ID,
+    # wrong name) for 4 s, faster than anontel (under memcheck, many times slower) can
+    # read and refuse them: a socket that never runs dry must not hold the lookup past
+    # --timeout 1s.
+    def reply(q, sock):
+        if dns.queries > 1:
+            return
+        qtype = peers.dns_question(q)[2]
+        wrong_q = b"\x05other\x03dns\x04test\x00" + qtype.to_bytes(2, "big") + b"\x00\x01"
+        junk = peers.dns_answer(q, records=[(b"\xc0\x0c", 1, A_NOWHERE)], question=wrong_q)
+        until = time.monotonic() + 4
+        while time.monotonic() < until:
+            sock.sendto(junk, dns.peer)
+    with _hand(reply) as dns:
+        cfg = peers.tls_config(tmp, endpoint="https://hand.dns.test/collect")
+        env = peers.new_env(tmp)
+        env["ANONTEL_SANDBOX"] = "off"      # valgrind does not model seccomp
+        args = ["--tool=memcheck", "-q", "--log-file=" + os.path.join(tmp, "vg.log"), lib.BIN,
+                "report", "--force", "-c", cfg, "--timeout", "1s"]
+        p, secs = peers.run_in_mountns(args, env=env, binds=_hand_etc(tmp), binary="valgrind",
+                                       timeout=20)
+    peers.expect_failure(p, 1, "hand.dns.test: resolving timed out", "junk flood")
+    lib.check(secs < 2.5, f"junk flood: ended after {secs:.2f}s (deadline 1 s)")

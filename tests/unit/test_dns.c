@@ -236,6 +236,18 @@ t_answer_cname(void)
 		CHECKF(judge(&p, qa, qa_len, a, &n) == (links == 8 ? DNS_FOUND : DNS_NODATA),
 		    "%d links", links);
 	}
+	/* 9 links with an address met on the way: no data, and no address with it */
+	answer_head(&p, qa, qa_len, 0x81, 0x80, 11);
+	put_cname(&p, QNAME, "l1.test");
+	for (int i = 1; i < 9; i++) {
+		snprintf(owner, sizeof owner, "l%d.test", i);
+		snprintf(target, sizeof target, "l%d.test", i + 1);
+		if (i == 8)
+			put_rr(&p, owner, 1, 1, A1, 4);
+		put_cname(&p, owner, target);
+	}
+	put_rr(&p, "l9.test", 1, 1, A1, 4);
+	CHECK(judge(&p, qa, qa_len, a, &n) == DNS_NODATA && n == 0);
 }
 
 static void
@@ -416,6 +428,24 @@ t_conf(void)
 	inet_ntop(AF_INET, c.ns[2].a, s, sizeof s);
 	CHECK(c.ns[2].family == AF_INET && strcmp(s, "10.0.0.3") == 0);
 
+	/* IPv6 zones: a number, or an interface's name read as its index; an unknown
+	 * one makes the line no server. lo's index is read from sysfs here too. */
+	{
+		FILE *f = fopen("/sys/class/net/lo/ifindex", "r");
+		unsigned lo = 0;
+
+		CHECK(f != NULL && fscanf(f, "%u", &lo) == 1 && lo > 0);
+		if (f != NULL)
+			fclose(f);
+		conf(&c, "nameserver fe80::1%lo\nnameserver fe80::2%7\nnameserver fe80::3%nope0\n"
+		    "nameserver fe80::4%../lo\nnameserver 10.0.0.1%lo\nnameserver fe80::5%\n");
+		CHECK(c.nns == 2 && c.ns[0].scope == lo && c.ns[1].scope == 7);
+		inet_ntop(AF_INET6, c.ns[1].a, s, sizeof s);
+		CHECK_STR(s, "fe80::2", "zone cut off the address");
+		conf(&c, "nameserver 10.0.0.1\n");
+		CHECK(c.nns == 1 && c.ns[0].scope == 0);
+	}
+
 	conf(&c, "search a.test b.test\ndomain c.test\r\n");
 	CHECK_STR(c.search, " c.test\r", "domain wins, kept as written");
 	conf(&c, "domain c.test\nsearch  a.test\tb.test\nsearch\n");
@@ -459,7 +489,9 @@ t_hosts(void)
 	CHECK(!hosts("# 127.0.0.2 a.test", "a.test", s, sizeof s));
 	CHECK(!hosts("127.0.0.2 # a.test", "a.test", s, sizeof s));
 	CHECK(!hosts("127.1 a.test", "a.test", s, sizeof s));
-	CHECK(!hosts("fe80::1%lo a.test", "a.test", s, sizeof s));
+	CHECK(hosts("fe80::1%lo a.test", "a.test", s, sizeof s) && strcmp(s, "fe80::1") == 0);
+	CHECK(!hosts("fe80::1%no-such-if0 a.test", "a.test", s, sizeof s));
+	CHECK(!hosts("127.0.0.2%lo a.test", "a.test", s, sizeof s));
 	CHECK(!hosts("a.test 127.0.0.2", "a.test", s, sizeof s));
 	CHECK(!hosts("127.0.0.2", "127.0.0.2", s, sizeof s));
 	CHECK(!hosts("", "a.test", s, sizeof s));
