@@ -21,15 +21,15 @@
  * points with complete formulas, 4-bit fixed windows over a 16-entry table read
  * whole at each step, and one inversion by Fermat at the end.
  *
- * Written for gcc -Os, measured with callgrind: see the comments on add4 and mac.
+ * Written for gcc -Os, measured with callgrind: see the comments on add4 and mac (mac64.h).
  */
 #include "p256.h"
+#include "mac64.h"
 
 #include <string.h>   /* explicit_bzero (-D_DEFAULT_SOURCE) */
 
 #ifdef __SIZEOF_INT128__
 
-typedef unsigned __int128 u128;
 typedef uint64_t fe[4];
 
 /* p = 2^256 - 2^224 + 2^192 + 2^96 - 1 and n, the order of G (FIPS 186-4 D.1.2.3). */
@@ -175,23 +175,6 @@ mod_sub(fe r, const fe a, const fe b, const fe m)
 {
 	if (sub4(r, a, b) != 0)
 		add4(r, r, m);
-}
-
-/* Returns the low limb of a * b + t + *carry and sets *carry to its high limb
- * (the sum fits in 128 bits). Written with 64-bit halves: gcc 12 spills the
- * 128-bit form of the same sum to the stack at every step. */
-static inline __attribute__((always_inline)) uint64_t
-mac(uint64_t *carry, uint64_t a, uint64_t b, uint64_t t)
-{
-	u128 p = (u128)a * b;
-	uint64_t lo = (uint64_t)p, hi = (uint64_t)(p >> 64);
-
-	lo += t;
-	hi += lo < t;
-	lo += *carry;
-	hi += lo < *carry;
-	*carry = hi;
-	return lo;
 }
 
 /* s = a + b + *c (*c 0 or 1), *c = the carry out. */

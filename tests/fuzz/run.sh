@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FB=build/fuzz
-ALL_TARGETS="json config osrelease url http retry pem state x509 x25519 p256 p256dh dns"
+ALL_TARGETS="json config osrelease url http retry pem state x509 x25519 p256 p256dh rsa dns"
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -36,6 +36,7 @@ max_len() {
 	x25519)      echo 128 ;;
 	p256)        echo 512 ;;
 	p256dh)      echo 128 ;;
+	rsa)         echo 1104 ;;
 	dns)         echo 513 ;;
 	*)           echo 4096 ;;
 	esac

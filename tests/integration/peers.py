@@ -212,6 +212,54 @@ def certs():
     return _CERTS
 
 
+_RSA_PKIS = {}
+
+
+def rsa_pki(bits, pubexp=65537):
+    """An all-RSA chain made by OpenSSL, for the RSA signature checks (src/rsa.c): a root,
+    an intermediate and a localhost leaf, each key of `bits` bits with exponent `pubexp`,
+    each certificate signed with SHA-256 by the one above. Returns (root PEM path, Leaf
+    whose chain is leaf + intermediate); made once per (bits, pubexp) and removed at
+    process exit."""
+    if (bits, pubexp) in _RSA_PKIS:
+        return _RSA_PKIS[(bits, pubexp)]
+    d = tempfile.mkdtemp(prefix=f"anontel-rsa{bits}-")
+    atexit.register(shutil.rmtree, d, True)
+    env = dict(os.environ)
+    env.pop("OPENSSL_CONF", None)
+
+    def p(name):
+        return os.path.join(d, name)
+
+    with open(p("ext"), "w") as f:
+        f.write("[inter]\nbasicConstraints = critical,CA:TRUE,pathlen:0\n"
+                "keyUsage = critical,keyCertSign,cRLSign\n"
+                "[leaf]\nbasicConstraints = critical,CA:FALSE\n"
+                "keyUsage = critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\n")
+    for name in ("root", "inter", "leaf"):
+        _openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}",
+                  "-pkeyopt", f"rsa_keygen_pubexp:{pubexp}", "-out", p(name + ".key")], env, d)
+    _openssl(["req", "-x509", "-new", "-sha256", "-key", p("root.key"), "-days", "30",
+              "-subj", f"/CN=anontel test RSA-{bits} root",
+              "-addext", "basicConstraints=critical,CA:TRUE",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", p("root.pem")], env, d)
+    for name, issuer, cn in (("inter", "root", f"anontel test RSA-{bits} intermediate"),
+                             ("leaf", "inter", "localhost")):
+        _openssl(["req", "-new", "-key", p(name + ".key"), "-subj", "/CN=" + cn,
+                  "-out", p(name + ".csr")], env, d)
+        _openssl(["x509", "-req", "-sha256", "-in", p(name + ".csr"), "-CA", p(issuer + ".pem"),
+                  "-CAkey", p(issuer + ".key"), "-set_serial", str(bits + len(name)),
+                  "-days", "30", "-extfile", p("ext"), "-extensions", name,
+                  "-out", p(name + ".pem")], env, d)
+    with open(p("chain.pem"), "w") as f:
+        f.write(open(p("leaf.pem")).read() + open(p("inter.pem")).read())
+    r = (p("root.pem"), Leaf(f"rsa{bits}", p("leaf.pem"), p("leaf.key"), p("chain.pem"),
+                             ["localhost"]))
+    _RSA_PKIS[(bits, pubexp)] = r
+    return r
+
+
 def _first_pem_der(path):
     text = open(path).read()
     m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)

@@ -25,6 +25,20 @@ def test_delivers_to_rsa_server(tmp):
     _deliver(tmp, peers.certs().rsa, "RSA-2048")
 
 
+def test_all_rsa_chains(tmp):
+    """All-RSA chains made by OpenSSL (peers.rsa_pki): RSA-2048, 3072 and 4096 with
+    e = 65537, and RSA-2048 with e = 3. Each delivery checks three RSA signatures with
+    src/rsa.c: the intermediate's by the root and the leaf's by the intermediate (the
+    X.509 engine), and the ServerKeyExchange's by the leaf (ECDHE_RSA)."""
+    for bits, e in ((2048, 65537), (3072, 65537), (4096, 65537), (2048, 3)):
+        root, leaf = peers.rsa_pki(bits, e)
+        what = f"RSA-{bits}, e = {e}"
+        with peers.TLSServer(leaf) as s:
+            p, _ = peers.report(tmp, peers.tls_config(tmp, s, ca=root))
+            peers.expect_delivered(p, s, what)
+            lib.eq(s.requests[0].tls_version, "TLSv1.2", f"{what}: TLS version")
+
+
 def test_key_exchange_on_each_curve(tmp):
     """A server with one ECDHE curve: P-256 (our p256_ec, src/p256.c; BearSSL's hello
     lists it first, so servers that follow the client's order pick it), X25519 (ours),

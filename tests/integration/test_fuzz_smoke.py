@@ -1,6 +1,6 @@
 """The fuzz targets (tests/fuzz/, docs/SECURITY.md "Fuzzing") build and run clean for
 a few seconds each over their seed corpus: one test per target, each bounded to
-FUZZ_SMOKE_SECS (2 s) of fuzzing plus start-up, about 45 s for all twelve. A finding
+FUZZ_SMOKE_SECS (2 s) of fuzzing plus start-up, about a minute for all fourteen. A finding
 fails the test and names the log (build/fuzz/smoke-<target>.log) and the saved
 input (build/fuzz/artifacts/<target>/). Inputs recorded in tests/fuzz/crashes/ are
 replayed too. The long runs are `./build.sh fuzz` (tests/fuzz/run.sh long)."""
@@ -72,3 +72,7 @@ def test_fuzz_dns(tmp):
 
 def test_fuzz_p256dh(tmp):
     smoke(tmp, "p256dh")
+
+
+def test_fuzz_rsa(tmp):
+    smoke(tmp, "rsa")

@@ -81,6 +81,27 @@ def test_forged_p256_signatures(tmp):
             _refused(tmp, s, [words], f"one bit off in the {what}")
 
 
+def test_forged_rsa_signatures(tmp):
+    # An all-RSA chain (peers.rsa_pki: root, intermediate, leaf, made by OpenSSL), whose
+    # signatures src/rsa.c checks: the last bit of the leaf's or the intermediate's
+    # signature flipped refuses, as with P-256 above.
+    root, good = peers.rsa_pki(2048)
+    inter = good.chain.replace("chain.pem", "inter.pem")
+    leaf = _flipped(tmp, good.cert, "rsa-leaf-forged")
+    inter_forged = _flipped(tmp, inter, "rsa-inter-forged")
+    for what, chain, words in (
+            ("leaf signature", _cat(tmp, "rsa1.pem", leaf, inter), "signature does not verify"),
+            ("intermediate signature", _cat(tmp, "rsa2.pem", good.cert, inter_forged),
+             "not trusted")):
+        forged = peers.Leaf("forged", good.cert, good.key, chain, good.names)
+        with peers.TLSServer(forged) as s:
+            _refused(tmp, s, [words], f"RSA: one bit off in the {what}",
+                     cfg=peers.tls_config(tmp, s, ca=root))
+    with peers.TLSServer(good) as s:
+        p, _ = peers.report(tmp, peers.tls_config(tmp, s, ca=root))
+        peers.expect_delivered(p, s, "the same RSA chain unforged")
+
+
 def test_missing_intermediate(tmp):
     with peers.TLSServer(chain=False) as s:
         _refused(tmp, s, ["not trusted"], "leaf without its intermediate")
