@@ -466,41 +466,49 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-This section is written by hand into bench.py and dated: its figures are those of four
-runs of 2026-12-01 between 10:43 and 10:52 UTC (the table above may be a later one);
-rewrite it when the code changes. This machine kind differs from the one of the earlier
-runs (an AMD EPYC guest where an empty static exec takes about 1 ms, not 0.13 ms, and a
-page fault about 10 us): wall ratios moved for every command, instruction counts did not.
+This section is written by hand into bench.py and dated: its figures are those of seven
+runs of 2026-12-01 between 10:43 and 11:41 UTC (the last three after the RSA change below;
+the table above may be a later one); rewrite it when the code changes. This machine kind
+differs from the one of the earlier runs (an AMD EPYC guest where an empty static exec
+takes about 1 ms, not 0.13 ms, and a page fault about 10 us): wall ratios moved for every
+command, instruction counts did not.
 
 - **Binary size (192 KiB):** 251,024 bytes, from 316,568 at the last run (-65.5 KB), 54 KB
   over. What went: musl's resolver, the resolver thread's pthreads, malloc and stdio
-  (about 37 KB: names are resolved by `src/dns.c`, 5 KB); BearSSL's `ec_p256_m31` (7.9 KB,
+  (about 37 KB: names are resolved by `src/dns.c`, 5 KB); BearSSL's `ec_p256_m31` (7.9 KB:
   the P-256 key exchange is ours, `p256_ec`, +2 KB); the roots' DNs (each root carries
   0xff and its DN's SHA-256, 33 bytes, matched through `trust_dn_hash`: -9.9 KB);
   BearSSL's X.509 decoder (pin and insecure mode take the key from our own walker:
   -3.3 KB); PCLMUL GHASH, SSE2 ChaCha20 and 128-bit Poly1305 beside their portable
   versions (-5.7 KB; AES-NI is kept beside the constant-time AES: 0.2 M fewer instructions
-  per report for 2 KB); libc helpers our code pulled in, and small repeats (-4.5 KB).
-  Where the bytes are now: the roots 56 KB (47 KB of keys, which do not compress),
-  BearSSL 51.5 KB, musl 11 KB, anontel's own code 131 KB. Meeting the budget with every
-  root leaves 78 KB for our own code: a rewrite of its largest modules (state, config,
-  main, id, facts, http), not a trim; compiler options were measured and give less than
-  5 KB (-Oz, LTO, no PIE, clang -Oz is larger).
-- **report --force vs curl (1/4):** ec 3.5-4.2x (met in two runs of four), rsa 2.9-3.8x
-  (not met). Instructions: 6.19 M (ec) and 7.08 M (rsa), as at the last run. Here the two
-  fsyncs of a delivered report cost 0.7-2.4 ms of the 5.5-7.8 ms (the tmpfs row); the
-  exec and page faults of the process, about 1.5 ms (the floor is 1 ms). A journal with
-  one fdatasync is what would take the next millisecond; it is a change of the state's
-  format and was not begun this round.
-- **report --force vs node https (1/20):** ec 18.6-22.7x (met in three runs of four), rsa
+  per report for 2 KB); BearSSL's i62 RSA (our `src/rsa.c` is smaller, -0.9 KB); libc
+  helpers our code pulled in, and small repeats (-4.5 KB). Where the bytes are now: the
+  roots 56 KB (47 KB of keys, which do not compress), BearSSL about 49 KB, musl 11 KB,
+  anontel's own code about 133 KB. Meeting the budget with every root leaves about 80 KB
+  for our own code: a rewrite of its largest modules (state, config, main, id, facts,
+  http), not a trim; compiler options were measured and give less than 5 KB (-Oz, LTO, no
+  PIE; clang -Oz is larger).
+- **report --force vs curl (1/4):** ec 3.5-4.2x (met in two runs of seven), rsa 2.9-3.8x
+  (not met). Instructions: ec 6.15 M as at the last run; rsa 7.08 M -> 5.44 M, as RSA
+  verification is ours now (`src/rsa.c`: 0.40 M per RSA-2048 signature where BearSSL's i62
+  code took 2.05 M; a chain of RSA certificates has two or three of them). The wall time
+  did not follow on this machine: the two fsyncs of a delivered report cost 0.7-2.4 ms of
+  the 6.4-8.2 ms (the tmpfs row), the exec and page faults of the process about 1.5 ms, and
+  the server's own RSA-2048 signature is in both clients' times. A journal with one
+  fdatasync is what would take the next millisecond; it changes the state's format (SPEC 7
+  asks for temp, fsync, rename, fsync dir) and was not begun this round.
+- **report --force vs node https (1/20):** ec 17.3-22.7x (met in four runs of seven), rsa
   16.4-19.8x (not met): node's own start is a smaller share of its time on this machine.
 - **check --report not due vs curl -fsS (1/20):** 8.7-10.6x. On this machine curl -fsS
-  takes 19-24 ms, about twenty empty execs: a probe would have to cost no more than one
+  takes 16-24 ms, about twenty empty execs: a probe would have to cost no more than one
   empty exec to meet the ratio. `check` keeps its sandbox (it parses what the network
   sends) and makes 31 system calls.
-- **show (2x), report not due (1.5x), id, RSS:** met: show 1.45-1.79x, not-due report
-  1.32-1.45x; peak RSS 256 KiB with or without a caFile (128 KiB for the runs that send
-  nothing), from 444 and 316 KiB: no thread stack, no malloc arena.
+- **show (2x), report not due (1.5x), id, RSS:** show 1.45-1.79x (met); not-due report
+  1.32-1.62x (met in five runs of seven: 64 K instructions and 23 system calls; on this
+  machine each page fault costs about 10 us, and a run faults about 25 pages more than the
+  empty program, 6 of them the config's defaults); peak RSS 256 KiB with or without a
+  caFile (128 KiB for the runs that send nothing), from 444 and 316 KiB: no thread stack,
+  no malloc arena.
 - **Growth:** a 150-root caFile costs 16.0 M instructions against 15.0 M at the last run
   (base64 is now decoded by comparisons, without a 256-byte table); still under 2x a
   report in wall time.
