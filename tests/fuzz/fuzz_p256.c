@@ -52,25 +52,6 @@ static const unsigned char N_BE[32] = {
 	0xfc, 0x63, 0x25, 0x51,
 };
 
-/* The input as a stream: bytes past its end read as 0. */
-struct cursor {
-	const uint8_t *p;
-	size_t n, off;
-};
-
-static uint8_t
-take(struct cursor *c)
-{
-	return c->off < c->n ? c->p[c->off++] : 0;
-}
-
-static void
-take_n(struct cursor *c, unsigned char *out, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		out[i] = take(c);
-}
-
 /* out = a - b on 32-byte big-endian numbers (mod 2^256). */
 static void
 sub_be(unsigned char out[32], const unsigned char a[32], const unsigned char b[32])
@@ -148,12 +129,12 @@ check(const unsigned char *q, size_t qlen, const unsigned char *hash, size_t hle
 
 /* d from the cursor, 0 < d < 2^255 < n, and its public key into q[65]. */
 static void
-make_key(struct cursor *c, unsigned char d[32], unsigned char q[65], br_ec_private_key *sk)
+make_key(struct fz_cursor *c, unsigned char d[32], unsigned char q[65], br_ec_private_key *sk)
 {
 	br_ec_public_key pk;
 	unsigned char pbuf[BR_EC_KBUF_PUB_MAX_SIZE];
 
-	take_n(c, d, 32);
+	fz_take_n(c, d, 32);
 	d[0] &= 0x7f;
 	if (is_zero_bytes(d, 32))
 		d[31] = 1;
@@ -172,7 +153,7 @@ static const br_hash_class *const hashes[] = {
 
 /* Mode 0: sign, mutate, compare. */
 static void
-mode_signed(struct cursor *c, unsigned sel)
+mode_signed(struct fz_cursor *c, unsigned sel)
 {
 	unsigned char d[32], q[65], hash[96] = { 0 }, raw[64], sig[160] = { 0 };
 	br_ec_private_key sk;
@@ -182,12 +163,12 @@ mode_signed(struct cursor *c, unsigned sel)
 	uint8_t a, b;
 
 	make_key(c, d, q, &sk);
-	take_n(c, hash, 64);
+	fz_take_n(c, hash, 64);
 	FUZZ_CHECK(br_ecdsa_i31_sign_raw(IMPL, hf, hash, &sk, raw) == 64, "sign_raw");
 	slen = br_ecdsa_raw_to_asn1(memcpy(sig, raw, 64), 64);
 	FUZZ_CHECK(slen >= 8 && slen <= 72, "raw_to_asn1: %zu", slen);
-	a = take(c);
-	b = take(c);
+	a = fz_take(c);
+	b = fz_take(c);
 	pos = (size_t)a << 8 | b;
 	switch (mut) {
 	case 0:
@@ -207,7 +188,7 @@ mode_signed(struct cursor *c, unsigned sel)
 		slen = pos % (slen + 8);        /* cut, or 0 bytes appended from sig[] */
 		break;
 	case 5:
-		sig[pos % slen] = take(c);
+		sig[pos % slen] = fz_take(c);
 		break;
 	case 6:
 		hlen = pos % 65;                /* the signed hash cut or lengthened */
@@ -224,7 +205,7 @@ mode_signed(struct cursor *c, unsigned sel)
 
 /* Mode 3: Q = G or -G, hash r or n - r, r and s from the input. */
 static void
-mode_special(struct cursor *c, unsigned sel)
+mode_special(struct fz_cursor *c, unsigned sel)
 {
 	static const unsigned char G[65] = {
 		0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
@@ -243,7 +224,7 @@ mode_special(struct cursor *c, unsigned sel)
 	memcpy(q, G, sizeof q);
 	if (sel & 4)
 		sub_be(q + 33, P_BE, G + 33);   /* -G = (x, p - y) */
-	take_n(c, raw, 64);
+	fz_take_n(c, raw, 64);
 	raw[0] &= 0x7f;                         /* r, s < 2^255 < n */
 	raw[32] &= 0x7f;
 	if (sel & 8)
@@ -257,8 +238,8 @@ mode_special(struct cursor *c, unsigned sel)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cursor c = { data, size, 0 };
-	unsigned sel = take(&c);
+	struct fz_cursor c = { data, size, 0 };
+	unsigned sel = fz_take(&c);
 	unsigned char d[32], q[80] = { 0 }, hash[64];
 	br_ec_private_key sk;
 	size_t hlen, rest;
@@ -269,17 +250,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		make_key(&c, d, q, &sk);
-		hlen = take(&c) % 65;
-		take_n(&c, hash, hlen);
+		hlen = fz_take(&c) % 65;
+		fz_take_n(&c, hash, hlen);
 		rest = size > c.off ? size - c.off : 0;
 		if (rest <= 400)
 			check(q, 65, hash, hlen, data + c.off, rest);
 		break;
 	case 2:
-		hlen = take(&c) % 65;
-		take_n(&c, hash, hlen);
+		hlen = fz_take(&c) % 65;
+		fz_take_n(&c, hash, hlen);
 		q[0] = 0x04;
-		take_n(&c, q + ((sel & 4) ? 0 : 1), (sel & 4) ? 65 : 64);
+		fz_take_n(&c, q + ((sel & 4) ? 0 : 1), (sel & 4) ? 65 : 64);
 		rest = size > c.off ? size - c.off : 0;
 		if (rest <= 400)
 			check(q, (sel & 8) ? 65 + (sel >> 4) % 15 - 7 : 65, hash, hlen, data + c.off, rest);

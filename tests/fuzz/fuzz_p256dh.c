@@ -54,13 +54,6 @@ mod_n(unsigned char out[32], const unsigned char *k, size_t klen)
 	memcpy(out, r + 1, 32);
 }
 
-static void
-hex(char *out, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -93,8 +86,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r1 == r2, "mul: glen %zu klen %zu: ours %u, BearSSL's %u", glen, klen, r1, r2);
 	if (r1 == 1) {
 		FUZZ_CHECK(br_ec_p256_m31.mul(c, glen, kn, 32, P256) == 1, "BearSSL on k mod n");
-		hex(h1, a, 65);
-		hex(h2, c, 65);
+		fz_hex(h1, a, 65);
+		fz_hex(h2, c, 65);
 		FUZZ_CHECK(memcmp(a, c, 65) == 0 && memcmp(a + 65, q + 65, sizeof a - 65) == 0,
 		    "mul: klen %zu: ours %s, BearSSL's (k mod n) %s", klen, h1, h2);
 	} else {
@@ -103,8 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	n1 = tls_ec.mulgen(a, k, klen, P256);
 	n2 = br_ec_p256_m31.mulgen(b, kn, 32, P256);
-	hex(h1, a, 65);
-	hex(h2, b, 65);
+	fz_hex(h1, a, 65);
+	fz_hex(h2, b, 65);
 	FUZZ_CHECK(n1 == 65 && n2 == 65 && memcmp(a, b, 65) == 0,
 	    "mulgen: klen %zu: ours %zu %s, BearSSL's (k mod n) %zu %s", klen, n1, h1, n2, h2);
 	return 0;

@@ -30,24 +30,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct cursor {
-	const uint8_t *p;
-	size_t n, off;
-};
-
-static uint8_t
-take(struct cursor *c)
-{
-	return c->off < c->n ? c->p[c->off++] : 0;
-}
-
-static void
-take_n(struct cursor *c, unsigned char *out, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		out[i] = take(c);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,9 +37,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned char sha256_oid[] = { 9, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
 		0x04, 0x02, 0x01 };
 	unsigned char n[1 + 520], e[1 + 64], x[520], a[520], b[520], ha[32], hb[32];
-	struct cursor c = { data, size, 0 };
-	uint8_t flags = take(&c), hi = take(&c);
-	size_t nlen = (size_t)(hi << 8 | take(&c)) % 520, xlen, elen;
+	struct fz_cursor c = { data, size, 0 };
+	uint8_t flags = fz_take(&c), hi = fz_take(&c);
+	size_t nlen = (size_t)(hi << 8 | fz_take(&c)) % 520, xlen, elen;
 	size_t z = (flags & 0x02) != 0;
 	br_rsa_public_key pk;
 
@@ -65,19 +47,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	n[0] = 0;
 	e[0] = 0;
-	take_n(&c, n + 1, nlen);
+	fz_take_n(&c, n + 1, nlen);
 	if (flags & 0x01)
 		n[nlen] |= 1;
 	if ((flags & 0x20) && n[1] == 0)
 		n[1] = 1;
 	xlen = nlen - ((flags & 0x04) != 0);
-	take_n(&c, x, xlen);
+	fz_take_n(&c, x, xlen);
 	if (flags & 0x40)
 		x[0] = 0;
 	elen = c.off < c.n ? c.n - c.off : 0;
 	if (elen > 64)
 		elen = 64;              /* longer ones only slow the run: the bit loop is the same */
-	take_n(&c, e + 1, elen);
+	fz_take_n(&c, e + 1, elen);
 	pk.n = n + 1 - z;
 	pk.nlen = nlen + z;
 	pk.e = e + 1 - z;

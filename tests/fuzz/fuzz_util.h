@@ -33,6 +33,33 @@
 		}                                                                   \
 	} while (0)
 
+/* The fuzzer's input as a stream: bytes past its end read as 0. */
+struct fz_cursor {
+	const uint8_t *p;
+	size_t n, off;
+};
+
+static __attribute__((unused)) uint8_t
+fz_take(struct fz_cursor *c)
+{
+	return c->off < c->n ? c->p[c->off++] : 0;
+}
+
+static __attribute__((unused)) void
+fz_take_n(struct fz_cursor *c, unsigned char *out, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		out[i] = fz_take(c);
+}
+
+/* p[0..n-1] as 2n lowercase hex digits and a NUL into out (for failure messages). */
+static __attribute__((unused)) void
+fz_hex(char *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
 /* Variables that change anontel's behaviour (tests/integration/lib.py's list). */
 static const char *const fz_anontel_env[] = {
 	"ANONTEL_CONFIG", "ANONTEL_ENDPOINT", "ANONTEL_STATE_DIR", "ANONTEL_DISABLED",

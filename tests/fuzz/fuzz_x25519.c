@@ -32,13 +32,6 @@ canonical(const unsigned char u[32])
 	return 0;
 }
 
-static void
-hex(char *out, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,8 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	c1 = tls_ec.mul(g1, glen, k, klen, C25519);
 	c2 = br_ec_c25519_m31.mul(g2, glen, k, klen, C25519);
-	hex(h1, g1, sizeof g1);
-	hex(h2, g2, sizeof g2);
+	fz_hex(h1, g1, sizeof g1);
+	fz_hex(h2, g2, sizeof g2);
 	FUZZ_CHECK(c1 == c2 && memcmp(g1, g2, sizeof g1) == 0,
 	    "mul: glen %zu klen %zu: ours %u %s, BearSSL's %u %s", glen, klen, c1, h1, c2, h2);
 	FUZZ_CHECK(c1 != 1 || canonical(g1), "mul: result not below p: %s", h1);
@@ -68,8 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(r2, r1, sizeof r2);
 	n1 = tls_ec.mulgen(r1, k, klen, C25519);
 	n2 = br_ec_c25519_m31.mulgen(r2, k, klen, C25519);
-	hex(h1, r1, sizeof r1);
-	hex(h2, r2, sizeof r2);
+	fz_hex(h1, r1, sizeof r1);
+	fz_hex(h2, r2, sizeof r2);
 	FUZZ_CHECK(n1 == n2 && memcmp(r1, r2, sizeof r1) == 0,
 	    "mulgen: klen %zu: ours %zu %s, BearSSL's %zu %s", klen, n1, h1, n2, h2);
 	return 0;

@@ -617,7 +617,29 @@ class SilentDNS:
         self.stop()
 
 
-class Dnsmasq:
+class _Daemon:
+    """A Debian daemon run in the foreground as self.proc (None until started): stopped
+    with SIGTERM, then SIGKILL after 3 s; a context manager."""
+
+    proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(3)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Dnsmasq(_Daemon):
     """Debian's dnsmasq (dnsmasq-base) in the foreground on addr:53, answering only from
     its command line (no upstream, no /etc/hosts, no resolv.conf): `records` are its
     options (--host-record=..., --cname=..., --local=/zone/ for NXDOMAIN). Every query is
@@ -667,20 +689,6 @@ class Dnsmasq:
                     if q[1] != "ready"]
         return []
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(3)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def dns_question(packet):
@@ -789,7 +797,7 @@ def free_port(host=LOOPBACK4):
         return s.getsockname()[1]
 
 
-class Tinyproxy:
+class Tinyproxy(_Daemon):
     """Debian's tinyproxy in the foreground (-d) on 127.0.0.1, config, log and pid file
     in `dirpath`. auth=(user, password) adds BasicAuth. .port, .log, .url(creds)."""
 
@@ -847,20 +855,6 @@ class Tinyproxy:
         """Request lines tinyproxy logged, e.g. ["CONNECT localhost:4433 HTTP/1.1"]."""
         return re.findall(r"Request \(file descriptor \d+\): (.*)", self.log_text())
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(3)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 # ---------------------------------------------------------------- running anontel
