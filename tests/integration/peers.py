@@ -582,41 +582,6 @@ def is_client_hello(record):
     return len(record) > 5 and record[0] == 0x16 and record[1] == 3 and record[5] == 1
 
 
-class SilentDNS:
-    """A UDP socket on addr:53 that reads queries (counted in .queries) and never answers."""
-
-    def __init__(self, addr="127.0.0.2", port=53):
-        self.addr, self.port = addr, port
-        self.queries = 0
-        self._stop = threading.Event()
-        self._s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._s.bind((addr, port))
-        self._s.settimeout(0.05)
-        self._t = threading.Thread(target=self._loop, daemon=True)
-        self._t.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                self._s.recvfrom(4096)
-                self.queries += 1
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-
-    def stop(self):
-        self._stop.set()
-        self._t.join(2)
-        self._s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
 class _Daemon:
     """A Debian daemon run in the foreground as self.proc (None until started): stopped
     with SIGTERM, then SIGKILL after 3 s; a context manager."""
@@ -748,6 +713,13 @@ class HandDNS:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class SilentDNS(HandDNS):
+    """A UDP socket on addr:53 that reads queries (counted in .queries) and never answers."""
+
+    def __init__(self, addr="127.0.0.2"):
+        super().__init__(addr, lambda query, sock: None)
 
 
 # ---------------------------------------------------------------- mount namespace
