@@ -566,6 +566,16 @@ cycle(struct report_run *r)
 		sent = record_and_cap(r, &st);
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
+	/* The new message, when it stays kept, is made durable now: before the run
+	 * ends, not before it is sent (state.h). A run that failed already keeps its
+	 * first error; this one is logged. */
+	if (state_sync_kept(&state, err, sizeof err) != 0) {
+		if (sent >= 0)
+			fail(r, REPORT_STATE_ERROR, err, NULL);
+		else
+			logline(r, "the kept message may not survive a power cut: ", err);
+		sent = -1;
+	}
 	settle(r, &st, sent, retry_after, now);
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);

@@ -663,6 +663,7 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 	s->kept_ignored = 0;
 	s->kept.valid = 0;
 	s->stamps_known = 0;
+	s->unsynced = 0;
 	if (err == NULL || errlen == 0)
 		buf_init(&why, dummy, sizeof dummy);
 	else
@@ -1197,6 +1198,8 @@ kept_forget(struct state *s, uint64_t seq)
 	struct state_kept_list *l = &s->kept;
 	size_t i = 0;
 
+	if (s->unsynced == seq)     /* gone: nothing left to make durable */
+		s->unsynced = 0;
 	while (i < l->filled && l->seq[i] != seq)
 		i++;
 	if (i == l->filled) {
@@ -1291,9 +1294,11 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	if (next_seq(s, kfd, &seq, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
-	/* A new name: past every entry listed, so nothing can be in the way. */
-	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_SYNC | WRITE_KNOWN, err, errlen) != 0)
+	/* A new name: past every entry listed, so nothing can be in the way. Not
+	 * fsynced yet: state_sync_kept does that if the message stays (see the top). */
+	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_KNOWN, err, errlen) != 0)
 		return -1;
+	s->unsynced = seq;
 	if (l->highest < seq)
 		l->highest = seq;
 	if (l->highest_ours < seq)
@@ -1303,6 +1308,36 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	l->total++;
 	if (seq_out != NULL)
 		*seq_out = seq;
+	return 0;
+}
+
+int
+state_sync_kept(struct state *s, char *err, size_t errlen)
+{
+	char name[32];
+	int fd, kfd, r;
+
+	if (s->unsynced == 0)
+		return 0;
+	kept_name(s->unsynced, name);
+	s->unsynced = 0;
+	if (need_open(s, err, errlen) != 0 || (r = kept_open_existing(s, &kfd, err, errlen)) < 0)
+		return -1;
+	if (r == 0)
+		return 0;   /* kept/ is gone (forgotten): so is the message */
+	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, s, KEPT_NAME, name, "cannot open", errno);
+		return -1;
+	}
+	r = fsync(fd);
+	close(fd);
+	if (r != 0 || fsync(kfd) != 0) {
+		set_err(err, errlen, s, KEPT_NAME, r != 0 ? name : NULL, "fsync", errno);
+		return -1;
+	}
 	return 0;
 }
 

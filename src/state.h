@@ -21,13 +21,16 @@
  * SIGKILL at any point leaves the old or the new file, never a torn one. Temp
  * files are made in kept/ (same file system) whatever their file's directory:
  * the lock holder lists kept/ every run, and that one listing removes the temp
- * files of killed runs. Against a power cut, only a new kept message (and
- * random-id, made once) is made durable before it is used: its file and its
- * directory are fsynced. The stamps, the log's renames and removals are not
- * fsynced: a power cut may take them back to an earlier run's (a delivered message
- * then comes back and is sent again, with the same Idempotency-Key). So a delivered
- * report costs 2 fsyncs, and its audit log one rename (plus one unlink of the
- * oldest entry once STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and
+ * files of killed runs. Against a power cut, only what a run leaves waiting is made
+ * durable: a new kept message that was not delivered (state_sync_kept: its file and
+ * kept/ fsynced before the run ends) and random-id, made once. The message being
+ * sent is not fsynced first: a power cut while it is out may lose it (and only it;
+ * had it been delivered, losing it loses nothing). The stamps, the log's renames
+ * and removals are not fsynced: a power cut may take them back to an earlier run's
+ * (a delivered message then comes back and is sent again, with the same
+ * Idempotency-Key). So a delivered report costs no fsync, an undelivered one 2,
+ * and the audit log one rename per delivery (plus one unlink of the oldest entry
+ * once STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and
  * created 0600; a symlink planted in the directory is refused, not followed. Nothing here prints.
  */
 #ifndef ANONTEL_STATE_H
@@ -87,6 +90,7 @@ struct state {
 	int stamps_known;           /* the lock holder read stamps: a regular file or none */
 	size_t kept_ignored;        /* entries of kept/ that are not messages (other
 	                             * names, non-regular files), as of the last listing */
+	uint64_t unsynced;          /* kept by state_keep, not fsynced yet; 0 = none */
 	struct state_kept_list kept;
 };
 
@@ -178,14 +182,20 @@ int state_write_stamps(struct state *s, const struct state_stamps *st, char *err
 int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen);
 
-/* Keeps a new message (atomically, in kept/, made 0700 when missing) under the next
- * sequence number (highest existing + 1, or 1 when none), written to *seq_out (may
- * be NULL). Returns 0 when the message is kept, -1 with err when it is not
+/* Keeps a new message (atomically, in kept/, made 0700 when missing; not fsynced:
+ * see state_sync_kept) under the next sequence number (highest existing + 1, or 1
+ * when none), written to *seq_out (may be NULL). Returns 0 when the message is kept, -1 with err when it is not
  * (n > STATE_MSG_MAX, disk full, ...; *seq_out = 0). Keeping never drops: the
  * caller counts what is beyond STATE_MAX_KEPT in the stamps first (drop_below),
  * then calls state_drop_below, so a kill in between loses no count. */
 int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen);
+
+/* Makes the message the last state_keep kept durable (fsyncs its file, then kept/),
+ * unless it has left kept/ since (delivered, removed) or was synced already. Called
+ * once the run's sends are over, whatever their outcome. Returns 0, or -1 with err
+ * (the message is kept but a power cut may lose it). */
+int state_sync_kept(struct state *s, char *err, size_t errlen);
 
 /* Removes every kept message whose sequence number is below limit (already counted
  * as dropped by the caller; not fsynced, see the top). Repeating it is harmless.

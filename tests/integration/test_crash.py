@@ -236,32 +236,63 @@ def test_kill_points_while_delivering(tmp):
 
 # ---- what a power cut may take back (docs/configuration.md, "Durability")
 
-def _fsynced_paths(env_):
-    """Runs a forced report under strace; returns the paths it fsyncs, in order."""
-    p = subprocess.run(["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,sync,syncfs",
+def _synced(env_, rc):
+    """Runs a forced report under strace; returns its fsyncs and connects, in order,
+    as (call, path or address)."""
+    p = subprocess.run(["strace", "-f", "-qq", "-y", "-e",
+                        "trace=fsync,fdatasync,sync,syncfs,connect",
                         lib.BIN, "report", "--force", "-q"],
                        env=env_, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, timeout=20)
-    lib.eq(p.returncode, 0, f"the report is delivered ({p.stderr[-300:]!r})")
-    calls = re.findall(rb"^(?:\[pid +\d+\] )?(\w+)\(\d+<([^>]*)>\)", p.stderr, re.M)
+    lib.eq(p.returncode, rc, f"exit status ({p.stderr[-300:]!r})")
+    calls = re.findall(rb"^(?:\[pid +\d+\] )?(\w+)\(\d+<([^>]*)>", p.stderr, re.M)
     return [(c.decode(), path.decode()) for c, path in calls]
 
 
-def test_a_delivered_report_makes_two_fsyncs_for_the_message_it_sends(tmp):
-    """Against a kill, every write is atomic (rename); against a power cut, only the
-    message about to be sent is made durable: its file and kept/. So a delivered
-    report costs 2 fsyncs, both before the message leaves."""
+def test_a_delivered_report_makes_no_fsync(tmp):
+    """Against a kill, every write is atomic (rename); against a power cut, what a run
+    leaves waiting is made durable, not the message it delivers: a power cut while that
+    one is out may lose it, and only it. So a delivered report costs no fsync."""
     state = os.path.join(tmp, "state")
     with runs.Server() as s:
         e = runs.env(state, s.url())
         p, _ = runs.run(["report", "--force", "-q"], e)     # the first run makes the dirs
         lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
-        calls = _fsynced_paths(e)
+        calls = _synced(e, 0)
         lib.eq(len(s.posts), 2, "both delivered")
+    syncs = [c for c in calls if c[0] != "connect"]
+    lib.eq(syncs, [], "fsyncs of a delivered report")
+    lib.check(any(c[0] == "connect" for c in calls), f"it connected: {calls}")
+    lib.eq(runs.kept_names(state), [], "nothing left kept")
+
+
+def test_an_undelivered_message_is_fsynced_before_the_run_ends(tmp):
+    """The message a run keeps because the endpoint is down is made durable after the
+    attempt (its file, then kept/), before the run exits 1; a power cut after that
+    loses nothing, and the next run sends it."""
+    state = os.path.join(tmp, "state")
+    e = runs.env(state, runs.dead_url())
+    p, _ = runs.run(["report", "--force", "-q"], e)     # makes the dirs and the ID
+    lib.eq(p.returncode, 1, f"first report, endpoint down ({runs.describe(p)})")
+    calls = _synced(e, 1)
     kept = os.path.join(state, "kept")
-    lib.eq(len(calls), 2, f"fsyncs of a delivered report: {calls}")
-    lib.check(calls[0][1].startswith(kept + "/.tmp-") and calls[1][1] == kept,
-              f"the new message's file, then kept/: {calls}")
+    names = runs.kept_names(state)
+    lib.eq(len(names), 2, "both messages kept")
+    syncs = [c for c in calls if c[0] != "connect"]
+    lib.eq(syncs, [("fsync", os.path.join(kept, names[1])), ("fsync", kept)],
+           "the new message's file, then kept/")
+    first_sync = calls.index(syncs[0])
+    lib.check(any(c[0] == "connect" for c in calls[:first_sync]),
+              f"the attempt comes first, the fsyncs after it: {calls}")
+    waiting = []
+    for n in names:
+        with open(os.path.join(kept, n), "rb") as f:
+            waiting.append(f.read())
+    with runs.Server() as s:
+        p, _ = runs.run(["report", "--force", "-q"], runs.env(state, s.url()))
+        lib.eq(p.returncode, 0, f"the next run ({runs.describe(p)})")
+        lib.eq(len(s.posts), 3, "the two kept messages and a new one sent")
+        lib.eq([r.body for r in s.posts[:2]], waiting, "the kept ones first, as they were")
     lib.eq(runs.kept_names(state), [], "nothing left kept")
 
 

@@ -15,7 +15,7 @@ import lib
 import peers
 
 MAX_CALLS = 80
-MAX_FSYNCS = 2
+MAX_FSYNCS = 2      # the budget; a delivered report makes none (state.h), and is held to that
 SERVER_FLIGHTS = 3
 
 
@@ -54,15 +54,15 @@ def test_delivered_report_within_the_budget(tmp):
                 lib.check(total <= MAX_CALLS + 2 * pieces,
                           f"report {n}: {total} system calls (budget {MAX_CALLS}, "
                           f"+2 for each of {pieces} flights read in a further piece): {calls}")
-                lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), MAX_FSYNCS,
-                       f"report {n}: fsyncs")
+                lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), 0,
+                       f"report {n}: fsyncs (budget {MAX_FSYNCS})")
     finally:
         shutil.rmtree(state, ignore_errors=True)
 
 
 def test_a_full_audit_log_stays_within_the_budget(tmp):
     """Once 32 delivered messages are logged, each delivery also removes the oldest
-    entry (one unlinkat): still within the budget, with the same 2 fsyncs."""
+    entry (one unlinkat): still within the budget, and still no fsync."""
     lib.check(shutil.which("strace"), "strace is not installed (./build.sh test installs it)")
     state = os.path.join(lib.TOP, "build", "test-budget-log-" + os.path.basename(tmp))
     shutil.rmtree(state, ignore_errors=True)
@@ -81,7 +81,8 @@ def test_a_full_audit_log_stays_within_the_budget(tmp):
             lib.check(total <= MAX_CALLS + 2 * pieces,
                       f"{total} system calls with a full audit log (budget {MAX_CALLS}, +2 for "
                       f"each of {pieces} flights read in a further piece): {calls}")
-            lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), MAX_FSYNCS, "fsyncs")
+            lib.eq(calls.get("fsync", 0) + calls.get("fdatasync", 0), 0,
+                   f"fsyncs (budget {MAX_FSYNCS})")
             print(f"# a delivered report with a full audit log: {total} system calls")
     finally:
         shutil.rmtree(state, ignore_errors=True)
