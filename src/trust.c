@@ -39,7 +39,7 @@ say_count(char *err, size_t errlen, const char *a, const char *b, uint64_t n, co
 struct dn_hash {
 	const br_hash_class *vtable;
 	br_sha256_context sha;
-	unsigned char digest[32];   /* an anchor's, after TRUST_DN_DIGEST */
+	unsigned char digest[TRUST_DN_HASH_LEN];   /* an anchor's, after TRUST_DN_DIGEST */
 	unsigned char n;            /* bytes of it seen */
 	unsigned char kind;         /* 0 nothing seen, else the first byte */
 };
@@ -73,7 +73,7 @@ dn_hash_update(const br_hash_class **ctx, const void *data, size_t len)
 		return;
 	}
 	for (size_t i = 0; i < len; i++) {
-		/* The marker itself is byte 0; digest bytes 1..32 (ANONTEL_ROOT_DN_LEN). */
+		/* The marker itself is byte 0; digest bytes 1..16 (ANONTEL_ROOT_DN_LEN). */
 		if (h->n > 0 && h->n <= sizeof h->digest)
 			h->digest[h->n - 1] = p[i];
 		if (h->n <= sizeof h->digest)
@@ -85,16 +85,19 @@ static void
 dn_hash_out(const br_hash_class *const *ctx, void *out)
 {
 	const struct dn_hash *h = (const struct dn_hash *)ctx;
+	unsigned char full[32];
 
-	if (h->kind == TRUST_DN_DIGEST)
+	if (h->kind == TRUST_DN_DIGEST) {
 		memcpy(out, h->digest, sizeof h->digest);
-	else
-		br_sha256_out(&h->sha, out);
+	} else {
+		br_sha256_out(&h->sha, full);
+		memcpy(out, full, TRUST_DN_HASH_LEN);
+	}
 }
 
 const br_hash_class trust_dn_hash = {
 	sizeof(struct dn_hash),
-	BR_HASHDESC_OUT(32),        /* the output length, all the engine reads */
+	BR_HASHDESC_OUT(TRUST_DN_HASH_LEN),   /* the output length, all the engine reads */
 	dn_hash_init, dn_hash_update, dn_hash_out, NULL, NULL,
 };
 
@@ -112,7 +115,7 @@ builtin_anchors(void)
 		const struct anontel_root *r = &anontel_root_index[i];
 
 		ta[i].dn.data = p;
-		ta[i].dn.len = ANONTEL_ROOT_DN_LEN;  /* TRUST_DN_DIGEST, SHA-256 of the DN */
+		ta[i].dn.len = ANONTEL_ROOT_DN_LEN;  /* TRUST_DN_DIGEST, the DN's hash */
 		ta[i].flags = BR_X509_TA_CA;
 		p += ANONTEL_ROOT_DN_LEN;
 		if (r->curve == 0) {

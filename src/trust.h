@@ -47,14 +47,19 @@ struct tls_store {
 /*
  * The DN hash for BearSSL's X.509 engine (br_x509_minimal_init's dn_hash_impl), which
  * matches a certificate's issuer to an anchor by the hashes of their DNs alone: the
- * SHA-256 of a DN, except that a compiled-in anchor's "DN" is TRUST_DN_DIGEST followed
- * by the SHA-256 of its real DN, which is its hash as it stands. So the binary carries
- * 33 bytes per root instead of its DN (about 100), and the end of a chain hashes no
- * root's DN. A DER DN starts with 0x30 (SEQUENCE), never 0xff, so the two inputs
- * cannot pass for each other. Only init, update and out are given (all the engine
- * calls); desc gives the output length alone.
+ * first TRUST_DN_HASH_LEN bytes of a DN's SHA-256, except that a compiled-in anchor's
+ * "DN" is TRUST_DN_DIGEST followed by those bytes of its real DN's SHA-256, which are
+ * its hash as they stand. So the binary carries 17 bytes per root instead of its DN
+ * (about 100), and the end of a chain hashes no root's DN. A DER DN starts with 0x30
+ * (SEQUENCE), never 0xff, so the two inputs cannot pass for each other. Why 16 bytes
+ * are enough: a DN match only picks the key a signature is then checked with (or, for
+ * a certificate that is itself an anchor, is followed by a comparison of the whole
+ * key), so two DNs hashing alike could make a chain fail, never pass; and 128 bits
+ * make even that take a deliberate collision. Only init, update and out are given
+ * (all the engine calls); desc gives the output length alone.
  */
-#define TRUST_DN_DIGEST 0xff
+#define TRUST_DN_DIGEST   0xff
+#define TRUST_DN_HASH_LEN 16
 extern const br_hash_class trust_dn_hash;
 
 /* Trust the compiled-in roots. */

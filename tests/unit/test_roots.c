@@ -1,6 +1,7 @@
 /*
  * test_roots: the compiled-in anchors tls_trust_builtin hands BearSSL are the bundle's
- * certificates, every one: its DN (as 0xff and its SHA-256, which trust_dn_hash turns
+ * certificates, every one: its DN (as 0xff and its SHA-256's first TRUST_DN_HASH_LEN
+ * bytes, which trust_dn_hash turns
  * into the same hash as the DN's own) and its key, byte for byte, in the bundle's order.
  * The bundle (the one roots.h was made from) is decoded here with BearSSL's PEM and
  * X.509 decoders, so a slip in tools/mkroots.c's packed table or in trust.c's
@@ -41,7 +42,7 @@ same(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
 /* trust_dn_hash over p, fed one byte at a time (as BearSSL's engine feeds a
  * certificate's DN) when len is odd, else whole. */
 static void
-dn_hash(const unsigned char *p, size_t len, unsigned char out[32])
+dn_hash(const unsigned char *p, size_t len, unsigned char out[TRUST_DN_HASH_LEN])
 {
 	br_hash_compat_context hc;
 
@@ -60,7 +61,7 @@ compare(size_t i, const unsigned char *der, size_t len, const br_x509_trust_anch
 {
 	static struct bytes dn;
 	br_sha256_context sh;
-	unsigned char want[32], got_cert[32], got_anchor[32];
+	unsigned char want[32], got_cert[TRUST_DN_HASH_LEN], got_anchor[TRUST_DN_HASH_LEN];
 	br_x509_decoder_context dc;
 	const br_x509_pkey *pk;
 
@@ -71,17 +72,19 @@ compare(size_t i, const unsigned char *der, size_t len, const br_x509_trust_anch
 	CHECKF(pk != NULL, "certificate %zu: not decoded", i + 1);
 	if (pk == NULL)
 		return;
-	CHECKF(ta->dn.len == 33 && ta->dn.data[0] == TRUST_DN_DIGEST,
+	CHECKF(ta->dn.len == 1 + TRUST_DN_HASH_LEN && ta->dn.data[0] == TRUST_DN_DIGEST,
 	    "anchor %zu: its DN is not a stored digest", i + 1);
 	br_sha256_init(&sh);
 	br_sha256_update(&sh, dn.p, dn.n);
 	br_sha256_out(&sh, want);
-	CHECKF(ta->dn.len == 33 && memcmp(ta->dn.data + 1, want, 32) == 0,
+	CHECKF(ta->dn.len == 1 + TRUST_DN_HASH_LEN &&
+	    memcmp(ta->dn.data + 1, want, TRUST_DN_HASH_LEN) == 0,
 	    "anchor %zu: DN digest differs", i + 1);
 	/* What BearSSL's engine does with them: both hashed by trust_dn_hash, equal. */
 	dn_hash(dn.p, dn.n, got_cert);
 	dn_hash(ta->dn.data, ta->dn.len, got_anchor);
-	CHECKF(memcmp(got_cert, got_anchor, 32) == 0 && memcmp(got_cert, want, 32) == 0,
+	CHECKF(memcmp(got_cert, got_anchor, sizeof got_cert) == 0 &&
+	    memcmp(got_cert, want, sizeof got_cert) == 0,
 	    "anchor %zu: trust_dn_hash differs between the DN and the anchor", i + 1);
 	CHECKF(ta->flags == BR_X509_TA_CA, "anchor %zu: not a CA anchor", i + 1);
 	CHECKF(ta->pkey.key_type == pk->key_type, "anchor %zu: key type %d, want %d", i + 1,

@@ -141,9 +141,9 @@ pem_to_der(const char *path, unsigned char *der, size_t cap)
 }
 
 /* What BearSSL's X.509 engine compares an issuer and an anchor by: the DN's hash
- * under trust_dn_hash (a compiled-in anchor holds 0xff and its DN's SHA-256). */
+ * under trust_dn_hash (a compiled-in anchor holds 0xff and its DN's hash). */
 static void
-dn_hash_of(const unsigned char *p, size_t n, unsigned char out[32])
+dn_hash_of(const unsigned char *p, size_t n, unsigned char out[TRUST_DN_HASH_LEN])
 {
 	br_hash_compat_context hc;
 
@@ -155,11 +155,11 @@ dn_hash_of(const unsigned char *p, size_t n, unsigned char out[32])
 static int
 same_dn(const br_x509_trust_anchor *a, const unsigned char *dn, size_t n)
 {
-	unsigned char x[32], y[32];
+	unsigned char x[TRUST_DN_HASH_LEN], y[TRUST_DN_HASH_LEN];
 
 	dn_hash_of(a->dn.data, a->dn.len, x);
 	dn_hash_of(dn, n, y);
-	return memcmp(x, y, 32) == 0;
+	return memcmp(x, y, sizeof x) == 0;
 }
 
 static void
@@ -185,7 +185,7 @@ test_builtin_roots(void)
 	for (size_t i = 0; i < t.n_anchors; i++) {
 		const br_x509_trust_anchor *a = &t.anchors[i];
 		CHECKF(a->flags & BR_X509_TA_CA, "root %zu is not a CA anchor", i);
-		CHECKF(a->dn.len == 33 && a->dn.data[0] == TRUST_DN_DIGEST,
+		CHECKF(a->dn.len == 1 + TRUST_DN_HASH_LEN && a->dn.data[0] == TRUST_DN_DIGEST,
 		    "root %zu does not hold its DN's digest", i);
 		if (same_dn(a, dn, (size_t)(w - dn))) {
 			found++;
