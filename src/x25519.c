@@ -381,10 +381,28 @@ all_xoff(int curve, size_t *len)
 	return pick(curve)->xoff(curve, len);
 }
 
+/* 1 when the 32 bytes are not all zeros. Every byte is read whatever the others
+ * hold: a secret's bits decide nothing but the answer. */
+static uint32_t
+nonzero32(const unsigned char *p)
+{
+	unsigned any = 0;
+
+	for (int i = 0; i < 32; i++)
+		any |= p[i];
+	return (any + 0xFF) >> 8;
+}
+
 static uint32_t
 all_mul(unsigned char *G, size_t Glen, const unsigned char *k, size_t klen, int curve)
 {
-	return pick(curve)->mul(G, Glen, k, klen, curve);
+	uint32_t r = pick(curve)->mul(G, Glen, k, klen, curve);
+
+	/* RFC 8422 5.11: an all-zero X25519 secret (G of low order) aborts the handshake,
+	 * which the engine does on a 0 from mul (BearSSL 0.6 makes no such check). */
+	if (r == 1 && curve == BR_EC_curve25519)
+		r = nonzero32(G);
+	return r;
 }
 
 static size_t

@@ -32,8 +32,10 @@
  *    klen > 32; else a shorter k is padded with zero high bytes, clamped (bits 0-2
  *    and 255 cleared, bit 254 set), the top bit of G ignored (a non-canonical u,
  *    p <= u < 2^255, is taken mod p), G replaced by the canonical u of k * G, and 1
- *    returned. No result is refused, the all-zero one (a low-order G) included:
- *    BearSSL 0.6's engine does not check it, and neither does br_ec_c25519_m31;
+ *    returned; except that tls_ec.mul returns 0 for an all-zero result (G of low
+ *    order; G is left all zeros), with our code or BearSSL's: RFC 8422 5.11 requires
+ *    the handshake to be aborted then, and BearSSL 0.6's engine aborts on a 0 from
+ *    mul (br_ec_c25519_m31 itself returns 1 and the zeros);
  *  - mulgen(R, k, klen) writes k * 9 to R[0..32) and returns 32 (with klen > 32, R
  *    holds the generator itself, as BearSSL's does);
  *  - muladd() returns 0 (there is no ECDSA over Curve25519).

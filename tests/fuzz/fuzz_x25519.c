@@ -5,8 +5,9 @@
  * The input: byte 0 picks the point length (32, or with its top bit set, its low 6
  * bits: 0..63, mostly refused), byte 1 the scalar length (byte % 40: 0..39, over 32
  * refused); then the point's bytes and the scalar's, zero-padded when the input is
- * short. Invariants: mul gives the same return code as br_ec_c25519_m31 and leaves the
- * same 64 bytes in the point's buffer (unchanged when refused); a result is
+ * short. Invariants: mul leaves the same 64 bytes in the point's buffer as
+ * br_ec_c25519_m31 (unchanged when refused for a length) and gives its return code,
+ * except that an all-zero secret is refused (0) where BearSSL returns 1; a result is
  * canonical (< 2^255 - 19); mulgen returns the same length and writes the same bytes
  * over the same prior content.
  */
@@ -35,9 +36,10 @@ canonical(const unsigned char u[32])
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const unsigned char zero[32];
 	unsigned char in[2 + 64 + 40] = { 0 }, g1[64], g2[64], k[40], r1[32], r2[32];
 	size_t glen, klen, n1, n2;
-	uint32_t c1, c2;
+	uint32_t c1, c2, ok;
 	char h1[129], h2[129];
 
 	memcpy(in, data, size < sizeof in ? size : sizeof in);
@@ -51,11 +53,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c2 = br_ec_c25519_m31.mul(g2, glen, k, klen, C25519);
 	fz_hex(h1, g1, sizeof g1);
 	fz_hex(h2, g2, sizeof g2);
-	FUZZ_CHECK(c1 == c2 && memcmp(g1, g2, sizeof g1) == 0,
+	ok = glen == 32 && klen <= 32;
+	FUZZ_CHECK(c1 == (c2 && memcmp(g2, zero, 32) != 0) && memcmp(g1, g2, sizeof g1) == 0,
 	    "mul: glen %zu klen %zu: ours %u %s, BearSSL's %u %s", glen, klen, c1, h1, c2, h2);
 	FUZZ_CHECK(c1 != 1 || canonical(g1), "mul: result not below p: %s", h1);
-	FUZZ_CHECK(c1 == (glen == 32 && klen <= 32), "mul: code %u for glen %zu klen %zu", c1,
-	    glen, klen);
+	FUZZ_CHECK(c2 == ok, "mul: BearSSL's code %u for glen %zu klen %zu", c2, glen, klen);
 
 	memcpy(r1, in + 2, sizeof r1);            /* the same prior content in both */
 	memcpy(r2, r1, sizeof r2);

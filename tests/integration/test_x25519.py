@@ -146,6 +146,32 @@ def test_openssl_keys_and_secrets(tmp):
             lib.eq(tool(exe, "mul", priv.hex(), ppub.hex()), want, f"secret {i} x {j}")
 
 
+def test_low_order_peer_keys_refused_as_openssl_refuses_them(tmp):
+    """A peer key of low order makes the shared secret all zeros: RFC 8422 5.11 says
+    abort, OpenSSL's derive fails, and our mul returns 0 (the engine then aborts the
+    handshake). A key of full order next to them is derived by both."""
+    exe = build(tmp, "-Os")
+    path, _, priv, _ = key_files(tmp, "me")
+    p = (1 << 255) - 19
+    low = [0, 1, p - 1,
+           int.from_bytes(bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd86620516"
+                                        "5f49b800"), "little"),                  # order 8
+           int.from_bytes(bytes.fromhex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd"
+                                        "09f1157"), "little")]                   # order 8
+    for i, u in enumerate(low + [9]):
+        raw = u.to_bytes(32, "little")
+        d = subprocess.run(["openssl", "pkeyutl", "-derive", "-inkey", path, "-peerkey",
+                            peer_file(tmp, f"low{i}", raw)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        ours = tool(exe, "mul", priv.hex(), raw.hex())
+        if u == 9:
+            lib.eq(d.returncode, 0, "OpenSSL derives with the generator")
+            lib.eq(ours, d.stdout.hex(), "and so do we, the same secret")
+        else:
+            lib.check(d.returncode != 0, f"OpenSSL refuses u = {raw.hex()}")
+            lib.eq(ours, "refused", f"u = {raw.hex()}")
+
+
 def test_openssl_odd_peer_keys(tmp):
     exe = build(tmp, "-Os")
     path, _, priv, _ = key_files(tmp, "me")

@@ -167,7 +167,7 @@ test_engine_calls(void)
 }
 
 /* Lengths, the ignored top bit of u, non-canonical and low-order u, muladd: what
- * br_ec_c25519_m31 does, byte for byte. */
+ * br_ec_c25519_m31 does, byte for byte, but for the refusal of an all-zero secret. */
 static void
 test_edges(void)
 {
@@ -200,11 +200,16 @@ test_edges(void)
 		CHECKF(memcmp(g, ref, 32) == 0, "scalar of %zu bytes", n);
 	}
 	for (size_t i = 0; i < sizeof odd_u / sizeof odd_u[0]; i++) {
+		static const unsigned char zero[32];
+		uint32_t r;
+
 		unhex(g, 32, odd_u[i]);
 		memcpy(ref, g, 32);
-		CHECK(tls_ec.mul(g, 32, k, 32, C25519) == 1);
+		r = tls_ec.mul(g, 32, k, 32, C25519);
 		CHECK(br_ec_c25519_m31.mul(ref, 32, k, 32, C25519) == 1);
 		CHECKF(memcmp(g, ref, 32) == 0, "u %s", odd_u[i]);
+		/* Refused exactly when the secret is all zeros (low order). */
+		CHECKF(r == (memcmp(ref, zero, 32) != 0), "u %s: returned %u", odd_u[i], (unsigned)r);
 	}
 	/* u and u + p (both < 2^255), u with the top bit set: one result. */
 	unhex(g, 32, "0500000000000000000000000000000000000000000000000000000000000000");
@@ -215,9 +220,10 @@ test_edges(void)
 	unhex(ref, 32, "0500000000000000000000000000000000000000000000000000000000000080");
 	CHECK(tls_ec.mul(ref, 32, k, 32, C25519) == 1);
 	CHECK(memcmp(g, ref, 32) == 0);
-	/* Low-order points give 0, and 0 is returned as is (BearSSL 0.6 does not refuse it). */
+	/* A low-order point gives 0, which is refused (RFC 8422 5.11; BearSSL 0.6 does
+	 * not refuse it): the engine then aborts the handshake. */
 	unhex(g, 32, odd_u[7]);
-	CHECK(tls_ec.mul(g, 32, k, 32, C25519) == 1);
+	CHECK(tls_ec.mul(g, 32, k, 32, C25519) == 0);
 	CHECK_HEX(g, 32, "0000000000000000000000000000000000000000000000000000000000000000", "order 8");
 }
 
