@@ -31,16 +31,10 @@ static void
 logf3(const struct client_request *rq, const char *a, const char *b, const char *c)
 {
 	char line[URL_PATH_MAX + 512];
-	struct buf l;
 
 	if (rq->log == NULL)
 		return;
-	buf_init(&l, line, sizeof line);
-	buf_str(&l, a);
-	if (b != NULL)
-		buf_str(&l, b);
-	if (c != NULL)
-		buf_str(&l, c);
+	buf_join(line, sizeof line, a, b, c);
 	rq->log(rq->log_ctx, line);
 }
 
@@ -83,11 +77,7 @@ read_response(struct conn *c, struct http_response *r, char *err, size_t errlen)
 		if (st == HTTP_DONE)
 			return 0;
 		if (st == HTTP_ERROR) {
-			struct buf e;
-
-			buf_init(&e, err, errlen);
-			buf_str(&e, "bad HTTP response: ");
-			buf_str(&e, r->error);
+			buf_join(err, errlen, "bad HTTP response: ", r->error, NULL);
 			return -1;
 		}
 	}
@@ -199,6 +189,7 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 	const struct client_dest *d = rq->dest;
 	struct conn c = { -1, NULL, rq->deadline_ms };
 	struct url proxy;
+	const struct url *to;                /* what the socket connects to */
 	const char *which = NULL;
 	char err[512];
 	int use_proxy = 0;
@@ -212,13 +203,12 @@ exchange_once(const struct client_request *rq, const struct url *dest, struct ht
 		if (use_proxy < 0)
 			return failf(res, err, NULL, NULL);
 	}
-	if (use_proxy) {
+	if (use_proxy)
 		logf3(rq, "using proxy from ", which, NULL);
-		c.fd = net_connect(proxy.host, proxy.port, rq->deadline_ms, err, sizeof err);
-	} else {
+	else
 		logf3(rq, "connecting to ", dest->host, NULL);
-		c.fd = net_connect(dest->host, dest->port, rq->deadline_ms, err, sizeof err);
-	}
+	to = use_proxy ? &proxy : dest;
+	c.fd = net_connect(to->host, to->port, rq->deadline_ms, err, sizeof err);
 	if (c.fd < 0)
 		return failf(res, use_proxy ? "proxy: " : "", err, NULL);
 	if (use_proxy && proxy_connect(&c, dest, &proxy, res) != 0)

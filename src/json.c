@@ -83,77 +83,71 @@ fail(struct json_error *err, const unsigned char *p, size_t off, const char *wha
 	return -1;
 }
 
-/* What to say about a byte that cannot start what was expected. */
-static const char *
-unexpected(const unsigned char *p, size_t n, size_t i, const char *otherwise)
-{
-	if (p[i] == 0)
-		return "NUL byte";
-	if (p[i] >= 0x80 && utf8_len(p + i, n - i) == 0)
-		return "invalid UTF-8";
-	return otherwise;
-}
-
 /* Scans the string whose opening quote is at *ip; on success *ip is past the closing quote. */
 static int
 scan_string(const unsigned char *p, size_t n, size_t *ip, struct json_error *err)
 {
-	size_t start = *ip, i = *ip + 1;
+	size_t start = *ip, i = *ip + 1, len;
+	long u, lo;
 
 	for (;;) {
-		unsigned c;
-
 		if (i >= n)
 			return fail(err, p, start, "unterminated string");
-		c = p[i];
-		if (c == '"') {
+		if (p[i] == '"') {
 			*ip = i + 1;
 			return 0;
 		}
-		if (c == '\\') {
-			long u, lo;
-
-			if (i + 1 >= n)
-				return fail(err, p, start, "unterminated string");
-			switch (p[i + 1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-				i += 2;
-				break;
-			case 'u':
-				u = hex4(p, n, i + 2);
-				if (u < 0)
-					return fail(err, p, i, "invalid \\u escape");
-				if (u >= 0xDC00 && u <= 0xDFFF)
-					return fail(err, p, i, "lone surrogate escape");
-				if (u >= 0xD800 && u <= 0xDBFF) {
-					if (n - i < 12 || p[i + 6] != '\\' || p[i + 7] != 'u')
-						return fail(err, p, i, "lone surrogate escape");
-					lo = hex4(p, n, i + 8);
-					if (lo < 0)
-						return fail(err, p, i + 6, "invalid \\u escape");
-					if (lo < 0xDC00 || lo > 0xDFFF)
-						return fail(err, p, i, "lone surrogate escape");
-					i += 12;
-				} else {
-					i += 6;
-				}
-				break;
-			case 0:
-				return fail(err, p, i + 1, "NUL byte");
-			default:
-				return fail(err, p, i, "invalid escape");
-			}
-		} else if (c < 0x20) {
-			return fail(err, p, i, c == 0 ? "NUL byte" : "control character in string");
-		} else if (c < 0x80) {
-			i++;
-		} else {
-			size_t len = utf8_len(p + i, n - i);
+		if (p[i] < 0x20)
+			return fail(err, p, i, p[i] == 0 ? "NUL byte" : "control character in string");
+		if (p[i] != '\\') {
+			len = utf8_len(p + i, n - i);
 			if (len == 0)
 				return fail(err, p, i, "invalid UTF-8");
 			i += len;
+			continue;
 		}
+		if (i + 1 >= n)
+			return fail(err, p, start, "unterminated string");
+		if (p[i + 1] == 0)
+			return fail(err, p, i + 1, "NUL byte");
+		if (p[i + 1] != 'u') {
+			if (memchr("\"\\/bfnrt", p[i + 1], 8) == NULL)
+				return fail(err, p, i, "invalid escape");
+			i += 2;
+			continue;
+		}
+		u = hex4(p, n, i + 2);
+		if (u < 0)
+			return fail(err, p, i, "invalid \\u escape");
+		if (u >= 0xDC00 && u <= 0xDFFF)
+			return fail(err, p, i, "lone surrogate escape");
+		if (u >= 0xD800 && u <= 0xDBFF) {
+			/* a high surrogate: the low one must follow */
+			if (n - i < 12 || p[i + 6] != '\\' || p[i + 7] != 'u')
+				return fail(err, p, i, "lone surrogate escape");
+			lo = hex4(p, n, i + 8);
+			if (lo < 0)
+				return fail(err, p, i + 6, "invalid \\u escape");
+			if (lo < 0xDC00 || lo > 0xDFFF)
+				return fail(err, p, i, "lone surrogate escape");
+			i += 6;
+		}
+		i += 6;
 	}
+}
+
+/* Moves *ip past a run of digits; -1 when there is none. */
+static int
+digits(const unsigned char *p, size_t n, size_t *ip)
+{
+	size_t i = *ip;
+
+	while (i < n && ascii_is_digit(p[i]))
+		i++;
+	if (i == *ip)
+		return -1;
+	*ip = i;
+	return 0;
 }
 
 /* Scans a number starting at *ip (a '-' or a digit). */
@@ -164,29 +158,21 @@ scan_number(const unsigned char *p, size_t n, size_t *ip, struct json_error *err
 
 	if (p[i] == '-')
 		i++;
-	if (i < n && p[i] == '0') {
+	if (i < n && p[i] == '0')
 		i++;
-	} else if (i < n && p[i] >= '1' && p[i] <= '9') {
-		while (i < n && ascii_is_digit(p[i]))
-			i++;
-	} else {
+	else if (digits(p, n, &i) < 0)
 		return fail(err, p, start, "invalid number");
-	}
 	if (i < n && p[i] == '.') {
 		i++;
-		if (i >= n || !ascii_is_digit(p[i]))
+		if (digits(p, n, &i) < 0)
 			return fail(err, p, start, "invalid number");
-		while (i < n && ascii_is_digit(p[i]))
-			i++;
 	}
 	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
 		i++;
 		if (i < n && (p[i] == '+' || p[i] == '-'))
 			i++;
-		if (i >= n || !ascii_is_digit(p[i]))
+		if (digits(p, n, &i) < 0)
 			return fail(err, p, start, "invalid number");
-		while (i < n && ascii_is_digit(p[i]))
-			i++;
 	}
 	/* "-01", "0x1", "1.5.3", "1e5e": the number must end at a delimiter. */
 	if (i < n && (ascii_is_alnum(p[i]) || p[i] == '.' || p[i] == '+' || p[i] == '-'))
@@ -213,189 +199,130 @@ scan_literal(const unsigned char *p, size_t n, size_t *ip, struct json_error *er
 }
 
 /*
- * An iterative checker: the only memory is one byte per open container, so a
- * deeply nested text costs JSON_MAX_DEPTH bytes of stack, not a stack overflow.
- * Each step below reads the token at v->i (white space skipped) in state v->st.
+ * json_validate is an iterative checker: the only memory is one byte per open
+ * container, so a deeply nested text costs JSON_MAX_DEPTH bytes of stack, not a
+ * stack overflow. The state says what the next token (white space skipped) may be.
  */
-enum { V_VALUE, V_FIRST_ITEM, V_FIRST_KEY, V_KEY, V_COLON, V_AFTER };
-
-struct validator {
-	const unsigned char *p;
-	size_t n, i;
-	size_t comma;                        /* where the last comma was */
-	int st, after_comma;
-	unsigned depth;
-	unsigned char stack[JSON_MAX_DEPTH]; /* '[' or '{' per open container */
-	struct json_error *err;
+enum {
+	V_VALUE,        /* the top-level value, or a member's value after ':' */
+	V_FIRST_ITEM,   /* an array's first element, or ']' */
+	V_ITEM,         /* an array's element after ',' */
+	V_FIRST_KEY,    /* an object's first key, or '}' */
+	V_KEY,          /* an object's key after ',' */
+	V_COLON,        /* ':' after a key */
+	V_AFTER         /* after a value: ',' or the container's end, or the end of the text */
 };
-
-static int
-v_fail(struct validator *v, size_t at, const char *what)
-{
-	return fail(v->err, v->p, at, what);
-}
-
-/* After a value: a comma, the end of the container, or the end of the text. */
-static int
-v_after(struct validator *v, unsigned c)
-{
-	unsigned char open;
-
-	if (v->depth == 0)
-		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "unexpected data after the value"));
-	open = v->stack[v->depth - 1];
-	if (c == ',') {
-		v->comma = v->i++;
-		v->after_comma = 1;
-		v->st = open == '[' ? V_VALUE : V_KEY;
-		return 0;
-	}
-	if (c == (open == '[' ? ']' : '}')) {
-		v->depth--;
-		v->i++;
-		return 0;
-	}
-	return v_fail(v, v->i, unexpected(v->p, v->n, v->i,
-	    open == '[' ? "expected ',' or ']'" : "expected ',' or '}'"));
-}
-
-/* In an object: a key, or '}' when none has been read yet. */
-static int
-v_key(struct validator *v, unsigned c)
-{
-	if (c == '"') {
-		if (scan_string(v->p, v->n, &v->i, v->err) < 0)
-			return -1;
-		v->after_comma = 0;
-		v->st = V_COLON;
-		return 0;
-	}
-	if (c == '}' && v->st == V_FIRST_KEY) {
-		v->depth--;
-		v->i++;
-		v->st = V_AFTER;
-		return 0;
-	}
-	if (c == '}' && v->after_comma)
-		return v_fail(v, v->comma, "trailing comma");
-	return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected a string key"));
-}
-
-/* Between a key and its value. */
-static int
-v_colon(struct validator *v, unsigned c)
-{
-	if (c != ':')
-		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected ':'"));
-	v->i++;
-	v->st = V_VALUE;
-	return 0;
-}
-
-/* A container opens: one more byte of stack. */
-static int
-v_open(struct validator *v, unsigned c)
-{
-	if (v->depth == JSON_MAX_DEPTH)
-		return v_fail(v, v->i, "nesting too deep");
-	v->stack[v->depth++] = (unsigned char)c;
-	v->i++;
-	v->st = c == '[' ? V_FIRST_ITEM : V_FIRST_KEY;
-	return 0;
-}
-
-/* A value, or ']' when it is an array's first item. */
-static int
-v_value(struct validator *v, unsigned c)
-{
-	int r;
-
-	if (c == ']') {
-		if (v->st == V_FIRST_ITEM) {
-			v->depth--;
-			v->i++;
-			v->st = V_AFTER;
-			return 0;
-		}
-		if (v->after_comma)
-			return v_fail(v, v->comma, "trailing comma");
-		return v_fail(v, v->i, "expected a value");
-	}
-	v->after_comma = 0;
-	switch (c) {
-	case '[':
-	case '{':
-		return v_open(v, c);
-	case '"':
-		r = scan_string(v->p, v->n, &v->i, v->err);
-		break;
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
-		r = scan_number(v->p, v->n, &v->i, v->err);
-		break;
-	case '+':
-	case '.':
-		return v_fail(v, v->i, "invalid number");
-	default:
-		if (ascii_is_alnum(c) && !ascii_is_digit(c)) {
-			r = scan_literal(v->p, v->n, &v->i, v->err);
-			break;
-		}
-		return v_fail(v, v->i, unexpected(v->p, v->n, v->i, "expected a value"));
-	}
-	if (r < 0)
-		return -1;
-	v->st = V_AFTER;
-	return 0;
-}
-
-/* The end of the text: complete only after one whole value. */
-static int
-v_end(struct validator *v)
-{
-	if (v->depth == 0 && v->st == V_AFTER)
-		return 0;
-	if (v->depth == 0 && v->st == V_VALUE)
-		return v_fail(v, v->i, "empty document");
-	return v_fail(v, v->i, "unexpected end of text");
-}
 
 int
 json_validate(const char *s, size_t n, struct json_error *err)
 {
-	struct validator v;
 	const unsigned char *p = (const unsigned char *)s;
+	unsigned char close[JSON_MAX_DEPTH];    /* ']' or '}' per open container */
+	unsigned depth = 0;
+	size_t i = 0, comma = 0;                /* comma: where the last ',' was */
+	int st = V_VALUE, r;
+	const char *what;                       /* for a byte that cannot be next */
 
-	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		return fail(err, p, 0, "byte order mark");
-	v.p = p;
-	v.n = n;
-	v.i = 0;
-	v.comma = 0;
-	v.st = V_VALUE;
-	v.after_comma = 0;
-	v.depth = 0;
-	v.err = err;
 	for (;;) {
 		unsigned c;
-		int r;
 
-		while (v.i < n && (p[v.i] == ' ' || p[v.i] == '\t' || p[v.i] == '\n' || p[v.i] == '\r'))
-			v.i++;
-		if (v.i == n)
-			return v_end(&v);
-		c = p[v.i];
-		if (v.st == V_AFTER)
-			r = v_after(&v, c);
-		else if (v.st == V_COLON)
-			r = v_colon(&v, c);
-		else if (v.st == V_FIRST_KEY || v.st == V_KEY)
-			r = v_key(&v, c);
-		else
-			r = v_value(&v, c);
-		if (r != 0)
+		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+			i++;
+		if (i == n) {
+			/* complete only after one whole value */
+			if (depth == 0 && st == V_AFTER)
+				return 0;
+			return fail(err, p, i, depth == 0 && st == V_VALUE ? "empty document" :
+			    "unexpected end of text");
+		}
+		c = p[i];
+		switch (st) {
+		case V_AFTER:
+			if (depth == 0) {
+				what = "unexpected data after the value";
+				goto unexpected;
+			}
+			if (c == ',') {
+				comma = i++;
+				st = close[depth - 1] == ']' ? V_ITEM : V_KEY;
+			} else if (c == close[depth - 1]) {
+				depth--;
+				i++;
+			} else {
+				what = close[depth - 1] == ']' ? "expected ',' or ']'" :
+				    "expected ',' or '}'";
+				goto unexpected;
+			}
+			continue;
+		case V_COLON:
+			if (c != ':') {
+				what = "expected ':'";
+				goto unexpected;
+			}
+			i++;
+			st = V_VALUE;
+			continue;
+		case V_FIRST_KEY:
+		case V_KEY:
+			if (c == '"') {
+				if (scan_string(p, n, &i, err) < 0)
+					return -1;
+				st = V_COLON;
+			} else if (c == '}' && st == V_FIRST_KEY) {
+				depth--;
+				i++;
+				st = V_AFTER;
+			} else if (c == '}') {
+				return fail(err, p, comma, "trailing comma");
+			} else {
+				what = "expected a string key";
+				goto unexpected;
+			}
+			continue;
+		}
+		/* A value, or ']' when it may be an array's first element. */
+		if (c == ']') {
+			if (st == V_FIRST_ITEM) {
+				depth--;
+				i++;
+				st = V_AFTER;
+				continue;
+			}
+			return fail(err, p, st == V_ITEM ? comma : i,
+			    st == V_ITEM ? "trailing comma" : "expected a value");
+		}
+		if (c == '[' || c == '{') {
+			if (depth == JSON_MAX_DEPTH)
+				return fail(err, p, i, "nesting too deep");
+			close[depth++] = c == '[' ? ']' : '}';
+			i++;
+			st = c == '[' ? V_FIRST_ITEM : V_FIRST_KEY;
+			continue;
+		}
+		if (c == '"') {
+			r = scan_string(p, n, &i, err);
+		} else if (c == '-' || ascii_is_digit(c)) {
+			r = scan_number(p, n, &i, err);
+		} else if (c == '+' || c == '.') {
+			return fail(err, p, i, "invalid number");
+		} else if (ascii_is_alpha(c)) {
+			r = scan_literal(p, n, &i, err);
+		} else {
+			what = "expected a value";
+			goto unexpected;
+		}
+		if (r < 0)
 			return -1;
+		st = V_AFTER;
 	}
+unexpected:
+	if (p[i] == 0)
+		what = "NUL byte";
+	else if (p[i] >= 0x80 && utf8_len(p + i, n - i) == 0)
+		what = "invalid UTF-8";
+	return fail(err, p, i, what);
 }
 
 void
@@ -453,8 +380,7 @@ json_writer_init(struct json_writer *w, struct buf *b, int pretty)
 {
 	w->b = b;
 	w->pretty = pretty;
-	w->depth = 0;
-	memset(w->has_items, 0, sizeof w->has_items);
+	w->depth = 0;         /* has_items[d] is set as level d opens */
 }
 
 static void
@@ -484,11 +410,12 @@ member(struct json_writer *w, const char *key)
 	}
 }
 
-void
-json_object_begin(struct json_writer *w, const char *key)
+/* Opens an object ('{') or an array ('['). */
+static void
+begin(struct json_writer *w, const char *key, char bracket)
 {
 	member(w, key);
-	buf_char(w->b, '{');
+	buf_char(w->b, bracket);
 	/* Too deep: the output is marked broken; depth still counts so ends pair up. */
 	if (w->depth >= JSON_WRITE_MAX_DEPTH)
 		w->b->overflow = 1;
@@ -498,7 +425,20 @@ json_object_begin(struct json_writer *w, const char *key)
 }
 
 void
-json_object_end(struct json_writer *w)
+json_object_begin(struct json_writer *w, const char *key)
+{
+	begin(w, key, '{');
+}
+
+void
+json_array_begin(struct json_writer *w, const char *key)
+{
+	begin(w, key, '[');
+}
+
+/* Closes the innermost object ('}') or array (']'). */
+static void
+end(struct json_writer *w, char bracket)
 {
 	int had = 0;
 
@@ -511,7 +451,19 @@ json_object_end(struct json_writer *w)
 	w->depth--;
 	if (w->pretty && had)
 		newline_indent(w);
-	buf_char(w->b, '}');
+	buf_char(w->b, bracket);
+}
+
+void
+json_object_end(struct json_writer *w)
+{
+	end(w, '}');
+}
+
+void
+json_array_end(struct json_writer *w)
+{
+	end(w, ']');
 }
 
 void
@@ -525,10 +477,7 @@ void
 json_put_bool(struct json_writer *w, const char *key, int v)
 {
 	member(w, key);
-	if (v)
-		buf_add(w->b, "true", 4);
-	else
-		buf_add(w->b, "false", 5);
+	buf_str(w->b, v ? "true" : "false");
 }
 
 void

@@ -59,10 +59,11 @@ int json_validate(const char *s, size_t n, struct json_error *err);
 void json_string(struct buf *b, const char *s, size_t n);
 
 /*
- * A streaming writer of objects, strings and booleans: compact, or indented by two
- * spaces per level like JSON.stringify(v, null, 2) when `pretty` is set.
- * Keys are NUL-terminated and escaped like strings; a NULL key means "a value with
- * no key" (the top-level value). Overflow is reported through the underlying buf.
+ * A streaming writer of objects, arrays, strings, booleans and integers: compact,
+ * or indented by two spaces per level like JSON.stringify(v, null, 2) when
+ * `pretty` is set. Keys are NUL-terminated and escaped like strings; a NULL key
+ * means "a value with no key" (the top-level value, an array's element). Overflow
+ * is reported through the underlying buf.
  */
 struct json_writer {
 	struct buf *b;
@@ -79,6 +80,11 @@ void json_object_begin(struct json_writer *w, const char *key);
 
 /* Closes the innermost open object; an empty one is written `{}`. */
 void json_object_end(struct json_writer *w);
+
+/* Opens an array under `key`, and closes the innermost open one (`[]` when
+ * empty); its elements are written with a NULL key. */
+void json_array_begin(struct json_writer *w, const char *key);
+void json_array_end(struct json_writer *w);
 
 /* Writes key: "s" with s escaped as json_string does. */
 void json_put_string(struct json_writer *w, const char *key, const char *s, size_t n);

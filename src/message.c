@@ -13,25 +13,19 @@
 void
 msg_timestamp(int64_t ms, char out[MSG_TS_LEN + 1])
 {
+	static const char after[] = "--T::.Z";      /* what follows each field */
 	struct civil c;
 	struct buf b;
 
 	civil_from_unix(ms / 1000, &c);
+	const uint64_t field[] = { (uint64_t)c.year, c.month, c.day, c.hour, c.min, c.sec,
+	    (uint64_t)(ms % 1000) };
+
 	buf_init(&b, out, MSG_TS_LEN + 1);
-	buf_uint(&b, (uint64_t)c.year, 4);
-	buf_char(&b, '-');
-	buf_uint(&b, c.month, 2);
-	buf_char(&b, '-');
-	buf_uint(&b, c.day, 2);
-	buf_char(&b, 'T');
-	buf_uint(&b, c.hour, 2);
-	buf_char(&b, ':');
-	buf_uint(&b, c.min, 2);
-	buf_char(&b, ':');
-	buf_uint(&b, c.sec, 2);
-	buf_char(&b, '.');
-	buf_uint(&b, (uint64_t)(ms % 1000), 3);
-	buf_char(&b, 'Z');
+	for (int i = 0; i < 7; i++) {
+		buf_uint(&b, field[i], i == 0 ? 4 : i == 6 ? 3 : 2);
+		buf_char(&b, after[i]);
+	}
 }
 
 void
@@ -69,85 +63,93 @@ msg_stamp(struct msg_stamp *s, int64_t ms, const unsigned char random[MSG_UUID_R
 /* How a format writes one named value: schema_put, or otlp's KeyValue. */
 typedef void put_fn(struct schema_writer *w, const char *key, const struct schema_value *v);
 
-static const struct schema_value fixed_false = { SCHEMA_FIXED_BOOL, NULL, NULL, 0 };
-static const struct schema_value fixed_true = { SCHEMA_FIXED_BOOL, NULL, NULL, 1 };
-static const struct schema_value severity_info = { SCHEMA_FIXED_UINT, NULL, NULL, 9 };
+static const struct schema_value fixed_false = { SCHEMA_FIXED_BOOL, 0, NULL, NULL };
+static const struct schema_value fixed_true = { SCHEMA_FIXED_BOOL, 1, NULL, NULL };
+static const struct schema_value severity_info = { SCHEMA_FIXED_UINT, 9, NULL, NULL };
+static const struct schema_value platform = { SCHEMA_FIXED, 0, "linux", NULL };
 
 /*
- * The instance ID id under key, with put; its schema is the pattern of c's scheme,
- * as id.h says each makes it. The one place the message knows the schemes: a new
- * one fails to compile (-Wswitch) until it is here. Scheme none has no ID: its
- * callers (put_system, put_posthog) write the age or the message's uuid instead.
+ * The pattern of an instance ID made by c's scheme, as id.h says each makes it.
+ * The one place the message knows the schemes: a new one fails to compile
+ * (-Wswitch) until it is here. Scheme none has no ID (NULL): its callers
+ * (put_system, put_posthog) write the age or the message's uuid instead.
  */
-static void
-put_id(struct schema_writer *w, const char *key, const struct cfg *c, const char *id,
-    put_fn *put)
+static const char *
+id_pattern(const struct cfg *c)
 {
-	struct schema_value v = { SCHEMA_MATCH, id, NULL, 0 };
-
 	switch (c->scheme) {
 	case CFG_SCHEME_AUTO:           /* Butler's ID or a random one, never machine-id's */
 	case CFG_SCHEME_RANDOM:
-		v.pattern = "^" HEX64 "$";
-		break;
+		return "^" HEX64 "$";
 	case CFG_SCHEME_BUTLER:         /* machine-id's when it falls back */
-		v.pattern = "^(" HEX64 "|" APP_ID ")$";
-		break;
+		return "^(" HEX64 "|" APP_ID ")$";
 	case CFG_SCHEME_MACHINE_ID:     /* systemd's app-specific ID */
-		v.pattern = "^" APP_ID "$";
-		break;
+		return "^" APP_ID "$";
 	case CFG_SCHEME_FIXED:          /* ANONTEL_ID's grammar */
-		v.pattern = "^[A-Za-z0-9_-]{16,128}$";
+		return "^[A-Za-z0-9_-]{16,128}$";
+	case CFG_SCHEME_NONE:
 		break;
-	case CFG_SCHEME_NONE:           /* no ID to put */
-		return;
 	}
-	put(w, key, &v);
+	return NULL;
 }
 
-/* prefix + s in name[32]: a system field's name in a format. */
-static const char *
-prefixed(char name[32], const char *prefix, const char *s)
-{
-	struct buf b;
+/* Where a format writes the system fields: with put, each under prefix + its name. */
+struct system_out {
+	struct schema_writer *w;
+	const char *prefix;
+	put_fn *put;
+};
 
-	buf_init(&b, name, 32);
-	buf_str(&b, prefix);
-	buf_str(&b, s);
-	return name;
+static void
+put_system_field(const struct system_out *o, const char *name, const struct schema_value *v)
+{
+	char key[32];
+
+	buf_join(key, sizeof key, o->prefix, name, NULL);
+	o->put(o->w, key, v);
+}
+
+/* A system field the run makes (the ID, the age), matching pattern. */
+static void
+put_system_match(const struct system_out *o, const char *name, const char *s,
+    const char *pattern)
+{
+	const struct schema_value v = { SCHEMA_MATCH, 0, s, pattern };
+
+	put_system_field(o, name, &v);
+}
+
+/* A system field read from the system: facts.h's text, at most FACTS_TEXT_MAX - 1 bytes. */
+static void
+put_system_text(const struct system_out *o, const char *name, const char *s)
+{
+	const struct schema_value v = { SCHEMA_TEXT, FACTS_TEXT_MAX - 1, s, NULL };
+
+	put_system_field(o, name, &v);
 }
 
 /* The system fields, in butler's order: the instance ID (unless id is NULL: the
  * format carries it elsewhere), or with scheme none the message's age (s->age),
- * what facts f says of the machine, and runtimeVersion when set. Each format
- * writes them with put, under its own names: prefix + name. */
+ * what facts f says of the machine, and nodeVersion when runtimeVersion is set. */
 static void
-put_system(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
-    const struct msg_stamp *s, const char *prefix, put_fn *put)
+put_system(const struct system_out *o, const struct cfg *c, const struct facts *f,
+    const char *id, const struct msg_stamp *s)
 {
-	const struct schema_value age = { SCHEMA_MATCH, s->age != NULL ? s->age : "", AGE_PATTERN,
-	    0 };
-	const struct {
-		const char *name;
-		struct schema_value v;
-	} field[] = {
-		{ "arch", { SCHEMA_TEXT, f->arch, NULL, FACTS_TEXT_MAX - 1 } },
-		{ "platform", { SCHEMA_FIXED, "linux", NULL, 0 } },
-		{ "release", { SCHEMA_TEXT, f->os.release, NULL, FACTS_TEXT_MAX - 1 } },
-		{ "distro", { SCHEMA_TEXT, f->os.distro, NULL, FACTS_TEXT_MAX - 1 } },
-		{ "codename", { SCHEMA_TEXT, f->os.codename, NULL, FACTS_TEXT_MAX - 1 } },
-		{ "virtual", { SCHEMA_BOOL, NULL, NULL, f->is_virtual != 0 } },
-		{ "nodeVersion", { SCHEMA_FIXED, c->runtime_version, NULL, 0 } },  /* last: optional */
-	};
-	const size_t n = sizeof field / sizeof field[0] - (c->runtime_version[0] == '\0');
-	char name[32];
+	const struct schema_value virt = { SCHEMA_BOOL, f->is_virtual != 0, NULL, NULL };
+	const struct schema_value node = { SCHEMA_FIXED, 0, c->runtime_version, NULL };
 
 	if (c->scheme == CFG_SCHEME_NONE)
-		put(w, prefixed(name, prefix, "age"), &age);
+		put_system_match(o, "age", s->age != NULL ? s->age : "", AGE_PATTERN);
 	else if (id != NULL)
-		put_id(w, prefixed(name, prefix, "id"), c, id, put);
-	for (size_t i = 0; i < n; i++)
-		put(w, prefixed(name, prefix, field[i].name), &field[i].v);
+		put_system_match(o, "id", id, id_pattern(c));
+	put_system_text(o, "arch", f->arch);
+	put_system_field(o, "platform", &platform);
+	put_system_text(o, "release", f->os.release);
+	put_system_text(o, "distro", f->os.distro);
+	put_system_text(o, "codename", f->os.codename);
+	put_system_field(o, "virtual", &virt);
+	if (c->runtime_version[0] != '\0')
+		put_system_field(o, "nodeVersion", &node);
 }
 
 /* How a format lays out enabledFeatures: an object opens under a key and closes;
@@ -174,8 +176,8 @@ put_features_nested(struct schema_writer *w, const struct cfg *c, const struct f
 			l->open(w, f->key);
 			open = f->depth;
 		} else {
-			const struct schema_value v = { SCHEMA_BOOL, NULL, NULL,
-			    f->kind == CFG_FEATURE_TRUE };
+			const struct schema_value v = { SCHEMA_BOOL, f->kind == CFG_FEATURE_TRUE,
+			    NULL, NULL };
 
 			l->leaf(w, f->key, &v);
 		}
@@ -227,8 +229,8 @@ static void
 put_flat_one(void *ctx, size_t i, const char *name)
 {
 	struct flat_ctx *f = ctx;
-	const struct schema_value v = { SCHEMA_BOOL, NULL, NULL,
-	    f->c->features[i].kind == CFG_FEATURE_TRUE };
+	const struct schema_value v = { SCHEMA_BOOL, f->c->features[i].kind == CFG_FEATURE_TRUE,
+	    NULL, NULL };
 
 	schema_put(f->w, name, &v);
 }
@@ -242,34 +244,28 @@ put_features_flat(struct schema_writer *w, const struct cfg *c)
 	feature_names(c, put_flat_one, &f);
 }
 
-static void
-put_butler_data(struct schema_writer *w, const char *key, const struct cfg *c,
-    const struct facts *f, const char *id, const struct msg_stamp *s)
-{
-	schema_object_begin(w, key);
-	schema_fixed(w, "service", c->service);
-	schema_fixed(w, "serviceVersion", c->service_version);
-	schema_object_begin(w, "system");
-	put_system(w, c, f, id, s, "", schema_put);
-	schema_object_end(w);
-	put_features_nested(w, c, &objects);
-	schema_object_end(w);
-}
-
 /* Butler's body: {"ts": ..., "data": {...}}, or the data object alone without the
  * envelope. */
 static void
 put_butler(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
-	if (!c->envelope) {
-		put_butler_data(w, NULL, c, f, id, s);
-		return;
+	const struct system_out o = { w, "", schema_put };
+
+	if (c->envelope) {
+		schema_object_begin(w, NULL);
+		schema_match(w, "ts", s->ts, TS_PATTERN);
 	}
-	schema_object_begin(w, NULL);
-	schema_match(w, "ts", s->ts, TS_PATTERN);
-	put_butler_data(w, "data", c, f, id, s);
+	schema_object_begin(w, c->envelope ? "data" : NULL);
+	schema_fixed(w, "service", c->service);
+	schema_fixed(w, "serviceVersion", c->service_version);
+	schema_object_begin(w, "system");
+	put_system(&o, c, f, id, s);
 	schema_object_end(w);
+	put_features_nested(w, c, &objects);
+	schema_object_end(w);
+	if (c->envelope)
+		schema_object_end(w);
 }
 
 /* PostHog's event, as posthog-node sends it: a batch of one, so that PostHog
@@ -280,6 +276,8 @@ static void
 put_posthog(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
+	const struct system_out o = { w, "system_", schema_put };
+
 	schema_object_begin(w, NULL);
 	schema_fixed(w, "api_key", c->posthog_api_key);
 	schema_array_begin(w, "batch");
@@ -290,13 +288,13 @@ put_posthog(struct schema_writer *w, const struct cfg *c, const struct facts *f,
 	if (c->scheme == CFG_SCHEME_NONE)
 		schema_match(w, "distinct_id", s->uuid, UUID7_PATTERN);
 	else
-		put_id(w, "distinct_id", c, id, schema_put);
+		schema_match(w, "distinct_id", id, id_pattern(c));
 	schema_match(w, "timestamp", s->ts, TS_PATTERN);
 	schema_match(w, "uuid", s->uuid, UUID7_PATTERN);
 	schema_object_begin(w, "properties");
 	schema_fixed(w, "service", c->service);
 	schema_fixed(w, "serviceVersion", c->service_version);
-	put_system(w, c, f, NULL, s, "system_", schema_put);
+	put_system(&o, c, f, NULL, s);
 	put_features_flat(w, c);
 	schema_fixed(w, "$lib", "anontel");
 	schema_fixed(w, "$lib_version", ANONTEL_VERSION);
@@ -365,6 +363,7 @@ static void
 put_otlp_record(struct schema_writer *w, const struct cfg *c, const struct facts *f,
     const char *id, const struct msg_stamp *s)
 {
+	const struct system_out o = { w, "system.", kv };
 	char nanos[24];
 	struct buf b;
 
@@ -379,7 +378,7 @@ put_otlp_record(struct schema_writer *w, const struct cfg *c, const struct facts
 	schema_fixed(w, "stringValue", "telemetry");
 	schema_object_end(w);
 	schema_array_begin(w, "attributes");
-	put_system(w, c, f, id, s, "system.", kv);
+	put_system(&o, c, f, id, s);
 	put_features_nested(w, c, &kvlists);
 	schema_array_end(w);
 	schema_object_end(w);
@@ -392,8 +391,8 @@ static void
 put_otlp(struct schema_writer *w, const struct cfg *c, const struct facts *f, const char *id,
     const struct msg_stamp *s)
 {
-	const struct schema_value name = { SCHEMA_FIXED, c->service, NULL, 0 };
-	const struct schema_value version = { SCHEMA_FIXED, c->service_version, NULL, 0 };
+	const struct schema_value name = { SCHEMA_FIXED, 0, c->service, NULL };
+	const struct schema_value version = { SCHEMA_FIXED, 0, c->service_version, NULL };
 
 	schema_object_begin(w, NULL);
 	schema_array_begin(w, "resourceLogs");
@@ -426,7 +425,8 @@ put_otlp(struct schema_writer *w, const struct cfg *c, const struct facts *f, co
 struct flat_names {
 	uint64_t hash[CFG_MAX_LEAVES];
 	size_t n;
-	size_t want[2];             /* second pass: the two features to compare */
+	size_t want[2];             /* second pass: the two names to compare, by rank */
+	size_t seen;                /* second pass: names seen so far */
 	char name[2][FLAT_NAME_MAX];
 };
 
@@ -448,19 +448,11 @@ pick_two(void *ctx, size_t i, const char *name)
 {
 	struct flat_names *fl = ctx;
 
+	(void)i;
 	for (int k = 0; k < 2; k++)
-		if (i == fl->want[k])
+		if (fl->seen == fl->want[k])
 			memcpy(fl->name[k], name, strlen(name) + 1);
-}
-
-/* The feature index of the n-th boolean (hash_one counts booleans only). */
-static size_t
-leaf_index(const struct cfg *c, size_t n)
-{
-	for (size_t i = 0; i < c->n_features; i++)
-		if (c->features[i].kind != CFG_FEATURE_OBJECT && n-- == 0)
-			return i;
-	return c->n_features;
+	fl->seen++;
 }
 
 /* "F: " before a message about file F; nothing when there is no file. */
@@ -490,8 +482,9 @@ check_posthog(const struct cfg *c, struct buf *e)
 		for (size_t b = a + 1; b < fl.n; b++) {
 			if (fl.hash[a] != fl.hash[b])
 				continue;
-			fl.want[0] = leaf_index(c, a);
-			fl.want[1] = leaf_index(c, b);
+			fl.want[0] = a;
+			fl.want[1] = b;
+			fl.seen = 0;
 			feature_names(c, pick_two, &fl);
 			if (strcmp(fl.name[0], fl.name[1]) != 0)
 				continue;
@@ -566,10 +559,7 @@ msg_schema(struct buf *out, const struct cfg *c, int pretty)
 
 	if ((unsigned)c->format >= N_FORMATS)
 		return -1;
-	buf_init(&b, id, sizeof id);
-	buf_str(&b, MSG_SCHEMA_ID_BASE);
-	buf_str(&b, formats[c->format].name);
-	buf_str(&b, ".json");
+	buf_join(id, sizeof id, MSG_SCHEMA_ID_BASE, formats[c->format].name, ".json");
 	buf_init(&b, title, sizeof title);
 	buf_str(&b, "anontel ");
 	buf_str(&b, formats[c->format].name);

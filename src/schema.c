@@ -24,31 +24,6 @@ schema_writer_init_schema(struct schema_writer *w, struct buf *b, int pretty,
 	w->title = title;
 }
 
-/* json.h's writer has objects only. An array is laid out as an object is (commas, and
- * JSON.stringify(v, null, 2)'s indents), so it is written as one whose brackets
- * are swapped as they are written; its members have no key (NULL). After an
- * overflow nothing is swapped: the text is refused anyway. */
-static void
-swap_last(struct buf *b, char was, char now)
-{
-	if (!b->overflow && b->len > 0 && b->p[b->len - 1] == was)
-		b->p[b->len - 1] = now;
-}
-
-static void
-array_begin(struct json_writer *j, const char *key)
-{
-	json_object_begin(j, key);
-	swap_last(j->b, '{', '[');
-}
-
-static void
-array_end(struct json_writer *j)
-{
-	json_object_end(j);
-	swap_last(j->b, '}', ']');
-}
-
 static void
 put_str(struct json_writer *j, const char *key, const char *s)
 {
@@ -111,7 +86,7 @@ open_value(struct schema_writer *w, const char *key)
 			if (in_object)
 				json_object_begin(&w->j, "properties");
 			else
-				array_begin(&w->j, "prefixItems");
+				json_array_begin(&w->j, "prefixItems");
 		}
 	}
 	at = w->j.b->len;
@@ -186,7 +161,7 @@ schema_put(struct schema_writer *w, const char *key, const struct schema_value *
 void
 schema_fixed(struct schema_writer *w, const char *key, const char *s)
 {
-	const struct schema_value v = { SCHEMA_FIXED, s, NULL, 0 };
+	const struct schema_value v = { SCHEMA_FIXED, 0, s, NULL };
 
 	schema_put(w, key, &v);
 }
@@ -194,7 +169,7 @@ schema_fixed(struct schema_writer *w, const char *key, const char *s)
 void
 schema_match(struct schema_writer *w, const char *key, const char *s, const char *pattern)
 {
-	const struct schema_value v = { SCHEMA_MATCH, s, pattern, 0 };
+	const struct schema_value v = { SCHEMA_MATCH, 0, s, pattern };
 
 	schema_put(w, key, &v);
 }
@@ -204,7 +179,7 @@ static void
 begin(struct schema_writer *w, const char *key, int array)
 {
 	if (w->room == NULL) {
-		(array ? array_begin : json_object_begin)(&w->j, key);
+		(array ? json_array_begin : json_object_begin)(&w->j, key);
 		return;
 	}
 	open_value(w, key);
@@ -218,37 +193,50 @@ schema_object_begin(struct schema_writer *w, const char *key)
 	begin(w, key, 0);
 }
 
-void
-schema_object_end(struct schema_writer *w)
+/* Closes the innermost object or array: in the schema, "required" (an object's
+ * keys) or "minItems" (an array's length), then no other member or element. */
+static void
+end(struct schema_writer *w, int array)
 {
 	struct schema_room *r = w->room;
 	struct buf *b = w->j.b;
-	uint32_t first = 0, n = 0;
+	void (*close)(struct json_writer *) = array ? json_array_end : json_object_end;
+	uint32_t first = 0, n = 0, members;
 
 	if (r == NULL) {
-		json_object_end(&w->j);
+		close(&w->j);
 		return;
 	}
 	if (r->depth > 0 && r->depth <= SCHEMA_MAX_DEPTH) {
 		first = r->level[r->depth - 1].first;
 		n = r->n_keys - first;
 	}
-	if (pop(w) > 0) {
-		json_object_end(&w->j);                 /* "properties" */
-		array_begin(&w->j, "required");
-		for (uint32_t i = first; i < first + n && !b->overflow; i++) {
-			const char *k = b->p + r->key[i];
-			const char *end = memchr(k, '"', b->len - r->key[i]);
+	if ((members = pop(w)) > 0) {
+		close(&w->j);                           /* "properties" or "prefixItems" */
+		if (array) {
+			json_put_uint(&w->j, "minItems", members);
+		} else {
+			json_array_begin(&w->j, "required");
+			for (uint32_t i = first; i < first + n && !b->overflow; i++) {
+				const char *k = b->p + r->key[i];
+				const char *e = memchr(k, '"', b->len - r->key[i]);
 
-			if (end == NULL)
-				b->overflow = 1;
-			else
-				json_put_string(&w->j, NULL, k, (size_t)(end - k));
+				if (e == NULL)
+					b->overflow = 1;
+				else
+					json_put_string(&w->j, NULL, k, (size_t)(e - k));
+			}
+			json_array_end(&w->j);
 		}
-		array_end(&w->j);
 	}
-	json_put_bool(&w->j, "additionalProperties", 0);
+	json_put_bool(&w->j, array ? "items" : "additionalProperties", 0);
 	json_object_end(&w->j);
+}
+
+void
+schema_object_end(struct schema_writer *w)
+{
+	end(w, 0);
 }
 
 void
@@ -260,16 +248,5 @@ schema_array_begin(struct schema_writer *w, const char *key)
 void
 schema_array_end(struct schema_writer *w)
 {
-	uint32_t members;
-
-	if (w->room == NULL) {
-		array_end(&w->j);
-		return;
-	}
-	if ((members = pop(w)) > 0) {
-		array_end(&w->j);                       /* "prefixItems" */
-		json_put_uint(&w->j, "minItems", members);
-	}
-	json_put_bool(&w->j, "items", 0);
-	json_object_end(&w->j);
+	end(w, 1);
 }

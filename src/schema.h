@@ -48,9 +48,9 @@ enum schema_kind {
 /* A value of the message and what its schema says of it. */
 struct schema_value {
 	enum schema_kind kind;
+	uint32_t n;             /* TEXT: most characters; BOOL kinds: 0 or 1; UINT: the number */
 	const char *s;          /* FIXED, MATCH, TEXT: the string (NUL-terminated) */
 	const char *pattern;    /* MATCH: an anchored ECMA-262 regular expression */
-	uint64_t n;             /* TEXT: most characters; BOOL kinds: 0 or 1; UINT: the number */
 };
 
 /* The schema's bookkeeping: per open object or array, whether it is an array,

@@ -10,7 +10,8 @@
  *    the reference: an oracle that shares no code with what it checks), a single
  *    string, and decode (by the reference decoder) to the input with each
  *    byte of an invalid UTF-8 sequence replaced by U+FFFD.
- * 3. json_writer driven by the input as a list of operations, compact and pretty:
+ * 3. json_writer driven by the input as a list of operations (objects, arrays and
+ *    values), compact and pretty:
  *    whenever the writer did not flag overflow, both outputs are valid JSON, and the
  *    pretty one minus its whitespace outside strings equals the compact one.
  */
@@ -414,8 +415,10 @@ check_writer(const uint8_t *p, size_t n)
 	struct buf bc, bp;
 	struct json_writer c, w;
 	unsigned depth = 1;
+	unsigned char array[JSON_WRITE_MAX_DEPTH + 2] = { 0 };   /* per open level: an array? */
 	size_t i = 0;
 	char key[20];
+	const char *name;
 
 	buf_init(&bc, wc, sizeof wc);
 	buf_init(&bp, wp, sizeof wp);
@@ -424,7 +427,7 @@ check_writer(const uint8_t *p, size_t n)
 	json_object_begin(&c, NULL);
 	json_object_begin(&w, NULL);
 	while (i < n && !bc.overflow && !bp.overflow) {
-		unsigned op = p[i++] % 6;
+		unsigned op = p[i++] % 7;
 		size_t kl = i < n ? p[i++] % 16 : 0, vl;
 
 		/* a key: NUL bytes become 'x' (keys are C strings) */
@@ -434,16 +437,18 @@ check_writer(const uint8_t *p, size_t n)
 			key[k] = p[i + k] != 0 ? (char)p[i + k] : 'x';
 		key[kl] = '\0';
 		i += kl;
+		name = array[depth] ? NULL : key;    /* an array's elements have no key */
 		switch (op) {
 		case 0:
-			json_object_begin(&c, key);
-			json_object_begin(&w, key);
-			depth++;
+		case 6:
+			(op == 6 ? json_array_begin : json_object_begin)(&c, name);
+			(op == 6 ? json_array_begin : json_object_begin)(&w, name);
+			array[++depth] = op == 6;
 			break;
 		case 1:
 			if (depth > 1) {
-				json_object_end(&c);
-				json_object_end(&w);
+				(array[depth] ? json_array_end : json_object_end)(&c);
+				(array[depth] ? json_array_end : json_object_end)(&w);
 				depth--;
 			}
 			break;
@@ -451,35 +456,35 @@ check_writer(const uint8_t *p, size_t n)
 			vl = i < n ? p[i++] % 48 : 0;
 			if (vl > n - i)
 				vl = n - i;
-			json_put_string(&c, key, (const char *)p + i, vl);
-			json_put_string(&w, key, (const char *)p + i, vl);
+			json_put_string(&c, name, (const char *)p + i, vl);
+			json_put_string(&w, name, (const char *)p + i, vl);
 			i += vl;
 			break;
 		case 3: {
 			int v = i < n && (p[i++] & 1);
-			json_put_bool(&c, key, v);
-			json_put_bool(&w, key, v);
+			json_put_bool(&c, name, v);
+			json_put_bool(&w, name, v);
 			break;
 		}
 		case 4: {
 			uint64_t v = 0;
 			for (int k = 0; k < 8 && i < n; k++)
 				v = v << 8 | p[i++];
-			json_put_uint(&c, key, v);
-			json_put_uint(&w, key, v);
+			json_put_uint(&c, name, v);
+			json_put_uint(&w, name, v);
 			break;
 		}
 		default:
-			json_object_begin(&c, key);
-			json_object_begin(&w, key);
+			json_object_begin(&c, name);
+			json_object_begin(&w, name);
 			json_object_end(&c);
 			json_object_end(&w);
 			break;
 		}
 	}
-	while (depth-- > 0) {
-		json_object_end(&c);
-		json_object_end(&w);
+	for (; depth > 0; depth--) {
+		(array[depth] ? json_array_end : json_object_end)(&c);
+		(array[depth] ? json_array_end : json_object_end)(&w);
 	}
 	FUZZ_CHECK(bc.len < bc.cap && bc.p[bc.len] == '\0', "compact buf not terminated");
 	FUZZ_CHECK(bp.len < bp.cap && bp.p[bp.len] == '\0', "pretty buf not terminated");

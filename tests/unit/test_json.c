@@ -439,6 +439,14 @@ write_sample(struct json_writer *w)
 	json_put_string(w, "i", "\n", 1);
 	json_object_end(w);
 	json_object_end(w);
+	json_array_begin(w, "j");
+	json_put_uint(w, NULL, 7);
+	json_array_begin(w, NULL);
+	json_array_end(w);
+	json_object_begin(w, NULL);
+	json_put_bool(w, "k", 1);
+	json_object_end(w);
+	json_array_end(w);
 	json_object_end(w);
 }
 
@@ -453,8 +461,8 @@ test_writer_compact(void)
 	json_writer_init(&w, &b, 0);
 	write_sample(&w);
 	CHECK(!b.overflow);
-	CHECK_STR(mem, "{\"a\":\"b\",\"c\":{},\"d\":{\"e\":true,\"f\":false,\"g\\\"h\":{\"i\":\"\\n\"}}}",
-	    "compact");
+	CHECK_STR(mem, "{\"a\":\"b\",\"c\":{},\"d\":{\"e\":true,\"f\":false,\"g\\\"h\":{\"i\":\"\\n\"}},"
+	    "\"j\":[7,[],{\"k\":true}]}", "compact");
 
 	buf_init(&b, mem, sizeof mem);
 	json_writer_init(&w, &b, 0);
@@ -485,7 +493,14 @@ test_writer_pretty(void)
 	    "    \"g\\\"h\": {\n"
 	    "      \"i\": \"\\n\"\n"
 	    "    }\n"
-	    "  }\n"
+	    "  },\n"
+	    "  \"j\": [\n"
+	    "    7,\n"
+	    "    [],\n"
+	    "    {\n"
+	    "      \"k\": true\n"
+	    "    }\n"
+	    "  ]\n"
 	    "}",
 	    "pretty");
 
