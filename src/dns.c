@@ -484,8 +484,7 @@ receive(struct ask *k, int s, int64_t end)
 			p[2] |= 2;
 			got = sizeof p;
 		}
-		for (int i = 0; i < 2; i++) {
-			struct question *q = &k->qs[i];
+		for (struct question *q = k->qs; q < k->qs + 2; q++) {
 			int st;
 
 			if (!waiting(q, s))

@@ -346,16 +346,11 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 int
 net_wait(int fd, short events, int64_t deadline_ms)
 {
-	struct pollfd p;
+	struct pollfd p = { .fd = fd, .events = events };
 
 	for (;;) {
-		int left = remaining_ms(deadline_ms);
-		int rc;
+		int rc = poll(&p, 1, remaining_ms(deadline_ms));
 
-		p.fd = fd;
-		p.events = events;
-		p.revents = 0;
-		rc = poll(&p, 1, left);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
