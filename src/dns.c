@@ -359,7 +359,8 @@ dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t ql
 		if (olen == 0 || len < rd || len - rd < (rdlen = u16(p + off + 8)))
 			return DNS_BAD;
 		type = u16(p + off);
-		mine = u16(p + off + 2) == CLASS_IN && olen == nlen && memcmp(owner, name, nlen) == 0;
+		mine = u16(p + off + 2) == CLASS_IN && olen == nlen &&
+		    memcmp(owner, name, nlen) == 0;
 		off = rd + rdlen;
 		i++;
 		if (mine && type == T_CNAME) {

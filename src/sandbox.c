@@ -326,19 +326,6 @@ class_bit(enum sandbox_class class)
 	return (unsigned)class <= SANDBOX_ERASE ? 1u << class : 0;
 }
 
-/* Adds one instruction; an overflowing program is caught by the caller. */
-static void
-emit(size_t *n, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
-{
-	if (*n < PROG_MAX) {
-		prog[*n].code = code;
-		prog[*n].jt = jt;
-		prog[*n].jf = jf;
-		prog[*n].k = k;
-	}
-	(*n)++;
-}
-
 /* Instructions in a rule's body (after its JEQ on the number): per check a load,
  * an AND unless the mask is all ones, a JEQ per value and a RET; then a RET. */
 static size_t
@@ -374,27 +361,34 @@ build(unsigned bit)
 
 	memcpy(prog, head, sizeof head);
 	for (const struct rule *r = rules; r < rules + NRULES; r++) {
+		size_t len;
+
 		if (!(r->classes & bit))
 			continue;
+		len = body_len(r);
+		if (n + 1 + len + 1 > PROG_MAX)   /* the rule and the final RET */
+			return 0;
 		/* A holds the number here: a non-matching rule jumps over its body,
 		 * and every body ends in RET, so A is never changed on that path. */
-		emit(&n, BPF_JEQ_K, 0, (uint8_t)body_len(r), r->nr);
+		prog[n++] = (struct sbx_insn){ BPF_JEQ_K, 0, (uint8_t)len, r->nr };
 		for (unsigned c = r->check; c != NONE; c = checks[c].next) {
 			const struct check *k = &checks[c];
 
-			emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARG(k->idx));
+			prog[n++] = (struct sbx_insn){ BPF_LD_W_ABS, 0, 0, DATA_ARG(k->idx) };
 			if (k->mask != 0xffffffffu)
-				emit(&n, BPF_ALU_AND_K, 0, 0, k->mask);
+				prog[n++] = (struct sbx_insn){ BPF_ALU_AND_K, 0, 0, k->mask };
 			/* Value j matches: skip the other values and the RET fail. */
 			for (uint8_t j = 0; j < k->nv; j++)
-				emit(&n, BPF_JEQ_K, (uint8_t)(k->nv - j), 0, k->v[j]);
-			emit(&n, BPF_RET_K, 0, 0,
-			    k->fail_errno != 0 ? RET_ERRNO(k->fail_errno) : RET_KILL_PROCESS);
+				prog[n++] = (struct sbx_insn){ BPF_JEQ_K, (uint8_t)(k->nv - j), 0,
+				    k->v[j] };
+			prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
+			    k->fail_errno != 0 ? RET_ERRNO(k->fail_errno) : RET_KILL_PROCESS };
 		}
-		emit(&n, BPF_RET_K, 0, 0, r->classes & R_ENOSYS ? RET_ERRNO(ENOSYS) : RET_ALLOW);
+		prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
+		    r->classes & R_ENOSYS ? RET_ERRNO(ENOSYS) : RET_ALLOW };
 	}
-	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
-	return n <= PROG_MAX ? n : 0;
+	prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0, RET_KILL_PROCESS };
+	return n;
 }
 
 int
