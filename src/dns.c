@@ -84,9 +84,9 @@ zone_index(const char *z, size_t n)
 
 	for (i = 0; i < n && ascii_is_digit(z[i]); i++)
 		;
-	if (n == 0 || i < n) {
+	if (i < n) {
 		/* A name: at most IFNAMSIZ - 1 bytes, never a path. */
-		if (n == 0 || n > 15 || memchr(z, '/', n) != NULL || z[0] == '.')
+		if (n > 15 || memchr(z, '/', n) != NULL || z[0] == '.')
 			return 0;
 		memcpy(path, "/sys/class/net/", 15);
 		memcpy(path + 15, z, n);
@@ -120,15 +120,6 @@ parse_addr(const char *s, size_t n, struct dns_addr *a)
 	return inet_pton(a->family, t, a->a) == 1;
 }
 
-/* 1 when the n bytes at s are keyword followed by a blank. */
-static int
-keyword(const char *s, size_t n, const char *kw)
-{
-	size_t k = strlen(kw);
-
-	return n > k && memcmp(s, kw, k) == 0 && is_blank(s[k]);
-}
-
 /* The number after "name:" in the field f[n], clamped to lo..hi; or *v unchanged. */
 static void
 option(const char *f, size_t n, const char *name, int lo, int hi, int *v)
@@ -159,22 +150,26 @@ dns_conf_init(struct dns_conf *c)
 void
 dns_conf_line(struct dns_conf *c, const char *line, const char *end)
 {
-	size_t n = (size_t)(end - line), len;
-	const char *p = line, *f;
+	size_t n = (size_t)(end - line), k = 0, len;
+	const char *p, *f;
 
-	if (keyword(line, n, "nameserver")) {
-		p += 10;
+	/* The keyword: the line's first k bytes, then a blank. */
+	while (k < n && !is_blank(line[k]))
+		k++;
+	if (k == n)
+		return;
+	p = line + k;
+	if (k == 10 && memcmp(line, "nameserver", 10) == 0) {
 		f = field(&p, end, 0, &len);
 		if (f != NULL && c->nns < DNS_MAX_NS && parse_addr(f, len, &c->ns[c->nns]))
 			c->nns++;
-	} else if (keyword(line, n, "search") || keyword(line, n, "domain")) {
+	} else if (k == 6 && (memcmp(line, "search", 6) == 0 || memcmp(line, "domain", 6) == 0)) {
 		/* Kept as it is: the search walks it field by field. */
 		if (n - 6 < sizeof c->search) {
 			memcpy(c->search, line + 6, n - 6);
 			c->search[n - 6] = '\0';
 		}
-	} else if (keyword(line, n, "options")) {
-		p += 7;
+	} else if (k == 7 && memcmp(line, "options", 7) == 0) {
 		while ((f = field(&p, end, 0, &len)) != NULL) {
 			option(f, len, "ndots:", 0, 15, &c->ndots);
 			option(f, len, "timeout:", 1, 60, &c->timeout);
@@ -315,103 +310,84 @@ read_name(const unsigned char *p, size_t len, size_t *off, unsigned char *out)
 	}
 }
 
-struct rr {
-	unsigned char owner[255];
-	size_t olen;
-	unsigned type, cls;
-	size_t rd, rdlen;            /* the data's offset and length */
-};
-
-/* Reads the record at *off and moves past it; returns 0, or -1 when malformed. */
-static int
-read_rr(const unsigned char *p, size_t len, size_t *off, struct rr *r)
-{
-	size_t at = *off;
-
-	if ((r->olen = read_name(p, len, &at, r->owner)) == 0 || len - at < 10)
-		return -1;
-	r->type = u16(p + at);
-	r->cls = u16(p + at + 2);
-	r->rdlen = u16(p + at + 8);
-	r->rd = at + 10;
-	if (len - r->rd < r->rdlen)
-		return -1;
-	*off = r->rd + r->rdlen;
-	return 0;
-}
-
 int
 dns_answer(const unsigned char *p, size_t len, const unsigned char *q, size_t qlen,
     struct dns_addr *out, int max, int *n)
 {
-	unsigned char qname[255], name[255];
-	size_t qoff = 12, off = 12, nlen, qnlen, start;
-	unsigned count, qtype, rcode;
-	struct rr rr;
+	unsigned char name[255];
+	size_t off = 12, nlen, start;
+	unsigned count, i = 0, links = 0, qtype = u16(q + qlen - 4);
+	int m = 0;                       /* addresses of this pass; *n at the end */
 
 	*n = 0;
+	/* q is dns_query's: its name in wire form from byte 12, then its type and
+	 * class, the last 4 bytes. That name has no 0 byte before its end, so
+	 * strncasecmp compares all of it. */
 	if (len < 12 || memcmp(p, q, 2) != 0 || (p[2] & 0xf8) != 0x80 || u16(p + 4) != 1 ||
-	    (qnlen = read_name(q, qlen, &qoff, qname)) == 0 ||
-	    (nlen = read_name(p, len, &off, name)) != qnlen || memcmp(name, qname, qnlen) != 0 ||
-	    len - off < 4 || memcmp(p + off, q + qoff, 4) != 0)
+	    (nlen = read_name(p, len, &off, name)) != qlen - 16 ||
+	    strncasecmp((const char *)name, (const char *)q + 12, nlen) != 0 ||
+	    len - off < 4 || memcmp(p + off, q + qlen - 4, 4) != 0)
 		return DNS_IGNORE;
-	rcode = p[3] & 15u;
 	if (p[2] & 2)                    /* TC */
 		return DNS_AGAIN;
-	if (rcode == 3)
+	switch (p[3] & 15) {             /* RCODE */
+	case 0:
+		break;
+	case 3:
 		return DNS_NXDOMAIN;
-	if (rcode == 2 || rcode == 5)
+	case 2:
+	case 5:
 		return DNS_AGAIN;
-	if (rcode != 0)
+	default:
 		return DNS_FAIL;
-	qtype = u16(q + qoff);
+	}
 	count = u16(p + 6);
-	start = off + 4;
-	off = start;
-	/* One pass per link of the CNAME chain from the question's name: a pass that
-	 * meets a CNAME owned by name follows it and starts over; the last pass (no
-	 * CNAME) takes name's addresses and reads every record, so none goes
+	start = off += 4;
+	/* One pass per link of the CNAME chain from the question's name: a CNAME
+	 * owned by name makes its target the name and starts the pass over; the last
+	 * pass (no CNAME) takes name's addresses and reads every record, so none goes
 	 * unchecked. */
-	for (int links = 0;; links++) {
-		unsigned i;
-		size_t t;
-		int cname = 0;
+	while (i < count) {
+		unsigned char owner[255];
+		size_t olen, rd, rdlen;
+		unsigned type;
+		int mine;
 
-		off = start;
-		*n = 0;
-		for (i = 0; i < count; i++) {
-			int mine;
-
-			if (read_rr(p, len, &off, &rr) != 0)
-				break;
-			mine = rr.cls == CLASS_IN && rr.olen == nlen && memcmp(rr.owner, name, nlen) == 0;
-			if ((cname = mine && rr.type == T_CNAME) != 0)
-				break;
-			if (!mine || rr.type != qtype)
-				continue;
-			if (rr.rdlen != (qtype == T_A ? 4u : 16u))
-				break;
-			if (*n < max) {
-				out[*n].family = qtype == T_A ? AF_INET : AF_INET6;
-				out[*n].scope = 0;
-				memcpy(out[*n].a, p + rr.rd, rr.rdlen);
-				(*n)++;
-			}
-		}
-		if (i == count)
-			break;
-		t = rr.rd;
-		if (!cname || (nlen = read_name(p, len, &t, name)) == 0 ||
-		    t != rr.rd + rr.rdlen) {
-			*n = 0;
+		/* A record: owner, type, class, TTL, the data's length, the data. */
+		olen = read_name(p, len, &off, owner);
+		rd = off + 10;
+		if (olen == 0 || len < rd || len - rd < (rdlen = u16(p + off + 8)))
 			return DNS_BAD;
+		type = u16(p + off);
+		mine = u16(p + off + 2) == CLASS_IN && olen == nlen &&
+		    memcmp(owner, name, nlen) == 0;
+		off = rd + rdlen;
+		i++;
+		if (mine && type == T_CNAME) {
+			size_t t = rd;
+
+			if ((nlen = read_name(p, len, &t, name)) == 0 || t != off)
+				return DNS_BAD;
+			if (links++ == CNAME_LINKS)
+				return DNS_NODATA;
+			off = start;
+			i = 0;
+			m = 0;
+			continue;
 		}
-		if (links == CNAME_LINKS) {
-			*n = 0;
-			return DNS_NODATA;
+		if (!mine || type != qtype)
+			continue;
+		if (rdlen != (qtype == T_A ? 4u : 16u))
+			return DNS_BAD;
+		if (m < max) {
+			out[m].family = qtype == T_A ? AF_INET : AF_INET6;
+			out[m].scope = 0;
+			memcpy(out[m].a, p + rd, rdlen);
+			m++;
 		}
 	}
-	return *n > 0 ? DNS_FOUND : DNS_NODATA;
+	*n = m;
+	return m > 0 ? DNS_FOUND : DNS_NODATA;
 }
 
 int
@@ -458,6 +434,13 @@ struct ask {
 	int err;
 };
 
+/* 1 while question q is open and server s has not failed it. */
+static int
+waiting(const struct question *q, int s)
+{
+	return q->status == DNS_IGNORE && !(q->failed & 1u << s);
+}
+
 /* Server s failed question q with status st. */
 static void
 fail(struct ask *k, struct question *q, int s, int st)
@@ -475,7 +458,7 @@ server_down(struct ask *k, int s)
 {
 	k->err = errno;
 	for (int i = 0; i < 2; i++)
-		if (k->qs[i].status == DNS_IGNORE && !(k->qs[i].failed & 1u << s))
+		if (waiting(&k->qs[i], s))
 			fail(k, &k->qs[i], s, DNS_SYSERR);
 }
 
@@ -502,11 +485,10 @@ receive(struct ask *k, int s, int64_t end)
 			p[2] |= 2;
 			got = sizeof p;
 		}
-		for (int i = 0; i < 2; i++) {
-			struct question *q = &k->qs[i];
+		for (struct question *q = k->qs; q < k->qs + 2; q++) {
 			int st;
 
-			if (q->status != DNS_IGNORE || (q->failed & 1u << s))
+			if (!waiting(q, s))
 				continue;
 			st = dns_answer(p, (size_t)got, q->q, q->qlen, q->addr, DNS_MAX_ADDRS, &q->n);
 			if (st == DNS_IGNORE)
@@ -528,7 +510,7 @@ send_open(struct ask *k)
 		for (int i = 0; i < 2; i++) {
 			struct question *q = &k->qs[i];
 
-			if (k->fd[s].fd >= 0 && q->status == DNS_IGNORE && !(q->failed & 1u << s) &&
+			if (k->fd[s].fd >= 0 && waiting(q, s) &&
 			    send(k->fd[s].fd, q->q, q->qlen, MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
 			    errno != EINTR)
 				server_down(k, s);
@@ -569,25 +551,26 @@ open_questions(const struct ask *k)
 static int
 ask_name(struct ask *k, const char *name, int64_t deadline, struct dns_addr *out, int *n)
 {
-	int64_t now = net_now_ms(), end = now + (int64_t)k->c->timeout * 1000, next = now;
-	int interval = k->c->timeout * 1000 / k->c->attempts, st = DNS_FOUND, nx = 0;
+	const struct dns_conf *c = k->c;
+	int64_t now = net_now_ms(), end = now + (int64_t)c->timeout * 1000, next = now;
+	int interval = c->timeout * 1000 / c->attempts, st = DNS_FOUND, nx = 0;
 	uint16_t id[2];
 
 	report_random(id, sizeof id);     /* never blocks, even in early boot */
-	for (int i = 0; i < 2; i++) {
-		struct question *q = &k->qs[i];
-
+	for (struct question *q = k->qs; q < k->qs + 2; q++) {
 		memset(q, 0, sizeof *q);
 		q->status = DNS_IGNORE;
-		if ((q->qlen = dns_query(q->q, sizeof q->q, id[i], name, i == 0 ? T_AAAA : T_A)) == 0)
+		q->qlen = dns_query(q->q, sizeof q->q, id[q - k->qs], name,
+		    q == k->qs ? T_AAAA : T_A);
+		if (q->qlen == 0)
 			return DNS_NXDOMAIN;
 	}
 	if (end > deadline)
 		end = deadline;
-	for (int s = 0; s < k->c->nns; s++) {
+	for (int s = 0; s < c->nns; s++) {
 		k->fd[s].fd = -1;
 		k->fd[s].events = POLLIN;
-		if (now < end && (k->fd[s].fd = open_server(&k->c->ns[s])) < 0)
+		if (now < end && (k->fd[s].fd = open_server(&c->ns[s])) < 0)
 			server_down(k, s);
 	}
 	while (open_questions(k) && (now = net_now_ms()) < end) {
@@ -598,16 +581,16 @@ ask_name(struct ask *k, const char *name, int64_t deadline, struct dns_addr *out
 			next = now + interval;
 		}
 		wait = (next < end ? next : end) - now;
-		if (poll(k->fd, (nfds_t)k->c->nns, (int)wait) < 0 && errno != EINTR) {
+		if (poll(k->fd, (nfds_t)c->nns, (int)wait) < 0 && errno != EINTR) {
 			k->err = errno;
 			st = DNS_SYSERR;
 			break;
 		}
-		for (int s = 0; s < k->c->nns; s++)
+		for (int s = 0; s < c->nns; s++)
 			if (k->fd[s].fd >= 0 && k->fd[s].revents != 0)
 				receive(k, s, end);
 	}
-	for (int s = 0; s < k->c->nns; s++)
+	for (int s = 0; s < c->nns; s++)
 		if (k->fd[s].fd >= 0)
 			close(k->fd[s].fd);
 	/* Addresses from either question; else NXDOMAIN from either; else the
@@ -629,29 +612,16 @@ ask_name(struct ask *k, const char *name, int64_t deadline, struct dns_addr *out
 	return *n > 0 ? DNS_FOUND : nx ? DNS_NXDOMAIN : st;
 }
 
-int
-dns_resolve(const char *name, int64_t deadline_ms, struct dns_addr out[DNS_MAX_ADDRS],
-    int *n, int *err)
+/* Asks DNS for name (len bytes without its trailing dot) as resolv.conf says,
+ * candidate by candidate (dns.h's search); out, n and err as dns_resolve's. */
+static int
+search(const char *name, size_t len, int64_t deadline_ms, struct dns_addr *out, int *n,
+    int *err)
 {
-	struct dns_addr all[2 * DNS_MAX_ADDRS];
-	struct hosts_ctx h = { name, strlen(name), all, 0 };
 	struct dns_conf c;
 	struct ask k;
 	size_t dots = 0;
 	int st = DNS_NXDOMAIN;
-
-	*n = 0;
-	*err = 0;
-	if (h.len > 0 && name[h.len - 1] == '.')
-		h.len--;
-	if (h.len == 0 || h.len > NAME_MAX_LEN)
-		return DNS_NXDOMAIN;
-	read_lines("/etc/hosts", HOSTS_MAX, hosts_fn, &h);
-	if (h.n > 0) {
-		*n = dns_interleave(all, h.n);
-		memcpy(out, all, (size_t)*n * sizeof *all);
-		return DNS_FOUND;
-	}
 
 	dns_conf_init(&c);
 	read_lines("/etc/resolv.conf", RESOLV_MAX, conf_fn, &c);
@@ -660,32 +630,52 @@ dns_resolve(const char *name, int64_t deadline_ms, struct dns_addr out[DNS_MAX_A
 		memcpy(c.ns[0].a, "\177\0\0\1", 4);
 		c.nns = 1;
 	}
-	memset(&k, 0, sizeof k);
 	k.c = &c;
-	for (size_t i = 0; i < h.len; i++)
+	k.err = 0;
+	for (size_t i = 0; i < len; i++)
 		dots += name[i] == '.';
-	if (h.len == strlen(name) && dots < (size_t)c.ndots) {
-		const char *p = c.search, *d;
+	if (name[len] == '\0' && dots < (size_t)c.ndots) {   /* no trailing dot */
+		const char *p = c.search, *end = p + strlen(p), *d;
+		char fq[NAME_MAX_LEN + 2];  /* name.domain */
 		size_t dl;
 
-		while (st == DNS_NXDOMAIN && (d = field(&p, p + strlen(p), 0, &dl)) != NULL) {
-			char fq[NAME_MAX_LEN + 2];
-
-			if (h.len + 1 + dl >= sizeof fq)
+		memcpy(fq, name, len);
+		fq[len] = '.';
+		while (st == DNS_NXDOMAIN && (d = field(&p, end, 0, &dl)) != NULL) {
+			if (len + 1 + dl >= sizeof fq)
 				continue;
-			memcpy(fq, name, h.len);
-			fq[h.len] = '.';
-			memcpy(fq + h.len + 1, d, dl);
-			fq[h.len + 1 + dl] = '\0';
-			st = ask_name(&k, fq, deadline_ms, all, n);
+			memcpy(fq + len + 1, d, dl);
+			fq[len + 1 + dl] = '\0';
+			st = ask_name(&k, fq, deadline_ms, out, n);
 		}
 	}
 	if (st == DNS_NXDOMAIN)
-		st = ask_name(&k, name, deadline_ms, all, n);
+		st = ask_name(&k, name, deadline_ms, out, n);
+	*err = k.err;
+	return st;
+}
+
+int
+dns_resolve(const char *name, int64_t deadline_ms, struct dns_addr out[DNS_MAX_ADDRS],
+    int *n, int *err)
+{
+	struct dns_addr all[2 * DNS_MAX_ADDRS];
+	struct hosts_ctx h = { name, strlen(name), all, 0 };
+	int st = DNS_FOUND;
+
+	*n = 0;
+	*err = 0;
+	if (h.len > 0 && name[h.len - 1] == '.')
+		h.len--;
+	if (h.len == 0 || h.len > NAME_MAX_LEN)
+		return DNS_NXDOMAIN;
+	read_lines("/etc/hosts", HOSTS_MAX, hosts_fn, &h);
+	*n = h.n;
+	if (h.n == 0)
+		st = search(name, h.len, deadline_ms, all, n, err);
 	if (st == DNS_FOUND) {
 		*n = dns_interleave(all, *n);
 		memcpy(out, all, (size_t)*n * sizeof *all);
 	}
-	*err = k.err;
 	return st;
 }

@@ -54,16 +54,6 @@ remaining_ms(int64_t deadline_ms)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* err is optional: NULL or errlen 0 means "no message wanted". */
-static int
-err_open(struct buf *b, char *err, size_t errlen)
-{
-	if (err == NULL || errlen == 0)
-		return 0;
-	buf_init(b, err, errlen);
-	return 1;
-}
-
 /* "host" or "[v6]" followed by ":port". */
 static void
 buf_hostport(struct buf *b, const char *host, uint16_t port)
@@ -77,36 +67,6 @@ buf_hostport(struct buf *b, const char *host, uint16_t port)
 		buf_char(b, ']');
 	buf_char(b, ':');
 	buf_uint(b, port, 0);
-}
-
-static void
-err_host(char *err, size_t errlen, const char *host, const char *what, const char *detail)
-{
-	struct buf b;
-
-	if (!err_open(&b, err, errlen))
-		return;
-	buf_str(&b, host);
-	buf_str(&b, ": ");
-	buf_str(&b, what);
-	if (detail != NULL) {
-		buf_str(&b, ": ");
-		buf_str(&b, detail);
-	}
-}
-
-static void
-err_plain(char *err, size_t errlen, const char *what, int e)
-{
-	struct buf b;
-
-	if (!err_open(&b, err, errlen))
-		return;
-	buf_str(&b, what);
-	if (e != 0) {
-		buf_str(&b, ": ");
-		buf_str(&b, strerror(e));
-	}
 }
 
 /* ---- resolution ---------------------------------------------------------- */
@@ -128,64 +88,71 @@ net_is_localhost(const char *host)
 static void
 err_resolve(char *err, size_t errlen, const char *host, int st, int e)
 {
+	const char *what = ": resolving failed: ", *why = NULL;
+
 	switch (st) {
 	case DNS_NODATA:
 	case DNS_NXDOMAIN:
-		err_host(err, errlen, host, "name does not resolve", NULL);
+		what = ": name does not resolve";
 		break;
 	case DNS_AGAIN:
-		err_host(err, errlen, host, "temporary failure resolving", NULL);
+		what = ": temporary failure resolving";
 		break;
 	case DNS_TIMEOUT:
-		err_host(err, errlen, host, "resolving timed out", NULL);
+		what = ": resolving timed out";
 		break;
 	case DNS_BAD:
-		err_host(err, errlen, host, "resolving failed", "malformed answer from the DNS server");
+		why = "malformed answer from the DNS server";
 		break;
 	case DNS_FAIL:
-		err_host(err, errlen, host, "resolving failed", "the DNS server could not answer");
+		why = "the DNS server could not answer";
 		break;
 	default:
-		err_host(err, errlen, host, "resolving failed", strerror(e));
+		why = strerror(e);
 		break;
 	}
+	buf_join(err, errlen, host, what, why);
 }
 
-/* host's addresses (port set) into sa[], at most NET_MAX_ATTEMPTS. Returns their
- * count, or -1 with err. */
+/* An IPv4 or IPv6 literal (no zone) into *a; returns 1, or 0 when s is not one. */
 static int
-resolve(const char *host, uint16_t port, int64_t deadline_ms, union dns_sa *sa, char *err,
+literal(const char *s, struct dns_addr *a)
+{
+	a->scope = 0;
+	a->family = AF_INET;
+	if (inet_pton(AF_INET, s, a->a) == 1)
+		return 1;
+	a->family = AF_INET6;
+	return inet_pton(AF_INET6, s, a->a) == 1;
+}
+
+/* host's addresses into a[], at most DNS_MAX_ADDRS. Returns their count, or -1
+ * with err. */
+static int
+resolve(const char *host, int64_t deadline_ms, struct dns_addr a[DNS_MAX_ADDRS], char *err,
     size_t errlen)
 {
-	struct dns_addr a[DNS_MAX_ADDRS] = { { 0 } };
 	size_t hlen = strlen(host);
-	int n = 0, st = DNS_FOUND, e = 0;
+	int n = 0, st, e = 0;
 
 	if (hlen == 0 || hlen > NET_HOST_MAX) {
-		err_host(err, errlen, hlen == 0 ? "(empty host)" : "(host name too long)",
-		    "name does not resolve", NULL);
+		err_resolve(err, errlen, hlen == 0 ? "(empty host)" : "(host name too long)",
+		    DNS_NXDOMAIN, 0);
 		return -1;
 	}
 	/* RFC 6761 6.3: localhost names are loopback, never asked of the resolver
 	 * (whose answer could send a plain-http message off the machine). */
 	if (net_is_localhost(host)) {
-		a[0].family = AF_INET;
-		memcpy(a[0].a, "\177\0\0\1", 4);
-		a[1].family = AF_INET6;
-		memcpy(a[1].a, &in6addr_loopback, 16);
-		n = 2;
-	} else if (inet_pton(AF_INET, host, a[0].a) == 1) {
-		a[0].family = AF_INET;
-		n = 1;
-	} else if (inet_pton(AF_INET6, host, a[0].a) == 1) {
-		a[0].family = AF_INET6;
-		n = 1;
-	} else if ((st = dns_resolve(host, deadline_ms, a, &n, &e)) != DNS_FOUND) {
+		(void)literal("127.0.0.1", &a[0]);
+		(void)literal("::1", &a[1]);
+		return 2;
+	}
+	if (literal(host, &a[0]))
+		return 1;
+	if ((st = dns_resolve(host, deadline_ms, a, &n, &e)) != DNS_FOUND) {
 		err_resolve(err, errlen, host, st, e);
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
-		dns_sockaddr(&sa[i], &a[i], port);
 	return n;
 }
 
@@ -197,6 +164,8 @@ static int
 err_rank(int e)
 {
 	switch (e) {
+	case 0:
+		return 0;
 	case ENETUNREACH:
 	case EAFNOSUPPORT:
 	case EADDRNOTAVAIL:
@@ -226,72 +195,50 @@ connect_strerror(int e)
 	}
 }
 
-/* Starts a non-blocking connect. Returns the fd (*connected set when it completed
- * at once), or -1 with *e. */
-static int
-attempt_start(const union dns_sa *sa, int *connected, int *e)
-{
-	int fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-
-	*connected = 0;
-	if (fd < 0) {
-		*e = errno;
-		return -1;
-	}
-	if (connect(fd, &sa->sa, sa->sa.sa_family == AF_INET ? sizeof sa->in : sizeof sa->in6) == 0) {
-		*connected = 1;
-		return fd;
-	}
-	/* EINTR: the connect goes on asynchronously, as with EINPROGRESS. */
-	if (errno == EINPROGRESS || errno == EINTR)
-		return fd;
-	*e = errno;
-	close(fd);
-	return -1;
-}
-
 /* The connection attempts of one net_connect (RFC 8305 in small: the next address
  * starts when the last has had NET_ATTEMPT_DELAY_MS, or has failed). */
 struct attempts {
 	struct pollfd pend[NET_MAX_ATTEMPTS];
-	int npend, tried;
-	int best_err, best_rank;             /* the most telling error so far */
+	int npend;
+	int best_err;                        /* the most telling error so far */
 	int64_t next_start;                  /* when the next address may start */
-	const union dns_sa *addr;            /* the addresses */
-	int naddr, next;                     /* how many; the next one's index */
+	const struct dns_addr *addr;         /* the addresses */
+	int naddr, next;                     /* how many; the next one's index, = tried */
+	uint16_t port;
 };
 
 static void
 note_error(struct attempts *a, int e)
 {
-	if (err_rank(e) >= a->best_rank) {
-		a->best_rank = err_rank(e);
+	if (err_rank(e) >= err_rank(a->best_err))
 		a->best_err = e;
-	}
 }
 
-/* Starts addresses until one is pending or none is left. Returns the fd of a
- * connect that completed at once, else -1. */
+/* Starts addresses (non-blocking connects) until one is pending or none is left.
+ * Returns the fd of a connect that completed at once, else -1. */
 static int
 start_next(struct attempts *a, int64_t now)
 {
 	while (a->next < a->naddr && (a->npend == 0 || now >= a->next_start)) {
-		int connected, e = 0;
-		int fd = attempt_start(&a->addr[a->next++], &connected, &e);
+		union dns_sa u;
+		socklen_t sl = dns_sockaddr(&u, &a->addr[a->next++], a->port);
+		int fd = socket(u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_TCP);
 
-		a->tried++;
 		if (fd < 0) {
-			note_error(a, e);
+			note_error(a, errno);
 			continue;
 		}
-		if (connected)
+		if (connect(fd, &u.sa, sl) == 0)
 			return fd;
-		a->pend[a->npend].fd = fd;
-		a->pend[a->npend].events = POLLOUT;
-		a->pend[a->npend].revents = 0;
-		a->npend++;
-		a->next_start = now + NET_ATTEMPT_DELAY_MS;
-		break;
+		/* EINTR: the connect goes on asynchronously, as with EINPROGRESS. */
+		if (errno == EINPROGRESS || errno == EINTR) {
+			a->pend[a->npend++] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			a->next_start = now + NET_ATTEMPT_DELAY_MS;
+			break;
+		}
+		note_error(a, errno);
+		close(fd);
 	}
 	return -1;
 }
@@ -326,29 +273,28 @@ reap(struct attempts *a)
 	return -1;
 }
 
-/* Runs the attempts until one connects (its fd), or -1: every address failed,
- * poll failed (best_err), or the deadline passed (*timed_out). */
+/* Runs the attempts until one connects (its fd), or -1 with best_err: every
+ * address failed, poll failed, or the deadline passed (ETIMEDOUT). */
 static int
-race(struct attempts *a, int64_t deadline_ms, int *timed_out)
+race(struct attempts *a, int64_t deadline_ms)
 {
 	for (;;) {
 		int64_t now = net_now_ms();
 		int wait, fd;
 
 		if (now >= deadline_ms) {
-			*timed_out = 1;
+			a->best_err = ETIMEDOUT;
 			return -1;
 		}
 		if ((fd = start_next(a, now)) >= 0)
 			return fd;
-		if (a->npend == 0) {
-			if (a->next == a->naddr)
-				return -1; /* every address failed */
-			continue;
-		}
+		/* start_next stops only at a pending attempt or the last address. */
+		if (a->npend == 0)
+			return -1; /* every address failed */
+		/* When one is left to start, its time is after now (start_next). */
 		wait = remaining_ms(deadline_ms);
 		if (a->next < a->naddr && a->next_start - now < wait)
-			wait = a->next_start - now < 0 ? 0 : (int)(a->next_start - now);
+			wait = (int)(a->next_start - now);
 		if (poll(a->pend, (nfds_t)a->npend, wait) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -363,34 +309,33 @@ race(struct attempts *a, int64_t deadline_ms, int *timed_out)
 int
 net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, size_t errlen)
 {
-	union dns_sa sa[NET_MAX_ATTEMPTS];
+	struct dns_addr addr[DNS_MAX_ADDRS];
 	struct attempts a;
-	int winner, timed_out = 0;
+	int winner;
 	struct buf b;
 
 	if (host == NULL)
 		host = "";
 	memset(&a, 0, sizeof a);
-	if ((a.naddr = resolve(host, port, deadline_ms, sa, err, errlen)) < 0)
+	if ((a.naddr = resolve(host, deadline_ms, addr, err, errlen)) < 0)
 		return -1;
-	a.addr = sa;
-	winner = race(&a, deadline_ms, &timed_out);
+	a.addr = addr;
+	a.port = port;
+	winner = race(&a, deadline_ms);
 	for (int i = 0; i < a.npend; i++)
 		close(a.pend[i].fd);
 	if (winner >= 0)
 		return winner;
 
-	if (!err_open(&b, err, errlen))
+	if (err == NULL || errlen == 0)
 		return -1;
+	buf_init(&b, err, errlen);
 	buf_hostport(&b, host, port);
 	buf_str(&b, ": ");
-	if (timed_out || a.best_err == 0)
-		buf_str(&b, "connect timed out");
-	else
-		buf_str(&b, connect_strerror(a.best_err));
-	if (a.tried > 1) {
+	buf_str(&b, connect_strerror(a.best_err));
+	if (a.next > 1) {
 		buf_str(&b, " (");
-		buf_uint(&b, (uint64_t)a.tried, 0);
+		buf_uint(&b, (uint64_t)a.next, 0);
 		buf_str(&b, " addresses tried)");
 	}
 	return -1;
@@ -401,16 +346,11 @@ net_connect(const char *host, uint16_t port, int64_t deadline_ms, char *err, siz
 int
 net_wait(int fd, short events, int64_t deadline_ms)
 {
-	struct pollfd p;
+	struct pollfd p = { .fd = fd, .events = events };
 
 	for (;;) {
-		int left = remaining_ms(deadline_ms);
-		int rc;
+		int rc = poll(&p, 1, remaining_ms(deadline_ms));
 
-		p.fd = fd;
-		p.events = events;
-		p.revents = 0;
-		rc = poll(&p, 1, left);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -444,6 +384,35 @@ io_strerror(int e)
 	}
 }
 
+/* A send or recv on fd failed (errno). Returns 0 when it is worth trying again:
+ * EINTR; ENOTSOCK (a pipe, in tests: *is_sock cleared, plain write or read from
+ * now on); EAGAIN once fd is ready before the deadline. Else -1 with err. */
+static int
+io_retry(int fd, int *is_sock, short events, int64_t deadline_ms, char *err, size_t errlen)
+{
+	int rc;
+
+	if (errno == EINTR)
+		return 0;
+	if (errno == ENOTSOCK && *is_sock) {
+		*is_sock = 0; /* a pipe, in tests */
+		return 0;
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		buf_join(err, errlen, io_strerror(errno), NULL, NULL);
+		return -1;
+	}
+	rc = net_wait(fd, events, deadline_ms);
+	if (rc > 0)
+		return 0;
+	if (rc == 0)
+		buf_join(err, errlen, "timed out", NULL, NULL);
+	else
+		buf_join(err, errlen, events == POLLIN ? "waiting to read: " : "waiting to write: ",
+		    strerror(errno), NULL);
+	return -1;
+}
+
 int
 net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen)
 {
@@ -457,29 +426,12 @@ net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, s
 		if (w > 0) {
 			s += w;
 			n -= (size_t)w;
-			continue;
+		} else if (w == 0) {
+			buf_join(err, errlen, "write made no progress", NULL, NULL);
+			return -1;
+		} else if (io_retry(fd, &is_sock, POLLOUT, deadline_ms, err, errlen) != 0) {
+			return -1;
 		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == ENOTSOCK && is_sock) {
-			is_sock = 0; /* a pipe, in tests: plain write */
-			continue;
-		}
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = net_wait(fd, POLLOUT, deadline_ms);
-
-			if (rc == 0) {
-				err_plain(err, errlen, "timed out", 0);
-				return -1;
-			}
-			if (rc < 0) {
-				err_plain(err, errlen, "waiting to write", errno);
-				return -1;
-			}
-			continue;
-		}
-		err_plain(err, errlen, w < 0 ? io_strerror(errno) : "write made no progress", 0);
-		return -1;
 	}
 	return 0;
 }
@@ -494,7 +446,7 @@ net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errle
 	/* A peer that sends faster than we read never lets a read block, so poll's
 	 * timeout alone would not end it: the deadline is checked on every read. */
 	if (net_now_ms() >= deadline_ms) {
-		err_plain(err, errlen, "timed out", 0);
+		buf_join(err, errlen, "timed out", NULL, NULL);
 		return -1;
 	}
 	for (;;) {
@@ -502,26 +454,7 @@ net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errle
 
 		if (r >= 0)
 			return r;
-		if (errno == EINTR)
-			continue;
-		if (errno == ENOTSOCK && is_sock) {
-			is_sock = 0;
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int rc = net_wait(fd, POLLIN, deadline_ms);
-
-			if (rc == 0) {
-				err_plain(err, errlen, "timed out", 0);
-				return -1;
-			}
-			if (rc < 0) {
-				err_plain(err, errlen, "waiting to read", errno);
-				return -1;
-			}
-			continue;
-		}
-		err_plain(err, errlen, io_strerror(errno), 0);
-		return -1;
+		if (io_retry(fd, &is_sock, POLLIN, deadline_ms, err, errlen) != 0)
+			return -1;
 	}
 }

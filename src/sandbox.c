@@ -12,6 +12,8 @@
  *   x86_64) are listed under #ifdef.
  * - The program is generated from the table at run time into a static array: one
  *   "JEQ nr" per rule, then that rule's argument checks; first match decides.
+ *   The table is most of the module, so it is kept small: four bytes a rule, which
+ *   names its first argument check in a table of the few there are, chained.
  * - It starts with a load of the data's length, which nothing uses. Why: since
  *   Linux 5.11 the kernel runs a new filter once per system call number (about
  *   450) to cache the calls it always allows, at about 8 ns per instruction run:
@@ -119,38 +121,83 @@ struct sbx_prog {            /* struct sock_fprog */
 
 /* ---- the table -------------------------------------------------------------- */
 
-#define C_LOCAL 1u
-#define C_NET   2u
-#define C_PROBE 4u
-#define C_ERASE 8u
+#define C_LOCAL (1u << SANDBOX_LOCAL)
+#define C_NET   (1u << SANDBOX_NET)
+#define C_PROBE (1u << SANDBOX_PROBE)
+#define C_ERASE (1u << SANDBOX_ERASE)
 #define C_ALL   (C_LOCAL | C_NET | C_PROBE | C_ERASE)
 #define C_RO    (C_LOCAL | C_PROBE | C_ERASE)  /* files opened read-only */
 #define C_CONN  (C_NET | C_PROBE)      /* sockets, DNS */
 #define C_STATE (C_NET | C_ERASE)      /* removals in the state dir, its lock */
 
+/* The argument checks, by name: a rule points at its first, each at the next. */
+enum check_id {
+	NONE,
+	OPENAT_RO,
+	SOCK_LOCAL,
+	SOCK_LOCAL_DGRAM,
+	IOCTL_IFADDR,
+	SOCK_CONN,
+	SOCK_CONN_TYPE,
+	CLONE_FORK,
+#ifdef SYS_open
+	OPEN_RO,
+#endif
+#ifdef __GLIBC__
+	MMAP_NOEXEC,
+#endif
+};
+
 /* One argument check: (arg[idx] & mask) must equal one of v[0..nv-1], else the
- * call gets `fail`. */
-struct cond {
+ * call is killed, or fails with fail_errno when that is not 0; then check `next`
+ * follows (NONE: the rule's action). */
+struct check {
 	uint8_t idx;
 	uint8_t nv;
+	uint8_t next;
+	uint8_t fail_errno;
 	uint32_t mask;
 	uint32_t v[2];
-	uint32_t fail;
 };
+
+static const struct check checks[] = {
+	/* Opening files read-only. */
+	[OPENAT_RO] = { .idx = 2, .mask = OPEN_WRITE_FLAGS, .nv = 1, .v = { 0 } },
+#ifdef SYS_open
+	[OPEN_RO] = { .idx = 1, .mask = OPEN_WRITE_FLAGS, .nv = 1, .v = { 0 } },
+#endif
+	/* LOCAL's one socket: AF_INET, SOCK_DGRAM. */
+	[SOCK_LOCAL] = { .idx = 0, .mask = 0xffffffffu, .nv = 1, .v = { AF_INET },
+	    .next = SOCK_LOCAL_DGRAM },
+	[SOCK_LOCAL_DGRAM] = { .idx = 1, .mask = KERNEL_SOCK_TYPE_MASK, .nv = 1,
+	    .v = { SOCK_DGRAM } },
+	[IOCTL_IFADDR] = { .idx = 1, .mask = 0xffffffffu, .nv = 1, .v = { SIOCGIFADDR } },
+	/* NET and PROBE: TCP or UDP over IPv4 or IPv6; another family fails. */
+	[SOCK_CONN] = { .idx = 0, .mask = 0xffffffffu, .nv = 2, .v = { AF_INET, AF_INET6 },
+	    .fail_errno = EAFNOSUPPORT, .next = SOCK_CONN_TYPE },
+	[SOCK_CONN_TYPE] = { .idx = 1, .mask = KERNEL_SOCK_TYPE_MASK, .nv = 2,
+	    .v = { SOCK_STREAM, SOCK_DGRAM } },
+	/* A plain fork: SIGCHLD, no CLONE_THREAD or CLONE_VM. */
+	[CLONE_FORK] = { .idx = 0, .mask = KERNEL_CLONE_THREAD | KERNEL_CLONE_VM | KERNEL_CSIGNAL,
+	    .nv = 1, .v = { SIGCHLD } },
+#ifdef __GLIBC__
+	[MMAP_NOEXEC] = { .idx = 2, .mask = PROT_EXEC, .nv = 1, .v = { 0 } },
+#endif
+};
+
+/* Not a class: the rule's call fails with ENOSYS instead of being allowed. */
+#define R_ENOSYS 0x80u
 
 struct rule {
-	long nr;
-	unsigned classes;
-	uint32_t action;          /* when every cond holds: RET_ALLOW or RET_ERRNO */
-	uint8_t nc;
-	struct cond c[2];
+	uint16_t nr;              /* every number used is below 512 on both architectures */
+	uint8_t classes;          /* C_* bits, and R_ENOSYS */
+	uint8_t check;            /* the first argument check, NONE when there is none */
 };
 
-#define ALLOW(nr, cls) { (nr), (cls), RET_ALLOW, 0, { { 0, 0, 0, { 0, 0 }, 0 } } }
-#define DENY(nr, cls, e) { (nr), (cls), RET_ERRNO(e), 0, { { 0, 0, 0, { 0, 0 }, 0 } } }
-/* Allowed when (arg & mask) == v; otherwise killed. */
-#define ALLOW_IF(nr, cls, idx, mask, v) \
-	{ (nr), (cls), RET_ALLOW, 1, { { (idx), 1, (mask), { (v), 0 }, RET_KILL_PROCESS } } }
+#define ALLOW(nr, cls) { (nr), (cls), NONE }
+#define DENY_ENOSYS(nr, cls) { (nr), (cls) | R_ENOSYS, NONE }
+/* Allowed when the argument check (and the ones it chains) passes. */
+#define ALLOW_IF(nr, cls, check) { (nr), (cls), (check) }
 
 static const struct rule rules[] = {
 	/* Reading and writing descriptors already open; closing them. */
@@ -161,16 +208,16 @@ static const struct rule rules[] = {
 
 	/* Opening files: LOCAL and PROBE read-only; NET also writes in the state dir. */
 #ifdef SYS_open
-	ALLOW_IF(SYS_open, C_RO, 1, OPEN_WRITE_FLAGS, 0),
+	ALLOW_IF(SYS_open, C_RO, OPEN_RO),
 	ALLOW(SYS_open, C_NET),
 #endif
-	ALLOW_IF(SYS_openat, C_RO, 2, OPEN_WRITE_FLAGS, 0),
+	ALLOW_IF(SYS_openat, C_RO, OPENAT_RO),
 	ALLOW(SYS_openat, C_NET),
 #ifdef SYS_openat2
 	/* The state dir in one call (state.c). Its flags are behind a pointer, out of
 	 * a filter's reach: read-only classes get ENOSYS and take the walk. */
 	ALLOW(SYS_openat2, C_NET),
-	DENY(SYS_openat2, C_RO, ENOSYS),
+	DENY_ENOSYS(SYS_openat2, C_RO),
 #endif
 
 	/* Metadata, read-only. */
@@ -207,16 +254,12 @@ static const struct rule rules[] = {
 
 	/* The butler ID's IPv4 address: socket(AF_INET, SOCK_DGRAM) + SIOCGIFADDR.
 	 * In LOCAL that socket is all there is: no connect, no send. */
-	{ SYS_socket, C_LOCAL, RET_ALLOW, 2, {
-		{ 0, 1, 0xffffffffu, { AF_INET, 0 }, RET_KILL_PROCESS },
-		{ 1, 1, KERNEL_SOCK_TYPE_MASK, { SOCK_DGRAM, 0 }, RET_KILL_PROCESS } } },
-	ALLOW_IF(SYS_ioctl, C_LOCAL | C_NET, 1, 0xffffffffu, SIOCGIFADDR),
+	ALLOW_IF(SYS_socket, C_LOCAL, SOCK_LOCAL),
+	ALLOW_IF(SYS_ioctl, C_LOCAL | C_NET, IOCTL_IFADDR),
 
 	/* NET, PROBE: TCP, and UDP for DNS (dns.c: one connected socket per name
 	 * server), over IPv4/IPv6 (no raw sockets, no AF_UNIX, no netlink). */
-	{ SYS_socket, C_CONN, RET_ALLOW, 2, {
-		{ 0, 2, 0xffffffffu, { AF_INET, AF_INET6 }, RET_ERRNO(EAFNOSUPPORT) },
-		{ 1, 2, KERNEL_SOCK_TYPE_MASK, { SOCK_STREAM, SOCK_DGRAM }, RET_KILL_PROCESS } } },
+	ALLOW_IF(SYS_socket, C_CONN, SOCK_CONN),
 	ALLOW(SYS_connect, C_CONN),
 	ALLOW(SYS_getsockopt, C_CONN),       /* SO_ERROR after a non-blocking connect */
 	ALLOW(SYS_setsockopt, C_CONN),       /* TCP_NODELAY */
@@ -232,8 +275,7 @@ static const struct rule rules[] = {
 	/* NET: check --report's detached child (_Fork: clone with SIGCHLD as its
 	 * only flag on aarch64, SYS_fork on x86_64, all signals blocked around it;
 	 * the child's setsid and its 0-2 moved onto /dev/null). */
-	{ SYS_clone, C_NET, RET_ALLOW, 1, { { 0, 1, KERNEL_CLONE_THREAD | KERNEL_CLONE_VM |
-	    KERNEL_CSIGNAL, { SIGCHLD, 0 }, RET_KILL_PROCESS } } },
+	ALLOW_IF(SYS_clone, C_NET, CLONE_FORK),
 #ifdef SYS_fork
 	ALLOW(SYS_fork, C_NET),
 #endif
@@ -264,7 +306,7 @@ static const struct rule rules[] = {
 	/* Host builds only (unit tests: glibc, ASan, UBSan); see the top. */
 	ALLOW(SYS_set_robust_list, C_NET),   /* glibc's fork, in the child */
 	ALLOW(SYS_brk, C_ALL),               /* malloc in glibc and the sanitizers */
-	ALLOW_IF(SYS_mmap, C_ALL, 2, PROT_EXEC, 0),
+	ALLOW_IF(SYS_mmap, C_ALL, MMAP_NOEXEC),
 	ALLOW(SYS_munmap, C_ALL),
 	ALLOW(SYS_sigaltstack, C_ALL),
 	ALLOW(SYS_madvise, C_ALL),
@@ -281,100 +323,87 @@ static struct sbx_insn prog[PROG_MAX];
 static unsigned
 class_bit(enum sandbox_class class)
 {
-	switch (class) {
-	case SANDBOX_LOCAL: return C_LOCAL;
-	case SANDBOX_NET: return C_NET;
-	case SANDBOX_PROBE: return C_PROBE;
-	case SANDBOX_ERASE: return C_ERASE;
-	}
-	return 0;
+	return (unsigned)class <= SANDBOX_ERASE ? 1u << class : 0;
 }
 
-static int
-in_class(const struct rule *r, enum sandbox_class class)
-{
-	return (r->classes & class_bit(class)) != 0;
-}
-
-/* Adds one instruction; an overflowing program is caught by the caller. */
-static void
-emit(size_t *n, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
-{
-	if (*n < PROG_MAX) {
-		prog[*n].code = code;
-		prog[*n].jt = jt;
-		prog[*n].jf = jf;
-		prog[*n].k = k;
-	}
-	(*n)++;
-}
-
-/* Instructions in a rule's body (after its JEQ on the number). */
+/* Instructions in a rule's body (after its JEQ on the number): per check a load,
+ * an AND unless the mask is all ones, a JEQ per value and a RET; then a RET. */
 static size_t
 body_len(const struct rule *r)
 {
-	size_t len = 1;   /* the final RET action */
+	size_t len = 1;
 
-	for (uint8_t i = 0; i < r->nc; i++)
-		len += 1 + (r->c[i].mask != 0xffffffffu) + r->c[i].nv + 1;
+	for (unsigned c = r->check; c != NONE; c = checks[c].next)
+		len += 2 + (checks[c].mask != 0xffffffffu) + checks[c].nv;
 	return len;
 }
 
-/* Builds the program for class into prog[]. Returns its length, 0 if too long. */
-static size_t
-build(enum sandbox_class class)
-{
-	size_t n = 0;
-
-	emit(&n, BPF_LD_W_LEN, 0, 0, 0);    /* the kernel's cache skipped: see the top */
-	emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARCH);
-	emit(&n, BPF_JEQ_K, 1, 0, SBX_ARCH);
-	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
-	emit(&n, BPF_LD_W_ABS, 0, 0, DATA_NR);
+/* Every program's start: a foreign architecture killed, the number loaded (and
+ * on x86_64, an x32 call killed). */
+static const struct sbx_insn head[] = {
+	{ BPF_LD_W_LEN, 0, 0, 0 },          /* the kernel's cache skipped: see the top */
+	{ BPF_LD_W_ABS, 0, 0, DATA_ARCH },
+	{ BPF_JEQ_K, 1, 0, SBX_ARCH },
+	{ BPF_RET_K, 0, 0, RET_KILL_PROCESS },
+	{ BPF_LD_W_ABS, 0, 0, DATA_NR },
 #ifdef SBX_X32_BIT
-	emit(&n, BPF_JSET_K, 0, 1, SBX_X32_BIT);
-	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
+	{ BPF_JSET_K, 0, 1, SBX_X32_BIT },
+	{ BPF_RET_K, 0, 0, RET_KILL_PROCESS },
 #endif
-	for (size_t i = 0; i < NRULES; i++) {
-		const struct rule *r = &rules[i];
-		size_t len = body_len(r);
+};
 
-		if (!in_class(r, class))
+/* Builds the program for the classes in bit into prog[]. Returns its length, 0
+ * if too long. */
+static size_t
+build(unsigned bit)
+{
+	size_t n = sizeof head / sizeof head[0];
+
+	memcpy(prog, head, sizeof head);
+	for (const struct rule *r = rules; r < rules + NRULES; r++) {
+		size_t len;
+
+		if (!(r->classes & bit))
 			continue;
+		len = body_len(r);
+		if (n + 1 + len + 1 > PROG_MAX)   /* the rule and the final RET */
+			return 0;
 		/* A holds the number here: a non-matching rule jumps over its body,
 		 * and every body ends in RET, so A is never changed on that path. */
-		emit(&n, BPF_JEQ_K, 0, (uint8_t)len, (uint32_t)r->nr);
-		for (uint8_t c = 0; c < r->nc; c++) {
-			const struct cond *cd = &r->c[c];
+		prog[n++] = (struct sbx_insn){ BPF_JEQ_K, 0, (uint8_t)len, r->nr };
+		for (unsigned c = r->check; c != NONE; c = checks[c].next) {
+			const struct check *k = &checks[c];
 
-			emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARG(cd->idx));
-			if (cd->mask != 0xffffffffu)
-				emit(&n, BPF_ALU_AND_K, 0, 0, cd->mask);
+			prog[n++] = (struct sbx_insn){ BPF_LD_W_ABS, 0, 0, DATA_ARG(k->idx) };
+			if (k->mask != 0xffffffffu)
+				prog[n++] = (struct sbx_insn){ BPF_ALU_AND_K, 0, 0, k->mask };
 			/* Value j matches: skip the other values and the RET fail. */
-			for (uint8_t j = 0; j < cd->nv; j++)
-				emit(&n, BPF_JEQ_K, (uint8_t)(cd->nv - j), 0, cd->v[j]);
-			emit(&n, BPF_RET_K, 0, 0, cd->fail);
+			for (uint8_t j = 0; j < k->nv; j++)
+				prog[n++] = (struct sbx_insn){ BPF_JEQ_K, (uint8_t)(k->nv - j), 0,
+				    k->v[j] };
+			prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
+			    k->fail_errno != 0 ? RET_ERRNO(k->fail_errno) : RET_KILL_PROCESS };
 		}
-		emit(&n, BPF_RET_K, 0, 0, r->action);
+		prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
+		    r->classes & R_ENOSYS ? RET_ERRNO(ENOSYS) : RET_ALLOW };
 	}
-	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
-	return n <= PROG_MAX ? n : 0;
+	prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0, RET_KILL_PROCESS };
+	return n;
 }
 
 int
 sandbox_count(enum sandbox_class class)
 {
+	unsigned bit = class_bit(class);
 	int count = 0;
 
-	if (class_bit(class) == 0)
-		return 0;
 	for (size_t i = 0; i < NRULES; i++) {
 		int dup = 0;
 
-		if (!in_class(&rules[i], class) || rules[i].action != RET_ALLOW)
+		if (!(rules[i].classes & bit) || (rules[i].classes & R_ENOSYS))
 			continue;
 		for (size_t j = 0; j < i; j++)
-			if (rules[j].nr == rules[i].nr && in_class(&rules[j], class))
+			if (rules[j].nr == rules[i].nr && (rules[j].classes & bit))
 				dup = 1;
 		count += !dup;
 	}
@@ -382,18 +411,9 @@ sandbox_count(enum sandbox_class class)
 }
 
 static int
-fail(char *err, size_t errlen, const char *what, int e)
+fail(char *err, size_t errlen, const char *what, const char *why)
 {
-	struct buf b;
-
-	if (err != NULL && errlen > 0) {
-		buf_init(&b, err, errlen);
-		buf_str(&b, what);
-		if (e != 0) {
-			buf_str(&b, ": ");
-			buf_str(&b, strerror(e));
-		}
-	}
+	buf_join(err, errlen, what, why, NULL);
 	return -1;
 }
 
@@ -404,16 +424,16 @@ sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
 	size_t n;
 
 	if (class_bit(class) == 0)
-		return fail(err, errlen, "unknown sandbox class", 0);
-	n = build(class);
+		return fail(err, errlen, "unknown sandbox class", NULL);
+	n = build(class_bit(class));
 	if (n == 0)
-		return fail(err, errlen, "filter too long", 0);
+		return fail(err, errlen, "filter too long", NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return fail(err, errlen, "the kernel refused no_new_privs", errno);
+		return fail(err, errlen, "the kernel refused no_new_privs: ", strerror(errno));
 	p.len = (unsigned short)n;
 	p.filter = prog;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &p, 0, 0) != 0)
-		return fail(err, errlen, "the kernel refused seccomp", errno);
+		return fail(err, errlen, "the kernel refused seccomp: ", strerror(errno));
 	return sandbox_count(class);
 }
 
