@@ -38,6 +38,9 @@ enum {
 	ST_ERROR
 };
 
+/* Where in a chunk-size line (r->cs) */
+enum { CS_START, CS_DIGITS, CS_BWS, CS_EXT, CS_CR };
+
 /* ---- small helpers ---- */
 
 static int
@@ -46,38 +49,44 @@ is_ows(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* RFC 9110 tchar */
+/* A control character: not allowed in a header line, value or chunk extension. */
 static int
-is_tchar(int c)
+is_ctl(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_is_digit(c) ||
-	    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* s[0..n) equals the lowercase word w, ignoring case. */
-static int
-eq_ci(const char *s, size_t n, const char *w)
+/* How many of s[0..n) are, from the start, RFC 9110 tchars: all when s is a
+ * token. A NUL ends the count. */
+static size_t
+token_len(const char *s, size_t n)
 {
-	size_t k = strlen(w);
+	size_t i = 0;
 
-	if (n != k)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)s[i]) != w[i])
-			return 0;
-	return 1;
+	while (i < n && s[i] != '\0' && (ascii_is_alnum((unsigned char)s[i]) ||
+	    strchr("!#$%&'*+-.^_`|~", s[i]) != NULL))
+		i++;
+	return i;
 }
 
-/* ---- Retry-After ---- */
-
+/* s[0..n) is the name w, ignoring case. */
 static int
-days_in_month(int64_t y, unsigned m)
+name_is(const char *s, size_t n, const char *w)
 {
-	static const unsigned char dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
 
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dm[m - 1];
+/* Strips OWS from both ends of s[0..*n); returns the new start. */
+static const char *
+trim(const char *s, size_t *n)
+{
+	while (*n > 0 && is_ows((unsigned char)s[*n - 1]))
+		(*n)--;
+	while (*n > 0 && is_ows((unsigned char)*s)) {
+		s++;
+		(*n)--;
+	}
+	return s;
 }
 
 /* n decimal digits at s, exactly. */
@@ -93,61 +102,107 @@ digits(const char *s, size_t n, unsigned *v)
 	return 0;
 }
 
-static int
+/* ---- dates: Retry-After reads them, the Date header writes them ---- */
+
+/* From Sunday, as struct civil's wday; HTTP-dates use the first three letters
+ * of each name, and of each month name. */
+static const char day_names[7][10] = { "Sunday", "Monday", "Tuesday", "Wednesday",
+	"Thursday", "Friday", "Saturday" };
+static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+/*
+ * The three forms of an HTTP-date (RFC 9110 5.6.7), as patterns for match_date:
+ * 'a' a day name ("Sun"), 'A' a full day name ("Sunday"), 'b' a month name (as
+ * strftime's), 'D' 'Y' 'h' 'm' 's' one digit of the day, year, hour, minute,
+ * second, '_' a space or a digit of the day; any other byte stands for itself.
+ */
+enum { DATE_IMF, DATE_RFC850, DATE_ASCTIME, DATE_FORMS };
+static const char date_forms[DATE_FORMS][26] = {
+	"a, DD b YYYY hh:mm:ss GMT",    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+	"A, DD-b-YY hh:mm:ss GMT",      /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+	"a b _D hh:mm:ss YYYY",         /* asctime: "Sun Nov  6 08:49:37 1994" */
+};
+
+/* The numbers a date pattern holds, indexed as their letters in date_fields. */
+static const char date_fields[] = "DYhms";
+enum { F_DAY, F_YEAR, F_HOUR, F_MIN, F_SEC, F_COUNT };
+
+/* Length of the day name at s (its first three letters unless full), or 0. */
+static size_t
+day_name(const char *s, int full)
+{
+	for (int i = 0; i < 7; i++) {
+		size_t k = full ? strlen(day_names[i]) : 3;
+
+		if (strncmp(s, day_names[i], k) == 0)
+			return k;
+	}
+	return 0;
+}
+
+/* Month 1..12 of the name at s, or 0. */
+static unsigned
 month_of(const char *s)
 {
-	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-
-	for (int i = 0; i < 12; i++)
-		if (memcmp(s, names + 3 * i, 3) == 0)
+	for (unsigned i = 0; i < 12; i++)
+		if (strncmp(s, months + 3 * i, 3) == 0)
 			return i + 1;
-	return -1;
+	return 0;
 }
 
-/* "HH:MM:SS" */
+/* s is all of the date pattern form: fills f[F_COUNT] and *month. */
 static int
-hms(const char *s, unsigned *h, unsigned *mi, unsigned *sec)
+match_date(const char *s, const char *form, unsigned f[F_COUNT], unsigned *month)
 {
-	if (s[2] != ':' || s[5] != ':' || digits(s, 2, h) || digits(s + 3, 2, mi) ||
-	    digits(s + 6, 2, sec))
-		return -1;
-	return *h <= 23 && *mi <= 59 && *sec <= 60 ? 0 : -1;
-}
+	memset(f, 0, F_COUNT * sizeof *f);
+	for (; *form != '\0'; form++) {
+		char c = *form;
+		const char *field;
+		size_t k;
 
-/* Index of the day name at s (short if len 3, else the long name followed by
- * ','), or -1. Returns the number of characters used in *used. */
-static int
-day_name(const char *s, int long_form, size_t *used)
-{
-	static const char *const names[7] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-		"Friday", "Saturday", "Sunday" };
-
-	for (int i = 0; i < 7; i++) {
-		size_t k = long_form ? strlen(names[i]) : 3;
-
-		if (strncmp(s, names[i], k) == 0) {
-			*used = k;
-			return i;
+		if (c == 'a' || c == 'A') {
+			if ((k = day_name(s, c == 'A')) == 0)
+				return -1;
+			s += k;
+			continue;
+		}
+		if (c == 'b') {
+			if ((*month = month_of(s)) == 0)
+				return -1;
+			s += 3;
+			continue;
+		}
+		if (c == '_') {
+			if (*s == ' ') {
+				s++;
+				continue;
+			}
+			c = 'D';
+		}
+		if ((field = strchr(date_fields, c)) != NULL) {
+			if (!ascii_is_digit((unsigned char)*s))
+				return -1;
+			f[field - date_fields] = f[field - date_fields] * 10 + (unsigned)(*s++ - '0');
+		} else if (*s++ != c) {
+			return -1;
 		}
 	}
-	return -1;
+	return *s == '\0' ? 0 : -1;
 }
 
 int
 http_retry_after(const char *value, time_t now, int64_t *secs)
 {
-	size_t n = strlen(value), used;
-	unsigned d, y, h, mi, s;
-	int m;
-	int64_t year, t;
+	unsigned f[F_COUNT], m = 0;
+	int form;
+	int64_t year, days, t;
+	struct civil c;
 
-	if (n == 0)
-		return -1;
 	if (ascii_is_digit((unsigned char)value[0])) {
 		/* delta-seconds: digits only, capped */
 		int64_t v = 0;
 
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; value[i] != '\0'; i++) {
 			if (!ascii_is_digit((unsigned char)value[i]))
 				return -1;
 			if (v <= RETRY_AFTER_MAX)
@@ -156,54 +211,31 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 		*secs = v > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : v;
 		return 0;
 	}
-	if (n == 29 && value[3] == ',') {
-		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-		if (day_name(value, 0, &used) < 0 || value[4] != ' ' || digits(value + 5, 2, &d) ||
-		    value[7] != ' ' || (m = month_of(value + 8)) < 0 || value[11] != ' ' ||
-		    digits(value + 12, 4, &y) || value[16] != ' ' ||
-		    hms(value + 17, &h, &mi, &s) || strcmp(value + 25, " GMT") != 0)
-			return -1;
-		year = y;
-	} else if (n == 24 && value[3] == ' ') {
-		/* asctime: "Sun Nov  6 08:49:37 1994" */
-		if (day_name(value, 0, &used) < 0 || (m = month_of(value + 4)) < 0 ||
-		    value[7] != ' ' || value[10] != ' ' || hms(value + 11, &h, &mi, &s) ||
-		    value[19] != ' ' || digits(value + 20, 4, &y))
-			return -1;
-		if (value[8] == ' ') {
-			if (digits(value + 9, 1, &d))
-				return -1;
-		} else if (digits(value + 8, 2, &d)) {
-			return -1;
-		}
-		year = y;
-	} else {
-		/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
-		const char *p;
-		struct civil c;
-		int64_t now_year;
-
-		if (day_name(value, 1, &used) < 0)
-			return -1;
-		p = value + used;
-		if (n != used + 24 || p[0] != ',' || p[1] != ' ' || digits(p + 2, 2, &d) ||
-		    p[4] != '-' || (m = month_of(p + 5)) < 0 || p[8] != '-' ||
-		    digits(p + 9, 2, &y) || p[11] != ' ' || hms(p + 12, &h, &mi, &s) ||
-		    strcmp(p + 20, " GMT") != 0)
-			return -1;
+	for (form = 0; form < DATE_FORMS; form++)
+		if (match_date(value, date_forms[form], f, &m) == 0)
+			break;
+	if (form == DATE_FORMS || f[F_HOUR] > 23 || f[F_MIN] > 59 || f[F_SEC] > 60)
+		return -1;
+	year = f[F_YEAR];
+	if (form == DATE_RFC850) {
 		/* RFC 9110 5.6.7: a two-digit year more than 50 years ahead is in the
 		 * past century */
+		int64_t now_year;
+
 		civil_from_unix((int64_t)now, &c);
 		now_year = c.year;
-		year = now_year - now_year % 100 + y;
+		year += now_year - now_year % 100;
 		if (year > now_year + 50)
 			year -= 100;
 		else if (year < now_year - 49)
 			year += 100;
 	}
-	if (d < 1 || (int)d > days_in_month(year, (unsigned)m))
+	/* a day the month does not have (0, Feb 30) comes back as another day */
+	days = civil_days(year, m, f[F_DAY]);
+	civil_from_unix(days * 86400, &c);
+	if (c.day != f[F_DAY])
 		return -1;
-	t = civil_days(year, (unsigned)m, d) * 86400 + h * 3600 + mi * 60 + s;
+	t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
 	t -= (int64_t)now;
 	if (t < 0)
 		t = 0;
@@ -213,10 +245,11 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 
 /* ---- response reader ---- */
 
+/* The reason for HTTP_ERROR. As with HTTP_DONE, http_response_feed then moves
+ * r to its final state. */
 static enum http_result
 fail(struct http_response *r, const char *why)
 {
-	r->state = ST_ERROR;
 	r->error = why;
 	return HTTP_ERROR;
 }
@@ -252,82 +285,75 @@ static enum http_result
 status_line(struct http_response *r)
 {
 	const char *l = r->line;
-	int code;
+	unsigned code;
 
 	if (r->line_total < 13 || memcmp(l, "HTTP/1.", 7) != 0 || !ascii_is_digit((unsigned char)l[7]) ||
-	    l[8] != ' ' || !ascii_is_digit((unsigned char)l[9]) || !ascii_is_digit((unsigned char)l[10]) ||
-	    !ascii_is_digit((unsigned char)l[11]) || l[12] != ' ' || l[9] == '0')
+	    l[8] != ' ' || digits(l + 9, 3, &code) != 0 || l[12] != ' ' || code < 100)
 		return fail(r, "status line is not HTTP/1.x NNN");
-	code = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
 	if (code == 101)
 		return fail(r, "unexpected 101 Switching Protocols");
-	r->status = code;
+	r->status = (int)code;
 	r->interim = code < 200;
 	r->state = ST_HEADER;
 	return HTTP_MORE;
 }
 
+/* The element of the list v[0..n) (RFC 9110 5.6.1: elements separated by ',')
+ * that starts at *i: returns its start without OWS and its length in *len, and
+ * moves *i past the ',' after it (past n after the last element). */
+static const char *
+list_element(const char *v, size_t n, size_t *i, size_t *len)
+{
+	const char *e = v + *i, *comma = memchr(e, ',', n - *i);
+
+	*len = comma != NULL ? (size_t)(comma - e) : n - *i;
+	*i += *len + 1;
+	return trim(e, len);
+}
+
 static enum http_result
 content_length(struct http_response *r, const char *v, size_t n)
 {
-	size_t i = 0;
-
 	/* "5" or a list "5, 5" (RFC 9110 8.6): all values must agree */
-	for (;;) {
+	for (size_t i = 0; i <= n;) {
+		size_t len, k;
+		const char *e = list_element(v, n, &i, &len);
 		int64_t x = 0;
-		size_t start;
 
-		while (i < n && is_ows((unsigned char)v[i]))
-			i++;
-		start = i;
-		while (i < n && ascii_is_digit((unsigned char)v[i])) {
+		for (k = 0; k < len && ascii_is_digit((unsigned char)e[k]); k++) {
 			if (x > CONTENT_LENGTH_MAX / 10)
 				return fail(r, "Content-Length too large");
-			x = x * 10 + (v[i] - '0');
-			i++;
+			x = x * 10 + (e[k] - '0');
 		}
-		if (i == start)
+		if (k == 0)
 			return fail(r, "bad Content-Length");
-		while (i < n && is_ows((unsigned char)v[i]))
-			i++;
 		if (r->content_length >= 0 && r->content_length != x)
 			return fail(r, "conflicting Content-Length");
 		r->content_length = x;
-		if (i == n)
-			return HTTP_MORE;
-		if (v[i] != ',')
+		if (k < len)
 			return fail(r, "bad Content-Length");
-		i++;
 	}
+	return HTTP_MORE;
 }
 
 static enum http_result
 transfer_encoding(struct http_response *r, const char *v, size_t n)
 {
-	size_t i = 0;
 	int any = 0;
 
 	/* a list of codings; empty elements are allowed (RFC 9110 5.6.1) */
-	while (i <= n) {
-		size_t start, end;
+	for (size_t i = 0; i <= n;) {
+		size_t len;
+		const char *e = list_element(v, n, &i, &len);
 
-		while (i < n && is_ows((unsigned char)v[i]))
-			i++;
-		start = i;
-		while (i < n && is_tchar((unsigned char)v[i]))
-			i++;
-		end = i;
-		while (i < n && is_ows((unsigned char)v[i]))
-			i++;
-		if (i < n && v[i] != ',')
+		if (token_len(e, len) < len)
 			return fail(r, "unsupported Transfer-Encoding");
-		if (end > start) {
+		if (len > 0) {
 			any = 1;
 			r->te_seen = 1;
-			r->chunked = eq_ci(v + start, end - start, "chunked");
+			r->chunked = name_is(e, len, "chunked");
 			r->chunked_count += r->chunked;
 		}
-		i++;
 	}
 	if (!any)
 		return fail(r, "unsupported Transfer-Encoding");
@@ -346,44 +372,86 @@ headers_done(struct http_response *r)
 	if (r->head_request) {
 		/* HEAD and CONNECT: no body, and (RFC 9110 9.3.6) framing headers of a
 		 * CONNECT response are ignored */
-		r->state = ST_DONE;
 		return HTTP_DONE;
 	}
 	if (r->te_seen && r->content_length >= 0)
 		return fail(r, "Content-Length with Transfer-Encoding");
 	if (r->te_seen && (!r->chunked || r->chunked_count != 1))
 		return fail(r, "unsupported Transfer-Encoding");
-	if (r->status >= 300 && r->status <= 399 && r->location_bad == 1)
-		return fail(r, "Location header too long");
-	if (r->status >= 300 && r->status <= 399 && r->location_bad == 2)
-		return fail(r, "several different Location headers");
-	if (r->status == 204 || r->status == 304) {
-		r->state = ST_DONE;
+	if (r->status >= 300 && r->status <= 399 && r->location_bad)
+		return fail(r, r->location_bad == 1 ? "Location header too long" :
+		    "several different Location headers");
+	if (r->status == 204 || r->status == 304)
 		return HTTP_DONE;
-	}
 	if (r->te_seen) {
+		/* cs, cs_len and remaining are still 0 from http_response_init */
 		r->state = ST_CSIZE;
-		r->cs = 0;
-		r->cs_len = 0;
-		r->remaining = 0;
 		return HTTP_MORE;
 	}
 	if (r->content_length >= 0) {
 		r->remaining = (uint64_t)r->content_length;
-		r->state = r->remaining == 0 ? ST_DONE : ST_BODY;
+		r->state = ST_BODY;
 		return r->remaining == 0 ? HTTP_DONE : HTTP_MORE;
 	}
 	r->state = ST_CLOSE;
 	return HTTP_MORE;
 }
 
+/* The response headers the reader looks at. */
+enum { H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION, H_RETRY_AFTER, H_OTHER };
+static const char known_headers[H_OTHER][18] = {
+	"content-length", "transfer-encoding", "location", "retry-after"
+};
+
+/* Which of known_headers the name s[0..n) is (any case), or H_OTHER. */
+static int
+known_header(const char *s, size_t n)
+{
+	int h = 0;
+
+	while (h < H_OTHER && !name_is(s, n, known_headers[h]))
+		h++;
+	return h;
+}
+
+/* A Location header's value v[0..n): the first is kept, a repeat must be the same. */
+static void
+location(struct http_response *r, const char *v, size_t n, int truncated)
+{
+	if (truncated || n > URL_PATH_MAX) {
+		r->location_bad = 1;
+	} else if (r->location_count++ == 0) {
+		memcpy(r->location, v, n);
+		r->location[n] = '\0';
+	} else if (strlen(r->location) != n || memcmp(r->location, v, n) != 0) {
+		if (r->location_bad == 0)
+			r->location_bad = 2;
+	}
+}
+
+/* A Retry-After header's value v[0..n): the first usable one counts, an
+ * unusable one is ignored. */
+static void
+retry_after(struct http_response *r, const char *v, size_t n)
+{
+	char text[64];
+	int64_t secs;
+
+	if (r->retry_after < 0 && n < sizeof text) {
+		memcpy(text, v, n);
+		text[n] = '\0';
+		if (http_retry_after(text, r->now, &secs) == 0)
+			r->retry_after = secs;
+	}
+}
+
 /* A complete header (or trailer) line "name: value" of line_total bytes. */
 static enum http_result
 header_line(struct http_response *r)
 {
-	const char *l = r->line;
+	const char *l = r->line, *v;
 	const char *colon = memchr(l, ':', r->line_len);
-	size_t name_len, vs, ve;
+	size_t name_len, n;
 	int truncated = r->line_total > r->line_len;
 
 	if (colon == NULL)
@@ -391,55 +459,26 @@ header_line(struct http_response *r)
 	name_len = (size_t)(colon - l);
 	if (name_len == 0)
 		return fail(r, "empty header name");
-	for (size_t i = 0; i < name_len; i++)
-		if (!is_tchar((unsigned char)l[i]))
-			return fail(r, "bad header name");
+	if (token_len(l, name_len) < name_len)
+		return fail(r, "bad header name");
 	if (r->state == ST_TRAILER || r->interim)
 		return HTTP_MORE;
 
-	vs = name_len + 1;
-	ve = r->line_len;
-	while (vs < ve && is_ows((unsigned char)l[vs]))
-		vs++;
-	while (ve > vs && is_ows((unsigned char)l[ve - 1]))
-		ve--;
-
-	if (eq_ci(l, name_len, "content-length")) {
-		if (truncated)
-			return fail(r, "bad Content-Length");
-		return content_length(r, l + vs, ve - vs);
-	}
-	if (eq_ci(l, name_len, "transfer-encoding")) {
-		if (truncated)
-			return fail(r, "unsupported Transfer-Encoding");
-		return transfer_encoding(r, l + vs, ve - vs);
-	}
-	if (eq_ci(l, name_len, "location")) {
-		size_t n = ve - vs;
-
-		if (truncated || n > URL_PATH_MAX) {
-			r->location_bad = 1;
-		} else if (r->location_count++ == 0) {
-			memcpy(r->location, l + vs, n);
-			r->location[n] = '\0';
-		} else if (strlen(r->location) != n || memcmp(r->location, l + vs, n) != 0) {
-			if (r->location_bad == 0)
-				r->location_bad = 2;
-		}
-		return HTTP_MORE;
-	}
-	if (eq_ci(l, name_len, "retry-after")) {
-		char v[64];
-		int64_t secs;
-
-		/* the first usable one counts; an unusable one is ignored */
-		if (!truncated && r->retry_after < 0 && ve - vs < sizeof v) {
-			memcpy(v, l + vs, ve - vs);
-			v[ve - vs] = '\0';
-			if (http_retry_after(v, r->now, &secs) == 0)
-				r->retry_after = secs;
-		}
-		return HTTP_MORE;
+	n = r->line_len - name_len - 1;
+	v = trim(colon + 1, &n);
+	switch (known_header(l, name_len)) {
+	case H_CONTENT_LENGTH:
+		return truncated ? fail(r, "bad Content-Length") : content_length(r, v, n);
+	case H_TRANSFER_ENCODING:
+		return truncated ? fail(r, "unsupported Transfer-Encoding") :
+		    transfer_encoding(r, v, n);
+	case H_LOCATION:
+		location(r, v, n, truncated);
+		break;
+	case H_RETRY_AFTER:
+		if (!truncated)
+			retry_after(r, v, n);
+		break;
 	}
 	return HTTP_MORE;
 }
@@ -454,10 +493,8 @@ line_done(struct http_response *r)
 	if (r->state == ST_STATUS) {
 		res = status_line(r);
 	} else if (r->line_total == 0) {
-		if (r->state == ST_TRAILER) {
-			r->state = ST_DONE;
+		if (r->state == ST_TRAILER)
 			return HTTP_DONE;
-		}
 		res = headers_done(r);
 	} else {
 		res = header_line(r);
@@ -488,7 +525,7 @@ line_byte(struct http_response *r, unsigned char c)
 		return fail(r, "bare LF in header (lines must end in CRLF)");
 	if (r->line_total == 0 && r->state != ST_STATUS && is_ows(c))
 		return fail(r, "obsolete line folding");
-	if ((c < 0x20 && c != '\t') || c == 0x7f)
+	if (is_ctl(c))
 		return fail(r, "control character in header");
 	if (r->line_len < sizeof r->line)
 		r->line[r->line_len++] = (char)c;
@@ -505,54 +542,16 @@ chunk_size_byte(struct http_response *r, unsigned char c)
 	if (++r->cs_len > CHUNK_LINE_MAX)
 		return fail(r, "chunk size line too long");
 	switch (r->cs) {
-	case 0:    /* first digit */
-		if (d < 0)
-			return fail(r, "bad chunk size");
-		r->remaining = (uint64_t)d;
-		r->cs = 1;
-		return HTTP_MORE;
-	case 1:    /* more digits */
-		if (d >= 0) {
-			if (r->remaining > CHUNK_SIZE_MAX >> 4)
-				return fail(r, "chunk size too large");
-			r->remaining = r->remaining * 16 + (uint64_t)d;
-			if (r->remaining > CHUNK_SIZE_MAX)
-				return fail(r, "chunk size too large");
-			return HTTP_MORE;
-		}
-		if (c == '\r') {
-			r->cs = 4;
-			return HTTP_MORE;
-		}
-		if (is_ows(c)) {
-			r->cs = 2;
-			return HTTP_MORE;
-		}
-		if (c == ';') {
-			r->cs = 3;
-			return HTTP_MORE;
-		}
-		return fail(r, "bad chunk size");
-	case 2:    /* BWS before ';' */
-		if (is_ows(c))
-			return HTTP_MORE;
-		if (c == ';') {
-			r->cs = 3;
-			return HTTP_MORE;
-		}
-		return fail(r, "bad chunk size");
-	case 3:    /* chunk extensions: ignored */
-		if (c == '\r') {
-			r->cs = 4;
-			return HTTP_MORE;
-		}
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+	case CS_EXT:    /* chunk extensions: ignored */
+		if (c == '\r')
+			r->cs = CS_CR;
+		else if (is_ctl(c))
 			return fail(r, "bad chunk extension");
 		return HTTP_MORE;
-	default:   /* after CR */
+	case CS_CR:
 		if (c != '\n')
 			return fail(r, "bare CR in chunk size line");
-		r->cs = 0;
+		r->cs = CS_START;
 		r->cs_len = 0;
 		if (r->remaining == 0) {
 			r->state = ST_TRAILER;
@@ -564,6 +563,23 @@ chunk_size_byte(struct http_response *r, unsigned char c)
 		}
 		return HTTP_MORE;
 	}
+	if (d >= 0 && r->cs != CS_BWS) {
+		/* at CS_START remaining is 0: from http_response_init, or the
+		 * previous chunk's data used it up */
+		if (r->remaining > (CHUNK_SIZE_MAX - (uint64_t)d) / 16)
+			return fail(r, "chunk size too large");
+		r->remaining = r->remaining * 16 + (uint64_t)d;
+		r->cs = CS_DIGITS;
+	} else if (r->cs == CS_DIGITS && c == '\r') {
+		r->cs = CS_CR;
+	} else if (r->cs != CS_START && is_ows(c)) {
+		r->cs = CS_BWS;
+	} else if (r->cs != CS_START && c == ';') {
+		r->cs = CS_EXT;
+	} else {
+		return fail(r, "bad chunk size");
+	}
+	return HTTP_MORE;
 }
 
 enum http_result
@@ -588,9 +604,11 @@ http_response_feed(struct http_response *r, const unsigned char *p, size_t n, si
 			i += k;
 			r->remaining -= k;
 			r->body_bytes += k;
-			if (r->remaining == 0)
-				r->state = r->state == ST_BODY ? ST_DONE : ST_CDATA_CR;
-			res = r->state == ST_DONE ? HTTP_DONE : HTTP_MORE;
+			res = HTTP_MORE;
+			if (r->remaining == 0 && r->state == ST_BODY)
+				res = HTTP_DONE;
+			else if (r->remaining == 0)
+				r->state = ST_CDATA_CR;
 			break;
 		}
 		case ST_CLOSE:
@@ -615,6 +633,7 @@ http_response_feed(struct http_response *r, const unsigned char *p, size_t n, si
 			break;
 		}
 		if (res != HTTP_MORE) {
+			r->state = res == HTTP_DONE ? ST_DONE : ST_ERROR;
 			*used = i;
 			return res;
 		}
@@ -626,35 +645,18 @@ http_response_feed(struct http_response *r, const unsigned char *p, size_t n, si
 enum http_result
 http_response_eof(struct http_response *r)
 {
+	if (r->state == ST_CLOSE)
+		r->state = ST_DONE;
 	if (r->state == ST_DONE)
 		return HTTP_DONE;
-	if (r->state == ST_CLOSE) {
-		r->state = ST_DONE;
-		return HTTP_DONE;
+	if (r->state != ST_ERROR) {
+		r->state = ST_ERROR;
+		r->error = "truncated response";
 	}
-	if (r->state == ST_ERROR)
-		return HTTP_ERROR;
-	return fail(r, "truncated response");
+	return HTTP_ERROR;
 }
 
 /* ---- request writers ---- */
-
-/* "host" or "[v6]", then ":port" when always_port or not the scheme's default. */
-static void
-host_port(struct buf *b, const struct url *u, int always_port)
-{
-	uint16_t dflt = u->scheme == URL_HTTPS ? 443 : 80;
-
-	if (u->host_is_ipv6)
-		buf_char(b, '[');
-	buf_str(b, u->host);
-	if (u->host_is_ipv6)
-		buf_char(b, ']');
-	if (always_port || u->port != dflt) {
-		buf_char(b, ':');
-		buf_uint(b, u->port, 0);
-	}
-}
 
 /* Headers anontel writes itself (Host, User-Agent, Date, a POST's Content-Type and
  * Content-Length, Connection), or that would change the request's framing or the
@@ -667,20 +669,15 @@ static const char *const reserved_headers[] = {
 enum http_header_verdict
 http_header_check(const char *h, const char **reserved)
 {
-	size_t i = 0;
+	size_t i = token_len(h, SIZE_MAX);
 
-	while (is_tchar((unsigned char)h[i]))
-		i++;
 	if (i == 0 || h[i] != ':')
 		return HTTP_HEADER_INVALID;
-	for (size_t k = i + 1; h[k] != '\0'; k++) {
-		unsigned char c = (unsigned char)h[k];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+	for (size_t k = i + 1; h[k] != '\0'; k++)
+		if (is_ctl((unsigned char)h[k]))
 			return HTTP_HEADER_INVALID;
-	}
 	for (size_t r = 0; r < sizeof reserved_headers / sizeof reserved_headers[0]; r++) {
-		if (strlen(reserved_headers[r]) == i && strncasecmp(h, reserved_headers[r], i) == 0) {
+		if (name_is(h, i, reserved_headers[r])) {
 			if (reserved != NULL)
 				*reserved = reserved_headers[r];
 			return HTTP_HEADER_RESERVED;
@@ -689,27 +686,13 @@ http_header_check(const char *h, const char **reserved)
 	return HTTP_HEADER_OK;
 }
 
-static int
-extras(struct buf *b, const char *const *extra, size_t n_extra)
-{
-	for (size_t i = 0; i < n_extra; i++) {
-		if (extra[i] == NULL || http_header_check(extra[i], NULL) != HTTP_HEADER_OK)
-			return -1;
-		buf_str(b, extra[i]);
-		buf_str(b, "\r\n");
-	}
-	return 0;
-}
-
 void
 http_date(struct buf *b, time_t now)
 {
-	static const char days[] = "SunMonTueWedThuFriSat";
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct civil c;
 
 	civil_from_unix((int64_t)now, &c);
-	buf_add(b, days + 3 * c.wday, 3);
+	buf_add(b, day_names[c.wday], 3);
 	buf_str(b, ", ");
 	buf_uint(b, c.day, 2);
 	buf_char(b, ' ');
@@ -725,6 +708,21 @@ http_date(struct buf *b, time_t now)
 	buf_str(b, " GMT");
 }
 
+/* The request line and Host; CONNECT's target is host:port (RFC 9110 9.3.6). */
+static void
+request_line(struct buf *b, const char *method, const struct url *u, int connect)
+{
+	buf_str(b, method);
+	buf_char(b, ' ');
+	if (connect)
+		url_host_port(b, u, 1);
+	else
+		buf_str(b, u->path);        /* "/" at least (struct url) */
+	buf_str(b, " HTTP/1.1\r\nHost: ");
+	url_host_port(b, u, connect);
+	buf_str(b, "\r\n");
+}
+
 /* "User-Agent: anontel/V" and "Date: ..." lines. */
 static void
 agent_date(struct buf *b, time_t now)
@@ -734,42 +732,41 @@ agent_date(struct buf *b, time_t now)
 	buf_str(b, "\r\n");
 }
 
-static void
-request_line(struct buf *b, const char *method, const struct url *u, time_t now)
+/* "Connection: close", the extra lines and the blank line: the end of a POST or
+ * GET head. Returns 0, or -1 as http_post_head. */
+static int
+end_head(struct buf *b, const char *const *extra, size_t n_extra)
 {
-	buf_str(b, method);
-	buf_char(b, ' ');
-	buf_str(b, u->path[0] != '\0' ? u->path : "/");
-	buf_str(b, " HTTP/1.1\r\nHost: ");
-	host_port(b, u, 0);
+	buf_str(b, "Connection: close\r\n");
+	for (size_t i = 0; i < n_extra; i++) {
+		if (extra[i] == NULL || http_header_check(extra[i], NULL) != HTTP_HEADER_OK)
+			return -1;
+		buf_str(b, extra[i]);
+		buf_str(b, "\r\n");
+	}
 	buf_str(b, "\r\n");
-	agent_date(b, now);
+	return b->overflow ? -1 : 0;
 }
 
 int
 http_post_head(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
     size_t body_len, time_t now)
 {
-	request_line(b, "POST", u, now);
+	request_line(b, "POST", u, 0);
+	agent_date(b, now);
 	buf_str(b, "Content-Type: application/json\r\nContent-Length: ");
 	buf_uint(b, body_len, 0);
-	buf_str(b, "\r\nConnection: close\r\n");
-	if (extras(b, extra, n_extra) != 0)
-		return -1;
 	buf_str(b, "\r\n");
-	return b->overflow ? -1 : 0;
+	return end_head(b, extra, n_extra);
 }
 
 int
 http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_extra,
     time_t now)
 {
-	request_line(b, "GET", u, now);
-	buf_str(b, "Connection: close\r\n");
-	if (extras(b, extra, n_extra) != 0)
-		return -1;
-	buf_str(b, "\r\n");
-	return b->overflow ? -1 : 0;
+	request_line(b, "GET", u, 0);
+	agent_date(b, now);
+	return end_head(b, extra, n_extra);
 }
 
 /* Appends the base64 (RFC 4648, padded) of p[0..n). */
@@ -779,17 +776,14 @@ base64(struct buf *b, const unsigned char *p, size_t n)
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
+		uint32_t v = 0;
 		char q[4];
 
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = a[v >> 18];
-		q[1] = a[(v >> 12) & 63];
-		q[2] = i + 1 < n ? a[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? a[v & 63] : '=';
+		/* n - i + 1 digits carry the 1 to 3 bytes left; '=' pads to 4 */
+		for (size_t k = 0; k < 3; k++)
+			v = v << 8 | (i + k < n ? p[i + k] : 0);
+		for (size_t k = 0; k < 4; k++)
+			q[k] = k <= n - i ? a[(v >> (18 - 6 * k)) & 63] : '=';
 		buf_add(b, q, 4);
 	}
 }
@@ -797,11 +791,7 @@ base64(struct buf *b, const unsigned char *p, size_t n)
 int
 http_connect(struct buf *b, const struct url *dest, const struct url *proxy, time_t now)
 {
-	buf_str(b, "CONNECT ");
-	host_port(b, dest, 1);
-	buf_str(b, " HTTP/1.1\r\nHost: ");
-	host_port(b, dest, 1);
-	buf_str(b, "\r\n");
+	request_line(b, "CONNECT", dest, 1);
 	if (proxy != NULL && (proxy->user[0] != '\0' || proxy->pass[0] != '\0')) {
 		unsigned char cred[2 * URL_USER_MAX + 2];
 		size_t ul = strlen(proxy->user), pl = strlen(proxy->pass);
@@ -825,5 +815,6 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy, tim
 int
 http_response_in_body(const struct http_response *r)
 {
-	return !r->interim && r->state >= ST_BODY && r->state <= ST_TRAILER;
+	/* (a 1xx never gets past ST_HEADER) */
+	return r->state >= ST_BODY && r->state <= ST_TRAILER;
 }

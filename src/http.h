@@ -23,7 +23,6 @@ enum http_result { HTTP_MORE = 0, HTTP_DONE = 1, HTTP_ERROR = -1 };
 struct http_response {
 	/* results */
 	int status;                        /* 100..999 of the final (non-1xx) response */
-	char location[URL_PATH_MAX + 1];   /* Location header, "" if none */
 	int64_t retry_after;               /* seconds from now, -1 if absent or unparsable */
 	const char *error;                 /* static text when HTTP_ERROR was returned */
 	uint64_t body_bytes;               /* body bytes received (counted, not kept) */
@@ -41,12 +40,15 @@ struct http_response {
 	int chunked_count;                 /* times "chunked" was listed */
 	int location_count;                /* Location headers seen */
 	int location_bad;                  /* 1: a Location too long to keep, 2: two differ */
-	uint64_t remaining;                /* body or chunk bytes still expected */
 	int cs;                            /* chunk-size line sub-state */
+	uint64_t remaining;                /* body or chunk bytes still expected */
 	size_t cs_len;                     /* chunk-size line length so far */
-	char line[URL_PATH_MAX + 128];     /* the start of the header line being read */
-	size_t line_len;                   /* bytes of it kept in line */
+	size_t line_len;                   /* bytes of line kept */
 	size_t line_total;                 /* full length of the current line */
+	/* the buffers come last, so that code reaches the fields above with short
+	 * (one-byte) offsets */
+	char location[URL_PATH_MAX + 1];   /* result: the Location header, "" if none */
+	char line[URL_PATH_MAX + 128];     /* private: the start of the header line being read */
 };
 
 /* Prepares r for one response. no_body: the request was HEAD or CONNECT. now is

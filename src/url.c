@@ -1,7 +1,10 @@
 #include "url.h"
 
-#include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "ascii.h"
 #include "buf.h"
@@ -9,6 +12,18 @@
 
 /* Longest URL text accepted at all; every part has its own limit below. */
 #define URL_TEXT_MAX (16 + 3 * 2 * URL_USER_MAX + URL_HOST_MAX + 8 + URL_PATH_MAX + 1024)
+
+/*
+ * The parsers below return NULL for good input, else the reason: a fixed text
+ * that never repeats any part of the input (it may hold credentials).
+ *
+ * Addresses are read by inet_pton, which net_connect uses too: IPv4 only as the
+ * canonical dotted quad (four decimal parts 0..255 without leading zeros), IPv6
+ * in RFC 4291 text form without zone IDs. inet_aton (what C libraries'
+ * resolvers, curl and browsers accept) would also take "127.1", "0x7f.1" or
+ * "2130706433"; those are refused rather than guessed at, so no reader can take
+ * the host for another address.
+ */
 
 /* The first "://" in s, or NULL (strstr's job; musl's is 1.2 KB of code). */
 static const char *
@@ -20,127 +35,27 @@ scheme_sep(const char *s)
 	return NULL;
 }
 
-/* Case-insensitive prefix test over at most n bytes of s. */
-static int
-prefix_ci(const char *s, size_t n, const char *prefix)
-{
-	size_t k = strlen(prefix);
-
-	if (n < k)
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)prefix[i]))
-			return 0;
-	return 1;
-}
-
-/*
- * Canonical dotted quad only: four decimal parts 0..255 without leading zeros.
- * inet_aton (what C libraries' resolvers, curl and browsers accept) would also
- * take "127.1", "0x7f.1" or "2130706433"; those are refused by the caller rather
- * than guessed at, so no reader can take the host for another address.
- */
-static int
-parse_ipv4(const char *s, size_t n, unsigned char out[4])
-{
-	size_t i = 0;
-
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0;
-		size_t start = i;
-
-		if (part > 0) {
-			if (i >= n || s[i] != '.')
-				return -1;
-			start = ++i;
-		}
-		while (i < n && ascii_is_digit((unsigned char)s[i]) && i - start < 3)
-			v = v * 10 + (unsigned)(s[i++] - '0');
-		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
-			return -1;
-		out[part] = (unsigned char)v;
-	}
-	return i == n ? 0 : -1;
-}
-
-/* RFC 4291 text form: up to 8 groups of 1-4 hex digits, one "::", an optional
- * dotted quad in the last 32 bits. No zone IDs. */
-static int
-parse_ipv6(const char *s, size_t n, unsigned char out[16])
-{
-	unsigned char a[16];
-	size_t i = 0;
-	int k = 0;          /* bytes written to a */
-	int gap = -1;       /* byte index of "::" */
-
-	if (n < 2 || n > 45)
-		return -1;
-	if (s[0] == ':') {
-		if (s[1] != ':')
-			return -1;
-		gap = 0;
-		i = 2;
-		if (i == n)
-			goto done;
-	}
-	for (;;) {
-		size_t start = i;
-		unsigned v = 0;
-
-		while (i < n && ascii_hex_val((unsigned char)s[i]) >= 0 && i - start < 4)
-			v = v * 16 + (unsigned)ascii_hex_val((unsigned char)s[i++]);
-		if (i < n && s[i] == '.') {
-			/* embedded IPv4: must be the last 32 bits */
-			if (k > 12 || parse_ipv4(s + start, n - start, a + k) != 0)
-				return -1;
-			k += 4;
-			break;
-		}
-		if (i == start || k > 14)
-			return -1;
-		a[k++] = (unsigned char)(v >> 8);
-		a[k++] = (unsigned char)v;
-		if (i == n)
-			break;
-		if (s[i] != ':')
-			return -1;
-		i++;
-		if (i < n && s[i] == ':') {
-			if (gap >= 0)
-				return -1;
-			gap = k;
-			i++;
-			if (i == n)
-				break;
-		} else if (i == n) {
-			return -1;    /* trailing single ':' */
-		}
-	}
-done:
-	if (gap < 0) {
-		if (k != 16)
-			return -1;
-		memcpy(out, a, 16);
-		return 0;
-	}
-	if (k > 14)
-		return -1;    /* "::" must stand for at least one group */
-	memset(out, 0, 16);
-	memcpy(out, a, (size_t)gap);
-	memcpy(out + 16 - (k - gap), a + gap, (size_t)(k - gap));
-	return 0;
-}
-
 static int
 is_unreserved_or_subdelim(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_is_digit(c) ||
-	    (c != 0 && strchr("-._~!$&'()*+,;=", c) != NULL);
+	return ascii_is_alnum(c) || (c != 0 && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+/* The byte "%XY" at s[i..n) stands for, or -1 if it is not '%' and two hex digits. */
+static int
+pct_decode(const char *s, size_t n, size_t i)
+{
+	int hi, lo;
+
+	if (i + 2 >= n || (hi = ascii_hex_val((unsigned char)s[i + 1])) < 0 ||
+	    (lo = ascii_hex_val((unsigned char)s[i + 2])) < 0)
+		return -1;
+	return hi * 16 + lo;
 }
 
 /* Percent-decodes userinfo part s[0..n) into out (cap URL_USER_MAX + 1). */
-static int
-decode_userinfo(char *out, const char *s, size_t n, int allow_colon, char *err, size_t errlen)
+static const char *
+decode_userinfo(char *out, const char *s, size_t n, int allow_colon)
 {
 	size_t o = 0;
 
@@ -148,70 +63,50 @@ decode_userinfo(char *out, const char *s, size_t n, int allow_colon, char *err, 
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? ascii_hex_val((unsigned char)s[i + 1]) : -1;
-			int lo = hi >= 0 ? ascii_hex_val((unsigned char)s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0) {
-				buf_join(err, errlen, "invalid percent-encoding in userinfo", NULL, NULL);
-				return -1;
-			}
-			c = hi * 16 + lo;
-			if (c == 0) {
-				buf_join(err, errlen, "%00 in userinfo", NULL, NULL);
-				return -1;
-			}
+			if ((c = pct_decode(s, n, i)) < 0)
+				return "invalid percent-encoding in userinfo";
+			if (c == 0)
+				return "%00 in userinfo";
 			i += 2;
 		} else if (!is_unreserved_or_subdelim(c) && !(allow_colon && c == ':')) {
-			buf_join(err, errlen, "invalid character in userinfo", NULL, NULL);
-			return -1;
+			return "invalid character in userinfo";
 		}
-		if (o >= URL_USER_MAX) {
-			buf_join(err, errlen, "userinfo too long", NULL, NULL);
-			return -1;
-		}
+		if (o >= URL_USER_MAX)
+			return "userinfo too long";
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	return 0;
+	return NULL;
 }
 
 /* Registered name: [a-z0-9._-] after lowercasing, labels 1..63, one trailing dot
  * allowed. A name whose last label is numeric (decimal or 0x hex) is an IPv4
  * address to the resolver, so it must then be a canonical dotted quad. */
-static int
-check_host(char *out, const char *s, size_t n, char *err, size_t errlen)
+static const char *
+check_host(char *out, const char *s, size_t n)
 {
-	size_t label = 0, last_start = 0, end = n;
+	size_t label = 0, last = 0, end = n;
 	unsigned char ip[4];
-	int numeric = 1, hex = 0;
+	int hex;
 
-	if (n == 0) {
-		buf_join(err, errlen, "empty host", NULL, NULL);
-		return -1;
-	}
-	if (n > URL_HOST_MAX) {
-		buf_join(err, errlen, "host name too long", NULL, NULL);
-		return -1;
-	}
+	if (n == 0)
+		return "empty host";
+	if (n > URL_HOST_MAX)
+		return "host name too long";
 	for (size_t i = 0; i < n; i++) {
 		int c = ascii_lower((unsigned char)s[i]);
 
 		if (c == '.') {
-			if (label == 0) {
-				buf_join(err, errlen, "empty label in host name", NULL, NULL);
-				return -1;
-			}
+			if (label == 0)
+				return "empty label in host name";
 			label = 0;
 			if (i + 1 < n)
-				last_start = i + 1;
-		} else if ((c >= 'a' && c <= 'z') || ascii_is_digit(c) || c == '-' || c == '_') {
-			if (++label > 63) {
-				buf_join(err, errlen, "host name label too long", NULL, NULL);
-				return -1;
-			}
+				last = i + 1;
+		} else if (ascii_is_alnum(c) || c == '-' || c == '_') {
+			if (++label > 63)
+				return "host name label too long";
 		} else {
-			buf_join(err, errlen, "invalid character in host", NULL, NULL);
-			return -1;
+			return "invalid character in host";
 		}
 		out[i] = (char)c;
 	}
@@ -219,111 +114,66 @@ check_host(char *out, const char *s, size_t n, char *err, size_t errlen)
 	if (out[n - 1] == '.')
 		end = n - 1;
 	/* is the last label numeric? */
-	if (end - last_start > 2 && out[last_start] == '0' && out[last_start + 1] == 'x') {
-		hex = 1;
-		for (size_t i = last_start + 2; i < end; i++)
-			if (ascii_hex_val((unsigned char)out[i]) < 0)
-				hex = 0;
-	}
-	for (size_t i = last_start; i < end; i++)
-		if (!ascii_is_digit((unsigned char)out[i]))
-			numeric = 0;
-	if ((numeric || hex) && parse_ipv4(out, n, ip) != 0) {
-		buf_join(err, errlen, "invalid IPv4 address", NULL, NULL);
-		return -1;
-	}
-	return 0;
+	hex = end - last > 2 && out[last] == '0' && out[last + 1] == 'x';
+	for (last += hex ? 2 : 0; last < end; last++)
+		if (hex ? ascii_hex_val((unsigned char)out[last]) < 0 :
+		    !ascii_is_digit((unsigned char)out[last]))
+			return NULL;
+	return inet_pton(AF_INET, out, ip) == 1 ? NULL : "invalid IPv4 address";
 }
 
 /* Path and query: printable ASCII without space, '%' followed by two hex digits. */
-static int
-check_path(char *out, const char *s, size_t n, char *err, size_t errlen)
+static const char *
+check_path(char *out, const char *s, size_t n)
 {
 	size_t o = 0;
 
-	if (n == 0 || s[0] != '/') {
-		if (n + 1 > URL_PATH_MAX) {
-			buf_join(err, errlen, "path too long", NULL, NULL);
-			return -1;
-		}
+	if (n == 0 || s[0] != '/')
 		out[o++] = '/';
-	} else if (n > URL_PATH_MAX) {
-		buf_join(err, errlen, "path too long", NULL, NULL);
-		return -1;
-	}
+	if (o + n > URL_PATH_MAX)
+		return "path too long";
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
-		if (c <= 0x20 || c >= 0x7f) {
-			buf_join(err, errlen, "space or control character in path", NULL, NULL);
-			return -1;
-		}
-		if (c == '%' && (i + 2 >= n || ascii_hex_val((unsigned char)s[i + 1]) < 0 ||
-			ascii_hex_val((unsigned char)s[i + 2]) < 0)) {
-			buf_join(err, errlen, "invalid percent-encoding in path", NULL, NULL);
-			return -1;
-		}
+		if (c <= 0x20 || c >= 0x7f)
+			return "space or control character in path";
+		if (c == '%' && pct_decode(s, n, i) < 0)
+			return "invalid percent-encoding in path";
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	return 0;
+	return NULL;
 }
 
-/* Measures s, refusing spaces, control and non-ASCII bytes and anything too long.
- * Returns its length, or -1 with err. */
-static long
-url_text(const char *s, char *err, size_t errlen)
+/* Measures s into *len, refusing spaces, control and non-ASCII bytes and
+ * anything too long. */
+static const char *
+url_text(const char *s, size_t *len)
 {
-	size_t len;
+	size_t n;
 
-	for (len = 0; s[len] != '\0'; len++) {
-		unsigned char c = (unsigned char)s[len];
+	for (n = 0; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
 
-		if (len >= URL_TEXT_MAX) {
-			buf_join(err, errlen, "URL too long", NULL, NULL);
-			return -1;
-		}
-		if (c <= 0x20 || c == 0x7f) {
-			buf_join(err, errlen, "space or control character in URL", NULL, NULL);
-			return -1;
-		}
-		if (c >= 0x80) {
-			buf_join(err, errlen, "non-ASCII character in URL", NULL, NULL);
-			return -1;
-		}
+		if (n >= URL_TEXT_MAX)
+			return "URL too long";
+		if (c <= 0x20 || c == 0x7f)
+			return "space or control character in URL";
+		if (c >= 0x80)
+			return "non-ASCII character in URL";
 	}
-	return (long)len;
-}
-
-/* The scheme (any case) and its default port. Returns where the authority
- * starts, or 0 with err. */
-static size_t
-parse_scheme(struct url *u, const char *s, size_t len, char *err, size_t errlen)
-{
-	if (prefix_ci(s, len, "https://")) {
-		u->scheme = URL_HTTPS;
-		u->port = 443;
-		return 8;
-	}
-	if (prefix_ci(s, len, "http://")) {
-		u->scheme = URL_HTTP;
-		u->port = 80;
-		return 7;
-	}
-	buf_join(err, errlen, scheme_sep(s) != NULL ?
-	    "unsupported scheme (only http:// and https://)" :
-	    "not an absolute http:// or https:// URL", NULL, NULL);
-	return 0;
+	*len = n;
+	return NULL;
 }
 
 /* The authority s[start..*end) (up to the first '/', '?' or '#') and its
- * userinfo, percent-decoded into u. Returns where the host starts, or 0 with err. */
-static size_t
-parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *end, char *err,
-    size_t errlen)
+ * userinfo, percent-decoded into u; *host gets where the host starts. */
+static const char *
+parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *end,
+    size_t *host)
 {
-	size_t i, at = 0;
-	const char *colon;
+	size_t i, at = 0, user_end;
+	const char *colon, *why;
 	int n_at = 0;
 
 	for (i = start; i < len && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++) {
@@ -331,119 +181,151 @@ parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *
 			n_at++;
 			at = i;
 		}
-		if (s[i] == '\\') {
-			buf_join(err, errlen, "backslash in URL authority", NULL, NULL);
-			return 0;
-		}
+		if (s[i] == '\\')
+			return "backslash in URL authority";
 	}
 	*end = i;
-	if (n_at > 1) {
-		buf_join(err, errlen, "'@' in userinfo must be percent-encoded", NULL, NULL);
-		return 0;
-	}
+	*host = start;
+	if (n_at > 1)
+		return "'@' in userinfo must be percent-encoded";
 	if (n_at == 0)
-		return start;
+		return NULL;
+	*host = at + 1;
 	colon = memchr(s + start, ':', at - start);
-	if (decode_userinfo(u->user, s + start, colon != NULL ? (size_t)(colon - (s + start)) :
-	    at - start, 0, err, errlen) != 0)
-		return 0;
-	if (colon != NULL && decode_userinfo(u->pass, colon + 1, (size_t)(s + at - colon - 1), 1,
-	    err, errlen) != 0)
-		return 0;
-	return at + 1;
+	user_end = colon != NULL ? (size_t)(colon - s) : at;
+	if ((why = decode_userinfo(u->user, s + start, user_end - start, 0)) != NULL ||
+	    colon == NULL)
+		return why;
+	return decode_userinfo(u->pass, colon + 1, at - user_end - 1, 1);
 }
 
-/* "[v6]" at s[start..auth_end) into u->host. Returns where it ends, or 0 with err. */
-static size_t
-parse_ipv6_host(struct url *u, const char *s, size_t start, size_t auth_end, char *err,
-    size_t errlen)
+/* "[v6]" at the start of s[0..n) (n: to the authority's end) into u->host;
+ * *used gets its length with the brackets. */
+static const char *
+parse_ipv6_host(struct url *u, const char *s, size_t n, size_t *used)
 {
-	const char *p = s + start, *close = memchr(p, ']', auth_end - start);
+	const char *close = memchr(s, ']', n);
 	unsigned char a6[16];
-	size_t hlen, end;
+	size_t hlen;
 
-	if (close == NULL) {
-		buf_join(err, errlen, "unterminated IPv6 address", NULL, NULL);
-		return 0;
-	}
-	hlen = (size_t)(close - p - 1);
-	if (parse_ipv6(p + 1, hlen, a6) != 0) {
-		buf_join(err, errlen, "invalid IPv6 address", NULL, NULL);
-		return 0;
-	}
+	if (close == NULL)
+		return "unterminated IPv6 address";
+	hlen = (size_t)(close - s - 1);
+	if (hlen > URL_HOST_MAX)
+		return "invalid IPv6 address";
 	for (size_t k = 0; k < hlen; k++)
-		u->host[k] = (char)ascii_lower((unsigned char)p[1 + k]);
+		u->host[k] = (char)ascii_lower((unsigned char)s[1 + k]);
 	u->host[hlen] = '\0';
+	if (inet_pton(AF_INET6, u->host, a6) != 1)
+		return "invalid IPv6 address";
 	u->host_is_ipv6 = 1;
-	end = (size_t)(close - s) + 1;
-	if (end < auth_end && s[end] != ':') {
-		buf_join(err, errlen, "junk after IPv6 address", NULL, NULL);
-		return 0;
-	}
-	return end;
+	*used = hlen + 2;
+	if (*used < n && s[*used] != ':')
+		return "junk after IPv6 address";
+	return NULL;
 }
 
-/* The port digits s[start..end) into u->port. Returns 0, or -1 with err. */
-static int
-parse_port(struct url *u, const char *s, size_t start, size_t end, char *err, size_t errlen)
+/* The value of the 1 to max decimal digits s[0..n), or -1. */
+static long
+decimal(const char *s, size_t n, size_t max)
 {
-	size_t n = end - start;
-	unsigned long v = 0;
+	long v = 0;
 
-	if (n == 0 || n > 5) {
-		buf_join(err, errlen, n == 0 ? "empty port" : "invalid port", NULL, NULL);
+	if (n == 0 || n > max)
 		return -1;
-	}
-	for (size_t k = start; k < end; k++) {
-		if (!ascii_is_digit((unsigned char)s[k])) {
-			buf_join(err, errlen, "invalid port", NULL, NULL);
+	for (size_t k = 0; k < n; k++) {
+		if (!ascii_is_digit((unsigned char)s[k]))
 			return -1;
-		}
-		v = v * 10 + (unsigned long)(s[k] - '0');
+		v = v * 10 + (s[k] - '0');
 	}
-	if (v < 1 || v > 65535) {
-		buf_join(err, errlen, "port out of range 1..65535", NULL, NULL);
-		return -1;
-	}
-	u->port = (uint16_t)v;
-	return 0;
+	return v;
 }
 
-/* Parses s; *port_given tells whether the URL named a port. */
-static int
-parse(struct url *u, const char *s, int *port_given, char *err, size_t errlen)
+/* The port digits s[0..n) into u->port. */
+static const char *
+parse_port(struct url *u, const char *s, size_t n)
 {
-	long n = url_text(s, err, errlen);
-	size_t len, start, auth_end, host_start, host_end;
-	const char *hash;
+	long v = decimal(s, n, 5);
+
+	if (n == 0)
+		return "empty port";
+	if (v < 0)
+		return "invalid port";
+	if (v < 1 || v > 65535)
+		return "port out of range 1..65535";
+	u->port = (uint16_t)v;
+	return NULL;
+}
+
+/* Parses s into u (zeroed first); *port_given tells whether the URL named a port. */
+static const char *
+parse_parts(struct url *u, const char *s, int *port_given)
+{
+	size_t len, start, auth_end, host, host_end;
+	const char *why, *hash;
 
 	memset(u, 0, sizeof *u);
 	*port_given = 0;
-	if (n < 0)
-		return -1;
-	len = (size_t)n;
-	if ((start = parse_scheme(u, s, len, err, errlen)) == 0 ||
-	    (host_start = parse_authority(u, s, start, len, &auth_end, err, errlen)) == 0)
-		return -1;
-	if (host_start < auth_end && s[host_start] == '[') {
-		if ((host_end = parse_ipv6_host(u, s, host_start, auth_end, err, errlen)) == 0)
-			return -1;
+	if ((why = url_text(s, &len)) != NULL)
+		return why;
+	/* the scheme, in any case */
+	if (strncasecmp(s, "https://", 8) == 0) {
+		u->scheme = URL_HTTPS;
+		u->port = 443;
+		start = 8;
+	} else if (strncasecmp(s, "http://", 7) == 0) {
+		u->scheme = URL_HTTP;
+		u->port = 80;
+		start = 7;
 	} else {
-		const char *colon = memchr(s + host_start, ':', auth_end - host_start);
+		return scheme_sep(s) != NULL ? "unsupported scheme (only http:// and https://)" :
+		    "not an absolute http:// or https:// URL";
+	}
+	if ((why = parse_authority(u, s, start, len, &auth_end, &host)) != NULL)
+		return why;
+	if (host < auth_end && s[host] == '[') {
+		size_t used;
+
+		why = parse_ipv6_host(u, s + host, auth_end - host, &used);
+		host_end = host + used;
+	} else {
+		const char *colon = memchr(s + host, ':', auth_end - host);
 
 		host_end = colon != NULL ? (size_t)(colon - s) : auth_end;
-		if (check_host(u->host, s + host_start, host_end - host_start, err, errlen) != 0)
-			return -1;
+		why = check_host(u->host, s + host, host_end - host);
 	}
+	if (why != NULL)
+		return why;
 	if (host_end < auth_end) {      /* s[host_end] == ':' */
-		if (parse_port(u, s, host_end + 1, auth_end, err, errlen) != 0)
-			return -1;
+		if ((why = parse_port(u, s + host_end + 1, auth_end - host_end - 1)) != NULL)
+			return why;
 		*port_given = 1;
 	}
 	/* path and query; the fragment is not sent */
 	hash = memchr(s + auth_end, '#', len - auth_end);
 	return check_path(u->path, s + auth_end, hash != NULL ? (size_t)(hash - (s + auth_end)) :
-	    len - auth_end, err, errlen);
+	    len - auth_end);
+}
+
+/* parse_parts, leaving u all zeros on failure. */
+static const char *
+parse(struct url *u, const char *s, int *port_given)
+{
+	const char *why = parse_parts(u, s, port_given);
+
+	if (why != NULL)
+		memset(u, 0, sizeof *u);
+	return why;
+}
+
+/* 0 when why is NULL, else -1 with why in err. */
+static int
+result(const char *why, char *err, size_t errlen)
+{
+	if (why == NULL)
+		return 0;
+	buf_join(err, errlen, why, NULL, NULL);
+	return -1;
 }
 
 int
@@ -451,54 +333,37 @@ url_parse(struct url *u, const char *s, char *err, size_t errlen)
 {
 	int port_given;
 
-	if (parse(u, s, &port_given, err, errlen) != 0) {
-		memset(u, 0, sizeof *u);
-		return -1;
-	}
-	return 0;
+	return result(parse(u, s, &port_given), err, errlen);
 }
 
 int
 url_is_loopback(const struct url *u)
 {
-	unsigned char a[16];
-	size_t n = strlen(u->host);
+	struct in6_addr a6;
+	unsigned char a4[4];
 
-	if (u->host_is_ipv6) {
-		static const unsigned char one[16] = { [15] = 1 };
-		static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-		if (parse_ipv6(u->host, n, a) != 0)
-			return 0;
+	if (u->host_is_ipv6)
 		/* ::1, and ::ffff:127.x.y.z which Linux also routes to lo */
-		return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
-	}
-	if (net_is_localhost(u->host))
-		return 1;
-	return parse_ipv4(u->host, n, a) == 0 && a[0] == 127;
+		return inet_pton(AF_INET6, u->host, &a6) == 1 && (IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	return net_is_localhost(u->host) || (inet_pton(AF_INET, u->host, a4) == 1 && a4[0] == 127);
 }
 
-int
-url_resolve(struct url *out, const struct url *base, const char *location, char *err,
-    size_t errlen)
+static const char *
+resolve(struct url *out, const struct url *base, const char *location)
 {
-	if (location[0] == '\0') {
-		buf_join(err, errlen, "empty Location", NULL, NULL);
-		return -1;
-	}
+	int port_given;
+	size_t i;
+
+	if (location[0] == '\0')
+		return "empty Location";
 	/* scheme ":" makes it absolute */
-	if ((location[0] | 0x20) >= 'a' && (location[0] | 0x20) <= 'z') {
-		size_t i;
-
-		for (i = 1; location[i] != '\0'; i++) {
-			char c = location[i];
-
-			if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !ascii_is_digit((unsigned char)c) &&
-			    c != '+' && c != '-' && c != '.')
-				break;
-		}
+	if (ascii_is_alpha(location[0])) {
+		for (i = 1; ascii_is_alnum(location[i]) || location[i] == '+' || location[i] == '-' ||
+		    location[i] == '.'; i++)
+			;
 		if (location[i] == ':')
-			return url_parse(out, location, err, errlen);
+			return parse(out, location, &port_given);
 	}
 	if (location[0] == '/' && location[1] == '/') {
 		char tmp[URL_TEXT_MAX + 16];
@@ -507,28 +372,31 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 		buf_init(&b, tmp, sizeof tmp);
 		buf_str(&b, base->scheme == URL_HTTPS ? "https:" : "http:");
 		buf_str(&b, location);
-		if (b.overflow) {
-			buf_join(err, errlen, "Location too long", NULL, NULL);
-			return -1;
-		}
-		return url_parse(out, tmp, err, errlen);
+		if (b.overflow)
+			return "Location too long";
+		return parse(out, tmp, &port_given);
 	}
 	if (location[0] == '/') {
-		struct url u = *base;
-		size_t n;
+		char path[URL_PATH_MAX + 1];
+		const char *why;
 
-		for (n = 0; location[n] != '\0' && location[n] != '#'; n++)
-			if (n > URL_PATH_MAX) {
-				buf_join(err, errlen, "path too long", NULL, NULL);
-				return -1;
-			}
-		if (check_path(u.path, location, n, err, errlen) != 0)
-			return -1;
-		*out = u;
-		return 0;
+		for (i = 0; location[i] != '\0' && location[i] != '#'; i++)
+			;
+		if ((why = check_path(path, location, i)) != NULL)
+			return why;
+		if (out != base)
+			*out = *base;
+		memcpy(out->path, path, strlen(path) + 1);
+		return NULL;
 	}
-	buf_join(err, errlen, "relative redirect Location is not supported", NULL, NULL);
-	return -1;
+	return "relative redirect Location is not supported";
+}
+
+int
+url_resolve(struct url *out, const struct url *base, const char *location, char *err,
+    size_t errlen)
+{
+	return result(resolve(out, base, location), err, errlen);
 }
 
 static int
@@ -537,25 +405,24 @@ is_blank(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* 1 if addr (len bytes) is inside net/bits; a missing "/bits" means all bits. */
+/* 1 if addr is inside net/bits: their first `bits` bits agree. */
 static int
 prefix_match(const unsigned char *addr, const unsigned char *net, unsigned bits)
 {
-	unsigned bytes = bits / 8, rest = bits % 8;
-
-	if (memcmp(addr, net, bytes) != 0)
-		return 0;
-	return rest == 0 || ((addr[bytes] ^ net[bytes]) & (0xff << (8 - rest)) & 0xff) == 0;
+	for (unsigned i = 0; i < bits; i++)
+		if ((addr[i / 8] ^ net[i / 8]) & (0x80 >> i % 8))
+			return 0;
+	return 1;
 }
 
-/* One NO_PROXY entry (no blanks, no commas) against host of kind 0 name, 4, 6. */
+/* One NO_PROXY entry (no blanks, no commas) against host, whose address family
+ * is af (AF_INET, AF_INET6; 0 for a name). */
 static int
-entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int kind,
+entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int af,
     const unsigned char *hostaddr)
 {
-	char e[128];
-	const char *colon, *slash;
-	unsigned bits, maxbits = kind == 6 ? 128 : 32;
+	char e[128], *t = e, *colon, *slash;
+	long bits, maxbits = af == AF_INET6 ? 128 : 32;
 	unsigned char net[16];
 
 	if (n == 0 || n >= sizeof e)
@@ -569,19 +436,15 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int kin
 		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
 			return 0;
 		*close = '\0';
-		memmove(e, e + 1, (size_t)(close - e));
-		n = strlen(e);
+		t = e + 1;
 	} else if ((colon = strchr(e, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
 		/* one colon: "name:port" or "v4:port"; two or more: an IPv6 entry */
-		e[colon - e] = '\0';
-		n = strlen(e);
+		*colon = '\0';
 	}
-	if (n == 0)
+	if ((n = strlen(t)) == 0)
 		return 0;
 
-	if (kind == 0) {
-		const char *t = e;
-
+	if (af == 0) {
 		if (t[n - 1] == '.')
 			n--;
 		if (n > 0 && t[0] == '.') {
@@ -590,33 +453,21 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int kin
 		}
 		if (n == 0 || n > hostlen)
 			return 0;
-		for (size_t k = 0; k < n; k++)
-			if (ascii_lower((unsigned char)t[k]) != ascii_lower((unsigned char)host[hostlen - n + k]))
-				return 0;
-		return n == hostlen || host[hostlen - n - 1] == '.';
+		return strncasecmp(t, host + hostlen - n, n) == 0 &&
+		    (n == hostlen || host[hostlen - n - 1] == '.');
 	}
 
 	/* IP host: exact address or CIDR, as curl */
 	bits = maxbits;
-	slash = strchr(e, '/');
+	slash = strchr(t, '/');
 	if (slash != NULL) {
-		const char *d = slash + 1;
-
-		bits = 0;
-		if (*d == '\0' || strlen(d) > 3)
+		if ((bits = decimal(slash + 1, strlen(slash + 1), 3)) < 0 || bits > maxbits)
 			return 0;
-		for (; *d != '\0'; d++) {
-			if (!ascii_is_digit((unsigned char)*d))
-				return 0;
-			bits = bits * 10 + (unsigned)(*d - '0');
-		}
-		if (bits > maxbits)
-			return 0;
-		n = (size_t)(slash - e);
+		*slash = '\0';
 	}
-	if (kind == 6 ? parse_ipv6(e, n, net) != 0 : parse_ipv4(e, n, net) != 0)
+	if (inet_pton(af, t, net) != 1)
 		return 0;
-	return prefix_match(hostaddr, net, bits);
+	return prefix_match(hostaddr, net, (unsigned)bits);
 }
 
 int
@@ -624,7 +475,7 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 {
 	unsigned char addr[16];
 	size_t hostlen, a, z;
-	int kind = 0;
+	int af = 0;
 	const char *p;
 
 	if (no_proxy == NULL || host == NULL || host[0] == '\0')
@@ -633,16 +484,18 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 	 * ordinary entry that matches nothing, as in curl */
 	for (a = 0; is_blank((unsigned char)no_proxy[a]); a++)
 		;
-	for (z = strlen(no_proxy); z > a && is_blank((unsigned char)no_proxy[z - 1]); z--)
-		;
-	if (z - a == 1 && no_proxy[a] == '*')
-		return 1;
+	if (no_proxy[a] == '*') {
+		for (z = a + 1; is_blank((unsigned char)no_proxy[z]); z++)
+			;
+		if (no_proxy[z] == '\0')
+			return 1;
+	}
 
 	hostlen = strlen(host);
-	if (parse_ipv6(host, hostlen, addr) == 0)
-		kind = 6;
-	else if (parse_ipv4(host, hostlen, addr) == 0)
-		kind = 4;
+	if (inet_pton(AF_INET6, host, addr) == 1)
+		af = AF_INET6;
+	else if (inet_pton(AF_INET, host, addr) == 1)
+		af = AF_INET;
 	else if (host[hostlen - 1] == '.')
 		hostlen--;
 	if (hostlen == 0)
@@ -657,7 +510,7 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 		tok = p;
 		while (*p != '\0' && *p != ',' && !is_blank((unsigned char)*p))
 			p++;
-		if (entry_match(tok, (size_t)(p - tok), host, hostlen, kind, addr))
+		if (entry_match(tok, (size_t)(p - tok), host, hostlen, af, addr))
 			return 1;
 	}
 	return 0;
@@ -669,36 +522,28 @@ static int
 parse_proxy(struct url *proxy, const char *name, const char *value, char *err, size_t errlen)
 {
 	char tmp[URL_TEXT_MAX + 16];
-	char why[128];
 	struct buf b;
-	const char *sep = scheme_sep(value);
+	const char *why;
 	int port_given;
 
-	if (sep != NULL) {
-		if (!prefix_ci(value, (size_t)(sep - value) + 3, "http://")) {
-			buf_join(err, errlen, name, ": only http:// proxies are supported", NULL);
-			return -1;
-		}
-		buf_init(&b, tmp, sizeof tmp);
-		buf_str(&b, value);
-	} else {
+	buf_init(&b, tmp, sizeof tmp);
+	if (scheme_sep(value) == NULL) {
 		/* "proxy:3128" is taken as http://proxy:3128, as curl does */
-		buf_init(&b, tmp, sizeof tmp);
 		buf_str(&b, "http://");
-		buf_str(&b, value);
+	} else if (strncasecmp(value, "http://", 7) != 0) {
+		buf_join(err, errlen, name, ": only http:// proxies are supported", NULL);
+		return -1;
 	}
+	buf_str(&b, value);
 	if (b.overflow) {
 		buf_join(err, errlen, name, ": proxy URL too long", NULL);
 		return -1;
 	}
-	if (parse(proxy, tmp, &port_given, why, sizeof why) != 0) {
+	if ((why = parse(proxy, tmp, &port_given)) == NULL && strcmp(proxy->path, "/") != 0)
+		why = "a path is not allowed";
+	if (why != NULL) {
 		memset(proxy, 0, sizeof *proxy);
 		buf_join(err, errlen, name, ": invalid proxy URL: ", why);
-		return -1;
-	}
-	if (strcmp(proxy->path, "/") != 0) {
-		memset(proxy, 0, sizeof *proxy);
-		buf_join(err, errlen, name, ": invalid proxy URL: a path is not allowed", NULL);
 		return -1;
 	}
 	if (strchr(proxy->user, ':') != NULL) {
@@ -714,7 +559,7 @@ parse_proxy(struct url *proxy, const char *name, const char *value, char *err, s
 	return 0;
 }
 
-const char *const url_proxy_vars[URL_PROXY_VARS] = {
+const char url_proxy_vars[URL_PROXY_VARS][12] = {
 	"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"
 };
 
@@ -722,11 +567,9 @@ const char *const url_proxy_vars[URL_PROXY_VARS] = {
 static const char *
 bypassed_by(const struct url_env *env, const char *host)
 {
-	const char *np = env->value[URL_ENV_no_proxy];
-	size_t i = np != NULL ? URL_ENV_no_proxy : URL_ENV_NO_PROXY;
+	size_t i = env->value[URL_ENV_no_proxy] != NULL ? URL_ENV_no_proxy : URL_ENV_NO_PROXY;
 
-	np = env->value[i];
-	return np != NULL && url_no_proxy_match(np, host) ? url_proxy_vars[i] : NULL;
+	return url_no_proxy_match(env->value[i], host) ? url_proxy_vars[i] : NULL;
 }
 
 int
@@ -747,7 +590,7 @@ url_proxy_for(const struct url *dest, const struct url_env *env, const char *con
 		value = env->value[i];
 		name = url_proxy_vars[i];
 	}
-	if (value == NULL && config_proxy != NULL && config_proxy[0] != '\0') {
+	if (value == NULL && config_proxy != NULL) {
 		name = "proxy";
 		value = config_proxy;
 	}
@@ -766,17 +609,23 @@ url_proxy_for(const struct url *dest, const struct url_env *env, const char *con
 }
 
 void
-url_format(struct buf *b, const struct url *u)
+url_host_port(struct buf *b, const struct url *u, int always_port)
 {
-	buf_str(b, u->scheme == URL_HTTPS ? "https://" : "http://");
 	if (u->host_is_ipv6)
 		buf_char(b, '[');
 	buf_str(b, u->host);
 	if (u->host_is_ipv6)
 		buf_char(b, ']');
-	if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
+	if (always_port || u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
 		buf_char(b, ':');
-		buf_uint(b, u->port, 1);
+		buf_uint(b, u->port, 0);
 	}
+}
+
+void
+url_format(struct buf *b, const struct url *u)
+{
+	buf_str(b, u->scheme == URL_HTTPS ? "https://" : "http://");
+	url_host_port(b, u, 0);
 	buf_str(b, u->path);
 }

@@ -19,9 +19,9 @@ enum url_scheme { URL_HTTP, URL_HTTPS };
 
 struct url {
 	enum url_scheme scheme;
-	char host[URL_HOST_MAX + 1];   /* lowercased; IPv6 literal without brackets */
 	int host_is_ipv6;              /* host came in [brackets] */
 	uint16_t port;                 /* explicit, or 80 / 443 by scheme */
+	char host[URL_HOST_MAX + 1];   /* lowercased; IPv6 literal without brackets */
 	char path[URL_PATH_MAX + 1];   /* path + query, "/" when empty; no fragment */
 	char user[URL_USER_MAX + 1];   /* userinfo, percent-decoded; "" when none */
 	char pass[URL_USER_MAX + 1];
@@ -41,6 +41,10 @@ int url_parse(struct url *u, const char *s, char *err, size_t errlen);
 
 /* Appends u as scheme://host[:port]/path, without userinfo (for logs and show). */
 void url_format(struct buf *b, const struct url *u);
+
+/* Appends u's host ("[v6]" for an IPv6 literal), then ":port" when always_port
+ * is set or the port is not the scheme's default (Host headers, CONNECT). */
+void url_host_port(struct buf *b, const struct url *u, int always_port);
 
 /* 1 if u->host is a localhost name ("localhost", "*.localhost": net_is_localhost,
  * which net_connect never asks DNS about), in 127.0.0.0/8, ::1, or
@@ -75,7 +79,7 @@ enum {
 	URL_ENV_https_proxy, URL_ENV_HTTPS_PROXY, URL_ENV_all_proxy, URL_ENV_ALL_PROXY,
 	URL_ENV_no_proxy, URL_ENV_NO_PROXY, URL_PROXY_VARS
 };
-extern const char *const url_proxy_vars[URL_PROXY_VARS];   /* their names */
+extern const char url_proxy_vars[URL_PROXY_VARS][12];   /* their names */
 
 struct url_env {
 	const char *value[URL_PROXY_VARS];   /* getenv(url_proxy_vars[i]); NULL when unset */
