@@ -78,9 +78,6 @@ enum text_kind {
 	TEXT_NAME       /* [A-Za-z0-9_.+-]{1,64} */
 };
 
-static const char name_grammar[] = "expected 1 to 64 of A-Z a-z 0-9 _ . + -";
-static const char nul_refused[] = "contains a NUL character (\\u0000)";
-
 /* ---- small helpers ---- */
 
 /* 1 if s[0..n) has 1..max bytes, each alphanumeric or in `extra`. */
@@ -102,7 +99,8 @@ static const char *
 text_fault(const char *s, size_t n, enum text_kind kind)
 {
 	if (kind == TEXT_NAME)
-		return charset_ok(s, n, CFG_NAME_MAX, "_.+-") ? NULL : name_grammar;
+		return charset_ok(s, n, CFG_NAME_MAX, "_.+-") ? NULL :
+		    "expected 1 to 64 of A-Z a-z 0-9 _ . + -";
 	if (n == 0 && kind != TEXT_OPTIONAL)
 		return "must not be empty";
 	for (size_t i = 0; i < n; i++) {
@@ -208,6 +206,13 @@ decode(const char *s, size_t n, char *out, size_t cap)
 	return (long)o;
 }
 
+/* decode over the text of token t. */
+static long
+decode_tok(const struct ctx *x, int t, char *out, size_t cap)
+{
+	return decode(x->js + x->tok[t].start, tok_len(x, t), out, cap);
+}
+
 /* ---- messages ---- */
 
 /* Appends token k's text, the key of the value checked next, to the key path;
@@ -284,11 +289,11 @@ get_str(struct ctx *x, int t, size_t max)
 
 	if (x->tok[t].type != JSMN_STRING)
 		return fail(x, "expected a string");
-	n = decode(x->js + x->tok[t].start, tok_len(x, t), decoded, max + 1);
+	n = decode_tok(x, t, decoded, max + 1);
 	if (n == -1)
 		return fail_n(x, "longer than ", max, " bytes");
 	if (n == -2)
-		return fail(x, nul_refused);
+		return fail(x, "contains a NUL character (\\u0000)");
 	return n;
 }
 
@@ -601,15 +606,15 @@ need_object(struct ctx *x, int t)
 
 /* 1 if key is already in object `scope`; else records it as entry n_features. */
 static int
-feat_seen(const struct ctx *x, size_t scope, const char *key, size_t klen)
+feat_seen(const struct ctx *x, size_t scope, const char *key)
 {
 	const struct cfg *c = x->c;
 	uint32_t *feat_slot = x->feat_slot;
 	uint32_t h = (uint32_t)scope;
 
 	/* FNV-1a's steps over the key, from the scope instead of FNV's offset basis. */
-	for (size_t i = 0; i < klen; i++)
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	for (const char *p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
 
 	for (uint32_t i = h & (FEAT_SLOTS - 1);; i = (i + 1) & (FEAT_SLOTS - 1)) {
 		uint32_t e = feat_slot[i];
@@ -621,7 +626,7 @@ feat_seen(const struct ctx *x, size_t scope, const char *key, size_t klen)
 		}
 		e--;
 		o = c->features[e & 0xffff].key;
-		if ((e >> 16) == scope && strlen(o) == klen && memcmp(o, key, klen) == 0)
+		if ((e >> 16) == scope && strcmp(o, key) == 0)
 			return 1;
 	}
 }
@@ -645,9 +650,10 @@ walk_features(struct ctx *x, int t, unsigned depth)
 		size_t klen = tok_len(x, k), saved = path_push(x, k);
 		struct cfg_feature *f;
 
+		x->js[x->tok[k].end] = '\0';
 		if (!charset_ok(key, klen, CFG_NAME_MAX, "_.-"))
 			return fail(x, "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -");
-		if (feat_seen(x, first, key, klen))
+		if (feat_seen(x, first, key))
 			return fail(x, "duplicate key");
 		if (depth > CFG_MAX_FEAT_DEPTH)
 			return fail(x, "nested deeper than 8 levels");
@@ -664,7 +670,6 @@ walk_features(struct ctx *x, int t, unsigned depth)
 			f->kind = b == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
 		f->depth = (uint8_t)depth;
 		f->key = key;
-		x->js[x->tok[k].end] = '\0';
 		c->n_features++;
 		if (f->kind == CFG_FEATURE_OBJECT && walk_features(x, v, depth + 1) < 0)
 			return -1;
@@ -722,16 +727,15 @@ put_header(struct ctx *x, int k, size_t *total)
 		goto invalid;
 	line[klen] = ':';
 	line[klen + 1] = ' ';
-	vlen = decode(x->js + vt->start, tok_len(x, k + 1), line + klen + 2,
+	vlen = decode_tok(x, k + 1, line + klen + 2,
 	    (size_t)(vt->end - kt->start) - klen - 1);
 	if (vlen == -2)
-		return fail(x, nul_refused);
+		return fail(x, "contains a NUL character (\\u0000)");
 	switch (vlen >= 0 ? http_header_check(line, &reserved) : HTTP_HEADER_INVALID) {
 	case HTTP_HEADER_OK:
 		break;
 	case HTTP_HEADER_RESERVED:
-		fail_prefix(x);
-		buf_str(x->e, "the ");
+		fail(x, "the ");
 		buf_str(x->e, reserved);
 		buf_str(x->e, " header is anontel's to write (refused)");
 		return -1;
@@ -805,7 +809,7 @@ walk_object(struct ctx *x, int t, const struct field *f, size_t nf)
 		size_t saved, i = nf;
 
 		/* Keys are matched decoded; one too long for name is no field's. */
-		if (decode(x->js + x->tok[k].start, tok_len(x, k), name, sizeof name) >= 0)
+		if (decode_tok(x, k, name, sizeof name) >= 0)
 			for (i = 0; i < nf && strcmp(f[i].name, name) != 0; i++)
 				;
 		saved = path_push(x, k);
@@ -1006,21 +1010,9 @@ outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t 
 	return set_text(x, v, n, dst, kind);
 }
 
-/* Variable `name` into dst[cap] through outside_value: 1 when it is set, 0 when
- * not, -1 when it is refused. */
-static int
-env_setting(struct ctx *x, const char *name, char *dst, size_t cap, enum text_kind kind)
-{
-	const char *v = env_value(name);
-
-	if (v == NULL)
-		return 0;
-	return outside_value(x, name, v, dst, cap, kind) < 0 ? -1 : 1;
-}
-
-/* The message's inputs from the environment, for a run without a config file:
- * ANONTEL_SERVICE, ANONTEL_SERVICE_VERSION, ANONTEL_FORMAT, ANONTEL_FEATURES_FILE,
- * and the request's ANONTEL_HEADERS_FILE. */
+/* The message's inputs from the environment, for a run without a config file,
+ * after ANONTEL_SERVICE and ANONTEL_SERVICE_VERSION: ANONTEL_FORMAT,
+ * ANONTEL_FEATURES_FILE, and the request's ANONTEL_HEADERS_FILE. */
 static int
 env_inputs(struct ctx *x)
 {
@@ -1028,10 +1020,6 @@ env_inputs(struct ctx *x)
 	const char *v = env_value("ANONTEL_FORMAT");
 	int format;
 
-	if (env_setting(x, "ANONTEL_SERVICE", c->service, sizeof c->service, TEXT_NAME) < 0 ||
-	    env_setting(x, "ANONTEL_SERVICE_VERSION", c->service_version,
-	    sizeof c->service_version, TEXT_NAME) < 0)
-		return -1;
 	if (v != NULL) {
 		x->where = "ANONTEL_FORMAT";
 		if ((format = choice(x, v, msg_format_name)) < 0)
@@ -1048,18 +1036,32 @@ env_inputs(struct ctx *x)
 static int
 outside(struct ctx *x, const struct cfg_flags *flags)
 {
+	/* The settings variables give, in the order they are read: each into the
+	 * member of struct cfg at `at`, of `size` bytes. */
+	static const struct {
+		const char *name;
+		uint16_t at, size;
+		uint8_t kind;       /* enum text_kind */
+	} vars[] = {
+		{ "ANONTEL_ENDPOINT", offsetof(struct cfg, endpoint), CFG_URL_MAX + 1, TEXT_URL },
+		{ "ANONTEL_STATE_DIR", offsetof(struct cfg, state_dir), CFG_PATH_MAX, TEXT_ABSOLUTE },
+		{ "ANONTEL_ID", offsetof(struct cfg, fixed_id), CFG_ID_MAX + 1, TEXT_ANY },
+		{ "SSL_CERT_FILE", offsetof(struct cfg, ca_file), CFG_PATH_MAX, TEXT_ANY },
+		{ "ANONTEL_SERVICE", offsetof(struct cfg, service), CFG_NAME_MAX + 1, TEXT_NAME },
+		{ "ANONTEL_SERVICE_VERSION", offsetof(struct cfg, service_version),
+		  CFG_NAME_MAX + 1, TEXT_NAME },
+	};
 	struct cfg *c = x->c;
-	int r;
 
-	if (env_setting(x, "ANONTEL_ENDPOINT", c->endpoint, sizeof c->endpoint, TEXT_URL) < 0 ||
-	    env_setting(x, "ANONTEL_STATE_DIR", c->state_dir, sizeof c->state_dir,
-	    TEXT_ABSOLUTE) < 0 ||
-	    env_setting(x, "ANONTEL_ID", c->fixed_id, sizeof c->fixed_id, TEXT_ANY) < 0)
-		return -1;
 	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
-	if ((r = env_setting(x, "SSL_CERT_FILE", c->ca_file, sizeof c->ca_file, TEXT_ANY)) < 0)
-		return -1;
-	if (r > 0)
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const char *v = env_value(vars[i].name);
+
+		if (v != NULL && outside_value(x, vars[i].name, v, (char *)c + vars[i].at,
+		    vars[i].size, (enum text_kind)vars[i].kind) < 0)
+			return -1;
+	}
+	if (env_value("SSL_CERT_FILE") != NULL)
 		c->ca_file_from = "SSL_CERT_FILE";
 	if (env_inputs(x) < 0)
 		return -1;
