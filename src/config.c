@@ -58,7 +58,7 @@ struct ctx {
 	int ntok;
 	int file_enabled;       /* the config file's "enabled"; -1: not in it */
 	size_t leaves;          /* booleans in enabledFeatures */
-	size_t plen;
+	size_t plen;            /* the length of path */
 	char path[640];         /* the key path of the value being checked */
 };
 
@@ -383,25 +383,14 @@ put_choices(struct buf *e, const char *(*name)(unsigned))
 	}
 }
 
-/* The index of s in a module's table, or -1 when it is not there. */
-static int
-choose(const char *(*name)(unsigned), const char *s)
-{
-	for (unsigned i = 0; name(i) != NULL; i++)
-		if (strcmp(s, name(i)) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* The index of s in a module's table; anything else is refused with the table's
  * names. */
 static int
 choice(struct ctx *x, const char *s, const char *(*name)(unsigned))
 {
-	int v = choose(name, s);
-
-	if (v >= 0)
-		return v;
+	for (unsigned i = 0; name(i) != NULL; i++)
+		if (strcmp(s, name(i)) == 0)
+			return (int)i;
 	fail_prefix(x);
 	put_choices(x->e, name);
 	return -1;
@@ -650,7 +639,7 @@ walk_features(struct ctx *x, int t, unsigned depth)
 		size_t klen = tok_len(x, k), saved = path_push(x, k);
 		struct cfg_feature *f;
 
-		x->js[x->tok[k].end] = '\0';
+		x->js[x->tok[k].end] = '\0';     /* feat_seen compares whole keys */
 		if (!charset_ok(key, klen, CFG_NAME_MAX, "_.-"))
 			return fail(x, "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -");
 		if (feat_seen(x, first, key))
@@ -909,7 +898,8 @@ read_env_file(struct ctx *x, const char *var, handler top, const char **from)
 int
 cfg_env_says_off(const char *v)
 {
-	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strncasecmp(v, "false", sizeof "false") != 0;
+	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 &&
+	    strncasecmp(v, "false", sizeof "false") != 0;
 }
 
 enum cfg_rule
