@@ -114,12 +114,10 @@ text_fault(const char *s, size_t n, enum text_kind kind)
 	return NULL;
 }
 
-/* The value of a variable, NULL when unset or empty (empty means unset). */
+/* A variable's value v (getenv's), or NULL when it is empty: empty means unset. */
 static const char *
-env_value(const char *name)
+nonempty(const char *v)
 {
-	const char *v = getenv(name);
-
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
@@ -877,15 +875,13 @@ read_json(struct ctx *x, const char *path, int optional, int shared, handler top
 	return top(x, 0) < 0 ? -1 : 1;
 }
 
-/* A JSON file named by variable `var` (ANONTEL_FEATURES_FILE, ANONTEL_HEADERS_FILE),
- * read after the config file and run through top. *from names the file (the
- * variable's value) once it is read. */
+/* The JSON file a variable names (ANONTEL_FEATURES_FILE, ANONTEL_HEADERS_FILE),
+ * path its value (getenv's), read after the config file and run through top.
+ * *from names the file once it is read. */
 static int
-read_env_file(struct ctx *x, const char *var, handler top, const char **from)
+read_env_file(struct ctx *x, const char *path, handler top, const char **from)
 {
-	const char *path = env_value(var);
-
-	if (path == NULL)
+	if (nonempty(path) == NULL)
 		return 0;
 	if (read_json(x, path, 0, 1, top) < 0)
 		return -1;
@@ -987,7 +983,8 @@ cfg_header_names(const struct cfg *c, struct buf *b)
 }
 
 /* A setting from the environment or a flag, v, into dst[cap]: what text_fault
- * takes as `kind`, shorter than cap. Refused as "NAME: why". */
+ * takes as `kind`, shorter than cap. Returns 1, or -1 when it is refused
+ * ("NAME: why"). */
 static int
 outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t cap,
     enum text_kind kind)
@@ -997,19 +994,33 @@ outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t 
 	x->where = name;
 	if (n >= cap && kind != TEXT_NAME)      /* a name's grammar says its length */
 		return fail_n(x, "longer than ", cap - 1, " bytes");
-	return set_text(x, v, n, dst, kind);
+	return set_text(x, v, n, dst, kind) < 0 ? -1 : 1;
 }
 
-/* The message's inputs from the environment, for a run without a config file,
- * after ANONTEL_SERVICE and ANONTEL_SERVICE_VERSION: ANONTEL_FORMAT,
- * ANONTEL_FEATURES_FILE, and the request's ANONTEL_HEADERS_FILE. */
+/* Variable `name`, whose value is v (getenv's), into dst[cap] through
+ * outside_value unless it is unset or empty: 1 when it was set, else 0, or -1. */
+static int
+env_setting(struct ctx *x, const char *name, const char *v, char *dst, size_t cap,
+    enum text_kind kind)
+{
+	return nonempty(v) != NULL ? outside_value(x, name, v, dst, cap, kind) : 0;
+}
+
+/* The message's inputs from the environment, for a run without a config file:
+ * ANONTEL_SERVICE, ANONTEL_SERVICE_VERSION, ANONTEL_FORMAT, ANONTEL_FEATURES_FILE,
+ * and the request's ANONTEL_HEADERS_FILE. */
 static int
 env_inputs(struct ctx *x)
 {
 	struct cfg *c = x->c;
-	const char *v = env_value("ANONTEL_FORMAT");
+	const char *v = nonempty(getenv("ANONTEL_FORMAT"));
 	int format;
 
+	if (env_setting(x, "ANONTEL_SERVICE", getenv("ANONTEL_SERVICE"), c->service,
+	    sizeof c->service, TEXT_NAME) < 0 ||
+	    env_setting(x, "ANONTEL_SERVICE_VERSION", getenv("ANONTEL_SERVICE_VERSION"),
+	    c->service_version, sizeof c->service_version, TEXT_NAME) < 0)
+		return -1;
 	if (v != NULL) {
 		x->where = "ANONTEL_FORMAT";
 		if ((format = choice(x, v, msg_format_name)) < 0)
@@ -1017,41 +1028,32 @@ env_inputs(struct ctx *x)
 		c->format = (enum cfg_format)format;
 	}
 	/* Each file replaces what the config file said. */
-	if (read_env_file(x, "ANONTEL_FEATURES_FILE", h_features, &c->features_from) < 0)
+	if (read_env_file(x, getenv("ANONTEL_FEATURES_FILE"), h_features,
+	    &c->features_from) < 0)
 		return -1;
-	return read_env_file(x, "ANONTEL_HEADERS_FILE", h_headers, &c->headers_from);
+	return read_env_file(x, getenv("ANONTEL_HEADERS_FILE"), h_headers, &c->headers_from);
 }
 
 /* Environment over the file (empty means unset), flags over both. */
 static int
 outside(struct ctx *x, const struct cfg_flags *flags)
 {
-	/* The settings variables give, in the order they are read: each into the
-	 * member of struct cfg at `at`, of `size` bytes. */
-	static const struct {
-		const char *name;
-		uint16_t at, size;
-		uint8_t kind;       /* enum text_kind */
-	} vars[] = {
-		{ "ANONTEL_ENDPOINT", offsetof(struct cfg, endpoint), CFG_URL_MAX + 1, TEXT_URL },
-		{ "ANONTEL_STATE_DIR", offsetof(struct cfg, state_dir), CFG_PATH_MAX, TEXT_ABSOLUTE },
-		{ "ANONTEL_ID", offsetof(struct cfg, fixed_id), CFG_ID_MAX + 1, TEXT_ANY },
-		{ "SSL_CERT_FILE", offsetof(struct cfg, ca_file), CFG_PATH_MAX, TEXT_ANY },
-		{ "ANONTEL_SERVICE", offsetof(struct cfg, service), CFG_NAME_MAX + 1, TEXT_NAME },
-		{ "ANONTEL_SERVICE_VERSION", offsetof(struct cfg, service_version),
-		  CFG_NAME_MAX + 1, TEXT_NAME },
-	};
 	struct cfg *c = x->c;
+	int r;
 
+	if (env_setting(x, "ANONTEL_ENDPOINT", getenv("ANONTEL_ENDPOINT"), c->endpoint,
+	    sizeof c->endpoint, TEXT_URL) < 0 ||
+	    env_setting(x, "ANONTEL_STATE_DIR", getenv("ANONTEL_STATE_DIR"), c->state_dir,
+	    sizeof c->state_dir, TEXT_ABSOLUTE) < 0 ||
+	    env_setting(x, "ANONTEL_ID", getenv("ANONTEL_ID"), c->fixed_id, sizeof c->fixed_id,
+	    TEXT_ANY) < 0)
+		return -1;
 	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
-	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-		const char *v = env_value(vars[i].name);
-
-		if (v != NULL && outside_value(x, vars[i].name, v, (char *)c + vars[i].at,
-		    vars[i].size, (enum text_kind)vars[i].kind) < 0)
-			return -1;
-	}
-	if (env_value("SSL_CERT_FILE") != NULL)
+	r = env_setting(x, "SSL_CERT_FILE", getenv("SSL_CERT_FILE"), c->ca_file,
+	    sizeof c->ca_file, TEXT_ANY);
+	if (r < 0)
+		return -1;
+	if (r > 0)
 		c->ca_file_from = "SSL_CERT_FILE";
 	if (env_inputs(x) < 0)
 		return -1;
@@ -1100,7 +1102,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 			return fail(&x, "must not be empty");
 		path = flags->config;
 		src = CFG_FILE_FLAG;
-	} else if ((path = env_value("ANONTEL_CONFIG")) != NULL) {
+	} else if ((path = nonempty(getenv("ANONTEL_CONFIG"))) != NULL) {
 		src = CFG_FILE_ENV;
 	} else {
 		path = DEFAULT_CONFIG;
