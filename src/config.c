@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ascii.h"
 #include "buf.h"
@@ -16,6 +14,7 @@
 #include "id.h"
 #include "json.h"
 #include "message.h"
+#include "trust.h"
 
 /* Parent links make jsmn's ',' and '}' O(depth) instead of a backward scan. */
 #define JSMN_STATIC
@@ -25,6 +24,7 @@
 #ifndef ANONTEL_VERSION
 #define ANONTEL_VERSION "unknown"
 #endif
+_Static_assert(sizeof ANONTEL_VERSION <= CFG_NAME_MAX + 1, "ANONTEL_VERSION is too long");
 
 #define DEFAULT_CONFIG "/etc/anontel/config.json"
 
@@ -44,18 +44,22 @@ struct work {
 };
 _Static_assert(sizeof(struct work) <= CFG_SCRATCH_SIZE, "CFG_SCRATCH_SIZE is too small");
 
+/* One cfg_load call: what it fills, where its message goes, and what is being
+ * read: a file and the value in it being checked, a variable or a flag. */
 struct ctx {
 	struct cfg *c;
-	const char *file;       /* the file js came from, for messages */
-	char *js;               /* its text, inside c->text */
-	const jsmntok_t *tok;   /* jsmn's tokens of js */
-	uint32_t *feat_slot;    /* the hash set of feature keys */
-	int ntok;
 	struct buf *e;
+	jsmntok_t *tok;         /* the work's tokens, of js */
+	uint32_t *feat_slot;    /* the work's hash set of feature keys */
+	size_t used;            /* bytes of c->text the files read so far take */
+	const char *where;      /* what messages name first: the file js came from,
+	                         * or the variable or flag being read */
+	char *js;               /* the file's text, inside c->text */
+	int ntok;
+	int file_enabled;       /* the config file's "enabled"; -1: not in it */
+	size_t leaves;          /* booleans in enabledFeatures */
+	size_t plen;            /* the length of path */
 	char path[640];         /* the key path of the value being checked */
-	size_t plen;
-	int file_enabled;       /* -1: not in the file */
-	size_t leaves;
 };
 
 typedef int (*handler)(struct ctx *x, int t);
@@ -63,6 +67,15 @@ typedef int (*handler)(struct ctx *x, int t);
 struct field {
 	const char *name;
 	handler fn;
+};
+
+/* What a text setting may hold, from the file or from outside (text_fault). */
+enum text_kind {
+	TEXT_ANY,       /* non-empty, no control characters */
+	TEXT_OPTIONAL,  /* the same, or empty */
+	TEXT_ABSOLUTE,  /* TEXT_ANY starting with '/' */
+	TEXT_URL,       /* TEXT_ANY without spaces */
+	TEXT_NAME       /* [A-Za-z0-9_.+-]{1,64} */
 };
 
 /* ---- small helpers ---- */
@@ -81,22 +94,38 @@ charset_ok(const char *s, size_t n, size_t max, const char *extra)
 	return 1;
 }
 
-static int
-has_control(const char *s, size_t n, int space_too)
+/* Why s[0..n) is not a text setting of this kind, or NULL when it is one. */
+static const char *
+text_fault(const char *s, size_t n, enum text_kind kind)
 {
+	if (kind == TEXT_NAME)
+		return charset_ok(s, n, CFG_NAME_MAX, "_.+-") ? NULL :
+		    "expected 1 to 64 of A-Z a-z 0-9 _ . + -";
+	if (n == 0 && kind != TEXT_OPTIONAL)
+		return "must not be empty";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7F || (space_too && c == ' '))
-			return 1;
+		if (c < 0x20 || c == 0x7F || (c == ' ' && kind == TEXT_URL))
+			return kind == TEXT_URL ? "must not contain spaces or control characters"
+			                        : "must not contain control characters";
 	}
-	return 0;
+	if (kind == TEXT_ABSOLUTE && s[0] != '/')
+		return "expected an absolute path";
+	return NULL;
 }
 
-static void
-copy_str(char *dst, const char *s, size_t n)
+/* A variable's value v (getenv's), or NULL when it is empty: empty means unset. */
+static const char *
+nonempty(const char *v)
 {
-	memcpy(dst, s, n);
-	dst[n] = '\0';
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* The length of token t's text. */
+static size_t
+tok_len(const struct ctx *x, int t)
+{
+	return (size_t)(x->tok[t].end - x->tok[t].start);
 }
 
 /* Index of the first token after the subtree rooted at t. */
@@ -112,26 +141,6 @@ skip(const struct ctx *x, int t)
 	return t;
 }
 
-static void
-put_utf8(char *out, size_t *o, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[(*o)++] = (char)cp;
-	} else if (cp < 0x800) {
-		out[(*o)++] = (char)(0xC0 | (cp >> 6));
-		out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		out[(*o)++] = (char)(0xE0 | (cp >> 12));
-		out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-	} else {
-		out[(*o)++] = (char)(0xF0 | (cp >> 18));
-		out[(*o)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-	}
-}
-
 static unsigned long
 hex4(const char *s)
 {
@@ -142,66 +151,81 @@ hex4(const char *s)
 	return v;
 }
 
+/* The code point of the escape after the backslash at s[*i], *i moved past it. */
+static unsigned long
+unescape(const char *s, size_t n, size_t *i)
+{
+	static const char controls[] = "b\bf\fn\nr\rt\t";  /* letter, then its byte */
+	unsigned long cp = (unsigned char)s[*i + 1];
+	const char *m;
+
+	*i += 2;
+	if (cp != 'u')      /* validated: one of " \ / b f n r t */
+		return (m = strchr(controls, (int)cp)) != NULL ? (unsigned char)m[1] : cp;
+	cp = hex4(s + *i);
+	*i += 4;
+	if (cp >= 0xD800 && cp <= 0xDBFF && *i + 6 <= n) {
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + *i + 2) - 0xDC00);
+		*i += 6;
+	}
+	return cp;
+}
+
 /*
  * Decodes the body of a JSON string that json_validate accepted (so every escape
  * is well formed and surrogates are paired) into out[0..cap), NUL-terminated.
- * Returns 0, -1 if more than cap - 1 bytes, -2 if it contains U+0000.
+ * Returns its length, -1 if more than cap - 1 bytes, -2 if it contains U+0000.
  */
-static int
-decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen)
+static long
+decode(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t o = 0;
+	static const unsigned char lead[] = { 0, 0, 0xC0, 0xE0, 0xF0 };  /* by length */
+	size_t o = 0, len;
 
-	for (size_t i = 0; i < n;) {
-		unsigned long cp;
+	for (size_t i = 0; i < n; o += len) {
+		unsigned long cp = (unsigned char)s[i];
 
-		if (s[i] != '\\') {
-			if (o + 1 >= cap)
-				return -1;
-			out[o++] = s[i++];
-			continue;
+		len = 1;        /* a byte as it is, UTF-8 or not */
+		if (cp == '\\') {
+			cp = unescape(s, n, &i);
+			if (cp == 0)
+				return -2;
+			len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		} else {
+			i++;
 		}
-		switch (s[i + 1]) {
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
-		case 'u':
-			cp = hex4(s + i + 2);
-			if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n) {
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + i + 8) - 0xDC00);
-				i += 6;
-			}
-			i += 4;
-			break;
-		default: cp = (unsigned char)s[i + 1]; break;
-		}
-		i += 2;
-		if (cp == 0)
-			return -2;
-		if (o + (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4) >= cap)
+		if (o + len >= cap)
 			return -1;
-		put_utf8(out, &o, cp);
+		for (size_t k = len - 1; k > 0; k--, cp >>= 6)
+			out[o + k] = (char)(0x80 | (cp & 0x3F));
+		out[o] = (char)(lead[len] | cp);
 	}
 	out[o] = '\0';
-	*outlen = o;
-	return 0;
+	return (long)o;
+}
+
+/* decode over the text of token t. */
+static long
+decode_tok(const struct ctx *x, int t, char *out, size_t cap)
+{
+	return decode(x->js + x->tok[t].start, tok_len(x, t), out, cap);
 }
 
 /* ---- messages ---- */
 
+/* Appends token k's text, the key of the value checked next, to the key path;
+ * returns the path's length before, for path_pop. */
 static size_t
-path_push(struct ctx *x, const char *key, size_t n)
+path_push(struct ctx *x, int k)
 {
-	size_t saved = x->plen;
+	size_t saved = x->plen, n = tok_len(x, k);
 	struct buf b;
 
 	/* A buf over the path's tail: a long path is cut, never overrun. */
 	buf_init(&b, x->path + x->plen, sizeof x->path - x->plen);
 	if (x->plen > 0)
 		buf_char(&b, '.');
-	buf_add(&b, key, n > 64 ? 64 : n);
+	buf_add(&b, x->js + x->tok[k].start, n > 64 ? 64 : n);
 	if (n > 64)
 		buf_str(&b, "...");
 	x->plen += b.len;
@@ -215,11 +239,21 @@ path_pop(struct ctx *x, size_t saved)
 	x->path[saved] = '\0';
 }
 
-/* "FILE: key.path: " */
+/* Appends a, v in decimal, then z ("longer than 64 bytes"). Returns -1. */
+static int
+put_num(struct buf *e, const char *a, uint64_t v, const char *z)
+{
+	buf_str(e, a);
+	buf_uint(e, v, 0);
+	buf_str(e, z);
+	return -1;
+}
+
+/* "WHERE: key.path: " (no key path outside a file). */
 static void
 fail_prefix(struct ctx *x)
 {
-	buf_str(x->e, x->file);
+	buf_str(x->e, x->where);
 	buf_str(x->e, ": ");
 	if (x->plen > 0) {
 		buf_add(x->e, x->path, x->plen);
@@ -239,87 +273,134 @@ static int
 fail_n(struct ctx *x, const char *a, uint64_t v, const char *z)
 {
 	fail_prefix(x);
-	buf_str(x->e, a);
-	buf_uint(x->e, v, 0);
-	buf_str(x->e, z);
-	return -1;
+	return put_num(x->e, a, v, z);
 }
 
 /* ---- typed values ---- */
 
-/* The decoded string at token t, at most max bytes, into decoded. */
-static int
-get_str(struct ctx *x, int t, size_t max, const char **s, size_t *n)
+/* The decoded string at token t, at most max (< sizeof decoded) bytes, into
+ * decoded; returns its length or -1. */
+static long
+get_str(struct ctx *x, int t, size_t max)
 {
-	int r;
+	long n;
 
 	if (x->tok[t].type != JSMN_STRING)
 		return fail(x, "expected a string");
-	r = decode(x->js + x->tok[t].start, (size_t)(x->tok[t].end - x->tok[t].start), decoded,
-	    max + 1 < sizeof decoded ? max + 1 : sizeof decoded, n);
-	if (r == -1)
+	n = decode_tok(x, t, decoded, max + 1);
+	if (n == -1)
 		return fail_n(x, "longer than ", max, " bytes");
-	if (r == -2)
+	if (n == -2)
 		return fail(x, "contains a NUL character (\\u0000)");
-	*s = decoded;
-	return 0;
+	return n;
+}
+
+/* 't' or 'f' when token t is true or false, else 0. */
+static int
+bool_at(const struct ctx *x, int t)
+{
+	char c = x->js[x->tok[t].start];
+
+	return x->tok[t].type == JSMN_PRIMITIVE && (c == 't' || c == 'f') ? c : 0;
 }
 
 static int
 get_bool(struct ctx *x, int t, int *v)
 {
-	char c = x->js[x->tok[t].start];
+	int b = bool_at(x, t);
 
-	if (x->tok[t].type != JSMN_PRIMITIVE || (c != 't' && c != 'f'))
+	if (b == 0)
 		return fail(x, "expected true or false");
-	*v = c == 't';
+	*v = b == 't';
+	return 0;
+}
+
+/* s[0..n) into dst when text_fault takes it as `kind`; else why not. */
+static int
+set_text(struct ctx *x, const char *s, size_t n, char *dst, enum text_kind kind)
+{
+	const char *why = text_fault(s, n, kind);
+
+	if (why != NULL)
+		return fail(x, why);
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+/* A string of at most max bytes that text_fault takes as `kind`, into dst. */
+static int
+get_text(struct ctx *x, int t, char *dst, size_t max, enum text_kind kind)
+{
+	long n = get_str(x, t, max);
+
+	return n < 0 ? -1 : set_text(x, decoded, (size_t)n, dst, kind);
+}
+
+/* A string of 1 to max bytes, each alphanumeric or in extra, into dst; else `what`. */
+static int
+get_word(struct ctx *x, int t, char *dst, size_t max, const char *extra, const char *what)
+{
+	long n = get_str(x, t, CFG_PATH_MAX);
+
+	if (n < 0)
+		return -1;
+	if (!charset_ok(decoded, (size_t)n, max, extra))
+		return fail(x, what);
+	memcpy(dst, decoded, (size_t)n + 1);
 	return 0;
 }
 
 static int
 get_name(struct ctx *x, int t, char *dst)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
-		return -1;
-	if (!charset_ok(s, n, CFG_NAME_MAX, "_.+-"))
-		return fail(x, "expected 1 to 64 of A-Z a-z 0-9 _ . + -");
-	copy_str(dst, s, n);
-	return 0;
-}
-
-/* A path: non-empty, no control characters; absolute when asked. */
-static int
-get_path(struct ctx *x, int t, char *dst, int absolute)
-{
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX - 1, &s, &n) < 0)
-		return -1;
-	if (n == 0)
-		return fail(x, "must not be empty");
-	if (has_control(s, n, 0))
-		return fail(x, "must not contain control characters");
-	if (absolute && s[0] != '/')
-		return fail(x, "expected an absolute path");
-	copy_str(dst, s, n);
-	return 0;
+	return get_text(x, t, dst, CFG_PATH_MAX, TEXT_NAME);
 }
 
 static int
 get_duration(struct ctx *x, int t, uint64_t *ms)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
+	if (get_str(x, t, CFG_PATH_MAX) < 0)
 		return -1;
-	if (cfg_parse_duration(s, ms) < 0)
+	if (cfg_parse_duration(decoded, ms) < 0)
 		return fail(x, "invalid duration (a whole number and ms, s, m, h or d; at most 365d)");
 	return 0;
+}
+
+/* Appends the names of a module's table, name(0), name(1), ... up to the first
+ * NULL (msg_format_name, id_scheme_name), as: expected "a", "b" or "c". */
+static void
+put_choices(struct buf *e, const char *(*name)(unsigned))
+{
+	buf_str(e, "expected ");
+	for (unsigned i = 0; name(i) != NULL; i++) {
+		if (i > 0)
+			buf_str(e, name(i + 1) != NULL ? ", " : " or ");
+		buf_char(e, '"');
+		buf_str(e, name(i));
+		buf_char(e, '"');
+	}
+}
+
+/* The index of s in a module's table; anything else is refused with the table's
+ * names. */
+static int
+choice(struct ctx *x, const char *s, const char *(*name)(unsigned))
+{
+	for (unsigned i = 0; name(i) != NULL; i++)
+		if (strcmp(s, name(i)) == 0)
+			return (int)i;
+	fail_prefix(x);
+	put_choices(x->e, name);
+	return -1;
+}
+
+/* The index of the name at token t in a module's table, as choice. */
+static int
+get_choice(struct ctx *x, int t, const char *(*name)(unsigned))
+{
+	if (get_str(x, t, CFG_PATH_MAX) < 0)
+		return -1;
+	return choice(x, decoded, name);
 }
 
 /* ---- the schema ---- */
@@ -353,74 +434,15 @@ h_runtime_version(struct ctx *x, int t)
 static int
 h_endpoint(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_URL_MAX, &s, &n) < 0)
-		return -1;
-	if (n == 0)
-		return fail(x, "must not be empty");
-	if (has_control(s, n, 1))
-		return fail(x, "must not contain spaces or control characters");
-	copy_str(x->c->endpoint, s, n);
-	return 0;
-}
-
-/* Appends the names of a module's table, name(0), name(1), ... up to the first
- * NULL (msg_format_name, id_scheme_name), as: expected "a", "b" or "c". */
-static void
-put_choices(struct buf *e, const char *(*name)(unsigned))
-{
-	unsigned count;
-
-	for (count = 0; name(count) != NULL; count++)
-		;
-	buf_str(e, "expected ");
-	for (unsigned i = 0; i < count; i++) {
-		if (i > 0)
-			buf_str(e, i + 1 < count ? ", " : " or ");
-		buf_char(e, '"');
-		buf_str(e, name(i));
-		buf_char(e, '"');
-	}
-}
-
-/* The index of s in a module's table into *v; -1 when it is not there. */
-static int
-choose(const char *(*name)(unsigned), const char *s, unsigned *v)
-{
-	for (unsigned i = 0; name(i) != NULL; i++) {
-		if (strcmp(s, name(i)) == 0) {
-			*v = i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* A name out of a module's table into *v; anything else is refused with the
- * table's names. */
-static int
-get_choice(struct ctx *x, int t, const char *(*name)(unsigned), unsigned *v)
-{
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
-		return -1;
-	if (choose(name, s, v) == 0)
-		return 0;
-	fail_prefix(x);
-	put_choices(x->e, name);
-	return -1;
+	return get_text(x, t, x->c->endpoint, CFG_URL_MAX, TEXT_URL);
 }
 
 static int
 h_format(struct ctx *x, int t)
 {
-	unsigned v;
+	int v = get_choice(x, t, msg_format_name);
 
-	if (get_choice(x, t, msg_format_name, &v) < 0)
+	if (v < 0)
 		return -1;
 	x->c->format = (enum cfg_format)v;
 	return 0;
@@ -435,9 +457,9 @@ h_envelope(struct ctx *x, int t)
 static int
 h_scheme(struct ctx *x, int t)
 {
-	unsigned v;
+	int v = get_choice(x, t, id_scheme_name);
 
-	if (get_choice(x, t, id_scheme_name, &v) < 0)
+	if (v < 0)
 		return -1;
 	x->c->scheme = (enum cfg_scheme)v;
 	return 0;
@@ -446,47 +468,36 @@ h_scheme(struct ctx *x, int t)
 static int
 h_host(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
-		return -1;
-	if (!charset_ok(s, n, sizeof x->c->id_host - 3, ".:_-"))
-		return fail(x, "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)");
-	copy_str(x->c->id_host, s, n);
-	return 0;
+	return get_word(x, t, x->c->id_host, sizeof x->c->id_host - 3, ".:_-",
+	    "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)");
 }
 
 /* 32 hex digits, or a UUID 8-4-4-4-12; kept as 32 lowercase hex digits. */
 static int
 h_app_id(struct ctx *x, int t)
 {
-	static const char lower[] = "0123456789abcdef";
-	const char *s;
-	size_t n, o = 0;
-	int dashed;
+	long n = get_str(x, t, CFG_PATH_MAX);
+	size_t o = 0;
 
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
+	if (n < 0)
 		return -1;
-	dashed = n == 36;
 	if (n != 32 && n != 36)
 		goto bad;
-	for (size_t i = 0; i < n; i++) {
-		int v;
-		if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
-			if (s[i] != '-')
+	/* The digits are gathered at the front of decoded itself (o <= i). */
+	for (long i = 0; i < n; i++) {
+		if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+			if (decoded[i] != '-')
 				goto bad;
-			continue;
-		}
-		v = ascii_hex_val((unsigned char)s[i]);
-		if (v < 0)
+		} else if (ascii_hex_val((unsigned char)decoded[i]) < 0) {
 			goto bad;
-		x->c->id_app_id[o++] = lower[v];
+		} else {
+			decoded[o++] = (char)ascii_lower((unsigned char)decoded[i]);
+		}
 	}
+	memcpy(x->c->id_app_id, decoded, o);
 	x->c->id_app_id[o] = '\0';
 	return 0;
 bad:
-	x->c->id_app_id[0] = '\0';
 	return fail(x, "expected 32 hex digits or a UUID");
 }
 
@@ -514,36 +525,28 @@ h_timeout(struct ctx *x, int t)
 static int
 h_state_dir(struct ctx *x, int t)
 {
-	return get_path(x, t, x->c->state_dir, 1);
+	return get_text(x, t, x->c->state_dir, CFG_PATH_MAX - 1, TEXT_ABSOLUTE);
 }
 
 static int
 h_ca_file(struct ctx *x, int t)
 {
-	return get_path(x, t, x->c->ca_file, 0);
+	return get_text(x, t, x->c->ca_file, CFG_PATH_MAX - 1, TEXT_ANY);
 }
 
-/* "sha256//" and the canonical base64 of 32 bytes: 43 digits, the last with its
- * two low bits zero, then one '='. */
+/* "sha256//" and the canonical base64 of 32 bytes: the pin the tls module takes. */
 static int
 h_pin(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
+	struct tls_trust trust;
+	long n = get_str(x, t, CFG_PATH_MAX);
 
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
+	if (n < 0)
 		return -1;
-	if (n != 8 + 44 || memcmp(s, "sha256//", 8) != 0 || s[8 + 43] != '=')
-		goto bad;
-	for (size_t i = 8; i < 8 + 43; i++) {
-		int v = ascii_b64_val((unsigned char)s[i]);
-		if (v < 0 || (i == 8 + 42 && (v & 3) != 0))
-			goto bad;
-	}
-	copy_str(x->c->pin, s, n);
+	if (tls_trust_pin(&trust, decoded, NULL, 0) < 0)
+		return fail(x, "expected sha256// and the base64 SHA-256 of a public key (44 characters)");
+	memcpy(x->c->pin, decoded, (size_t)n + 1);
 	return 0;
-bad:
-	return fail(x, "expected sha256// and the base64 SHA-256 of a public key (44 characters)");
 }
 
 static int
@@ -556,48 +559,22 @@ h_tls(struct ctx *x, int t)
 static int
 h_proxy(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_URL_MAX, &s, &n) < 0)
-		return -1;
-	if (has_control(s, n, 0))
-		return fail(x, "must not contain control characters");
-	copy_str(x->c->proxy, s, n);
-	return 0;
+	return get_text(x, t, x->c->proxy, CFG_URL_MAX, TEXT_OPTIONAL);
 }
 
 static int
 h_api_key(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
-		return -1;
-	if (!charset_ok(s, n, sizeof x->c->posthog_api_key - 1, "_-"))
-		return fail(x, "expected 1 to 128 of A-Z a-z 0-9 _ -");
-	copy_str(x->c->posthog_api_key, s, n);
-	return 0;
+	return get_word(x, t, x->c->posthog_api_key, sizeof x->c->posthog_api_key - 1, "_-",
+	    "expected 1 to 128 of A-Z a-z 0-9 _ -");
 }
 
 static int
 h_event(struct ctx *x, int t)
 {
-	const char *s;
-	size_t n;
-
-	if (get_str(x, t, CFG_PATH_MAX, &s, &n) < 0)
-		return -1;
-	if (n < 1 || n > sizeof x->c->posthog_event - 1)
-		goto bad;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
-			goto bad;
-	copy_str(x->c->posthog_event, s, n);
-	return 0;
-bad:
-	return fail(x, "expected 1 to 128 printable ASCII characters");
+	/* Printable ASCII: the alphanumerics and these. */
+	return get_word(x, t, x->c->posthog_event, sizeof x->c->posthog_event - 1,
+	    " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "expected 1 to 128 printable ASCII characters");
 }
 
 static int
@@ -607,33 +584,26 @@ h_posthog(struct ctx *x, int t)
 	return walk_object(x, t, f, sizeof f / sizeof f[0]);
 }
 
-/*
- * enabledFeatures: keys in file order, pre-order. The children of the object at
- * token t have depth `depth`. Keys are checked on their raw text: their grammar
- * has no backslash, so raw text equals the decoded key, and the closing quote
- * can become the key's NUL.
- */
-/* FNV-1a over n bytes, continuing from h (start with FNV_OFFSET). */
-#define FNV_OFFSET 14695981039346656037ULL
-static uint64_t
-fnv1a(uint64_t h, const void *p, size_t n)
+/* The object at token t, or "expected an object". */
+static int
+need_object(struct ctx *x, int t)
 {
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
-	return h;
+	return x->tok[t].type == JSMN_OBJECT ? 0 : fail(x, "expected an object");
 }
 
 /* 1 if key is already in object `scope`; else records it as entry n_features. */
 static int
-feat_seen(const struct ctx *x, size_t scope, const char *key, size_t klen)
+feat_seen(const struct ctx *x, size_t scope, const char *key)
 {
 	const struct cfg *c = x->c;
 	uint32_t *feat_slot = x->feat_slot;
-	uint64_t h = fnv1a(fnv1a(FNV_OFFSET, &scope, sizeof scope), key, klen);
+	uint32_t h = (uint32_t)scope;
 
-	for (uint32_t i = (uint32_t)h & (FEAT_SLOTS - 1);; i = (i + 1) & (FEAT_SLOTS - 1)) {
+	/* FNV-1a's steps over the key, from the scope instead of FNV's offset basis. */
+	for (const char *p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+
+	for (uint32_t i = h & (FEAT_SLOTS - 1);; i = (i + 1) & (FEAT_SLOTS - 1)) {
 		uint32_t e = feat_slot[i];
 		const char *o;
 
@@ -643,11 +613,17 @@ feat_seen(const struct ctx *x, size_t scope, const char *key, size_t klen)
 		}
 		e--;
 		o = c->features[e & 0xffff].key;
-		if ((e >> 16) == scope && strlen(o) == klen && memcmp(o, key, klen) == 0)
+		if ((e >> 16) == scope && strcmp(o, key) == 0)
 			return 1;
 	}
 }
 
+/*
+ * enabledFeatures: keys in file order, pre-order. The children of the object at
+ * token t have depth `depth`. Keys are checked on their raw text: their grammar
+ * has no backslash, so raw text equals the decoded key, and the closing quote
+ * can become the key's NUL.
+ */
 static int
 walk_features(struct ctx *x, int t, unsigned depth)
 {
@@ -656,34 +632,31 @@ walk_features(struct ctx *x, int t, unsigned depth)
 	int k = t + 1;
 
 	for (int m = 0; m < x->tok[t].size; m++) {
-		int v = k + 1;
+		int v = k + 1, b = bool_at(x, v);
 		const char *key = x->js + x->tok[k].start;
-		size_t klen = (size_t)(x->tok[k].end - x->tok[k].start);
-		size_t saved = path_push(x, key, klen);
-		char first_byte = x->js[x->tok[v].start];
+		size_t klen = tok_len(x, k), saved = path_push(x, k);
 		struct cfg_feature *f;
 
+		x->js[x->tok[k].end] = '\0';     /* feat_seen compares whole keys */
 		if (!charset_ok(key, klen, CFG_NAME_MAX, "_.-"))
 			return fail(x, "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -");
-		if (feat_seen(x, first, key, klen))
+		if (feat_seen(x, first, key))
 			return fail(x, "duplicate key");
 		if (depth > CFG_MAX_FEAT_DEPTH)
 			return fail(x, "nested deeper than 8 levels");
 		if (c->n_features >= CFG_MAX_FEATURES)
 			return fail(x, "more than 2048 entries in enabledFeatures");
 		f = &c->features[c->n_features];
-		if (x->tok[v].type == JSMN_OBJECT) {
+		if (x->tok[v].type == JSMN_OBJECT)
 			f->kind = CFG_FEATURE_OBJECT;
-		} else if (x->tok[v].type == JSMN_PRIMITIVE && (first_byte == 't' || first_byte == 'f')) {
-			if (++x->leaves > CFG_MAX_LEAVES)
-				return fail(x, "more than 1024 booleans in enabledFeatures");
-			f->kind = first_byte == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
-		} else {
+		else if (b == 0)
 			return fail(x, "expected true, false or an object");
-		}
+		else if (++x->leaves > CFG_MAX_LEAVES)
+			return fail(x, "more than 1024 booleans in enabledFeatures");
+		else
+			f->kind = b == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
 		f->depth = (uint8_t)depth;
 		f->key = key;
-		x->js[x->tok[k].end] = '\0';
 		c->n_features++;
 		if (f->kind == CFG_FEATURE_OBJECT && walk_features(x, v, depth + 1) < 0)
 			return -1;
@@ -696,9 +669,10 @@ walk_features(struct ctx *x, int t, unsigned depth)
 static int
 h_features(struct ctx *x, int t)
 {
-	if (x->tok[t].type != JSMN_OBJECT)
-		return fail(x, "expected an object");
+	if (need_object(x, t) < 0)
+		return -1;
 	x->c->n_features = 0;       /* ANONTEL_FEATURES_FILE's replace the config's */
+	x->leaves = 0;
 	memset(x->feat_slot, 0, FEAT_SLOTS * sizeof x->feat_slot[0]);
 	return walk_features(x, t, 1);
 }
@@ -728,9 +702,9 @@ put_header(struct ctx *x, int k, size_t *total)
 {
 	const jsmntok_t *kt = &x->tok[k], *vt = &x->tok[k + 1];
 	char *line = x->js + kt->start;
-	size_t klen = (size_t)(kt->end - kt->start), vlen;
+	size_t klen = tok_len(x, k);
 	const char *reserved = NULL;
-	int r;
+	long vlen;
 
 	if (vt->type != JSMN_STRING)
 		return fail(x, "expected a string");
@@ -740,16 +714,15 @@ put_header(struct ctx *x, int k, size_t *total)
 		goto invalid;
 	line[klen] = ':';
 	line[klen + 1] = ' ';
-	r = decode(x->js + vt->start, (size_t)(vt->end - vt->start), line + klen + 2,
-	    (size_t)(vt->end - kt->start) - klen - 1, &vlen);
-	if (r == -2)
+	vlen = decode_tok(x, k + 1, line + klen + 2,
+	    (size_t)(vt->end - kt->start) - klen - 1);
+	if (vlen == -2)
 		return fail(x, "contains a NUL character (\\u0000)");
-	switch (r == 0 ? http_header_check(line, &reserved) : HTTP_HEADER_INVALID) {
+	switch (vlen >= 0 ? http_header_check(line, &reserved) : HTTP_HEADER_INVALID) {
 	case HTTP_HEADER_OK:
 		break;
 	case HTTP_HEADER_RESERVED:
-		fail_prefix(x);
-		buf_str(x->e, "the ");
+		fail(x, "the ");
 		buf_str(x->e, reserved);
 		buf_str(x->e, " header is anontel's to write (refused)");
 		return -1;
@@ -758,7 +731,7 @@ put_header(struct ctx *x, int k, size_t *total)
 	}
 	if (header_seen(x->c, line, x->c->n_headers))
 		return fail(x, "duplicate header (names are case-insensitive)");
-	*total += klen + 2 + vlen + 2;
+	*total += klen + 2 + (size_t)vlen + 2;
 	if (*total > CFG_HEADERS_MAX)
 		return fail_n(x, "the headers take more than ", CFG_HEADERS_MAX, " bytes in all");
 	x->c->headers[x->c->n_headers++] = line;
@@ -776,12 +749,11 @@ h_headers(struct ctx *x, int t)
 	size_t total = 0;
 	int k = t + 1;
 
-	if (x->tok[t].type != JSMN_OBJECT)
-		return fail(x, "expected an object");
+	if (need_object(x, t) < 0)
+		return -1;
 	x->c->n_headers = 0;
 	for (int m = 0; m < x->tok[t].size; m++) {
-		size_t saved = path_push(x, x->js + x->tok[k].start,
-		    (size_t)(x->tok[k].end - x->tok[k].start));
+		size_t saved = path_push(x, k);
 
 		if (put_header(x, k, &total) < 0)
 			return -1;
@@ -817,96 +789,28 @@ walk_object(struct ctx *x, int t, const struct field *f, size_t nf)
 	uint32_t seen = 0;
 	int k = t + 1;
 
-	if (x->tok[t].type != JSMN_OBJECT)
-		return fail(x, "expected an object");
+	if (need_object(x, t) < 0)
+		return -1;
 	for (int m = 0; m < x->tok[t].size; m++) {
 		char name[32];
-		size_t n, saved, i = nf;
-		int v = k + 1;
+		size_t saved, i = nf;
 
-		if (decode(x->js + x->tok[k].start, (size_t)(x->tok[k].end - x->tok[k].start),
-		        name, sizeof name, &n) == 0) {
-			for (i = 0; i < nf; i++)
-				if (strlen(f[i].name) == n && memcmp(f[i].name, name, n) == 0)
-					break;
-		}
-		saved = path_push(x, x->js + x->tok[k].start, (size_t)(x->tok[k].end - x->tok[k].start));
+		/* Keys are matched decoded; one too long for name is no field's. */
+		if (decode_tok(x, k, name, sizeof name) >= 0)
+			for (i = 0; i < nf && strcmp(f[i].name, name) != 0; i++)
+				;
+		saved = path_push(x, k);
 		if (i == nf)
 			return fail(x, "unknown key");
 		if (seen & (UINT32_C(1) << i))
 			return fail(x, "duplicate key");
 		seen |= UINT32_C(1) << i;
-		if (f[i].fn(x, v) < 0)
+		if (f[i].fn(x, k + 1) < 0)
 			return -1;
 		path_pop(x, saved);
-		k = skip(x, v);
+		k = skip(x, k + 1);
 	}
 	return 0;
-}
-
-/* ---- the files ---- */
-
-static void
-fail_errno(struct buf *e, const char *path, const char *what, int errnum)
-{
-	buf_str(e, path);
-	buf_str(e, what);
-	buf_str(e, strerror(errnum));
-}
-
-#define TEXT_ABSENT (-2)
-
-/* Reads path into dst[0..cap) and NUL-terminates it (dst has cap + 1 bytes).
- * Returns its length, TEXT_ABSENT when an optional file is absent, or -1.
- * `shared`: cap is what the config file left of cfg.text, said so when the file
- * is too big. */
-static long
-read_text(const char *path, char *dst, size_t cap, int optional, int shared, struct buf *e)
-{
-	size_t got;
-	int r = file_read(AT_FDCWD, path, 0, dst, cap, &got);
-
-	if (r == FILE_ABSENT && optional)
-		return TEXT_ABSENT;
-	if (r == FILE_TOO_BIG) {
-		buf_str(e, path);
-		buf_str(e, ": larger than ");
-		buf_uint(e, cap, 0);
-		buf_str(e, shared ? " bytes (what the config file leaves of 262144)" : " bytes");
-		return -1;
-	}
-	if (r == FILE_NOT_REGULAR) {
-		buf_str(e, path);
-		buf_str(e, ": not a regular file");
-		return -1;
-	}
-	if (r != FILE_OK) {
-		fail_errno(e, path, ": cannot open: ", r == FILE_ABSENT ? ENOENT : errno);
-		return -1;
-	}
-	dst[got] = '\0';
-	return (long)got;
-}
-
-/* Reads the config file at path into c->text; returns its length, 0 with c->file
- * "" when the default file is absent, or -1. */
-static long
-read_file(struct cfg *c, const char *path, enum cfg_file_source src, struct buf *e)
-{
-	long n;
-
-	if (strlen(path) >= sizeof c->file) {
-		buf_str(e, "config path longer than 4095 bytes");
-		return -1;
-	}
-	n = read_text(path, c->text, CFG_MAX_FILE, src == CFG_FILE_DEFAULT, 0, e);
-	if (n == TEXT_ABSENT)
-		return 0;
-	if (n < 0)
-		return -1;
-	memcpy(c->file, path, strlen(path) + 1);
-	c->file_source = src;
-	return n;
 }
 
 /* The config file's top level: an object of top_fields. */
@@ -918,79 +822,69 @@ h_top(struct ctx *x, int t)
 	return walk_object(x, t, top_fields, sizeof top_fields / sizeof top_fields[0]);
 }
 
+/* ---- the files ---- */
+
 /*
- * Checks js[0..n), the text of `file` inside c->text, with json_validate ("F:L:C:
- * what"), tokenises it into w and runs top on its value. *file_enabled (may be
- * NULL) gets "enabled" from it, -1 when absent.
+ * Reads path into the room left in c->text after x->used bytes, NUL-terminated,
+ * checks it with json_validate ("F:L:C: what"), tokenises it and runs top on its
+ * value. Returns 1, 0 when an optional file is absent, or -1. `shared`: the room
+ * is what the config file left, said so when the file is too big.
  */
 static int
-parse_text(struct cfg *c, const char *file, char *js, size_t n, struct work *w, handler top,
-    struct buf *e, int *file_enabled)
+read_json(struct ctx *x, const char *path, int optional, int shared, handler top)
 {
-	static struct ctx x;
+	size_t room = CFG_MAX_FILE - x->used, n;
+	char *js = x->c->text + x->used;
+	struct buf *e = x->e;
 	struct json_error je;
 	jsmn_parser p;
-	int r;
+	int r = file_read(AT_FDCWD, path, 0, js, room, &n);
 
+	x->where = path;
+	if (r == FILE_ABSENT && optional)
+		return 0;
+	if (r == FILE_TOO_BIG)
+		return fail_n(x, "larger than ", room,
+		    shared ? " bytes (what the config file leaves of 262144)" : " bytes");
+	if (r == FILE_NOT_REGULAR)
+		return fail(x, "not a regular file");
+	if (r != FILE_OK) {
+		fail(x, "cannot open: ");
+		buf_str(e, strerror(r == FILE_ABSENT ? ENOENT : errno));
+		return -1;
+	}
+	js[n] = '\0';
+	/* The next file gets what is left after this one's NUL (none after a file
+	 * that took all the room). */
+	x->used += n + (n < room);
 	if (json_validate(js, n, &je) < 0) {
-		buf_str(e, file);
-		buf_char(e, ':');
-		buf_uint(e, je.line, 0);
-		buf_char(e, ':');
-		buf_uint(e, je.col, 0);
-		buf_str(e, ": ");
+		buf_str(e, path);
+		put_num(e, ":", je.line, ":");
+		put_num(e, "", je.col, ": ");
 		buf_str(e, je.what);
 		return -1;
 	}
 	jsmn_init(&p);
-	r = jsmn_parse(&p, js, n, w->tok, CFG_MAX_TOKENS);
-	if (r < 0) {
-		buf_str(e, file);
-		if (r == JSMN_ERROR_NOMEM) {
-			buf_str(e, ": more than ");
-			buf_uint(e, CFG_MAX_TOKENS, 0);
-			buf_str(e, " JSON values");
-		} else {
-			buf_str(e, ": cannot tokenise");
-		}
-		return -1;
-	}
-	memset(&x, 0, sizeof x);
-	x.c = c;
-	x.file = file;
-	x.js = js;
-	x.tok = w->tok;
-	x.feat_slot = w->feat_slot;
-	x.ntok = r;
-	x.e = e;
-	x.file_enabled = -1;
-	if (top(&x, 0) < 0)
-		return -1;
-	if (file_enabled != NULL)
-		*file_enabled = x.file_enabled;
-	return 0;
+	r = jsmn_parse(&p, js, n, x->tok, CFG_MAX_TOKENS);
+	if (r == JSMN_ERROR_NOMEM)
+		return fail_n(x, "more than ", CFG_MAX_TOKENS, " JSON values");
+	if (r < 0)
+		return fail(x, "cannot tokenise");
+	x->js = js;
+	x->ntok = r;
+	return top(x, 0) < 0 ? -1 : 1;
 }
 
-/* A JSON file named by variable `var` (ANONTEL_FEATURES_FILE, ANONTEL_HEADERS_FILE),
- * read into the room left in c->text after *used bytes and run through top. *from
- * names the file (the variable's value) once it is read. */
+/* The JSON file a variable names (ANONTEL_FEATURES_FILE, ANONTEL_HEADERS_FILE),
+ * path its value (getenv's), read after the config file and run through top.
+ * *from names the file once it is read. */
 static int
-read_env_file(struct cfg *c, const char *var, size_t *used, struct work *w, handler top,
-    const char **from, struct buf *e)
+read_env_file(struct ctx *x, const char *path, handler top, const char **from)
 {
-	const char *path = getenv(var);
-	size_t room;
-	long n;
-
-	if (path == NULL || path[0] == '\0')
+	if (nonempty(path) == NULL)
 		return 0;
-	if (*used > CFG_MAX_FILE)       /* a config file of CFG_MAX_FILE bytes: no room */
-		*used = CFG_MAX_FILE;
-	room = CFG_MAX_FILE - *used;
-	n = read_text(path, c->text + *used, room, 0, 1, e);
-	if (n < 0 || parse_text(c, path, c->text + *used, (size_t)n, w, top, e, NULL) < 0)
+	if (read_json(x, path, 0, 1, top) < 0)
 		return -1;
-	*used += (size_t)n + 1;
 	*from = path;
 	return 0;
 }
@@ -1000,15 +894,8 @@ read_env_file(struct cfg *c, const char *var, size_t *used, struct work *w, hand
 int
 cfg_env_says_off(const char *v)
 {
-	static const char f[] = "false";
-	size_t i;
-
-	if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)
-		return 0;
-	for (i = 0; i < 5; i++)
-		if (v[i] != f[i] && v[i] != f[i] - 'a' + 'A')
-			return 1;
-	return v[5] != '\0';
+	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 &&
+	    strncasecmp(v, "false", sizeof "false") != 0;
 }
 
 enum cfg_rule
@@ -1024,74 +911,64 @@ cfg_env_optout(void)
 const char *
 cfg_rule_text(enum cfg_rule rule)
 {
-	switch (rule) {
-	case CFG_RULE_DEFAULT:
-		return "on by default";
-	case CFG_RULE_CONFIG_ENABLED:
-		return "\"enabled\": true in the config file";
-	case CFG_RULE_CONFIG_DISABLED:
-		return "\"enabled\": false in the config file";
-	case CFG_RULE_ANONTEL_DISABLED:
-		return "ANONTEL_DISABLED is set";
-	case CFG_RULE_DO_NOT_TRACK:
-		return "DO_NOT_TRACK is set";
-	}
-	return "unknown rule";
+	static const char *const text[] = {
+		[CFG_RULE_DEFAULT] = "on by default",
+		[CFG_RULE_CONFIG_ENABLED] = "\"enabled\": true in the config file",
+		[CFG_RULE_CONFIG_DISABLED] = "\"enabled\": false in the config file",
+		[CFG_RULE_ANONTEL_DISABLED] = "ANONTEL_DISABLED is set",
+		[CFG_RULE_DO_NOT_TRACK] = "DO_NOT_TRACK is set",
+	};
+
+	return (unsigned)rule < sizeof text / sizeof text[0] ? text[rule] : "unknown rule";
 }
 
 int
 cfg_parse_duration(const char *s, uint64_t *ms)
 {
+	static const struct {
+		char name[3];
+		uint32_t ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 3600 * 1000 },
+		{ "d", 24 * 3600 * 1000 },
+	};
 	static const uint64_t max = 365ULL * 24 * 3600 * 1000;
-	uint64_t v = 0, unit;
+	uint64_t v = 0;
 	size_t i = 0;
 
-	if (s == NULL || s[0] < '0' || s[0] > '9')
+	if (s == NULL || !ascii_is_digit(s[0]))
 		return -1;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+	for (; ascii_is_digit(s[i]); i++) {
 		v = v * 10 + (uint64_t)(s[i] - '0');
 		if (v > max)
 			return -1;
 	}
-	if (strcmp(s + i, "ms") == 0)
-		unit = 1;
-	else if (strcmp(s + i, "s") == 0)
-		unit = 1000;
-	else if (strcmp(s + i, "m") == 0)
-		unit = 60ULL * 1000;
-	else if (strcmp(s + i, "h") == 0)
-		unit = 3600ULL * 1000;
-	else if (strcmp(s + i, "d") == 0)
-		unit = 24ULL * 3600 * 1000;
-	else
-		return -1;
-	/* v <= max, unit <= 86400000: the product fits in 64 bits. */
-	if (v == 0 || v * unit > max)
-		return -1;
-	*ms = v * unit;
-	return 0;
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		/* v <= max, ms <= 86400000: the product fits in 64 bits. */
+		if (strcmp(s + i, units[u].name) == 0) {
+			if (v == 0 || v * units[u].ms > max)
+				return -1;
+			*ms = v * units[u].ms;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 void
 cfg_defaults(struct cfg *c)
 {
-	/* Everything before the feature table; the big arrays are filled as read. */
+	/* Everything before the feature table; the big arrays are filled as read.
+	 * Zero is: rule default, no file, format butler, scheme auto, no headers. */
 	memset(c, 0, offsetof(struct cfg, features));
 	c->enabled = 1;
-	c->rule = CFG_RULE_DEFAULT;
-	c->file_source = CFG_FILE_NONE;
 	memcpy(c->service, "anontel", sizeof "anontel");
-	copy_str(c->service_version, ANONTEL_VERSION,
-	    strlen(ANONTEL_VERSION) < sizeof c->service_version ? strlen(ANONTEL_VERSION)
-	                                                         : sizeof c->service_version - 1);
-	c->format = CFG_FORMAT_BUTLER;
+	memcpy(c->service_version, ANONTEL_VERSION, sizeof ANONTEL_VERSION);
 	c->envelope = 1;
-	c->scheme = CFG_SCHEME_AUTO;
 	c->interval_ms = 12ULL * 3600 * 1000;
 	c->timeout_ms = 5000;
 	memcpy(c->posthog_event, "telemetry sent", sizeof "telemetry sent");
 	c->features_from = c->headers_from = c->file;
-	c->n_features = 0;
 	c->text[0] = '\0';
 }
 
@@ -1105,112 +982,89 @@ cfg_header_names(const struct cfg *c, struct buf *b)
 	}
 }
 
-/* A setting from the environment or a flag: non-empty, bounded, clean.
- * kind 'u': a URL (no spaces either); '/': an absolute path; 0: any text. */
+/* A setting from the environment or a flag, v, into dst[cap]: what text_fault
+ * takes as `kind`, shorter than cap. Returns 1, or -1 when it is refused
+ * ("NAME: why"). */
 static int
-outside_value(struct buf *e, const char *name, const char *v, char *dst, size_t cap, int kind)
+outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t cap,
+    enum text_kind kind)
 {
 	size_t n = strlen(v);
-	const char *why = NULL;
 
-	if (n == 0)
-		why = ": must not be empty";
-	else if (n >= cap) {
-		buf_str(e, name);
-		buf_str(e, ": longer than ");
-		buf_uint(e, cap - 1, 0);
-		buf_str(e, " bytes");
-		return -1;
-	}
-	else if (has_control(v, n, kind == 'u'))
-		why = kind == 'u' ? ": must not contain spaces or control characters"
-		                  : ": must not contain control characters";
-	else if (kind == '/' && v[0] != '/')
-		why = ": expected an absolute path";
-	if (why != NULL) {
-		buf_str(e, name);
-		buf_str(e, why);
-		return -1;
-	}
-	copy_str(dst, v, n);
-	return 0;
+	x->where = name;
+	if (n >= cap && kind != TEXT_NAME)      /* a name's grammar says its length */
+		return fail_n(x, "longer than ", cap - 1, " bytes");
+	return set_text(x, v, n, dst, kind) < 0 ? -1 : 1;
 }
 
-/* ANONTEL_SERVICE or ANONTEL_SERVICE_VERSION into dst, when set. */
+/* Variable `name`, whose value is v (getenv's), into dst[cap] through
+ * outside_value unless it is unset or empty: 1 when it was set, else 0, or -1. */
 static int
-env_name(struct buf *e, const char *var, char *dst)
+env_setting(struct ctx *x, const char *name, const char *v, char *dst, size_t cap,
+    enum text_kind kind)
 {
-	const char *v = getenv(var);
-
-	if (v == NULL || v[0] == '\0')
-		return 0;
-	if (!charset_ok(v, strlen(v), CFG_NAME_MAX, "_.+-")) {
-		buf_str(e, var);
-		buf_str(e, ": expected 1 to 64 of A-Z a-z 0-9 _ . + -");
-		return -1;
-	}
-	copy_str(dst, v, strlen(v));
-	return 0;
+	return nonempty(v) != NULL ? outside_value(x, name, v, dst, cap, kind) : 0;
 }
 
 /* The message's inputs from the environment, for a run without a config file:
  * ANONTEL_SERVICE, ANONTEL_SERVICE_VERSION, ANONTEL_FORMAT, ANONTEL_FEATURES_FILE,
- * and the request's ANONTEL_HEADERS_FILE. used: the bytes of c->text taken. */
+ * and the request's ANONTEL_HEADERS_FILE. */
 static int
-env_inputs(struct cfg *c, size_t used, struct work *w, struct buf *e)
+env_inputs(struct ctx *x)
 {
-	const char *v = getenv("ANONTEL_FORMAT");
-	unsigned format;
+	struct cfg *c = x->c;
+	const char *v = nonempty(getenv("ANONTEL_FORMAT"));
+	int format;
 
-	if (env_name(e, "ANONTEL_SERVICE", c->service) < 0 ||
-	    env_name(e, "ANONTEL_SERVICE_VERSION", c->service_version) < 0)
+	if (env_setting(x, "ANONTEL_SERVICE", getenv("ANONTEL_SERVICE"), c->service,
+	    sizeof c->service, TEXT_NAME) < 0 ||
+	    env_setting(x, "ANONTEL_SERVICE_VERSION", getenv("ANONTEL_SERVICE_VERSION"),
+	    c->service_version, sizeof c->service_version, TEXT_NAME) < 0)
 		return -1;
-	if (v != NULL && v[0] != '\0') {
-		if (choose(msg_format_name, v, &format) < 0) {
-			buf_str(e, "ANONTEL_FORMAT: ");
-			put_choices(e, msg_format_name);
+	if (v != NULL) {
+		x->where = "ANONTEL_FORMAT";
+		if ((format = choice(x, v, msg_format_name)) < 0)
 			return -1;
-		}
 		c->format = (enum cfg_format)format;
 	}
 	/* Each file replaces what the config file said. */
-	if (read_env_file(c, "ANONTEL_FEATURES_FILE", &used, w, h_features, &c->features_from,
-	    e) < 0)
+	if (read_env_file(x, getenv("ANONTEL_FEATURES_FILE"), h_features,
+	    &c->features_from) < 0)
 		return -1;
-	return read_env_file(c, "ANONTEL_HEADERS_FILE", &used, w, h_headers, &c->headers_from, e);
+	return read_env_file(x, getenv("ANONTEL_HEADERS_FILE"), h_headers, &c->headers_from);
 }
 
 /* Environment over the file (empty means unset), flags over both. */
 static int
-outside(struct cfg *c, const struct cfg_flags *flags, size_t used, struct work *w,
-    struct buf *e)
+outside(struct ctx *x, const struct cfg_flags *flags)
 {
-	const char *v;
+	struct cfg *c = x->c;
+	int r;
 
-	if ((v = getenv("ANONTEL_ENDPOINT")) != NULL && v[0] != '\0' &&
-	    outside_value(e, "ANONTEL_ENDPOINT", v, c->endpoint, sizeof c->endpoint, 'u') < 0)
-		return -1;
-	if ((v = getenv("ANONTEL_STATE_DIR")) != NULL && v[0] != '\0' &&
-	    outside_value(e, "ANONTEL_STATE_DIR", v, c->state_dir, sizeof c->state_dir, '/') < 0)
-		return -1;
-	if ((v = getenv("ANONTEL_ID")) != NULL && v[0] != '\0' &&
-	    outside_value(e, "ANONTEL_ID", v, c->fixed_id, sizeof c->fixed_id, 0) < 0)
+	if (env_setting(x, "ANONTEL_ENDPOINT", getenv("ANONTEL_ENDPOINT"), c->endpoint,
+	    sizeof c->endpoint, TEXT_URL) < 0 ||
+	    env_setting(x, "ANONTEL_STATE_DIR", getenv("ANONTEL_STATE_DIR"), c->state_dir,
+	    sizeof c->state_dir, TEXT_ABSOLUTE) < 0 ||
+	    env_setting(x, "ANONTEL_ID", getenv("ANONTEL_ID"), c->fixed_id, sizeof c->fixed_id,
+	    TEXT_ANY) < 0)
 		return -1;
 	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
-	if ((v = getenv("SSL_CERT_FILE")) != NULL && v[0] != '\0') {
-		if (outside_value(e, "SSL_CERT_FILE", v, c->ca_file, sizeof c->ca_file, 0) < 0)
-			return -1;
-		c->ca_file_from = "SSL_CERT_FILE";
-	}
-	if (env_inputs(c, used, w, e) < 0)
+	r = env_setting(x, "SSL_CERT_FILE", getenv("SSL_CERT_FILE"), c->ca_file,
+	    sizeof c->ca_file, TEXT_ANY);
+	if (r < 0)
 		return -1;
-	if (flags->endpoint != NULL &&
-	    outside_value(e, "--endpoint", flags->endpoint, c->endpoint, sizeof c->endpoint, 'u') < 0)
+	if (r > 0)
+		c->ca_file_from = "SSL_CERT_FILE";
+	if (env_inputs(x) < 0)
+		return -1;
+	if (flags->endpoint != NULL && outside_value(x, "--endpoint", flags->endpoint,
+	    c->endpoint, sizeof c->endpoint, TEXT_URL) < 0)
 		return -1;
 	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
-		buf_str(e, "--timeout: invalid duration '");
-		buf_shown(e, flags->timeout, strnlen(flags->timeout, 64));
-		buf_char(e, '\'');
+		x->where = "--timeout";
+		fail(x, "invalid duration '");
+		buf_shown(x->e, flags->timeout, strnlen(flags->timeout, 64));
+		buf_char(x->e, '\'');
 		return -1;
 	}
 	return 0;
@@ -1220,13 +1074,13 @@ int
 cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err, size_t errlen)
 {
 	static const struct cfg_flags none;
+	static struct ctx x;
+	struct work *w = scratch;
 	char dummy[1];
 	struct buf eb;
-	const char *path, *v;
+	const char *path;
 	enum cfg_file_source src;
 	enum cfg_rule rule;
-	int file_enabled = -1;
-	long n;
 
 	if (err != NULL && errlen > 0)
 		buf_init(&eb, err, errlen);
@@ -1235,29 +1089,42 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 	if (flags == NULL)
 		flags = &none;
 	cfg_defaults(c);
+	memset(&x, 0, sizeof x);
+	x.c = c;
+	x.e = &eb;
+	x.tok = w->tok;
+	x.feat_slot = w->feat_slot;
+	x.file_enabled = -1;
 
 	if (flags->config != NULL) {
-		if (flags->config[0] == '\0') {
-			buf_str(&eb, "--config: must not be empty");
-			return -1;
-		}
+		x.where = "--config";
+		if (flags->config[0] == '\0')
+			return fail(&x, "must not be empty");
 		path = flags->config;
 		src = CFG_FILE_FLAG;
-	} else if ((v = getenv("ANONTEL_CONFIG")) != NULL && v[0] != '\0') {
-		path = v;
+	} else if ((path = nonempty(getenv("ANONTEL_CONFIG"))) != NULL) {
 		src = CFG_FILE_ENV;
 	} else {
 		path = DEFAULT_CONFIG;
 		src = CFG_FILE_DEFAULT;
 	}
-	n = read_file(c, path, src, &eb);
-	if (n < 0)
+	if (strlen(path) >= sizeof c->file) {
+		buf_str(&eb, "config path longer than 4095 bytes");
 		return -1;
-	if (c->file_source != CFG_FILE_NONE && parse_text(c, c->file, c->text, (size_t)n, scratch,
-	    h_top, &eb, &file_enabled) < 0)
+	}
+	/* c->file names the file while it is checked (its features and headers say
+	 * where they came from), and stays "" when the default one is absent. */
+	memcpy(c->file, path, strlen(path) + 1);
+	switch (read_json(&x, c->file, src == CFG_FILE_DEFAULT, 0, h_top)) {
+	case -1:
 		return -1;
-	if (outside(c, flags, c->file_source != CFG_FILE_NONE ? (size_t)n + 1 : 0, scratch,
-	    &eb) < 0)
+	case 0:
+		c->file[0] = '\0';
+		break;
+	default:
+		c->file_source = src;
+	}
+	if (outside(&x, flags) < 0)
 		return -1;
 	/* The format's own rules, once every source of its settings is read. */
 	if (msg_check(c, &eb) != 0)
@@ -1266,9 +1133,9 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 	rule = cfg_env_optout();
 	if (rule != CFG_RULE_DEFAULT)
 		c->rule = rule;
-	else if (file_enabled == 0)
+	else if (x.file_enabled == 0)
 		c->rule = CFG_RULE_CONFIG_DISABLED;
-	else if (file_enabled == 1)
+	else if (x.file_enabled == 1)
 		c->rule = CFG_RULE_CONFIG_ENABLED;
 	else
 		c->rule = CFG_RULE_DEFAULT;

@@ -58,6 +58,7 @@
 #define CFG_NAME_MAX       64            /* service, versions, feature keys */
 #define CFG_URL_MAX        2048
 #define CFG_PATH_MAX       4096
+#define CFG_ID_MAX         128           /* bytes of ANONTEL_ID (the id module checks it) */
 #define CFG_MAX_HEADERS    16            /* config headers */
 #define CFG_HEADERS_MAX    8192          /* bytes of their "Name: value" lines, in all */
 
@@ -97,45 +98,43 @@ struct cfg_feature {
 	uint8_t kind;        /* enum cfg_feature_kind */
 };
 
-/* Everything a run needs to know. Large (it holds the file text): keep it static. */
+/* Everything a run needs to know. Large (it holds the file text): keep it static.
+ * The scalars come first, where their offsets are short in the code that reads them. */
 struct cfg {
 	int enabled;
 	enum cfg_rule rule;
-
 	enum cfg_file_source file_source;
-	char file[CFG_PATH_MAX];              /* "" when no file was read */
+	enum cfg_format format;               /* default butler */
+	int envelope;                         /* default 1 */
+	enum cfg_scheme scheme;               /* default auto */
+	uint64_t interval_ms;                 /* default 12 h */
+	uint64_t timeout_ms;                  /* default 5 s */
+	const char *ca_file_from;             /* "SSL_CERT_FILE", "tls.caFile", or "" */
+	const char *headers_from;             /* the file the headers came from: file or
+	                                       * ANONTEL_HEADERS_FILE's value */
+	const char *features_from;            /* likewise for enabledFeatures */
+	size_t n_headers;
+	size_t n_features;
 
+	/* Extra request headers for the endpoint: "Name: value" lines inside text.
+	 * Their values may be secrets (a receiver's token): never printed. */
+	const char *headers[CFG_MAX_HEADERS];
+
+	char file[CFG_PATH_MAX];              /* "" when no file was read */
 	char service[CFG_NAME_MAX + 1];       /* default "anontel" */
 	char service_version[CFG_NAME_MAX + 1]; /* default: anontel's own version */
 	char runtime_version[CFG_NAME_MAX + 1]; /* "" = unset: nodeVersion omitted */
 	char endpoint[CFG_URL_MAX + 1];       /* "" = none configured */
-	enum cfg_format format;               /* default butler */
-	int envelope;                         /* default 1 */
-
-	enum cfg_scheme scheme;               /* default auto */
 	char id_host[256];                    /* id.host, "" when unset */
 	char id_app_id[33];                   /* id.appId as 32 lowercase hex, "" when unset */
-	char fixed_id[129];                   /* ANONTEL_ID, for the fixed scheme */
-
-	uint64_t interval_ms;                 /* default 12 h */
-	uint64_t timeout_ms;                  /* default 5 s */
+	char fixed_id[CFG_ID_MAX + 1];        /* ANONTEL_ID, for the fixed scheme */
 	char state_dir[CFG_PATH_MAX];         /* "" = search the default list */
 	char ca_file[CFG_PATH_MAX];           /* SSL_CERT_FILE, else tls.caFile, else "" */
-	const char *ca_file_from;             /* "SSL_CERT_FILE", "tls.caFile", or "" */
 	char pin[128];                        /* tls.pin, "sha256//<base64>", or "" */
 	char proxy[CFG_URL_MAX + 1];          /* config "proxy"; the proxy variables win (url.h) */
 	char posthog_api_key[129];
 	char posthog_event[CFG_NAME_MAX * 2 + 1]; /* default "telemetry sent" */
 
-	/* Extra request headers for the endpoint: "Name: value" lines inside text.
-	 * Their values may be secrets (a receiver's token): never printed. */
-	const char *headers[CFG_MAX_HEADERS];
-	size_t n_headers;
-	const char *headers_from;             /* the file they came from: file or
-	                                       * ANONTEL_HEADERS_FILE's value */
-	const char *features_from;            /* likewise for enabledFeatures */
-
-	size_t n_features;
 	struct cfg_feature features[CFG_MAX_FEATURES];
 
 	char text[CFG_MAX_FILE + 1];          /* the file, then ANONTEL_FEATURES_FILE's and
