@@ -49,6 +49,13 @@ static struct tls_store store;
  * kept (report.c and id.c keep their own). */
 static struct state statedir;
 
+/* Finds the config's state dir (state_find) as statedir. */
+static int
+find_state(char *err, size_t errlen)
+{
+	return state_find(&statedir, config.state_dir, err, errlen);
+}
+
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
  * endpoint_error ("" when none is configured), 0 not yet. */
 static struct client_dest endpoint;
@@ -160,14 +167,14 @@ out(const char *s)
 /* Whether config holds the file's settings (cfg_load succeeded). */
 static int config_loaded;
 
-#define CFG_ERR_MAX 1024
+#define LOAD_ERR_MAX 1024
 
 /* Reads the config (cfg_load) into config. Returns 0, or -1 with the reason in
- * err[CFG_ERR_MAX]. */
+ * err[LOAD_ERR_MAX]. */
 static int
 read_config(const struct cli *cl, char *err)
 {
-	config_loaded = cfg_load(&config, &cl->flags, message, err, CFG_ERR_MAX) == 0;
+	config_loaded = cfg_load(&config, &cl->flags, message, err, LOAD_ERR_MAX) == 0;
 	return config_loaded ? 0 : -1;
 }
 
@@ -183,7 +190,7 @@ rule_is_on(enum cfg_rule rule)
 static int
 decide(const struct cli *cl)
 {
-	char err[CFG_ERR_MAX];
+	char err[LOAD_ERR_MAX];
 	enum cfg_rule rule = cfg_env_optout();
 
 	if (rule != CFG_RULE_DEFAULT)
@@ -298,7 +305,7 @@ first_report_ms(void)
 	struct state_stamps st;
 
 	st.first_report_ms = 0;
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0)
+	if (find_state(NULL, 0) == 0)
 		(void)state_read_stamps(&statedir, &st, NULL, 0);
 	state_close(&statedir);
 	return st.first_report_ms;
@@ -380,7 +387,7 @@ verb_id(const struct cli *cl)
 static int
 verb_schema(const struct cli *cl)
 {
-	char err[CFG_ERR_MAX];
+	char err[LOAD_ERR_MAX];
 	struct buf b;
 
 	if (read_config(cl, err) != 0) {
@@ -403,7 +410,7 @@ verb_schema(const struct cli *cl)
 
 /* What status reports, gathered once and printed as text or JSON. */
 struct status_view {
-	const char *telemetry;        /* "on" / "off" */
+	int on;                       /* telemetry on or off */
 	const char *decided_by;
 	int config_read;
 	char config_error[1024];      /* why the file could not be read, when opted out anyway */
@@ -509,7 +516,7 @@ gather_status(struct status_view *v)
 	status_scheme(v);
 	status_trust(v);
 	v->st.jitter_permille = -1;     /* the rest of v comes zeroed (verb_status) */
-	found = state_find(&statedir, config.state_dir, note, sizeof v->state_note) == 0;
+	found = find_state(note, sizeof v->state_note) == 0;
 	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
 	if (!found) {
 		/* Not made yet: what a first run would find. */
@@ -593,7 +600,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 		json_writer_init(&o.w, b, 0);
 		json_object_begin(&o.w, NULL);
 	}
-	put_field(&o, "telemetry", "telemetry", v->telemetry, NULL);
+	put_field(&o, "telemetry", "telemetry", v->on ? "on" : "off", NULL);
 	put_field(&o, "decided by", "decidedBy", v->decided_by, NULL);
 	if (!v->config_read) {
 		put_field(&o, "config", "configError", v->config_error, NULL);
@@ -613,7 +620,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 		goto end;
 	}
 	put_when(&o, "last success", "lastSuccess", v->st.last_success_ms, "never");
-	if (strcmp(v->telemetry, "on") == 0)   /* nothing is due while off */
+	if (v->on)     /* nothing is due while off */
 		put_when(&o, "next due", "nextDue", v->next_due_ms, "now");
 	put_count(&o, "kept messages", "kept", v->kept, NULL);
 	put_count(&o, "dropped messages", "dropped", v->st.dropped, NULL);
@@ -642,7 +649,7 @@ status_last(void)
 	size_t n = 0;
 	int r = -1;
 
-	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+	if (find_state(err, sizeof err) == 0)
 		r = state_read_last(&statedir, message, sizeof message - 1, &n, err, sizeof err);
 	state_close(&statedir);
 	if (r <= 0) {
@@ -662,7 +669,7 @@ status_log(const struct cli *cl)
 	char err[512];
 	int n = 0, rc = EXIT_DONE;
 
-	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+	if (find_state(err, sizeof err) == 0)
 		n = state_list_log(&statedir, seq, STATE_LOG_MAX + 1, NULL, err, sizeof err);
 	if (n < 0) {
 		say("status --log: ", err);
@@ -695,7 +702,7 @@ verb_status(const struct cli *cl)
 	struct status_view v;
 	char text[16384];
 	enum cfg_rule rule = cfg_env_optout();
-	char err[CFG_ERR_MAX];
+	char err[LOAD_ERR_MAX];
 	struct buf b;
 
 	memset(&v, 0, sizeof v);
@@ -713,7 +720,7 @@ verb_status(const struct cli *cl)
 		return status_last();
 	if (cl->log)
 		return status_log(cl);
-	v.telemetry = rule_is_on(rule) ? "on" : "off";
+	v.on = rule_is_on(rule);
 	v.decided_by = cfg_rule_text(rule);
 	if (v.config_read)
 		gather_status(&v);
@@ -985,12 +992,12 @@ static void
 forget_opted_out(const struct cli *cl)
 {
 	struct state_forgotten f;
-	char err[CFG_ERR_MAX], text[1280];
+	char err[LOAD_ERR_MAX], text[1280];
 	struct buf b;
 
 	if (!config_loaded && read_config(cl, err) != 0)
 		return;
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	if (find_state(NULL, 0) == 0 &&
 	    state_lock_existing(&statedir, NULL, 0) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
 		buf_init(&b, text, sizeof text);
@@ -1028,7 +1035,7 @@ static int
 verb_forget(const struct cli *cl)
 {
 	struct state_forgotten f;
-	char err[CFG_ERR_MAX], text[256];
+	char err[LOAD_ERR_MAX], text[256];
 	struct buf b;
 	int r = 1;
 
@@ -1038,7 +1045,7 @@ verb_forget(const struct cli *cl)
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	if (find_state(NULL, 0) == 0 &&
 	    (r = state_lock(&statedir, err, sizeof err)) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
 		r = state_forget(&statedir, &f, err, sizeof err) == 0 ? 1 : -1;
@@ -1131,7 +1138,7 @@ verb_check(const struct cli *cl)
 	static struct client_dest probe;
 	struct client_request rq;
 	struct client_result res;
-	char err[CFG_ERR_MAX], code[4];
+	char err[LOAD_ERR_MAX], code[4];
 	struct buf c;
 	uint64_t timeout_ms;
 	int rc;
