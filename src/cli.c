@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "ascii.h"
 #include "buf.h"
 
 const char cli_usage[] =
@@ -39,9 +40,10 @@ const char cli_usage[] =
 
 enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_HEADER };
 
-/* Small fields, so that an entry is 16 bytes, not 32. */
+/* Small fields and the name in the entry, so that an entry is 16 bytes and no
+ * pointer. */
 struct opt {
-	const char *name;       /* long form, without "--" */
+	char name[9];           /* long form, without "--" */
 	char letter;            /* short form, or 0 */
 	unsigned char kind;     /* enum opt_kind */
 	unsigned short verbs;
@@ -71,8 +73,8 @@ static const struct opt opts[] = {
 };
 
 static const struct {
-	const char *name;
-	enum cli_verb verb;
+	char name[10];
+	unsigned char verb;     /* enum cli_verb */
 } verbs[] = {
 	{ "show", CLI_SHOW }, { "id", CLI_ID }, { "report", CLI_REPORT },
 	{ "status", CLI_STATUS }, { "check", CLI_CHECK }, { "schema", CLI_SCHEMA },
@@ -152,12 +154,14 @@ set_opt(struct cli *c, const struct opt *o, const char *value, char *err, size_t
 static int
 read_code(const char **p)
 {
-	const char *s = *p;
+	int code = 0;
 
-	if (s[0] < '1' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9')
-		return -1;
-	*p = s + 3;
-	return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	for (int i = 0; i < 3; i++, (*p)++) {
+		if (!ascii_is_digit(**p))
+			return -1;
+		code = code * 10 + (**p - '0');
+	}
+	return code >= 100 ? code : -1;     /* no leading 0 */
 }
 
 int
@@ -207,10 +211,11 @@ verb_index(int argc, char **argv)
 static int
 parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
-	int at = verb_index(argc, argv);
+	int at;
 	size_t v;
 
 	memset(c, 0, sizeof *c);
+	at = verb_index(argc, argv);
 	if (at >= argc)
 		return fail(err, errlen, "no verb given (try --help)", NULL);
 	for (v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
@@ -219,7 +224,6 @@ parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	if (v == sizeof verbs / sizeof verbs[0])
 		return fail(err, errlen, "unknown verb", argv[at]);
 	c->verb = verbs[v].verb;
-	c->verb_name = verbs[v].name;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];

@@ -20,7 +20,6 @@ enum cli_verb {
 
 struct cli {
 	enum cli_verb verb;
-	const char *verb_name;
 	struct cfg_flags flags;
 	int verbose, quiet;
 	int pretty;              /* show, schema --pretty */

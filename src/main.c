@@ -49,6 +49,13 @@ static struct tls_store store;
  * kept (report.c and id.c keep their own). */
 static struct state statedir;
 
+/* Finds the config's state dir (state_find) as statedir. */
+static int
+find_state(char *err, size_t errlen)
+{
+	return state_find(&statedir, config.state_dir, err, errlen);
+}
+
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
  * endpoint_error ("" when none is configured), 0 not yet. */
 static struct client_dest endpoint;
@@ -114,16 +121,15 @@ write_all(int fd, const char *s, size_t n)
 static void
 say3(const char *a, const char *b, const char *c)
 {
+	const char *part[] = { a, b, c };
 	char text[2048];
 	struct buf l;
 
 	buf_init(&l, text, sizeof text - 1);
 	buf_str(&l, "anontel: ");
-	buf_shown(&l, a, strlen(a));
-	if (b != NULL)
-		buf_shown(&l, b, strlen(b));
-	if (c != NULL)
-		buf_shown(&l, c, strlen(c));
+	for (size_t i = 0; i < 3; i++)
+		if (part[i] != NULL)
+			buf_shown(&l, part[i], strlen(part[i]));
 	text[l.len++] = '\n';
 	(void)write_all(STDERR_FILENO, text, l.len);
 }
@@ -161,24 +167,51 @@ out(const char *s)
 /* Whether config holds the file's settings (cfg_load succeeded). */
 static int config_loaded;
 
-/* Loads the config; an env opt-out wins before any file is read. Returns 1 when
- * telemetry is on, 0 when off (and says so unless quiet), -1 on a config error
- * (said). */
+#define LOAD_ERR_MAX 1024
+
+/* Reads the config (cfg_load) into config. Returns 0, or -1 with the reason in
+ * err[LOAD_ERR_MAX]. */
+static int
+read_config(const struct cli *cl, char *err)
+{
+	config_loaded = cfg_load(&config, &cl->flags, message, err, LOAD_ERR_MAX) == 0;
+	return config_loaded ? 0 : -1;
+}
+
+/* Whether the rule that decided leaves telemetry on. */
+static int
+rule_is_on(enum cfg_rule rule)
+{
+	return rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED;
+}
+
+/* Loads the config; an env opt-out wins before any file is read. Returns the rule
+ * that decides on or off, or -1 on a config error (said). */
+static int
+decide(const struct cli *cl)
+{
+	char err[LOAD_ERR_MAX];
+	enum cfg_rule rule = cfg_env_optout();
+
+	if (rule != CFG_RULE_DEFAULT)
+		return rule;
+	if (read_config(cl, err) != 0) {
+		say(err, NULL);
+		return -1;
+	}
+	return config.rule;
+}
+
+/* decide, for the verbs that stop when telemetry is off. Returns 1 when on, 0
+ * when off (and says so unless quiet), -1 on a config error (said). */
 static int
 load_config(const struct cli *cl)
 {
-	char err[1024];
-	enum cfg_rule rule = cfg_env_optout();
+	int rule = decide(cl);
 
-	if (rule == CFG_RULE_DEFAULT) {
-		if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
-			say(err, NULL);
-			return -1;
-		}
-		config_loaded = 1;
-		rule = config.rule;
-	}
-	if (rule != CFG_RULE_DEFAULT && rule != CFG_RULE_CONFIG_ENABLED) {
+	if (rule < 0)
+		return -1;
+	if (!rule_is_on(rule)) {
 		if (!cl->quiet)
 			say("telemetry is off: ", cfg_rule_text(rule));
 		return 0;
@@ -219,14 +252,19 @@ enter_sandbox(const struct cli *cl, enum sandbox_class class)
 	say3("sandbox: on (", num, " system calls allowed)");
 }
 
-/* Returns 0, or the exit status for the failure: 2 for a config error, 1 when the
- * machine lacks what the scheme needs. */
+/* The ID: made by `id` (id_compute), only read by show, which writes nothing
+ * (SPEC §1). Returns 0, or the exit status for the failure: 2 for a config error,
+ * 1 when the machine lacks what the scheme needs. */
 static int
-compute_id(struct id *id, const struct cli *cl, int create)
+compute_id(struct id *id, const struct cli *cl)
 {
 	char err[512];
-	int rc = create ? id_compute(id, &config, "/", err, sizeof err) :
-	    id_read(id, &config, "/", err, sizeof err);
+	int rc;
+
+	if (cl->verb == CLI_ID)
+		rc = id_compute(id, &config, "/", err, sizeof err);
+	else
+		rc = id_read(id, &config, "/", err, sizeof err);
 
 	if (rc != 0) {
 		say("id: ", err);
@@ -267,7 +305,7 @@ first_report_ms(void)
 	struct state_stamps st;
 
 	st.first_report_ms = 0;
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0)
+	if (find_state(NULL, 0) == 0)
 		(void)state_read_stamps(&statedir, &st, NULL, 0);
 	state_close(&statedir);
 	return st.first_report_ms;
@@ -290,7 +328,7 @@ verb_show(const struct cli *cl)
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
-	rc = compute_id(&id, cl, 0);     /* show writes nothing (SPEC §1) */
+	rc = compute_id(&id, cl);
 	if (rc == EXIT_USAGE)
 		return rc;
 	if (rc != 0)
@@ -323,21 +361,20 @@ verb_id(const struct cli *cl)
 
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
-	if ((rc = compute_id(&id, cl, 1)) != 0)
+	if ((rc = compute_id(&id, cl)) != 0)
 		return rc;
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	buf_init(&b, text, sizeof text);
-	if (!cl->explain && id.scheme == CFG_SCHEME_NONE) {
+	if (cl->explain) {
+		id_explain(&id, &b);
+	} else if (id.scheme == CFG_SCHEME_NONE) {
 		if (!cl->quiet)
 			say("id: scheme none: no instance ID is made or sent", NULL);
 		return EXIT_DONE;
-	}
-	if (!cl->explain) {
+	} else {
 		buf_str(&b, id.hex);
 		buf_char(&b, '\n');
-		return out(text);
 	}
-	id_explain(&id, &b);
 	if (b.overflow) {
 		say("id --explain: output too long", NULL);
 		return EXIT_FAILED;
@@ -350,10 +387,10 @@ verb_id(const struct cli *cl)
 static int
 verb_schema(const struct cli *cl)
 {
-	char err[1024];
+	char err[LOAD_ERR_MAX];
 	struct buf b;
 
-	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
+	if (read_config(cl, err) != 0) {
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
@@ -373,7 +410,7 @@ verb_schema(const struct cli *cl)
 
 /* What status reports, gathered once and printed as text or JSON. */
 struct status_view {
-	const char *telemetry;        /* "on" / "off" */
+	int on;                       /* telemetry on or off */
 	const char *decided_by;
 	int config_read;
 	char config_error[1024];      /* why the file could not be read, when opted out anyway */
@@ -397,13 +434,11 @@ status_endpoint(struct status_view *v)
 {
 	struct buf b;
 
-	buf_init(&b, v->endpoint, sizeof v->endpoint);
 	if (resolve_endpoint() > 0) {
+		buf_init(&b, v->endpoint, sizeof v->endpoint);
 		url_format(&b, &endpoint.url);
 	} else if (endpoint_error[0] != '\0') {
-		buf_str(&b, "(invalid: ");
-		buf_str(&b, endpoint_error);
-		buf_char(&b, ')');
+		buf_join(v->endpoint, sizeof v->endpoint, "(invalid: ", endpoint_error, ")");
 	}
 }
 
@@ -475,26 +510,25 @@ gather_status(struct status_view *v)
 	char *note = v->state_note;
 	uint64_t seq;
 	int64_t now = report_now_ms();
+	int found;
 
 	status_endpoint(v);
 	status_scheme(v);
 	status_trust(v);
-	memset(&v->st, 0, sizeof v->st);
-	v->st.jitter_permille = -1;
-	if (state_find(&statedir, config.state_dir, v->state_note, sizeof v->state_note) != 0) {
+	v->st.jitter_permille = -1;     /* the rest of v comes zeroed (verb_status) */
+	found = find_state(note, sizeof v->state_note) == 0;
+	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
+	if (!found) {
 		/* Not made yet: what a first run would find. */
 		v->have_state = statedir.dir[0] != '\0';
-		memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
-		state_close(&statedir);
-		return;
+	} else {
+		v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
+		    state_list_kept(&statedir, &seq, 1, &v->kept, note, sizeof v->state_note) >= 0 &&
+		    state_list_log(&statedir, &seq, 1, &v->logged, note, sizeof v->state_note) >= 0;
+		v->ignored = statedir.kept_ignored;
 	}
-	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
-	v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
-	    state_list_kept(&statedir, &seq, 1, &v->kept, note, sizeof v->state_note) >= 0 &&
-	    state_list_log(&statedir, &seq, 1, &v->logged, note, sizeof v->state_note) >= 0;
-	v->ignored = statedir.kept_ignored;
 	state_close(&statedir);
-	if (!v->have_state)
+	if (!found || !v->have_state)
 		return;
 	/* As report decides (report.c), with what a wrong clock left brought back. */
 	v->clock_was_wrong = (report_clamp_stamps(&v->st, now, config.interval_ms) &
@@ -528,8 +562,9 @@ static void
 put_when(struct status_out *o, const char *label, const char *key, int64_t ms,
     const char *zero)
 {
-	char ts[MSG_TS_LEN + 1] = "";
+	char ts[MSG_TS_LEN + 1];
 
+	ts[0] = '\0';
 	if (ms != 0)
 		msg_timestamp(ms, ts);
 	put_field(o, label, key, ts, zero);
@@ -565,7 +600,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 		json_writer_init(&o.w, b, 0);
 		json_object_begin(&o.w, NULL);
 	}
-	put_field(&o, "telemetry", "telemetry", v->telemetry, NULL);
+	put_field(&o, "telemetry", "telemetry", v->on ? "on" : "off", NULL);
 	put_field(&o, "decided by", "decidedBy", v->decided_by, NULL);
 	if (!v->config_read) {
 		put_field(&o, "config", "configError", v->config_error, NULL);
@@ -585,7 +620,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 		goto end;
 	}
 	put_when(&o, "last success", "lastSuccess", v->st.last_success_ms, "never");
-	if (strcmp(v->telemetry, "on") == 0)   /* nothing is due while off */
+	if (v->on)     /* nothing is due while off */
 		put_when(&o, "next due", "nextDue", v->next_due_ms, "now");
 	put_count(&o, "kept messages", "kept", v->kept, NULL);
 	put_count(&o, "dropped messages", "dropped", v->st.dropped, NULL);
@@ -614,7 +649,7 @@ status_last(void)
 	size_t n = 0;
 	int r = -1;
 
-	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+	if (find_state(err, sizeof err) == 0)
 		r = state_read_last(&statedir, message, sizeof message - 1, &n, err, sizeof err);
 	state_close(&statedir);
 	if (r <= 0) {
@@ -634,7 +669,7 @@ status_log(const struct cli *cl)
 	char err[512];
 	int n = 0, rc = EXIT_DONE;
 
-	if (state_find(&statedir, config.state_dir, err, sizeof err) == 0)
+	if (find_state(err, sizeof err) == 0)
 		n = state_list_log(&statedir, seq, STATE_LOG_MAX + 1, NULL, err, sizeof err);
 	if (n < 0) {
 		say("status --log: ", err);
@@ -667,12 +702,12 @@ verb_status(const struct cli *cl)
 	struct status_view v;
 	char text[16384];
 	enum cfg_rule rule = cfg_env_optout();
-	char err[1024];
+	char err[LOAD_ERR_MAX];
 	struct buf b;
 
 	memset(&v, 0, sizeof v);
 	/* status reads the file even when the environment opts out: it reports. */
-	v.config_read = cfg_load(&config, &cl->flags, message, err, sizeof err) == 0;
+	v.config_read = read_config(cl, err) == 0;
 	if (!v.config_read && rule == CFG_RULE_DEFAULT) {
 		say(err, NULL);
 		return EXIT_USAGE;
@@ -685,7 +720,7 @@ verb_status(const struct cli *cl)
 		return status_last();
 	if (cl->log)
 		return status_log(cl);
-	v.telemetry = rule == CFG_RULE_DEFAULT || rule == CFG_RULE_CONFIG_ENABLED ? "on" : "off";
+	v.on = rule_is_on(rule);
 	v.decided_by = cfg_rule_text(rule);
 	if (v.config_read)
 		gather_status(&v);
@@ -775,12 +810,11 @@ verb_notice(const struct cli *cl)
 {
 	char text[CFG_URL_MAX + 1024];
 	struct buf b;
-	struct cli quiet = *cl;
-	int on;
+	int rule = decide(cl), on;     /* the off line goes to stdout, here */
 
-	quiet.quiet = 1;     /* the off line goes to stdout, here */
-	if ((on = load_config(&quiet)) < 0)
+	if (rule < 0)
 		return EXIT_USAGE;
+	on = rule_is_on(rule);
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	buf_init(&b, text, sizeof text - 1);
 	if (on && resolve_endpoint() > 0) {
@@ -791,7 +825,7 @@ verb_notice(const struct cli *cl)
 		    "(`anontel status` says why)");
 	} else {
 		buf_str(&b, "anontel sends no telemetry: it is off (");
-		buf_str(&b, cfg_rule_text(config_loaded ? config.rule : cfg_env_optout()));
+		buf_str(&b, cfg_rule_text(rule));
 		buf_char(&b, ')');
 	}
 	text[b.len++] = '\n';
@@ -823,9 +857,8 @@ detach_report(void *ctx, struct report_run *r)
 	}
 	(void)setsid();
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		(void)dup2(fd, STDIN_FILENO);
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
+		for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
+			(void)dup2(fd, std);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
@@ -959,12 +992,12 @@ static void
 forget_opted_out(const struct cli *cl)
 {
 	struct state_forgotten f;
-	char err[1024], text[1280];
+	char err[LOAD_ERR_MAX], text[1280];
 	struct buf b;
 
-	if (!config_loaded && cfg_load(&config, &cl->flags, message, err, sizeof err) != 0)
+	if (!config_loaded && read_config(cl, err) != 0)
 		return;
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	if (find_state(NULL, 0) == 0 &&
 	    state_lock_existing(&statedir, NULL, 0) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
 		buf_init(&b, text, sizeof text);
@@ -1002,17 +1035,17 @@ static int
 verb_forget(const struct cli *cl)
 {
 	struct state_forgotten f;
-	char err[1024], text[256];
+	char err[LOAD_ERR_MAX], text[256];
 	struct buf b;
 	int r = 1;
 
 	memset(&f, 0, sizeof f);
 	/* The file's stateDir, even when the environment opts out (as status). */
-	if (cfg_load(&config, &cl->flags, message, err, sizeof err) != 0) {
+	if (read_config(cl, err) != 0) {
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
-	if (state_find(&statedir, config.state_dir, NULL, 0) == 0 &&
+	if (find_state(NULL, 0) == 0 &&
 	    (r = state_lock(&statedir, err, sizeof err)) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
 		r = state_forget(&statedir, &f, err, sizeof err) == 0 ? 1 : -1;
@@ -1105,7 +1138,7 @@ verb_check(const struct cli *cl)
 	static struct client_dest probe;
 	struct client_request rq;
 	struct client_result res;
-	char err[1024], code[4];
+	char err[LOAD_ERR_MAX], code[4];
 	struct buf c;
 	uint64_t timeout_ms;
 	int rc;
@@ -1119,8 +1152,7 @@ verb_check(const struct cli *cl)
 	/* With --report, a broken telemetry setting never fails the health probe: the
 	 * probe goes on with the defaults and the flags, and telemetry is skipped.
 	 * Without it, a config the user named for the probe must be right. */
-	config_loaded = cfg_load(&config, &cl->flags, message, err, sizeof err) == 0;
-	if (!config_loaded) {
+	if (read_config(cl, err) != 0) {
 		if (!cl->report) {
 			say("check: ", err);
 			return EXIT_FAILED;
@@ -1175,12 +1207,12 @@ verb_version(void)
 	char text[512];
 
 	buf_init(&b, text, sizeof text);
-	buf_line(&b, "anontel", ANONTEL_VERSION);
-	buf_line(&b, "tls", "BearSSL 0.6 (Debian source package 0.6+dfsg.1), TLS 1.2");
-	buf_str(&b, "roots: ");
+	buf_str(&b, "anontel: " ANONTEL_VERSION "\n"
+	    "tls: BearSSL 0.6 (Debian source package 0.6+dfsg.1), TLS 1.2\n"
+	    "roots: ");
 	buf_uint(&b, tls_builtin_count(), 1);
-	buf_str(&b, " compiled in (Debian ca-certificates)\n");
-	buf_line(&b, "built", ANONTEL_BUILD_DATE);
+	buf_str(&b, " compiled in (Debian ca-certificates)\n"
+	    "built: " ANONTEL_BUILD_DATE "\n");
 	return out(text);
 }
 
