@@ -18,6 +18,7 @@
 #include "net.h"
 #include "p256.h"
 #include "rsa.h"
+#include "sha256.h"
 #include "x25519.h"
 #include "x509.h"
 
@@ -91,6 +92,14 @@ xw_append(const br_x509_class **ctx, const unsigned char *p, size_t len)
 		w->minimal->vtable->append(&w->minimal->vtable, p, len);
 }
 
+/* Whether k is an RSA key under TLS_RSA_MIN_BITS; its size is kept for the message. */
+static int
+weak_rsa(struct tls_x509 *w, const br_x509_pkey *k)
+{
+	return k->key_type == BR_KEYTYPE_RSA &&
+	    (w->weak_bits = x509_rsa_bits(k)) < TLS_RSA_MIN_BITS;
+}
+
 /* What anontel judges itself in the server's certificate, which BearSSL's minimal
  * engine does not: the pin, the key's size (also under direct trust and pins),
  * Extended Key Usage, and for an IP endpoint its iPAddress names. */
@@ -113,19 +122,15 @@ judge_leaf(struct tls_x509 *w)
 	if (w->mode == MODE_INSECURE)
 		return REFUSE_NONE;
 	if (w->mode == MODE_PIN) {
-		unsigned char h[32];
-		br_sha256_context sh;
+		unsigned char h[SHA256_LEN];
 
-		br_sha256_init(&sh);
-		br_sha256_update(&sh, c.spki.p, c.spki.n);
-		br_sha256_out(&sh, h);
-		if (memcmp(h, w->pin, 32) != 0)
+		sha256(c.spki.p, c.spki.n, h);
+		if (memcmp(h, w->pin, sizeof h) != 0)
 			return REFUSE_PIN;
 	}
 	if (w->cert_cut)
 		return REFUSE_TOO_LARGE;
-	if (have_key && w->leaf_key.key_type == BR_KEYTYPE_RSA &&
-	    (w->weak_bits = x509_rsa_bits(&w->leaf_key)) < TLS_RSA_MIN_BITS)
+	if (have_key && weak_rsa(w, &w->leaf_key))
 		return REFUSE_WEAK;
 	switch (x509_eku(&c)) {
 	case X509_EKU_NOT_SERVER:
@@ -149,8 +154,7 @@ judge_chain_key(struct tls_x509 *w)
 	br_x509_pkey k;
 
 	if (x509_cert_parse(w->cert, w->cert_len, 1, &c) == 0 &&
-	    x509_spki_key(c.spki, &k) == 0 && k.key_type == BR_KEYTYPE_RSA &&
-	    (w->weak_bits = x509_rsa_bits(&k)) < TLS_RSA_MIN_BITS)
+	    x509_spki_key(c.spki, &k) == 0 && weak_rsa(w, &k))
 		return REFUSE_WEAK_CHAIN;
 	return REFUSE_NONE;
 }
@@ -299,107 +303,126 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	    c->iobuf + BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT);
 }
 
+/* The alerts a server refuses a handshake with (RFC 5246 7.2), by name. */
+static const struct {
+	unsigned char code;
+	char name[22];
+} alerts[] = {
+	{ 10, "unexpected_message" }, { 20, "bad_record_mac" }, { 40, "handshake_failure" },
+	{ 42, "bad_certificate" }, { 46, "certificate_unknown" }, { 47, "illegal_parameter" },
+	{ 48, "unknown_ca" }, { 50, "decode_error" }, { 51, "decrypt_error" },
+	{ 70, "protocol_version" }, { 71, "insufficient_security" }, { 80, "internal_error" },
+	{ 112, "unrecognized_name" },
+};
+
 static const char *
 alert_name(int a)
 {
-	switch (a) {
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 40: return "handshake_failure";
-	case 42: return "bad_certificate";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 112: return "unrecognized_name";
-	default: return NULL;
+	for (size_t i = 0; i < sizeof alerts / sizeof alerts[0]; i++) {
+		if (alerts[i].code == a)
+			return alerts[i].name;
 	}
+	return "unknown";
 }
 
-/* BearSSL's errors in words: a refusal never shows a bare library number. */
+/* BearSSL's errors in words: a refusal never shows a bare library number. Every
+ * code but an alert's is below 64: engine_word gives the place of its sentence in
+ * engine_words (W_ENGINE, 0, for a code it does not name). */
+enum {
+	W_ENGINE, W_VERSION, W_SUITE, W_INVALID, W_LIMITS, W_KX_SIGNATURE, W_KX_USAGE, W_RANDOM,
+	W_SNI, W_NOT_TRUSTED, W_EMPTY, W_WEAK, W_CRITICAL, W_NOT_CA, W_KEY_USAGE, W_SIGNATURE,
+	W_UNSUPPORTED, W_ORDER, W_CHAIN_LIMITS, W_NO_TIME, W_MALFORMED
+};
+
+static const char *const engine_words[] = {
+	[W_ENGINE] = "TLS failure inside the engine",
+	[W_VERSION] = "server does not speak TLS 1.2",
+	[W_SUITE] = "server chose a cipher suite anontel does not offer",
+	[W_INVALID] = "the server sent invalid TLS data",
+	[W_LIMITS] = "the server's handshake exceeds anontel's limits",
+	[W_KX_SIGNATURE] = "the server's key exchange signature does not verify",
+	[W_KX_USAGE] = "the server's key may not be used for this key exchange",
+	[W_RANDOM] = "no randomness available for TLS",
+	[W_SNI] = "the host name cannot be sent as SNI",
+	[W_NOT_TRUSTED] = "certificate not trusted (unknown CA or missing intermediate)",
+	[W_EMPTY] = "the server sent no certificate",
+	[W_WEAK] = "a certificate in the chain has a weak key (RSA under 2048 bits)",
+	[W_CRITICAL] = "certificate has a critical extension anontel does not know",
+	[W_NOT_CA] = "an intermediate certificate is not a CA",
+	[W_KEY_USAGE] = "a certificate's key usage forbids this use",
+	[W_SIGNATURE] = "a certificate signature does not verify",
+	[W_UNSUPPORTED] = "certificate uses a key or algorithm anontel does not support",
+	[W_ORDER] = "certificate chain out of order (issuer and subject do not chain)",
+	[W_CHAIN_LIMITS] = "certificate chain exceeds anontel's limits",
+	[W_NO_TIME] = "no time to check certificates against",
+	[W_MALFORMED] = "a certificate does not decode (malformed DER)",
+};
+
+static const unsigned char engine_word[64] = {
+	[BR_ERR_BAD_VERSION] = W_VERSION,
+	[BR_ERR_UNSUPPORTED_VERSION] = W_VERSION,
+	[BR_ERR_BAD_CIPHER_SUITE] = W_SUITE,
+	/* Record-layer or handshake garbage: not TLS, or tampered with. */
+	[BR_ERR_BAD_LENGTH] = W_INVALID,
+	[BR_ERR_TOO_LARGE] = W_INVALID,
+	[BR_ERR_BAD_MAC] = W_INVALID,
+	[BR_ERR_UNKNOWN_TYPE] = W_INVALID,
+	[BR_ERR_UNEXPECTED] = W_INVALID,
+	[BR_ERR_BAD_CCS] = W_INVALID,
+	[BR_ERR_BAD_ALERT] = W_INVALID,
+	[BR_ERR_BAD_HANDSHAKE] = W_INVALID,
+	[BR_ERR_BAD_FRAGLEN] = W_INVALID,
+	[BR_ERR_OVERSIZED_ID] = W_INVALID,
+	[BR_ERR_BAD_COMPRESSION] = W_INVALID,
+	[BR_ERR_BAD_SECRENEG] = W_INVALID,
+	[BR_ERR_EXTRA_EXTENSION] = W_INVALID,
+	[BR_ERR_BAD_HELLO_DONE] = W_INVALID,
+	[BR_ERR_BAD_FINISHED] = W_INVALID,
+	[BR_ERR_RESUME_MISMATCH] = W_INVALID,
+	[BR_ERR_LIMIT_EXCEEDED] = W_LIMITS,
+	[BR_ERR_INVALID_ALGORITHM] = W_KX_SIGNATURE,
+	[BR_ERR_BAD_SIGNATURE] = W_KX_SIGNATURE,
+	[BR_ERR_WRONG_KEY_USAGE] = W_KX_USAGE,
+	[BR_ERR_NO_RANDOM] = W_RANDOM,
+	[BR_ERR_BAD_SNI] = W_SNI,
+	[BR_ERR_X509_NOT_TRUSTED] = W_NOT_TRUSTED,
+	[BR_ERR_X509_EMPTY_CHAIN] = W_EMPTY,
+	[BR_ERR_X509_WEAK_PUBLIC_KEY] = W_WEAK,
+	[BR_ERR_X509_CRITICAL_EXTENSION] = W_CRITICAL,
+	[BR_ERR_X509_NOT_CA] = W_NOT_CA,
+	[BR_ERR_X509_FORBIDDEN_KEY_USAGE] = W_KEY_USAGE,
+	[BR_ERR_X509_BAD_SIGNATURE] = W_SIGNATURE,
+	[BR_ERR_X509_WRONG_KEY_TYPE] = W_UNSUPPORTED,
+	[BR_ERR_X509_UNSUPPORTED] = W_UNSUPPORTED,
+	[BR_ERR_X509_DN_MISMATCH] = W_ORDER,
+	[BR_ERR_X509_LIMIT_EXCEEDED] = W_CHAIN_LIMITS,
+	[BR_ERR_X509_TIME_UNKNOWN] = W_NO_TIME,
+};
+
 static const char *
 engine_error_words(int e)
 {
-	switch (e) {
-	case BR_ERR_BAD_VERSION:
-	case BR_ERR_UNSUPPORTED_VERSION:
-		return "server does not speak TLS 1.2";
-	case BR_ERR_BAD_CIPHER_SUITE:
-		return "server chose a cipher suite anontel does not offer";
-	case BR_ERR_BAD_LENGTH:
-	case BR_ERR_TOO_LARGE:
-	case BR_ERR_BAD_MAC:
-	case BR_ERR_UNKNOWN_TYPE:
-	case BR_ERR_UNEXPECTED:
-	case BR_ERR_BAD_CCS:
-	case BR_ERR_BAD_ALERT:
-	case BR_ERR_BAD_HANDSHAKE:
-	case BR_ERR_BAD_FRAGLEN:
-	case BR_ERR_OVERSIZED_ID:
-	case BR_ERR_BAD_COMPRESSION:
-	case BR_ERR_BAD_SECRENEG:
-	case BR_ERR_EXTRA_EXTENSION:
-	case BR_ERR_BAD_HELLO_DONE:
-	case BR_ERR_BAD_FINISHED:
-	case BR_ERR_RESUME_MISMATCH:
-		/* Record-layer or handshake garbage: not TLS, or tampered with. */
-		return "the server sent invalid TLS data";
-	case BR_ERR_LIMIT_EXCEEDED:
-		return "the server's handshake exceeds anontel's limits";
-	case BR_ERR_INVALID_ALGORITHM:
-	case BR_ERR_BAD_SIGNATURE:
-		return "the server's key exchange signature does not verify";
-	case BR_ERR_WRONG_KEY_USAGE:
-		return "the server's key may not be used for this key exchange";
-	case BR_ERR_NO_RANDOM:
-		return "no randomness available for TLS";
-	case BR_ERR_BAD_SNI:
-		return "the host name cannot be sent as SNI";
-	case BR_ERR_X509_NOT_TRUSTED:
-		return "certificate not trusted (unknown CA or missing intermediate)";
-	case BR_ERR_X509_EMPTY_CHAIN:
-		return "the server sent no certificate";
-	case BR_ERR_X509_WEAK_PUBLIC_KEY:
-		return "a certificate in the chain has a weak key (RSA under 2048 bits)";
-	case BR_ERR_X509_CRITICAL_EXTENSION:
-		return "certificate has a critical extension anontel does not know";
-	case BR_ERR_X509_NOT_CA:
-		return "an intermediate certificate is not a CA";
-	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
-		return "a certificate's key usage forbids this use";
-	case BR_ERR_X509_BAD_SIGNATURE:
-		return "a certificate signature does not verify";
-	case BR_ERR_X509_WRONG_KEY_TYPE:
-	case BR_ERR_X509_UNSUPPORTED:
-		return "certificate uses a key or algorithm anontel does not support";
-	case BR_ERR_X509_DN_MISMATCH:
-		return "certificate chain out of order (issuer and subject do not chain)";
-	case BR_ERR_X509_LIMIT_EXCEEDED:
-		return "certificate chain exceeds anontel's limits";
-	case BR_ERR_X509_TIME_UNKNOWN:
-		return "no time to check certificates against";
-	default:
-		break;
+	unsigned w = W_ENGINE;
+
+	if (e >= 0 && e < (int)sizeof engine_word) {
+		w = engine_word[e];
+		/* The other X.509 codes (BR_ERR_X509_OK to 63) are the decoder's. */
+		if (w == W_ENGINE && e >= BR_ERR_X509_OK)
+			w = W_MALFORMED;
 	}
-	if (e >= BR_ERR_X509_OK && e < BR_ERR_X509_OK + 32)
-		return "a certificate does not decode (malformed DER)";
-	return "TLS failure inside the engine";
+	return engine_words[w];
 }
 
 /* Turns the engine's error into the one line the header promises. */
 static void
-say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t errlen)
+say_engine_error(struct tls_conn *c, int e)
 {
 	struct tls_x509 *w = &c->x509;
 	struct buf o;
 
-	if (err == NULL || errlen == 0)
+	if (c->err == NULL || c->errlen == 0)
 		return;
-	buf_init(&o, err, errlen);
+	buf_init(&o, c->err, c->errlen);
 	if (w->refusal != REFUSE_NONE && (unsigned)e == refusal_code(w->refusal)) {
 		switch (w->refusal) {
 		case REFUSE_PIN:
@@ -421,7 +444,7 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 			return;
 		case REFUSE_IP:
 			buf_str(&o, "certificate does not match ");
-			buf_str(&o, host);
+			buf_str(&o, c->host);
 			buf_str(&o, " (no such IP address in its subjectAltName)");
 			return;
 		default:
@@ -439,7 +462,7 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 		buf_str(&o, "TLS alert ");
 		buf_uint(&o, (uint64_t)a, 0);
 		buf_str(&o, " (");
-		buf_str(&o, alert_name(a) != NULL ? alert_name(a) : "unknown");
+		buf_str(&o, alert_name(a));
 		buf_str(&o, ") from server");
 		return;
 	}
@@ -450,7 +473,7 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 	switch (e) {
 	case BR_ERR_X509_BAD_SERVER_NAME:
 		buf_str(&o, "certificate does not match ");
-		buf_str(&o, host);
+		buf_str(&o, c->host);
 		return;
 	case BR_ERR_X509_EXPIRED:
 		if (w->have_validity && c->when < w->not_before)
@@ -465,35 +488,42 @@ say_engine_error(struct tls_conn *c, int e, const char *host, char *err, size_t 
 	}
 }
 
+/* a then b (NULL: none) into the call's err. */
 static void
-say_phase(int phase, const char *what, char *err, size_t errlen)
+say(struct tls_conn *c, const char *a, const char *b)
+{
+	buf_join(c->err, c->errlen, a, b, NULL);
+}
+
+/* Says what failed with where: "timed out in the TLS handshake". */
+static void
+say_phase(struct tls_conn *c, const char *what)
 {
 	static const char *const where[] = {
 		" in the TLS handshake", " sending over TLS", " reading over TLS",
 	};
-	buf_join(err, errlen, what, where[phase], NULL);
+	say(c, what, where[c->phase]);
 }
 
 /* The socket would block: waits for it until the deadline. 0 ready, -1 with err. */
 static int
-wait_ready(struct tls_conn *c, short events, int phase, char *err, size_t errlen)
+wait_ready(struct tls_conn *c, short events)
 {
 	int w = net_wait(c->fd, events, c->deadline_ms);
 
 	if (w > 0)
 		return 0;
 	if (w == 0)
-		say_phase(phase, "timed out", err, errlen);
+		say_phase(c, "timed out");
 	else
-		buf_join(err, errlen, "poll: ", strerror(errno), NULL);
+		say(c, "poll: ", strerror(errno));
 	return -1;
 }
 
 /* One send(). Returns the count sent, 0 to try again (interrupted, or the socket
  * was full and is writable now), -1 with err. */
 static ssize_t
-sock_send(struct tls_conn *c, const unsigned char *p, size_t n, int phase, char *err,
-    size_t errlen)
+sock_send(struct tls_conn *c, const unsigned char *p, size_t n)
 {
 	static const int one = 1;
 	ssize_t r;
@@ -512,21 +542,20 @@ sock_send(struct tls_conn *c, const unsigned char *p, size_t n, int phase, char 
 	if (r < 0 && errno == EINTR)
 		return 0;
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return wait_ready(c, POLLOUT, phase, err, errlen);
-	if (phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
-		buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
+		return wait_ready(c, POLLOUT);
+	if (c->phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
+		say(c, "connection closed during the TLS handshake", NULL);
 	else
-		buf_join(err, errlen, "sending over TLS: ", r < 0 ? strerror(errno) : "no progress",
-		    NULL);
+		say(c, "sending over TLS: ", r < 0 ? strerror(errno) : "no progress");
 	return -1;
 }
 
 /* Sends the records gathered in out. 0, or -1 with err. */
 static int
-flush_out(struct tls_conn *c, int phase, char *err, size_t errlen)
+flush_out(struct tls_conn *c)
 {
 	while (c->out_len > 0) {
-		ssize_t r = sock_send(c, c->out, c->out_len, phase, err, errlen);
+		ssize_t r = sock_send(c, c->out, c->out_len);
 
 		if (r < 0)
 			return -1;
@@ -540,7 +569,7 @@ flush_out(struct tls_conn *c, int phase, char *err, size_t errlen)
  * a flight leave together (the engine holds one record at a time); a larger one
  * goes from the engine's buffer once out is sent. 0 on progress, -1 with err. */
 static int
-take_record(struct tls_conn *c, int phase, char *err, size_t errlen)
+take_record(struct tls_conn *c)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 	size_t len;
@@ -554,8 +583,8 @@ take_record(struct tls_conn *c, int phase, char *err, size_t errlen)
 		return 0;
 	}
 	if (c->out_len > 0)
-		return flush_out(c, phase, err, errlen);
-	r = sock_send(c, p, len, phase, err, errlen);
+		return flush_out(c);
+	r = sock_send(c, p, len);
 	if (r > 0)
 		br_ssl_engine_sendrec_ack(eng, (size_t)r);
 	return r < 0 ? -1 : 0;
@@ -565,20 +594,20 @@ take_record(struct tls_conn *c, int phase, char *err, size_t errlen)
  * so it waits first rather than learn that from EAGAIN. Returns the count, 0 at
  * the end of the stream, -1 with err (a reset worded for the phase). */
 static ssize_t
-sock_recv(struct tls_conn *c, unsigned char *p, size_t n, int phase, char *err, size_t errlen)
+sock_recv(struct tls_conn *c, unsigned char *p, size_t n)
 {
 	int ready = !c->sent_last;
 
 	/* As in net_read: a server that never lets a read block still ends at the
 	 * deadline. */
 	if (net_now_ms() >= c->deadline_ms) {
-		say_phase(phase, "timed out", err, errlen);
+		say_phase(c, "timed out");
 		return -1;
 	}
 	for (;;) {
 		ssize_t r;
 
-		if (!ready && wait_ready(c, POLLIN, phase, err, errlen) != 0)
+		if (!ready && wait_ready(c, POLLIN) != 0)
 			return -1;
 		r = recv(c->fd, p, n, MSG_DONTWAIT);
 		if (r > 0)
@@ -589,11 +618,11 @@ sock_recv(struct tls_conn *c, unsigned char *p, size_t n, int phase, char *err, 
 		if (ready || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
 		if (errno != ECONNRESET)
-			buf_join(err, errlen, "reading over TLS: ", strerror(errno), NULL);
-		else if (phase == PHASE_HANDSHAKE)
-			buf_join(err, errlen, "connection closed during the TLS handshake", NULL, NULL);
+			say(c, "reading over TLS: ", strerror(errno));
+		else if (c->phase == PHASE_HANDSHAKE)
+			say(c, "connection closed during the TLS handshake", NULL);
 		else
-			buf_join(err, errlen, "connection reset by the server", NULL, NULL);
+			say(c, "connection reset by the server", NULL);
 		return -1;
 	}
 }
@@ -601,13 +630,12 @@ sock_recv(struct tls_conn *c, unsigned char *p, size_t n, int phase, char *err, 
 /* The server ended the stream (a TCP close, or close_notify): the end of the
  * response in PHASE_READ (1), else -1 with err. */
 static int
-stream_ended(int phase, char *err, size_t errlen)
+stream_ended(struct tls_conn *c)
 {
-	if (phase == PHASE_READ)
+	if (c->phase == PHASE_READ)
 		return 1;
-	buf_join(err, errlen, phase == PHASE_HANDSHAKE ?
-	    "connection closed during the TLS handshake" : "connection closed by the server",
-	    NULL, NULL);
+	say(c, c->phase == PHASE_HANDSHAKE ? "connection closed during the TLS handshake" :
+	    "connection closed by the server", NULL);
 	return -1;
 }
 
@@ -623,7 +651,7 @@ stream_ended(int phase, char *err, size_t errlen)
  * with err.
  */
 static int
-feed_engine(struct tls_conn *c, int phase, char *err, size_t errlen)
+feed_engine(struct tls_conn *c)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 	size_t want, at, k;
@@ -631,11 +659,11 @@ feed_engine(struct tls_conn *c, int phase, char *err, size_t errlen)
 
 	at = (size_t)(p - c->iobuf);
 	if (at >= BR_SSL_BUFSIZE_INPUT || at + c->ahead_len > BR_SSL_BUFSIZE_INPUT) {
-		buf_join(err, errlen, "TLS engine stalled", NULL, NULL);
+		say(c, "TLS engine stalled", NULL);
 		return -1;
 	}
 	if (c->ahead_len == 0) {
-		ssize_t r = sock_recv(c, p, BR_SSL_BUFSIZE_INPUT - at, phase, err, errlen);
+		ssize_t r = sock_recv(c, p, BR_SSL_BUFSIZE_INPUT - at);
 
 		if (r < 0)
 			return -1;
@@ -643,7 +671,7 @@ feed_engine(struct tls_conn *c, int phase, char *err, size_t errlen)
 			/* BearSSL would call a TCP close without close_notify a
 			 * truncation attack; after the handshake, HTTP framing judges
 			 * whether the response is complete (as curl does). */
-			return stream_ended(phase, err, errlen);
+			return stream_ended(c);
 		}
 		c->ahead_len = (size_t)r;
 	} else if (c->ahead_at != at) {
@@ -657,16 +685,20 @@ feed_engine(struct tls_conn *c, int phase, char *err, size_t errlen)
 }
 
 /* The engine has closed: its error in words, or for a clean close 1 in PHASE_READ
- * and -1 with err otherwise. A last record it made (a fatal alert) is sent first. */
+ * and -1 with err otherwise. A last record it made (a fatal alert) is sent first,
+ * best effort: the engine's error is the one said. */
 static int
-engine_closed(struct tls_conn *c, int phase, const char *host, char *err, size_t errlen)
+engine_closed(struct tls_conn *c)
 {
 	int e = br_ssl_engine_last_error(&c->sc.eng);
+	char *err = c->err;
 
-	(void)flush_out(c, phase, NULL, 0);
+	c->err = NULL;
+	(void)flush_out(c);
+	c->err = err;
 	if (e == BR_ERR_OK)
-		return stream_ended(phase, err, errlen);
-	say_engine_error(c, e, host, err, errlen);
+		return stream_ended(c);
+	say_engine_error(c, e);
 	return -1;
 }
 
@@ -676,8 +708,7 @@ engine_closed(struct tls_conn *c, int phase, const char *host, char *err, size_t
  * Records the engine makes wait in out until it wants to receive (or tls_flush).
  */
 static int
-run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char *err,
-    size_t errlen)
+run_until(struct tls_conn *c, unsigned target)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 
@@ -685,9 +716,9 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 		unsigned st = br_ssl_engine_current_state(eng);
 
 		if (st & BR_SSL_CLOSED)
-			return engine_closed(c, phase, host, err, errlen);
+			return engine_closed(c);
 		if (st & BR_SSL_SENDREC) {
-			if (take_record(c, phase, err, errlen) != 0)
+			if (take_record(c) != 0)
 				return -1;
 			continue;
 		}
@@ -696,14 +727,14 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 		if (st & BR_SSL_RECVAPP) {
 			/* Data arrived while we want to send: an HTTP server does not
 			 * talk before it is asked. */
-			buf_join(err, errlen, "server sent data out of turn", NULL, NULL);
+			say(c, "server sent data out of turn", NULL);
 			return -1;
 		}
 		if (st & BR_SSL_RECVREC) {
-			int r = flush_out(c, phase, err, errlen);
+			int r = flush_out(c);
 
 			if (r == 0)
-				r = feed_engine(c, phase, err, errlen);
+				r = feed_engine(c);
 			if (r != 0)
 				return r;
 			continue;
@@ -711,10 +742,20 @@ run_until(struct tls_conn *c, unsigned target, int phase, const char *host, char
 		/* Only unsent application data can be left: make it a record. */
 		br_ssl_engine_flush(eng, 0);
 		if (!(br_ssl_engine_current_state(eng) & (BR_SSL_SENDREC | BR_SSL_CLOSED))) {
-			buf_join(err, errlen, "TLS engine stalled", NULL, NULL);
+			say(c, "TLS engine stalled", NULL);
 			return -1;
 		}
 	}
+}
+
+/* Starts a call on c: its phase, and where its failure is said. */
+static void
+begin(struct tls_conn *c, int phase, const char *host, char *err, size_t errlen)
+{
+	c->phase = phase;
+	c->host = host;
+	c->err = err;
+	c->errlen = errlen;
 }
 
 /* The name to send as SNI and match: the host without one trailing dot (a name,
@@ -753,16 +794,17 @@ tls_open(struct tls_conn *c, int fd, const char *host, const struct tls_trust *t
 	c->nodelay = 0;
 	c->ahead_at = c->ahead_len = 0;
 	c->out_len = 0;
+	begin(c, PHASE_HANDSHAKE, host, err, errlen);
 	setup_engine(c, t);
 	if (server_name(host, name, sizeof name, c->x509.ip, &c->x509.ip_len) != 0) {
-		buf_join(err, errlen, "host name too long for TLS: ", host, NULL);
+		say(c, "host name too long for TLS: ", host);
 		return -1;
 	}
 	if (!br_ssl_client_reset(&c->sc, c->x509.ip_len ? NULL : name, 0)) {
-		say_engine_error(c, br_ssl_engine_last_error(&c->sc.eng), host, err, errlen);
+		say_engine_error(c, br_ssl_engine_last_error(&c->sc.eng));
 		return -1;
 	}
-	if (run_until(c, BR_SSL_SENDAPP, PHASE_HANDSHAKE, host, err, errlen) != 0)
+	if (run_until(c, BR_SSL_SENDAPP) != 0)
 		return -1;
 	c->handshake_done = 1;
 	return 0;
@@ -774,11 +816,12 @@ tls_write(struct tls_conn *c, const void *p, size_t n, char *err, size_t errlen)
 	br_ssl_engine_context *eng = &c->sc.eng;
 	const unsigned char *s = p;
 
+	begin(c, PHASE_WRITE, "", err, errlen);
 	while (n > 0) {
 		unsigned char *dst;
 		size_t room;
 
-		if (run_until(c, BR_SSL_SENDAPP, PHASE_WRITE, "", err, errlen) != 0)
+		if (run_until(c, BR_SSL_SENDAPP) != 0)
 			return -1;
 		dst = br_ssl_engine_sendapp_buf(eng, &room);
 		if (room > n)
@@ -796,16 +839,17 @@ tls_flush(struct tls_conn *c, char *err, size_t errlen)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 
+	begin(c, PHASE_WRITE, "", err, errlen);
 	/* Make a record of what is buffered and send it; the reply is read later. */
 	br_ssl_engine_flush(eng, 0);
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
 
 		if (st & BR_SSL_CLOSED)
-			return run_until(c, BR_SSL_SENDAPP, PHASE_WRITE, "", err, errlen);
+			return run_until(c, BR_SSL_SENDAPP);
 		if (!(st & BR_SSL_SENDREC))
-			return flush_out(c, PHASE_WRITE, err, errlen);
-		if (take_record(c, PHASE_WRITE, err, errlen) != 0)
+			return flush_out(c);
+		if (take_record(c) != 0)
 			return -1;
 	}
 }
@@ -820,8 +864,9 @@ tls_read(struct tls_conn *c, void *p, size_t n, char *err, size_t errlen)
 
 	if (n == 0)
 		return 0;
+	begin(c, PHASE_READ, "", err, errlen);
 	br_ssl_engine_flush(eng, 0);   /* what tls_write left goes out before the wait */
-	r = run_until(c, BR_SSL_RECVAPP, PHASE_READ, "", err, errlen);
+	r = run_until(c, BR_SSL_RECVAPP);
 	if (r == 1)
 		return 0;
 	if (r != 0)
@@ -839,12 +884,13 @@ tls_close(struct tls_conn *c)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 
+	begin(c, PHASE_WRITE, "", NULL, 0);
 	br_ssl_engine_close(eng);
 	/* Send what is queued (our close_notify); do not wait for the server's. */
 	while ((br_ssl_engine_current_state(eng) & (BR_SSL_SENDREC | BR_SSL_CLOSED)) ==
 	    BR_SSL_SENDREC) {
-		if (take_record(c, PHASE_WRITE, NULL, 0) != 0)
+		if (take_record(c) != 0)
 			break;
 	}
-	(void)flush_out(c, PHASE_WRITE, NULL, 0);
+	(void)flush_out(c);
 }

@@ -31,24 +31,26 @@
  * BearSSL's object pattern requires). It forwards to the minimal engine when trusting
  * CAs, and itself judges pin and insecure mode; in every mode it keeps the server's
  * certificate and judges it (pin, key size, Extended Key Usage, iPAddress names).
+ * Here and in tls_conn the small fields come first and the buffers last: the code
+ * reaches a field in the first 128 bytes with a one-byte offset.
  */
 struct tls_x509 {
 	const br_x509_class *vtable;
 	br_x509_minimal_context *minimal;    /* CA mode; NULL in pin / insecure mode */
 	int mode;
-	unsigned char pin[32];
-	br_x509_pkey leaf_key;               /* pin / insecure mode: the server's key, in
-	                                      * cert (which then keeps the leaf alone) */
-	unsigned char ip[16];                /* the endpoint's address when it is an IP */
-	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
 	unsigned ncerts;                     /* certificates seen in this chain */
 	size_t cert_len;                     /* bytes of the current certificate kept */
 	int cert_cut;                        /* it is larger than TLS_CERT_MAX */
-	unsigned char cert[TLS_CERT_MAX];    /* judged at its end (the leaf first) */
 	int refusal;                         /* why the leaf was refused, 0 when not */
 	unsigned weak_bits;                  /* the weak RSA size, for the message */
 	int have_validity;
 	int64_t not_before, not_after;       /* the leaf's validity, Unix seconds */
+	size_t ip_len;                       /* 4 or 16; 0 for a DNS name */
+	unsigned char ip[16];                /* the endpoint's address when it is an IP */
+	unsigned char pin[32];
+	br_x509_pkey leaf_key;               /* pin / insecure mode: the server's key, in
+	                                      * cert (which then keeps the leaf alone) */
+	unsigned char cert[TLS_CERT_MAX];    /* judged at its end (the leaf first) */
 };
 
 /* Room for outgoing records gathered so that a flight leaves in one send: the
@@ -64,17 +66,23 @@ struct tls_x509 {
  * that follow.
  */
 struct tls_conn {
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;
-	struct tls_x509 x509;
 	int fd;
 	int64_t deadline_ms;
 	int64_t when;                        /* validation time, Unix seconds */
+	int phase;                           /* the call in progress (handshake, write,
+	                                      * read), its host ("" after tls_open), and
+	                                      * where its failure is said */
+	const char *host;
+	char *err;
+	size_t errlen;
 	int handshake_done;
 	int sent_last;                       /* bytes were sent since the last received */
 	int nodelay;                         /* TCP_NODELAY is set on fd */
 	size_t ahead_at, ahead_len;          /* read ahead, not yet given to the engine */
 	size_t out_len;                      /* bytes of records waiting in out */
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
+	struct tls_x509 x509;
 	unsigned char out[TLS_OUT_BATCH];
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 };

@@ -72,12 +72,11 @@ dn_hash_update(const br_hash_class **ctx, const void *data, size_t len)
 		br_sha256_update(&h->sha, p, len);
 		return;
 	}
-	for (size_t i = 0; i < len; i++) {
-		/* The marker itself is byte 0; digest bytes 1..16 (ANONTEL_ROOT_DN_LEN). */
-		if (h->n > 0 && h->n <= sizeof h->digest)
-			h->digest[h->n - 1] = p[i];
-		if (h->n <= sizeof h->digest)
-			h->n++;
+	/* The marker itself is byte 0; digest bytes 1..16 (ANONTEL_ROOT_DN_LEN). */
+	for (; len > 0 && h->n <= sizeof h->digest; len--, p++) {
+		if (h->n > 0)
+			h->digest[h->n - 1] = *p;
+		h->n++;
 	}
 }
 
@@ -155,53 +154,6 @@ tls_trust_insecure(struct tls_trust *t)
 {
 	memset(t, 0, sizeof *t);
 	t->insecure = 1;
-}
-
-int
-tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
-{
-	static const char prefix[] = "sha256//";
-	unsigned char out[32];
-	const char *s;
-	uint32_t acc = 0;
-	size_t o = 0;
-
-	if (strncmp(pin, prefix, sizeof prefix - 1) != 0) {
-		buf_join(err, errlen, "pin must start with sha256//", NULL, NULL);
-		return -1;
-	}
-	s = pin + sizeof prefix - 1;
-	/* 32 bytes = 10 groups of 3 + 2 bytes: 43 characters and one '='. */
-	if (strlen(s) != 44 || s[43] != '=') {
-		buf_join(err, errlen, "pin must be sha256// and 44 base64 characters ending in one =",
-		    NULL, NULL);
-		return -1;
-	}
-	for (size_t i = 0; i < 43; i++) {
-		int v = ascii_b64_val((unsigned char)s[i]);
-		if (v < 0) {
-			buf_join(err, errlen, "pin has a character that is not base64", NULL, NULL);
-			return -1;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		if (i % 4 == 3) {
-			out[o++] = (unsigned char)(acc >> 16);
-			out[o++] = (unsigned char)(acc >> 8);
-			out[o++] = (unsigned char)acc;
-			acc = 0;
-		}
-	}
-	/* The last 3 characters carry 18 bits: 16 of data and 2 that must be zero. */
-	if ((acc & 3) != 0) {
-		buf_join(err, errlen, "pin is not canonical base64 (bad last character)", NULL, NULL);
-		return -1;
-	}
-	out[o++] = (unsigned char)(acc >> 10);
-	out[o++] = (unsigned char)(acc >> 2);
-	memset(t, 0, sizeof *t);
-	t->pinned = 1;
-	memcpy(t->pin, out, sizeof out);
-	return 0;
 }
 
 /*
@@ -291,48 +243,74 @@ static void
 b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const char *end)
 {
 	for (; p < end && !d->bad; p++) {
-		int v;
+		int v = 0;
 
 		if (*p == ' ' || *p == '\t' || *p == '\r')
 			continue;
 		if (*p == '=') {
 			/* Only as the 3rd or 4th character of the last group. */
-			if (d->nch + d->pad < 2 || d->nch + d->pad > 3)
-				d->bad = 1;
+			d->bad = d->nch + d->pad < 2 || d->nch + d->pad > 3;
 			d->pad++;
-			if (d->nch + d->pad == 4) {
-				d->acc <<= 6 * d->pad;
-				if (d->len + 3 - d->pad > cap) {
-					d->bad = 1;
-					break;
-				}
-				out[d->len++] = (unsigned char)(d->acc >> 16);
-				if (d->pad == 1)
-					out[d->len++] = (unsigned char)(d->acc >> 8);
-				d->nch = 0;
-				d->acc = 0;
-				d->pad = 5;   /* nothing may follow */
-			}
-			continue;
-		}
-		v = ascii_b64_val((unsigned char)*p);
-		if (v < 0 || d->pad != 0) {
-			d->bad = 1;
-			break;
+		} else {
+			v = ascii_b64_val((unsigned char)*p);
+			d->bad = v < 0 || d->pad != 0;
+			d->nch++;
 		}
 		d->acc = (d->acc << 6) | (uint32_t)v;
-		if (++d->nch == 4) {
-			if (d->len + 3 > cap) {
+		if (d->nch + d->pad == 4) {
+			/* A group of 4 characters is 3 bytes, one fewer per '='. */
+			size_t k = 3 - d->pad;
+
+			if (d->len + k > cap) {
 				d->bad = 1;
 				break;
 			}
-			out[d->len++] = (unsigned char)(d->acc >> 16);
-			out[d->len++] = (unsigned char)(d->acc >> 8);
-			out[d->len++] = (unsigned char)d->acc;
+			for (size_t i = 0; i < k; i++)
+				out[d->len++] = (unsigned char)(d->acc >> (16 - 8 * i));
 			d->nch = 0;
 			d->acc = 0;
+			if (d->pad != 0)
+				d->pad = 5;   /* nothing may follow */
 		}
 	}
+}
+
+int
+tls_trust_pin(struct tls_trust *t, const char *pin, char *err, size_t errlen)
+{
+	static const char prefix[] = "sha256//";
+	unsigned char out[32];
+	struct b64 d;
+	const char *s;
+
+	if (strncmp(pin, prefix, sizeof prefix - 1) != 0) {
+		buf_join(err, errlen, "pin must start with sha256//", NULL, NULL);
+		return -1;
+	}
+	s = pin + sizeof prefix - 1;
+	/* 32 bytes = 10 groups of 3 + 2 bytes: 43 characters and one '='. */
+	if (strlen(s) != 44 || s[43] != '=') {
+		buf_join(err, errlen, "pin must be sha256// and 44 base64 characters ending in one =",
+		    NULL, NULL);
+		return -1;
+	}
+	/* A byte outside the alphabet (or a blank, which b64_line skips) leaves a
+	 * group unfinished or fewer than 32 bytes. */
+	memset(&d, 0, sizeof d);
+	b64_line(&d, out, sizeof out, s, s + 44);
+	if (d.bad || d.nch != 0 || d.len != sizeof out) {
+		buf_join(err, errlen, "pin has a character that is not base64", NULL, NULL);
+		return -1;
+	}
+	/* The last 3 characters carry 18 bits: 16 of data and 2 that must be zero. */
+	if ((ascii_b64_val((unsigned char)s[42]) & 3) != 0) {
+		buf_join(err, errlen, "pin is not canonical base64 (bad last character)", NULL, NULL);
+		return -1;
+	}
+	memset(t, 0, sizeof *t);
+	t->pinned = 1;
+	memcpy(t->pin, out, sizeof out);
+	return 0;
 }
 
 /* Where a CA file's reading is: the PEM object being read, the certificates so far. */
@@ -348,10 +326,12 @@ struct pem {
 
 #define PEM_FAILED 2           /* pem_each stopped the reading (not a file_result) */
 
-/* Takes one line [p, eol) of the file. Returns 0, or -1 with err. */
+/* file_each_line's callback: one line [p, eol) of the CA file. Returns 0, or
+ * PEM_FAILED with m->err. */
 static int
-pem_line(struct pem *m, const char *p, const char *eol, char *err, size_t errlen)
+pem_each(void *ctx, const char *p, const char *eol)
 {
+	struct pem *m = ctx;
 	struct tls_store *store = m->l.s;
 
 	if (!m->in_obj) {
@@ -372,45 +352,34 @@ pem_line(struct pem *m, const char *p, const char *eol, char *err, size_t errlen
 	if (!m->is_cert)
 		return 0;
 	if (m->d.bad || m->d.nch != 0 || m->d.len == 0) {
-		say_count(err, errlen, m->path, ": bad PEM in certificate ", m->num + 1, "");
-		return -1;
+		say_count(m->err, m->errlen, m->path, ": bad PEM in certificate ", m->num + 1, "");
+		return PEM_FAILED;
 	}
 	if (m->num == TLS_CAFILE_MAX_ANCHORS) {
-		say_count(err, errlen, m->path, ": more than ", TLS_CAFILE_MAX_ANCHORS,
+		say_count(m->err, m->errlen, m->path, ": more than ", TLS_CAFILE_MAX_ANCHORS,
 		    " certificates");
-		return -1;
+		return PEM_FAILED;
 	}
 	m->num++;
-	return loader_add(&m->l, store->der, m->d.len, m->path, m->num, err, errlen);
-}
-
-/* file_each_line's callback: one line of the CA file. */
-static int
-pem_each(void *ctx, const char *p, const char *eol)
-{
-	struct pem *m = ctx;
-
-	return pem_line(m, p, eol, m->err, m->errlen) == 0 ? 0 : PEM_FAILED;
+	if (loader_add(&m->l, store->der, m->d.len, m->path, m->num, m->err, m->errlen) != 0)
+		return PEM_FAILED;
+	return 0;
 }
 
 /* Reads the CA file open as fd (size bytes when opened) a line at a time
  * (file.h): memory stays a chunk however large the bundle (a mapping of it all
- * would count whole in the run's resident size). Returns 0 with *count, or -1
- * with err. */
+ * would count whole in the run's resident size). A file over the cap is refused
+ * before any read. Returns 0 with m->num certificates in store, or -1 with m->err. */
 static int
-load_fd(struct tls_store *store, int fd, off_t size, const char *path, size_t *count,
-    char *err, size_t errlen)
+load_fd(struct pem *m, int fd, off_t size)
 {
-	struct pem m;
-	int r;
+	const char *path = m->path;
+	char *err = m->err;
+	size_t errlen = m->errlen;
+	int r = FILE_TOO_BIG;
 
-	memset(&m, 0, sizeof m);
-	m.l.s = store;
-	m.path = path;
-	m.err = err;
-	m.errlen = errlen;
-	store->used = 0;
-	r = file_each_line(fd, size, CAFILE_MAX_BYTES, pem_each, &m);
+	if (size <= CAFILE_MAX_BYTES)
+		r = file_each_line(fd, size, CAFILE_MAX_BYTES, pem_each, m);
 	if (r == FILE_ERROR)
 		buf_join(err, errlen, path, ": ", strerror(errno));
 	else if (r == FILE_TOO_BIG)
@@ -418,14 +387,13 @@ load_fd(struct tls_store *store, int fd, off_t size, const char *path, size_t *c
 	else if (r == FILE_LONG_LINE)
 		say_count(err, errlen, path, ": bad PEM (a line longer than ", FILE_LINE_MAX,
 		    " bytes)");
-	if (r != FILE_OK)          /* PEM_FAILED: err says why already */
-		return -1;
-	if (m.in_obj) {
+	else if (r == FILE_OK && m->in_obj)
 		buf_join(err, errlen, path, ": bad PEM (an object is not terminated)", NULL);
-		return -1;
-	}
-	*count = m.num;
-	return 0;
+	else if (r == FILE_OK && m->num == 0)
+		buf_join(err, errlen, path, ": no certificate", NULL);
+	else if (r == FILE_OK)
+		return 0;
+	return -1;                 /* PEM_FAILED: err says why already */
 }
 
 int
@@ -433,7 +401,7 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
     size_t errlen)
 {
 	struct stat st;
-	size_t num = 0;
+	struct pem m;
 	int fd, r;
 
 	fd = file_open(AT_FDCWD, path, 0, &st, &r);
@@ -442,22 +410,19 @@ tls_trust_file(struct tls_trust *t, struct tls_store *store, const char *path, c
 		    r == FILE_NOT_REGULAR ? "not a regular file" : strerror(errno));
 		return -1;
 	}
-	if (st.st_size > CAFILE_MAX_BYTES) {
-		buf_join(err, errlen, path, ": larger than 4 MiB", NULL);
-		close(fd);
-		return -1;
-	}
-	r = load_fd(store, fd, st.st_size, path, &num, err, errlen);
+	memset(&m, 0, sizeof m);
+	m.l.s = store;
+	m.path = path;
+	m.err = err;
+	m.errlen = errlen;
+	store->used = 0;
+	r = load_fd(&m, fd, st.st_size);
 	close(fd);
 	if (r != 0)
 		return -1;
-	if (num == 0) {
-		buf_join(err, errlen, path, ": no certificate", NULL);
-		return -1;
-	}
 	memset(t, 0, sizeof *t);
 	t->anchors = store->anchors;
-	t->n_anchors = num;
+	t->n_anchors = m.num;
 	return 0;
 }
 

@@ -38,9 +38,9 @@ struct tls_trust {
 
 /* Storage for anchors loaded from a file; large: keep it static. */
 struct tls_store {
+	size_t used;                         /* bytes of arena taken */
 	br_x509_trust_anchor anchors[TLS_CAFILE_MAX_ANCHORS];
 	unsigned char arena[TLS_CAFILE_ARENA];
-	size_t used;
 	unsigned char der[TLS_CERT_MAX];     /* scratch: the certificate being decoded */
 };
 

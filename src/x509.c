@@ -60,6 +60,14 @@ x509_der_expect(struct x509_der *d, unsigned want, struct x509_der *content,
 	return 0;
 }
 
+/* x509_der_expect of a TLV that must be complete, its header not wanted: how most
+ * fields are read. */
+static int
+der_take(struct x509_der *d, unsigned want, struct x509_der *content)
+{
+	return x509_der_expect(d, want, content, NULL, 0);
+}
+
 static int
 digits(const unsigned char *p, size_t n, unsigned *v)
 {
@@ -76,37 +84,34 @@ digits(const unsigned char *p, size_t n, unsigned *v)
 static int
 der_time(struct x509_der *d, int64_t *out)
 {
-	unsigned tag, y, mo, dd, h, mi, s;
+	/* Month, day, hour, minute, second (a leap second allowed): their ranges. */
+	static const unsigned char lo[5] = { 1, 1, 0, 0, 0 }, hi[5] = { 12, 31, 23, 59, 60 };
+	unsigned tag, y, f[5];
 	struct x509_der t;
-	const unsigned char *p;
+	size_t yn;
 
-	if (x509_der_next(d, &tag, &t, NULL, 0) != 0)
+	if (x509_der_next(d, &tag, &t, NULL, 0) != 0 || (tag != 0x17 && tag != 0x18))
 		return -1;
-	if (tag == 0x17 && t.n == 13) {
-		if (digits(t.p, 2, &y) != 0)
-			return -1;
+	yn = tag == 0x17 ? 2 : 4;
+	if (t.n != yn + 11 || t.p[t.n - 1] != 'Z' || digits(t.p, yn, &y) != 0)
+		return -1;
+	if (yn == 2)
 		y += y < 50 ? 2000 : 1900;   /* RFC 5280 4.1.2.5.1 */
-		p = t.p + 2;
-	} else if (tag == 0x18 && t.n == 15) {
-		if (digits(t.p, 4, &y) != 0)
+	for (size_t i = 0; i < 5; i++) {
+		if (digits(t.p + yn + 2 * i, 2, &f[i]) != 0 || f[i] < lo[i] || f[i] > hi[i])
 			return -1;
-		p = t.p + 4;
-	} else {
-		return -1;
 	}
-	if (p[10] != 'Z' || digits(p, 2, &mo) != 0 || digits(p + 2, 2, &dd) != 0 ||
-	    digits(p + 4, 2, &h) != 0 || digits(p + 6, 2, &mi) != 0 || digits(p + 8, 2, &s) != 0)
-		return -1;
-	if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || s > 60)
-		return -1;
-	*out = civil_days(y, mo, dd) * 86400 + h * 3600 + mi * 60 + s;
+	*out = civil_days(y, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
 	return 0;
 }
 
 int
 x509_cert_parse(const unsigned char *cert, size_t n, int partial, struct x509_cert *c)
 {
-	struct x509_der d = { cert, n }, outer, tbs, x, validity;
+	/* tbsCertificate's fields up to the key, after the optional [0] version. */
+	enum { SERIAL, SIGNATURE, ISSUER, VALIDITY, SUBJECT, SPKI, FIELDS };
+	static const unsigned char tags[FIELDS] = { 0x02, 0x30, 0x30, 0x30, 0x30, 0x30 };
+	struct x509_der d = { cert, n }, outer, tbs, x, f[FIELDS], whole[FIELDS];
 	unsigned tag;
 
 	memset(c, 0, sizeof *c);
@@ -115,15 +120,14 @@ x509_cert_parse(const unsigned char *cert, size_t n, int partial, struct x509_ce
 		return -1;
 	if (tbs.n > 0 && tbs.p[0] == 0xa0 && x509_der_next(&tbs, &tag, &x, NULL, 0) != 0)
 		return -1;
-	if (x509_der_expect(&tbs, 0x02, &x, NULL, 0) != 0 ||      /* serialNumber */
-	    x509_der_expect(&tbs, 0x30, &x, NULL, 0) != 0 ||      /* signature */
-	    x509_der_expect(&tbs, 0x30, &x, NULL, 0) != 0 ||      /* issuer */
-	    x509_der_expect(&tbs, 0x30, &validity, NULL, 0) != 0 ||
-	    x509_der_expect(&tbs, 0x30, &x, &c->subject, 0) != 0 ||
-	    x509_der_expect(&tbs, 0x30, &x, &c->spki, 0) != 0)
-		return -1;
-	c->have_validity = der_time(&validity, &c->not_before) == 0 &&
-	    der_time(&validity, &c->not_after) == 0 && validity.n == 0;
+	for (size_t i = 0; i < FIELDS; i++) {
+		if (x509_der_expect(&tbs, tags[i], &f[i], &whole[i], 0) != 0)
+			return -1;
+	}
+	c->subject = whole[SUBJECT];
+	c->spki = whole[SPKI];
+	c->have_validity = der_time(&f[VALIDITY], &c->not_before) == 0 &&
+	    der_time(&f[VALIDITY], &c->not_after) == 0 && f[VALIDITY].n == 0;
 	c->rest = tbs;
 	return 0;
 }
@@ -138,7 +142,7 @@ der_is(const struct x509_der *d, const unsigned char *v, size_t n)
 static int
 der_uint(struct x509_der *d, struct x509_der *v)
 {
-	if (x509_der_expect(d, 0x02, v, NULL, 0) != 0 || v->n == 0 || (v->p[0] & 0x80))
+	if (der_take(d, 0x02, v) != 0 || v->n == 0 || (v->p[0] & 0x80))
 		return -1;
 	while (v->n > 1 && v->p[0] == 0) {
 		v->p++;
@@ -151,7 +155,7 @@ der_uint(struct x509_der *d, struct x509_der *v)
 static int
 der_key_bits(struct x509_der *d, struct x509_der *v)
 {
-	if (x509_der_expect(d, 0x03, v, NULL, 0) != 0 || v->n < 2 || v->p[0] != 0)
+	if (der_take(d, 0x03, v) != 0 || v->n < 2 || v->p[0] != 0)
 		return -1;
 	v->p++;
 	v->n--;
@@ -163,19 +167,25 @@ x509_spki_key(struct x509_der spki, br_x509_pkey *k)
 {
 	static const unsigned char rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 	static const unsigned char ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-	static const unsigned char p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-	static const unsigned char p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-	static const unsigned char p521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
+	/* The named curves BearSSL does: OID, BearSSL's id, an uncompressed point's
+	 * length. */
+	static const struct {
+		unsigned char oid[8], oid_len, id, qlen;
+	} curves[] = {
+		{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 }, 8, BR_EC_secp256r1, 65 },
+		{ { 0x2b, 0x81, 0x04, 0x00, 0x22 }, 5, BR_EC_secp384r1, 97 },
+		{ { 0x2b, 0x81, 0x04, 0x00, 0x23 }, 5, BR_EC_secp521r1, 133 },
+	};
 	struct x509_der alg, oid, bits, seq, n, e;
 	struct x509_der tlv = spki;
 
-	if (x509_der_expect(&tlv, 0x30, &spki, NULL, 0) != 0 || tlv.n != 0 ||
-	    x509_der_expect(&spki, 0x30, &alg, NULL, 0) != 0 ||
-	    x509_der_expect(&alg, 0x06, &oid, NULL, 0) != 0 ||
+	if (der_take(&tlv, 0x30, &spki) != 0 || tlv.n != 0 ||
+	    der_take(&spki, 0x30, &alg) != 0 ||
+	    der_take(&alg, 0x06, &oid) != 0 ||
 	    der_key_bits(&spki, &bits) != 0 || spki.n != 0)
 		return -1;
 	if (der_is(&oid, rsa, sizeof rsa)) {
-		if (x509_der_expect(&bits, 0x30, &seq, NULL, 0) != 0 || bits.n != 0 ||
+		if (der_take(&bits, 0x30, &seq) != 0 || bits.n != 0 ||
 		    der_uint(&seq, &n) != 0 || der_uint(&seq, &e) != 0 || seq.n != 0)
 			return -1;
 		k->key_type = BR_KEYTYPE_RSA;
@@ -187,23 +197,19 @@ x509_spki_key(struct x509_der spki, br_x509_pkey *k)
 	}
 	if (der_is(&oid, ec, sizeof ec)) {
 		struct x509_der curve;
-		int id;
-		size_t qlen;
+		size_t i = 0;
 
-		if (x509_der_expect(&alg, 0x06, &curve, NULL, 0) != 0)
+		if (der_take(&alg, 0x06, &curve) != 0)
 			return -2;   /* explicit curve parameters */
-		if (der_is(&curve, p256, sizeof p256))
-			id = BR_EC_secp256r1, qlen = 65;
-		else if (der_is(&curve, p384, sizeof p384))
-			id = BR_EC_secp384r1, qlen = 97;
-		else if (der_is(&curve, p521, sizeof p521))
-			id = BR_EC_secp521r1, qlen = 133;
-		else
+		while (i < sizeof curves / sizeof curves[0] &&
+		    !der_is(&curve, curves[i].oid, curves[i].oid_len))
+			i++;
+		if (i == sizeof curves / sizeof curves[0])
 			return -2;
-		if (bits.n != qlen || bits.p[0] != 0x04)
+		if (bits.n != curves[i].qlen || bits.p[0] != 0x04)
 			return -2;   /* compressed points: BearSSL takes them not */
 		k->key_type = BR_KEYTYPE_EC;
-		k->key.ec.curve = id;
+		k->key.ec.curve = curves[i].id;
 		k->key.ec.q = (unsigned char *)(uintptr_t)bits.p;
 		k->key.ec.qlen = bits.n;
 		return 0;
@@ -231,8 +237,9 @@ x509_rsa_bits(const br_x509_pkey *k)
 }
 
 /* Finds extension `oid` in c->rest's [3] Extensions: 1 with *value the content of
- * its extnValue OCTET STRING, 0 when absent, -1 when malformed, -2 when it appears
- * twice (RFC 5280 4.2: at most one instance of an extension). */
+ * the SEQUENCE its extnValue OCTET STRING holds (the value of each one read here),
+ * 0 when absent, -1 when malformed, -2 when it appears twice (RFC 5280 4.2: at most
+ * one instance of an extension). */
 static int
 find_extension(const struct x509_cert *c, const unsigned char *oid, size_t oidlen,
     struct x509_der *value)
@@ -246,11 +253,11 @@ find_extension(const struct x509_cert *c, const unsigned char *oid, size_t oidle
 			return -1;
 		if (tag != 0xa3)
 			continue;            /* issuerUniqueID, subjectUniqueID */
-		if (blocks++ || x509_der_expect(&exts, 0x30, &list, NULL, 0) != 0 || exts.n != 0)
+		if (blocks++ || der_take(&exts, 0x30, &list) != 0 || exts.n != 0)
 			return -1;
 		while (list.n > 0) {
-			if (x509_der_expect(&list, 0x30, &ext, NULL, 0) != 0 ||
-			    x509_der_expect(&ext, 0x06, &id, NULL, 0) != 0)
+			if (der_take(&list, 0x30, &ext) != 0 ||
+			    der_take(&ext, 0x06, &id) != 0)
 				return -1;
 			if (!der_is(&id, oid, oidlen))
 				continue;
@@ -259,41 +266,42 @@ find_extension(const struct x509_cert *c, const unsigned char *oid, size_t oidle
 			if (ext.n > 0 && ext.p[0] == 0x01 &&            /* critical: a BOOLEAN */
 			    (x509_der_next(&ext, &tag, &b, NULL, 0) != 0 || b.n != 1))
 				return -1;
-			if (x509_der_expect(&ext, 0x04, &v, NULL, 0) != 0 || ext.n != 0)
+			if (der_take(&ext, 0x04, &v) != 0 || ext.n != 0)
 				return -1;
-			*value = v;
 			found = 1;
 		}
 	}
+	if (found && (der_take(&v, 0x30, value) != 0 || v.n != 0))
+		return -1;
 	return found;
 }
 
 int
 x509_is_ca(const struct x509_cert *c)
 {
-	struct x509_der v, seq, b;
-	int r = find_extension(c, OID_BASIC_CONSTRAINTS, sizeof OID_BASIC_CONSTRAINTS, &v);
+	struct x509_der seq, b;
+	int r = find_extension(c, OID_BASIC_CONSTRAINTS, sizeof OID_BASIC_CONSTRAINTS, &seq);
 
 	if (r == -2)
 		return -1;
-	if (r != 1 || x509_der_expect(&v, 0x30, &seq, NULL, 0) != 0 || v.n != 0)
+	if (r != 1)
 		return 0;
-	return x509_der_expect(&seq, 0x01, &b, NULL, 0) == 0 && b.n == 1 && b.p[0] != 0;
+	return der_take(&seq, 0x01, &b) == 0 && b.n == 1 && b.p[0] != 0;
 }
 
 enum x509_eku
 x509_eku(const struct x509_cert *c)
 {
-	struct x509_der v, list, oid;
-	int r = find_extension(c, OID_EXT_KEY_USAGE, sizeof OID_EXT_KEY_USAGE, &v);
+	struct x509_der list, oid;
+	int r = find_extension(c, OID_EXT_KEY_USAGE, sizeof OID_EXT_KEY_USAGE, &list);
 
 	if (r == 0)
 		return X509_EKU_ABSENT;
-	if (r < 0 || x509_der_expect(&v, 0x30, &list, NULL, 0) != 0 || v.n != 0 || list.n == 0)
+	if (r < 0 || list.n == 0)
 		return X509_EKU_BAD;
 	r = X509_EKU_NOT_SERVER;
 	while (list.n > 0) {
-		if (x509_der_expect(&list, 0x06, &oid, NULL, 0) != 0)
+		if (der_take(&list, 0x06, &oid) != 0)
 			return X509_EKU_BAD;
 		if (der_is(&oid, OID_SERVER_AUTH, sizeof OID_SERVER_AUTH) ||
 		    der_is(&oid, OID_ANY_EKU, sizeof OID_ANY_EKU))
@@ -305,15 +313,13 @@ x509_eku(const struct x509_cert *c)
 int
 x509_san_ip_match(const struct x509_cert *c, const unsigned char *ip, size_t len)
 {
-	struct x509_der v, names, name;
+	struct x509_der names, name;
 	unsigned tag;
-	int r = find_extension(c, OID_SUBJECT_ALT_NAME, sizeof OID_SUBJECT_ALT_NAME, &v);
+	int r = find_extension(c, OID_SUBJECT_ALT_NAME, sizeof OID_SUBJECT_ALT_NAME, &names);
 	int match = 0;
 
 	if (r <= 0)
 		return r == 0 ? 0 : -1;
-	if (x509_der_expect(&v, 0x30, &names, NULL, 0) != 0 || v.n != 0)
-		return -1;
 	while (names.n > 0) {
 		if (x509_der_next(&names, &tag, &name, NULL, 0) != 0)
 			return -1;
