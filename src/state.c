@@ -58,25 +58,19 @@ static int
 path_err(char *err, size_t errlen, const struct state *s, const char *sub, const char *name,
     const char *what, int e)
 {
+	/* After DIR, each part there is: "/" before the path's, ": " before the others. */
+	const char *part[] = { sub, name, what, e != 0 ? strerror(e) : NULL };
 	struct buf b;
 
 	if (err == NULL || errlen == 0)
 		return -1;
 	buf_init(&b, err, errlen);
 	buf_str(&b, s->dir);
-	if (sub != NULL) {
-		buf_char(&b, '/');
-		buf_str(&b, sub);
-	}
-	if (name != NULL) {
-		buf_char(&b, '/');
-		buf_str(&b, name);
-	}
-	buf_str(&b, ": ");
-	buf_str(&b, what);
-	if (e != 0) {
-		buf_str(&b, ": ");
-		buf_str(&b, strerror(e));
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+		if (part[i] != NULL) {
+			buf_str(&b, i < 2 ? "/" : ": ");
+			buf_str(&b, part[i]);
+		}
 	}
 	return -1;
 }
@@ -203,11 +197,7 @@ need_open(const struct state *s, char *err, size_t errlen)
 {
 	if (s->dirfd >= 0)
 		return 0;
-	if (err != NULL && errlen > 0) {
-		struct buf b;
-		buf_init(&b, err, errlen);
-		buf_str(&b, "state directory not open");
-	}
+	buf_join(err, errlen, "state directory not open", NULL, NULL);
 	return -1;
 }
 
@@ -393,15 +383,15 @@ enum { DIR_OK, DIR_ABSENT_CREATABLE, DIR_UNUSABLE };
 #define PRIVATE_PREFIX "anontel-"
 
 /* Appends "PATH: [PART ][what][: strerror(e)]" to why (what NULL: "PATH: [PART: ]
- * strerror(e)"). PART, partlen bytes, names the component of PATH at fault when it
- * is not PATH itself (NULL). */
+ * strerror(e)"). PART, the first partlen bytes of PATH, names the component at
+ * fault when it is not PATH itself (partlen 0). */
 static void
-say(struct buf *why, const char *path, const char *part, size_t partlen, const char *what, int e)
+say(struct buf *why, const char *path, size_t partlen, const char *what, int e)
 {
 	buf_str(why, path);
 	buf_str(why, ": ");
-	if (part != NULL) {
-		buf_add(why, part, partlen);
+	if (partlen > 0) {
+		buf_add(why, path, partlen);
 		buf_str(why, what != NULL ? " " : ": ");
 	}
 	if (what != NULL)
@@ -415,18 +405,18 @@ say(struct buf *why, const char *path, const char *part, size_t partlen, const c
 
 /* Opens directory name in dfd, O_NOFOLLOW; when it is missing, makes it (mode, less
  * the umask; dfd fsynced so the entry is durable) if create, or else says whether
- * it could be made. path/part/partlen name it in reasons (part NULL: it is path).
+ * it could be made. path and partlen name it in reasons, as say's do.
  * Returns DIR_OK with *fdout, DIR_ABSENT_CREATABLE (only when !create), or
  * DIR_UNUSABLE with the reason appended to why. */
 static int
 step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const char *path,
-    const char *part, size_t partlen, struct buf *why)
+    size_t partlen, struct buf *why)
 {
 	int fd = open_dir_at(dfd, name, OPEN_DIR);
 
 	/* A parent we may only pass through (0711, as some home and service
 	 * directories are) is still a way to the state dir: O_PATH needs no read. */
-	if (fd < 0 && errno == EACCES && part != NULL)
+	if (fd < 0 && errno == EACCES && partlen > 0)
 		fd = open_dir_at(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		if (!create && dir_writable(dfd))
@@ -438,10 +428,10 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
 			/* "PATH: cannot create[ PART]: why" */
 			int e = errno;
 			buf_str(why, path);
-			buf_str(why, create || part != NULL ? ": cannot create" : ": cannot be created");
-			if (part != NULL) {
+			buf_str(why, create || partlen > 0 ? ": cannot create" : ": cannot be created");
+			if (partlen > 0) {
 				buf_char(why, ' ');
-				buf_add(why, part, partlen);
+				buf_add(why, path, partlen);
 			}
 			buf_str(why, ": ");
 			buf_str(why, strerror(e));
@@ -450,9 +440,9 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
 	}
 	if (fd < 0) {
 		if (errno == ELOOP)
-			say(why, path, part, partlen, "is a symbolic link (refused)", 0);
+			say(why, path, partlen, "is a symbolic link (refused)", 0);
 		else
-			say(why, path, part, partlen, NULL, errno);
+			say(why, path, partlen, NULL, errno);
 		return DIR_UNUSABLE;
 	}
 	*fdout = fd;
@@ -500,14 +490,14 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 
 	*fdout = -1;
 	if (path[0] != '/') {
-		say(why, path, NULL, 0, "not an absolute path (refused)", 0);
+		say(why, path, 0, "not an absolute path (refused)", 0);
 		return DIR_UNUSABLE;
 	}
 	if ((*fdout = open_whole(path)) >= 0)
 		return DIR_OK;
 	fd = openat(AT_FDCWD, "/", OPEN_DIR);
 	if (fd < 0) {
-		say(why, path, "/", 1, NULL, errno);
+		say(why, path, 1, NULL, errno);   /* "/" */
 		return DIR_UNUSABLE;
 	}
 	for (;;) {
@@ -527,7 +517,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 		last = *q == '\0';
 		if (len >= sizeof name || (len == 1 && p[0] == '.') ||
 		    (len == 2 && p[0] == '.' && p[1] == '.')) {
-			say(why, path, path, (size_t)(end - path), len >= sizeof name ?
+			say(why, path, (size_t)(end - path), len >= sizeof name ?
 			    "is too long a name" : "is a . or .. component (refused)", 0);
 			close(fd);
 			return DIR_UNUSABLE;
@@ -535,7 +525,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 		memcpy(name, p, len);
 		name[len] = '\0';
 		r = step_into(fd, name, last ? 0700 : 0755, create, &next, path,
-		    last ? NULL : path, (size_t)(end - path), why);
+		    last ? 0 : (size_t)(end - path), why);
 		close(fd);
 		if (r != DIR_OK)
 			return r;
@@ -563,12 +553,12 @@ check_usable(int fd, const struct stat *st, uid_t euid, const char *path, struct
 		return -1;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		say(why, path, NULL, 0, "is group- or world-writable (refused)", 0);
+		say(why, path, 0, "is group- or world-writable (refused)", 0);
 		return -1;
 	}
 	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
 	if (!dir_writable(fd)) {
-		say(why, path, NULL, 0, "not writable", errno);
+		say(why, path, 0, "not writable", errno);
 		return -1;
 	}
 	return 0;
@@ -598,7 +588,7 @@ try_dir(struct state *s, const char *path, const char *sub, uid_t euid, int crea
 	buf_init(&d, s->dir, sizeof s->dir);
 	buf_str(&d, path);
 	if (d.overflow) {
-		say(why, path, NULL, 0, "path too long", 0);
+		say(why, path, 0, "path too long", 0);
 		return DIR_UNUSABLE;
 	}
 	r = walk_path(path, create, &fd, why);
@@ -609,11 +599,11 @@ try_dir(struct state *s, const char *path, const char *sub, uid_t euid, int crea
 		buf_char(&d, '/');
 		buf_str(&d, sub);
 		if (d.overflow) {
-			say(why, path, NULL, 0, "path too long for its anontel-<euid> subdirectory", 0);
+			say(why, path, 0, "path too long for its anontel-<euid> subdirectory", 0);
 			close(fd);
 			return DIR_UNUSABLE;
 		}
-		r = step_into(fd, sub, 0700, create, &subfd, s->dir, NULL, 0, why);
+		r = step_into(fd, sub, 0700, create, &subfd, s->dir, 0, why);
 		close(fd);
 		if (r != DIR_OK)
 			return r;
@@ -622,7 +612,7 @@ try_dir(struct state *s, const char *path, const char *sub, uid_t euid, int crea
 	}
 	/* s->dir is path, or path/sub once stepped into. */
 	if (!ok)
-		say(why, s->dir, NULL, 0, "fstat", errno);
+		say(why, s->dir, 0, "fstat", errno);
 	if (!ok || check_usable(fd, &st, euid, s->dir, why) != 0) {
 		close(fd);
 		return DIR_UNUSABLE;
@@ -927,21 +917,22 @@ state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t er
 _Static_assert(K_COUNT * (sizeof stamp_keys[0] + 1 + 20 + 1) + STATE_ERROR_MAX < STAMPS_TEXT,
     "stamps text fits");
 
-static void
-put_line(struct buf *b, int k, uint64_t v)
-{
-	buf_str(b, stamp_keys[k]);
-	buf_char(b, ' ');
-	buf_uint(b, v, 0);
-	buf_char(b, '\n');
-}
-
 int
 state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen)
 {
+	/* The numbers, in the file's order (that of the keys). */
+	const uint64_t v[K_LAST_ERROR] = {
+		(uint64_t)st->last_success_ms, (uint64_t)st->last_built_ms, (uint64_t)st->next_try_ms,
+		(uint64_t)st->jitter_permille, st->failures, st->dropped, st->rejected,
+		st->drop_below, st->sent, st->notice_shown ? 1 : 0, (uint64_t)st->first_report_ms,
+	};
+	/* Keys left out at their defaults: jitter not drawn yet, no drop pending,
+	 * never a first report. */
+	const unsigned absent = (unsigned)(st->jitter_permille < 0) << K_JITTER |
+	    (unsigned)(st->drop_below == 0) << K_DROP_BELOW |
+	    (unsigned)(st->first_report_ms == 0) << K_FIRST_REPORT;
 	char text[STAMPS_TEXT];
 	struct buf b;
-	size_t elen;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
@@ -951,26 +942,18 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		return set_err(err, errlen, s, STAMPS_NAME, "time or jitter out of range refused",
 		    0);
 	buf_init(&b, text, sizeof text);
-	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
-	put_line(&b, K_LAST_BUILT, (uint64_t)st->last_built_ms);
-	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
-	if (st->jitter_permille >= 0)    /* absent = not drawn yet */
-		put_line(&b, K_JITTER, (uint64_t)st->jitter_permille);
-	put_line(&b, K_FAILURES, st->failures);
-	put_line(&b, K_DROPPED, st->dropped);
-	put_line(&b, K_REJECTED, st->rejected);
-	if (st->drop_below != 0)         /* absent = no drop pending */
-		put_line(&b, K_DROP_BELOW, st->drop_below);
-	put_line(&b, K_SENT, st->sent);
-	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);
-	if (st->first_report_ms > 0)     /* absent = never */
-		put_line(&b, K_FIRST_REPORT, (uint64_t)st->first_report_ms);
-	for (elen = 0; elen < sizeof st->last_error - 1 && st->last_error[elen] != '\0'; elen++)
-		;
-	if (elen > 0) {                  /* absent = "" */
+	for (int k = 0; k < K_LAST_ERROR; k++) {
+		if (absent & (1u << k))
+			continue;
+		buf_str(&b, stamp_keys[k]);
+		buf_char(&b, ' ');
+		buf_uint(&b, v[k], 0);
+		buf_char(&b, '\n');
+	}
+	if (st->last_error[0] != '\0') {   /* absent = "" */
 		buf_str(&b, stamp_keys[K_LAST_ERROR]);
 		buf_char(&b, ' ');
-		for (size_t j = 0; j < elen; j++) {
+		for (size_t j = 0; j < sizeof st->last_error - 1 && st->last_error[j] != '\0'; j++) {
 			unsigned char c = (unsigned char)st->last_error[j];
 			buf_char(&b, is_control(c) ? ' ' : (char)c);
 		}
@@ -1469,18 +1452,15 @@ state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t
 static int
 read_random(struct state *s, char hex[STATE_RANDOM_HEX + 1], char *err, size_t errlen)
 {
-	size_t n;
+	size_t n, i = 0;
 	int r = state_read_file(s, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
 
 	if (r <= 0)
 		return r;
-	for (size_t i = 0; i <= n; i++) {
-		int bad = i == n ? n != STATE_RANDOM_HEX :
-		    !ascii_is_digit(hex[i]) && !(hex[i] >= 'a' && hex[i] <= 'f');
-
-		if (bad)
-			return set_err(err, errlen, s, RANDOM_NAME, "not 64 lowercase hex digits", 0);
-	}
+	while (i < n && (ascii_is_digit(hex[i]) || (hex[i] >= 'a' && hex[i] <= 'f')))
+		i++;
+	if (i != n || n != STATE_RANDOM_HEX)
+		return set_err(err, errlen, s, RANDOM_NAME, "not 64 lowercase hex digits", 0);
 	hex[n] = '\0';
 	return 1;
 }
@@ -1507,8 +1487,7 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 		if (r != 0)
 			return r;
 	}
-	set_err(err, errlen, s, RANDOM_NAME, "could not be made (other runs kept racing)", 0);
-	return -1;
+	return set_err(err, errlen, s, RANDOM_NAME, "could not be made (other runs kept racing)", 0);
 }
 
 int
@@ -1566,8 +1545,7 @@ forget_file(struct state *s, const char *name, char *err, size_t errlen)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	set_err(err, errlen, s, name, "cannot remove", errno);
-	return -1;
+	return set_err(err, errlen, s, name, "cannot remove", errno);
 }
 
 int
