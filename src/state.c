@@ -982,14 +982,15 @@ kept_name(uint64_t seq, char out[32])
 	seq_name(seq, KEPT_SUFFIX, out);
 }
 
-/* 1 and *seq when name is exactly 20 digits + suffix (both suffixes are 5 bytes)
- * with a value in 1..STATE_SEQ_MAX (so the next number never overflows). */
+/* 1 and *seq when name is exactly 20 digits + 5 bytes (a suffix: KEPT_SUFFIX,
+ * LOG_SUFFIX) with a value in 1..STATE_SEQ_MAX (so the next number never
+ * overflows). */
 static int
-seq_parse(const char *name, const char *suffix, uint64_t *seq)
+seq_parse(const char *name, uint64_t *seq)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != KEPT_DIGITS + 5 || strcmp(name + KEPT_DIGITS, suffix) != 0)
+	if (strlen(name) != KEPT_DIGITS + 5)
 		return 0;
 	for (size_t i = 0; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
@@ -1057,13 +1058,25 @@ entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *s
 			(void)unlinkat(kfd, name, 0);
 		return ENTRY_TEMP;
 	}
-	if (seq_parse(name, KEPT_SUFFIX, seq))
+	if (!seq_parse(name, seq))
+		return ENTRY_OTHER;
+	if (strcmp(name + KEPT_DIGITS, KEPT_SUFFIX) == 0)
 		kind = ENTRY_KEPT;
-	else if (seq_parse(name, LOG_SUFFIX, seq))
+	else if (strcmp(name + KEPT_DIGITS, LOG_SUFFIX) == 0)
 		kind = ENTRY_LOG;
 	else
 		return ENTRY_OTHER;
 	return is_regular_entry(kfd, name, type) ? kind : ENTRY_PLANTED;
+}
+
+/* Adds entry v to the listing's audit log. */
+static void
+log_add(struct state_kept_list *l, uint64_t v)
+{
+	if (v > l->log_newest)
+		l->log_newest = v;
+	l->log_total++;
+	keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
 }
 
 static void
@@ -1084,10 +1097,7 @@ scan_one(void *ctx, const char *name, unsigned char type)
 		return;
 	}
 	if (kind == ENTRY_LOG) {
-		if (v > l->log_newest)
-			l->log_newest = v;
-		l->log_total++;
-		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
+		log_add(l, v);
 		return;
 	}
 	if (v > l->highest_ours)
@@ -1394,10 +1404,7 @@ state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 
 		if (l->log_total == 0)   /* the first entry supersedes last.json */
 			(void)unlinkat(s->dirfd, LAST_NAME, 0);
-		if (seq > l->log_newest)
-			l->log_newest = seq;
-		l->log_total++;
-		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, seq);
+		log_add(l, seq);
 	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
 		return 0;   /* delivered; a later delivery trims the log */
 	}
