@@ -243,7 +243,7 @@ kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
 _Static_assert(sizeof TMP_PREFIX + NAME_MAX_LEN + 1 + 20 <= TMP_CAP, "temp name fits");
 
 /* Makes the temp file of name (state_lock: ".tmp-<name>" for the lock holder,
- * ".tmp-<name>-<pid>" else) into tmp, in kept/ (*tdir), holding p[n], closed,
+ * ".tmp-<name>-<pid>" else) into tmp, in kept/ (s->keptfd), holding p[n], closed,
  * and fsynced with WRITE_SYNC. Every temp file is made in kept/ (made when
  * missing), whatever directory its file then goes to: the lock holder lists kept/
  * every run, and that listing removes the temp files of killed runs, so no other
@@ -252,7 +252,7 @@ _Static_assert(sizeof TMP_PREFIX + NAME_MAX_LEN + 1 + 20 <= TMP_CAP, "temp name 
  * first. Returns 0, or -1 with err. */
 static int
 write_temp(struct state *s, const char *name, const void *p, size_t n,
-    int how, char tmp[TMP_CAP], int *tdir, char *err, size_t errlen)
+    int how, char tmp[TMP_CAP], char *err, size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO planted under the temp name fails (ENXIO) instead of
 	 * blocking the open. */
@@ -260,7 +260,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	    (s->lockfd >= 0 ? O_TRUNC : O_EXCL);
 	const char *what;
 	struct buf b;
-	int fd, e;
+	int tdir, fd, e;
 
 	buf_init(&b, tmp, TMP_CAP);
 	buf_str(&b, TMP_PREFIX);
@@ -269,12 +269,12 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 		buf_char(&b, '-');
 		buf_uint(&b, (uint64_t)getpid(), 0);
 	}
-	if (kept_dir(s, KEPT_MAKE, tdir, err, errlen) < 0)
+	if (kept_dir(s, KEPT_MAKE, &tdir, err, errlen) < 0)
 		return -1;
-	fd = openat(*tdir, tmp, flags, 0600);
+	fd = openat(tdir, tmp, flags, 0600);
 	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
-		(void)unlinkat(*tdir, tmp, 0);
-		fd = openat(*tdir, tmp, flags, 0600);
+		(void)unlinkat(tdir, tmp, 0);
+		fd = openat(tdir, tmp, flags, 0600);
 	}
 	if (fd < 0)
 		return kept_err(err, errlen, s, tmp, "cannot create", errno);
@@ -287,7 +287,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	}
 	if (what == NULL)
 		return 0;
-	(void)unlinkat(*tdir, tmp, 0);
+	(void)unlinkat(tdir, tmp, 0);
 	return kept_err(err, errlen, s, tmp, what, e);
 }
 
@@ -301,7 +301,6 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 	const int dfd = sub == NULL ? s->dirfd : s->keptfd;
 	char tmp[TMP_CAP];
 	struct stat st;
-	int tdir;
 
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
@@ -315,11 +314,11 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 	} else if (errno != ENOENT) {
 		return path_err(err, errlen, s, sub, name, "cannot stat", errno);
 	}
-	if (write_temp(s, name, p, n, how, tmp, &tdir, err, errlen) != 0)
+	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
-	if (renameat(tdir, tmp, dfd, name) != 0) {
+	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
 		path_err(err, errlen, s, sub, name, "rename", errno);
-		(void)unlinkat(tdir, tmp, 0);
+		(void)unlinkat(s->keptfd, tmp, 0);
 		return -1;
 	}
 	return 0;
@@ -334,14 +333,14 @@ static int
 create_once(struct state *s, const char *name, const void *p, size_t n, char *err, size_t errlen)
 {
 	char tmp[TMP_CAP];
-	int e, tdir;
+	int e;
 
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	if (write_temp(s, name, p, n, WRITE_STALE | WRITE_SYNC, tmp, &tdir, err, errlen) != 0)
+	if (write_temp(s, name, p, n, WRITE_STALE | WRITE_SYNC, tmp, err, errlen) != 0)
 		return -1;
-	e = linkat(tdir, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
-	(void)unlinkat(tdir, tmp, 0);
+	e = linkat(s->keptfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
+	(void)unlinkat(s->keptfd, tmp, 0);
 	if (e == EEXIST || e == ENOENT)
 		return 0;
 	if (e != 0)
