@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+static const char hex[] = "0123456789abcdef";
+
 void
 buf_init(struct buf *b, char *mem, size_t cap)
 {
@@ -54,7 +56,6 @@ buf_uint(struct buf *b, uint64_t v, unsigned width)
 void
 buf_hex(struct buf *b, const void *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = p;
 
 	for (size_t i = 0; i < n; i++) {
@@ -66,34 +67,29 @@ buf_hex(struct buf *b, const void *p, size_t n)
 void
 buf_join(char *dst, size_t cap, const char *a, const char *b, const char *c)
 {
+	const char *part[] = { a, b, c };
 	struct buf e;
 
 	if (dst == NULL || cap == 0)
 		return;
 	buf_init(&e, dst, cap);
-	if (a != NULL)
-		buf_str(&e, a);
-	if (b != NULL)
-		buf_str(&e, b);
-	if (c != NULL)
-		buf_str(&e, c);
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+		if (part[i] != NULL)
+			buf_str(&e, part[i]);
 }
 
 void
 buf_shown(struct buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c != 0x7f) {
 			buf_char(b, (char)c);
-			continue;
+		} else {
+			buf_add(b, "\\x", 2);
+			buf_hex(b, &c, 1);
 		}
-		buf_str(b, "\\x");
-		buf_char(b, hex[c >> 4]);
-		buf_char(b, hex[c & 15]);
 	}
 }
 

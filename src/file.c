@@ -51,7 +51,7 @@ file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, si
 {
 	struct stat st;
 	size_t n = 0;
-	int r, fd = file_open(dirfd, path, flags, &st, &r);
+	int e, r, fd = file_open(dirfd, path, flags, &st, &r);
 
 	*len = 0;
 	if (fd < 0)
@@ -78,14 +78,11 @@ file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, si
 		if (n == (size_t)st.st_size && n < cap)
 			break;
 	}
-	if (r == FILE_ERROR) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return r;
-	}
+	e = errno;    /* a failed read's, for FILE_ERROR */
 	close(fd);
+	errno = e;
+	if (r == FILE_ERROR)
+		return r;
 	*len = n;
 	*stp = st;
 	return r;
@@ -159,7 +156,8 @@ file_each_entry(int dfd, void (*fn)(void *ctx, const char *name, unsigned char t
 			memcpy(&reclen, dents + off + DIRENT_RECLEN_OFF, sizeof reclen);
 			if (reclen == 0)
 				break;
-			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+			/* every entry but "." and ".." */
+			if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))))
 				fn(ctx, name, (unsigned char)dents[off + DIRENT_TYPE_OFF]);
 			off += reclen;
 		}

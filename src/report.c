@@ -44,6 +44,15 @@ fail(struct report_run *r, enum report_status st, const char *a, const char *b)
 	return st;
 }
 
+/* A state call that failed wrote why into r->error (the state functions write
+ * their err only when they fail). Returns -1. */
+static int
+state_error(struct report_run *r)
+{
+	r->status = REPORT_STATE_ERROR;
+	return -1;
+}
+
 /* How long after the last build a new message is due: the interval and its
  * jitter, a per-mille of it (-1, not drawn yet, counts as 0). */
 static int64_t
@@ -325,13 +334,11 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 {
 	uint64_t seq[STATE_MAX_KEPT];
 	char err[512];
-	int n = state_list_kept(&state, seq, STATE_MAX_KEPT, NULL, err, sizeof err);
+	int n = state_list_kept(&state, seq, STATE_MAX_KEPT, NULL, r->error, sizeof r->error);
 	int refused = 0;
 
-	if (n < 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (n < 0)
+		return state_error(r);
 	for (int i = 0; i < n; i++) {
 		/* The message just built is still in the buffer when it is the first sent. */
 		ssize_t len = i == 0 && seq[0] == built_seq ? (ssize_t)built_len :
@@ -359,10 +366,8 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 			break;
 		case 1:
 			logline(r, r->error, NULL);
-			if (state_remove_kept(&state, seq[i], err, sizeof err) != 0) {
-				fail(r, REPORT_STATE_ERROR, err, NULL);
-				return -1;
-			}
+			if (state_remove_kept(&state, seq[i], r->error, sizeof r->error) != 0)
+				return state_error(r);
 			add_saturating(&st->rejected, 1);
 			refused = 1;
 			continue;
@@ -371,10 +376,8 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		}
 		/* At least once: a kill between the 2xx and the rename sends it again,
 		 * with the same Idempotency-Key. */
-		if (state_deliver_kept(&state, seq[i], err, sizeof err) != 0) {
-			fail(r, REPORT_STATE_ERROR, err, NULL);
-			return -1;
-		}
+		if (state_deliver_kept(&state, seq[i], r->error, sizeof r->error) != 0)
+			return state_error(r);
 		add_saturating(&st->sent, 1);
 		r->delivered++;
 	}
@@ -385,21 +388,15 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 static int
 finish_drop(struct report_run *r, struct state_stamps *st)
 {
-	char err[512];
-
 	if (st->drop_below == 0)
 		return 0;
-	if (state_drop_below(&state, st->drop_below, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (state_drop_below(&state, st->drop_below, r->error, sizeof r->error) != 0)
+		return state_error(r);
 	/* Recorded at once: once every kept message is gone, sequence numbers start
 	 * again at 1, and a stale limit would remove new messages uncounted. */
 	st->drop_below = 0;
-	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (state_write_stamps(&state, st, r->error, sizeof r->error) != 0)
+		return state_error(r);
 	return 0;
 }
 
@@ -411,22 +408,18 @@ static int
 record_and_cap(struct report_run *r, struct state_stamps *st)
 {
 	uint64_t oldest[STATE_MAX_KEPT + 1];
-	char err[512];
 	size_t total = 0, excess;
 
-	if (state_list_kept(&state, oldest, STATE_MAX_KEPT + 1, &total, err, sizeof err) < 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (state_list_kept(&state, oldest, STATE_MAX_KEPT + 1, &total, r->error,
+	    sizeof r->error) < 0)
+		return state_error(r);
 	if (total > STATE_MAX_KEPT) {
 		excess = total - STATE_MAX_KEPT;
 		add_saturating(&st->dropped, excess);
 		st->drop_below = oldest[excess < STATE_MAX_KEPT ? excess : STATE_MAX_KEPT];
 	}
-	if (state_write_stamps(&state, st, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (state_write_stamps(&state, st, r->error, sizeof r->error) != 0)
+		return state_error(r);
 	return finish_drop(r, st);
 }
 
@@ -471,12 +464,8 @@ arm_backoff(struct state_stamps *st, uint64_t interval_ms, int64_t now, uint64_t
 static int
 look(struct report_run *r, struct state_stamps *st, int64_t now, int *clamped)
 {
-	char err[512];
-
-	if (state_read_stamps(&state, st, err, sizeof err) != 0) {
-		fail(r, REPORT_STATE_ERROR, err, NULL);
-		return -1;
-	}
+	if (state_read_stamps(&state, st, r->error, sizeof r->error) != 0)
+		return state_error(r);
 	*clamped = report_clamp_stamps(st, now, r->cfg->interval_ms);
 	if (!is_due(r, st, now)) {
 		r->status = REPORT_NOT_DUE;
@@ -524,12 +513,9 @@ cycle(struct report_run *r)
 	due = 1;
 	if (!r->force && ((due = look(r, &st, now, &clamped)) < 0 || (due == 0 && !clamped)))
 		return;
-	locked = state_lock(&state, err, sizeof err);
+	locked = state_lock(&state, r->error, sizeof r->error);
 	if (locked <= 0) {
-		if (locked == 0)
-			r->status = REPORT_BUSY;
-		else
-			fail(r, REPORT_STATE_ERROR, err, NULL);
+		r->status = locked == 0 ? REPORT_BUSY : REPORT_STATE_ERROR;
 		return;
 	}
 	/* Handed off with the lock held: the child inherits the flock (it belongs to
@@ -548,8 +534,8 @@ cycle(struct report_run *r)
 		if ((clamped & REPORT_CLOCK_WAS_WRONG) && r->warning[0] == '\0')
 			buf_join(r->warning, sizeof r->warning, "the clock was wrong when the state "
 			    "was written (times in the future): they count from now", NULL, NULL);
-		if (state_write_stamps(&state, &st, err, sizeof err) != 0) {
-			fail(r, REPORT_STATE_ERROR, err, NULL);
+		if (state_write_stamps(&state, &st, r->error, sizeof r->error) != 0) {
+			state_error(r);
 			return;
 		}
 	}

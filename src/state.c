@@ -48,48 +48,55 @@
 #define O_PATH     010000000
 #endif
 
-static const char *const default_dirs[] = { "/var/lib/anontel", NULL /* /tmp/anontel-<uid> */ };
+#define DEFAULT_DIR  "/var/lib/anontel"   /* then /tmp/anontel-<euid> */
 
 /* ---- error text ---------------------------------------------------------- */
 
-/* Writes "DIR[/sub][/name]: what[: strerror(e)]" into err. */
-static void
-set_err(char *err, size_t errlen, const struct state *s, const char *sub, const char *name,
+/* Writes "DIR[/sub][/name]: what[: strerror(e)]" into err; returns -1, for the
+ * caller's return. */
+static int
+path_err(char *err, size_t errlen, const struct state *s, const char *sub, const char *name,
     const char *what, int e)
 {
+	/* After DIR, each part there is: "/" before the path's, ": " before the others. */
+	const char *part[] = { sub, name, what, e != 0 ? strerror(e) : NULL };
 	struct buf b;
 
 	if (err == NULL || errlen == 0)
-		return;
+		return -1;
 	buf_init(&b, err, errlen);
-	if (s != NULL)
-		buf_str(&b, s->dir);
-	if (sub != NULL) {
-		buf_char(&b, '/');
-		buf_str(&b, sub);
+	buf_str(&b, s->dir);
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+		if (part[i] != NULL) {
+			buf_str(&b, i < 2 ? "/" : ": ");
+			buf_str(&b, part[i]);
+		}
 	}
-	if (name != NULL) {
-		buf_char(&b, '/');
-		buf_str(&b, name);
-	}
-	if (what != NULL) {
-		buf_str(&b, ": ");
-		buf_str(&b, what);
-	}
-	if (e != 0) {
-		buf_str(&b, ": ");
-		buf_str(&b, strerror(e));
-	}
+	return -1;
 }
 
-/* The reason an open of an existing name failed, with the cases a person must
- * tell apart (a planted symlink) named plainly. */
-static const char *
-open_failure(int e)
+/* path_err for name (may be NULL) in the state dir itself. */
+static int
+set_err(char *err, size_t errlen, const struct state *s, const char *name, const char *what, int e)
 {
-	if (e == ELOOP)
-		return "is a symbolic link (refused)";
-	return "cannot open";
+	return path_err(err, errlen, s, NULL, name, what, e);
+}
+
+/* path_err for name (may be NULL) in kept/. */
+static int
+kept_err(char *err, size_t errlen, const struct state *s, const char *name, const char *what, int e)
+{
+	return path_err(err, errlen, s, KEPT_NAME, name, what, e);
+}
+
+/* path_err for an open of an existing name that failed (errno), with the case a
+ * person must tell apart (a planted symlink) named plainly. */
+static int
+open_err(char *err, size_t errlen, const struct state *s, const char *sub, const char *name)
+{
+	if (errno == ELOOP)
+		return path_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
+	return path_err(err, errlen, s, sub, name, "cannot open", errno);
 }
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -132,17 +139,14 @@ valid_name(const char *name)
 {
 	size_t n;
 
-	if (name == NULL || name[0] == '\0' || name[0] == '.')
+	if (name == NULL || name[0] == '.')
 		return 0;
 	for (n = 0; name[n] != '\0'; n++) {
 		char c = name[n];
-		if (n >= NAME_MAX_LEN)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-'))
+		if (n >= NAME_MAX_LEN || !(ascii_is_alnum(c) || c == '.' || c == '_' || c == '-'))
 			return 0;
 	}
-	return 1;
+	return n > 0;
 }
 
 /* Strict unsigned decimal: digits only, no sign, no leading zero, <= max.
@@ -155,7 +159,7 @@ parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out)
 	if (n == 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (p[i] < '0' || p[i] > '9')
+		if (!ascii_is_digit(p[i]))
 			return -1;
 	if (n > 1 && p[0] == '0')
 		return -3;
@@ -169,12 +173,12 @@ parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* openat of a subdirectory; a symlink fails with ELOOP (O_NOFOLLOW with
- * O_DIRECTORY reports ENOTDIR for it on Linux). */
+/* openat of a subdirectory with flags (OPEN_DIR, or O_PATH's); a symlink fails
+ * with ELOOP (O_NOFOLLOW with O_DIRECTORY reports ENOTDIR for it on Linux). */
 static int
-open_dir_at(int dfd, const char *name)
+open_dir_at(int dfd, const char *name, int flags)
 {
-	int fd = openat(dfd, name, OPEN_DIR);
+	int fd = openat(dfd, name, flags);
 
 	if (fd < 0 && errno == ENOTDIR) {
 		struct stat st;
@@ -186,141 +190,135 @@ open_dir_at(int dfd, const char *name)
 	return fd;
 }
 
+/* 0, or -1 with "state directory not open" in err (every call refuses a closed
+ * state). */
+static int
+need_open(const struct state *s, char *err, size_t errlen)
+{
+	if (s->dirfd >= 0)
+		return 0;
+	buf_join(err, errlen, "state directory not open", NULL, NULL);
+	return -1;
+}
+
+/* What kept_dir does when kept/ is missing. */
+enum { KEPT_FIND, KEPT_NEED, KEPT_MAKE };
+
+/* kept/'s fd into *kfd: opened once per state and kept open; when missing, made
+ * (0700) with KEPT_MAKE, an error with KEPT_NEED. Returns 1; 0 when it is
+ * missing with KEPT_FIND (nothing is kept); -1 with err, also when the state is
+ * not open (need_open). */
+static int
+kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
+{
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	if (s->keptfd < 0) {
+		s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_MAKE) {
+			if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
+				return open_err(err, errlen, s, KEPT_NAME, NULL);
+			(void)fsync(s->dirfd);
+			s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+		}
+		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_FIND)
+			return 0;
+		if (s->keptfd < 0)
+			return open_err(err, errlen, s, KEPT_NAME, NULL);
+	}
+	*kfd = s->keptfd;
+	return 1;
+}
+
 /* ---- atomic write, bounded read ----------------------------------------- */
 
-/* How atomic_write and write_temp work. */
-#define WRITE_SYNC   1   /* fsync the file and the directory */
+/* How write_temp (and atomic_write) work. */
+#define WRITE_SYNC   1   /* fsync the file */
 #define WRITE_KNOWN  2   /* what is at the name is known (a regular file we read, or a
                           * name past every entry listed): no check of it */
 #define WRITE_STALE  4   /* a leftover temp file of the name is a killed run's */
 
-static int kept_open(struct state *s, int create);
+/* A temp name always fits: names are at most NAME_MAX_LEN bytes, a pid 20 digits. */
+#define TMP_CAP 128
+_Static_assert(sizeof TMP_PREFIX + NAME_MAX_LEN + 1 + 20 <= TMP_CAP, "temp name fits");
 
-/* kept/'s fd (made when missing if create), or -1 with err. */
+/* Makes the temp file of name (state_lock: ".tmp-<name>" for the lock holder,
+ * ".tmp-<name>-<pid>" else) into tmp, in kept/ (s->keptfd), holding p[n], closed,
+ * and fsynced with WRITE_SYNC. Every temp file is made in kept/ (made when
+ * missing), whatever directory its file then goes to: the lock holder lists kept/
+ * every run, and that listing removes the temp files of killed runs, so no other
+ * listing is needed. A lock holder's temp name is its own: a leftover is
+ * truncated. Else a leftover fails the write, unless WRITE_STALE, which removes it
+ * first. Returns 0, or -1 with err. */
 static int
-kept_fd(struct state *s, int create, char *err, size_t errlen)
+write_temp(struct state *s, const char *name, const void *p, size_t n,
+    int how, char tmp[TMP_CAP], char *err, size_t errlen)
 {
-	int fd = kept_open(s, create);
-
-	if (fd < 0)
-		set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-	return fd;
-}
-
-/* Makes the temp file tmp in kept/ (dfd) holding p[n], closed, and fsynced with
- * WRITE_SYNC. A lock holder's temp name is its own: a leftover is truncated. Else
- * a leftover fails the write, unless WRITE_STALE, which removes it first. */
-static int
-write_temp(struct state *s, int dfd, const char *tmp, const void *p, size_t n, int how,
-    char *err, size_t errlen)
-{
-	const char *sub = KEPT_NAME;
 	/* O_NONBLOCK: a FIFO planted under the temp name fails (ENXIO) instead of
 	 * blocking the open. */
 	const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 	    (s->lockfd >= 0 ? O_TRUNC : O_EXCL);
-	int fd, e;
-
-	fd = openat(dfd, tmp, flags, 0600);
-	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
-		(void)unlinkat(dfd, tmp, 0);
-		fd = openat(dfd, tmp, flags, 0600);
-	}
-	if (fd < 0) {
-		set_err(err, errlen, s, sub, tmp, "cannot create", errno);
-		return -1;
-	}
-	if (write_all(fd, p, n) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "write", e);
-		close(fd);
-		goto fail;
-	}
-	if ((how & WRITE_SYNC) && fsync(fd) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "fsync", e);
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		set_err(err, errlen, s, sub, tmp, "close", e);
-		goto fail;
-	}
-	return 0;
-fail:
-	(void)unlinkat(dfd, tmp, 0);
-	return -1;
-}
-
-/* The temp name of name into tmp[cap] (state_lock: ".tmp-<name>" for the lock
- * holder, ".tmp-<name>-<pid>" else); -1 (err) when it does not fit. */
-static int
-temp_name(const struct state *s, const char *sub, const char *name, char *tmp, size_t cap,
-    char *err, size_t errlen)
-{
+	const char *what;
 	struct buf b;
+	int tdir, fd, e;
 
-	buf_init(&b, tmp, cap);
+	buf_init(&b, tmp, TMP_CAP);
 	buf_str(&b, TMP_PREFIX);
 	buf_str(&b, name);
 	if (s->lockfd < 0) {
 		buf_char(&b, '-');
 		buf_uint(&b, (uint64_t)getpid(), 0);
 	}
-	if (b.overflow) {
-		set_err(err, errlen, s, sub, name, "name too long", 0);
+	if (kept_dir(s, KEPT_MAKE, &tdir, err, errlen) < 0)
 		return -1;
+	fd = openat(tdir, tmp, flags, 0600);
+	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
+		(void)unlinkat(tdir, tmp, 0);
+		fd = openat(tdir, tmp, flags, 0600);
 	}
-	return 0;
+	if (fd < 0)
+		return kept_err(err, errlen, s, tmp, "cannot create", errno);
+	what = write_all(fd, p, n) != 0 ? "write" :
+	    (how & WRITE_SYNC) && fsync(fd) != 0 ? "fsync" : NULL;
+	e = errno;
+	if (close(fd) != 0 && what == NULL) {
+		what = "close";
+		e = errno;
+	}
+	if (what == NULL)
+		return 0;
+	(void)unlinkat(tdir, tmp, 0);
+	return kept_err(err, errlen, s, tmp, what, e);
 }
 
-/* Writes name in directory dfd atomically (see state.h): a kill leaves the old or
- * the new file. With WRITE_SYNC, the file and the directory are fsynced too, so
- * the new file also survives a power cut. sub names dfd's subdirectory of the
- * state dir in messages, NULL for the state dir itself. */
+/* Writes name atomically (see state.h) in the state dir (sub NULL) or in kept/
+ * (sub KEPT_NAME, open already: kept_dir): a kill leaves the old or the new file;
+ * not fsynced (how: WRITE_KNOWN or 0). */
 static int
-atomic_write(struct state *s, int dfd, const char *sub, const char *name, const void *p, size_t n,
+atomic_write(struct state *s, const char *sub, const char *name, const void *p, size_t n,
     int how, char *err, size_t errlen)
 {
-	char tmp[128];
+	const int dfd = sub == NULL ? s->dirfd : s->keptfd;
+	char tmp[TMP_CAP];
 	struct stat st;
-	int tdir;
 
-	if (temp_name(s, sub, name, tmp, sizeof tmp, err, errlen) != 0)
-		return -1;
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
 	if (how & WRITE_KNOWN) {
 		/* nothing to check */
 	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(st.st_mode)) {
-			set_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
-			return -1;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-			return -1;
-		}
+		if (S_ISLNK(st.st_mode))
+			return path_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
+		if (!S_ISREG(st.st_mode))
+			return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
 	} else if (errno != ENOENT) {
-		set_err(err, errlen, s, sub, name, "cannot stat", errno);
-		return -1;
+		return path_err(err, errlen, s, sub, name, "cannot stat", errno);
 	}
-	/* Every temp file is made in kept/ (made when missing), whatever directory its
-	 * file then goes to: the lock holder lists kept/ every run, and that listing
-	 * removes the temp files of killed runs, so no other listing is needed. */
-	if ((tdir = kept_fd(s, 1, err, errlen)) < 0 ||
-	    write_temp(s, tdir, tmp, p, n, how, err, errlen) != 0)
+	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
-	if (renameat(tdir, tmp, dfd, name) != 0) {
-		set_err(err, errlen, s, sub, name, "rename", errno);
-		(void)unlinkat(tdir, tmp, 0);
-		return -1;
-	}
-	if ((how & WRITE_SYNC) && fsync(dfd) != 0) {
-		/* The new file is in place but may not survive a power cut. */
-		set_err(err, errlen, s, sub, NULL, "fsync", errno);
+	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
+		path_err(err, errlen, s, sub, name, "rename", errno);
+		(void)unlinkat(s->keptfd, tmp, 0);
 		return -1;
 	}
 	return 0;
@@ -334,60 +332,47 @@ atomic_write(struct state *s, int dfd, const char *sub, const char *name, const 
 static int
 create_once(struct state *s, const char *name, const void *p, size_t n, char *err, size_t errlen)
 {
-	char tmp[128];
-	int e, tdir;
+	char tmp[TMP_CAP];
+	int e;
 
-	if (temp_name(s, NULL, name, tmp, sizeof tmp, err, errlen) != 0)
-		return -1;
 	/* Unlocked: a live process with our pid cannot exist, so a leftover of our
 	 * temp name is a killed run's. */
-	/* Every temp file is made in kept/ (made when missing), whatever directory its
-	 * file then goes to: the lock holder lists kept/ every run, and that listing
-	 * removes the temp files of killed runs, so no other listing is needed. */
-	if ((tdir = kept_fd(s, 1, err, errlen)) < 0 ||
-	    write_temp(s, tdir, tmp, p, n, WRITE_STALE | WRITE_SYNC, err, errlen) != 0)
+	if (write_temp(s, name, p, n, WRITE_STALE | WRITE_SYNC, tmp, err, errlen) != 0)
 		return -1;
-	e = linkat(tdir, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
-	(void)unlinkat(tdir, tmp, 0);
+	e = linkat(s->keptfd, tmp, s->dirfd, name, 0) == 0 ? 0 : errno;
+	(void)unlinkat(s->keptfd, tmp, 0);
 	if (e == EEXIST || e == ENOENT)
 		return 0;
-	if (e != 0) {
-		set_err(err, errlen, s, NULL, name, "link", e);
-		return -1;
-	}
-	if (fsync(s->dirfd) != 0) {
-		set_err(err, errlen, s, NULL, NULL, "fsync", errno);
-		return -1;
-	}
+	if (e != 0)
+		return set_err(err, errlen, s, name, "link", e);
+	if (fsync(s->dirfd) != 0)
+		return set_err(err, errlen, s, NULL, "fsync", errno);
 	return 1;
 }
 
-/* Reads name in dfd into buf[cap] (file.h, not following a symlink). Returns 1
+/* Reads name in the state dir (sub NULL) or in kept/ (sub KEPT_NAME, open
+ * already: kept_dir) into buf[cap] (file.h, not following a symlink). Returns 1
  * read (*len set), 0 missing, -1 error. */
 static int
-read_small(const struct state *s, int dfd, const char *sub, const char *name, char *buf,
-    size_t cap, size_t *len, char *err, size_t errlen)
+read_small(const struct state *s, const char *sub, const char *name, char *buf, size_t cap,
+    size_t *len, char *err, size_t errlen)
 {
-	int r = file_read(dfd, name, O_NOFOLLOW, buf, cap, len);
+	int r = file_read(sub == NULL ? s->dirfd : s->keptfd, name, O_NOFOLLOW, buf, cap, len);
+	char what[64];
+	struct buf b;
 
 	if (r == FILE_OK || r == FILE_ABSENT)
 		return r;
 	*len = 0;
-	if (r == FILE_TOO_BIG) {
-		char what[64];
-		struct buf b;
-
-		buf_init(&b, what, sizeof what);
-		buf_str(&b, "larger than ");
-		buf_uint(&b, cap, 0);
-		buf_str(&b, " bytes");
-		set_err(err, errlen, s, sub, name, what, 0);
-	} else if (r == FILE_NOT_REGULAR) {
-		set_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-	} else {
-		set_err(err, errlen, s, sub, name, open_failure(errno), errno == ELOOP ? 0 : errno);
-	}
-	return -1;
+	if (r == FILE_NOT_REGULAR)
+		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+	if (r != FILE_TOO_BIG)
+		return open_err(err, errlen, s, sub, name);
+	buf_init(&b, what, sizeof what);
+	buf_str(&b, "larger than ");
+	buf_uint(&b, cap, 0);
+	buf_str(&b, " bytes");
+	return path_err(err, errlen, s, sub, name, what, 0);
 }
 
 /* ---- choosing the directory --------------------------------------------- */
@@ -397,15 +382,15 @@ enum { DIR_OK, DIR_ABSENT_CREATABLE, DIR_UNUSABLE };
 #define PRIVATE_PREFIX "anontel-"
 
 /* Appends "PATH: [PART ][what][: strerror(e)]" to why (what NULL: "PATH: [PART: ]
- * strerror(e)"). PART, partlen bytes, names the component of PATH at fault when it
- * is not PATH itself (NULL). */
+ * strerror(e)"). PART, the first partlen bytes of PATH, names the component at
+ * fault when it is not PATH itself (partlen 0). */
 static void
-say(struct buf *why, const char *path, const char *part, size_t partlen, const char *what, int e)
+say(struct buf *why, const char *path, size_t partlen, const char *what, int e)
 {
 	buf_str(why, path);
 	buf_str(why, ": ");
-	if (part != NULL) {
-		buf_add(why, part, partlen);
+	if (partlen > 0) {
+		buf_add(why, path, partlen);
 		buf_str(why, what != NULL ? " " : ": ");
 	}
 	if (what != NULL)
@@ -419,34 +404,33 @@ say(struct buf *why, const char *path, const char *part, size_t partlen, const c
 
 /* Opens directory name in dfd, O_NOFOLLOW; when it is missing, makes it (mode, less
  * the umask; dfd fsynced so the entry is durable) if create, or else says whether
- * it could be made. path/part/partlen name it in reasons (part NULL: it is path).
+ * it could be made. path and partlen name it in reasons, as say's do.
  * Returns DIR_OK with *fdout, DIR_ABSENT_CREATABLE (only when !create), or
  * DIR_UNUSABLE with the reason appended to why. */
 static int
 step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const char *path,
-    const char *part, size_t partlen, struct buf *why)
+    size_t partlen, struct buf *why)
 {
-	struct stat st;
-	int fd = open_dir_at(dfd, name);
+	int fd = open_dir_at(dfd, name, OPEN_DIR);
 
 	/* A parent we may only pass through (0711, as some home and service
 	 * directories are) is still a way to the state dir: O_PATH needs no read. */
-	if (fd < 0 && errno == EACCES && part != NULL)
-		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && partlen > 0)
+		fd = open_dir_at(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		if (!create && dir_writable(dfd))
 			return DIR_ABSENT_CREATABLE;
 		if (create && (mkdirat(dfd, name, mode) == 0 || errno == EEXIST)) {
 			(void)fsync(dfd);
-			fd = open_dir_at(dfd, name);
+			fd = open_dir_at(dfd, name, OPEN_DIR);
 		} else {
 			/* "PATH: cannot create[ PART]: why" */
 			int e = errno;
 			buf_str(why, path);
-			buf_str(why, create || part != NULL ? ": cannot create" : ": cannot be created");
-			if (part != NULL) {
+			buf_str(why, create || partlen > 0 ? ": cannot create" : ": cannot be created");
+			if (partlen > 0) {
 				buf_char(why, ' ');
-				buf_add(why, part, partlen);
+				buf_add(why, path, partlen);
 			}
 			buf_str(why, ": ");
 			buf_str(why, strerror(e));
@@ -454,12 +438,10 @@ step_into(int dfd, const char *name, mode_t mode, int create, int *fdout, const 
 		}
 	}
 	if (fd < 0) {
-		int e = errno;
-		if (e == ELOOP || (e == ENOTDIR && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode)))
-			say(why, path, part, partlen, "is a symbolic link (refused)", 0);
+		if (errno == ELOOP)
+			say(why, path, partlen, "is a symbolic link (refused)", 0);
 		else
-			say(why, path, part, partlen, NULL, e);
+			say(why, path, partlen, NULL, errno);
 		return DIR_UNUSABLE;
 	}
 	*fdout = fd;
@@ -507,14 +489,14 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 
 	*fdout = -1;
 	if (path[0] != '/') {
-		say(why, path, NULL, 0, "not an absolute path (refused)", 0);
+		say(why, path, 0, "not an absolute path (refused)", 0);
 		return DIR_UNUSABLE;
 	}
 	if ((*fdout = open_whole(path)) >= 0)
 		return DIR_OK;
 	fd = openat(AT_FDCWD, "/", OPEN_DIR);
 	if (fd < 0) {
-		say(why, path, "/", 1, NULL, errno);
+		say(why, path, 1, NULL, errno);   /* "/" */
 		return DIR_UNUSABLE;
 	}
 	for (;;) {
@@ -534,7 +516,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 		last = *q == '\0';
 		if (len >= sizeof name || (len == 1 && p[0] == '.') ||
 		    (len == 2 && p[0] == '.' && p[1] == '.')) {
-			say(why, path, path, (size_t)(end - path), len >= sizeof name ?
+			say(why, path, (size_t)(end - path), len >= sizeof name ?
 			    "is too long a name" : "is a . or .. component (refused)", 0);
 			close(fd);
 			return DIR_UNUSABLE;
@@ -542,7 +524,7 @@ walk_path(const char *path, int create, int *fdout, struct buf *why)
 		memcpy(name, p, len);
 		name[len] = '\0';
 		r = step_into(fd, name, last ? 0700 : 0755, create, &next, path,
-		    last ? NULL : path, (size_t)(end - path), why);
+		    last ? 0 : (size_t)(end - path), why);
 		close(fd);
 		if (r != DIR_OK)
 			return r;
@@ -570,12 +552,12 @@ check_usable(int fd, const struct stat *st, uid_t euid, const char *path, struct
 		return -1;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		say(why, path, NULL, 0, "is group- or world-writable (refused)", 0);
+		say(why, path, 0, "is group- or world-writable (refused)", 0);
 		return -1;
 	}
 	/* Root passes mode bits, so this mostly catches read-only mounts (EROFS). */
 	if (!dir_writable(fd)) {
-		say(why, path, NULL, 0, "not writable", errno);
+		say(why, path, 0, "not writable", errno);
 		return -1;
 	}
 	return 0;
@@ -591,60 +573,50 @@ is_shared_sticky(const struct stat *st)
 }
 
 /* Checks candidate path (creating it when create): the directory itself, or its
- * private subdirectory anontel-<euid> when it is a shared sticky one. dir (cap
- * bytes) gets the directory chosen, also on DIR_ABSENT_CREATABLE. On DIR_OK *fdout
- * holds an O_DIRECTORY fd; on DIR_UNUSABLE the reason is appended to why. */
+ * private subdirectory sub (anontel-<euid>) when it is a shared sticky one.
+ * s->dir gets the directory chosen, also on DIR_ABSENT_CREATABLE; on DIR_OK
+ * s->dirfd holds an O_DIRECTORY fd; on DIR_UNUSABLE the reason is appended to why. */
 static int
-try_dir(const char *path, uid_t euid, int create, int *fdout, char *dir, size_t cap,
+try_dir(struct state *s, const char *path, const char *sub, uid_t euid, int create,
     struct buf *why)
 {
-	char sub[32];
-	struct buf d, n;
+	struct buf d;
 	struct stat st;
-	int fd, subfd = -1, r;
+	int fd, subfd = -1, r, ok;
 
-	*fdout = -1;
-	buf_init(&d, dir, cap);
+	buf_init(&d, s->dir, sizeof s->dir);
 	buf_str(&d, path);
-	buf_init(&n, sub, sizeof sub);
-	buf_str(&n, PRIVATE_PREFIX);
-	buf_uint(&n, euid, 0);
 	if (d.overflow) {
-		say(why, path, NULL, 0, "path too long", 0);
+		say(why, path, 0, "path too long", 0);
 		return DIR_UNUSABLE;
 	}
 	r = walk_path(path, create, &fd, why);
 	if (r != DIR_OK)
 		return r;
-	if (fstat(fd, &st) != 0) {
-		say(why, path, NULL, 0, "fstat", errno);
-		close(fd);
-		return DIR_UNUSABLE;
-	}
-	if (is_shared_sticky(&st)) {
+	ok = fstat(fd, &st) == 0;
+	if (ok && is_shared_sticky(&st)) {
 		buf_char(&d, '/');
 		buf_str(&d, sub);
 		if (d.overflow) {
-			say(why, path, NULL, 0, "path too long for its anontel-<euid> subdirectory", 0);
+			say(why, path, 0, "path too long for its anontel-<euid> subdirectory", 0);
 			close(fd);
 			return DIR_UNUSABLE;
 		}
-		r = step_into(fd, sub, 0700, create, &subfd, dir, NULL, 0, why);
+		r = step_into(fd, sub, 0700, create, &subfd, s->dir, 0, why);
 		close(fd);
 		if (r != DIR_OK)
 			return r;
 		fd = subfd;
-		if (fstat(fd, &st) != 0) {
-			say(why, dir, NULL, 0, "fstat", errno);
-			close(fd);
-			return DIR_UNUSABLE;
-		}
+		ok = fstat(fd, &st) == 0;
 	}
-	if (check_usable(fd, &st, euid, dir, why) != 0) {
+	/* s->dir is path, or path/sub once stepped into. */
+	if (!ok)
+		say(why, s->dir, 0, "fstat", errno);
+	if (!ok || check_usable(fd, &st, euid, s->dir, why) != 0) {
 		close(fd);
 		return DIR_UNUSABLE;
 	}
-	*fdout = fd;
+	s->dirfd = fd;
 	return DIR_OK;
 }
 
@@ -658,19 +630,16 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 	size_t n = 0;
 	struct buf why, t;
 
-	s->dir[0] = '\0';
+	memset(s, 0, sizeof *s);
 	s->dirfd = s->lockfd = s->keptfd = -1;
-	s->kept_ignored = 0;
-	s->kept.valid = 0;
-	s->stamps_known = 0;
-	s->unsynced = 0;
 	if (err == NULL || errlen == 0)
 		buf_init(&why, dummy, sizeof dummy);
 	else
 		buf_init(&why, err, errlen);
 
+	/* /tmp/anontel-<euid>, whose last part is the private subdirectory's name. */
 	buf_init(&t, tmpdir, sizeof tmpdir);
-	buf_str(&t, "/tmp/anontel-");
+	buf_str(&t, "/tmp/" PRIVATE_PREFIX);
 	buf_uint(&t, euid, 0);
 
 	if (preferred != NULL && preferred[0] != '\0') {
@@ -686,16 +655,16 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 			cands[n++] = preferred;   /* try_dir refuses it as too long */
 		}
 	}
-	cands[n++] = default_dirs[0];
+	cands[n++] = DEFAULT_DIR;
 	cands[n++] = tmpdir;
 
 	for (size_t i = 0; i < n; i++) {
-		int fd, r;
 		size_t mark = why.len;
+		int r;
 
 		if (mark > 0)
 			buf_str(&why, "; ");
-		r = try_dir(cands[i], euid, create, &fd, s->dir, sizeof s->dir, &why);
+		r = try_dir(s, cands[i], tmpdir + sizeof "/tmp/" - 1, euid, create, &why);
 		if (r == DIR_UNUSABLE) {
 			s->dir[0] = '\0';
 			continue;
@@ -705,10 +674,8 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 			why.len = mark;
 			why.p[mark] = '\0';
 		}
-		if (r == DIR_OK) {
-			s->dirfd = fd;
+		if (r == DIR_OK)
 			return 0;
-		}
 		if (why.len > 0)
 			buf_str(&why, "; ");
 		buf_str(&why, s->dir);
@@ -732,19 +699,6 @@ state_find(struct state *s, const char *preferred, char *err, size_t errlen)
 	return pick_dir(s, preferred, 0, err, errlen);
 }
 
-static int
-need_open(const struct state *s, char *err, size_t errlen)
-{
-	if (s->dirfd >= 0)
-		return 0;
-	if (err != NULL && errlen > 0) {
-		struct buf b;
-		buf_init(&b, err, errlen);
-		buf_str(&b, "state directory not open");
-	}
-	return -1;
-}
-
 /* ---- lock ---------------------------------------------------------------- */
 
 /* state_lock and state_lock_existing: `create` makes the lock file (O_RDWR |
@@ -752,7 +706,6 @@ need_open(const struct state *s, char *err, size_t errlen)
 static int
 lock(struct state *s, int create, char *err, size_t errlen)
 {
-	const int flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	struct stat st;
 	int fd;
 
@@ -760,27 +713,20 @@ lock(struct state *s, int create, char *err, size_t errlen)
 		return -1;
 	if (s->lockfd >= 0)
 		return 1;
-	fd = create ? openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | flags, 0600) :
-	    openat(s->dirfd, LOCK_NAME, O_RDONLY | flags);
+	fd = openat(s->dirfd, LOCK_NAME, (create ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
 	if (fd < 0 && !create && errno == ENOENT)
 		return 2;
-	if (fd < 0) {
-		set_err(err, errlen, s, NULL, LOCK_NAME, open_failure(errno),
-		    errno == ELOOP ? 0 : errno);
-		return -1;
-	}
+	if (fd < 0)
+		return open_err(err, errlen, s, NULL, LOCK_NAME);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, s, NULL, LOCK_NAME, "is not a regular file (refused)", 0);
 		close(fd);
-		return -1;
+		return set_err(err, errlen, s, LOCK_NAME, "is not a regular file (refused)", 0);
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		close(fd);
-		if (e == EWOULDBLOCK)
-			return 0;
-		set_err(err, errlen, s, NULL, LOCK_NAME, "flock", e);
-		return -1;
+		return e == EWOULDBLOCK ? 0 : set_err(err, errlen, s, LOCK_NAME, "flock", e);
 	}
 	s->lockfd = fd;
 	/* Listed again by the lock holder, which removes temp files of killed runs. */
@@ -812,7 +758,7 @@ enum {
 
 /* K_OLD_JITTER: "jitter_ms" of earlier versions, read and forgotten (the jitter
  * is a per-mille of the current interval now: a new one is drawn). */
-static const char *const stamp_keys[K_COUNT] = {
+static const char stamp_keys[K_COUNT][16] = {
 	"last_success_ms", "last_built_ms", "next_try_ms", "jitter_permille", "failures",
 	"dropped", "rejected", "drop_below", "sent", "notice_shown", "first_report_ms",
 	"last_error", "jitter_ms",
@@ -837,29 +783,71 @@ is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* "DIR/stamps: line N: what[ \"shown\"]" */
-static int
-stamps_err(const struct state *s, size_t line, const char *what, const char *shown, size_t n,
-    char *err, size_t errlen)
+/* Reads one line of the stamps file, "key value" (len bytes, "\n" aside), into
+ * st; *seen holds the keys read so far. Returns NULL, or what is wrong with the
+ * line, with *shown (*shown_len bytes) the part to quote, NULL for none. */
+static const char *
+stamps_line(const char *key, size_t len, unsigned *seen, struct state_stamps *st,
+    const char **shown, size_t *shown_len)
 {
-	struct buf b;
+	const char *sp = memchr(key, ' ', len);
+	size_t klen = sp ? (size_t)(sp - key) : len;
+	const char *val = sp ? sp + 1 : key + len;
+	size_t vlen = (size_t)(key + len - val);
+	int k, r;
+	uint64_t v;
 
-	if (err == NULL || errlen == 0)
-		return -1;
-	buf_init(&b, err, errlen);
-	buf_str(&b, s->dir);
-	buf_str(&b, "/" STAMPS_NAME ": line ");
-	buf_uint(&b, line, 0);
-	buf_str(&b, ": ");
-	buf_str(&b, what);
-	if (shown != NULL) {
-		buf_str(&b, " \"");
-		buf_shown(&b, shown, n < 32 ? n : 32);
-		buf_char(&b, '"');
+	for (k = 0; k < K_COUNT; k++)
+		if (strlen(stamp_keys[k]) == klen && memcmp(stamp_keys[k], key, klen) == 0)
+			break;
+	*shown = key;
+	*shown_len = klen;
+	if (k == K_COUNT)
+		return "unknown key";
+	if (*seen & (1u << k))
+		return "duplicate key";
+	*seen |= 1u << k;
+	if (vlen == 0)
+		return "missing value for";
+	*shown = NULL;
+	if (k == K_LAST_ERROR) {
+		if (vlen >= sizeof st->last_error)
+			return "last_error too long";
+		for (size_t j = 0; j < vlen; j++)
+			if (is_control((unsigned char)val[j]))
+				return "control character in last_error";
+		memcpy(st->last_error, val, vlen);
+		st->last_error[vlen] = '\0';
+		return NULL;
 	}
-	return -1;
+	*shown = val;
+	*shown_len = vlen;
+	r = parse_u64(val, vlen, stamp_max[k], &v);
+	if (r == -1)
+		return "not a decimal number:";
+	if (r == -3)
+		return "leading zero:";
+	if (r == -2)
+		v = stamp_max[k];
+	switch (k) {
+	case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
+	case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
+	case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
+	case K_FAILURES: st->failures = (uint32_t)v; break;
+	case K_JITTER: st->jitter_permille = (int)v; break;
+	case K_OLD_JITTER: break;
+	case K_DROPPED: st->dropped = v; break;
+	case K_REJECTED: st->rejected = v; break;
+	case K_DROP_BELOW: st->drop_below = v; break;
+	case K_SENT: st->sent = v; break;
+	case K_FIRST_REPORT: st->first_report_ms = (int64_t)v; break;
+	default: st->notice_shown = (int)v; break;
+	}
+	return NULL;
 }
 
+/* Reads the stamps file's text p[n] into st; -1 with "DIR/stamps: line N: what[
+ * \"shown\"]" in err. */
 static int
 parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps *st, char *err,
     size_t errlen)
@@ -868,66 +856,35 @@ parse_stamps(const struct state *s, const char *p, size_t n, struct state_stamps
 	size_t line = 0, i = 0;
 
 	while (i < n) {
-		const char *nl = memchr(p + i, '\n', n - i);
-		const char *key = p + i, *sp, *val;
-		size_t len, klen, vlen;
-		int k, r;
-		uint64_t v;
+		const char *nl = memchr(p + i, '\n', n - i), *what, *shown = NULL;
+		size_t shown_len = 0;
+		struct buf b;
 
 		line++;
 		if (nl == NULL)
-			return stamps_err(s, line, "no newline at end (truncated?)", NULL, 0, err, errlen);
-		len = (size_t)(nl - key);
-		i += len + 1;
-		if (len == 0)
-			return stamps_err(s, line, "empty line", NULL, 0, err, errlen);
-		sp = memchr(key, ' ', len);
-		klen = sp ? (size_t)(sp - key) : len;
-		val = sp ? sp + 1 : nl;
-		vlen = (size_t)(nl - val);
-		for (k = 0; k < K_COUNT; k++)
-			if (strlen(stamp_keys[k]) == klen && memcmp(stamp_keys[k], key, klen) == 0)
-				break;
-		if (k == K_COUNT)
-			return stamps_err(s, line, "unknown key", key, klen, err, errlen);
-		if (seen & (1u << k))
-			return stamps_err(s, line, "duplicate key", key, klen, err, errlen);
-		seen |= 1u << k;
-		if (vlen == 0)
-			return stamps_err(s, line, "missing value for", key, klen, err, errlen);
-
-		if (k == K_LAST_ERROR) {
-			if (vlen >= sizeof st->last_error)
-				return stamps_err(s, line, "last_error too long", NULL, 0, err, errlen);
-			for (size_t j = 0; j < vlen; j++)
-				if (is_control((unsigned char)val[j]))
-					return stamps_err(s, line, "control character in last_error",
-					    NULL, 0, err, errlen);
-			memcpy(st->last_error, val, vlen);
-			st->last_error[vlen] = '\0';
+			what = "no newline at end (truncated?)";
+		else if (nl == p + i)
+			what = "empty line";
+		else
+			what = stamps_line(p + i, (size_t)(nl - p) - i, &seen, st, &shown, &shown_len);
+		if (what == NULL) {
+			i = (size_t)(nl - p) + 1;
 			continue;
 		}
-		r = parse_u64(val, vlen, stamp_max[k], &v);
-		if (r == -1)
-			return stamps_err(s, line, "not a decimal number:", val, vlen, err, errlen);
-		if (r == -2)
-			v = stamp_max[k];
-		if (r == -3)
-			return stamps_err(s, line, "leading zero:", val, vlen, err, errlen);
-		switch (k) {
-		case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
-		case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
-		case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
-		case K_FAILURES: st->failures = (uint32_t)v; break;
-		case K_JITTER: st->jitter_permille = (int)v; break;
-		case K_OLD_JITTER: break;
-		case K_DROPPED: st->dropped = v; break;
-		case K_REJECTED: st->rejected = v; break;
-		case K_DROP_BELOW: st->drop_below = v; break;
-		case K_SENT: st->sent = v; break;
-		case K_FIRST_REPORT: st->first_report_ms = (int64_t)v; break;
-		default: st->notice_shown = (int)v; break;
+		if (err == NULL || errlen == 0)
+			return -1;
+		buf_init(&b, err, errlen);
+		buf_str(&b, s->dir);
+		buf_str(&b, "/" STAMPS_NAME ": line ");
+		buf_uint(&b, line, 0);
+		buf_str(&b, ": ");
+		buf_str(&b, what);
+		if (shown != NULL) {
+			buf_str(&b, " \"");
+			buf_shown(&b, shown, shown_len < 32 ? shown_len : 32);
+			buf_char(&b, '"');
 		}
+		return -1;
 	}
 	return 0;
 }
@@ -942,7 +899,7 @@ state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t er
 	stamps_default(st);
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	r = read_small(s, s->dirfd, NULL, STAMPS_NAME, text, sizeof text, &n, err, errlen);
+	r = read_small(s, NULL, STAMPS_NAME, text, sizeof text, &n, err, errlen);
 	/* A regular file or none: under the lock nothing else can change that. */
 	s->stamps_known = r >= 0 && s->lockfd >= 0;
 	if (r <= 0)
@@ -954,61 +911,54 @@ state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t er
 	return 0;
 }
 
-static void
-put_line(struct buf *b, int k, uint64_t v)
-{
-	buf_str(b, stamp_keys[k]);
-	buf_char(b, ' ');
-	buf_uint(b, v, 0);
-	buf_char(b, '\n');
-}
+/* What state_write_stamps writes always fits: every key's line, and last_error's. */
+#define STAMPS_TEXT 1024
+_Static_assert(K_COUNT * (sizeof stamp_keys[0] + 1 + 20 + 1) + STATE_ERROR_MAX < STAMPS_TEXT,
+    "stamps text fits");
 
 int
 state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen)
 {
-	char text[1024];
+	/* The numbers, in the file's order (that of the keys). */
+	const uint64_t v[K_LAST_ERROR] = {
+		(uint64_t)st->last_success_ms, (uint64_t)st->last_built_ms, (uint64_t)st->next_try_ms,
+		(uint64_t)st->jitter_permille, st->failures, st->dropped, st->rejected,
+		st->drop_below, st->sent, st->notice_shown ? 1 : 0, (uint64_t)st->first_report_ms,
+	};
+	/* Keys left out at their defaults: jitter not drawn yet, no drop pending,
+	 * never a first report. */
+	const unsigned absent = (unsigned)(st->jitter_permille < 0) << K_JITTER |
+	    (unsigned)(st->drop_below == 0) << K_DROP_BELOW |
+	    (unsigned)(st->first_report_ms == 0) << K_FIRST_REPORT;
+	char text[STAMPS_TEXT];
 	struct buf b;
-	size_t elen;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if (st->last_success_ms < 0 || st->last_built_ms < 0 || st->next_try_ms < 0 ||
 	    st->first_report_ms < 0 ||
-	    st->jitter_permille < -1 || st->jitter_permille > STATE_JITTER_MAX) {
-		set_err(err, errlen, s, NULL, STAMPS_NAME, "time or jitter out of range refused", 0);
-		return -1;
-	}
+	    st->jitter_permille < -1 || st->jitter_permille > STATE_JITTER_MAX)
+		return set_err(err, errlen, s, STAMPS_NAME, "time or jitter out of range refused",
+		    0);
 	buf_init(&b, text, sizeof text);
-	put_line(&b, K_LAST_SUCCESS, (uint64_t)st->last_success_ms);
-	put_line(&b, K_LAST_BUILT, (uint64_t)st->last_built_ms);
-	put_line(&b, K_NEXT_TRY, (uint64_t)st->next_try_ms);
-	if (st->jitter_permille >= 0)    /* absent = not drawn yet */
-		put_line(&b, K_JITTER, (uint64_t)st->jitter_permille);
-	put_line(&b, K_FAILURES, st->failures);
-	put_line(&b, K_DROPPED, st->dropped);
-	put_line(&b, K_REJECTED, st->rejected);
-	if (st->drop_below != 0)         /* absent = no drop pending */
-		put_line(&b, K_DROP_BELOW, st->drop_below);
-	put_line(&b, K_SENT, st->sent);
-	put_line(&b, K_NOTICE, st->notice_shown ? 1 : 0);
-	if (st->first_report_ms > 0)     /* absent = never */
-		put_line(&b, K_FIRST_REPORT, (uint64_t)st->first_report_ms);
-	for (elen = 0; elen < sizeof st->last_error - 1 && st->last_error[elen] != '\0'; elen++)
-		;
-	if (elen > 0) {                  /* absent = "" */
+	for (int k = 0; k < K_LAST_ERROR; k++) {
+		if (absent & (1u << k))
+			continue;
+		buf_str(&b, stamp_keys[k]);
+		buf_char(&b, ' ');
+		buf_uint(&b, v[k], 0);
+		buf_char(&b, '\n');
+	}
+	if (st->last_error[0] != '\0') {   /* absent = "" */
 		buf_str(&b, stamp_keys[K_LAST_ERROR]);
 		buf_char(&b, ' ');
-		for (size_t j = 0; j < elen; j++) {
+		for (size_t j = 0; j < sizeof st->last_error - 1 && st->last_error[j] != '\0'; j++) {
 			unsigned char c = (unsigned char)st->last_error[j];
 			buf_char(&b, is_control(c) ? ' ' : (char)c);
 		}
 		buf_char(&b, '\n');
 	}
-	if (b.overflow) {                /* cannot happen: 12 short lines + 255 bytes */
-		set_err(err, errlen, s, NULL, STAMPS_NAME, "too long", 0);
-		return -1;
-	}
-	return atomic_write(s, s->dirfd, NULL, STAMPS_NAME, text, b.len,
+	return atomic_write(s, NULL, STAMPS_NAME, text, b.len,
 	    s->stamps_known ? WRITE_KNOWN : 0, err, errlen);
 }
 
@@ -1031,14 +981,15 @@ kept_name(uint64_t seq, char out[32])
 	seq_name(seq, KEPT_SUFFIX, out);
 }
 
-/* 1 and *seq when name is exactly 20 digits + suffix (both suffixes are 5 bytes)
- * with a value in 1..STATE_SEQ_MAX (so the next number never overflows). */
+/* 1 and *seq when name is exactly 20 digits + 5 bytes (a suffix: KEPT_SUFFIX,
+ * LOG_SUFFIX) with a value in 1..STATE_SEQ_MAX (so the next number never
+ * overflows). */
 static int
-seq_parse(const char *name, const char *suffix, uint64_t *seq)
+seq_parse(const char *name, uint64_t *seq)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != KEPT_DIGITS + 5 || strcmp(name + KEPT_DIGITS, suffix) != 0)
+	if (strlen(name) != KEPT_DIGITS + 5)
 		return 0;
 	for (size_t i = 0; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
@@ -1048,43 +999,6 @@ seq_parse(const char *name, const char *suffix, uint64_t *seq)
 	}
 	*seq = v;
 	return v != 0;
-}
-
-/* kept/ (made when create), opened once per state and kept open. Returns the fd;
- * -1 with errno. */
-static int
-kept_open(struct state *s, int create)
-{
-	if (s->keptfd >= 0)
-		return s->keptfd;
-	s->keptfd = open_dir_at(s->dirfd, KEPT_NAME);
-	if (s->keptfd < 0 && errno == ENOENT && create) {
-		if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
-			return -1;
-		(void)fsync(s->dirfd);
-		s->keptfd = open_dir_at(s->dirfd, KEPT_NAME);
-	}
-	return s->keptfd;
-}
-
-/* Opens kept/ when it exists: 1 with *kfd, 0 when there is none (nothing is kept),
- * -1 with err. */
-static int
-kept_open_existing(struct state *s, int *kfd, char *err, size_t errlen)
-{
-	*kfd = kept_open(s, 0);
-	if (*kfd >= 0)
-		return 1;
-	if (errno == ENOENT)
-		return 0;
-	set_err(err, errlen, s, KEPT_NAME, NULL, open_failure(errno), errno == ELOOP ? 0 : errno);
-	return -1;
-}
-
-static int
-kept_parse(const char *name, uint64_t *seq)
-{
-	return seq_parse(name, KEPT_SUFFIX, seq);
 }
 
 struct scan {
@@ -1120,35 +1034,69 @@ keep_lowest(uint64_t *seq, size_t max, size_t *filled, uint64_t v)
 	seq[i] = v;
 }
 
+/* What an entry of kept/ is, for its listings (kept_scan, state_forget). */
+enum {
+	ENTRY_TEMP,       /* a write's temp file */
+	ENTRY_OTHER,      /* not a message's or a log entry's name */
+	ENTRY_PLANTED,    /* a message-like name on what is not a regular file */
+	ENTRY_KEPT,       /* a kept message */
+	ENTRY_LOG         /* an audit log entry */
+};
+
+/* Classifies entry name (d_type type) of kept/ (kfd), with *seq its number from
+ * ENTRY_PLANTED on. A temp file is removed when clean (the lock is held, so it is
+ * a killed run's; best effort: a survivor is harmless); else it is a write in
+ * progress, or a killed run's. */
+static int
+entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *seq)
+{
+	int kind;
+
+	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
+		if (clean)
+			(void)unlinkat(kfd, name, 0);
+		return ENTRY_TEMP;
+	}
+	if (!seq_parse(name, seq))
+		return ENTRY_OTHER;
+	if (strcmp(name + KEPT_DIGITS, KEPT_SUFFIX) == 0)
+		kind = ENTRY_KEPT;
+	else if (strcmp(name + KEPT_DIGITS, LOG_SUFFIX) == 0)
+		kind = ENTRY_LOG;
+	else
+		return ENTRY_OTHER;
+	return is_regular_entry(kfd, name, type) ? kind : ENTRY_PLANTED;
+}
+
+/* Adds entry v to the listing's audit log. */
+static void
+log_add(struct state_kept_list *l, uint64_t v)
+{
+	if (v > l->log_newest)
+		l->log_newest = v;
+	l->log_total++;
+	keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
+}
+
 static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
 	struct scan *sc = ctx;
 	struct state_kept_list *l = sc->list;
 	uint64_t v;
-	int logged = 0;
+	int kind = entry_kind(sc->kfd, sc->clean, name, type, &v);
 
-	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
-		if (sc->clean)   /* best effort: a survivor is harmless */
-			(void)unlinkat(sc->kfd, name, 0);
-		return;    /* else a write in progress, or a killed run's */
-	}
-	if (!kept_parse(name, &v) && !(logged = seq_parse(name, LOG_SUFFIX, &v))) {
-		sc->ignored++;
+	if (kind == ENTRY_TEMP)
 		return;
-	}
 	/* A new message never takes the name of one planted there, or a log entry's. */
-	if (v > l->highest)
+	if (kind != ENTRY_OTHER && v > l->highest)
 		l->highest = v;
-	if (!is_regular_entry(sc->kfd, name, type)) {
+	if (kind < ENTRY_KEPT) {
 		sc->ignored++;
 		return;
 	}
-	if (logged) {
-		if (v > l->log_newest)
-			l->log_newest = v;
-		l->log_total++;
-		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
+	if (kind == ENTRY_LOG) {
+		log_add(l, v);
 		return;
 	}
 	if (v > l->highest_ours)
@@ -1164,10 +1112,8 @@ kept_scan(struct state *s, int kfd, char *err, size_t errlen)
 	struct scan sc = { &s->kept, kfd, s->lockfd >= 0, 0 };
 
 	memset(&s->kept, 0, sizeof s->kept);
-	if (file_each_entry(kfd, scan_one, &sc) != 0) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
-		return -1;
-	}
+	if (file_each_entry(kfd, scan_one, &sc) != 0)
+		return kept_err(err, errlen, s, NULL, "cannot list", errno);
 	s->kept_ignored = sc.ignored;
 	s->kept.valid = s->lockfd >= 0;
 	return 0;
@@ -1182,7 +1128,7 @@ kept_list(struct state *s, char *err, size_t errlen)
 
 	if (s->kept.valid)
 		return 1;
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0) {
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0) {
 		memset(&s->kept, 0, sizeof s->kept);
 		s->kept_ignored = 0;
 		return r;
@@ -1211,19 +1157,22 @@ kept_forget(struct state *s, uint64_t seq)
 	l->total--;
 }
 
-/* The up to max oldest numbers of one list of the kept/ listing (found at from,
- * *filled of them known, *all in all: fields of s->kept, filled again by
- * kept_list) into seq. Returns how many, 0 with no kept/, -1 with err. */
+/* The up to max oldest numbers of the kept messages, or of the audit log's
+ * entries (log), into seq, from the kept/ listing. Returns how many, 0 with no
+ * kept/, -1 with err. */
 static int
-list_from(struct state *s, const uint64_t *from, const size_t *filled, const size_t *all,
-    uint64_t *seq, size_t max, size_t *total, char *err, size_t errlen)
+list_entries(struct state *s, int log, uint64_t *seq, size_t max, size_t *total, char *err,
+    size_t errlen)
 {
+	/* Fields of s->kept, which kept_list fills again. */
+	const struct state_kept_list *l = &s->kept;
+	const uint64_t *from = log ? l->log_seq : l->seq;
+	const size_t *filled = log ? &l->log_filled : &l->filled;
+	const size_t *all = log ? &l->log_total : &l->total;
 	int r;
 
 	if (total != NULL)
 		*total = 0;
-	if (need_open(s, err, errlen) != 0)
-		return -1;
 	/* A listing that knows only the oldest cannot serve a longer list. */
 	if (s->kept.valid && max > *filled && *filled < *all)
 		s->kept.valid = 0;
@@ -1242,9 +1191,7 @@ int
 state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	const struct state_kept_list *l = &s->kept;
-
-	return list_from(s, l->seq, &l->filled, &l->total, seq, max, total, err, errlen);
+	return list_entries(s, 0, seq, max, total, err, errlen);
 }
 
 /* The number for a new message: past every message-like name. Only a planted
@@ -1262,10 +1209,8 @@ next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
 	kept_name(*seq = s->kept.highest_ours + 1, name);
 	while (*seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		kept_name(++*seq, name);
-	if (*seq > STATE_SEQ_MAX) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, "sequence numbers exhausted", 0);
-		return -1;
-	}
+	if (*seq > STATE_SEQ_MAX)
+		return kept_err(err, errlen, s, NULL, "sequence numbers exhausted", 0);
 	return 0;
 }
 
@@ -1283,11 +1228,9 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		*seq_out = 0;
 	if (need_open(s, err, errlen) != 0)
 		return -1;
-	if (n > STATE_MSG_MAX) {
-		set_err(err, errlen, s, KEPT_NAME, NULL, "message larger than STATE_MSG_MAX", 0);
-		return -1;
-	}
-	if ((kfd = kept_fd(s, 1, err, errlen)) < 0)
+	if (n > STATE_MSG_MAX)
+		return kept_err(err, errlen, s, NULL, "message larger than STATE_MSG_MAX", 0);
+	if (kept_dir(s, KEPT_MAKE, &kfd, err, errlen) < 0)
 		return -1;
 	if (!l->valid && kept_scan(s, kfd, err, errlen) != 0)
 		return -1;
@@ -1296,7 +1239,7 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	kept_name(seq, name);
 	/* A new name: past every entry listed, so nothing can be in the way. Not
 	 * fsynced yet: state_sync_kept does that if the message stays (see the top). */
-	if (atomic_write(s, kfd, KEPT_NAME, name, msg, n, WRITE_KNOWN, err, errlen) != 0)
+	if (atomic_write(s, KEPT_NAME, name, msg, n, WRITE_KNOWN, err, errlen) != 0)
 		return -1;
 	s->unsynced = seq;
 	if (l->highest < seq)
@@ -1321,35 +1264,40 @@ state_sync_kept(struct state *s, char *err, size_t errlen)
 		return 0;
 	kept_name(s->unsynced, name);
 	s->unsynced = 0;
-	if (need_open(s, err, errlen) != 0 || (r = kept_open_existing(s, &kfd, err, errlen)) < 0)
-		return -1;
-	if (r == 0)
-		return 0;   /* kept/ is gone (forgotten): so is the message */
+	/* 0: kept/ is gone (forgotten), and so is the message */
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+		return r;
 	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_err(err, errlen, s, KEPT_NAME, name, "cannot open", errno);
-		return -1;
-	}
+	if (fd < 0)
+		return errno == ENOENT ? 0 : kept_err(err, errlen, s, name, "cannot open", errno);
 	r = fsync(fd);
 	close(fd);
-	if (r != 0 || fsync(kfd) != 0) {
-		set_err(err, errlen, s, KEPT_NAME, r != 0 ? name : NULL, "fsync", errno);
-		return -1;
-	}
+	if (r != 0 || fsync(kfd) != 0)
+		return kept_err(err, errlen, s, r != 0 ? name : NULL, "fsync", errno);
 	return 0;
+}
+
+/* Removes kept message seq (not fsynced: see the top); one already gone is not an
+ * error. Returns 0, or -1 with err (and the listing is made again when next
+ * needed). */
+static int
+kept_unlink(struct state *s, int kfd, uint64_t seq, char *err, size_t errlen)
+{
+	char name[32];
+
+	kept_name(seq, name);
+	if (unlinkat(kfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	s->kept.valid = 0;
+	return kept_err(err, errlen, s, name, "cannot remove", errno);
 }
 
 int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
-	char name[32];
 	int kfd, r;
 
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
 		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
@@ -1363,12 +1311,8 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 		if (l->highest_ours < limit)
 			break;
 		for (size_t i = 0; i < l->filled && l->seq[i] < limit; i++) {
-			kept_name(l->seq[i], name);
-			if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
-				set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
-				s->kept.valid = 0;
+			if (kept_unlink(s, kfd, l->seq[i], err, errlen) != 0)
 				return -1;
-			}
 			removed++;
 		}
 		if (removed < l->filled || removed == 0)
@@ -1389,14 +1333,12 @@ read_entry(struct state *s, uint64_t seq, const char *suffix, char *buf, size_t 
 	size_t len;
 	int kfd, r;
 
-	if (need_open(s, err, errlen) != 0)
-		return -1;
 	seq_name(seq, suffix, name);
-	if ((kfd = kept_fd(s, 0, err, errlen)) < 0)
+	if (kept_dir(s, KEPT_NEED, &kfd, err, errlen) < 0)
 		return -1;
-	r = read_small(s, kfd, KEPT_NAME, name, buf, cap, &len, err, errlen);
+	r = read_small(s, KEPT_NAME, name, buf, cap, &len, err, errlen);
 	if (r == 0)
-		set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
+		kept_err(err, errlen, s, name, "missing", ENOENT);
 	if (r <= 0)
 		return -1;
 	return (ssize_t)len;
@@ -1411,20 +1353,11 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 int
 state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
-	char name[32];
 	int kfd, r;
 
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	kept_name(seq, name);
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0 ||
+	    (r = kept_unlink(s, kfd, seq, err, errlen)) != 0)
 		return r;
-	/* Not fsynced: see the top. */
-	if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT) {
-		set_err(err, errlen, s, KEPT_NAME, name, "cannot remove", errno);
-		s->kept.valid = 0;
-		return -1;
-	}
 	kept_forget(s, seq);
 	return 0;
 }
@@ -1452,22 +1385,16 @@ state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	char name[32], logged[32];
 	int kfd, r;
 
-	if (need_open(s, err, errlen) != 0)
-		return -1;
 	kept_name(seq, name);
 	seq_name(seq, LOG_SUFFIX, logged);
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) <= 0) {
-		if (r == 0)
-			set_err(err, errlen, s, KEPT_NAME, name, "missing", ENOENT);
-		return -1;
-	}
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+		return r == 0 ? kept_err(err, errlen, s, name, "missing", ENOENT) : -1;
 	/* Not fsynced: a power cut may bring the delivered message back, to be sent
 	 * again with the same Idempotency-Key. The number is past every name in
 	 * kept/, so nothing is in the way of the new name. */
 	if (renameat(kfd, name, kfd, logged) != 0) {
-		set_err(err, errlen, s, KEPT_NAME, logged, "rename", errno);
 		s->kept.valid = 0;
-		return -1;
+		return kept_err(err, errlen, s, logged, "rename", errno);
 	}
 	kept_forget(s, seq);
 	if (s->kept.valid) {
@@ -1476,10 +1403,7 @@ state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 
 		if (l->log_total == 0)   /* the first entry supersedes last.json */
 			(void)unlinkat(s->dirfd, LAST_NAME, 0);
-		if (seq > l->log_newest)
-			l->log_newest = seq;
-		l->log_total++;
-		keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, seq);
+		log_add(l, seq);
 	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
 		return 0;   /* delivered; a later delivery trims the log */
 	}
@@ -1491,10 +1415,7 @@ int
 state_list_log(struct state *s, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	const struct state_kept_list *l = &s->kept;
-
-	return list_from(s, l->log_seq, &l->log_filled, &l->log_total, seq, max, total, err,
-	    errlen);
+	return list_entries(s, 1, seq, max, total, err, errlen);
 }
 
 ssize_t
@@ -1505,17 +1426,22 @@ state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, 
 
 /* ---- named files --------------------------------------------------------- */
 
+/* state_write_file's and state_read_file's checks: 0, or -1 with err. */
+static int
+named_file(const struct state *s, const char *name, char *err, size_t errlen)
+{
+	if (need_open(s, err, errlen) != 0)
+		return -1;
+	return valid_name(name) ? 0 : set_err(err, errlen, s, NULL, "invalid file name", 0);
+}
+
 int
 state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
     size_t errlen)
 {
-	if (need_open(s, err, errlen) != 0)
+	if (named_file(s, name, err, errlen) != 0)
 		return -1;
-	if (!valid_name(name)) {
-		set_err(err, errlen, s, NULL, NULL, "invalid file name", 0);
-		return -1;
-	}
-	return atomic_write(s, s->dirfd, NULL, name, p, n, 0, err, errlen);
+	return atomic_write(s, NULL, name, p, n, 0, err, errlen);
 }
 
 int
@@ -1523,33 +1449,24 @@ state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t
     size_t errlen)
 {
 	*len = 0;
-	if (need_open(s, err, errlen) != 0)
+	if (named_file(s, name, err, errlen) != 0)
 		return -1;
-	if (!valid_name(name)) {
-		set_err(err, errlen, s, NULL, NULL, "invalid file name", 0);
-		return -1;
-	}
-	return read_small(s, s->dirfd, NULL, name, buf, cap, len, err, errlen);
+	return read_small(s, NULL, name, buf, cap, len, err, errlen);
 }
 
 /* Reads random-id into hex: 1 found (and valid), 0 absent, -1 error. */
 static int
 read_random(struct state *s, char hex[STATE_RANDOM_HEX + 1], char *err, size_t errlen)
 {
-	size_t n;
+	size_t n, i = 0;
 	int r = state_read_file(s, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
 
 	if (r <= 0)
 		return r;
-	for (size_t i = 0; i <= n; i++) {
-		int bad = i == n ? n != STATE_RANDOM_HEX :
-		    !ascii_is_digit(hex[i]) && !(hex[i] >= 'a' && hex[i] <= 'f');
-
-		if (bad) {
-			set_err(err, errlen, s, NULL, RANDOM_NAME, "not 64 lowercase hex digits", 0);
-			return -1;
-		}
-	}
+	while (i < n && (ascii_is_digit(hex[i]) || (hex[i] >= 'a' && hex[i] <= 'f')))
+		i++;
+	if (i != n || n != STATE_RANDOM_HEX)
+		return set_err(err, errlen, s, RANDOM_NAME, "not 64 lowercase hex digits", 0);
 	hex[n] = '\0';
 	return 1;
 }
@@ -1568,18 +1485,15 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 
 		if (r != 0 || !create)
 			return r;
-		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
-			set_err(err, errlen, s, NULL, RANDOM_NAME, "no random bytes from the kernel", 0);
-			return -1;
-		}
+		if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
+			return set_err(err, errlen, s, RANDOM_NAME, "no random bytes from the kernel", 0);
 		buf_init(&b, hex, STATE_RANDOM_HEX + 1);
 		buf_hex(&b, bytes, sizeof bytes);
 		r = create_once(s, RANDOM_NAME, hex, STATE_RANDOM_HEX, err, errlen);
 		if (r != 0)
 			return r;
 	}
-	set_err(err, errlen, s, NULL, RANDOM_NAME, "could not be made (other runs kept racing)", 0);
-	return -1;
+	return set_err(err, errlen, s, RANDOM_NAME, "could not be made (other runs kept racing)", 0);
 }
 
 int
@@ -1614,21 +1528,15 @@ erase_one(void *ctx, const char *name, unsigned char type)
 {
 	struct erase *e = ctx;
 	uint64_t v;
-	size_t *count = NULL;
+	int kind = entry_kind(e->kfd, e->clean, name, type, &v);
 
-	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
-		if (e->clean)
-			(void)unlinkat(e->kfd, name, 0);
-		return;
-	}
-	if (kept_parse(name, &v))
-		count = &e->out->kept;
-	else if (seq_parse(name, LOG_SUFFIX, &v))
-		count = &e->out->logged;
-	if (count == NULL || !is_regular_entry(e->kfd, name, type))
+	if (kind < ENTRY_KEPT)
 		return;
 	if (unlinkat(e->kfd, name, 0) == 0) {
-		(*count)++;
+		if (kind == ENTRY_KEPT)
+			e->out->kept++;
+		else
+			e->out->logged++;
 	} else if (errno != ENOENT && e->error == 0) {
 		e->error = errno;
 		memcpy(e->name, name, strlen(name) + 1);
@@ -1643,8 +1551,7 @@ forget_file(struct state *s, const char *name, char *err, size_t errlen)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	set_err(err, errlen, s, NULL, name, "cannot remove", errno);
-	return -1;
+	return set_err(err, errlen, s, name, "cannot remove", errno);
 }
 
 int
@@ -1659,15 +1566,15 @@ state_forget(struct state *s, struct state_forgotten *out, char *err, size_t err
 	memset(&e, 0, sizeof e);
 	e.out = out;
 	e.clean = s->lockfd >= 0;
-	if ((r = kept_open_existing(s, &kfd, err, errlen)) < 0)
+	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) < 0)
 		rc = -1;
 	if (r > 0) {
 		e.kfd = kfd;
 		if (file_each_entry(kfd, erase_one, &e) != 0) {
-			set_err(err, errlen, s, KEPT_NAME, NULL, "cannot list", errno);
+			kept_err(err, errlen, s, NULL, "cannot list", errno);
 			rc = -1;
 		} else if (e.error != 0) {
-			set_err(err, errlen, s, KEPT_NAME, e.name, "cannot remove", e.error);
+			kept_err(err, errlen, s, e.name, "cannot remove", e.error);
 			rc = -1;
 		}
 		s->kept.valid = 0;
