@@ -7,6 +7,7 @@
  */
 #include "facts.h"
 
+#include "buf.h"
 #include "file.h"
 
 #include <errno.h>
@@ -167,7 +168,6 @@ facts_arch(const char *machine, char *out, size_t outlen)
 #endif
 	};
 	const char *name = machine;
-	size_t n;
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(machine, map[i].machine) == 0) {
@@ -178,13 +178,7 @@ facts_arch(const char *machine, char *out, size_t outlen)
 	if (strncmp(machine, "arm", 3) == 0)
 		name = "arm";
 copy:
-	if (outlen == 0)
-		return;
-	n = strlen(name);
-	if (n > outlen - 1)
-		n = outlen - 1;
-	memcpy(out, name, n);
-	out[n] = '\0';
+	buf_join(out, outlen, name, NULL, NULL);
 }
 
 /* ---- os-release ------------------------------------------------------------ */
@@ -277,25 +271,17 @@ trim(const char *p, size_t *a, size_t *b)
 static void
 unquote(struct val *v, const char *p, size_t n)
 {
-	size_t i;
+	char quote = n > 0 && (p[0] == '"' || p[0] == '\'') ? p[0] : '\0';
 
 	val_clear(v);
-	if (n > 0 && p[0] == '"') {
-		for (i = 1; i < n && p[i] != '"'; i++) {
-			if (p[i] == '\\' && i + 1 < n && p[i + 1] != '\0' &&
-			    strchr("\"\\`$", p[i + 1]) != NULL)
-				i++;
-			val_put(v, p[i]);
-		}
-	} else if (n > 0 && p[0] == '\'') {
-		for (i = 1; i < n && p[i] != '\''; i++)
-			val_put(v, p[i]);
-	} else {
-		for (i = 0; i < n; i++)
-			val_put(v, p[i]);
-	}
 	/* An unterminated quote keeps the rest of the line (systeminformation keeps it
 	 * too, minus the quote). */
+	for (size_t i = quote != '\0'; i < n && (quote == '\0' || p[i] != quote); i++) {
+		if (quote == '"' && p[i] == '\\' && i + 1 < n && p[i + 1] != '\0' &&
+		    strchr("\"\\`$", p[i + 1]) != NULL)
+			i++;
+		val_put(v, p[i]);
+	}
 }
 
 static void
@@ -482,7 +468,9 @@ facts_os_read(struct facts_os *os, const char *root)
 }
 /* ---- virtual machine ------------------------------------------------------- */
 
-enum { DMI_NONE, DMI_VM, DMI_FIRST };  /* DMI_FIRST: systemd trusts it before CPUID */
+/* What DMI says. DMI_FIRST: a VM that systemd trusts before CPUID; DMI_EC2: a VM
+ * or bare metal (dmi_detect tells them apart). */
+enum { DMI_NONE, DMI_VM, DMI_FIRST, DMI_EC2 };
 
 /*
  * systemd's detect_vm_smbios: SMBIOS type 0, BIOS characteristics extension byte 2
@@ -512,17 +500,17 @@ dmi_detect(const char *root, const char **why)
 		"/sys/class/dmi/id/product_version",  /* Hyper-V */
 	};
 	/* why is "DMI vendor " and the vendor's prefix, which the line is matched to. */
-#define V(s, first) { "DMI vendor " s, first }
+#define V(s, kind) { "DMI vendor " s, kind }
 	static const struct {
 		const char *why;
-		int first;
+		int kind;
 	} table[] = {
-		V("KVM", 0), V("OpenStack", 0), V("KubeVirt", 0),
-		V("Amazon EC2", 2), V("QEMU", 0), V("VMware", 0), V("VMW", 0),
-		V("innotek GmbH", 1), V("VirtualBox", 1), V("Oracle Corporation", 1),
-		V("Xen", 1), V("Bochs", 0), V("Parallels", 1), V("BHYVE", 0),
-		V("Hyper-V", 0), V("Apple Virtualization", 0),
-		V("Google Compute Engine", 1),
+		V("KVM", DMI_VM), V("OpenStack", DMI_VM), V("KubeVirt", DMI_VM),
+		V("Amazon EC2", DMI_EC2), V("QEMU", DMI_VM), V("VMware", DMI_VM),
+		V("VMW", DMI_VM), V("innotek GmbH", DMI_FIRST), V("VirtualBox", DMI_FIRST),
+		V("Oracle Corporation", DMI_FIRST), V("Xen", DMI_FIRST), V("Bochs", DMI_VM),
+		V("Parallels", DMI_FIRST), V("BHYVE", DMI_VM), V("Hyper-V", DMI_VM),
+		V("Apple Virtualization", DMI_VM), V("Google Compute Engine", DMI_FIRST),
 	};
 #undef V
 	char line[ONE_LINE], vendor[ONE_LINE];
@@ -536,8 +524,8 @@ dmi_detect(const char *root, const char **why)
 			if (!starts(line, table[i].why + sizeof "DMI vendor " - 1))
 				continue;
 			*why = table[i].why;
-			if (table[i].first < 2)
-				return table[i].first ? DMI_FIRST : DMI_VM;
+			if (table[i].kind != DMI_EC2)
+				return table[i].kind;
 			/*
 			 * Amazon EC2 names VMs and bare-metal instances alike. As systemd's
 			 * main branch does: the SMBIOS VM bit decides; without it (it needs

@@ -222,7 +222,7 @@ static int
 join(char *mem, size_t cap, const char *root, const char *rel, const char *rel2, const char *rel3)
 {
 	struct buf b;
-	size_t rl = root ? strlen(root) : 0;
+	size_t rl = strlen(root);
 
 	while (rl > 0 && root[rl - 1] == '/')
 		rl--;
@@ -367,14 +367,12 @@ read_ipv4(const char *iface, char out[16])
 
 		memcpy(&sin, &ifr.ifr_addr, sizeof sin);
 		memcpy(a, &sin.sin_addr.s_addr, 4);     /* network order: a[0] first */
-		buf_init(&b, out, 16);
+		buf_init(&b, out, 16);  /* "255.255.255.255" and its NUL fit */
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				buf_char(&b, '.');
 			buf_uint(&b, a[i], 0);
 		}
-		if (b.overflow)
-			out[0] = '\0';
 	}
 	close(fd);
 }
@@ -463,8 +461,7 @@ id_fixed_valid(const char *s)
 
 		if (n >= 128)
 			return 0;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+		if (!ascii_is_alnum(ch) && ch != '_' && ch != '-')
 			return 0;
 	}
 	return n >= 16;
@@ -624,15 +621,16 @@ static int
 compute_fixed(struct id *out, const struct cfg *c, const char *root,
     const struct id_run *run, char *err, size_t errlen)
 {
+	const char *bad = NULL;
+
 	(void)root;
 	(void)run;
-	if (c->fixed_id[0] == '\0') {
-		buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
-		return ID_ERR_CONFIG;
-	}
-	if (!id_fixed_valid(c->fixed_id)) {
-		buf_join(err, errlen,
-		    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
+	if (c->fixed_id[0] == '\0')
+		bad = "scheme fixed needs ANONTEL_ID";
+	else if (!id_fixed_valid(c->fixed_id))
+		bad = "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -";
+	if (bad != NULL) {
+		buf_join(err, errlen, bad, NULL, NULL);
 		return ID_ERR_CONFIG;
 	}
 	memcpy(out->hex, c->fixed_id, strlen(c->fixed_id) + 1);
