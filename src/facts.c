@@ -7,6 +7,7 @@
  */
 #include "facts.h"
 
+#include "ascii.h"
 #include "buf.h"
 #include "file.h"
 
@@ -590,31 +591,18 @@ xen_dom0(const char *root)
 			p++;
 		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 			p += 2;
-		for (;; p++, digits++) {
-			unsigned d;
-
-			if (*p >= '0' && *p <= '9')
-				d = (unsigned)(*p - '0');
-			else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
-				d = (unsigned)((*p | 0x20) - 'a' + 10);
-			else
-				break;
-			features = features << 4 | d;
-		}
+		for (int d; (d = ascii_hex_val((unsigned char)*p)) >= 0; p++, digits++)
+			features = features << 4 | (unsigned)d;
 		if (digits > 0)
 			return (features >> 11) & 1;
 	}
 	if (first_line(root, "/proc/xen/capabilities", line, sizeof line) != 0)
 		return 0;
-	for (p = line;;) {
-		size_t len = span_to(p, ",");
-
-		if (len == 9 && strncmp(p, "control_d", 9) == 0)
+	/* "control_d" as a whole item of the list */
+	for (p = line; (p = find(p, "control_d")) != NULL; p++)
+		if ((p == line || p[-1] == ',') && (p[9] == '\0' || p[9] == ','))
 			return 1;
-		if (p[len] == '\0')
-			return 0;
-		p += len + 1;
-	}
+	return 0;
 }
 
 /* Sets *(int *)ctx when name holds "fw-cfg". */
@@ -772,7 +760,6 @@ facts_collect(struct facts *f)
 {
 	struct utsname u;
 
-	memset(f, 0, sizeof *f);
 	if (uname(&u) != 0)
 		memset(&u, 0, sizeof u);
 	facts_arch(u.machine, f->arch, sizeof f->arch);

@@ -591,11 +591,9 @@ id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
 	enum cfg_scheme choice = CFG_SCHEME_BUTLER;
 
 	if (in->iface[0] == '\0' || in->mac[0] == '\0') {
-		reason = "auto: no default interface";
-		if (in->iface[0] != '\0') {
-			reason = "auto: no MAC address on ";
-			iface = in->iface;
-		}
+		reason = in->iface[0] == '\0' ? "auto: no default interface" :
+		    "auto: no MAC address on ";
+		iface = in->iface;      /* "" when there is none */
 		then = random_kept;
 		choice = CFG_SCHEME_RANDOM;
 	} else if (in->uuid[0] != '\0') {
