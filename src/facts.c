@@ -491,7 +491,7 @@ smbios_vm_bit(const char *root)
 
 /* systemd's detect_vm_dmi (dmi_vendor_table of src/basic/virt.c, main branch). */
 static int
-dmi_detect(const char *root, const char **why)
+dmi_detect(const char *root)
 {
 	static const char *const files[] = {
 		"/sys/class/dmi/id/product_name",  /* before sys_vendor: KVM over QEMU */
@@ -500,20 +500,17 @@ dmi_detect(const char *root, const char **why)
 		"/sys/class/dmi/id/bios_vendor",
 		"/sys/class/dmi/id/product_version",  /* Hyper-V */
 	};
-	/* why is "DMI vendor " and the vendor's prefix, which the line is matched to. */
-#define V(s, kind) { "DMI vendor " s, kind }
 	static const struct {
-		const char *why;
+		const char *vendor;
 		int kind;
 	} table[] = {
-		V("KVM", DMI_VM), V("OpenStack", DMI_VM), V("KubeVirt", DMI_VM),
-		V("Amazon EC2", DMI_EC2), V("QEMU", DMI_VM), V("VMware", DMI_VM),
-		V("VMW", DMI_VM), V("innotek GmbH", DMI_FIRST), V("VirtualBox", DMI_FIRST),
-		V("Oracle Corporation", DMI_FIRST), V("Xen", DMI_FIRST), V("Bochs", DMI_VM),
-		V("Parallels", DMI_FIRST), V("BHYVE", DMI_VM), V("Hyper-V", DMI_VM),
-		V("Apple Virtualization", DMI_VM), V("Google Compute Engine", DMI_FIRST),
+		{ "KVM", DMI_VM }, { "OpenStack", DMI_VM }, { "KubeVirt", DMI_VM },
+		{ "Amazon EC2", DMI_EC2 }, { "QEMU", DMI_VM }, { "VMware", DMI_VM },
+		{ "VMW", DMI_VM }, { "innotek GmbH", DMI_FIRST }, { "VirtualBox", DMI_FIRST },
+		{ "Oracle Corporation", DMI_FIRST }, { "Xen", DMI_FIRST }, { "Bochs", DMI_VM },
+		{ "Parallels", DMI_FIRST }, { "BHYVE", DMI_VM }, { "Hyper-V", DMI_VM },
+		{ "Apple Virtualization", DMI_VM }, { "Google Compute Engine", DMI_FIRST },
 	};
-#undef V
 	char line[ONE_LINE], vendor[ONE_LINE];
 	const char *metal;
 	int bit;
@@ -522,9 +519,8 @@ dmi_detect(const char *root, const char **why)
 		if (first_line(root, files[f], line, sizeof line) != 0)
 			continue;
 		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-			if (!starts(line, table[i].why + sizeof "DMI vendor " - 1))
+			if (!starts(line, table[i].vendor))
 				continue;
-			*why = table[i].why;
 			if (table[i].kind != DMI_EC2)
 				return table[i].kind;
 			/*
@@ -549,15 +545,9 @@ dmi_detect(const char *root, const char **why)
 	if (first_line(root, "/sys/class/dmi/id/sys_vendor", vendor, sizeof vendor) == 0 &&
 	    starts(vendor, "Microsoft Corporation") &&
 	    first_line(root, "/sys/class/dmi/id/product_name", line, sizeof line) == 0 &&
-	    starts(line, "Virtual Machine")) {
-		*why = "DMI Microsoft Corporation Virtual Machine (Hyper-V)";
+	    starts(line, "Virtual Machine"))
 		return DMI_VM;
-	}
-	if (smbios_vm_bit(root) == 1) {
-		*why = "SMBIOS virtual machine bit";
-		return DMI_VM;
-	}
-	return DMI_NONE;
+	return smbios_vm_bit(root) == 1 ? DMI_VM : DMI_NONE;
 }
 
 /* systemd's detect_vm_uml: the first "vendor_id\t: " line of /proc/cpuinfo. */
@@ -616,29 +606,24 @@ fw_cfg_entry(void *ctx, const char *name, unsigned char type)
 
 /* systemd's detect_vm_device_tree (systemd looks only on arm, ppc, riscv; the
  * files exist nowhere else, so we look everywhere and tests run on any host). */
-static const char *
+static int
 device_tree(const char *root)
 {
 	char line[ONE_LINE];
-	const char *why = NULL;
 	int fw_cfg = 0;
 
 	/* systemd reads hypervisor/compatible; the node without it counts here too. */
 	if (exists(root, "/proc/device-tree/hypervisor"))
-		return "/proc/device-tree/hypervisor";
-	if (exists(root, "/proc/device-tree/ibm,partition-name") &&
+		return 1;
+	if (exists(root, "/proc/device-tree/ibm,partition-name") &&       /* PowerVM */
 	    exists(root, "/proc/device-tree/hmc-managed?") &&
 	    !exists(root, "/proc/device-tree/chosen/qemu,graphic-width"))
-		return "/proc/device-tree (PowerVM)";
+		return 1;
 	if (list_dir(root, "/proc/device-tree", fw_cfg_entry, &fw_cfg) != 0)
-		return NULL;
-	if (fw_cfg)
-		why = "/proc/device-tree fw-cfg (QEMU)";
-	if (why == NULL &&
-	    first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
-	    strcmp(line, "qemu,pseries") == 0)
-		why = "/proc/device-tree/compatible qemu,pseries";
-	return why;
+		return 0;
+	return fw_cfg ||        /* QEMU */
+	    (first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
+	    strcmp(line, "qemu,pseries") == 0);
 }
 
 /* systemd's detect_vm_zvm (s390 only there; the file exists nowhere else). */
@@ -663,94 +648,38 @@ zvm(const char *root)
 	return 0;
 }
 
-/* The evidence of a VM in the files under root, or NULL. */
-static const char *
-vm_files(const char *root, const char *kernel_release)
+int
+facts_virtual(const char *root, const char *kernel_release)
 {
 	char line[ONE_LINE];
-	const char *why = NULL;
-	int dmi = dmi_detect(root, &why);
+	int dmi = dmi_detect(root);
 
 	/* systemd's order; CPUID (checked by the caller before this) sits between
 	 * the Xen check and the rest, which only matters for a Xen dom0. */
-	if (dmi == DMI_FIRST)
-		return why;
-	if (uml(root))
-		return "/proc/cpuinfo User Mode Linux";
+	if (dmi == DMI_FIRST || uml(root))
+		return 1;
 	/* A dom0 is the host: only CPUID (a nested hypervisor) would count. */
 	if (exists(root, "/proc/xen"))
-		return xen_dom0(root) ? NULL : "/proc/xen (Xen domU)";
-	if (dmi == DMI_VM)
-		return why;
-	if (first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0)
-		return strcmp(line, "xen") == 0 ? "/sys/hypervisor/type xen" : "/sys/hypervisor/type";
-	if ((why = device_tree(root)) != NULL)
-		return why;
-	if (zvm(root))
-		return "/proc/sysinfo VM00 Control Program";
-	/* SPEC rule, beyond systemd (which calls WSL a container): WSL 2 also shows
-	 * Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
-	if (kernel_release && (find(kernel_release, "microsoft") ||
-	    find(kernel_release, "Microsoft")))
-		return "kernel release (WSL)";
-	return NULL;
+		return !xen_dom0(root);
+	/* SPEC rule, beyond systemd (which calls WSL a container) at the end: WSL 2
+	 * also shows Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
+	return dmi == DMI_VM ||
+	    first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0 ||
+	    device_tree(root) || zvm(root) ||
+	    (kernel_release != NULL && (find(kernel_release, "microsoft") != NULL ||
+	    find(kernel_release, "Microsoft") != NULL));
 }
 
 int
-facts_virtual(const char *root, const char *kernel_release, const char **why)
-{
-	const char *w = vm_files(root, kernel_release);
-
-	if (why)
-		*why = w;
-	return w != NULL;
-}
-
-int
-facts_virtual_cpuid(const char **why)
+facts_virtual_cpuid(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	/* systemd's vm_table: the 12-byte vendor of leaf 0x40000000, NUL-padded. */
-	static const struct {
-		char sig[13];
-		const char *why;
-	} table[] = {
-		{ "XenVMMXenVMM", "CPUID XenVMMXenVMM (Xen)" },
-		{ "KVMKVMKVM", "CPUID KVMKVMKVM (KVM)" },
-		{ "Linux KVM Hv", "CPUID Linux KVM Hv (KVM)" },
-		{ "TCGTCGTCGTCG", "CPUID TCGTCGTCGTCG (QEMU)" },
-		{ "VMwareVMware", "CPUID VMwareVMware (VMware)" },
-		{ "Microsoft Hv", "CPUID Microsoft Hv (Hyper-V)" },
-		{ "bhyve bhyve ", "CPUID bhyve" },
-		{ "QNXQVMBSQG", "CPUID QNXQVMBSQG (QNX)" },
-		{ "ACRNACRNACRN", "CPUID ACRNACRNACRN (ACRN)" },
-		{ "SRESRESRESRE", "CPUID SRESRESRESRE (SRE)" },
-		{ "Apple VZ", "CPUID Apple VZ" },
-		{ "VBoxVBoxVBox", "CPUID VBoxVBoxVBox (VirtualBox)" },
-		{ " lrpepyh  vr", "CPUID Parallels" },
-	};
 	unsigned a, b, c, d;
 
-	if (__get_cpuid(1, &a, &b, &c, &d) && (c & 0x80000000u)) {
-		char sig[13];
-
-		__cpuid(0x40000000u, a, b, c, d);
-		memcpy(sig, &b, 4);
-		memcpy(sig + 4, &c, 4);
-		memcpy(sig + 8, &d, 4);
-		sig[12] = '\0';
-		if (why) {
-			*why = "CPUID hypervisor bit";
-			for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-				if (memcmp(sig, table[i].sig, sizeof sig) == 0)
-					*why = table[i].why;
-		}
-		return 1;
-	}
-#endif
-	if (why)
-		*why = NULL;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & 0x80000000u);
+#else
 	return 0;
+#endif
 }
 
 /* ---- everything ------------------------------------------------------------ */
@@ -764,7 +693,5 @@ facts_collect(struct facts *f)
 		memset(&u, 0, sizeof u);
 	facts_arch(u.machine, f->arch, sizeof f->arch);
 	facts_os_read(&f->os, "/");
-	f->is_virtual = facts_virtual_cpuid(&f->virtual_why);
-	if (!f->is_virtual)
-		f->is_virtual = facts_virtual("/", u.release, &f->virtual_why);
+	f->is_virtual = facts_virtual_cpuid() || facts_virtual("/", u.release);
 }
