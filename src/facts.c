@@ -7,11 +7,14 @@
  */
 #include "facts.h"
 
+#include "ascii.h"
+#include "buf.h"
 #include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -72,27 +75,24 @@ join(char *out, size_t cap, const char *root, const char *rel, const char *name)
 }
 
 /*
- * Reads at most cap bytes of the regular file at path (file.h). Returns the count,
- * or -1 when the file is absent, not a regular file or unreadable; *more says the
- * file holds more than cap bytes; *st is its status (when the count is returned).
+ * Reads at most cap-1 bytes of the regular file root+rel (file.h) into p and
+ * NUL-terminates them. Returns the count, or -1 when the file is absent, not a
+ * regular file or unreadable.
  */
 static long
-read_file_stat(const char *path, char *p, size_t cap, int *more, struct stat *st)
+read_at(const char *root, const char *rel, char *p, size_t cap)
 {
+	char path[PATH_LEN];
 	size_t n;
-	int r = file_read_stat(AT_FDCWD, path, 0, p, cap, &n, st);
+	int r;
 
-	*more = r == FILE_TOO_BIG;
-	return r == FILE_OK || r == FILE_TOO_BIG ? (long)n : -1;
-}
-
-/* read_file_stat without the status. */
-static long
-read_file(const char *path, char *p, size_t cap, int *more)
-{
-	struct stat st;
-
-	return read_file_stat(path, p, cap, more, &st);
+	if (join(path, sizeof path, root, rel, NULL) != 0)
+		return -1;
+	r = file_read(AT_FDCWD, path, 0, p, cap - 1, &n);
+	if (r != FILE_OK && r != FILE_TOO_BIG)
+		return -1;
+	p[n] = '\0';
+	return (long)n;
 }
 
 /*
@@ -102,18 +102,18 @@ read_file(const char *path, char *p, size_t cap, int *more)
 static int
 first_line(const char *root, const char *rel, char *line, size_t cap)
 {
-	char path[PATH_LEN];
-	long n;
-	int more;
-
-	if (join(path, sizeof path, root, rel, NULL) != 0)
+	if (read_at(root, rel, line, cap) < 0)
 		return -1;
-	n = read_file(path, line, cap - 1, &more);
-	if (n < 0)
-		return -1;
-	line[n] = '\0';
 	line[span_to(line, "\r\n")] = '\0';
 	return 0;
+}
+
+/* The line after the one at p in a NUL-terminated text, or NULL after the last. */
+static const char *
+next_line(const char *p)
+{
+	p = strchr(p, '\n');
+	return p != NULL && p[1] != '\0' ? p + 1 : NULL;
 }
 
 static int
@@ -169,7 +169,6 @@ facts_arch(const char *machine, char *out, size_t outlen)
 #endif
 	};
 	const char *name = machine;
-	size_t n;
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(machine, map[i].machine) == 0) {
@@ -180,13 +179,7 @@ facts_arch(const char *machine, char *out, size_t outlen)
 	if (strncmp(machine, "arm", 3) == 0)
 		name = "arm";
 copy:
-	if (outlen == 0)
-		return;
-	n = strlen(name);
-	if (n > outlen - 1)
-		n = outlen - 1;
-	memcpy(out, name, n);
-	out[n] = '\0';
+	buf_join(out, outlen, name, NULL, NULL);
 }
 
 /* ---- os-release ------------------------------------------------------------ */
@@ -279,25 +272,17 @@ trim(const char *p, size_t *a, size_t *b)
 static void
 unquote(struct val *v, const char *p, size_t n)
 {
-	size_t i;
+	char quote = n > 0 && (p[0] == '"' || p[0] == '\'') ? p[0] : '\0';
 
 	val_clear(v);
-	if (n > 0 && p[0] == '"') {
-		for (i = 1; i < n && p[i] != '"'; i++) {
-			if (p[i] == '\\' && i + 1 < n && p[i + 1] != '\0' &&
-			    strchr("\"\\`$", p[i + 1]) != NULL)
-				i++;
-			val_put(v, p[i]);
-		}
-	} else if (n > 0 && p[0] == '\'') {
-		for (i = 1; i < n && p[i] != '\''; i++)
-			val_put(v, p[i]);
-	} else {
-		for (i = 0; i < n; i++)
-			val_put(v, p[i]);
-	}
 	/* An unterminated quote keeps the rest of the line (systeminformation keeps it
 	 * too, minus the quote). */
+	for (size_t i = quote != '\0'; i < n && (quote == '\0' || p[i] != quote); i++) {
+		if (quote == '"' && p[i] == '\\' && i + 1 < n && p[i + 1] != '\0' &&
+		    strchr("\"\\`$", p[i + 1]) != NULL)
+			i++;
+		val_put(v, p[i]);
+	}
 }
 
 static void
@@ -313,20 +298,10 @@ parse_line(struct val vals[K_COUNT], const char *p, size_t n)
 		return;
 	kb = (size_t)(eq - p);
 	trim(p, &ka, &kb);
+	/* Our keys are upper-case letters and "_": the ASCII upper-cased key is one
+	 * of them when it matches one without regard to ASCII case. */
 	for (int k = 0; k < K_COUNT; k++) {
-		size_t len = strlen(keys[k]), j;
-
-		if (kb - ka != len)
-			continue;
-		for (j = 0; j < len; j++) {
-			char c = p[ka + j];
-
-			if (c >= 'a' && c <= 'z')
-				c = (char)(c - 'a' + 'A');
-			if (c != keys[k][j])
-				break;
-		}
-		if (j < len)
+		if (strlen(keys[k]) != kb - ka || strncasecmp(p + ka, keys[k], kb - ka) != 0)
 			continue;
 		va = (size_t)(eq - p) + 1;
 		vb = n;
@@ -336,17 +311,20 @@ parse_line(struct val vals[K_COUNT], const char *p, size_t n)
 	}
 }
 
-/* Parses one release file into vals (a later value of a key wins). *id is the
- * file's identity; a file whose identity *id already holds was the last one
- * parsed, and parsing it again would change nothing: it is not read again. */
+/* Parses the release file root+rel+name into vals (a later value of a key wins).
+ * *id is the file's identity; a file whose identity *id already holds was the last
+ * one parsed, and parsing it again would change nothing: it is not read again. */
 static void
-parse_file(struct val vals[K_COUNT], const char *path, char *buf, struct stat *id)
+parse_file(struct val vals[K_COUNT], const char *root, const char *rel, const char *name,
+    char *buf, struct stat *id)
 {
+	char path[PATH_LEN];
 	struct stat st;
-	long n;
-	size_t start = 0, i;
-	int more;
+	size_t n, start = 0, i;
+	int r;
 
+	if (join(path, sizeof path, root, rel, name) != 0)
+		return;
 	if (id->st_ino != 0) {
 		if (fstatat(AT_FDCWD, path, &st, 0) != 0)
 			return;   /* not there (or unreadable): nothing to parse */
@@ -354,18 +332,18 @@ parse_file(struct val vals[K_COUNT], const char *path, char *buf, struct stat *i
 			return;
 	}
 	id->st_ino = 0;
-	n = read_file_stat(path, buf, FILE_MAX, &more, &st);
-	if (n < 0)
+	r = file_read_stat(AT_FDCWD, path, 0, buf, FILE_MAX, &n, &st);
+	if (r != FILE_OK && r != FILE_TOO_BIG)
 		return;
 	*id = st;
-	for (i = 0; i < (size_t)n; i++)
+	for (i = 0; i < n; i++)
 		if (buf[i] == '\n') {
 			parse_line(vals, buf + start, i - start);
 			start = i + 1;
 		}
 	/* A last line without "\n" counts only when the file really ends there. */
-	if (start < (size_t)n && !more)
-		parse_line(vals, buf + start, (size_t)n - start);
+	if (start < n && r == FILE_OK)
+		parse_line(vals, buf + start, n - start);
 }
 
 struct release_names {
@@ -424,90 +402,76 @@ release_names(const char *root, char names[NAMES_MAX][NAME_LEN])
 	return r.count;
 }
 
-/* The first non-empty of a, b, c (JavaScript's a || b || c), or NULL. */
-static const struct val *
-first_set(const struct val *a, const struct val *b, const struct val *c)
+/* Copies the first non-empty of a and b (JavaScript's a || b), else dflt, into
+ * out[FACTS_TEXT_MAX]. */
+static void
+put_first(char *out, const struct val *a, const struct val *b, const char *dflt)
 {
-	if (a && a->len)
-		return a;
-	if (b && b->len)
-		return b;
-	if (c && c->len)
-		return c;
-	return NULL;
+	const struct val *v = a->len ? a : b;
+
+	if (v->len)
+		put_text(out, v->s, v->len);
+	else
+		put_text(out, dflt, strlen(dflt));
 }
 
 void
 facts_os_read(struct facts_os *os, const char *root)
 {
-	struct val vals[K_COUNT], code;
-	const struct val *v;
+	struct val vals[K_COUNT];
 	struct stat last;
 	char names[NAMES_MAX][NAME_LEN];
 	char buf[FILE_MAX];
-	char path[PATH_LEN];
-	size_t count, a, b, i;
-	const char *ver, *lp;
+	size_t count, a, b;
+	char *ver = vals[K_VERSION].s, *lp;
 
-	for (int k = 0; k < K_COUNT; k++)
-		val_clear(&vals[k]);
+	memset(vals, 0, sizeof vals);
 	count = release_names(root, names);
 	/* As systeminformation: every /etc/NAME-release, then /usr/lib/os-release (on
 	 * most systems the file /etc/os-release links to: read once) and OpenWrt's. */
 	memset(&last, 0, sizeof last);
-	for (i = 0; i < count; i++)
-		if (join(path, sizeof path, root, "/etc/", names[i]) == 0)
-			parse_file(vals, path, buf, &last);
-	if (join(path, sizeof path, root, "/usr/lib/os-release", NULL) == 0)
-		parse_file(vals, path, buf, &last);
-	if (join(path, sizeof path, root, "/etc/openwrt_release", NULL) == 0)
-		parse_file(vals, path, buf, &last);
+	for (size_t i = 0; i < count; i++)
+		parse_file(vals, root, "/etc/", names[i], buf, &last);
+	parse_file(vals, root, "/usr/lib/os-release", NULL, buf, &last);
+	parse_file(vals, root, "/etc/openwrt_release", NULL, buf, &last);
 
-	v = first_set(&vals[K_DISTRIB_ID], &vals[K_NAME], NULL);
-	if (v)
-		put_text(os->distro, v->s, v->len);
-	else
-		put_text(os->distro, "unknown", 7);
+	put_first(os->distro, &vals[K_DISTRIB_ID], &vals[K_NAME], "unknown");
 
 	/* systeminformation: version = VERSION.split('(')[0].trim(); codename =
-	 * VERSION.split('(')[1] without ')' characters, trimmed. */
-	ver = vals[K_VERSION].s;
+	 * VERSION.split('(')[1] without ')' characters, trimmed. VERSION is not needed
+	 * after this: the codename's characters are moved down in place. */
 	lp = memchr(ver, '(', vals[K_VERSION].len);
 	if (lp != NULL) {
-		const char *end = memchr(lp + 1, '(', vals[K_VERSION].len - (size_t)(lp + 1 - ver));
+		char *end = memchr(lp + 1, '(', vals[K_VERSION].len - (size_t)(lp + 1 - ver));
+		char *to = lp + 1;
+
 		if (end == NULL)
 			end = ver + vals[K_VERSION].len;
-		val_clear(&code);
 		for (const char *c = lp + 1; c < end; c++)
 			if (*c != ')')
-				val_put(&code, *c);
-		a = 0;
-		b = code.len;
-		trim(code.s, &a, &b);
-		put_text(os->codename, code.s + a, b - a);
+				*to++ = *c;
+		a = (size_t)(lp + 1 - ver);
+		b = (size_t)(to - ver);
+		trim(ver, &a, &b);
+		put_text(os->codename, ver + a, b - a);
 		a = 0;
 		b = (size_t)(lp - ver);
 		trim(ver, &a, &b);
 	} else {
-		v = first_set(&vals[K_DISTRIB_CODENAME], &vals[K_VERSION_CODENAME], NULL);
-		if (v)
-			put_text(os->codename, v->s, v->len);
-		else
-			os->codename[0] = '\0';
+		put_first(os->codename, &vals[K_DISTRIB_CODENAME], &vals[K_VERSION_CODENAME], "");
 		a = 0;
 		b = vals[K_VERSION].len;
 	}
 	if (b > a)
 		put_text(os->release, ver + a, b - a);
-	else if ((v = first_set(&vals[K_DISTRIB_RELEASE], &vals[K_VERSION_ID], NULL)) != NULL)
-		put_text(os->release, v->s, v->len);
 	else
-		put_text(os->release, "unknown", 7);
+		put_first(os->release, &vals[K_DISTRIB_RELEASE], &vals[K_VERSION_ID], "unknown");
 }
-
 /* ---- virtual machine ------------------------------------------------------- */
 
-enum { DMI_NONE, DMI_VM, DMI_FIRST };  /* DMI_FIRST: systemd trusts it before CPUID */
+/* What DMI says. DMI_FIRST: a VM that systemd trusts before CPUID; DMI_EC2: a VM
+ * or bare metal (dmi_detect tells them apart). */
+enum { DMI_NONE, DMI_VM, DMI_FIRST, DMI_EC2 };
 
 /*
  * systemd's detect_vm_smbios: SMBIOS type 0, BIOS characteristics extension byte 2
@@ -517,13 +481,9 @@ enum { DMI_NONE, DMI_VM, DMI_FIRST };  /* DMI_FIRST: systemd trusts it before CP
 static int
 smbios_vm_bit(const char *root)
 {
-	char path[PATH_LEN], raw[64];
-	long n;
-	int more;
+	char raw[64 + 1];
+	long n = read_at(root, "/sys/firmware/dmi/entries/0-0/raw", raw, sizeof raw);
 
-	if (join(path, sizeof path, root, "/sys/firmware/dmi/entries/0-0/raw", NULL) != 0)
-		return -1;
-	n = read_file(path, raw, sizeof raw, &more);
 	if (n < 20 || (unsigned char)raw[1] < 20)
 		return -1;
 	return ((unsigned char)raw[19] & 0x10) != 0;
@@ -531,7 +491,7 @@ smbios_vm_bit(const char *root)
 
 /* systemd's detect_vm_dmi (dmi_vendor_table of src/basic/virt.c, main branch). */
 static int
-dmi_detect(const char *root, const char **why)
+dmi_detect(const char *root)
 {
 	static const char *const files[] = {
 		"/sys/class/dmi/id/product_name",  /* before sys_vendor: KVM over QEMU */
@@ -540,19 +500,17 @@ dmi_detect(const char *root, const char **why)
 		"/sys/class/dmi/id/bios_vendor",
 		"/sys/class/dmi/id/product_version",  /* Hyper-V */
 	};
-#define V(s, first) { s, "DMI vendor " s, first }
 	static const struct {
-		const char *prefix, *why;
-		int first;
+		const char *vendor;
+		int kind;
 	} table[] = {
-		V("KVM", 0), V("OpenStack", 0), V("KubeVirt", 0),
-		V("Amazon EC2", 2), V("QEMU", 0), V("VMware", 0), V("VMW", 0),
-		V("innotek GmbH", 1), V("VirtualBox", 1), V("Oracle Corporation", 1),
-		V("Xen", 1), V("Bochs", 0), V("Parallels", 1), V("BHYVE", 0),
-		V("Hyper-V", 0), V("Apple Virtualization", 0),
-		V("Google Compute Engine", 1),
+		{ "KVM", DMI_VM }, { "OpenStack", DMI_VM }, { "KubeVirt", DMI_VM },
+		{ "Amazon EC2", DMI_EC2 }, { "QEMU", DMI_VM }, { "VMware", DMI_VM },
+		{ "VMW", DMI_VM }, { "innotek GmbH", DMI_FIRST }, { "VirtualBox", DMI_FIRST },
+		{ "Oracle Corporation", DMI_FIRST }, { "Xen", DMI_FIRST }, { "Bochs", DMI_VM },
+		{ "Parallels", DMI_FIRST }, { "BHYVE", DMI_VM }, { "Hyper-V", DMI_VM },
+		{ "Apple Virtualization", DMI_VM }, { "Google Compute Engine", DMI_FIRST },
 	};
-#undef V
 	char line[ONE_LINE], vendor[ONE_LINE];
 	const char *metal;
 	int bit;
@@ -561,11 +519,10 @@ dmi_detect(const char *root, const char **why)
 		if (first_line(root, files[f], line, sizeof line) != 0)
 			continue;
 		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-			if (!starts(line, table[i].prefix))
+			if (!starts(line, table[i].vendor))
 				continue;
-			*why = table[i].why;
-			if (table[i].first < 2)
-				return table[i].first ? DMI_FIRST : DMI_VM;
+			if (table[i].kind != DMI_EC2)
+				return table[i].kind;
 			/*
 			 * Amazon EC2 names VMs and bare-metal instances alike. As systemd's
 			 * main branch does: the SMBIOS VM bit decides; without it (it needs
@@ -588,39 +545,22 @@ dmi_detect(const char *root, const char **why)
 	if (first_line(root, "/sys/class/dmi/id/sys_vendor", vendor, sizeof vendor) == 0 &&
 	    starts(vendor, "Microsoft Corporation") &&
 	    first_line(root, "/sys/class/dmi/id/product_name", line, sizeof line) == 0 &&
-	    starts(line, "Virtual Machine")) {
-		*why = "DMI Microsoft Corporation Virtual Machine (Hyper-V)";
+	    starts(line, "Virtual Machine"))
 		return DMI_VM;
-	}
-	if (smbios_vm_bit(root) == 1) {
-		*why = "SMBIOS virtual machine bit";
-		return DMI_VM;
-	}
-	return DMI_NONE;
+	return smbios_vm_bit(root) == 1 ? DMI_VM : DMI_NONE;
 }
 
 /* systemd's detect_vm_uml: the first "vendor_id\t: " line of /proc/cpuinfo. */
 static int
 uml(const char *root)
 {
-	char path[PATH_LEN], buf[1024];
-	const char *p, *e;
-	long n;
-	int more;
+	char buf[1024];
 
-	if (join(path, sizeof path, root, "/proc/cpuinfo", NULL) != 0)
+	if (read_at(root, "/proc/cpuinfo", buf, sizeof buf) < 0)
 		return 0;
-	n = read_file(path, buf, sizeof buf - 1, &more);
-	if (n < 0)
-		return 0;
-	buf[n] = '\0';
-	for (p = buf; *p; p = e + 1) {
+	for (const char *p = buf; p != NULL; p = next_line(p))
 		if (starts(p, "vendor_id\t: "))
 			return starts(p + 12, "User Mode Linux");
-		e = strchr(p, '\n');
-		if (e == NULL)
-			break;
-	}
 	return 0;
 }
 
@@ -641,31 +581,18 @@ xen_dom0(const char *root)
 			p++;
 		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 			p += 2;
-		for (;; p++, digits++) {
-			unsigned d;
-
-			if (*p >= '0' && *p <= '9')
-				d = (unsigned)(*p - '0');
-			else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
-				d = (unsigned)((*p | 0x20) - 'a' + 10);
-			else
-				break;
-			features = features << 4 | d;
-		}
+		for (int d; (d = ascii_hex_val((unsigned char)*p)) >= 0; p++, digits++)
+			features = features << 4 | (unsigned)d;
 		if (digits > 0)
 			return (features >> 11) & 1;
 	}
 	if (first_line(root, "/proc/xen/capabilities", line, sizeof line) != 0)
 		return 0;
-	for (p = line;;) {
-		size_t len = span_to(p, ",");
-
-		if (len == 9 && strncmp(p, "control_d", 9) == 0)
+	/* "control_d" as a whole item of the list */
+	for (p = line; (p = find(p, "control_d")) != NULL; p++)
+		if ((p == line || p[-1] == ',') && (p[9] == '\0' || p[9] == ','))
 			return 1;
-		if (p[len] == '\0')
-			return 0;
-		p += len + 1;
-	}
+	return 0;
 }
 
 /* Sets *(int *)ctx when name holds "fw-cfg". */
@@ -679,29 +606,24 @@ fw_cfg_entry(void *ctx, const char *name, unsigned char type)
 
 /* systemd's detect_vm_device_tree (systemd looks only on arm, ppc, riscv; the
  * files exist nowhere else, so we look everywhere and tests run on any host). */
-static const char *
+static int
 device_tree(const char *root)
 {
 	char line[ONE_LINE];
-	const char *why = NULL;
 	int fw_cfg = 0;
 
 	/* systemd reads hypervisor/compatible; the node without it counts here too. */
 	if (exists(root, "/proc/device-tree/hypervisor"))
-		return "/proc/device-tree/hypervisor";
-	if (exists(root, "/proc/device-tree/ibm,partition-name") &&
+		return 1;
+	if (exists(root, "/proc/device-tree/ibm,partition-name") &&       /* PowerVM */
 	    exists(root, "/proc/device-tree/hmc-managed?") &&
 	    !exists(root, "/proc/device-tree/chosen/qemu,graphic-width"))
-		return "/proc/device-tree (PowerVM)";
+		return 1;
 	if (list_dir(root, "/proc/device-tree", fw_cfg_entry, &fw_cfg) != 0)
-		return NULL;
-	if (fw_cfg)
-		why = "/proc/device-tree fw-cfg (QEMU)";
-	if (why == NULL &&
-	    first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
-	    strcmp(line, "qemu,pseries") == 0)
-		why = "/proc/device-tree/compatible qemu,pseries";
-	return why;
+		return 0;
+	return fw_cfg ||        /* QEMU */
+	    (first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
+	    strcmp(line, "qemu,pseries") == 0);
 }
 
 /* systemd's detect_vm_zvm (s390 only there; the file exists nowhere else). */
@@ -709,138 +631,55 @@ static int
 zvm(const char *root)
 {
 	static const char field[] = "VM00 Control Program";
-	char path[PATH_LEN], buf[FILE_MAX];
-	const char *p, *e;
-	long n;
-	int more;
+	char buf[FILE_MAX];
 
-	if (join(path, sizeof path, root, "/proc/sysinfo", NULL) != 0)
+	if (read_at(root, "/proc/sysinfo", buf, sizeof buf) < 0)
 		return 0;
-	n = read_file(path, buf, sizeof buf - 1, &more);
-	if (n < 0)
-		return 0;
-	buf[n] = '\0';
-	for (p = buf; *p; p = e + 1) {
-		if (starts(p, field)) {
-			e = p + sizeof field - 1;
-			while (*e == ' ' || *e == '\t')
-				e++;
-			if (*e == ':')
-				return 1;
-		}
-		e = strchr(p, '\n');
-		if (e == NULL)
-			break;
+	for (const char *p = buf; p != NULL; p = next_line(p)) {
+		const char *e = p + sizeof field - 1;
+
+		if (!starts(p, field))
+			continue;
+		while (*e == ' ' || *e == '\t')
+			e++;
+		if (*e == ':')
+			return 1;
 	}
 	return 0;
 }
 
 int
-facts_virtual(const char *root, const char *kernel_release, const char **why)
+facts_virtual(const char *root, const char *kernel_release)
 {
-	const char *w = NULL, *dmi_why = NULL;
-	int dmi, found = 1;
+	char line[ONE_LINE];
+	int dmi = dmi_detect(root);
 
 	/* systemd's order; CPUID (checked by the caller before this) sits between
 	 * the Xen check and the rest, which only matters for a Xen dom0. */
-	dmi = dmi_detect(root, &dmi_why);
-	if (dmi == DMI_FIRST) {
-		w = dmi_why;
-		goto out;
-	}
-	if (uml(root)) {
-		w = "/proc/cpuinfo User Mode Linux";
-		goto out;
-	}
-	if (exists(root, "/proc/xen")) {
-		if (!xen_dom0(root)) {
-			w = "/proc/xen (Xen domU)";
-			goto out;
-		}
-		/* A dom0 is the host: only CPUID (a nested hypervisor) would count. */
-		found = 0;
-		goto out;
-	}
-	if (dmi == DMI_VM) {
-		w = dmi_why;
-		goto out;
-	}
-	{
-		char line[ONE_LINE];
-
-		if (first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0) {
-			w = strcmp(line, "xen") == 0 ? "/sys/hypervisor/type xen" :
-			    "/sys/hypervisor/type";
-			goto out;
-		}
-	}
-	if ((w = device_tree(root)) != NULL)
-		goto out;
-	if (zvm(root)) {
-		w = "/proc/sysinfo VM00 Control Program";
-		goto out;
-	}
-	/* SPEC rule, beyond systemd (which calls WSL a container): WSL 2 also shows
-	 * Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
-	if (kernel_release && (find(kernel_release, "microsoft") ||
-	    find(kernel_release, "Microsoft"))) {
-		w = "kernel release (WSL)";
-		goto out;
-	}
-	found = 0;
-out:
-	if (!found)
-		w = NULL;
-	if (why)
-		*why = w;
-	return found;
+	if (dmi == DMI_FIRST || uml(root))
+		return 1;
+	/* A dom0 is the host: only CPUID (a nested hypervisor) would count. */
+	if (exists(root, "/proc/xen"))
+		return !xen_dom0(root);
+	/* SPEC rule, beyond systemd (which calls WSL a container) at the end: WSL 2
+	 * also shows Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
+	return dmi == DMI_VM ||
+	    first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0 ||
+	    device_tree(root) || zvm(root) ||
+	    (kernel_release != NULL && (find(kernel_release, "microsoft") != NULL ||
+	    find(kernel_release, "Microsoft") != NULL));
 }
 
 int
-facts_virtual_cpuid(const char **why)
+facts_virtual_cpuid(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	/* systemd's vm_table: the 12-byte vendor of leaf 0x40000000, NUL-padded. */
-	static const struct {
-		char sig[13];
-		const char *why;
-	} table[] = {
-		{ "XenVMMXenVMM", "CPUID XenVMMXenVMM (Xen)" },
-		{ "KVMKVMKVM", "CPUID KVMKVMKVM (KVM)" },
-		{ "Linux KVM Hv", "CPUID Linux KVM Hv (KVM)" },
-		{ "TCGTCGTCGTCG", "CPUID TCGTCGTCGTCG (QEMU)" },
-		{ "VMwareVMware", "CPUID VMwareVMware (VMware)" },
-		{ "Microsoft Hv", "CPUID Microsoft Hv (Hyper-V)" },
-		{ "bhyve bhyve ", "CPUID bhyve" },
-		{ "QNXQVMBSQG", "CPUID QNXQVMBSQG (QNX)" },
-		{ "ACRNACRNACRN", "CPUID ACRNACRNACRN (ACRN)" },
-		{ "SRESRESRESRE", "CPUID SRESRESRESRE (SRE)" },
-		{ "Apple VZ", "CPUID Apple VZ" },
-		{ "VBoxVBoxVBox", "CPUID VBoxVBoxVBox (VirtualBox)" },
-		{ " lrpepyh  vr", "CPUID Parallels" },
-	};
 	unsigned a, b, c, d;
 
-	if (__get_cpuid(1, &a, &b, &c, &d) && (c & 0x80000000u)) {
-		char sig[13];
-
-		__cpuid(0x40000000u, a, b, c, d);
-		memcpy(sig, &b, 4);
-		memcpy(sig + 4, &c, 4);
-		memcpy(sig + 8, &d, 4);
-		sig[12] = '\0';
-		if (why) {
-			*why = "CPUID hypervisor bit";
-			for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-				if (memcmp(sig, table[i].sig, sizeof sig) == 0)
-					*why = table[i].why;
-		}
-		return 1;
-	}
-#endif
-	if (why)
-		*why = NULL;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & 0x80000000u);
+#else
 	return 0;
+#endif
 }
 
 /* ---- everything ------------------------------------------------------------ */
@@ -850,12 +689,9 @@ facts_collect(struct facts *f)
 {
 	struct utsname u;
 
-	memset(f, 0, sizeof *f);
 	if (uname(&u) != 0)
 		memset(&u, 0, sizeof u);
 	facts_arch(u.machine, f->arch, sizeof f->arch);
 	facts_os_read(&f->os, "/");
-	f->is_virtual = facts_virtual_cpuid(&f->virtual_why);
-	if (!f->is_virtual)
-		f->is_virtual = facts_virtual("/", u.release, &f->virtual_why);
+	f->is_virtual = facts_virtual_cpuid() || facts_virtual("/", u.release);
 }

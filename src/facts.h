@@ -23,7 +23,6 @@ struct facts {
 	char arch[FACTS_TEXT_MAX];      /* Node's os.arch() name, e.g. "x64" */
 	struct facts_os os;
 	int is_virtual;                 /* 1 when a hypervisor was detected */
-	const char *virtual_why;        /* static text naming the evidence, or NULL */
 };
 
 /* Maps uname's machine to Node's os.arch() name: x86_64 -> x64, aarch64/arm64 ->
@@ -73,18 +72,16 @@ void facts_os_read(struct facts_os *os, const char *root);
  * a container). DMI "Amazon EC2" on a bare-metal instance (SMBIOS VM bit clear, or
  * product_name with ".metal") is not a VM, as in current systemd.
  * Files only: no CPUID here, so a test's fake root does not see the real CPU.
- * Returns 1 or 0; *why (if not NULL) is set to static text naming the evidence, or
- * NULL.
+ * Returns 1 or 0 (which evidence it was is not kept: nothing shows it).
  */
-int facts_virtual(const char *root, const char *kernel_release, const char **why);
+int facts_virtual(const char *root, const char *kernel_release);
 
 /*
  * The CPUID half (x86 only; 0 elsewhere): 1 when CPUID leaf 1 ECX bit 31
- * (hypervisor present) is set; *why names the vendor of leaf 0x40000000 (KVM,
- * VMware, Hyper-V, Xen, QEMU TCG, bhyve, ACRN, QNX, ...) or the bare bit. Reads the
- * real CPU, so it belongs to the running system (root "/") only.
+ * (hypervisor present) is set, whatever the hypervisor. Reads the real CPU, so it
+ * belongs to the running system (root "/") only.
  */
-int facts_virtual_cpuid(const char **why);
+int facts_virtual_cpuid(void);
 
 /* Collects everything for the running system (root "/"): arch from uname's machine,
  * os from facts_os_read(root "/"), virtual from facts_virtual_cpuid, then

@@ -30,10 +30,11 @@
 #define APP_PREFIX     "anontel:"
 #define ROUTE_LINE_MAX 1023     /* longer lines are not the kernel's: skipped */
 
+/* C's isspace in the C locale: ' ' and \t \n \v \f \r (9 to 13). */
 static int
 is_space(int ch)
 {
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
 static void
@@ -130,10 +131,13 @@ iface_name_ok(struct field f)
 	return 1;
 }
 
+/* A route table read so far: the best default route, and where the reading is. */
 struct route_best {
 	int found;
 	char iface[16];
 	unsigned long metric;
+	int header;     /* the next line is the table's header */
+	int skipping;   /* the next line's start was dropped: it is over ROUTE_LINE_MAX */
 };
 
 /* Considers one line (without its newline). */
@@ -169,27 +173,46 @@ route_line(const char *l, size_t n, struct route_best *best)
 	best->iface[f[0].len] = '\0';
 }
 
-int
-id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric)
+/* Feeds the lines of text[n] to route_line: the whole ones, and when `last` is
+ * set the rest too, as the table's last line. Returns the bytes taken. */
+static size_t
+route_lines(const char *text, size_t n, int last, struct route_best *best)
 {
-	struct route_best best = { 0, "", 0 };
 	size_t start = 0;
-	int header = 1;
 
 	while (start < n) {
 		const char *nl = memchr(text + start, '\n', n - start);
-		size_t end = nl ? (size_t)(nl - text) : n;
+		size_t end = nl != NULL ? (size_t)(nl - text) : n;
 
-		if (!header && end - start <= ROUTE_LINE_MAX)
-			route_line(text + start, end - start, &best);
-		header = 0;
+		if (nl == NULL && !last)
+			break;
+		if (!best->header && !best->skipping && end - start <= ROUTE_LINE_MAX)
+			route_line(text + start, end - start, best);
+		best->header = 0;
+		best->skipping = 0;
 		start = end + 1;
 	}
-	if (!best.found)
+	return start;
+}
+
+/* The table's default route into iface and *metric: 0, or -1 when it has none. */
+static int
+route_found(const struct route_best *best, char iface[16], unsigned long *metric)
+{
+	if (!best->found)
 		return -1;
-	memcpy(iface, best.iface, sizeof best.iface);
-	*metric = best.metric;
+	memcpy(iface, best->iface, sizeof best->iface);
+	*metric = best->metric;
 	return 0;
+}
+
+int
+id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric)
+{
+	struct route_best best = { .header = 1 };
+
+	(void)route_lines(text, n, 1, &best);
+	return route_found(&best, iface, metric);
 }
 
 /* ---- files under root ---- */
@@ -199,7 +222,7 @@ static int
 join(char *mem, size_t cap, const char *root, const char *rel, const char *rel2, const char *rel3)
 {
 	struct buf b;
-	size_t rl = root ? strlen(root) : 0;
+	size_t rl = strlen(root);
 
 	while (rl > 0 && root[rl - 1] == '/')
 		rl--;
@@ -241,91 +264,78 @@ trim(char *p, size_t n)
 	return n - a;
 }
 
-/* Streams <root>/proc/net/route through route_line, as id_default_route does in
+/* Streams <root>/proc/net/route through route_lines, as id_default_route does in
  * memory. Returns 0 if a default route was found. A line that does not fit in
  * the chunk with its newline is over ROUTE_LINE_MAX and skipped. */
 static int
 read_default_route(const char *root, char iface[16], unsigned long *metric)
 {
 	char path[CFG_PATH_MAX + 32], chunk[ROUTE_LINE_MAX + 1];
-	struct route_best best = { 0, "", 0 };
+	struct route_best best = { .header = 1 };
 	struct stat st;
-	size_t have = 0;
-	int fd, r, header = 1, skipping = 0, eof = 0;
+	size_t have = 0, took;
+	int fd, r;
 
 	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0 ||
 	    (fd = file_open(AT_FDCWD, path, 0, &st, &r)) < 0)
 		return -1;
-	while (!eof) {
+	for (;;) {
 		ssize_t got = read(fd, chunk + have, sizeof chunk - have);
-		size_t start = 0;
 
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			eof = 1;        /* a read error ends the table where it stands */
-			got = 0;
+			/* the end, or a read error, which ends the table where it stands */
+			(void)route_lines(chunk, have, 1, &best);
+			break;
 		}
 		have += (size_t)got;
-		for (;;) {
-			char *nl = memchr(chunk + start, '\n', have - start);
-			size_t end;
-
-			if (nl == NULL) {
-				if (!eof)
-					break;
-				if (start == have)
-					break;
-				end = have;     /* last line without a newline */
-			} else {
-				end = (size_t)(nl - chunk);
-			}
-			if (!header && !skipping)
-				route_line(chunk + start, end - start, &best);
-			header = 0;
-			skipping = 0;
-			start = end + (nl != NULL);
-			if (nl == NULL)
-				break;
-		}
-		memmove(chunk, chunk + start, have - start);
-		have -= start;
+		took = route_lines(chunk, have, 0, &best);
+		have -= took;
+		memmove(chunk, chunk + took, have);
 		if (have == sizeof chunk) {     /* a line longer than the chunk */
-			skipping = 1;
+			best.skipping = 1;
 			have = 0;
 		}
 	}
 	close(fd);
-	if (!best.found)
-		return -1;
-	memcpy(iface, best.iface, sizeof best.iface);
-	*metric = best.metric;
-	return 0;
+	return route_found(&best, iface, metric);
+}
+
+/* Reads root + rel + name + tail, a file of one short token, into t[cap]: trimmed,
+ * ASCII lowercased, NUL-terminated. Returns its length, 0 when it is absent,
+ * unreadable or does not fit. */
+static size_t
+read_token(const char *root, const char *rel, const char *name, const char *tail, char *t,
+    size_t cap)
+{
+	char path[CFG_PATH_MAX + 64];
+	size_t n;
+
+	if (join(path, sizeof path, root, rel, name, tail) < 0 ||
+	    read_small(path, t, cap, &n) != FILE_OK)
+		return 0;
+	n = trim(t, n);
+	for (size_t i = 0; i < n; i++)
+		t[i] = (char)ascii_lower(t[i]);
+	return n;
 }
 
 /* MAC of iface: 1 if a usable one was stored in mac, else 0. */
 static int
 read_mac(const char *root, const char *iface, char mac[18])
 {
-	char path[CFG_PATH_MAX + 64], t[64];
-	size_t n;
+	char t[64];
 	int nonzero = 0;
 
 	mac[0] = '\0';
-	if (join(path, sizeof path, root, "/sys/class/net/", iface, "/address") < 0 ||
-	    read_small(path, t, sizeof t, &n) != FILE_OK)
-		return 0;
-	n = trim(t, n);
-	if (n != 17)
+	if (read_token(root, "/sys/class/net/", iface, "/address", t, sizeof t) != 17)
 		return 0;
 	for (size_t i = 0; i < 17; i++) {
-		char ch = ascii_lower(t[i]);
-
-		if (i % 3 == 2 ? ch != ':' : ascii_hex_val((unsigned char)ch) < 0)
+		if (i % 3 == 2 ? t[i] != ':' : ascii_hex_val((unsigned char)t[i]) < 0)
 			return 0;
-		if (i % 3 != 2 && ch != '0')
+		if (i % 3 != 2 && t[i] != '0')
 			nonzero = 1;
-		t[i] = ch;
 	}
 	if (!nonzero)
 		return 0;
@@ -357,14 +367,12 @@ read_ipv4(const char *iface, char out[16])
 
 		memcpy(&sin, &ifr.ifr_addr, sizeof sin);
 		memcpy(a, &sin.sin_addr.s_addr, 4);     /* network order: a[0] first */
-		buf_init(&b, out, 16);
+		buf_init(&b, out, 16);  /* "255.255.255.255" and its NUL fit */
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				buf_char(&b, '.');
 			buf_uint(&b, a[i], 0);
 		}
-		if (b.overflow)
-			out[0] = '\0';
 	}
 	close(fd);
 }
@@ -374,22 +382,29 @@ read_ipv4(const char *iface, char out[16])
 static void
 read_uuid(const char *root, char out[64])
 {
-	char path[CFG_PATH_MAX + 32], t[128];
-	size_t n;
+	char t[128];
+	size_t n = read_token(root, "/sys/class/dmi/id/product_uuid", "", "", t, sizeof t);
 
 	out[0] = '\0';
-	if (join(path, sizeof path, root, "/sys/class/dmi/id/product_uuid", "", "") < 0 ||
-	    read_small(path, t, sizeof t, &n) != FILE_OK)
-		return;
-	n = trim(t, n);
 	if (n == 0 || n >= 64)
 		return;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
 			return;
-		t[i] = ascii_lower(t[i]);
-	}
 	memcpy(out, t, n + 1);
+}
+
+/* Butler's inputs into in, in this order: the default interface, its IPv4
+ * address, the DMI UUID, its MAC. Returns -1 with no default interface (nothing
+ * else read), 0 with no usable MAC, 1 with one. */
+static int
+read_inputs(const char *root, struct id_inputs *in)
+{
+	if (read_default_route(root, in->iface, &in->metric) < 0)
+		return -1;
+	read_ipv4(in->iface, in->ipv4);
+	read_uuid(root, in->uuid);
+	return read_mac(root, in->iface, in->mac);
 }
 
 /* ---- schemes ---- */
@@ -397,14 +412,13 @@ read_uuid(const char *root, char out[64])
 void
 id_butler(const char *mac, const char *ipv4, const char *host, const char *uuid, char out[65])
 {
+	const char *msg[] = { mac, ipv4, host, uuid };
 	struct hmac_sha256 h;
 	unsigned char d[SHA256_LEN];
 
 	hmac_sha256_init(&h, mac, strlen(mac));
-	hmac_sha256_update(&h, mac, strlen(mac));
-	hmac_sha256_update(&h, ipv4, strlen(ipv4));
-	hmac_sha256_update(&h, host, strlen(host));
-	hmac_sha256_update(&h, uuid, strlen(uuid));
+	for (size_t i = 0; i < sizeof msg / sizeof msg[0]; i++)
+		hmac_sha256_update(&h, msg[i], strlen(msg[i]));
 	hmac_sha256_final(&h, d);
 	hex_out(d, sizeof d, out);
 	explicit_bzero(d, sizeof d);
@@ -447,8 +461,7 @@ id_fixed_valid(const char *s)
 
 		if (n >= 128)
 			return 0;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+		if (!ascii_is_alnum(ch) && ch != '_' && ch != '-')
 			return 0;
 	}
 	return n >= 16;
@@ -462,7 +475,7 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 {
 	char path[CFG_PATH_MAX + 32], t[64];
 	unsigned char mid[16], app[16];
-	const char *pre = fallback ? fallback : "scheme machine-id";
+	const char *pre = fallback ? fallback : "scheme machine-id", *bad = NULL;
 	size_t n;
 	int r, nonzero = 0;
 
@@ -479,32 +492,25 @@ scheme_machine_id(struct id *out, const struct cfg *c, const char *root, const c
 	}
 	hex_out(app, 16, out->in.app_id);
 
-	if (join(path, sizeof path, root, "/etc/machine-id", "", "") < 0) {
-		buf_join(err, errlen, pre, ": root path too long", "");
-		return ID_ERR_SYSTEM;
-	}
-	r = read_small(path, t, sizeof t, &n);
-	if (r == FILE_ABSENT) {
-		buf_join(err, errlen, pre, fallback ? ", and no /etc/machine-id to fall back to" :
-		    ": no /etc/machine-id", "");
-		return ID_ERR_SYSTEM;
-	}
-	if (r == FILE_ERROR || r == FILE_NOT_REGULAR) {
-		buf_join(err, errlen, pre, r == FILE_ERROR ? ": /etc/machine-id cannot be read" :
-		    ": /etc/machine-id is not a regular file (refused)", "");
-		return ID_ERR_SYSTEM;
-	}
+	if (join(path, sizeof path, root, "/etc/machine-id", "", "") < 0)
+		bad = ": root path too long";
+	else if ((r = read_small(path, t, sizeof t, &n)) == FILE_ABSENT)
+		bad = fallback ? ", and no /etc/machine-id to fall back to" : ": no /etc/machine-id";
+	else if (r == FILE_ERROR)
+		bad = ": /etc/machine-id cannot be read";
+	else if (r == FILE_NOT_REGULAR)
+		bad = ": /etc/machine-id is not a regular file (refused)";
 	/* systemd's format: 32 hex digits and a newline (the newline optional). */
-	if (n == 33 && t[32] == '\n')
-		n = 32;
-	if (r != FILE_OK || hex_in(t, n, mid, 16) < 0) {
-		buf_join(err, errlen, pre, ": /etc/machine-id: expected 32 hex digits", "");
+	else if (r != FILE_OK || hex_in(t, n == 33 && t[32] == '\n' ? 32 : n, mid, 16) < 0)
+		bad = ": /etc/machine-id: expected 32 hex digits";
+	if (bad != NULL) {
+		buf_join(err, errlen, pre, bad, NULL);
 		return ID_ERR_SYSTEM;
 	}
 	for (int i = 0; i < 16; i++)
 		nonzero |= mid[i];
 	if (!nonzero) {
-		buf_join(err, errlen, pre, ": /etc/machine-id is all zeros", "");
+		buf_join(err, errlen, pre, ": /etc/machine-id is all zeros", NULL);
 		return ID_ERR_SYSTEM;
 	}
 	id_app_specific(mid, app, out->hex);
@@ -581,35 +587,29 @@ enum cfg_scheme
 id_auto_choice(const struct id_inputs *in, char *why, size_t whylen)
 {
 	static const char random_kept[] = ": random ID kept in the state dir";
-	static const char butler_apart[] = ": Butler's ID tells machines apart";
+	const char *reason, *iface = "", *then = ": Butler's ID tells machines apart";
+	enum cfg_scheme choice = CFG_SCHEME_BUTLER;
 
-	if (in->iface[0] == '\0') {
-		buf_join(why, whylen, "auto: no default interface", random_kept, NULL);
-		return CFG_SCHEME_RANDOM;
+	if (in->iface[0] == '\0' || in->mac[0] == '\0') {
+		reason = in->iface[0] == '\0' ? "auto: no default interface" :
+		    "auto: no MAC address on ";
+		iface = in->iface;      /* "" when there is none */
+		then = random_kept;
+		choice = CFG_SCHEME_RANDOM;
+	} else if (in->uuid[0] != '\0') {
+		reason = "auto: DMI UUID readable";
+	} else if (in->host != NULL && in->host[0] != '\0') {
+		reason = "auto: id.host set";
+	} else if (mac_is_universal(in->mac)) {
+		reason = "auto: universally administered MAC";
+	} else {
+		reason = "auto: locally administered MAC, no DMI UUID, no id.host: "
+		    "Butler's ID could be the same on many hosts, as on every Docker host";
+		then = "; random ID kept in the state dir";
+		choice = CFG_SCHEME_RANDOM;
 	}
-	if (in->mac[0] == '\0') {
-		char reason[64];
-
-		buf_join(reason, sizeof reason, "auto: no MAC address on ", in->iface, NULL);
-		buf_join(why, whylen, reason, random_kept, NULL);
-		return CFG_SCHEME_RANDOM;
-	}
-	if (in->uuid[0] != '\0') {
-		buf_join(why, whylen, "auto: DMI UUID readable", butler_apart, NULL);
-		return CFG_SCHEME_BUTLER;
-	}
-	if (in->host != NULL && in->host[0] != '\0') {
-		buf_join(why, whylen, "auto: id.host set", butler_apart, NULL);
-		return CFG_SCHEME_BUTLER;
-	}
-	if (mac_is_universal(in->mac)) {
-		buf_join(why, whylen, "auto: universally administered MAC", butler_apart, NULL);
-		return CFG_SCHEME_BUTLER;
-	}
-	buf_join(why, whylen, "auto: locally administered MAC, no DMI UUID, no id.host: "
-	    "Butler's ID could be the same on many hosts, as on every Docker host",
-	    "; random ID kept in the state dir", NULL);
-	return CFG_SCHEME_RANDOM;
+	buf_join(why, whylen, reason, iface, then);
+	return choice;
 }
 
 /* The schemes' compute functions: out is set up by compute(), out->why says
@@ -619,15 +619,16 @@ static int
 compute_fixed(struct id *out, const struct cfg *c, const char *root,
     const struct id_run *run, char *err, size_t errlen)
 {
+	const char *bad = NULL;
+
 	(void)root;
 	(void)run;
-	if (c->fixed_id[0] == '\0') {
-		buf_join(err, errlen, "scheme fixed needs ANONTEL_ID", "", "");
-		return ID_ERR_CONFIG;
-	}
-	if (!id_fixed_valid(c->fixed_id)) {
-		buf_join(err, errlen,
-		    "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -", "", "");
+	if (c->fixed_id[0] == '\0')
+		bad = "scheme fixed needs ANONTEL_ID";
+	else if (!id_fixed_valid(c->fixed_id))
+		bad = "ANONTEL_ID: expected 16 to 128 characters of A-Z a-z 0-9 _ -";
+	if (bad != NULL) {
+		buf_join(err, errlen, bad, NULL, NULL);
 		return ID_ERR_CONFIG;
 	}
 	memcpy(out->hex, c->fixed_id, strlen(c->fixed_id) + 1);
@@ -650,21 +651,6 @@ compute_random(struct id *out, const struct cfg *c, const char *root,
 	return scheme_random(out, c, run, err, errlen);
 }
 
-/* 1 when the state dir (run's, or the one found) holds a random ID: into out->hex. */
-static int
-kept_random(struct id *out, const struct cfg *c, const struct id_run *run)
-{
-	static struct state own;
-	int r = 0;
-
-	if (run->state != NULL)
-		return state_random_id(run->state, 0, out->hex, NULL, 0) == 1;
-	if (state_find(&own, c->state_dir, NULL, 0) == 0)
-		r = state_random_id(&own, 0, out->hex, NULL, 0) == 1;
-	state_close(&own);
-	return r;
-}
-
 static int
 compute_auto(struct id *out, const struct cfg *c, const char *root,
     const struct id_run *run, char *err, size_t errlen)
@@ -675,7 +661,10 @@ compute_auto(struct id *out, const struct cfg *c, const char *root,
 	 * for Butler's ID whatever is kept. */
 	static const char stays[] = "auto: random ID kept in the state dir by an earlier run: "
 	    "it stays";
-	int kept = c->id_host[0] == '\0' && kept_random(out, c, run);
+	/* Whether the state dir (run's, or the one found) holds a random ID: read
+	 * only, quietly. */
+	const struct id_run peek = { 0, run->state, 0 };
+	int kept = c->id_host[0] == '\0' && scheme_random(out, c, &peek, NULL, 0) == 0;
 	enum cfg_scheme choice;
 
 	out->scheme = CFG_SCHEME_RANDOM;
@@ -683,11 +672,7 @@ compute_auto(struct id *out, const struct cfg *c, const char *root,
 		buf_join(out->why, sizeof out->why, stays, NULL, NULL);
 		return 0;
 	}
-	if (read_default_route(root, out->in.iface, &out->in.metric) == 0) {
-		read_ipv4(out->in.iface, out->in.ipv4);
-		read_uuid(root, out->in.uuid);
-		read_mac(root, out->in.iface, out->in.mac);
-	}
+	(void)read_inputs(root, &out->in);     /* the rule below judges what was found */
 	choice = id_auto_choice(&out->in, out->why, sizeof out->why);
 	if (kept) {
 		if (choice == CFG_SCHEME_BUTLER)
@@ -722,26 +707,22 @@ compute_butler(struct id *out, const struct cfg *c, const char *root,
     const struct id_run *run, char *err, size_t errlen)
 {
 	char reason[64];
+	int found = read_inputs(root, &out->in);
 
 	(void)run;
-	if (read_default_route(root, out->in.iface, &out->in.metric) < 0) {
-		buf_join(out->why, sizeof out->why, "fallback: no default interface", NULL, NULL);
-		return scheme_machine_id(out, c, root, "no default interface", err, errlen);
+	if (found > 0) {
+		id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
+		return 0;
 	}
-	read_ipv4(out->in.iface, out->in.ipv4);
-	read_uuid(root, out->in.uuid);
-	if (!read_mac(root, out->in.iface, out->in.mac)) {
+	if (found < 0)
+		buf_join(reason, sizeof reason, "no default interface", NULL, NULL);
+	else
 		buf_join(reason, sizeof reason, "no MAC address on ", out->in.iface, NULL);
-		buf_join(out->why, sizeof out->why, "fallback: ", reason, NULL);
-		return scheme_machine_id(out, c, root, reason, err, errlen);
-	}
-	id_butler(out->in.mac, out->in.ipv4, out->in.host, out->in.uuid, out->hex);
-	return 0;
+	buf_join(out->why, sizeof out->why, "fallback: ", reason, NULL);
+	return scheme_machine_id(out, c, root, reason, err, errlen);
 }
 
-/* The schemes' explanations for `id --explain`: where the ID came from. */
-
-/* Butler's inputs, which auto judges too. */
+/* Butler's inputs for `id --explain`, which auto judges too. */
 static void
 explain_inputs(const struct id *id, struct buf *b)
 {
@@ -763,71 +744,41 @@ explain_inputs(const struct id *id, struct buf *b)
 	buf_line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
 }
 
-static void
-explain_butler(const struct id *id, struct buf *b)
-{
-	explain_inputs(id, b);
-	buf_line(b, "id.from", "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))");
-}
-
-static void
-explain_machine_id(const struct id *id, struct buf *b)
-{
-	buf_line(b, "app_id", id->in.app_id);
-	buf_line(b, "app_id.from", id->in.app_id_from);
-	buf_line(b, "id.from", "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
-	    "message = app_id), first 16 bytes, UUID v4 bits");
-}
-
-static void
-explain_random(const struct id *id, struct buf *b)
-{
-	(void)id;
-	buf_line(b, "id.from", "32 random bytes, made once and kept in the state dir as random-id");
-}
-
-static void
-explain_fixed(const struct id *id, struct buf *b)
-{
-	(void)id;
-	buf_line(b, "id.from", "the environment variable ANONTEL_ID");
-}
-
-static void
-explain_none(const struct id *id, struct buf *b)
-{
-	(void)id;
-	buf_line(b, "id.from", "nothing: no instance ID is made or sent; each message carries its "
-	    "age (whole weeks since the state dir's first report: 0, 1, 2-4, 5-24, 25+) and, "
-	    "for PostHog, its own UUID as distinct_id");
-}
-
 /*
  * The schemes, indexed by enum cfg_scheme; config's id.scheme names them, in this
  * order. A new scheme is a value of that enum and a row here: its name, the
  * function that computes the ID (the random one makes it only when run->create is set),
- * the lines `id --explain` prints about where the ID came from (NULL for auto,
- * which only chooses another scheme), and what the notice says is sent.
+ * the formula `id --explain` prints as id.from (NULL for auto, which only chooses
+ * another scheme; id_explain adds the inputs that butler and auto read, and
+ * machine-id's app ID), and what the notice says is sent.
  */
 static const struct {
 	const char *name;
 	int (*compute)(struct id *out, const struct cfg *c, const char *root,
 	    const struct id_run *run, char *err, size_t errlen);
-	void (*explain)(const struct id *id, struct buf *b);
+	const char *from;
 	const char *notice;
 } schemes[] = {
 	[CFG_SCHEME_AUTO] = { "auto", compute_auto, NULL, NULL },
-	[CFG_SCHEME_BUTLER] = { "butler", compute_butler, explain_butler,
+	[CFG_SCHEME_BUTLER] = { "butler", compute_butler,
+	    "hex(HMAC-SHA256(key = mac, message = mac + ipv4 + host + uuid))",
 	    "an instance ID that is an HMAC-SHA256 of this machine's MAC and IPv4 addresses "
 	    "and hardware UUID (those values are not sent)" },
-	[CFG_SCHEME_MACHINE_ID] = { "machine-id", compute_machine_id, explain_machine_id,
+	[CFG_SCHEME_MACHINE_ID] = { "machine-id", compute_machine_id,
+	    "systemd app-specific ID: HMAC-SHA256(key = /etc/machine-id, "
+	    "message = app_id), first 16 bytes, UUID v4 bits",
 	    "an instance ID derived from the machine ID by HMAC-SHA256 (the machine ID is "
 	    "not sent)" },
-	[CFG_SCHEME_RANDOM] = { "random", compute_random, explain_random,
+	[CFG_SCHEME_RANDOM] = { "random", compute_random,
+	    "32 random bytes, made once and kept in the state dir as random-id",
 	    "a random instance ID made once and kept in the state directory" },
-	[CFG_SCHEME_FIXED] = { "fixed", compute_fixed, explain_fixed,
+	[CFG_SCHEME_FIXED] = { "fixed", compute_fixed,
+	    "the environment variable ANONTEL_ID",
 	    "the instance ID set in ANONTEL_ID, as it is given" },
-	[CFG_SCHEME_NONE] = { "none", compute_none, explain_none,
+	[CFG_SCHEME_NONE] = { "none", compute_none,
+	    "nothing: no instance ID is made or sent; each message carries its "
+	    "age (whole weeks since the state dir's first report: 0, 1, 2-4, 5-24, 25+) and, "
+	    "for PostHog, its own UUID as distinct_id",
 	    "no instance ID, only how many weeks ago this installation first reported "
 	    "(0, 1, 2-4, 5-24 or 25+)" },
 };
@@ -849,17 +800,10 @@ id_scheme_notice(unsigned scheme)
 const char *
 id_age_bucket(int64_t first_ms, int64_t now_ms)
 {
-	static const struct {
-		int64_t below;   /* weeks */
-		const char *name;
-	} buckets[] = { { 1, "0" }, { 2, "1" }, { 5, "2-4" }, { 25, "5-24" } };
 	const int64_t week_ms = INT64_C(7) * 24 * 3600 * 1000;
 	int64_t weeks = first_ms > 0 && now_ms > first_ms ? (now_ms - first_ms) / week_ms : 0;
 
-	for (size_t i = 0; i < sizeof buckets / sizeof buckets[0]; i++)
-		if (weeks < buckets[i].below)
-			return buckets[i].name;
-	return "25+";
+	return weeks < 1 ? "0" : weeks < 2 ? "1" : weeks < 5 ? "2-4" : weeks < 25 ? "5-24" : "25+";
 }
 
 const char *
@@ -873,7 +817,7 @@ id_explain(const struct id *id, struct buf *b)
 {
 	const char *chose = id_scheme_name(id->scheme);
 
-	if (chose == NULL || schemes[id->scheme].explain == NULL)
+	if (chose == NULL || schemes[id->scheme].from == NULL)
 		return;
 	if (id->asked == CFG_SCHEME_AUTO) {
 		buf_str(b, "scheme.asked: auto, chose ");
@@ -883,9 +827,13 @@ id_explain(const struct id *id, struct buf *b)
 	buf_line(b, "scheme", chose);
 	buf_line(b, "why", id->why);
 	/* auto shows the inputs it judged, also when it chose random. */
-	if (id->asked == CFG_SCHEME_AUTO && id->scheme != CFG_SCHEME_BUTLER)
+	if (id->asked == CFG_SCHEME_AUTO || id->scheme == CFG_SCHEME_BUTLER)
 		explain_inputs(id, b);
-	schemes[id->scheme].explain(id, b);
+	if (id->scheme == CFG_SCHEME_MACHINE_ID) {
+		buf_line(b, "app_id", id->in.app_id);
+		buf_line(b, "app_id.from", id->in.app_id_from);
+	}
+	buf_line(b, "id.from", schemes[id->scheme].from);
 	buf_line(b, "id", id->scheme == CFG_SCHEME_NONE ? "(none)" : id->hex);
 }
 

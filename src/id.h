@@ -46,8 +46,9 @@
  * $process_person_profile false, which anontel always sends).
  *
  * Each scheme is one row of id.c's schemes[] table, indexed by enum cfg_scheme:
- * its name (config's id.scheme), its compute function, its --explain lines and
- * the words the notice (`anontel notice`, report's first-delivery line) uses.
+ * its name (config's id.scheme), its compute function, its formula for --explain
+ * (id.from) and the words the notice (`anontel notice`, report's first-delivery
+ * line) uses.
  *
  * The inputs never leave this module except through id_explain output, which is
  * local-only. Error texts never quote an input, except an interface name.
