@@ -805,7 +805,7 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy, tim
 		buf_str(b, "Proxy-Authorization: Basic ");
 		base64(b, cred, ul + 1 + pl);
 		buf_str(b, "\r\n");
-		memset(cred, 0, sizeof cred);
+		explicit_bzero(cred, sizeof cred);   /* memset would be dropped: cred is dead */
 	}
 	agent_date(b, now);
 	buf_str(b, "\r\n");
