@@ -242,37 +242,60 @@ struct b64 {
 static void
 b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const char *end)
 {
-	for (; p < end && !d->bad; p++) {
-		int v = 0;
+	/* The state in locals: every store to out may alias *d, and a CA file's base64
+	 * is most of its cost (a 150-root file: 200 KB of it). */
+	uint32_t acc = d->acc;
+	unsigned nch = d->nch, pad = d->pad;
+	size_t len = d->len;
+	int bad = d->bad;
+
+	for (; p < end && !bad; p++) {
+		int v;
 
 		if (*p == ' ' || *p == '\t' || *p == '\r')
 			continue;
 		if (*p == '=') {
-			/* Only as the 3rd or 4th character of the last group. */
-			d->bad = d->nch + d->pad < 2 || d->nch + d->pad > 3;
-			d->pad++;
-		} else {
-			v = ascii_b64_val((unsigned char)*p);
-			d->bad = v < 0 || d->pad != 0;
-			d->nch++;
+			/* Only as the 3rd or 4th character of the last group, which then
+			 * gives 3 - pad bytes; nothing may follow (pad 5). */
+			bad = nch + pad < 2 || nch + pad > 3;
+			if (++pad + nch == 4) {
+				acc <<= 6 * pad;
+				if (len + 3 - pad > cap) {
+					bad = 1;
+					break;
+				}
+				out[len++] = (unsigned char)(acc >> 16);
+				if (pad == 1)
+					out[len++] = (unsigned char)(acc >> 8);
+				nch = 0;
+				acc = 0;
+				pad = 5;
+			}
+			continue;
 		}
-		d->acc = (d->acc << 6) | (uint32_t)v;
-		if (d->nch + d->pad == 4) {
-			/* A group of 4 characters is 3 bytes, one fewer per '='. */
-			size_t k = 3 - d->pad;
-
-			if (d->len + k > cap) {
-				d->bad = 1;
+		v = ascii_b64_val((unsigned char)*p);
+		if (v < 0 || pad != 0) {
+			bad = 1;
+			break;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		if (++nch == 4) {
+			if (len + 3 > cap) {
+				bad = 1;
 				break;
 			}
-			for (size_t i = 0; i < k; i++)
-				out[d->len++] = (unsigned char)(d->acc >> (16 - 8 * i));
-			d->nch = 0;
-			d->acc = 0;
-			if (d->pad != 0)
-				d->pad = 5;   /* nothing may follow */
+			out[len++] = (unsigned char)(acc >> 16);
+			out[len++] = (unsigned char)(acc >> 8);
+			out[len++] = (unsigned char)acc;
+			nch = 0;
+			acc = 0;
 		}
 	}
+	d->acc = acc;
+	d->nch = nch;
+	d->pad = pad;
+	d->len = len;
+	d->bad = bad;
 }
 
 int
