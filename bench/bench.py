@@ -466,52 +466,55 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-This section is written by hand into bench.py and dated: its figures are those of seven
-runs of 2026-12-01 between 10:43 and 11:41 UTC (the last three after the RSA change below;
-the table above may be a later one); rewrite it when the code changes. This machine kind
-differs from the one of the earlier runs (an AMD EPYC guest where an empty static exec
-takes about 1 ms, not 0.13 ms, and a page fault about 10 us): wall ratios moved for every
-command, instruction counts did not.
+This section is written by hand into bench.py and dated: its figures are those of the runs
+of 2026-12-01 at 12:35 (after the fsync change; the machine loaded by other work, load
+average 9), 14:04 and 14:09 UTC (the table above is the last of them); rewrite it when the
+code changes. On this machine kind an empty static exec takes about 1 ms and a page fault
+about 10 us.
 
-- **Binary size (192 KiB):** 251,024 bytes, from 316,568 at the last run (-65.5 KB), 54 KB
-  over. What went: musl's resolver, the resolver thread's pthreads, malloc and stdio
-  (about 37 KB: names are resolved by `src/dns.c`, 5 KB); BearSSL's `ec_p256_m31` (7.9 KB:
-  the P-256 key exchange is ours, `p256_ec`, +2 KB); the roots' DNs (each root carries
-  0xff and its DN's SHA-256, 33 bytes, matched through `trust_dn_hash`: -9.9 KB);
-  BearSSL's X.509 decoder (pin and insecure mode take the key from our own walker:
-  -3.3 KB); PCLMUL GHASH, SSE2 ChaCha20 and 128-bit Poly1305 beside their portable
-  versions (-5.7 KB; AES-NI is kept beside the constant-time AES: 0.2 M fewer instructions
-  per report for 2 KB); BearSSL's i62 RSA (our `src/rsa.c` is smaller, -0.9 KB); libc
-  helpers our code pulled in, and small repeats (-4.5 KB). Where the bytes are now: the
-  roots 56 KB (47 KB of keys, which do not compress), BearSSL about 49 KB, musl 11 KB,
-  anontel's own code about 133 KB. Meeting the budget with every root leaves about 80 KB
-  for our own code: a rewrite of its largest modules (state, config, main, id, facts,
-  http), not a trim; compiler options were measured and give less than 5 KB (-Oz, LTO, no
-  PIE; clang -Oz is larger).
-- **report --force vs curl (1/4):** ec 3.5-4.2x (met in two runs of seven), rsa 2.9-3.8x
-  (not met). Instructions: ec 6.15 M as at the last run; rsa 7.08 M -> 5.44 M, as RSA
-  verification is ours now (`src/rsa.c`: 0.40 M per RSA-2048 signature where BearSSL's i62
-  code took 2.05 M; a chain of RSA certificates has two or three of them). The wall time
-  did not follow on this machine: the two fsyncs of a delivered report cost 0.7-2.4 ms of
-  the 6.4-8.2 ms (the tmpfs row), the exec and page faults of the process about 1.5 ms, and
-  the server's own RSA-2048 signature is in both clients' times. A journal with one
-  fdatasync is what would take the next millisecond; it changes the state's format (SPEC 7
-  asks for temp, fsync, rename, fsync dir) and was not begun this round.
-- **report --force vs node https (1/20):** ec 17.3-22.7x (met in four runs of seven), rsa
-  16.4-19.8x (not met): node's own start is a smaller share of its time on this machine.
-- **check --report not due vs curl -fsS (1/20):** 8.7-10.6x. On this machine curl -fsS
-  takes 16-24 ms, about twenty empty execs: a probe would have to cost no more than one
-  empty exec to meet the ratio. `check` keeps its sandbox (it parses what the network
-  sends) and makes 31 system calls.
-- **show (2x), report not due (1.5x), id, RSS:** show 1.45-1.79x (met); not-due report
-  1.32-1.62x (met in five runs of seven: 64 K instructions and 23 system calls; on this
-  machine each page fault costs about 10 us, and a run faults about 25 pages more than the
-  empty program, 6 of them the config's defaults); peak RSS 256 KiB with or without a
-  caFile (128 KiB for the runs that send nothing), from 444 and 316 KiB: no thread stack,
-  no malloc arena.
-- **Growth:** a 150-root caFile costs 16.0 M instructions against 15.0 M at the last run
-  (base64 is now decoded by comparisons, without a 256-byte table); still under 2x a
-  report in wall time.
+- **fsyncs per delivered report (2):** 0, from 2. A delivered report no longer fsyncs the
+  message it is about to send: a power cut while that message is out may lose it (it was
+  not delivered) or bring it back (it was, and is sent again with the same
+  `Idempotency-Key`), which is the loss the budget allows. A new message that stays kept
+  (the endpoint down) is fsynced, file then `kept/`, after the attempt and before the run
+  ends: 2 fsyncs, on the failure path only (docs/configuration.md, "Durability";
+  test_crash). The fsyncs cost 0.7-2.4 ms of a report on this machine.
+- **report --force vs curl (1/4):** ec 3.7-4.8x, rsa 3.9-4.8x (met in the loaded run for
+  both; in the two quiet ones, ec in one and rsa in the other: at 14:04 ec took 5.69 ms
+  against curl's 21.13 ms, where 5.28 ms was the budget). On tmpfs the same report takes
+  4.3-5.4 ms: the rest of what the disk costs is the
+  two writes of `stamps` (the back-off armed before the attempt, the outcome after it),
+  each a rename over the existing file, for which ext4 (`auto_da_alloc`) starts the new
+  file's writeback: 0.3-0.55 ms each under strace. Both writes are needed (a run killed
+  mid-send must leave the back-off armed); a state format without a rename over a live
+  file is what would take this next half millisecond. Instructions: ec 6.40 M, rsa 5.65 M
+  (+0.2 M each: AES-NI is no longer linked, below). System calls of a delivered report: 87
+  with `id.host` set (89 before), 76 with a kept random ID (78).
+- **report --force vs node https (1/20):** ec 21.8-22.5x, rsa 21.8-24.4x: met in every run.
+- **check --report not due vs curl -fsS (1/20):** 8.6-10.9x. On this machine curl -fsS
+  takes 15-32 ms, about eighteen empty execs: a probe would have to cost less than one empty
+  exec to meet the ratio, which no process can. `check` keeps its sandbox (it parses what
+  the network sends) and makes 31 system calls.
+- **Binary size (192 KiB):** 229,608 bytes, from 251,024 at the last run (-21.4 KB), 33 KB
+  over. What went: the roots carry 16 bytes of their DN's SHA-256, not 32 (-2.3 KB: a DN
+  match only picks the key a signature is then checked with); AES-NI (-2.1 KB; the
+  constant-time AES alone, 0.2 M instructions per report); RELRO's page padding (-2.4 KB:
+  `-z norelro`: a static musl binary never applies RELRO; the padding varies with the
+  layout); and our own code, module by
+  module (about -15 KB: one rule table entry of 4 bytes for the sandbox, -3.1 KB; http and url
+  -2.8 KB; config -2.4 KB; id and facts -2.3 KB; tls, x509 and trust -1.2 KB; state,
+  report, file, buf -1.1 KB; message, json, schema, client -0.9 KB; dns and net -0.7 KB;
+  main and cli -0.5 KB), with output, checks and system calls unchanged. Where the bytes are
+  now: the roots 51 KB (47 KB of keys, which do not compress), BearSSL 44 KB, musl 12 KB,
+  our own code about 118 KB. What is left in our modules is mostly user-visible text and
+  plain checks; the budget needs about 33 KB more, which no module holds alone: P-256 by
+  BearSSL's generic code instead of ours (-7 KB) would cost about 1 M instructions per
+  report; jsmn (1 KB) could go if the config parser walked the text json_validate has
+  checked.
+- **show (2x), report not due (1.5x), id, RSS:** show 1.64-1.93x, not-due report
+  1.35-1.43x: met, narrowly at times; peak RSS 256 KiB with or without a caFile.
+- **Growth:** a 150-root caFile costs 15.3 M instructions (16.0 M at the last run: the
+  base64 decoder keeps its state in registers); under 2x a report in wall time.
 """
 
 
@@ -641,7 +644,7 @@ def write_results(b, path):
             "report (the `report --force` rows deliver). These configs set `id.host`, so `auto` "
             "chooses Butler's ID and a report reads its inputs (the route, the MAC, the DMI UUID, "
             "the IPv4 address: about 10 calls); with a kept random ID, the default in a "
-            "container, a delivered report makes 78 (tests/integration/test_syscall_budget.py).")
+            "container, a delivered report makes 76 (tests/integration/test_syscall_budget.py).")
         add("")
         add("| command | system calls | fsync + fdatasync |")
         add("|---|---:|---:|")
