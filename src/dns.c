@@ -100,9 +100,8 @@ zone_index(const char *z, size_t n)
 	return v;
 }
 
-/* An address literal of n bytes into *a; returns 1, or 0 when it is not one. */
-static int
-parse_addr(const char *s, size_t n, struct dns_addr *a)
+int
+dns_addr_parse(const char *s, size_t n, struct dns_addr *a)
 {
 	char t[INET6_ADDRSTRLEN];
 	const char *zone = memchr(s, '%', n);
@@ -161,7 +160,7 @@ dns_conf_line(struct dns_conf *c, const char *line, const char *end)
 	p = line + k;
 	if (k == 10 && memcmp(line, "nameserver", 10) == 0) {
 		f = field(&p, end, 0, &len);
-		if (f != NULL && c->nns < DNS_MAX_NS && parse_addr(f, len, &c->ns[c->nns]))
+		if (f != NULL && c->nns < DNS_MAX_NS && dns_addr_parse(f, len, &c->ns[c->nns]))
 			c->nns++;
 	} else if (k == 6 && (memcmp(line, "search", 6) == 0 || memcmp(line, "domain", 6) == 0)) {
 		/* Kept as it is: the search walks it field by field. */
@@ -182,14 +181,18 @@ int
 dns_hosts_line(const char *line, const char *end, const char *name, size_t namelen,
     struct dns_addr *a)
 {
-	const char *p = line, *f;
-	size_t len;
+	const char *p = line, *f, *af;
+	size_t len, alen;
 	struct dns_addr addr;
 
-	if ((f = field(&p, end, 1, &len)) == NULL || !parse_addr(f, len, &addr))
+	/* The names first: only a matching line's address is parsed (a zone's costs
+	 * an open of /sys). */
+	if ((af = field(&p, end, 1, &alen)) == NULL)
 		return 0;
 	while ((f = field(&p, end, 1, &len)) != NULL)
 		if (len == namelen && strncasecmp(f, name, len) == 0) {
+			if (!dns_addr_parse(af, alen, &addr))
+				return 0;
 			*a = addr;
 			return 1;
 		}

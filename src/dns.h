@@ -119,6 +119,10 @@ struct dns_conf {
 int dns_resolve(const char *name, int64_t deadline_ms, struct dns_addr out[DNS_MAX_ADDRS],
     int *n, int *err);
 
+/* An address literal of n bytes (IPv4, or IPv6 with an optional %zone: an interface
+ * name or index) into *a; returns 1, or 0 when it is not one. */
+int dns_addr_parse(const char *s, size_t n, struct dns_addr *a);
+
 /* Fills *u for a at port; returns its length. */
 socklen_t dns_sockaddr(union dns_sa *u, const struct dns_addr *a, uint16_t port);
 

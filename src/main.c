@@ -641,6 +641,15 @@ end:
 	}
 }
 
+/* 1 when a logged message is one line of JSON, as every message is sent. A power
+ * cut can leave the newest entry empty or cut off (its file was not fsynced:
+ * state.h); such an entry is refused, never printed as a message. */
+static int
+logged_whole(const char *p, size_t n)
+{
+	return memchr(p, '\n', n) == NULL && json_validate(p, n, NULL) == 0;
+}
+
 /* status --last: the last delivered message, as it was sent. */
 static int
 status_last(void)
@@ -652,8 +661,9 @@ status_last(void)
 	if (find_state(err, sizeof err) == 0)
 		r = state_read_last(&statedir, message, sizeof message - 1, &n, err, sizeof err);
 	state_close(&statedir);
-	if (r <= 0) {
-		say("status --last: ", r == 0 ? "no message has been delivered yet" : err);
+	if (r <= 0 || !logged_whole(message, n)) {
+		say("status --last: ", r < 0 ? err : r == 0 ? "no message has been delivered yet" :
+		    "the entry is not one line of JSON (refused)");
 		return EXIT_FAILED;
 	}
 	message[n] = '\n';
@@ -661,7 +671,7 @@ status_last(void)
 }
 
 /* status --log: the audit log, oldest first, one message a line, as each was sent
- * (compact JSON has no newline; an entry that is not one line is refused). */
+ * (compact JSON has no newline; an entry that is not one line of JSON is refused). */
 static int
 status_log(const struct cli *cl)
 {
@@ -681,8 +691,8 @@ status_log(const struct cli *cl)
 		ssize_t len = state_read_log(&statedir, seq[i], message, sizeof message - 1, err,
 		    sizeof err);
 
-		if (len >= 0 && memchr(message, '\n', (size_t)len) != NULL) {
-			say("status --log: an entry is not one line (refused)", NULL);
+		if (len >= 0 && !logged_whole(message, (size_t)len)) {
+			say("status --log: an entry is not one line of JSON (refused)", NULL);
 			rc = EXIT_FAILED;
 		} else if (len < 0) {
 			say("status --log: ", err);

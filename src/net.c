@@ -114,18 +114,6 @@ err_resolve(char *err, size_t errlen, const char *host, int st, int e)
 	buf_join(err, errlen, host, what, why);
 }
 
-/* An IPv4 or IPv6 literal (no zone) into *a; returns 1, or 0 when s is not one. */
-static int
-literal(const char *s, struct dns_addr *a)
-{
-	a->scope = 0;
-	a->family = AF_INET;
-	if (inet_pton(AF_INET, s, a->a) == 1)
-		return 1;
-	a->family = AF_INET6;
-	return inet_pton(AF_INET6, s, a->a) == 1;
-}
-
 /* host's addresses into a[], at most DNS_MAX_ADDRS. Returns their count, or -1
  * with err. */
 static int
@@ -143,11 +131,11 @@ resolve(const char *host, int64_t deadline_ms, struct dns_addr a[DNS_MAX_ADDRS],
 	/* RFC 6761 6.3: localhost names are loopback, never asked of the resolver
 	 * (whose answer could send a plain-http message off the machine). */
 	if (net_is_localhost(host)) {
-		(void)literal("127.0.0.1", &a[0]);
-		(void)literal("::1", &a[1]);
+		(void)dns_addr_parse("127.0.0.1", 9, &a[0]);
+		(void)dns_addr_parse("::1", 3, &a[1]);
 		return 2;
 	}
-	if (literal(host, &a[0]))
+	if (dns_addr_parse(host, hlen, &a[0]))
 		return 1;
 	if ((st = dns_resolve(host, deadline_ms, a, &n, &e)) != DNS_FOUND) {
 		err_resolve(err, errlen, host, st, e);

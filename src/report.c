@@ -345,8 +345,8 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		    state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err, sizeof err);
 
 		/* One that is not a whole JSON text is not one of ours as written (planted,
-		 * or torn by a power cut on a file system that does not order a rename
-		 * after its data): never sent. */
+		 * or left empty or cut off by a power cut while it was being sent, before
+		 * its data was written: state.h): never sent. */
 		if (len >= 0 && seq[i] != built_seq &&
 		    json_validate(r->message, (size_t)len, NULL) != 0) {
 			len = -1;
@@ -552,16 +552,12 @@ cycle(struct report_run *r)
 		sent = record_and_cap(r, &st);
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
-	/* The new message, when it stays kept, is made durable now: before the run
-	 * ends, not before it is sent (state.h). A run that failed already keeps its
-	 * first error; this one is logged. */
-	if (state_sync_kept(&state, err, sizeof err) != 0) {
-		if (sent >= 0)
-			fail(r, REPORT_STATE_ERROR, err, NULL);
-		else
-			logline(r, "the kept message may not survive a power cut: ", err);
-		sent = -1;
-	}
+	/* The new message, when it stays kept (the run failed), is made durable now:
+	 * before the run ends, not before it is sent (state.h). The run's error stays
+	 * the failure's; this one is a warning. */
+	if (state_sync_kept(&state, err, sizeof err) != 0 && r->warning[0] == '\0')
+		buf_join(r->warning, sizeof r->warning, "the kept message may not survive a "
+		    "power cut: ", err, NULL);
 	settle(r, &st, sent, retry_after, now);
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);

@@ -1269,12 +1269,12 @@ state_sync_kept(struct state *s, char *err, size_t errlen)
 		return r;
 	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : kept_err(err, errlen, s, name, "cannot open", errno);
-	r = fsync(fd);
+		return errno == ENOENT ? 0 : open_err(err, errlen, s, KEPT_NAME, name);
+	r = fsync(fd) == 0 ? 0 : errno;   /* before close, which may set errno */
 	close(fd);
-	if (r != 0 || fsync(kfd) != 0)
-		return kept_err(err, errlen, s, r != 0 ? name : NULL, "fsync", errno);
-	return 0;
+	if (r == 0 && fsync(kfd) != 0)
+		return kept_err(err, errlen, s, NULL, "fsync", errno);
+	return r == 0 ? 0 : kept_err(err, errlen, s, name, "fsync", r);
 }
 
 /* Removes kept message seq (not fsynced: see the top); one already gone is not an

@@ -23,9 +23,11 @@
  * the lock holder lists kept/ every run, and that one listing removes the temp
  * files of killed runs. Against a power cut, only what a run leaves waiting is made
  * durable: a new kept message that was not delivered (state_sync_kept: its file and
- * kept/ fsynced before the run ends) and random-id, made once. The message being
- * sent is not fsynced first: a power cut while it is out may lose it (and only it;
- * had it been delivered, losing it loses nothing). The stamps, the log's renames
+ * kept/ fsynced before the run ends, unless the run is killed first) and random-id,
+ * made once. The message being sent is not fsynced first: a power cut soon after may
+ * take it back, and only it, as missing or (a new file whose data was not yet
+ * written) empty or cut off, both in kept/ and as the log's newest entry; readers
+ * check that an entry is whole JSON before using it. The stamps, the log's renames
  * and removals are not fsynced: a power cut may take them back to an earlier run's
  * (a delivered message then comes back and is sent again, with the same
  * Idempotency-Key). So a delivered report costs no fsync, an undelivered one 2,

@@ -114,7 +114,7 @@ emit_anchor(const char *path, size_t idx, const unsigned char *der, size_t len,
 	br_sha256_init(&sh);
 	br_sha256_update(&sh, dn.p, dn.n);
 	br_sha256_out(&sh, h);
-	print_bytes((const unsigned char *)"\xff", 1);
+	print_bytes(&(const unsigned char){ TRUST_DN_DIGEST }, 1);
 	print_bytes(h, TRUST_DN_HASH_LEN);
 	if (pk->key_type == BR_KEYTYPE_RSA) {
 		print_bytes(pk->key.rsa.n, pk->key.rsa.nlen);

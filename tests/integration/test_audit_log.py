@@ -71,6 +71,31 @@ def test_a_failed_send_is_not_logged(tmp):
     lib.eq((p.returncode, p.stdout, p.stderr), (0, b"", b""), "-q: nothing at all")
 
 
+def test_an_entry_a_power_cut_emptied_is_refused(tmp):
+    """The newest entry is not fsynced (docs/configuration.md, "Durability"): a power cut
+    can leave it empty or cut off. status --log prints the whole entries before it, then
+    refuses it with one line and exit 1; status --last refuses it too."""
+    state = os.path.join(tmp, "state")
+    with runs.Server() as s:
+        e = runs.env(state, s.url())
+        for _ in range(2):
+            p, _ = runs.run(["report", "--force", "-q"], e)
+            lib.eq(p.returncode, 0, f"delivered ({runs.describe(p)})")
+    first, second = runs.log_bytes(state)
+    for torn in (b"", second[:len(second) // 2]):
+        with open(os.path.join(runs.kept_dir(state), runs.log_names(state)[-1]), "wb") as f:
+            f.write(torn)
+        p = _log(runs.env(state))
+        lib.eq(p.returncode, 1, f"refused ({torn[:20]!r})")
+        lib.eq(p.stdout, first + b"\n", "the whole entry before it is printed")
+        lib.eq(runs.stderr_lines(p), ["anontel: status --log: an entry is not one line of JSON "
+                                      "(refused)"], "one line on stderr")
+        p, _ = runs.run(["status", "--last"], runs.env(state))
+        lib.eq((p.returncode, p.stdout), (1, b""), "status --last refuses it too")
+        lib.eq(runs.stderr_lines(p), ["anontel: status --last: the entry is not one line of "
+                                      "JSON (refused)"], "with one line")
+
+
 def test_log_with_no_state_dir_yet(tmp):
     p = _log(runs.env(os.path.join(tmp, "none", "state")))
     lib.eq((p.returncode, p.stdout), (0, b""), "no state dir: an empty log")

@@ -238,7 +238,7 @@ def test_kill_points_while_delivering(tmp):
 
 def _synced(env_, rc):
     """Runs a forced report under strace; returns its fsyncs and connects, in order,
-    as (call, path or address)."""
+    as (call, the fd's path or socket)."""
     p = subprocess.run(["strace", "-f", "-qq", "-y", "-e",
                         "trace=fsync,fdatasync,sync,syncfs,connect",
                         lib.BIN, "report", "--force", "-q"],
@@ -275,7 +275,7 @@ def test_an_undelivered_message_is_fsynced_before_the_run_ends(tmp):
     p, _ = runs.run(["report", "--force", "-q"], e)     # makes the dirs and the ID
     lib.eq(p.returncode, 1, f"first report, endpoint down ({runs.describe(p)})")
     calls = _synced(e, 1)
-    kept = os.path.join(state, "kept")
+    kept = runs.kept_dir(state)
     names = runs.kept_names(state)
     lib.eq(len(names), 2, "both messages kept")
     syncs = [c for c in calls if c[0] != "connect"]
@@ -284,10 +284,7 @@ def test_an_undelivered_message_is_fsynced_before_the_run_ends(tmp):
     first_sync = calls.index(syncs[0])
     lib.check(any(c[0] == "connect" for c in calls[:first_sync]),
               f"the attempt comes first, the fsyncs after it: {calls}")
-    waiting = []
-    for n in names:
-        with open(os.path.join(kept, n), "rb") as f:
-            waiting.append(f.read())
+    waiting = [b for _, b in runs.kept_bytes(state)]
     with runs.Server() as s:
         p, _ = runs.run(["report", "--force", "-q"], runs.env(state, s.url()))
         lib.eq(p.returncode, 0, f"the next run ({runs.describe(p)})")

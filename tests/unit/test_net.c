@@ -703,7 +703,7 @@ static void
 child_black_hole_first(void)
 {
 	char resolv[160], err[160];
-	const char *first = "127.0.0.2"; /* file order within a family */
+	const char *first = "127.0.0.2", *second = "127.0.0.3"; /* file order within a family */
 	int fillers[16], n, bh, ok, fd;
 	uint16_t port, port2;
 	int64_t t0, took;
@@ -714,7 +714,7 @@ child_black_hole_first(void)
 		return;
 	}
 	bh = listen_on(first, 0, 0, &port);
-	ok = listen_on(strcmp(first, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2", port, 4, &port2);
+	ok = listen_on(second, port, 4, &port2);
 	CHECK(bh >= 0 && ok >= 0);
 	n = fill_backlog(first, port, fillers, 16);
 	CHECK(n > 0);
@@ -730,8 +730,8 @@ child_black_hole_first(void)
 
 	/* Both black-holed: the deadline holds. */
 	close(ok);
-	ok = listen_on(strcmp(first, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2", port, 0, &port2);
-	CHECK(ok >= 0 && fill_backlog(strcmp(first, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2",
+	ok = listen_on(second, port, 0, &port2);
+	CHECK(ok >= 0 && fill_backlog(second,
 	    port, fillers + n, 8) > 0);
 	t0 = net_now_ms();
 	fd = net_connect("bh.anontel.test", port, t0 + 800, err, sizeof err);
