@@ -31,6 +31,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)   /* linux/fs.h; musl 1.2.3 has no renameat2() */
+#endif
+
 #define STAMPS_NAME  "stamps"
 #define KEPT_NAME    "kept"
 #define KEPT_SUFFIX  ".json"  /* kept/N.json: waiting to be sent */
@@ -237,6 +241,7 @@ kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
 #define WRITE_KNOWN  2   /* what is at the name is known (a regular file we read, or a
                           * name past every entry listed): no check of it */
 #define WRITE_STALE  4   /* a leftover temp file of the name is a killed run's */
+#define WRITE_SWAP   8   /* the name holds a regular file: swap_in, not a rename over it */
 
 /* A temp name always fits: names are at most NAME_MAX_LEN bytes, a pid 20 digits. */
 #define TMP_CAP 128
@@ -291,6 +296,21 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	return kept_err(err, errlen, s, tmp, what, e);
 }
 
+/* Puts tmp (in kept/) at name (in dfd), a regular file now, by swapping the two
+ * (atomic, as a rename is), then removes the old file, now named tmp. Why not a
+ * rename over it: replacing a file makes ext4 (auto_da_alloc) start writing the
+ * new one's data at once, 0.5-1 ms a write against 0.1 ms for these two calls.
+ * Returns 0, or -1 when the swap fails (a file system or kernel without
+ * RENAME_EXCHANGE): the caller renames instead. */
+static int
+swap_in(int tmpdfd, const char *tmp, int dfd, const char *name)
+{
+	if (syscall(SYS_renameat2, tmpdfd, tmp, dfd, name, RENAME_EXCHANGE) != 0)
+		return -1;
+	(void)unlinkat(tmpdfd, tmp, 0);   /* a leftover is a temp file: listings remove it */
+	return 0;
+}
+
 /* Writes name atomically (see state.h) in the state dir (sub NULL) or in kept/
  * (sub KEPT_NAME, open already: kept_dir): a kill leaves the old or the new file;
  * not fsynced (how: WRITE_KNOWN or 0). */
@@ -311,11 +331,14 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 			return path_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
 		if (!S_ISREG(st.st_mode))
 			return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+		how |= WRITE_SWAP;
 	} else if (errno != ENOENT) {
 		return path_err(err, errlen, s, sub, name, "cannot stat", errno);
 	}
 	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
+	if ((how & WRITE_SWAP) && swap_in(s->keptfd, tmp, dfd, name) == 0)
+		return 0;
 	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
 		path_err(err, errlen, s, sub, name, "rename", errno);
 		(void)unlinkat(s->keptfd, tmp, 0);
@@ -901,7 +924,7 @@ state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t er
 		return -1;
 	r = read_small(s, NULL, STAMPS_NAME, text, sizeof text, &n, err, errlen);
 	/* A regular file or none: under the lock nothing else can change that. */
-	s->stamps_known = r >= 0 && s->lockfd >= 0;
+	s->stamps_known = r < 0 || s->lockfd < 0 ? 0 : r == FILE_OK ? 2 : 1;
 	if (r <= 0)
 		return r;
 	if (parse_stamps(s, text, n, st, err, errlen) != 0) {
@@ -958,8 +981,13 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 		}
 		buf_char(&b, '\n');
 	}
-	return atomic_write(s, NULL, STAMPS_NAME, text, b.len,
-	    s->stamps_known ? WRITE_KNOWN : 0, err, errlen);
+	if (atomic_write(s, NULL, STAMPS_NAME, text, b.len,
+	    s->stamps_known == 2 ? WRITE_KNOWN | WRITE_SWAP : s->stamps_known ? WRITE_KNOWN : 0,
+	    err, errlen) != 0)
+		return -1;
+	if (s->lockfd >= 0)
+		s->stamps_known = 2;
+	return 0;
 }
 
 /* ---- kept messages ------------------------------------------------------- */

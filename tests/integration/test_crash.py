@@ -144,7 +144,7 @@ def test_sigkill_at_random_moments(tmp):
 # changes the state dir (strace delivers the signal on syscall entry, so the call is
 # never made: what a power cut just before it would leave).
 
-MUTATING = ("renameat", "unlinkat", "fsync", "mkdirat")
+MUTATING = ("renameat", "renameat2", "unlinkat", "fsync", "mkdirat")
 
 
 def _copy_tree(src, dst):
@@ -291,6 +291,70 @@ def test_an_undelivered_message_is_fsynced_before_the_run_ends(tmp):
         lib.eq(len(s.posts), 3, "the two kept messages and a new one sent")
         lib.eq([r.body for r in s.posts[:2]], waiting, "the kept ones first, as they were")
     lib.eq(runs.kept_names(state), [], "nothing left kept")
+
+
+def _stamps_writes(env_, inject=None):
+    """Runs a forced report under strace; returns its renames and unlinks, in order,
+    as (call, its arguments, its result)."""
+    trace = "renameat,renameat2,unlinkat"
+    cmd = ["strace", "-f", "-qq", "-y", "-e", f"trace={trace}"]
+    if inject:
+        cmd += ["-e", f"inject=renameat2:error={inject}"]
+    p = subprocess.run(cmd + [lib.BIN, "report", "--force", "-q"],
+                       env=env_, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=20)
+    lib.eq(p.returncode, 0, f"exit status ({p.stderr[-300:]!r})")
+    calls = re.findall(rb"^(?:\[pid +\d+\] )?(\w+)\((.*)\) += (-?\d+)", p.stderr, re.M)
+    return [(c.decode(), a.decode(), int(r)) for c, a, r in calls]
+
+
+def test_the_stamps_are_swapped_in_not_renamed_over(tmp):
+    """A run replaces the stamps twice (the back-off armed before the attempt, the
+    outcome after it). Each new file is swapped with the live one (RENAME_EXCHANGE)
+    and the old one removed: a rename over the live file would make ext4 start
+    writing the new one's data at once (0.5-1 ms). A kill before either call leaves
+    the old or the new stamps whole (the kill-point sweeps)."""
+    state = os.path.join(tmp, "state")
+    with runs.Server() as s:
+        e = runs.env(state, s.url())
+        p, _ = runs.run(["report", "--force", "-q"], e)
+        lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
+        calls = _stamps_writes(e)
+        lib.eq(len(s.posts), 2, "both delivered")
+    onto_stamps = [c for c in calls if c[1].endswith(', "stamps"') or '"stamps", ' in c[1]]
+    lib.eq([c[0] for c in onto_stamps], ["renameat2", "renameat2"],
+           f"the stamps are written twice, both by a swap: {calls}")
+    for c in onto_stamps:
+        lib.check("RENAME_EXCHANGE" in c[1] and c[2] == 0, f"a swap that succeeds: {c}")
+        old = calls[calls.index(c) + 1]
+        lib.check(old[0] == "unlinkat" and ".tmp-stamps" in old[1] and old[2] == 0,
+                  f"then the old stamps, now the temp name, removed: {old}")
+    lib.eq(sorted(n for n in os.listdir(runs.kept_dir(state)) if n.startswith(".")), [],
+           "no temp file left")
+    st = runs.stamps(state)
+    lib.eq(st.get("sent"), "2", f"the stamps count both deliveries: {st}")
+
+
+def test_without_rename_exchange_the_stamps_are_renamed(tmp):
+    """On a file system or kernel without RENAME_EXCHANGE (NFS, old kernels: EINVAL,
+    ENOSYS), the swap fails and the new stamps are renamed over the old ones. The
+    failure is strace's: its injection makes the call one the seccomp filter kills
+    for, so this run is without the filter."""
+    state = os.path.join(tmp, "state")
+    with runs.Server() as s:
+        e = runs.env(state, s.url(), ANONTEL_SANDBOX="off")
+        p, _ = runs.run(["report", "--force", "-q"], e)
+        lib.eq(p.returncode, 0, f"first report ({runs.describe(p)})")
+        for err in ("EINVAL", "ENOSYS"):
+            calls = _stamps_writes(e, inject=err)
+            onto = [c for c in calls if c[1].endswith(', "stamps"') or '"stamps", ' in c[1]]
+            lib.eq([(c[0], c[2]) for c in onto],
+                   [("renameat2", -1), ("renameat", 0)] * 2,
+                   f"{err}: each swap refused, then a rename: {calls}")
+        lib.eq(len(s.posts), 3, "all delivered")
+    lib.eq(runs.stamps(state).get("sent"), "3", "the stamps count every delivery")
+    lib.eq(sorted(n for n in os.listdir(runs.kept_dir(state)) if n.startswith(".")), [],
+           "no temp file left")
 
 
 def test_a_torn_kept_message_is_dropped_not_sent(tmp):
