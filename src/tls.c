@@ -240,8 +240,6 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	static const uint16_t suites[] = {
 		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	};
@@ -261,9 +259,6 @@ setup_engine(struct tls_conn *c, const struct tls_trust *t)
 	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
 	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
 	br_ssl_engine_set_ghash(eng, br_ghash_ctmul64);
-	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-	br_ssl_engine_set_chacha20(eng, br_chacha20_ct_run);
-	br_ssl_engine_set_poly1305(eng, br_poly1305_ctmul_run);
 	br_ssl_engine_set_ec(eng, &tls_ec);       /* P-256, P-384, P-521, X25519 (x25519.h) */
 	/* RSA signatures, the ServerKeyExchange's and (br_ssl_engine_get_rsavrfy below)
 	 * the chain's: ours (rsa.h), 0.4 M instructions for RSA-2048 where BearSSL's

@@ -308,6 +308,7 @@ class Request:
     def __init__(self):
         self.sni = None
         self.tls_version = None
+        self.cipher = None         # the suite's OpenSSL name
         self.method = self.target = self.version = None
         self.headers = []          # [(name, value)] in order, as received
         self.body = b""
@@ -482,15 +483,16 @@ class TLSServer(_Base):
     leaf: a Leaf (chain=True sends leaf + intermediate, False the leaf alone);
     min_tls/max_tls: ssl.TLSVersion bounds; ecdh_curve: the one ECDHE curve the server
     will use (OpenSSL's name, ssl.SSLContext.set_ecdh_curve), else OpenSSL's default
-    list; reply: bytes, a list of bytes and float
+    list; ciphers: the TLS 1.2 suites the server accepts (OpenSSL's cipher list); reply: bytes, a list of bytes and float
     pauses (seconds), or callable(request, server) returning either; mode: "close"
     (close after the reply), "keep" (keep the connection open until the client closes,
     stop() or `hold`). Each connection reads one request (head + Content-Length body),
-    recorded in .requests (with .sni and .tls_version); failed handshakes in .errors.
+    recorded in .requests (with .sni, .tls_version and .cipher); failed handshakes in .errors.
     """
 
     def __init__(self, leaf=None, chain=True, min_tls=None, max_tls=None, reply=OK_REPLY,
-                 mode="close", host=LOOPBACK4, tls=True, hold=10.0, port=0, ecdh_curve=None):
+                 mode="close", host=LOOPBACK4, tls=True, hold=10.0, port=0, ecdh_curve=None,
+                 ciphers=None):
         self.requests = []
         self.reply = reply
         self.mode = mode
@@ -506,6 +508,8 @@ class TLSServer(_Base):
                 ctx.maximum_version = max_tls
             if ecdh_curve:
                 ctx.set_ecdh_curve(ecdh_curve)
+            if ciphers:
+                ctx.set_ciphers(ciphers)
             ctx.sni_callback = self._on_sni
             self.ctx = ctx
         super().__init__(host, hold, port)
@@ -518,15 +522,15 @@ class TLSServer(_Base):
 
     def _handle(self, conn):
         s = conn
-        sni = version = None
+        sni = version = cipher = None
         if self.tls:
             s = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
             s.do_handshake()
-            sni, version = self._sni.pop(id(s), None), s.version()
+            sni, version, cipher = self._sni.pop(id(s), None), s.version(), s.cipher()[0]
         r = _read_request(s)
         if r is None:
             return
-        r.sni, r.tls_version = sni, version
+        r.sni, r.tls_version, r.cipher = sni, version, cipher
         self.requests.append(r)
         reply = self.reply(r, self) if callable(self.reply) else self.reply
         try:

@@ -15,6 +15,7 @@ def _deliver(tmp, leaf, what, **server):
         lib.eq(r.sni, "localhost", f"{what}: SNI")
         lib.eq(r.tls_version, "TLSv1.2", f"{what}: TLS version")
         peers.check_request(r, f"localhost:{s.port}", expected, what)
+    return r
 
 
 def test_delivers_to_ecdsa_server(tmp):
@@ -52,6 +53,23 @@ def test_key_exchange_on_each_curve(tmp):
         p, _ = peers.report(tmp, peers.tls_config(tmp, s), ["--timeout", "5s"])
         peers.expect_failure(p, 1, ["handshake_failure"], "ECDHE P-224 only")
         lib.eq(s.requests, [], "ECDHE P-224 only: no request")
+
+
+def test_each_cipher_suite_offered(tmp):
+    """The four suites anontel offers (ECDHE with ECDSA or RSA, AES-128-GCM-SHA256 or
+    AES-256-GCM-SHA384), each the only one a server accepts, deliver; a server that
+    accepts only ChaCha20-Poly1305 (not offered: every server with ECDHE has AES-GCM)
+    is refused with a handshake failure and sees no request."""
+    for leaf, kind in ((peers.certs().ec, "ECDSA"), (peers.certs().rsa, "RSA")):
+        for aes in ("AES128-GCM-SHA256", "AES256-GCM-SHA384"):
+            suite = f"ECDHE-{kind}-{aes}"
+            r = _deliver(tmp, leaf, suite, ciphers=suite, max_tls=peers.ssl.TLSVersion.TLSv1_2)
+            lib.eq(r.cipher, suite, "the suite used")
+        with peers.TLSServer(leaf, ciphers=f"ECDHE-{kind}-CHACHA20-POLY1305",
+                             max_tls=peers.ssl.TLSVersion.TLSv1_2) as s:
+            p, _ = peers.report(tmp, peers.tls_config(tmp, s), ["--timeout", "5s"])
+            peers.expect_failure(p, 1, ["handshake_failure"], f"{kind}: ChaCha20 only")
+            lib.eq(s.requests, [], f"{kind}: ChaCha20 only: no request")
 
 
 def test_ssl_cert_file_names_the_ca(tmp):

@@ -1277,8 +1277,9 @@ test_crash(void)
 	struct state s;
 	int leftovers = 0, saw_b = 0;
 
-	/* On the real disk (not tmpfs): fsync takes time there, so kills land
-	 * inside writes. */
+	/* On the real disk (not tmpfs), where state lives. A write's temp file exists
+	 * from its creation until the old stamps swapped out under its name are
+	 * removed, most of each write, so most kills leave one. */
 	snprintf(dir, sizeof dir, "build/test_state-crash-XXXXXX");
 	if (mkdtemp(dir) == NULL) {
 		CHECKF(0, "mkdtemp: %s", strerror(errno));
