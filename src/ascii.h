@@ -6,10 +6,34 @@
 #ifndef ANONTEL_ASCII_H
 #define ANONTEL_ASCII_H
 
+#include <stddef.h>
+
 static inline int
 ascii_is_digit(int c)
 {
 	return c >= '0' && c <= '9';
+}
+
+/* Space or tab: HTTP's optional whitespace (RFC 9110 5.6.3), the blank between
+ * items of NO_PROXY and of a resolver file's line. */
+static inline int
+ascii_is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The value of exactly n decimal digits at s into *v: 0, or -1 at a non-digit.
+ * n is small (dates' fields): no overflow check. */
+static inline int
+ascii_digits(const char *s, size_t n, unsigned *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ascii_is_digit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return 0;
 }
 
 static inline int

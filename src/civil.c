@@ -1,5 +1,20 @@
 #include "civil.h"
 
+int
+civil_date(int64_t y, unsigned m, unsigned d, int64_t *days)
+{
+	/* Days in each month, February's in a common year. */
+	static const unsigned char month_len[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+	const int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+
+	if (m < 1 || m > 12 || d < 1 || d > month_len[m - 1] + (unsigned)(m == 2 && leap))
+		return -1;
+	*days = civil_days(y, m, d);
+	return 0;
+}
+
 void
 civil_from_unix(int64_t secs, struct civil *c)
 {

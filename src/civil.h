@@ -24,6 +24,10 @@ civil_days(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* civil_days into *days when month m (1..12) of year y has a day d (not Feb 30,
+ * Apr 31, or Feb 29 of a common year): 0, else -1. What every date parser needs. */
+int civil_date(int64_t y, unsigned m, unsigned d, int64_t *days);
+
 /* A Unix time as gmtime_r splits it, for every int64 count of seconds (musl's
  * gmtime_r and __secs_to_tm are 0.8 KB for what this does in a tenth of that). */
 struct civil {

@@ -50,10 +50,11 @@ dns_sockaddr(union dns_sa *u, const struct dns_addr *a, uint16_t port)
 
 /* ---- files ------------------------------------------------------------------- */
 
+/* A blank between a line's fields, or the CR of a CRLF line end. */
 static int
 is_blank(int c)
 {
-	return c == ' ' || c == '\t' || c == '\r';
+	return ascii_is_blank(c) || c == '\r';
 }
 
 /* The next blank-separated field of *s..end (stopping at '#' when hash), or NULL;

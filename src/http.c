@@ -43,11 +43,6 @@ enum { CS_START, CS_DIGITS, CS_BWS, CS_EXT, CS_CR };
 
 /* ---- small helpers ---- */
 
-static int
-is_ows(int c)
-{
-	return c == ' ' || c == '\t';
-}
 
 /* A control character: not allowed in a header line, value or chunk extension. */
 static int
@@ -80,27 +75,15 @@ name_is(const char *s, size_t n, const char *w)
 static const char *
 trim(const char *s, size_t *n)
 {
-	while (*n > 0 && is_ows((unsigned char)s[*n - 1]))
+	while (*n > 0 && ascii_is_blank((unsigned char)s[*n - 1]))
 		(*n)--;
-	while (*n > 0 && is_ows((unsigned char)*s)) {
+	while (*n > 0 && ascii_is_blank((unsigned char)*s)) {
 		s++;
 		(*n)--;
 	}
 	return s;
 }
 
-/* n decimal digits at s, exactly. */
-static int
-digits(const char *s, size_t n, unsigned *v)
-{
-	*v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!ascii_is_digit((unsigned char)s[i]))
-			return -1;
-		*v = *v * 10 + (unsigned)(s[i] - '0');
-	}
-	return 0;
-}
 
 /* ---- dates: Retry-After reads them, the Date header writes them ---- */
 
@@ -230,10 +213,7 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 		else if (year < now_year - 49)
 			year += 100;
 	}
-	/* a day the month does not have (0, Feb 30) comes back as another day */
-	days = civil_days(year, m, f[F_DAY]);
-	civil_from_unix(days * 86400, &c);
-	if (c.day != f[F_DAY])
+	if (civil_date(year, m, f[F_DAY], &days) != 0)   /* day 0, Feb 30 */
 		return -1;
 	t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
 	t -= (int64_t)now;
@@ -288,7 +268,7 @@ status_line(struct http_response *r)
 	unsigned code;
 
 	if (r->line_total < 13 || memcmp(l, "HTTP/1.", 7) != 0 || !ascii_is_digit((unsigned char)l[7]) ||
-	    l[8] != ' ' || digits(l + 9, 3, &code) != 0 || l[12] != ' ' || code < 100)
+	    l[8] != ' ' || ascii_digits(l + 9, 3, &code) != 0 || l[12] != ' ' || code < 100)
 		return fail(r, "status line is not HTTP/1.x NNN");
 	if (code == 101)
 		return fail(r, "unexpected 101 Switching Protocols");
@@ -523,7 +503,7 @@ line_byte(struct http_response *r, unsigned char c)
 	}
 	if (c == '\n')
 		return fail(r, "bare LF in header (lines must end in CRLF)");
-	if (r->line_total == 0 && r->state != ST_STATUS && is_ows(c))
+	if (r->line_total == 0 && r->state != ST_STATUS && ascii_is_blank(c))
 		return fail(r, "obsolete line folding");
 	if (is_ctl(c))
 		return fail(r, "control character in header");
@@ -572,7 +552,7 @@ chunk_size_byte(struct http_response *r, unsigned char c)
 		r->cs = CS_DIGITS;
 	} else if (r->cs == CS_DIGITS && c == '\r') {
 		r->cs = CS_CR;
-	} else if (r->cs != CS_START && is_ows(c)) {
+	} else if (r->cs != CS_START && ascii_is_blank(c)) {
 		r->cs = CS_BWS;
 	} else if (r->cs != CS_START && c == ';') {
 		r->cs = CS_EXT;

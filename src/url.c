@@ -399,11 +399,6 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 	return result(resolve(out, base, location), err, errlen);
 }
 
-static int
-is_blank(int c)
-{
-	return c == ' ' || c == '\t';
-}
 
 /* 1 if addr is inside net/bits: their first `bits` bits agree. */
 static int
@@ -482,10 +477,10 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 		return 0;
 	/* the whole value "*" (blanks around tolerated); "*" inside a list is an
 	 * ordinary entry that matches nothing, as in curl */
-	for (a = 0; is_blank((unsigned char)no_proxy[a]); a++)
+	for (a = 0; ascii_is_blank((unsigned char)no_proxy[a]); a++)
 		;
 	if (no_proxy[a] == '*') {
-		for (z = a + 1; is_blank((unsigned char)no_proxy[z]); z++)
+		for (z = a + 1; ascii_is_blank((unsigned char)no_proxy[z]); z++)
 			;
 		if (no_proxy[z] == '\0')
 			return 1;
@@ -505,10 +500,10 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 	while (*p != '\0') {
 		const char *tok;
 
-		while (*p == ',' || is_blank((unsigned char)*p))
+		while (*p == ',' || ascii_is_blank((unsigned char)*p))
 			p++;
 		tok = p;
-		while (*p != '\0' && *p != ',' && !is_blank((unsigned char)*p))
+		while (*p != '\0' && *p != ',' && !ascii_is_blank((unsigned char)*p))
 			p++;
 		if (entry_match(tok, (size_t)(p - tok), host, hostlen, af, addr))
 			return 1;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "ascii.h"
 #include "civil.h"
 
 static const unsigned char OID_BASIC_CONSTRAINTS[] = { 0x55, 0x1d, 0x13 };
@@ -68,17 +69,6 @@ der_take(struct x509_der *d, unsigned want, struct x509_der *content)
 	return x509_der_expect(d, want, content, NULL, 0);
 }
 
-static int
-digits(const unsigned char *p, size_t n, unsigned *v)
-{
-	*v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		*v = *v * 10 + (unsigned)(p[i] - '0');
-	}
-	return 0;
-}
 
 /* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (the DER forms) to Unix. */
 static int
@@ -88,20 +78,23 @@ der_time(struct x509_der *d, int64_t *out)
 	static const unsigned char lo[5] = { 1, 1, 0, 0, 0 }, hi[5] = { 12, 31, 23, 59, 60 };
 	unsigned tag, y, f[5];
 	struct x509_der t;
+	int64_t days;
 	size_t yn;
 
 	if (x509_der_next(d, &tag, &t, NULL, 0) != 0 || (tag != 0x17 && tag != 0x18))
 		return -1;
 	yn = tag == 0x17 ? 2 : 4;
-	if (t.n != yn + 11 || t.p[t.n - 1] != 'Z' || digits(t.p, yn, &y) != 0)
+	if (t.n != yn + 11 || t.p[t.n - 1] != 'Z' || ascii_digits((const char *)t.p, yn, &y) != 0)
 		return -1;
 	if (yn == 2)
 		y += y < 50 ? 2000 : 1900;   /* RFC 5280 4.1.2.5.1 */
 	for (size_t i = 0; i < 5; i++) {
-		if (digits(t.p + yn + 2 * i, 2, &f[i]) != 0 || f[i] < lo[i] || f[i] > hi[i])
+		if (ascii_digits((const char *)t.p + yn + 2 * i, 2, &f[i]) != 0 || f[i] < lo[i] || f[i] > hi[i])
 			return -1;
 	}
-	*out = civil_days(y, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
+	if (civil_date(y, f[0], f[1], &days) != 0)   /* Apr 31, Feb 29 of a common year */
+		return -1;
+	*out = days * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "tls.h"
 #include "trust.h"
 #include "x25519.h"
+#include "x509.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -555,6 +556,81 @@ test_validity(void)
 	    "clamped 1970");
 }
 
+/* The leaf ec.pem in DER (OpenSSL's -outform der) into der[cap]: its length, or 0. */
+static size_t
+read_der(unsigned char *der, size_t cap)
+{
+	char p[128];
+	size_t n = 0;
+	FILE *f;
+
+	if (sh("cd %s && openssl x509 -in ec.pem -outform der -out ec.der", dir) != 0)
+		return 0;
+	path_of(p, sizeof p, "ec.der");
+	f = fopen(p, "rb");
+	if (f != NULL) {
+		n = fread(der, 1, cap, f);
+		fclose(f);
+	}
+	return n;
+}
+
+/* x509_cert_parse's notBefore with the leaf's UTCTime set to the date yymmdd at
+ * 12:00:00 (the DER keeps its length, and the walker checks no signature). */
+static int
+not_before_at(const unsigned char *der, size_t n, const char *yymmdd, struct x509_cert *c)
+{
+	unsigned char copy[4096];
+	size_t i;
+
+	/* Validity: a SEQUENCE of two UTCTimes (30 1e 17 0d ...), notBefore first. */
+	memcpy(copy, der, n);
+	for (i = 0; i + 17 <= n && memcmp(copy + i, "\x30\x1e\x17\x0d", 4) != 0; i++)
+		;
+	if (i + 17 > n)
+		return -2;
+	memcpy(copy + i + 4, yymmdd, 6);
+	memcpy(copy + i + 10, "120000Z", 7);
+	return x509_cert_parse(copy, n, 0, c);
+}
+
+static void
+test_der_dates(void)
+{
+	/* Each date, whether it exists, and its Unix time at 12:00 (timegm's, not ours). */
+	static const struct { const char *yymmdd; int exists; struct tm tm; } cases[] = {
+		{ "240229", 1, { .tm_year = 124, .tm_mon = 1, .tm_mday = 29, .tm_hour = 12 } },
+		{ "230229", 0, { 0 } },
+		{ "300430", 1, { .tm_year = 130, .tm_mon = 3, .tm_mday = 30, .tm_hour = 12 } },
+		{ "300431", 0, { 0 } },
+		{ "300230", 0, { 0 } },
+		{ "301231", 1, { .tm_year = 130, .tm_mon = 11, .tm_mday = 31, .tm_hour = 12 } },
+		{ "301131", 0, { 0 } },
+		{ "300100", 0, { 0 } },
+		{ "301301", 0, { 0 } },
+	};
+	unsigned char der[4096];
+	struct x509_cert c;
+	size_t n;
+
+	SETUP();
+	n = read_der(der, sizeof der);
+	CHECKF(n > 0 && x509_cert_parse(der, n, 0, &c) == 0 && c.have_validity,
+	    "the leaf as OpenSSL made it parses, with its validity (%zu bytes)", n);
+	for (size_t i = 0; n > 0 && i < sizeof cases / sizeof cases[0]; i++) {
+		struct tm tm = cases[i].tm;
+
+		memset(&c, 0, sizeof c);
+		CHECKF(not_before_at(der, n, cases[i].yymmdd, &c) == 0, "%s: the DER walks",
+		    cases[i].yymmdd);
+		CHECKF(c.have_validity == cases[i].exists, "%s: validity %s", cases[i].yymmdd,
+		    cases[i].exists ? "read" : "refused (no such day)");
+		if (cases[i].exists)
+			CHECKF(c.not_before == (int64_t)timegm(&tm), "%s: %lld", cases[i].yymmdd,
+			    (long long)c.not_before);
+	}
+}
+
 static void
 test_pin(void)
 {
@@ -902,6 +978,7 @@ static const struct check_case cases[] = {
 	{ "unknown_ca", test_unknown_ca },
 	{ "wrong_host", test_wrong_host },
 	{ "validity", test_validity },
+	{ "der_dates", test_der_dates },
 	{ "pin", test_pin },
 	{ "insecure", test_insecure },
 	{ "tls13_only", test_tls13_only },
