@@ -44,7 +44,7 @@
 #define RANDOM_NAME  "random-id"
 #define TMP_PREFIX   ".tmp-"
 #define STAMPS_CAP   4096   /* a valid stamps file is < 700 bytes */
-#define NAME_MAX_LEN 64     /* names given to state_write_file/state_read_file */
+#define NAME_MAX_LEN 64     /* names given to state_read_file, and temp files' */
 #define KEPT_DIGITS  20
 
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -1454,31 +1454,15 @@ state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, 
 
 /* ---- named files --------------------------------------------------------- */
 
-/* state_write_file's and state_read_file's checks: 0, or -1 with err. */
-static int
-named_file(const struct state *s, const char *name, char *err, size_t errlen)
-{
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	return valid_name(name) ? 0 : set_err(err, errlen, s, NULL, "invalid file name", 0);
-}
-
-int
-state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
-    size_t errlen)
-{
-	if (named_file(s, name, err, errlen) != 0)
-		return -1;
-	return atomic_write(s, NULL, name, p, n, 0, err, errlen);
-}
-
 int
 state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen)
 {
 	*len = 0;
-	if (named_file(s, name, err, errlen) != 0)
+	if (need_open(s, err, errlen) != 0)
 		return -1;
+	if (!valid_name(name))
+		return set_err(err, errlen, s, NULL, "invalid file name", 0);
 	return read_small(s, NULL, name, buf, cap, len, err, errlen);
 }
 

@@ -264,15 +264,8 @@ struct state_forgotten {
  */
 int state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen);
 
-/* Generic atomic write of a small file `name` in the state dir. name is
- * [A-Za-z0-9._-]{1,64} not starting with '.'. Written to a temp file (0600, see
- * state_lock) and put at name (see the top), not fsynced. An existing
- * name that is not a regular file (a symlink) is refused and left alone. Returns
- * 0, or -1 with err and the previous file intact. */
-int state_write_file(struct state *s, const char *name, const void *p, size_t n, char *err,
-    size_t errlen);
-
-/* Reads a small file `name` (O_NOFOLLOW, regular files only) into buf (cap bytes,
+/* Reads a small file `name` of the state dir ([A-Za-z0-9._-]{1,64}, not starting
+ * with '.'; O_NOFOLLOW, regular files only) into buf (cap bytes,
  * not NUL-terminated). Returns 1 with *len = its length (0 for an empty file), 0
  * when it does not exist (*len = 0), -1 on error (err), including a file larger
  * than cap. */
