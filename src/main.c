@@ -56,6 +56,22 @@ find_state(char *err, size_t errlen)
 	return state_find(&statedir, config.state_dir, err, errlen);
 }
 
+/* find_state for a verb that reads or removes what is kept: 1 found; 0 none made
+ * yet, so nothing is kept; -1 none usable (err: why), so what may be kept cannot
+ * be seen, which is not "nothing". */
+static int
+find_kept(char *err, size_t errlen)
+{
+	char why[512];
+
+	if (find_state(why, sizeof why) == 0)
+		return 1;
+	if (statedir.dir[0] != '\0')
+		return 0;
+	buf_join(err, errlen, "no usable state directory: ", why, NULL);
+	return -1;
+}
+
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
  * endpoint_error ("" when none is configured), 0 not yet. */
 static struct client_dest endpoint;
@@ -677,10 +693,10 @@ status_log(const struct cli *cl)
 {
 	uint64_t seq[STATE_LOG_MAX + 1];
 	char err[512];
-	int n = 0, rc = EXIT_DONE;
+	int rc = EXIT_DONE, found = find_kept(err, sizeof err);
+	int n = found <= 0 ? found :
+	    state_list_log(&statedir, seq, STATE_LOG_MAX + 1, NULL, err, sizeof err);
 
-	if (find_state(err, sizeof err) == 0)
-		n = state_list_log(&statedir, seq, STATE_LOG_MAX + 1, NULL, err, sizeof err);
 	if (n < 0) {
 		say("status --log: ", err);
 		rc = EXIT_FAILED;
@@ -1040,14 +1056,15 @@ verb_report(const struct cli *cl)
 
 /* forget: removes what was kept about this instance (state_forget) and prints what
  * went, one "name: count" line each; whether telemetry is on or off. 0 also when
- * there was nothing; 1 when another run holds the lock or a removal failed. */
+ * there was nothing; 1 when another run holds the lock, no state dir is usable or a
+ * removal failed. */
 static int
 verb_forget(const struct cli *cl)
 {
 	struct state_forgotten f;
 	char err[LOAD_ERR_MAX], text[256];
 	struct buf b;
-	int r = 1;
+	int r = 1, found;
 
 	memset(&f, 0, sizeof f);
 	/* The file's stateDir, even when the environment opts out (as status). */
@@ -1055,8 +1072,10 @@ verb_forget(const struct cli *cl)
 		say(err, NULL);
 		return EXIT_USAGE;
 	}
-	if (find_state(NULL, 0) == 0 &&
-	    (r = state_lock(&statedir, err, sizeof err)) == 1) {
+	found = find_kept(err, sizeof err);
+	if (found < 0)
+		r = -1;
+	else if (found > 0 && (r = state_lock(&statedir, err, sizeof err)) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
 		r = state_forget(&statedir, &f, err, sizeof err) == 0 ? 1 : -1;
 	}

@@ -49,6 +49,8 @@ def _unwritable(tmp, existing):
         script += runs.step("check", f'"$BIN" check {s.url("/health")} --report')
         script += runs.step("unhealthy", f'"$BIN" check {s.url("/bad")} --report')
         script += runs.step("status", '"$BIN" status --json')
+        script += runs.step("log", '"$BIN" status --log')
+        script += runs.step("forget", '"$BIN" forget')
         script += "ls -A /tmp/state /var/lib /tmp > \"$OUT/listing\"\n"
         s.route = lambda r: runs.Reply(500 if r.target == "/bad" else 200)
         p = runs.mountns_script(script, e, out)
@@ -87,6 +89,13 @@ def _unwritable(tmp, existing):
         st = lib.strict_json(o)
         lib.check("stateError" in st or st.get("stateDir", "") == "",
                   f"{what}: status says there is no state: {st}")
+        # What is kept cannot be seen, which is not "nothing is kept": both say why.
+        for step in ("log", "forget"):
+            rc, o, err = runs.result(out, step)
+            lines = err.decode().splitlines()
+            lib.eq(rc, 1, f"{what}: {step} with no usable state dir ({err!r})")
+            lib.check(len(lines) == 1 and "state director" in lines[0],
+                      f"{what}: {step} says why in one line: {lines}")
         listing = runs.read(os.path.join(out, "listing")).decode()
         lib.check("x\n" not in listing, f"{what}: nothing written: {listing!r}")
         return check_line
