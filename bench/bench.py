@@ -467,54 +467,49 @@ def outage_section(text):
 GAPS = """## Where the budget is not met, and why (and what was done)
 
 This section is written by hand into bench.py and dated: its figures are those of the runs
-of 2026-12-01 at 12:35 (after the fsync change; the machine loaded by other work, load
-average 9), 14:04 and 14:09 UTC (the table above is the last of them); rewrite it when the
-code changes. On this machine kind an empty static exec takes about 1 ms and a page fault
-about 10 us.
+of 2026-12-01 from 15:12 UTC (the table above is the last of them); rewrite it when the code
+changes. On this machine kind an empty static exec takes about 1 ms and a page fault about
+10 us.
 
-- **fsyncs per delivered report (2):** 0, from 2. A delivered report no longer fsyncs the
-  message it is about to send: a power cut while that message is out may lose it (it was
-  not delivered) or bring it back (it was, and is sent again with the same
-  `Idempotency-Key`), which is the loss the budget allows. A new message that stays kept
-  (the endpoint down) is fsynced, file then `kept/`, after the attempt and before the run
-  ends: 2 fsyncs, on the failure path only (docs/configuration.md, "Durability";
-  test_crash). The fsyncs cost 0.7-2.4 ms of a report on this machine.
-- **report --force vs curl (1/4):** ec 3.7-4.8x, rsa 3.9-4.8x (met in the loaded run for
-  both; in the two quiet ones, ec in one and rsa in the other: at 14:04 ec took 5.69 ms
-  against curl's 21.13 ms, where 5.28 ms was the budget). On tmpfs the same report takes
-  4.3-5.4 ms: the rest of what the disk costs is the
-  two writes of `stamps` (the back-off armed before the attempt, the outcome after it),
-  each a rename over the existing file, for which ext4 (`auto_da_alloc`) starts the new
-  file's writeback: 0.3-0.55 ms each under strace. Both writes are needed (a run killed
-  mid-send must leave the back-off armed); a state format without a rename over a live
-  file is what would take this next half millisecond. Instructions: ec 6.40 M, rsa 5.65 M
-  (+0.2 M each: AES-NI is no longer linked, below). System calls of a delivered report: 87
-  with `id.host` set (89 before), 76 with a kept random ID (78).
-- **report --force vs node https (1/20):** ec 21.8-22.5x, rsa 21.8-24.4x: met in every run.
-- **check --report not due vs curl -fsS (1/20):** 8.6-10.9x. On this machine curl -fsS
-  takes 15-32 ms, about eighteen empty execs: a probe would have to cost less than one empty
-  exec to meet the ratio, which no process can. `check` keeps its sandbox (it parses what
-  the network sends) and makes 31 system calls.
-- **Binary size (192 KiB):** 229,608 bytes, from 251,024 at the last run (-21.4 KB), 33 KB
-  over. What went: the roots carry 16 bytes of their DN's SHA-256, not 32 (-2.3 KB: a DN
-  match only picks the key a signature is then checked with); AES-NI (-2.1 KB; the
-  constant-time AES alone, 0.2 M instructions per report); RELRO's page padding (-2.4 KB:
-  `-z norelro`: a static musl binary never applies RELRO; the padding varies with the
-  layout); and our own code, module by
-  module (about -15 KB: one rule table entry of 4 bytes for the sandbox, -3.1 KB; http and url
-  -2.8 KB; config -2.4 KB; id and facts -2.3 KB; tls, x509 and trust -1.2 KB; state,
-  report, file, buf -1.1 KB; message, json, schema, client -0.9 KB; dns and net -0.7 KB;
-  main and cli -0.5 KB), with output, checks and system calls unchanged. Where the bytes are
-  now: the roots 51 KB (47 KB of keys, which do not compress), BearSSL 44 KB, musl 12 KB,
-  our own code about 118 KB. What is left in our modules is mostly user-visible text and
-  plain checks; the budget needs about 33 KB more, which no module holds alone: P-256 by
-  BearSSL's generic code instead of ours (-7 KB) would cost about 1 M instructions per
-  report; jsmn (1 KB) could go if the config parser walked the text json_validate has
-  checked.
-- **show (2x), report not due (1.5x), id, RSS:** show 1.64-1.93x, not-due report
-  1.35-1.43x: met, narrowly at times; peak RSS 256 KiB with or without a caFile.
-- **Growth:** a 150-root caFile costs 15.3 M instructions (16.0 M at the last run: the
-  base64 decoder keeps its state in registers); under 2x a report in wall time.
+- **report --force vs curl (1/4):** met: ec 4.48 ms, 5.1x faster than curl; rsa 5.0x (at
+  the last round 3.7-4.8x, met in 2 of 3 runs). What went: the disk. A run writes `stamps`
+  twice (the back-off armed before the attempt, the outcome after it), and each write was a
+  rename over the live file, for which ext4 (`auto_da_alloc`) starts the new file's
+  writeback at once: 0.5-1 ms a write. The new file is now swapped with the live one
+  (`renameat2` `RENAME_EXCHANGE`, then the old one unlinked: 0.1 ms for both), so the
+  report costs the same on disk as on tmpfs (the two rows above). Against a kill nothing
+  changes (the crash test's kill points now include the swap); against a power cut the
+  stamps may come back empty, read as none, which costs one early report and never a
+  message (docs/configuration.md, "Durability"). Also: `-fno-pie` and `-flto` cut 2.6% of
+  a report's instructions (ec 6.23 M, rsa 5.46 M). System calls of a delivered report: 78
+  with a kept random ID, 89 with `id.host` (2 more than before: each swap unlinks the old
+  file).
+- **fsyncs per delivered report (2):** 0. A new message that stays kept (the endpoint
+  down) is fsynced, file then `kept/`, after the attempt: 2 fsyncs on the failure path only.
+- **report --force vs node https (1/20):** ec 28.8x, rsa 27.6x: met.
+- **check --report not due vs curl -fsS (1/20):** 10.4x. On this machine curl -fsS takes
+  15-32 ms, about eighteen empty execs: a probe would have to cost less than one empty exec
+  to meet the ratio, which no process can. `check` keeps its sandbox (it parses what the
+  network sends) and makes 31 system calls.
+- **Binary size (192 KiB):** 223,248 bytes, from 229,608 at the last round (-6.4 KB), 26.6 KB
+  over. What went: position-independent code (`-fno-pie`: the binary is linked `-static`
+  at a fixed address anyway) and link-time optimisation across every object, BearSSL's
+  included (`-flto`): 5.4 KB together; ChaCha20-Poly1305 (2.6 KB), no longer offered: every
+  server with ECDHE suites has AES-GCM (test_delivery checks each offered suite, and that a
+  ChaCha20-only server is refused). Where the bytes are: the roots 51 KB (47 KB of keys,
+  which do not compress), BearSSL about 41 KB, musl 12 KB, our own code about 117 KB, most
+  of it user-visible text and plain checks that two rounds of shrinking left (the last
+  round's helpers each reported that more would mean changing text or writing code that
+  is hard to read). Levers measured and not pulled: P-256 by BearSSL's generic code
+  instead of ours (-7 KB, about +1 M instructions per report, which would take back a
+  fifth of what the disk change gave); jsmn (1 KB) if the config parser walked text
+  json_validate has checked; sha256.c as a wrapper of BearSSL's (1.5 KB; ours keeps the
+  ID independent of the TLS library). armhf (BearSSL's 32-bit code throughout) is 189,340
+  bytes, under the budget.
+- **show (2x), report not due (1.5x), id, RSS:** show 1.76x, not-due report 1.49x: met,
+  the second narrowly (0.1 ms is its whole margin); peak RSS 256 KiB with or without a
+  caFile.
+- **Growth:** a 150-root caFile costs 15.2 M instructions; under 2x a report in wall time.
 """
 
 
@@ -644,7 +639,7 @@ def write_results(b, path):
             "report (the `report --force` rows deliver). These configs set `id.host`, so `auto` "
             "chooses Butler's ID and a report reads its inputs (the route, the MAC, the DMI UUID, "
             "the IPv4 address: about 10 calls); with a kept random ID, the default in a "
-            "container, a delivered report makes 76 (tests/integration/test_syscall_budget.py).")
+            "container, a delivered report makes 78 (tests/integration/test_syscall_budget.py).")
         add("")
         add("| command | system calls | fsync + fdatasync |")
         add("|---|---:|---:|")
