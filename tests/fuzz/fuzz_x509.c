@@ -211,7 +211,8 @@ ref_digits(const uint8_t *p, size_t n, int *v)
 }
 
 /* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ, by timegm(3) (which
- * rolls Feb 31 or second 60 over as x509.c does). */
+ * rolls second 60 over as x509.c does). A day its month lacks (Apr 31, Feb 29 of a
+ * common year) is refused: timegm moves it to the next month. */
 static int
 ref_time(struct x509_der *d, int64_t *out)
 {
@@ -239,6 +240,13 @@ ref_time(struct x509_der *d, int64_t *out)
 	if (q[10] != 'Z' || f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > 31 || f[2] > 23 ||
 	    f[3] > 59 || f[4] > 60)
 		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = f[0] - 1;
+	tm.tm_mday = f[1];
+	(void)timegm(&tm);
+	if (tm.tm_mday != f[1])
+		return -1;
+	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
 	tm.tm_mon = f[0] - 1;
 	tm.tm_mday = f[1];
