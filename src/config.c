@@ -997,13 +997,14 @@ outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t 
 	return set_text(x, v, n, dst, kind) < 0 ? -1 : 1;
 }
 
-/* Variable `name`, whose value is v (getenv's), into dst[cap] through
- * outside_value unless it is unset or empty: 1 when it was set, else 0, or -1. */
+/* Environment variable `name` into dst[cap] through outside_value unless it is
+ * unset or empty: 1 when it was set, else 0, or -1. */
 static int
-env_setting(struct ctx *x, const char *name, const char *v, char *dst, size_t cap,
-    enum text_kind kind)
+env_setting(struct ctx *x, const char *name, char *dst, size_t cap, enum text_kind kind)
 {
-	return nonempty(v) != NULL ? outside_value(x, name, v, dst, cap, kind) : 0;
+	const char *v = nonempty(getenv(name));
+
+	return v != NULL ? outside_value(x, name, v, dst, cap, kind) : 0;
 }
 
 /* The message's inputs from the environment, for a run without a config file:
@@ -1016,10 +1017,9 @@ env_inputs(struct ctx *x)
 	const char *v = nonempty(getenv("ANONTEL_FORMAT"));
 	int format;
 
-	if (env_setting(x, "ANONTEL_SERVICE", getenv("ANONTEL_SERVICE"), c->service,
-	    sizeof c->service, TEXT_NAME) < 0 ||
-	    env_setting(x, "ANONTEL_SERVICE_VERSION", getenv("ANONTEL_SERVICE_VERSION"),
-	    c->service_version, sizeof c->service_version, TEXT_NAME) < 0)
+	if (env_setting(x, "ANONTEL_SERVICE", c->service, sizeof c->service, TEXT_NAME) < 0 ||
+	    env_setting(x, "ANONTEL_SERVICE_VERSION", c->service_version,
+	    sizeof c->service_version, TEXT_NAME) < 0)
 		return -1;
 	if (v != NULL) {
 		x->where = "ANONTEL_FORMAT";
@@ -1041,16 +1041,13 @@ outside(struct ctx *x, const struct cfg_flags *flags)
 	struct cfg *c = x->c;
 	int r;
 
-	if (env_setting(x, "ANONTEL_ENDPOINT", getenv("ANONTEL_ENDPOINT"), c->endpoint,
-	    sizeof c->endpoint, TEXT_URL) < 0 ||
-	    env_setting(x, "ANONTEL_STATE_DIR", getenv("ANONTEL_STATE_DIR"), c->state_dir,
-	    sizeof c->state_dir, TEXT_ABSOLUTE) < 0 ||
-	    env_setting(x, "ANONTEL_ID", getenv("ANONTEL_ID"), c->fixed_id, sizeof c->fixed_id,
-	    TEXT_ANY) < 0)
+	if (env_setting(x, "ANONTEL_ENDPOINT", c->endpoint, sizeof c->endpoint, TEXT_URL) < 0 ||
+	    env_setting(x, "ANONTEL_STATE_DIR", c->state_dir, sizeof c->state_dir,
+	    TEXT_ABSOLUTE) < 0 ||
+	    env_setting(x, "ANONTEL_ID", c->fixed_id, sizeof c->fixed_id, TEXT_ANY) < 0)
 		return -1;
 	c->ca_file_from = c->ca_file[0] != '\0' ? "tls.caFile" : "";
-	r = env_setting(x, "SSL_CERT_FILE", getenv("SSL_CERT_FILE"), c->ca_file,
-	    sizeof c->ca_file, TEXT_ANY);
+	r = env_setting(x, "SSL_CERT_FILE", c->ca_file, sizeof c->ca_file, TEXT_ANY);
 	if (r < 0)
 		return -1;
 	if (r > 0)
