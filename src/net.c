@@ -4,7 +4,9 @@
  * Resolution. A localhost name is loopback (RFC 6761), and a literal address is
  * parsed in place (inet_pton): no file read, no DNS. Any other name goes to
  * dns_resolve (dns.h: /etc/hosts, then DNS over UDP), which polls under the same
- * deadline as everything here, so no thread is needed to bound it.
+ * deadline as everything here, so no thread is needed to bound it. Its answer is
+ * kept for the run: a run that connects to one name again (one connection per
+ * kept message, a redirect back to the same host) asks once.
  *
  * Connecting follows RFC 8305's "connection attempt delay" without re-sorting:
  * addresses are tried in dns_resolve's order (IPv6 and IPv4 interleaved, IPv6
@@ -114,6 +116,13 @@ err_resolve(char *err, size_t errlen, const char *host, int st, int e)
 	buf_join(err, errlen, host, what, why);
 }
 
+/* The last name dns_resolve found, and its addresses (n 0: none yet). */
+static struct {
+	char host[NET_HOST_MAX + 1];
+	struct dns_addr a[DNS_MAX_ADDRS];
+	int n;
+} resolved;
+
 /* host's addresses into a[], at most DNS_MAX_ADDRS. Returns their count, or -1
  * with err. */
 static int
@@ -137,10 +146,17 @@ resolve(const char *host, int64_t deadline_ms, struct dns_addr a[DNS_MAX_ADDRS],
 	}
 	if (dns_addr_parse(host, hlen, &a[0]))
 		return 1;
+	if (resolved.n > 0 && strcmp(resolved.host, host) == 0) {
+		memcpy(a, resolved.a, (size_t)resolved.n * sizeof *a);
+		return resolved.n;
+	}
 	if ((st = dns_resolve(host, deadline_ms, a, &n, &e)) != DNS_FOUND) {
 		err_resolve(err, errlen, host, st, e);
 		return -1;
 	}
+	memcpy(resolved.host, host, hlen + 1);
+	memcpy(resolved.a, a, (size_t)n * sizeof *a);
+	resolved.n = n;
 	return n;
 }
 

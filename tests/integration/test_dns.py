@@ -71,6 +71,27 @@ def test_a_record_delivers(tmp):
                "A and AAAA asked once each")
 
 
+def test_a_run_asks_once_for_every_kept_message(tmp):
+    """Two messages kept while nothing listened, then a run that delivers them and a
+    new one (three connections to one name) asks dnsmasq once: an A and an AAAA."""
+    env = peers.new_env(tmp)
+    port = peers.free_port()
+    binds = _etc(tmp, f"nameserver {DNSMASQ}\n")
+    cfg = peers.tls_config(tmp, endpoint=f"https://api.dns.test:{port}/collect")
+    with _dnsmasq(tmp) as dns:
+        for n in (1, 2):
+            p, _ = peers.report(tmp, cfg, ["--timeout", "3s"], env=env, mountns=binds)
+            lib.eq(p.returncode, 1, f"report {n}, nothing listening ({peers.describe(p)})")
+        lib.eq(len(runs.kept_names(env["ANONTEL_STATE_DIR"])), 2, "two messages kept")
+        asked = len(dns.queries())
+        with peers.TLSServer(peers.certs().dns, port=port) as s:
+            p, _ = peers.report(tmp, cfg, ["--timeout", "3s"], env=env, mountns=binds)
+            lib.eq(p.returncode, 0, f"the third report delivers ({peers.describe(p)})")
+            lib.eq(len(s.requests), 3, "the two kept messages and the new one")
+        lib.eq(sorted(dns.queries()[asked:]), [("A", "api.dns.test"), ("AAAA", "api.dns.test")],
+               "A and AAAA asked once each for three connections")
+
+
 def test_aaaa_only_delivers_over_ipv6(tmp):
     with _dnsmasq(tmp):
         _deliver(tmp, "v6only.dns.test", _etc(tmp, f"nameserver {DNSMASQ}\n"), "AAAA ::1",
