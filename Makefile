@@ -96,9 +96,12 @@ $(B)/musl/src/%.o: src/%.c src/*.h $(GEN) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(SMALL) $(CFLAGS) $(DEFS) $(INCS) -c -o $@ $<
 
+# -ffat-lto-objects: BearSSL's objects go into an archive, and `ar` indexes LTO-only
+# objects only through a plugin of the compiler's version; fat ones carry ordinary
+# code and symbols too, so any `ar` indexes them (the link still uses the LTO part).
 $(BRB)/musl/br/%.o: $(BR)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(SECTS) $(CFLAGS) -I$(BR)/inc -I$(BR)/src -c -o $@ $<
+	$(CC) $(SECTS) -ffat-lto-objects $(CFLAGS) -I$(BR)/inc -I$(BR)/src -c -o $@ $<
 
 $(BRB)/musl/libbearssl.a: $(BR_MUSL)
 	rm -f $@ && ar rcs $@ $^

@@ -43,7 +43,6 @@ enum { CS_START, CS_DIGITS, CS_BWS, CS_EXT, CS_CR };
 
 /* ---- small helpers ---- */
 
-
 /* A control character: not allowed in a header line, value or chunk extension. */
 static int
 is_ctl(int c)
@@ -83,7 +82,6 @@ trim(const char *s, size_t *n)
 	}
 	return s;
 }
-
 
 /* ---- dates: Retry-After reads them, the Date header writes them ---- */
 

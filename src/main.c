@@ -672,9 +672,9 @@ status_last(void)
 {
 	char err[512];
 	size_t n = 0;
-	int r = -1;
+	int r = find_kept(err, sizeof err);
 
-	if (find_state(err, sizeof err) == 0)
+	if (r > 0)
 		r = state_read_last(&statedir, message, sizeof message - 1, &n, err, sizeof err);
 	state_close(&statedir);
 	if (r <= 0 || !logged_whole(message, n)) {

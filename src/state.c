@@ -296,24 +296,33 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	return kept_err(err, errlen, s, tmp, what, e);
 }
 
-/* Puts tmp (in kept/) at name (in dfd), a regular file now, by swapping the two
- * (atomic, as a rename is), then removes the old file, now named tmp. Why not a
- * rename over it: replacing a file makes ext4 (auto_da_alloc) start writing the
- * new one's data at once, 0.5-1 ms a write against 0.1 ms for these two calls.
- * Returns 0, or -1 when the swap fails (a file system or kernel without
- * RENAME_EXCHANGE): the caller renames instead. */
+/* Set once RENAME_EXCHANGE is refused as unknown (EINVAL: the file system; ENOSYS:
+ * the kernel): the run's later writes rename at once. */
+static int no_swap;
+
+/* Puts tmp (in kept/) at name (in dfd), a regular file when last seen, by swapping
+ * the two (atomic, as a rename is), then removes the old file, now named tmp. Why
+ * not a rename over it: replacing a file makes ext4 (auto_da_alloc) start writing
+ * the new one's data at once, 0.5-1 ms a write against 0.1 ms for these two calls.
+ * Returns 0 done; -1 not swapped (no RENAME_EXCHANGE here, or name gone): the
+ * caller renames instead; 1 a directory was planted at name since: it is swapped
+ * back, and the write refused (a rename would fail on it too). */
 static int
 swap_in(int tmpdfd, const char *tmp, int dfd, const char *name)
 {
-	if (syscall(SYS_renameat2, tmpdfd, tmp, dfd, name, RENAME_EXCHANGE) != 0)
+	if (no_swap || syscall(SYS_renameat2, tmpdfd, tmp, dfd, name, RENAME_EXCHANGE) != 0) {
+		no_swap |= errno == EINVAL || errno == ENOSYS;
 		return -1;
-	(void)unlinkat(tmpdfd, tmp, 0);   /* a leftover is a temp file: listings remove it */
-	return 0;
+	}
+	if (unlinkat(tmpdfd, tmp, 0) == 0 || errno != EISDIR)
+		return 0;    /* a leftover is a temp file: the next listing removes it */
+	(void)syscall(SYS_renameat2, tmpdfd, tmp, dfd, name, RENAME_EXCHANGE);
+	return 1;
 }
 
 /* Writes name atomically (see state.h) in the state dir (sub NULL) or in kept/
  * (sub KEPT_NAME, open already: kept_dir): a kill leaves the old or the new file;
- * not fsynced (how: WRITE_KNOWN or 0). */
+ * not fsynced (how: WRITE_KNOWN, WRITE_SWAP, or 0). */
 static int
 atomic_write(struct state *s, const char *sub, const char *name, const void *p, size_t n,
     int how, char *err, size_t errlen)
@@ -321,6 +330,7 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 	const int dfd = sub == NULL ? s->dirfd : s->keptfd;
 	char tmp[TMP_CAP];
 	struct stat st;
+	int r;
 
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
@@ -337,8 +347,13 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 	}
 	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
-	if ((how & WRITE_SWAP) && swap_in(s->keptfd, tmp, dfd, name) == 0)
+	r = how & WRITE_SWAP ? swap_in(s->keptfd, tmp, dfd, name) : -1;
+	if (r == 0)
 		return 0;
+	if (r > 0) {
+		(void)unlinkat(s->keptfd, tmp, 0);
+		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+	}
 	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
 		path_err(err, errlen, s, sub, name, "rename", errno);
 		(void)unlinkat(s->keptfd, tmp, 0);

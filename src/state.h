@@ -20,8 +20,8 @@
  * Every write is atomic against a kill: a temp file renamed to the name, or swapped
  * with the file there (RENAME_EXCHANGE, then the old one removed: a rename over a
  * file costs ext4 0.5-1 ms), so a SIGKILL at any point leaves the old or the new
- * file, never a torn one. Temp
- * files are made in kept/ (same file system) whatever their file's directory:
+ * file, never a torn one. Temp files are made in kept/ (same file system) whatever
+ * their file's directory:
  * the lock holder lists kept/ every run, and that one listing removes the temp
  * files of killed runs. Against a power cut, only what a run leaves waiting is made
  * durable: a new kept message that was not delivered (state_sync_kept: its file and
@@ -32,10 +32,11 @@
  * check that an entry is whole JSON before using it. The stamps, the log's renames
  * and removals are not fsynced: a power cut may take them back to an earlier run's
  * (a delivered message then comes back and is sent again, with the same
- * Idempotency-Key), or leave the stamps empty, read as none. So a delivered report costs no fsync, an undelivered one 2,
- * and the audit log one rename per delivery (plus one unlink of the oldest entry
- * once STATE_LOG_MAX are logged). Files are opened with O_NOFOLLOW and
- * created 0600; a symlink planted in the directory is refused, not followed. Nothing here prints.
+ * Idempotency-Key), or leave the stamps empty, read as none. So a delivered report
+ * costs no fsync, an undelivered one 2, and the audit log one rename per delivery
+ * (plus one unlink of the oldest entry once STATE_LOG_MAX are logged). Files are
+ * opened with O_NOFOLLOW and created 0600; a symlink planted in the directory is
+ * refused, not followed. Nothing here prints.
  */
 #ifndef ANONTEL_STATE_H
 #define ANONTEL_STATE_H

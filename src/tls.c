@@ -324,7 +324,7 @@ alert_name(int a)
  * code but an alert's is below 64: engine_word gives the place of its sentence in
  * engine_words (W_ENGINE, 0, for a code it does not name). */
 enum {
-	W_ENGINE, W_VERSION, W_SUITE, W_INVALID, W_LIMITS, W_KX_SIGNATURE, W_KX_SHARE, W_KX_USAGE,
+	W_ENGINE, W_VERSION, W_SUITE, W_INVALID, W_LIMITS, W_KX_SIGNATURE, W_KX_REFUSED, W_KX_USAGE,
 	W_RANDOM,
 	W_SNI, W_NOT_TRUSTED, W_EMPTY, W_WEAK, W_CRITICAL, W_NOT_CA, W_KEY_USAGE, W_SIGNATURE,
 	W_UNSUPPORTED, W_ORDER, W_CHAIN_LIMITS, W_NO_TIME, W_MALFORMED
@@ -337,8 +337,8 @@ static const char *const engine_words[] = {
 	[W_INVALID] = "the server sent invalid TLS data",
 	[W_LIMITS] = "the server's handshake exceeds anontel's limits",
 	[W_KX_SIGNATURE] = "the server's key exchange signature does not verify",
-	[W_KX_SHARE] = "the server's key exchange share is refused (not a point of its curve, "
-	    "a zero secret, or a curve anontel does not offer)",
+	[W_KX_REFUSED] = "the server's key exchange uses a curve, point or signature algorithm "
+	    "anontel does not accept",
 	[W_KX_USAGE] = "the server's key may not be used for this key exchange",
 	[W_RANDOM] = "no randomness available for TLS",
 	[W_SNI] = "the host name cannot be sent as SNI",
@@ -378,9 +378,11 @@ static const unsigned char engine_word[64] = {
 	[BR_ERR_BAD_FINISHED] = W_INVALID,
 	[BR_ERR_RESUME_MISMATCH] = W_INVALID,
 	[BR_ERR_LIMIT_EXCEEDED] = W_LIMITS,
-	/* The engine's ECDH step refused the server's share: tls_ec.mul failed (off
-	 * the curve, an all-zero X25519 secret) or the curve is not one offered. */
-	[BR_ERR_INVALID_ALGORITHM] = W_KX_SHARE,
+	/* The engine refused the ServerKeyExchange before its signature was checked:
+	 * a curve or signature hash not offered, a signature type that does not fit
+	 * the suite, or a share tls_ec.mul refuses (off the curve, an all-zero X25519
+	 * secret). */
+	[BR_ERR_INVALID_ALGORITHM] = W_KX_REFUSED,
 	[BR_ERR_BAD_SIGNATURE] = W_KX_SIGNATURE,
 	[BR_ERR_WRONG_KEY_USAGE] = W_KX_USAGE,
 	[BR_ERR_NO_RANDOM] = W_RANDOM,

@@ -102,8 +102,8 @@ struct tls_conn {
  * which anontel does not support (TLS 1.2 only)" (alert 70 protocol_version in
  * answer to our TLS 1.2 hello), "connection closed during the TLS handshake",
  * "timed out in the TLS handshake", "TLS alert N (name) from server", ... never a
- * bare BearSSL error number. Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM or
- * ChaCha20-Poly1305 only.
+ * bare BearSSL error number. Ciphers: ECDHE-ECDSA / ECDHE-RSA with AES-GCM only
+ * (128-bit with SHA-256, 256-bit with SHA-384).
  *
  * System calls: the records of one flight leave in one send() (they are gathered
  * until the engine waits for the server), one recv() takes whatever the server sent

@@ -399,7 +399,6 @@ url_resolve(struct url *out, const struct url *base, const char *location, char 
 	return result(resolve(out, base, location), err, errlen);
 }
 
-
 /* 1 if addr is inside net/bits: their first `bits` bits agree. */
 static int
 prefix_match(const unsigned char *addr, const unsigned char *net, unsigned bits)

@@ -69,7 +69,6 @@ der_take(struct x509_der *d, unsigned want, struct x509_der *content)
 	return x509_der_expect(d, want, content, NULL, 0);
 }
 
-
 /* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (the DER forms) to Unix. */
 static int
 der_time(struct x509_der *d, int64_t *out)
@@ -84,12 +83,14 @@ der_time(struct x509_der *d, int64_t *out)
 	if (x509_der_next(d, &tag, &t, NULL, 0) != 0 || (tag != 0x17 && tag != 0x18))
 		return -1;
 	yn = tag == 0x17 ? 2 : 4;
-	if (t.n != yn + 11 || t.p[t.n - 1] != 'Z' || ascii_digits((const char *)t.p, yn, &y) != 0)
+	if (t.n != yn + 11 || t.p[t.n - 1] != 'Z' ||
+	    ascii_digits((const char *)t.p, yn, &y) != 0)
 		return -1;
 	if (yn == 2)
 		y += y < 50 ? 2000 : 1900;   /* RFC 5280 4.1.2.5.1 */
 	for (size_t i = 0; i < 5; i++) {
-		if (ascii_digits((const char *)t.p + yn + 2 * i, 2, &f[i]) != 0 || f[i] < lo[i] || f[i] > hi[i])
+		if (ascii_digits((const char *)t.p + yn + 2 * i, 2, &f[i]) != 0 ||
+		    f[i] < lo[i] || f[i] > hi[i])
 			return -1;
 	}
 	if (civil_date(y, f[0], f[1], &days) != 0)   /* Apr 31, Feb 29 of a common year */

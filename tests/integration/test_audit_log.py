@@ -97,9 +97,14 @@ def test_an_entry_a_power_cut_emptied_is_refused(tmp):
 
 
 def test_log_with_no_state_dir_yet(tmp):
-    p = _log(runs.env(os.path.join(tmp, "none", "state")))
+    e = runs.env(os.path.join(tmp, "none", "state"))
+    p = _log(e)
     lib.eq((p.returncode, p.stdout), (0, b""), "no state dir: an empty log")
-    lib.check(not os.path.exists(os.path.join(tmp, "none")), "status --log made nothing")
+    p, _ = runs.run(["status", "--last"], e)
+    lib.eq((p.returncode, runs.stderr_lines(p)),
+           (1, ["anontel: status --last: no message has been delivered yet"]),
+           "no state dir: status --last as with an empty log")
+    lib.check(not os.path.exists(os.path.join(tmp, "none")), "status made nothing")
 
 
 def test_options_that_do_not_go_with_log(tmp):

@@ -1339,6 +1339,34 @@ test_crash(void)
 	rm_rf(dir);
 }
 
+/* A directory planted at stamps after the lock holder read it (so the write swaps
+ * without a look) is put back and the write refused; no temp file is left, and what
+ * was planted is as it was. */
+static void
+test_planted_dir_not_swapped_away(void)
+{
+	char dir[64], p[160], err[ERRLEN] = "";
+	struct state_stamps st;
+	struct state s;
+
+	tmpdir(dir, sizeof dir);
+	open_in(&s, dir);
+	CHECK(state_lock(&s, err, sizeof err) == 1);
+	CHECK(state_write_stamps(&s, &crash_a, err, sizeof err) == 0);
+	CHECK(state_read_stamps(&s, &st, err, sizeof err) == 0);
+	snprintf(p, sizeof p, "%s/stamps", dir);
+	CHECK(unlink(p) == 0 && mkdir(p, 0700) == 0);
+	put_file(p, "inside", "x", 1);
+	CHECK(state_write_stamps(&s, &crash_b, err, sizeof err) == -1);
+	CHECKF(strstr(err, "/stamps: is not a regular file (refused)") != NULL, "err: %s", err);
+	snprintf(p, sizeof p, "%s/stamps/inside", dir);
+	CHECKF(access(p, F_OK) == 0, "the planted directory is back, whole");
+	snprintf(p, sizeof p, "%s/kept", dir);
+	CHECK(count_tmp(p) == 0 && count_tmp(dir) == 0);
+	state_close(&s);
+	rm_rf(dir);
+}
+
 /* ---- full disk ----------------------------------------------------------- */
 
 static void
@@ -1577,6 +1605,7 @@ static const struct check_case cases[] = {
 	{ "symlink_stamps", test_symlink_stamps },
 	{ "symlink_kept", test_symlink_kept },
 	{ "crash", test_crash },
+	{ "planted_dir_not_swapped_away", test_planted_dir_not_swapped_away },
 	{ "full_disk", test_full_disk },
 	{ "audit_log", test_audit_log },
 	{ "forget", test_forget },
