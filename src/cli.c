@@ -154,14 +154,12 @@ set_opt(struct cli *c, const struct opt *o, const char *value, char *err, size_t
 static int
 read_code(const char **p)
 {
-	int code = 0;
+	unsigned code;
 
-	for (int i = 0; i < 3; i++, (*p)++) {
-		if (!ascii_is_digit(**p))
-			return -1;
-		code = code * 10 + (**p - '0');
-	}
-	return code >= 100 ? code : -1;     /* no leading 0 */
+	if (ascii_digits(*p, 3, &code) != 0 || code < 100)    /* no leading 0 */
+		return -1;
+	*p += 3;
+	return (int)code;
 }
 
 int

@@ -1076,7 +1076,7 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 	char dummy[1];
 	struct buf eb;
 	const char *path;
-	enum cfg_file_source src;
+	int optional = 0, found;    /* optional: the default file, absent means none */
 	enum cfg_rule rule;
 
 	if (err != NULL && errlen > 0)
@@ -1098,12 +1098,9 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 		if (flags->config[0] == '\0')
 			return fail(&x, "must not be empty");
 		path = flags->config;
-		src = CFG_FILE_FLAG;
-	} else if ((path = nonempty(getenv("ANONTEL_CONFIG"))) != NULL) {
-		src = CFG_FILE_ENV;
-	} else {
+	} else if ((path = nonempty(getenv("ANONTEL_CONFIG"))) == NULL) {
 		path = DEFAULT_CONFIG;
-		src = CFG_FILE_DEFAULT;
+		optional = 1;
 	}
 	if (strlen(path) >= sizeof c->file) {
 		buf_str(&eb, "config path longer than 4095 bytes");
@@ -1112,15 +1109,11 @@ cfg_load(struct cfg *c, const struct cfg_flags *flags, void *scratch, char *err,
 	/* c->file names the file while it is checked (its features and headers say
 	 * where they came from), and stays "" when the default one is absent. */
 	memcpy(c->file, path, strlen(path) + 1);
-	switch (read_json(&x, c->file, src == CFG_FILE_DEFAULT, 0, h_top)) {
-	case -1:
+	found = read_json(&x, c->file, optional, 0, h_top);
+	if (found < 0)
 		return -1;
-	case 0:
+	if (found == 0)
 		c->file[0] = '\0';
-		break;
-	default:
-		c->file_source = src;
-	}
 	if (outside(&x, flags) < 0)
 		return -1;
 	/* The format's own rules, once every source of its settings is read. */

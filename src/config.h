@@ -67,8 +67,6 @@
  * then (main lends the message buffer: no message exists before the config is read). */
 #define CFG_SCRATCH_SIZE   (CFG_MAX_TOKENS * 20 + 4096 * 4)
 
-/* Where the config file path came from. */
-enum cfg_file_source { CFG_FILE_NONE, CFG_FILE_FLAG, CFG_FILE_ENV, CFG_FILE_DEFAULT };
 
 /* The rule that decided whether telemetry is on. */
 enum cfg_rule {
@@ -103,7 +101,6 @@ struct cfg_feature {
 struct cfg {
 	int enabled;
 	enum cfg_rule rule;
-	enum cfg_file_source file_source;
 	enum cfg_format format;               /* default butler */
 	int envelope;                         /* default 1 */
 	enum cfg_scheme scheme;               /* default auto */

@@ -451,6 +451,8 @@ id_app_from_service(const char *service, unsigned char app_id[16])
 	memcpy(app_id, d, 16);
 }
 
+_Static_assert(CFG_ID_MAX == 128, "compute_fixed's error line says 128 characters");
+
 int
 id_fixed_valid(const char *s)
 {
@@ -459,7 +461,7 @@ id_fixed_valid(const char *s)
 	for (; s[n] != '\0'; n++) {
 		char ch = s[n];
 
-		if (n >= 128)
+		if (n >= CFG_ID_MAX)
 			return 0;
 		if (!ascii_is_alnum(ch) && ch != '_' && ch != '-')
 			return 0;

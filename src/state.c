@@ -1269,8 +1269,6 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 
 	if (seq_out != NULL)
 		*seq_out = 0;
-	if (need_open(s, err, errlen) != 0)
-		return -1;
 	if (n > STATE_MSG_MAX)
 		return kept_err(err, errlen, s, NULL, "message larger than STATE_MSG_MAX", 0);
 	if (kept_dir(s, KEPT_MAKE, &kfd, err, errlen) < 0)

@@ -693,11 +693,8 @@ static int
 engine_closed(struct tls_conn *c)
 {
 	int e = br_ssl_engine_last_error(&c->sc.eng);
-	char *err = c->err;
 
-	c->err = NULL;
-	(void)flush_out(c);
-	c->err = err;
+	(void)flush_out(c);    /* what it may say is overwritten below */
 	if (e == BR_ERR_OK)
 		return stream_ended(c);
 	say_engine_error(c, e);

@@ -252,7 +252,7 @@ b64_line(struct b64 *d, unsigned char *out, size_t cap, const char *p, const cha
 	for (; p < end && !bad; p++) {
 		int v;
 
-		if (*p == ' ' || *p == '\t' || *p == '\r')
+		if (ascii_is_blank(*p) || *p == '\r')
 			continue;
 		if (*p == '=') {
 			/* Only as the 3rd or 4th character of the last group, which then

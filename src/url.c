@@ -225,20 +225,13 @@ parse_ipv6_host(struct url *u, const char *s, size_t n, size_t *used)
 	return NULL;
 }
 
-/* The value of the 1 to max decimal digits s[0..n), or -1. */
+/* The value of the 1 to max (at most 9) decimal digits s[0..n), or -1. */
 static long
 decimal(const char *s, size_t n, size_t max)
 {
-	long v = 0;
+	unsigned v;
 
-	if (n == 0 || n > max)
-		return -1;
-	for (size_t k = 0; k < n; k++) {
-		if (!ascii_is_digit((unsigned char)s[k]))
-			return -1;
-		v = v * 10 + (s[k] - '0');
-	}
-	return v;
+	return n == 0 || n > max || ascii_digits(s, n, &v) != 0 ? -1 : (long)v;
 }
 
 /* The port digits s[0..n) into u->port. */

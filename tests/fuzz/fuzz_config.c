@@ -68,7 +68,6 @@ check_cfg(const struct cfg *c)
 	static const uint64_t max_ms = 365ULL * 24 * 3600 * 1000;
 
 	FUZZ_CHECK(TERMINATED(c->file) && strcmp(c->file, path) == 0, "file \"%s\"", c->file);
-	FUZZ_CHECK(c->file_source == CFG_FILE_FLAG, "file_source %d", c->file_source);
 	FUZZ_CHECK(TERMINATED(c->service) && in_set(c->service, "_.+-", 1, 64), "service");
 	FUZZ_CHECK(TERMINATED(c->service_version) && in_set(c->service_version, "_.+-", 1, 64),
 	    "serviceVersion");

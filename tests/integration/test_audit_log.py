@@ -17,13 +17,18 @@ def _log(e, *extra):
     return p
 
 
+def _delivered(e, n):
+    """n forced reports, each delivered (exit 0)."""
+    for i in range(n):
+        p, _ = runs.run(["report", "--force", "-q"], e)
+        lib.eq(p.returncode, 0, f"report {i} delivered ({runs.describe(p)})")
+
+
 def test_log_holds_the_last_32_delivered_verbatim(tmp):
     state = os.path.join(tmp, "state")
     with runs.Server() as s:
         e = runs.env(state, s.url())
-        for i in range(35):
-            p, _ = runs.run(["report", "--force", "-q"], e)
-            lib.eq(p.returncode, 0, f"report {i} ({runs.describe(p)})")
+        _delivered(e, 35)
         bodies = [r.body for r in s.posts]
     lib.eq(len(bodies), 35, "35 delivered")
     p = _log(e)
@@ -77,10 +82,7 @@ def test_an_entry_a_power_cut_emptied_is_refused(tmp):
     refuses it with one line and exit 1; status --last refuses it too."""
     state = os.path.join(tmp, "state")
     with runs.Server() as s:
-        e = runs.env(state, s.url())
-        for _ in range(2):
-            p, _ = runs.run(["report", "--force", "-q"], e)
-            lib.eq(p.returncode, 0, f"delivered ({runs.describe(p)})")
+        _delivered(runs.env(state, s.url()), 2)
     first, second = runs.log_bytes(state)
     for torn in (b"", second[:len(second) // 2]):
         with open(os.path.join(runs.kept_dir(state), runs.log_names(state)[-1]), "wb") as f:
@@ -162,8 +164,7 @@ def test_the_log_costs_one_rename_per_delivery(tmp):
     state = os.path.join(tmp, "state")
     with runs.Server() as s:
         e = runs.env(state, s.url())
-        p, _ = runs.run(["report", "--force", "-q"], e)    # the dirs, the ID
-        lib.eq(p.returncode, 0, "first")
+        _delivered(e, 1)                                   # the dirs, the ID
         calls = _traced_report(tmp, e)
         renames = [c for c in calls if c[0].startswith("rename")]
         to_log = [c for c in renames if re.search(r'"\d{20}\.json", \d+<[^>]*/kept>, '
@@ -173,8 +174,7 @@ def test_the_log_costs_one_rename_per_delivery(tmp):
         lib.eq(unlinks, [], "no log entry removed while fewer than 32")
         fsyncs = [c for c in calls if c[0] in ("fsync", "fdatasync")]
         lib.eq(fsyncs, [], "no fsync: the delivered message needs none")
-        for _ in range(32):
-            p, _ = runs.run(["report", "--force", "-q"], e)
+        _delivered(e, 32)
         lib.eq(len(runs.log_names(state)), 32, "a full log")
         calls = _traced_report(tmp, e)
         unlinks = [c for c in calls if c[0] == "unlinkat" and ".sent" in c[1]]

@@ -872,7 +872,6 @@ test_full_config(void)
 	                "}\n") == 0,
 	    "refused: %s", err);
 	CHECK(C.enabled == 1 && C.rule == CFG_RULE_CONFIG_ENABLED);
-	CHECK(C.file_source == CFG_FILE_FLAG);
 	CHECK_STR(C.file, path, "file");
 	CHECK_STR(C.service, "butler", "service");
 	CHECK_STR(C.service_version, "5.1.0", "serviceVersion");
@@ -924,7 +923,7 @@ test_defaults(void)
 	/* No file at all: only when the default file is absent on this machine. */
 	if (access("/etc/anontel/config.json", F_OK) != 0) {
 		CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "no file: %s", err);
-		CHECK(C.file_source == CFG_FILE_NONE && C.file[0] == '\0');
+		CHECK(C.file[0] == '\0');
 		CHECK(C.enabled == 1 && C.rule == CFG_RULE_DEFAULT);
 		CHECK_STR(C.service, "anontel", "service without file");
 	}
@@ -933,7 +932,7 @@ test_defaults(void)
 	write_config("{\"service\": \"fromenv\"}", 22);
 	setenv("ANONTEL_CONFIG", path, 1);
 	CHECKF(cfg_load(&C, NULL, scratch, err, sizeof err) == 0, "env config: %s", err);
-	CHECK(C.file_source == CFG_FILE_ENV);
+	CHECK_STR(C.file, path, "file from ANONTEL_CONFIG");
 	CHECK_STR(C.service, "fromenv", "service from ANONTEL_CONFIG");
 	{
 		struct cfg_flags fl = { "/nonexistent/anontel.json", NULL, NULL };
