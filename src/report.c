@@ -552,10 +552,12 @@ cycle(struct report_run *r)
 		sent = record_and_cap(r, &st);
 	if (sent == 0)
 		sent = send_kept(r, &st, &retry_after);
-	/* The new message, when it stays kept (the run failed), is made durable now:
-	 * before the run ends, not before it is sent (state.h). The run's error stays
-	 * the failure's; this one is a warning. */
-	if (state_sync_kept(&state, err, sizeof err) != 0 && r->warning[0] == '\0')
+	/* The new message, when it stays kept (a send failed: send_kept goes oldest
+	 * first, so it was not delivered), is made durable now: before the run ends,
+	 * not before it is sent (state.h). The run's error stays the failure's; this
+	 * one is a warning. */
+	if (sent < 0 && built_seq != 0 && state_sync_kept(&state, built_seq, err, sizeof err) != 0 &&
+	    r->warning[0] == '\0')
 		buf_join(r->warning, sizeof r->warning, "the kept message may not survive a "
 		    "power cut: ", err, NULL);
 	settle(r, &st, sent, retry_after, now);

@@ -1187,8 +1187,6 @@ kept_forget(struct state *s, uint64_t seq)
 	struct state_kept_list *l = &s->kept;
 	size_t i = 0;
 
-	if (s->unsynced == seq)     /* gone: nothing left to make durable */
-		s->unsynced = 0;
 	while (i < l->filled && l->seq[i] != seq)
 		i++;
 	if (i == l->filled) {
@@ -1282,7 +1280,6 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	 * fsynced yet: state_sync_kept does that if the message stays (see the top). */
 	if (atomic_write(s, KEPT_NAME, name, msg, n, WRITE_KNOWN, err, errlen) != 0)
 		return -1;
-	s->unsynced = seq;
 	if (l->highest < seq)
 		l->highest = seq;
 	if (l->highest_ours < seq)
@@ -1296,15 +1293,12 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 }
 
 int
-state_sync_kept(struct state *s, char *err, size_t errlen)
+state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
 	int fd, kfd, r;
 
-	if (s->unsynced == 0)
-		return 0;
-	kept_name(s->unsynced, name);
-	s->unsynced = 0;
+	kept_name(seq, name);
 	/* 0: kept/ is gone (forgotten), and so is the message */
 	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
 		return r;

@@ -96,7 +96,6 @@ struct state {
 	                             * 1 no file, 2 a regular file (read or written) */
 	size_t kept_ignored;        /* entries of kept/ that are not messages (other
 	                             * names, non-regular files), as of the last listing */
-	uint64_t unsynced;          /* kept by state_keep, not fsynced yet; 0 = none */
 	struct state_kept_list kept;
 };
 
@@ -197,11 +196,11 @@ int state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, c
 int state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *err,
     size_t errlen);
 
-/* Makes the message the last state_keep kept durable (fsyncs its file, then kept/),
- * unless it has left kept/ since (delivered, removed) or was synced already. Called
- * once the run's sends are over, whatever their outcome. Returns 0, or -1 with err
- * (the message is kept but a power cut may lose it). */
-int state_sync_kept(struct state *s, char *err, size_t errlen);
+/* Makes kept message seq (state_keep's) durable: fsyncs its file, then kept/; one
+ * that has left kept/ (delivered, removed) needs nothing. For a message still kept
+ * once the run's sends are over. Returns 0, or -1 with err (the message is kept but
+ * a power cut may lose it). */
+int state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen);
 
 /* Removes every kept message whose sequence number is below limit (already counted
  * as dropped by the caller; not fsynced, see the top). Repeating it is harmless.
