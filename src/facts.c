@@ -511,15 +511,20 @@ dmi_detect(const char *root)
 		{ "Parallels", DMI_FIRST }, { "BHYVE", DMI_VM }, { "Hyper-V", DMI_VM },
 		{ "Apple Virtualization", DMI_VM }, { "Google Compute Engine", DMI_FIRST },
 	};
-	char line[ONE_LINE], vendor[ONE_LINE];
+	enum { PRODUCT, VENDOR, NFILES = sizeof files / sizeof files[0] };
+	/* Each file's first line, "" when unreadable: the checks after the table
+	 * read product_name and sys_vendor again. */
+	char line[NFILES][ONE_LINE];
 	const char *metal;
 	int bit;
 
-	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-		if (first_line(root, files[f], line, sizeof line) != 0)
+	for (size_t f = 0; f < NFILES; f++) {
+		if (first_line(root, files[f], line[f], sizeof line[f]) != 0) {
+			line[f][0] = '\0';
 			continue;
+		}
 		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-			if (!starts(line, table[i].vendor))
+			if (!starts(line[f], table[i].vendor))
 				continue;
 			if (table[i].kind != DMI_EC2)
 				return table[i].kind;
@@ -532,9 +537,9 @@ dmi_detect(const char *root)
 			bit = smbios_vm_bit(root);
 			if (bit >= 0)
 				return bit ? DMI_FIRST : DMI_NONE;
-			if (first_line(root, files[0], line, sizeof line) != 0)
+			if (line[PRODUCT][0] == '\0')
 				return DMI_FIRST;
-			metal = find(line, ".metal");
+			metal = find(line[PRODUCT], ".metal");
 			if (metal && (metal[6] == '\0' || metal[6] == '-'))
 				return DMI_NONE;
 			return DMI_FIRST;
@@ -542,10 +547,8 @@ dmi_detect(const char *root)
 	}
 	/* Not in systemd's table (Surface laptops also say "Microsoft Corporation"),
 	 * but the pair is Hyper-V's DMI; systemd finds Hyper-V by CPUID instead. */
-	if (first_line(root, "/sys/class/dmi/id/sys_vendor", vendor, sizeof vendor) == 0 &&
-	    starts(vendor, "Microsoft Corporation") &&
-	    first_line(root, "/sys/class/dmi/id/product_name", line, sizeof line) == 0 &&
-	    starts(line, "Virtual Machine"))
+	if (starts(line[VENDOR], "Microsoft Corporation") &&
+	    starts(line[PRODUCT], "Virtual Machine"))
 		return DMI_VM;
 	return smbios_vm_bit(root) == 1 ? DMI_VM : DMI_NONE;
 }
