@@ -191,6 +191,8 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 {
 	struct tls_store *s = l->s;
 	br_x509_trust_anchor *ta = &s->anchors[num - 1];
+	unsigned char dn[1 + TRUST_DN_HASH_LEN], full[32];
+	br_sha256_context sha;
 	struct x509_cert c;
 	br_x509_pkey k;
 	int r = -1, ca = 0;
@@ -205,8 +207,15 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 		    r == -3 ? ": Basic Constraints appears twice" : ": cannot decode it");
 		return -1;
 	}
-	ta->dn.data = arena_put(l, c.subject.p, c.subject.n);
-	ta->dn.len = c.subject.n;
+	/* The DN in the compiled-in roots' form (trust.h): hashed once here, not by the
+	 * X.509 engine for every anchor it looks through, at every connection. */
+	br_sha256_init(&sha);
+	br_sha256_update(&sha, c.subject.p, c.subject.n);
+	br_sha256_out(&sha, full);
+	dn[0] = TRUST_DN_DIGEST;
+	memcpy(dn + 1, full, TRUST_DN_HASH_LEN);
+	ta->dn.data = arena_put(l, dn, sizeof dn);
+	ta->dn.len = sizeof dn;
 	ta->flags = ca ? BR_X509_TA_CA : 0;
 	ta->pkey = k;
 	if (k.key_type == BR_KEYTYPE_RSA) {

@@ -21,8 +21,9 @@
 #include <bearssl.h>
 
 #define TLS_CAFILE_MAX_ANCHORS 512
-#define TLS_CAFILE_ARENA       (256 * 1024)   /* DN and key bytes of loaded anchors: 512
-                                               * of 512 bytes (Debian's 144 roots: 61 KiB) */
+#define TLS_CAFILE_ARENA       (256 * 1024)   /* DN hash and key bytes of loaded anchors:
+                                               * 512 of 512 bytes (Debian's 144 roots:
+                                               * about 50 KiB) */
 #define TLS_CERT_MAX           16384          /* largest certificate anontel reads, in a
                                                * CA file or from a server */
 
@@ -50,7 +51,8 @@ struct tls_store {
  * first TRUST_DN_HASH_LEN bytes of a DN's SHA-256, except that a compiled-in anchor's
  * "DN" is TRUST_DN_DIGEST followed by those bytes of its real DN's SHA-256, which are
  * its hash as they stand. So the binary carries 17 bytes per root instead of its DN
- * (about 100), and the end of a chain hashes no root's DN. A DER DN starts with 0x30
+ * (about 100), and the end of a chain hashes no root's DN; anchors loaded from a CA
+ * file are stored in the same form, their DN hashed once at load. A DER DN starts with 0x30
  * (SEQUENCE), never 0xff, so the two inputs cannot pass for each other. Why 16 bytes
  * are enough: a DN match only picks the key a signature is then checked with (or, for
  * a certificate that is itself an anchor, is followed by a comparison of the whole
