@@ -63,13 +63,11 @@ static int
 find_kept(char *err, size_t errlen)
 {
 	char why[512];
+	int r = find_state(why, sizeof why);
 
-	if (find_state(why, sizeof why) == 0)
-		return 1;
-	if (statedir.dir[0] != '\0')
-		return 0;
-	buf_join(err, errlen, "no usable state directory: ", why, NULL);
-	return -1;
+	if (r < 0)
+		buf_join(err, errlen, "no usable state directory: ", why, NULL);
+	return r < 0 ? -1 : r == 0;
 }
 
 /* The telemetry endpoint, resolved once (client.h): 1 resolved, -1 refused with
@@ -532,11 +530,11 @@ gather_status(struct status_view *v)
 	status_scheme(v);
 	status_trust(v);
 	v->st.jitter_permille = -1;     /* the rest of v comes zeroed (verb_status) */
-	found = find_state(note, sizeof v->state_note) == 0;
+	found = find_state(note, sizeof v->state_note);
 	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
-	if (!found) {
-		/* Not made yet: what a first run would find. */
-		v->have_state = statedir.dir[0] != '\0';
+	if (found != 0) {
+		/* Not made yet (1): what a first run would find; or none usable. */
+		v->have_state = found > 0;
 	} else {
 		v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
 		    state_list_kept(&statedir, &seq, 1, &v->kept, note, sizeof v->state_note) >= 0 &&
@@ -544,7 +542,7 @@ gather_status(struct status_view *v)
 		v->ignored = statedir.kept_ignored;
 	}
 	state_close(&statedir);
-	if (!found || !v->have_state)
+	if (found != 0 || !v->have_state)
 		return;
 	/* As report decides (report.c), with what a wrong clock left brought back. */
 	v->clock_was_wrong = (report_clamp_stamps(&v->st, now, config.interval_ms) &

@@ -718,7 +718,7 @@ pick_dir(struct state *s, const char *preferred, int create, char *err, size_t e
 			buf_str(&why, "; ");
 		buf_str(&why, s->dir);
 		buf_str(&why, ": does not exist yet");
-		return -1;
+		return 1;
 	}
 	if (why.len == 0)
 		buf_str(&why, "no usable state directory");

@@ -126,11 +126,11 @@ int state_open(struct state *s, const char *preferred, char *err, size_t errlen)
 /*
  * Finds the directory state_open would pick (the same walk, checks and private
  * anontel-<euid> subdirectory), creating nothing, for status and other read-only
- * verbs. Returns 0 with s->dir and s->dirfd set (the read functions below work).
- * Returns -1 when there is none: s->dir is the directory state_open would use,
- * whose missing part it would make (the directory able to hold it is writable;
- * "DIR: does not exist yet" in err), or "" when none is usable (reasons in err).
- * s is initialised either way.
+ * verbs. Returns 0 with s->dir and s->dirfd set (the read functions below work);
+ * 1 when there is none yet: s->dir is the directory state_open would use, whose
+ * missing part it would make (the directory able to hold it is writable; "DIR:
+ * does not exist yet" in err); -1 when none is usable: s->dir is "" (reasons in
+ * err). s is initialised either way.
  */
 int state_find(struct state *s, const char *preferred, char *err, size_t errlen);
 

@@ -446,19 +446,19 @@ struct find_row {
 };
 
 static const struct find_row find_rows[] = {
-	{ "nothing yet", P_NULL, 0, -1, "/var/lib/anontel", "/var/lib/anontel: does not exist yet" },
+	{ "nothing yet", P_NULL, 0, 1, "/var/lib/anontel", "/var/lib/anontel: does not exist yet" },
 	{ "var/lib exists", P_NULL, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "" },
 	{ "preferred exists", P_EXISTS, F_VARLIB_EXISTS, 0, "/tmp/pref", "" },
-	{ "preferred missing", P_MISSING, F_VARLIB_EXISTS, -1, "/tmp/pref", "does not exist yet" },
+	{ "preferred missing", P_MISSING, F_VARLIB_EXISTS, 1, "/tmp/pref", "does not exist yet" },
 	{ "preferred symlink", P_SYMLINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel", "symbolic link" },
 	{ "preferred ro, tmp", P_RO, F_VARLIB_RO | F_TMP_EXISTS, 0, "T", "not writable" },
 	{ "all read-only, none", P_NULL, F_VARLIB_RO | F_TMP_RO, -1, "", "/tmp/anontel-" },
-	{ "parents missing", P_DEEP, F_VARLIB_EXISTS, -1, "/tmp/a/b/c/pref", "does not exist yet" },
+	{ "parents missing", P_DEEP, F_VARLIB_EXISTS, 1, "/tmp/a/b/c/pref", "does not exist yet" },
 	{ "parent missing, read-only", P_NOPARENT, F_VARLIB_EXISTS | F_TMP_RO, 0,
 	    "/var/lib/anontel", "/tmp/nope/pref: cannot create /tmp/nope: Read-only file system" },
 	{ "symlink in the middle", P_LINK_MID, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
 	    "/tmp/link/x/pref: /tmp/link is a symbolic link (refused)" },
-	{ "sticky, private subdir missing", P_STICKY, F_VARLIB_EXISTS, -1, "S",
+	{ "sticky, private subdir missing", P_STICKY, F_VARLIB_EXISTS, 1, "S",
 	    "anontel-" },
 	{ "sticky, private subdir exists", P_STICKY_SUB, F_VARLIB_EXISTS, 0, "S", "" },
 	{ "sticky, private subdir a symlink", P_STICKY_LINK, F_VARLIB_EXISTS, 0, "/var/lib/anontel",
