@@ -8,7 +8,7 @@
 # What a packager sets (on the command line or in the environment):
 #   CC          the target's C compiler, a musl one (default musl-gcc; a cross build
 #               passes its own, tools/cross.sh and contrib/ show how)
-#   CFLAGS      the target's flags, after ours, so they win (default -Os)
+#   CFLAGS      the target's flags, after ours, so they win (default -Oz)
 #   LDFLAGS     link flags, after ours
 #   PREFIX      /usr/local by default; DESTDIR is prepended by `make install` alone
 #   SOURCE_DATE_EPOCH   the build date shown by --version and the certificate clock floor
@@ -54,7 +54,8 @@ INCS    := -Isrc -I$(BR)/inc -I$(JSMN) -I$(B)/gen
 ifeq ($(origin CC),default)
 CC      := musl-gcc
 endif
-CFLAGS  ?= -Os
+# -Oz (gcc 12): 1 KB smaller than -Os, with no more instructions per report (callgrind).
+CFLAGS  ?= -Oz
 LDFLAGS ?=
 PREFIX  ?= /usr/local
 # -fno-pie: the binary is linked -static (not -static-pie), at a fixed address, so
