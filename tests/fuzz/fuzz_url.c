@@ -16,10 +16,13 @@
  * port >= 1, path from "/" without spaces, controls or '#') and survives
  * url_format + url_parse unchanged; a refused one is all zeros and the reason is
  * one of url.c's fixed texts (never a piece of the input, so no credential can
- * leak). url_is_loopback agrees with an independent reading: inet_pton for IPv6,
- * and for IPv4 musl's own inet_aton (what C libraries' resolvers accept): a
- * host inet_aton would read as an address must be the canonical dotted quad inet_pton
- * reads the same way. url_resolve keeps the base's origin for "/path" and works
+ * leak). IPv6 hosts are read independently of the C library (url.c reads them
+ * with inet_pton, which this build would share): RFC 4291 2.2's text forms, read
+ * by ref_ipv6 below; "https://[X]/" parses exactly when ref_ipv6 reads X.
+ * url_is_loopback agrees with an independent reading: ref_ipv6 for IPv6, and for
+ * IPv4 musl's own inet_aton (what C libraries' resolvers accept): a host inet_aton
+ * would read as an address must be the canonical dotted quad inet_pton reads the
+ * same way. url_resolve keeps the base's origin for "/path" and works
  * in place. NO_PROXY matching ignores ASCII case and equals the OR of its entries.
  * url_proxy_for returns an http:// proxy with path "/", and errors that name the
  * setting and nothing from its value.
@@ -114,6 +117,95 @@ musl_inet_aton(const char *s0, unsigned char d[4])
 	return 1;
 }
 
+/* A dotted quad of four decimal parts 0..255 without leading zeros, and nothing
+ * after it, as the two last groups of an IPv6 address (RFC 4291 2.2, form 3). */
+static int
+ref_quad(const char *p, unsigned g[2])
+{
+	unsigned v[4];
+
+	for (int i = 0; i < 4; i++) {
+		int d = 0;
+
+		v[i] = 0;
+		while (d < 4 && p[d] >= '0' && p[d] <= '9')
+			v[i] = v[i] * 10 + (unsigned)(p[d++] - '0');
+		if (d == 0 || d == 4 || (d > 1 && p[0] == '0') || v[i] > 255)
+			return 0;
+		p += d;
+		if (*p++ != (i < 3 ? '.' : '\0'))
+			return 0;
+	}
+	g[0] = v[0] << 8 | v[1];
+	g[1] = v[2] << 8 | v[3];
+	return 1;
+}
+
+/* 1 to 4 hex digits at p: their count, with the value in *g; 0 if none. */
+static int
+ref_group(const char *p, unsigned *g)
+{
+	int d = 0;
+
+	*g = 0;
+	for (; d < 5 && isxdigit((unsigned char)p[d]); d++)
+		*g = *g * 16 + (unsigned)(isdigit((unsigned char)p[d]) ? p[d] - '0' :
+		    tolower((unsigned char)p[d]) - 'a' + 10);
+	return d <= 4 ? d : 0;
+}
+
+/* RFC 4291 2.2's text forms of an IPv6 address, read without the C library: eight
+ * groups of 1 to 4 hex digits split by ':', or fewer with one "::" standing for one
+ * or more zero groups; the last 32 bits may be a dotted quad. 1 with the address in
+ * a, else 0. */
+static int
+ref_ipv6(const char *p, unsigned char a[16])
+{
+	unsigned g[8];
+	int n = 0, gap = -1, d;
+
+	if (p[0] == ':') {
+		if (p[1] != ':')
+			return 0;
+		gap = 0;
+		p += 2;
+	}
+	while (*p != '\0') {
+		const char *dot = strchr(p, '.'), *colon = strchr(p, ':');
+
+		if (dot != NULL && (colon == NULL || dot < colon)) {
+			if (n > 6 || !ref_quad(p, g + n))
+				return 0;
+			n += 2;
+			break;
+		}
+		if (n == 8 || (d = ref_group(p, &g[n])) == 0)
+			return 0;
+		n++;
+		p += d;
+		if (*p == '\0')
+			break;
+		if (*p++ != ':' || *p == '\0')
+			return 0;
+		if (*p == ':') {
+			if (gap >= 0)
+				return 0;
+			gap = n;
+			p++;
+		}
+	}
+	if (gap < 0 ? n != 8 : n > 7)
+		return 0;
+	memset(a, 0, 16);
+	for (int i = 0; i < n; i++) {
+		int at = gap < 0 || i < gap ? i : i + 8 - n;
+
+		a[2 * at] = (unsigned char)(g[i] >> 8);
+		a[2 * at + 1] = (unsigned char)g[i];
+	}
+	return 1;
+}
+
 static void
 check_url(const struct url *u, const char *what)
 {
@@ -145,8 +237,8 @@ check_url(const struct url *u, const char *what)
 		static const unsigned char one[16] = { [15] = 1 };
 		static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-		FUZZ_CHECK(inet_pton(AF_INET6, u->host, a) == 1, "%s: IPv6 host \"%s\" accepted, "
-		    "inet_pton refuses it", what, u->host);
+		FUZZ_CHECK(ref_ipv6(u->host, a), "%s: IPv6 host \"%s\" accepted, RFC 4291's "
+		    "text forms refuse it", what, u->host);
 		want_loop = memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
 	} else {
 		unsigned char m[4], p[4];
@@ -239,6 +331,27 @@ check_resolve(const struct url *base, const char *loc)
 		     strcmp(same.host, out.host) == 0 && strcmp(same.path, out.path) == 0 &&
 		     strcmp(same.user, out.user) == 0 && strcmp(same.pass, out.pass) == 0),
 		    "in-place url_resolve gives another URL");
+}
+
+/* For X of hex digits, ':' and '.' (other bytes could end or change the URL
+ * around it): "https://[X]/" parses exactly when X is an IPv6 address in RFC 4291's
+ * text forms, and to that address. */
+static void
+check_bracketed(const char *x)
+{
+	static struct url v;
+	char text[8300];
+	unsigned char a[16], b[16];
+	int want = ref_ipv6(x, a), r;
+
+	if (x[strspn(x, "0123456789abcdefABCDEF:.")] != '\0')
+		return;
+	snprintf(text, sizeof text, "https://[%s]/", x);
+	r = url_parse(&v, text, NULL, 0);
+	FUZZ_CHECK((r == 0) == want, "\"%s\": url_parse %d, RFC 4291 reads it %d", text, r, want);
+	if (r == 0)
+		FUZZ_CHECK(v.host_is_ipv6 && ref_ipv6(v.host, b) && memcmp(a, b, 16) == 0,
+		    "\"%s\": host \"%s\" is another address", text, v.host);
 }
 
 static int
@@ -377,6 +490,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "fixed base");
 	}
 	check_resolve(&base, lines[1]);
+	check_bracketed(lines[3]);
 	check_no_proxy(lines[2], lines[3]);
 	check_no_proxy(lines[2], base.host);
 
