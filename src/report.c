@@ -254,7 +254,7 @@ send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 	struct client_result res;
 	int64_t now = run_now(r);
 	size_t n_headers = request_headers(r, msg, n, key_header, headers);
-	int rc;
+	int rc, for_good;
 
 	*retry_after = -1;
 	msg_timestamp(now > 0 ? now : 0, sent);
@@ -284,23 +284,21 @@ send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 	{
 		struct buf e;
 
+		for_good = refused_for_good(res.status);
 		if (res.status == 429 || res.status == 503)
 			*retry_after = res.retry_after;
 		buf_init(&e, r->error, sizeof r->error);
-		buf_str(&e, refused_for_good(res.status) ? "server refused a message: HTTP " :
-		    "server answered HTTP ");
+		buf_str(&e, for_good ? "server refused a message: HTTP " : "server answered HTTP ");
 		buf_uint(&e, (uint64_t)res.status, 3);
 		if (*retry_after >= 0) {
 			buf_str(&e, "; retry after ");
 			buf_uint(&e, (uint64_t)res.retry_after, 1);
 			buf_str(&e, " s");
 		}
-		if (refused_for_good(res.status)) {
+		if (for_good)
 			buf_str(&e, " (dropped, counted as rejected)");
-			return 1;
-		}
 	}
-	return -1;
+	return for_good ? 1 : -1;
 }
 
 /* No usable state dir, forced: build and send once, keeping nothing. */

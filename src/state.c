@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>     /* renameat() only: no stdio streams or printf here */
 #include <string.h>
@@ -159,20 +160,21 @@ static int
 parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
+	int big = 0;
 
 	if (n == 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!ascii_is_digit(p[i]))
-			return -1;
-	if (n > 1 && p[0] == '0')
-		return -3;
 	for (size_t i = 0; i < n; i++) {
 		unsigned d = (unsigned)(p[i] - '0');
-		if (d > max || v > (max - d) / 10)
-			return -2;
+		if (d > 9)
+			return -1;
+		big |= d > max || v > (max - d) / 10;
 		v = v * 10 + d;
 	}
+	if (n > 1 && p[0] == '0')
+		return -3;
+	if (big)
+		return -2;
 	*out = v;
 	return 0;
 }
@@ -220,10 +222,11 @@ kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
 	if (s->keptfd < 0) {
 		s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
 		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_MAKE) {
-			if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
-				return open_err(err, errlen, s, KEPT_NAME, NULL);
-			(void)fsync(s->dirfd);
-			s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+			/* A mkdirat that fails leaves its errno for the error below. */
+			if (mkdirat(s->dirfd, KEPT_NAME, 0700) == 0 || errno == EEXIST) {
+				(void)fsync(s->dirfd);
+				s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+			}
 		}
 		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_FIND)
 			return 0;
@@ -328,9 +331,10 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
     int how, char *err, size_t errlen)
 {
 	const int dfd = sub == NULL ? s->dirfd : s->keptfd;
+	const char *what = NULL;
 	char tmp[TMP_CAP];
 	struct stat st;
-	int r;
+	int r, e = 0;
 
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
@@ -338,28 +342,31 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 		/* nothing to check */
 	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode))
-			return path_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
-		if (!S_ISREG(st.st_mode))
-			return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+			what = "is a symbolic link (refused)";
+		else if (!S_ISREG(st.st_mode))
+			what = "is not a regular file (refused)";
 		how |= WRITE_SWAP;
 	} else if (errno != ENOENT) {
-		return path_err(err, errlen, s, sub, name, "cannot stat", errno);
+		what = "cannot stat";
+		e = errno;
 	}
+	if (what != NULL)
+		return path_err(err, errlen, s, sub, name, what, e);
 	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
 	r = how & WRITE_SWAP ? swap_in(s->keptfd, tmp, dfd, name) : -1;
 	if (r == 0)
 		return 0;
 	if (r > 0) {
-		(void)unlinkat(s->keptfd, tmp, 0);
-		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+		what = "is not a regular file (refused)";
+	} else if (renameat(s->keptfd, tmp, dfd, name) != 0) {
+		what = "rename";
+		e = errno;
+	} else {
+		return 0;
 	}
-	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
-		path_err(err, errlen, s, sub, name, "rename", errno);
-		(void)unlinkat(s->keptfd, tmp, 0);
-		return -1;
-	}
-	return 0;
+	(void)unlinkat(s->keptfd, tmp, 0);
+	return path_err(err, errlen, s, sub, name, what, e);
 }
 
 /* Publishes name in the state dir with p[n] only if it does not exist: the file
@@ -396,20 +403,22 @@ read_small(const struct state *s, const char *sub, const char *name, char *buf, 
     size_t *len, char *err, size_t errlen)
 {
 	int r = file_read(sub == NULL ? s->dirfd : s->keptfd, name, O_NOFOLLOW, buf, cap, len);
-	char what[64];
+	const char *what = "is not a regular file (refused)";
+	char big[64];
 	struct buf b;
 
 	if (r == FILE_OK || r == FILE_ABSENT)
 		return r;
 	*len = 0;
-	if (r == FILE_NOT_REGULAR)
-		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-	if (r != FILE_TOO_BIG)
+	if (r == FILE_TOO_BIG) {
+		buf_init(&b, big, sizeof big);
+		buf_str(&b, "larger than ");
+		buf_uint(&b, cap, 0);
+		buf_str(&b, " bytes");
+		what = big;
+	} else if (r != FILE_NOT_REGULAR) {
 		return open_err(err, errlen, s, sub, name);
-	buf_init(&b, what, sizeof what);
-	buf_str(&b, "larger than ");
-	buf_uint(&b, cap, 0);
-	buf_str(&b, " bytes");
+	}
 	return path_err(err, errlen, s, sub, name, what, 0);
 }
 
@@ -744,8 +753,9 @@ state_find(struct state *s, const char *preferred, char *err, size_t errlen)
 static int
 lock(struct state *s, int create, char *err, size_t errlen)
 {
+	const char *what = NULL;
 	struct stat st;
-	int fd;
+	int fd, e = 0;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
@@ -758,13 +768,14 @@ lock(struct state *s, int create, char *err, size_t errlen)
 	if (fd < 0)
 		return open_err(err, errlen, s, NULL, LOCK_NAME);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return set_err(err, errlen, s, LOCK_NAME, "is not a regular file (refused)", 0);
+		what = "is not a regular file (refused)";
+	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		what = "flock";
+		e = errno;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
+	if (what != NULL) {
 		close(fd);
-		return e == EWOULDBLOCK ? 0 : set_err(err, errlen, s, LOCK_NAME, "flock", e);
+		return e == EWOULDBLOCK ? 0 : set_err(err, errlen, s, LOCK_NAME, what, e);
 	}
 	s->lockfd = fd;
 	/* Listed again by the lock holder, which removes temp files of killed runs. */
@@ -807,6 +818,56 @@ static const uint64_t stamp_max[K_COUNT] = {
 	INT64_MAX, INT64_MAX, INT64_MAX, STATE_JITTER_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
 	UINT64_MAX, UINT64_MAX, 1, INT64_MAX, 0, INT64_MAX,
 };
+
+/* Where each number key's field is in struct state_stamps, and its size: 8 for
+ * int64_t and uint64_t, 4 for uint32_t and int (every value fits its key's
+ * maximum, so the unsigned copy is the value). */
+static const struct {
+	unsigned char off, size;
+} stamp_field[K_LAST_ERROR] = {
+	{ offsetof(struct state_stamps, last_success_ms), 8 },
+	{ offsetof(struct state_stamps, last_built_ms), 8 },
+	{ offsetof(struct state_stamps, next_try_ms), 8 },
+	{ offsetof(struct state_stamps, jitter_permille), 4 },
+	{ offsetof(struct state_stamps, failures), 4 },
+	{ offsetof(struct state_stamps, dropped), 8 },
+	{ offsetof(struct state_stamps, rejected), 8 },
+	{ offsetof(struct state_stamps, drop_below), 8 },
+	{ offsetof(struct state_stamps, sent), 8 },
+	{ offsetof(struct state_stamps, notice_shown), 4 },
+	{ offsetof(struct state_stamps, first_report_ms), 8 },
+};
+
+/* Sets number key k (< K_LAST_ERROR) of st to v (within its maximum). */
+static void
+stamp_set(struct state_stamps *st, int k, uint64_t v)
+{
+	char *field = (char *)st + stamp_field[k].off;
+	uint32_t v32 = (uint32_t)v;
+
+	if (stamp_field[k].size == 4)
+		memcpy(field, &v32, 4);
+	else
+		memcpy(field, &v, 8);
+}
+
+/* Number key k of st, clamped to its maximum (a notice_shown of 2 reads as 1, a
+ * negative one too). */
+static uint64_t
+stamp_get(const struct state_stamps *st, int k)
+{
+	const char *field = (const char *)st + stamp_field[k].off;
+	uint64_t v = 0;
+	uint32_t v32;
+
+	if (stamp_field[k].size == 4) {
+		memcpy(&v32, field, 4);
+		v = v32;
+	} else {
+		memcpy(&v, field, 8);
+	}
+	return v < stamp_max[k] ? v : stamp_max[k];
+}
 
 static void
 stamps_default(struct state_stamps *st)
@@ -867,20 +928,8 @@ stamps_line(const char *key, size_t len, unsigned *seen, struct state_stamps *st
 		return "leading zero:";
 	if (r == -2)
 		v = stamp_max[k];
-	switch (k) {
-	case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
-	case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
-	case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
-	case K_FAILURES: st->failures = (uint32_t)v; break;
-	case K_JITTER: st->jitter_permille = (int)v; break;
-	case K_OLD_JITTER: break;
-	case K_DROPPED: st->dropped = v; break;
-	case K_REJECTED: st->rejected = v; break;
-	case K_DROP_BELOW: st->drop_below = v; break;
-	case K_SENT: st->sent = v; break;
-	case K_FIRST_REPORT: st->first_report_ms = (int64_t)v; break;
-	default: st->notice_shown = (int)v; break;
-	}
+	if (k < K_LAST_ERROR)
+		stamp_set(st, k, v);
 	return NULL;
 }
 
@@ -957,12 +1006,6 @@ _Static_assert(K_COUNT * (sizeof stamp_keys[0] + 1 + 20 + 1) + STATE_ERROR_MAX <
 int
 state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen)
 {
-	/* The numbers, in the file's order (that of the keys). */
-	const uint64_t v[K_LAST_ERROR] = {
-		(uint64_t)st->last_success_ms, (uint64_t)st->last_built_ms, (uint64_t)st->next_try_ms,
-		(uint64_t)st->jitter_permille, st->failures, st->dropped, st->rejected,
-		st->drop_below, st->sent, st->notice_shown ? 1 : 0, (uint64_t)st->first_report_ms,
-	};
 	/* Keys left out at their defaults: jitter not drawn yet, no drop pending,
 	 * never a first report. */
 	const unsigned absent = (unsigned)(st->jitter_permille < 0) << K_JITTER |
@@ -984,7 +1027,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 			continue;
 		buf_str(&b, stamp_keys[k]);
 		buf_char(&b, ' ');
-		buf_uint(&b, v[k], 0);
+		buf_uint(&b, stamp_get(st, k), 0);
 		buf_char(&b, '\n');
 	}
 	if (st->last_error[0] != '\0') {   /* absent = "" */
