@@ -1106,18 +1106,34 @@ is_regular_entry(int kfd, const char *name, unsigned char type)
 	return fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Adds v to seq[0..*filled), the `max` lowest numbers seen, ascending. */
+/* The log holds as many as the kept messages: state_seqs serves both. */
+_Static_assert(STATE_LOG_MAX == STATE_MAX_KEPT, "one size of listing");
+
+/* Adds entry v to q: counted, and among the oldest numbers when it is one. */
 static void
-keep_lowest(uint64_t *seq, size_t max, size_t *filled, uint64_t v)
+seqs_add(struct state_seqs *q, uint64_t v)
 {
+	const size_t max = sizeof q->seq / sizeof q->seq[0];
 	size_t i;
 
-	if (*filled == max && v > seq[max - 1])
+	if (v > q->newest)
+		q->newest = v;
+	q->total++;
+	if (q->filled == max && v > q->seq[max - 1])
 		return;
-	i = *filled < max ? (*filled)++ : max - 1;
-	for (; i > 0 && seq[i - 1] > v; i--)
-		seq[i] = seq[i - 1];
-	seq[i] = v;
+	i = q->filled < max ? q->filled++ : max - 1;
+	for (; i > 0 && q->seq[i - 1] > v; i--)
+		q->seq[i] = q->seq[i - 1];
+	q->seq[i] = v;
+}
+
+/* Takes q's known entry i out (removed or delivered). */
+static void
+seqs_remove(struct state_seqs *q, size_t i)
+{
+	memmove(&q->seq[i], &q->seq[i + 1], (q->filled - i - 1) * sizeof q->seq[0]);
+	q->filled--;
+	q->total--;
 }
 
 /* What an entry of kept/ is, for its listings (kept_scan, state_forget). */
@@ -1154,16 +1170,6 @@ entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *s
 	return is_regular_entry(kfd, name, type) ? kind : ENTRY_PLANTED;
 }
 
-/* Adds entry v to the listing's audit log. */
-static void
-log_add(struct state_kept_list *l, uint64_t v)
-{
-	if (v > l->log_newest)
-		l->log_newest = v;
-	l->log_total++;
-	keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
-}
-
 static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
@@ -1181,14 +1187,7 @@ scan_one(void *ctx, const char *name, unsigned char type)
 		sc->ignored++;
 		return;
 	}
-	if (kind == ENTRY_LOG) {
-		log_add(l, v);
-		return;
-	}
-	if (v > l->highest_ours)
-		l->highest_ours = v;
-	l->total++;
-	keep_lowest(l->seq, sizeof l->seq / sizeof l->seq[0], &l->filled, v);
+	seqs_add(kind == ENTRY_LOG ? &l->log : &l->msgs, v);
 }
 
 /* Lists kept/ into s->kept (valid, for reuse, when the lock is held). */
@@ -1227,18 +1226,15 @@ kept_list(struct state *s, char *err, size_t errlen)
 static void
 kept_forget(struct state *s, uint64_t seq)
 {
-	struct state_kept_list *l = &s->kept;
+	struct state_seqs *q = &s->kept.msgs;
 	size_t i = 0;
 
-	while (i < l->filled && l->seq[i] != seq)
+	while (i < q->filled && q->seq[i] != seq)
 		i++;
-	if (i == l->filled) {
-		l->valid = 0;
-		return;
-	}
-	memmove(&l->seq[i], &l->seq[i + 1], (l->filled - i - 1) * sizeof l->seq[0]);
-	l->filled--;
-	l->total--;
+	if (i == q->filled)
+		s->kept.valid = 0;
+	else
+		seqs_remove(q, i);
 }
 
 /* The up to max oldest numbers of the kept messages, or of the audit log's
@@ -1248,26 +1244,23 @@ static int
 list_entries(struct state *s, int log, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	/* Fields of s->kept, which kept_list fills again. */
-	const struct state_kept_list *l = &s->kept;
-	const uint64_t *from = log ? l->log_seq : l->seq;
-	const size_t *filled = log ? &l->log_filled : &l->filled;
-	const size_t *all = log ? &l->log_total : &l->total;
+	/* In s->kept, which kept_list fills again. */
+	const struct state_seqs *q = log ? &s->kept.log : &s->kept.msgs;
 	int r;
 
 	if (total != NULL)
 		*total = 0;
 	/* A listing that knows only the oldest cannot serve a longer list. */
-	if (s->kept.valid && max > *filled && *filled < *all)
+	if (s->kept.valid && max > q->filled && q->filled < q->total)
 		s->kept.valid = 0;
 	if ((r = kept_list(s, err, errlen)) <= 0)
 		return r;
-	if (max > *filled)
-		max = *filled;
+	if (max > q->filled)
+		max = q->filled;
 	if (max > 0)
-		memcpy(seq, from, max * sizeof seq[0]);
+		memcpy(seq, q->seq, max * sizeof seq[0]);
 	if (total != NULL)
-		*total = *all;
+		*total = q->total;
 	return (int)max;
 }
 
@@ -1290,7 +1283,7 @@ next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
 	*seq = s->kept.highest + 1;
 	if (s->kept.highest < STATE_SEQ_MAX)
 		return 0;
-	kept_name(*seq = s->kept.highest_ours + 1, name);
+	kept_name(*seq = s->kept.msgs.newest + 1, name);
 	while (*seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		kept_name(++*seq, name);
 	if (*seq > STATE_SEQ_MAX)
@@ -1303,7 +1296,7 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
     size_t errlen)
 {
 	struct state_kept_list *l = &s->kept;
-	const size_t max = sizeof l->seq / sizeof l->seq[0];
+	struct state_seqs *q = &l->msgs;
 	char name[32];
 	uint64_t seq;
 	int kfd;
@@ -1325,11 +1318,10 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		return -1;
 	if (l->highest < seq)
 		l->highest = seq;
-	if (l->highest_ours < seq)
-		l->highest_ours = seq;
-	if (l->filled == l->total && l->filled < max)
-		l->seq[l->filled++] = seq;   /* the newest: last */
-	l->total++;
+	q->newest = seq;   /* past every kept message */
+	if (q->filled == q->total && q->filled < sizeof q->seq / sizeof q->seq[0])
+		q->seq[q->filled++] = seq;   /* the newest: last */
+	q->total++;
 	if (seq_out != NULL)
 		*seq_out = seq;
 	return 0;
@@ -1379,21 +1371,21 @@ state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
-		const struct state_kept_list *l = &s->kept;
+		const struct state_seqs *q = &s->kept.msgs;
 		size_t removed = 0;
 
 		if (kept_scan(s, kfd, err, errlen) != 0)
 			return -1;
 		/* The message at the limit is kept until the drop is done: none at or
 		 * above it means a stale limit, and the messages below it are new. */
-		if (l->highest_ours < limit)
+		if (q->newest < limit)
 			break;
-		for (size_t i = 0; i < l->filled && l->seq[i] < limit; i++) {
-			if (kept_unlink(s, kfd, l->seq[i], err, errlen) != 0)
+		for (size_t i = 0; i < q->filled && q->seq[i] < limit; i++) {
+			if (kept_unlink(s, kfd, q->seq[i], err, errlen) != 0)
 				return -1;
 			removed++;
 		}
-		if (removed < l->filled || removed == 0)
+		if (removed < q->filled || removed == 0)
 			break;
 	}
 	/* Not fsynced: a power cut may bring a dropped message back, to be counted
@@ -1445,15 +1437,14 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 static void
 log_trim(struct state *s, int kfd)
 {
-	struct state_kept_list *l = &s->kept;
+	struct state_seqs *q = &s->kept.log;
 	char name[32];
 
-	while (l->log_total > STATE_LOG_MAX && l->log_filled > 0) {
-		seq_name(l->log_seq[0], LOG_SUFFIX, name);
+	while (q->total > STATE_LOG_MAX && q->filled > 0) {
+		seq_name(q->seq[0], LOG_SUFFIX, name);
 		if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT)
 			break;
-		memmove(&l->log_seq[0], &l->log_seq[1], --l->log_filled * sizeof l->log_seq[0]);
-		l->log_total--;
+		seqs_remove(q, 0);
 	}
 }
 
@@ -1477,11 +1468,9 @@ state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 	kept_forget(s, seq);
 	if (s->kept.valid) {
 		/* The lock holder's listing, brought up to date. */
-		struct state_kept_list *l = &s->kept;
-
-		if (l->log_total == 0)   /* the first entry supersedes last.json */
+		if (s->kept.log.total == 0)   /* the first entry supersedes last.json */
 			(void)unlinkat(s->dirfd, LAST_NAME, 0);
-		log_add(l, seq);
+		seqs_add(&s->kept.log, seq);
 	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
 		return 0;   /* delivered; a later delivery trims the log */
 	}
@@ -1567,9 +1556,9 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 	*len = 0;
 	if (state_list_log(s, &oldest, 1, NULL, err, errlen) < 0)
 		return -1;
-	if (s->kept.log_newest == 0)
+	if (s->kept.log.newest == 0)
 		return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
-	if ((n = state_read_log(s, s->kept.log_newest, buf, cap, err, errlen)) < 0)
+	if ((n = state_read_log(s, s->kept.log.newest, buf, cap, err, errlen)) < 0)
 		return -1;
 	*len = (size_t)n;
 	return 1;

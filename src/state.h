@@ -72,19 +72,21 @@ struct state_stamps {
 	char last_error[STATE_ERROR_MAX];  /* one line, "" if the last run succeeded */
 };
 
+/* The numbers of one kind of entry of kept/, as listed (state.c's). */
+struct state_seqs {
+	uint64_t seq[STATE_MAX_KEPT + 1];   /* the oldest, ascending */
+	size_t filled, total;               /* filled < total: only the oldest are known */
+	uint64_t newest;                    /* 0 = none */
+};
+
 /* The listing of kept/ a lock holder reuses (state.c's; callers do not touch it).
  * Under the lock kept/ changes only through this state, so one listing serves the
  * run and is updated as messages are kept and removed. */
 struct state_kept_list {
 	int valid;                          /* listed under the lock, up to date */
-	uint64_t seq[STATE_MAX_KEPT + 1];   /* the oldest, ascending */
-	size_t filled, total;               /* filled < total: only the oldest are known */
 	uint64_t highest;                   /* of every message-like name, planted ones too */
-	uint64_t highest_ours;              /* of the kept messages */
-	/* The audit log's entries (kept/N.sent) as seq: the oldest, ascending. */
-	uint64_t log_seq[STATE_LOG_MAX + 1];
-	size_t log_filled, log_total;
-	uint64_t log_newest;                /* 0 = none */
+	struct state_seqs msgs;             /* the kept messages (kept/N.json) */
+	struct state_seqs log;              /* the audit log's entries (kept/N.sent) */
 };
 
 struct state {
