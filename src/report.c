@@ -117,27 +117,21 @@ report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval
 void
 report_random(void *p, size_t n)
 {
-	unsigned char *out = p;
 	struct timespec a, b;
-	uint64_t x, z = 0;
+	int64_t clocks[4];
+	unsigned char digest[SHA256_LEN];
 
 	if (getrandom(p, n, GRND_NONBLOCK) == (ssize_t)n)
 		return;
-	/* No entropy yet (early boot): splitmix64 over both clocks' nanoseconds. */
+	/* No entropy yet (early boot): the SHA-256 of both clocks' readings. */
 	clock_gettime(CLOCK_REALTIME, &a);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	x = (uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec;
-	x ^= ((uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec) << 17;
-	for (size_t i = 0; i < n; i++) {
-		if (i % 8 == 0) {
-			x += 0x9e3779b97f4a7c15u;
-			z = x;
-			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-			z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-			z ^= z >> 31;
-		}
-		out[i] = (unsigned char)(z >> (8 * (i % 8)));
-	}
+	clocks[0] = a.tv_sec;
+	clocks[1] = a.tv_nsec;
+	clocks[2] = b.tv_sec;
+	clocks[3] = b.tv_nsec;
+	sha256(clocks, sizeof clocks, digest);
+	memcpy(p, digest, n);
 }
 
 /* The random bytes a due run uses, drawn with one system call (report_random):
@@ -147,6 +141,7 @@ struct draws {
 	uint64_t jitter, backoff;
 	unsigned char uuid[MSG_UUID_RANDOM];
 };
+_Static_assert(sizeof (struct draws) <= SHA256_LEN, "report_random draws them");
 
 static void
 add_saturating(uint64_t *counter, uint64_t n)

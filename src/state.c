@@ -1070,21 +1070,25 @@ kept_name(uint64_t seq, char out[32])
 /* 1 and *seq when name is exactly 20 digits + 5 bytes (a suffix: KEPT_SUFFIX,
  * LOG_SUFFIX) with a value in 1..STATE_SEQ_MAX (so the next number never
  * overflows). */
+_Static_assert(STATE_SEQ_MAX < UINT64_C(10000000000000000000), "19 digits at most");
+
 static int
 seq_parse(const char *name, uint64_t *seq)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != KEPT_DIGITS + 5)
+	/* STATE_SEQ_MAX has 19 digits: the first of 20 is a 0, and the other 19
+	 * cannot overflow. */
+	if (strlen(name) != KEPT_DIGITS + 5 || name[0] != '0')
 		return 0;
-	for (size_t i = 0; i < KEPT_DIGITS; i++) {
+	for (size_t i = 1; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
-		if (d > 9 || v > (STATE_SEQ_MAX - d) / 10)
+		if (d > 9)
 			return 0;
 		v = v * 10 + d;
 	}
 	*seq = v;
-	return v != 0;
+	return v != 0 && v <= STATE_SEQ_MAX;
 }
 
 struct scan {
