@@ -336,6 +336,7 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		/* The message just built is still in the buffer when it is the first sent. */
 		ssize_t len = i == 0 && seq[0] == built_seq ? (ssize_t)built_len :
 		    state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err, sizeof err);
+		const char *why = err;
 
 		/* One that is not a whole JSON text is not one of ours as written (planted,
 		 * or left empty or cut off by a power cut while it was being sent, before
@@ -343,13 +344,12 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		if (len >= 0 && seq[i] != built_seq &&
 		    json_validate(r->message, (size_t)len, NULL) != 0) {
 			len = -1;
-			buf_join(err, sizeof err, "not a whole JSON text",
-			    NULL, NULL);
+			why = "not a whole JSON text";
 		}
 		if (len < 0) {
 			/* Not ours to send (a planted link, a file that is not a message):
 			 * remove it and count it, rather than block every later message. */
-			logline(r, "dropping unreadable kept message: ", err);
+			logline(r, "dropping unreadable kept message: ", why);
 			state_remove_kept(&state, seq[i], NULL, 0);
 			add_saturating(&st->dropped, 1);
 			continue;
