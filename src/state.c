@@ -45,7 +45,7 @@
 #define RANDOM_NAME  "random-id"
 #define TMP_PREFIX   ".tmp-"
 #define STAMPS_CAP   4096   /* a valid stamps file is < 700 bytes */
-#define NAME_MAX_LEN 64     /* names given to state_read_file, and temp files' */
+#define NAME_MAX_LEN 64     /* of a name a temp file is made for */
 #define KEPT_DIGITS  20
 
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -135,23 +135,6 @@ write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
-}
-
-/* A plain name in the state directory: [A-Za-z0-9._-]{1,64}, not starting with
- * '.', so never ".", "..", a temp file, or a path. */
-static int
-valid_name(const char *name)
-{
-	size_t n;
-
-	if (name == NULL || name[0] == '.')
-		return 0;
-	for (n = 0; name[n] != '\0'; n++) {
-		char c = name[n];
-		if (n >= NAME_MAX_LEN || !(ascii_is_alnum(c) || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
 }
 
 /* Strict unsigned decimal: digits only, no sign, no leading zero, <= max.
@@ -1497,24 +1480,12 @@ state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, 
 
 /* ---- named files --------------------------------------------------------- */
 
-int
-state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len, char *err,
-    size_t errlen)
-{
-	*len = 0;
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	if (!valid_name(name))
-		return set_err(err, errlen, s, NULL, "invalid file name", 0);
-	return read_small(s, NULL, name, buf, cap, len, err, errlen);
-}
-
 /* Reads random-id into hex: 1 found (and valid), 0 absent, -1 error. */
 static int
 read_random(struct state *s, char hex[STATE_RANDOM_HEX + 1], char *err, size_t errlen)
 {
 	size_t n, i = 0;
-	int r = state_read_file(s, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
+	int r = read_small(s, NULL, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
 
 	if (r <= 0)
 		return r;
@@ -1533,6 +1504,8 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 	unsigned char bytes[STATE_RANDOM_HEX / 2];
 	struct buf b;
 
+	if (need_open(s, err, errlen) != 0)
+		return -1;
 	/* Not made by us: another run was first, or a sender taking the lock removed
 	 * our temp file (it may have made the ID itself). Read again. */
 	for (int tries = 0; tries < 3; tries++) {
@@ -1561,7 +1534,7 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 	if (state_list_log(s, &oldest, 1, NULL, err, errlen) < 0)
 		return -1;
 	if (s->kept.log.newest == 0)
-		return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
+		return read_small(s, NULL, LAST_NAME, buf, cap, len, err, errlen);
 	if ((n = state_read_log(s, s->kept.log.newest, buf, cap, err, errlen)) < 0)
 		return -1;
 	*len = (size_t)n;

@@ -266,14 +266,6 @@ struct state_forgotten {
  */
 int state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen);
 
-/* Reads a small file `name` of the state dir ([A-Za-z0-9._-]{1,64}, not starting
- * with '.'; O_NOFOLLOW, regular files only) into buf (cap bytes,
- * not NUL-terminated). Returns 1 with *len = its length (0 for an empty file), 0
- * when it does not exist (*len = 0), -1 on error (err), including a file larger
- * than cap. */
-int state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len,
-    char *err, size_t errlen);
-
 /* The random scheme's ID, kept in random-id: reads it into hex (64 lowercase hex
  * digits and a NUL). When there is none and create is set, makes one from the
  * kernel's random bytes and publishes it whole with link(), so it never needs the
