@@ -193,12 +193,12 @@ need_open(const struct state *s, char *err, size_t errlen)
 /* What kept_dir does when kept/ is missing. */
 enum { KEPT_FIND, KEPT_NEED, KEPT_MAKE };
 
-/* kept/'s fd into *kfd: opened once per state and kept open; when missing, made
+/* kept/'s fd, s->keptfd: opened once per state and kept open; when missing, made
  * (0700) with KEPT_MAKE, an error with KEPT_NEED. Returns 1; 0 when it is
  * missing with KEPT_FIND (nothing is kept); -1 with err, also when the state is
  * not open (need_open). */
 static int
-kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
+kept_dir(struct state *s, int how, char *err, size_t errlen)
 {
 	if (need_open(s, err, errlen) != 0)
 		return -1;
@@ -216,7 +216,6 @@ kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
 		if (s->keptfd < 0)
 			return open_err(err, errlen, s, KEPT_NAME, NULL);
 	}
-	*kfd = s->keptfd;
 	return 1;
 }
 
@@ -251,7 +250,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	    (s->lockfd >= 0 ? O_TRUNC : O_EXCL);
 	const char *what;
 	struct buf b;
-	int tdir, fd, e;
+	int fd, e;
 
 	buf_init(&b, tmp, TMP_CAP);
 	buf_str(&b, TMP_PREFIX);
@@ -260,12 +259,12 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 		buf_char(&b, '-');
 		buf_uint(&b, (uint64_t)getpid(), 0);
 	}
-	if (kept_dir(s, KEPT_MAKE, &tdir, err, errlen) < 0)
+	if (kept_dir(s, KEPT_MAKE, err, errlen) < 0)
 		return -1;
-	fd = openat(tdir, tmp, flags, 0600);
+	fd = openat(s->keptfd, tmp, flags, 0600);
 	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
-		(void)unlinkat(tdir, tmp, 0);
-		fd = openat(tdir, tmp, flags, 0600);
+		(void)unlinkat(s->keptfd, tmp, 0);
+		fd = openat(s->keptfd, tmp, flags, 0600);
 	}
 	if (fd < 0)
 		return kept_err(err, errlen, s, tmp, "cannot create", errno);
@@ -278,7 +277,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	}
 	if (what == NULL)
 		return 0;
-	(void)unlinkat(tdir, tmp, 0);
+	(void)unlinkat(s->keptfd, tmp, 0);
 	return kept_err(err, errlen, s, tmp, what, e);
 }
 
@@ -1179,12 +1178,12 @@ scan_one(void *ctx, const char *name, unsigned char type)
 
 /* Lists kept/ into s->kept (valid, for reuse, when the lock is held). */
 static int
-kept_scan(struct state *s, int kfd, char *err, size_t errlen)
+kept_scan(struct state *s, char *err, size_t errlen)
 {
-	struct scan sc = { &s->kept, kfd, s->lockfd >= 0, 0 };
+	struct scan sc = { &s->kept, s->keptfd, s->lockfd >= 0, 0 };
 
 	memset(&s->kept, 0, sizeof s->kept);
-	if (file_each_entry(kfd, scan_one, &sc) != 0)
+	if (file_each_entry(s->keptfd, scan_one, &sc) != 0)
 		return kept_err(err, errlen, s, NULL, "cannot list", errno);
 	s->kept_ignored = sc.ignored;
 	s->kept.valid = s->lockfd >= 0;
@@ -1196,16 +1195,16 @@ kept_scan(struct state *s, int kfd, char *err, size_t errlen)
 static int
 kept_list(struct state *s, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
 	if (s->kept.valid)
 		return 1;
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0) {
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0) {
 		memset(&s->kept, 0, sizeof s->kept);
 		s->kept_ignored = 0;
 		return r;
 	}
-	return kept_scan(s, kfd, err, errlen) == 0 ? 1 : -1;
+	return kept_scan(s, err, errlen) == 0 ? 1 : -1;
 }
 
 /* Takes seq out of the listing (removed or delivered); a listing that did not
@@ -1262,7 +1261,7 @@ state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char 
  * name reaches STATE_SEQ_MAX: then past our own messages instead, around the
  * names that are taken. Returns 0, or -1 with err. */
 static int
-next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
+next_seq(struct state *s, uint64_t *seq, char *err, size_t errlen)
 {
 	struct stat st;
 	char name[32];
@@ -1271,7 +1270,7 @@ next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
 	if (s->kept.highest < STATE_SEQ_MAX)
 		return 0;
 	kept_name(*seq = s->kept.msgs.newest + 1, name);
-	while (*seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	while (*seq <= STATE_SEQ_MAX && fstatat(s->keptfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		kept_name(++*seq, name);
 	if (*seq > STATE_SEQ_MAX)
 		return kept_err(err, errlen, s, NULL, "sequence numbers exhausted", 0);
@@ -1286,17 +1285,16 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 	struct state_seqs *q = &l->msgs;
 	char name[32];
 	uint64_t seq;
-	int kfd;
 
 	if (seq_out != NULL)
 		*seq_out = 0;
 	if (n > STATE_MSG_MAX)
 		return kept_err(err, errlen, s, NULL, "message larger than STATE_MSG_MAX", 0);
-	if (kept_dir(s, KEPT_MAKE, &kfd, err, errlen) < 0)
+	if (kept_dir(s, KEPT_MAKE, err, errlen) < 0)
 		return -1;
-	if (!l->valid && kept_scan(s, kfd, err, errlen) != 0)
+	if (!l->valid && kept_scan(s, err, errlen) != 0)
 		return -1;
-	if (next_seq(s, kfd, &seq, err, errlen) != 0)
+	if (next_seq(s, &seq, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
 	/* A new name: past every entry listed, so nothing can be in the way. Not
@@ -1318,18 +1316,18 @@ int
 state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
-	int fd, kfd, r;
+	int fd, r;
 
 	kept_name(seq, name);
 	/* 0: kept/ is gone (forgotten), and so is the message */
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r;
-	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = openat(s->keptfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : open_err(err, errlen, s, KEPT_NAME, name);
 	r = fsync(fd) == 0 ? 0 : errno;   /* before close, which may set errno */
 	close(fd);
-	if (r == 0 && fsync(kfd) != 0)
+	if (r == 0 && fsync(s->keptfd) != 0)
 		return kept_err(err, errlen, s, NULL, "fsync", errno);
 	return r == 0 ? 0 : kept_err(err, errlen, s, name, "fsync", r);
 }
@@ -1338,12 +1336,12 @@ state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
  * error. Returns 0, or -1 with err (and the listing is made again when next
  * needed). */
 static int
-kept_unlink(struct state *s, int kfd, uint64_t seq, char *err, size_t errlen)
+kept_unlink(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
 
 	kept_name(seq, name);
-	if (unlinkat(kfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(s->keptfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	s->kept.valid = 0;
 	return kept_err(err, errlen, s, name, "cannot remove", errno);
@@ -1352,23 +1350,23 @@ kept_unlink(struct state *s, int kfd, uint64_t seq, char *err, size_t errlen)
 int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
 		const struct state_seqs *q = &s->kept.msgs;
 		size_t removed = 0;
 
-		if (kept_scan(s, kfd, err, errlen) != 0)
+		if (kept_scan(s, err, errlen) != 0)
 			return -1;
 		/* The message at the limit is kept until the drop is done: none at or
 		 * above it means a stale limit, and the messages below it are new. */
 		if (q->newest < limit)
 			break;
 		for (size_t i = 0; i < q->filled && q->seq[i] < limit; i++) {
-			if (kept_unlink(s, kfd, q->seq[i], err, errlen) != 0)
+			if (kept_unlink(s, q->seq[i], err, errlen) != 0)
 				return -1;
 			removed++;
 		}
@@ -1388,10 +1386,10 @@ read_entry(struct state *s, uint64_t seq, const char *suffix, char *buf, size_t 
 {
 	char name[32];
 	size_t len;
-	int kfd, r;
+	int r;
 
 	seq_name(seq, suffix, name);
-	if (kept_dir(s, KEPT_NEED, &kfd, err, errlen) < 0)
+	if (kept_dir(s, KEPT_NEED, err, errlen) < 0)
 		return -1;
 	r = read_small(s, KEPT_NAME, name, buf, cap, &len, err, errlen);
 	if (r == 0)
@@ -1410,10 +1408,10 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 int
 state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0 ||
-	    (r = kept_unlink(s, kfd, seq, err, errlen)) != 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0 ||
+	    (r = kept_unlink(s, seq, err, errlen)) != 0)
 		return r;
 	kept_forget(s, seq);
 	return 0;
@@ -1422,14 +1420,14 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 /* Removes the log's oldest entries beyond STATE_LOG_MAX (best effort: one that
  * cannot be removed now goes at a later delivery). */
 static void
-log_trim(struct state *s, int kfd)
+log_trim(struct state *s)
 {
 	struct state_seqs *q = &s->kept.log;
 	char name[32];
 
 	while (q->total > STATE_LOG_MAX && q->filled > 0) {
 		seq_name(q->seq[0], LOG_SUFFIX, name);
-		if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT)
+		if (unlinkat(s->keptfd, name, 0) != 0 && errno != ENOENT)
 			break;
 		seqs_remove(q, 0);
 	}
@@ -1439,16 +1437,16 @@ int
 state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32], logged[32];
-	int kfd, r;
+	int r;
 
 	kept_name(seq, name);
 	seq_name(seq, LOG_SUFFIX, logged);
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r == 0 ? kept_err(err, errlen, s, name, "missing", ENOENT) : -1;
 	/* Not fsynced: a power cut may bring the delivered message back, to be sent
 	 * again with the same Idempotency-Key. The number is past every name in
 	 * kept/, so nothing is in the way of the new name. */
-	if (renameat(kfd, name, kfd, logged) != 0) {
+	if (renameat(s->keptfd, name, s->keptfd, logged) != 0) {
 		s->kept.valid = 0;
 		return kept_err(err, errlen, s, logged, "rename", errno);
 	}
@@ -1458,10 +1456,10 @@ state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 		if (s->kept.log.total == 0)   /* the first entry supersedes last.json */
 			(void)unlinkat(s->dirfd, LAST_NAME, 0);
 		seqs_add(&s->kept.log, seq);
-	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
+	} else if (kept_scan(s, NULL, 0) != 0) {
 		return 0;   /* delivered; a later delivery trims the log */
 	}
-	log_trim(s, kfd);
+	log_trim(s);
 	return 0;
 }
 
@@ -1586,7 +1584,7 @@ int
 state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen)
 {
 	struct erase e;
-	int kfd, r, rc = 0;
+	int r, rc = 0;
 
 	memset(out, 0, sizeof *out);
 	if (need_open(s, err, errlen) != 0)
@@ -1594,11 +1592,11 @@ state_forget(struct state *s, struct state_forgotten *out, char *err, size_t err
 	memset(&e, 0, sizeof e);
 	e.out = out;
 	e.clean = s->lockfd >= 0;
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) < 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) < 0)
 		rc = -1;
 	if (r > 0) {
-		e.kfd = kfd;
-		if (file_each_entry(kfd, erase_one, &e) != 0) {
+		e.kfd = s->keptfd;
+		if (file_each_entry(s->keptfd, erase_one, &e) != 0) {
 			kept_err(err, errlen, s, NULL, "cannot list", errno);
 			rc = -1;
 		} else if (e.error != 0) {
