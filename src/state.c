@@ -1073,13 +1073,6 @@ seq_parse(const char *name, uint64_t *seq)
 	return v != 0 && v <= STATE_SEQ_MAX;
 }
 
-struct scan {
-	struct state_kept_list *list;
-	int kfd;
-	int clean;         /* the lock is held: remove temp files of killed runs */
-	size_t ignored;    /* entries that are not kept messages */
-};
-
 /* Whether an entry of kept/ is a regular file (not a directory, FIFO, symlink...
  * planted under a message's name): d_type when the file system gives it. */
 static int
@@ -1131,18 +1124,18 @@ enum {
 	ENTRY_LOG         /* an audit log entry */
 };
 
-/* Classifies entry name (d_type type) of kept/ (kfd), with *seq its number from
- * ENTRY_PLANTED on. A temp file is removed when clean (the lock is held, so it is
- * a killed run's; best effort: a survivor is harmless); else it is a write in
+/* Classifies entry name (d_type type) of kept/, with *seq its number from
+ * ENTRY_PLANTED on. A temp file is removed when the lock is held (so it is a
+ * killed run's; best effort: a survivor is harmless); else it is a write in
  * progress, or a killed run's. */
 static int
-entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *seq)
+entry_kind(const struct state *s, const char *name, unsigned char type, uint64_t *seq)
 {
 	int kind;
 
 	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
-		if (clean)
-			(void)unlinkat(kfd, name, 0);
+		if (s->lockfd >= 0)
+			(void)unlinkat(s->keptfd, name, 0);
 		return ENTRY_TEMP;
 	}
 	if (!seq_parse(name, seq))
@@ -1153,16 +1146,16 @@ entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *s
 		kind = ENTRY_LOG;
 	else
 		return ENTRY_OTHER;
-	return is_regular_entry(kfd, name, type) ? kind : ENTRY_PLANTED;
+	return is_regular_entry(s->keptfd, name, type) ? kind : ENTRY_PLANTED;
 }
 
 static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
-	struct scan *sc = ctx;
-	struct state_kept_list *l = sc->list;
+	struct state *s = ctx;
+	struct state_kept_list *l = &s->kept;
 	uint64_t v;
-	int kind = entry_kind(sc->kfd, sc->clean, name, type, &v);
+	int kind = entry_kind(s, name, type, &v);
 
 	if (kind == ENTRY_TEMP)
 		return;
@@ -1170,7 +1163,7 @@ scan_one(void *ctx, const char *name, unsigned char type)
 	if (kind != ENTRY_OTHER && v > l->highest)
 		l->highest = v;
 	if (kind < ENTRY_KEPT) {
-		sc->ignored++;
+		s->kept_ignored++;
 		return;
 	}
 	seqs_add(kind == ENTRY_LOG ? &l->log : &l->msgs, v);
@@ -1180,12 +1173,10 @@ scan_one(void *ctx, const char *name, unsigned char type)
 static int
 kept_scan(struct state *s, char *err, size_t errlen)
 {
-	struct scan sc = { &s->kept, s->keptfd, s->lockfd >= 0, 0 };
-
 	memset(&s->kept, 0, sizeof s->kept);
-	if (file_each_entry(s->keptfd, scan_one, &sc) != 0)
+	s->kept_ignored = 0;
+	if (file_each_entry(s->keptfd, scan_one, s) != 0)
 		return kept_err(err, errlen, s, NULL, "cannot list", errno);
-	s->kept_ignored = sc.ignored;
 	s->kept.valid = s->lockfd >= 0;
 	return 0;
 }
@@ -1542,9 +1533,8 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 /* state_forget's pass over kept/: removes the messages and log entries (regular
  * files only), and temp files when the lock is held; anything else stays. */
 struct erase {
+	const struct state *s;
 	struct state_forgotten *out;
-	int kfd;
-	int clean;
 	int error;          /* the first unlink's errno, 0 = none */
 	char name[32];      /* and its name */
 };
@@ -1554,11 +1544,11 @@ erase_one(void *ctx, const char *name, unsigned char type)
 {
 	struct erase *e = ctx;
 	uint64_t v;
-	int kind = entry_kind(e->kfd, e->clean, name, type, &v);
+	int kind = entry_kind(e->s, name, type, &v);
 
 	if (kind < ENTRY_KEPT)
 		return;
-	if (unlinkat(e->kfd, name, 0) == 0) {
+	if (unlinkat(e->s->keptfd, name, 0) == 0) {
 		if (kind == ENTRY_KEPT)
 			e->out->kept++;
 		else
@@ -1590,12 +1580,11 @@ state_forget(struct state *s, struct state_forgotten *out, char *err, size_t err
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	memset(&e, 0, sizeof e);
+	e.s = s;
 	e.out = out;
-	e.clean = s->lockfd >= 0;
 	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) < 0)
 		rc = -1;
 	if (r > 0) {
-		e.kfd = s->keptfd;
 		if (file_each_entry(s->keptfd, erase_one, &e) != 0) {
 			kept_err(err, errlen, s, NULL, "cannot list", errno);
 			rc = -1;
