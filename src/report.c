@@ -241,8 +241,9 @@ request_headers(const struct report_run *r, const char *msg, size_t n, char key[
  * server refused it for good; else -1. On 1 and -1 r->error says why, and
  * *retry_after is set when a 429 or 503 said when to come back. */
 static int
-send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
+send_one(struct report_run *r, size_t n, int64_t *retry_after)
 {
+	char *msg = r->message;
 	char key_header[64], sent[MSG_TS_LEN + 1];
 	const char *headers[1 + CFG_MAX_HEADERS];
 	struct client_request rq;
@@ -312,7 +313,7 @@ send_stateless(struct report_run *r)
 	report_random(random, sizeof random);
 	if ((n = build(r, run_now(r), 0, random)) < 0)    /* no state: no first report */
 		return;
-	if (send_one(r, r->message, (size_t)n, &retry_after) != 0)
+	if (send_one(r, (size_t)n, &retry_after) != 0)
 		return;
 	r->delivered = 1;
 	r->status = REPORT_DELIVERED;
@@ -354,7 +355,7 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 			add_saturating(&st->dropped, 1);
 			continue;
 		}
-		switch (send_one(r, r->message, (size_t)len, retry_after)) {
+		switch (send_one(r, (size_t)len, retry_after)) {
 		case 0:
 			break;
 		case 1:
