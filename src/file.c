@@ -47,11 +47,10 @@ file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t 
 
 int
 file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len,
-    struct stat *stp)
+    struct stat *st)
 {
-	struct stat st;
 	size_t n = 0;
-	int e, r, fd = file_open(dirfd, path, flags, &st, &r);
+	int e, r, fd = file_open(dirfd, path, flags, st, &r);
 
 	*len = 0;
 	if (fd < 0)
@@ -75,7 +74,7 @@ file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, si
 		n += (size_t)got;
 		/* All the file had when opened: no read is needed to see its end
 		 * (files of /proc and /sys, sized 0 or a page, take the loop's). */
-		if (n == (size_t)st.st_size && n < cap)
+		if (n == (size_t)st->st_size && n < cap)
 			break;
 	}
 	e = errno;    /* a failed read's, for FILE_ERROR */
@@ -84,7 +83,6 @@ file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, si
 	if (r == FILE_ERROR)
 		return r;
 	*len = n;
-	*stp = st;
 	return r;
 }
 

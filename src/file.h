@@ -44,8 +44,9 @@ int file_open(int dirfd, const char *path, int flags, struct stat *st, int *why)
  */
 int file_read(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len);
 
-/* file_read, and *st the file's status when it was opened (set when it returns
- * FILE_OK or FILE_TOO_BIG), e.g. to tell two paths of one file apart. */
+/* file_read, and *st the file's status when it was opened (valid when it returns
+ * FILE_OK or FILE_TOO_BIG; written over otherwise too), e.g. to tell two paths of
+ * one file apart. */
 int file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap, size_t *len,
     struct stat *st);
 

@@ -117,27 +117,21 @@ report_next_due_ms(const struct state_stamps *st, size_t kept, uint64_t interval
 void
 report_random(void *p, size_t n)
 {
-	unsigned char *out = p;
 	struct timespec a, b;
-	uint64_t x, z = 0;
+	int64_t clocks[4];
+	unsigned char digest[SHA256_LEN];
 
 	if (getrandom(p, n, GRND_NONBLOCK) == (ssize_t)n)
 		return;
-	/* No entropy yet (early boot): splitmix64 over both clocks' nanoseconds. */
+	/* No entropy yet (early boot): the SHA-256 of both clocks' readings. */
 	clock_gettime(CLOCK_REALTIME, &a);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	x = (uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec;
-	x ^= ((uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec) << 17;
-	for (size_t i = 0; i < n; i++) {
-		if (i % 8 == 0) {
-			x += 0x9e3779b97f4a7c15u;
-			z = x;
-			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-			z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-			z ^= z >> 31;
-		}
-		out[i] = (unsigned char)(z >> (8 * (i % 8)));
-	}
+	clocks[0] = a.tv_sec;
+	clocks[1] = a.tv_nsec;
+	clocks[2] = b.tv_sec;
+	clocks[3] = b.tv_nsec;
+	sha256(clocks, sizeof clocks, digest);
+	memcpy(p, digest, n);
 }
 
 /* The random bytes a due run uses, drawn with one system call (report_random):
@@ -147,6 +141,7 @@ struct draws {
 	uint64_t jitter, backoff;
 	unsigned char uuid[MSG_UUID_RANDOM];
 };
+_Static_assert(sizeof (struct draws) <= SHA256_LEN, "report_random draws them");
 
 static void
 add_saturating(uint64_t *counter, uint64_t n)
@@ -246,15 +241,16 @@ request_headers(const struct report_run *r, const char *msg, size_t n, char key[
  * server refused it for good; else -1. On 1 and -1 r->error says why, and
  * *retry_after is set when a 429 or 503 said when to come back. */
 static int
-send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
+send_one(struct report_run *r, size_t n, int64_t *retry_after)
 {
+	char *msg = r->message;
 	char key_header[64], sent[MSG_TS_LEN + 1];
 	const char *headers[1 + CFG_MAX_HEADERS];
 	struct client_request rq;
 	struct client_result res;
 	int64_t now = run_now(r);
 	size_t n_headers = request_headers(r, msg, n, key_header, headers);
-	int rc;
+	int rc, for_good;
 
 	*retry_after = -1;
 	msg_timestamp(now > 0 ? now : 0, sent);
@@ -284,23 +280,21 @@ send_one(struct report_run *r, char *msg, size_t n, int64_t *retry_after)
 	{
 		struct buf e;
 
+		for_good = refused_for_good(res.status);
 		if (res.status == 429 || res.status == 503)
 			*retry_after = res.retry_after;
 		buf_init(&e, r->error, sizeof r->error);
-		buf_str(&e, refused_for_good(res.status) ? "server refused a message: HTTP " :
-		    "server answered HTTP ");
+		buf_str(&e, for_good ? "server refused a message: HTTP " : "server answered HTTP ");
 		buf_uint(&e, (uint64_t)res.status, 3);
 		if (*retry_after >= 0) {
 			buf_str(&e, "; retry after ");
 			buf_uint(&e, (uint64_t)res.retry_after, 1);
 			buf_str(&e, " s");
 		}
-		if (refused_for_good(res.status)) {
+		if (for_good)
 			buf_str(&e, " (dropped, counted as rejected)");
-			return 1;
-		}
 	}
-	return -1;
+	return for_good ? 1 : -1;
 }
 
 /* No usable state dir, forced: build and send once, keeping nothing. */
@@ -319,7 +313,7 @@ send_stateless(struct report_run *r)
 	report_random(random, sizeof random);
 	if ((n = build(r, run_now(r), 0, random)) < 0)    /* no state: no first report */
 		return;
-	if (send_one(r, r->message, (size_t)n, &retry_after) != 0)
+	if (send_one(r, (size_t)n, &retry_after) != 0)
 		return;
 	r->delivered = 1;
 	r->status = REPORT_DELIVERED;
@@ -343,6 +337,7 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		/* The message just built is still in the buffer when it is the first sent. */
 		ssize_t len = i == 0 && seq[0] == built_seq ? (ssize_t)built_len :
 		    state_read_kept(&state, seq[i], r->message, STATE_MSG_MAX, err, sizeof err);
+		const char *why = err;
 
 		/* One that is not a whole JSON text is not one of ours as written (planted,
 		 * or left empty or cut off by a power cut while it was being sent, before
@@ -350,18 +345,17 @@ send_kept(struct report_run *r, struct state_stamps *st, int64_t *retry_after)
 		if (len >= 0 && seq[i] != built_seq &&
 		    json_validate(r->message, (size_t)len, NULL) != 0) {
 			len = -1;
-			buf_join(err, sizeof err, "not a whole JSON text",
-			    NULL, NULL);
+			why = "not a whole JSON text";
 		}
 		if (len < 0) {
 			/* Not ours to send (a planted link, a file that is not a message):
 			 * remove it and count it, rather than block every later message. */
-			logline(r, "dropping unreadable kept message: ", err);
+			logline(r, "dropping unreadable kept message: ", why);
 			state_remove_kept(&state, seq[i], NULL, 0);
 			add_saturating(&st->dropped, 1);
 			continue;
 		}
-		switch (send_one(r, r->message, (size_t)len, retry_after)) {
+		switch (send_one(r, (size_t)len, retry_after)) {
 		case 0:
 			break;
 		case 1:

@@ -106,9 +106,10 @@ int64_t report_backoff_ms(uint64_t interval_ms, uint64_t random);
 /* The wall clock in Unix ms: the time base of the stamps. */
 int64_t report_now_ms(void);
 
-/* Fills p[0..n) with random bytes (getrandom, not waiting); with no entropy yet
- * (early boot), with bytes drawn from the clocks' nanoseconds: enough to spread a
- * fleet's jitter and back-off, and to tell one message's UUID from another's. */
+/* Fills p[0..n) (n at most 32) with random bytes (getrandom, not waiting); with
+ * no entropy yet (early boot), with bytes drawn from the clocks' nanoseconds (their
+ * SHA-256): enough to spread a fleet's jitter and back-off, and to tell one
+ * message's UUID from another's. */
 void report_random(void *p, size_t n);
 
 /* What report_clamp_stamps changed (bits). */

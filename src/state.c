@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>     /* renameat() only: no stdio streams or printf here */
 #include <string.h>
@@ -44,7 +45,7 @@
 #define RANDOM_NAME  "random-id"
 #define TMP_PREFIX   ".tmp-"
 #define STAMPS_CAP   4096   /* a valid stamps file is < 700 bytes */
-#define NAME_MAX_LEN 64     /* names given to state_read_file, and temp files' */
+#define NAME_MAX_LEN 64     /* of a name a temp file is made for */
 #define KEPT_DIGITS  20
 
 #define OPEN_DIR   (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -136,43 +137,27 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* A plain name in the state directory: [A-Za-z0-9._-]{1,64}, not starting with
- * '.', so never ".", "..", a temp file, or a path. */
-static int
-valid_name(const char *name)
-{
-	size_t n;
-
-	if (name == NULL || name[0] == '.')
-		return 0;
-	for (n = 0; name[n] != '\0'; n++) {
-		char c = name[n];
-		if (n >= NAME_MAX_LEN || !(ascii_is_alnum(c) || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
-}
-
 /* Strict unsigned decimal: digits only, no sign, no leading zero, <= max.
  * Returns 0, or -1 not a number, -2 out of range, -3 leading zero. */
 static int
 parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
+	int big = 0;
 
 	if (n == 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!ascii_is_digit(p[i]))
-			return -1;
-	if (n > 1 && p[0] == '0')
-		return -3;
 	for (size_t i = 0; i < n; i++) {
 		unsigned d = (unsigned)(p[i] - '0');
-		if (d > max || v > (max - d) / 10)
-			return -2;
+		if (d > 9)
+			return -1;
+		big |= d > max || v > (max - d) / 10;
 		v = v * 10 + d;
 	}
+	if (n > 1 && p[0] == '0')
+		return -3;
+	if (big)
+		return -2;
 	*out = v;
 	return 0;
 }
@@ -208,29 +193,29 @@ need_open(const struct state *s, char *err, size_t errlen)
 /* What kept_dir does when kept/ is missing. */
 enum { KEPT_FIND, KEPT_NEED, KEPT_MAKE };
 
-/* kept/'s fd into *kfd: opened once per state and kept open; when missing, made
+/* kept/'s fd, s->keptfd: opened once per state and kept open; when missing, made
  * (0700) with KEPT_MAKE, an error with KEPT_NEED. Returns 1; 0 when it is
  * missing with KEPT_FIND (nothing is kept); -1 with err, also when the state is
  * not open (need_open). */
 static int
-kept_dir(struct state *s, int how, int *kfd, char *err, size_t errlen)
+kept_dir(struct state *s, int how, char *err, size_t errlen)
 {
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	if (s->keptfd < 0) {
 		s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
 		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_MAKE) {
-			if (mkdirat(s->dirfd, KEPT_NAME, 0700) != 0 && errno != EEXIST)
-				return open_err(err, errlen, s, KEPT_NAME, NULL);
-			(void)fsync(s->dirfd);
-			s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+			/* A mkdirat that fails leaves its errno for the error below. */
+			if (mkdirat(s->dirfd, KEPT_NAME, 0700) == 0 || errno == EEXIST) {
+				(void)fsync(s->dirfd);
+				s->keptfd = open_dir_at(s->dirfd, KEPT_NAME, OPEN_DIR);
+			}
 		}
 		if (s->keptfd < 0 && errno == ENOENT && how == KEPT_FIND)
 			return 0;
 		if (s->keptfd < 0)
 			return open_err(err, errlen, s, KEPT_NAME, NULL);
 	}
-	*kfd = s->keptfd;
 	return 1;
 }
 
@@ -265,7 +250,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	    (s->lockfd >= 0 ? O_TRUNC : O_EXCL);
 	const char *what;
 	struct buf b;
-	int tdir, fd, e;
+	int fd, e;
 
 	buf_init(&b, tmp, TMP_CAP);
 	buf_str(&b, TMP_PREFIX);
@@ -274,12 +259,12 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 		buf_char(&b, '-');
 		buf_uint(&b, (uint64_t)getpid(), 0);
 	}
-	if (kept_dir(s, KEPT_MAKE, &tdir, err, errlen) < 0)
+	if (kept_dir(s, KEPT_MAKE, err, errlen) < 0)
 		return -1;
-	fd = openat(tdir, tmp, flags, 0600);
+	fd = openat(s->keptfd, tmp, flags, 0600);
 	if (fd < 0 && errno == EEXIST && (how & WRITE_STALE)) {
-		(void)unlinkat(tdir, tmp, 0);
-		fd = openat(tdir, tmp, flags, 0600);
+		(void)unlinkat(s->keptfd, tmp, 0);
+		fd = openat(s->keptfd, tmp, flags, 0600);
 	}
 	if (fd < 0)
 		return kept_err(err, errlen, s, tmp, "cannot create", errno);
@@ -292,7 +277,7 @@ write_temp(struct state *s, const char *name, const void *p, size_t n,
 	}
 	if (what == NULL)
 		return 0;
-	(void)unlinkat(tdir, tmp, 0);
+	(void)unlinkat(s->keptfd, tmp, 0);
 	return kept_err(err, errlen, s, tmp, what, e);
 }
 
@@ -328,9 +313,10 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
     int how, char *err, size_t errlen)
 {
 	const int dfd = sub == NULL ? s->dirfd : s->keptfd;
+	const char *what = NULL;
 	char tmp[TMP_CAP];
 	struct stat st;
-	int r;
+	int r, e = 0;
 
 	/* rename() would replace a planted symlink or FIFO silently; refuse it so the
 	 * oddity is seen. */
@@ -338,28 +324,31 @@ atomic_write(struct state *s, const char *sub, const char *name, const void *p, 
 		/* nothing to check */
 	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode))
-			return path_err(err, errlen, s, sub, name, "is a symbolic link (refused)", 0);
-		if (!S_ISREG(st.st_mode))
-			return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+			what = "is a symbolic link (refused)";
+		else if (!S_ISREG(st.st_mode))
+			what = "is not a regular file (refused)";
 		how |= WRITE_SWAP;
 	} else if (errno != ENOENT) {
-		return path_err(err, errlen, s, sub, name, "cannot stat", errno);
+		what = "cannot stat";
+		e = errno;
 	}
+	if (what != NULL)
+		return path_err(err, errlen, s, sub, name, what, e);
 	if (write_temp(s, name, p, n, how, tmp, err, errlen) != 0)
 		return -1;
 	r = how & WRITE_SWAP ? swap_in(s->keptfd, tmp, dfd, name) : -1;
 	if (r == 0)
 		return 0;
 	if (r > 0) {
-		(void)unlinkat(s->keptfd, tmp, 0);
-		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
+		what = "is not a regular file (refused)";
+	} else if (renameat(s->keptfd, tmp, dfd, name) != 0) {
+		what = "rename";
+		e = errno;
+	} else {
+		return 0;
 	}
-	if (renameat(s->keptfd, tmp, dfd, name) != 0) {
-		path_err(err, errlen, s, sub, name, "rename", errno);
-		(void)unlinkat(s->keptfd, tmp, 0);
-		return -1;
-	}
-	return 0;
+	(void)unlinkat(s->keptfd, tmp, 0);
+	return path_err(err, errlen, s, sub, name, what, e);
 }
 
 /* Publishes name in the state dir with p[n] only if it does not exist: the file
@@ -396,20 +385,22 @@ read_small(const struct state *s, const char *sub, const char *name, char *buf, 
     size_t *len, char *err, size_t errlen)
 {
 	int r = file_read(sub == NULL ? s->dirfd : s->keptfd, name, O_NOFOLLOW, buf, cap, len);
-	char what[64];
+	const char *what = "is not a regular file (refused)";
+	char big[64];
 	struct buf b;
 
 	if (r == FILE_OK || r == FILE_ABSENT)
 		return r;
 	*len = 0;
-	if (r == FILE_NOT_REGULAR)
-		return path_err(err, errlen, s, sub, name, "is not a regular file (refused)", 0);
-	if (r != FILE_TOO_BIG)
+	if (r == FILE_TOO_BIG) {
+		buf_init(&b, big, sizeof big);
+		buf_str(&b, "larger than ");
+		buf_uint(&b, cap, 0);
+		buf_str(&b, " bytes");
+		what = big;
+	} else if (r != FILE_NOT_REGULAR) {
 		return open_err(err, errlen, s, sub, name);
-	buf_init(&b, what, sizeof what);
-	buf_str(&b, "larger than ");
-	buf_uint(&b, cap, 0);
-	buf_str(&b, " bytes");
+	}
 	return path_err(err, errlen, s, sub, name, what, 0);
 }
 
@@ -744,8 +735,9 @@ state_find(struct state *s, const char *preferred, char *err, size_t errlen)
 static int
 lock(struct state *s, int create, char *err, size_t errlen)
 {
+	const char *what = NULL;
 	struct stat st;
-	int fd;
+	int fd, e = 0;
 
 	if (need_open(s, err, errlen) != 0)
 		return -1;
@@ -758,13 +750,14 @@ lock(struct state *s, int create, char *err, size_t errlen)
 	if (fd < 0)
 		return open_err(err, errlen, s, NULL, LOCK_NAME);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return set_err(err, errlen, s, LOCK_NAME, "is not a regular file (refused)", 0);
+		what = "is not a regular file (refused)";
+	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		what = "flock";
+		e = errno;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
+	if (what != NULL) {
 		close(fd);
-		return e == EWOULDBLOCK ? 0 : set_err(err, errlen, s, LOCK_NAME, "flock", e);
+		return e == EWOULDBLOCK ? 0 : set_err(err, errlen, s, LOCK_NAME, what, e);
 	}
 	s->lockfd = fd;
 	/* Listed again by the lock holder, which removes temp files of killed runs. */
@@ -807,6 +800,56 @@ static const uint64_t stamp_max[K_COUNT] = {
 	INT64_MAX, INT64_MAX, INT64_MAX, STATE_JITTER_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
 	UINT64_MAX, UINT64_MAX, 1, INT64_MAX, 0, INT64_MAX,
 };
+
+/* Where each number key's field is in struct state_stamps, and its size: 8 for
+ * int64_t and uint64_t, 4 for uint32_t and int (every value fits its key's
+ * maximum, so the unsigned copy is the value). */
+static const struct {
+	unsigned char off, size;
+} stamp_field[K_LAST_ERROR] = {
+	{ offsetof(struct state_stamps, last_success_ms), 8 },
+	{ offsetof(struct state_stamps, last_built_ms), 8 },
+	{ offsetof(struct state_stamps, next_try_ms), 8 },
+	{ offsetof(struct state_stamps, jitter_permille), 4 },
+	{ offsetof(struct state_stamps, failures), 4 },
+	{ offsetof(struct state_stamps, dropped), 8 },
+	{ offsetof(struct state_stamps, rejected), 8 },
+	{ offsetof(struct state_stamps, drop_below), 8 },
+	{ offsetof(struct state_stamps, sent), 8 },
+	{ offsetof(struct state_stamps, notice_shown), 4 },
+	{ offsetof(struct state_stamps, first_report_ms), 8 },
+};
+
+/* Sets number key k (< K_LAST_ERROR) of st to v (within its maximum). */
+static void
+stamp_set(struct state_stamps *st, int k, uint64_t v)
+{
+	char *field = (char *)st + stamp_field[k].off;
+	uint32_t v32 = (uint32_t)v;
+
+	if (stamp_field[k].size == 4)
+		memcpy(field, &v32, 4);
+	else
+		memcpy(field, &v, 8);
+}
+
+/* Number key k of st, clamped to its maximum (a notice_shown of 2 reads as 1, a
+ * negative one too). */
+static uint64_t
+stamp_get(const struct state_stamps *st, int k)
+{
+	const char *field = (const char *)st + stamp_field[k].off;
+	uint64_t v = 0;
+	uint32_t v32;
+
+	if (stamp_field[k].size == 4) {
+		memcpy(&v32, field, 4);
+		v = v32;
+	} else {
+		memcpy(&v, field, 8);
+	}
+	return v < stamp_max[k] ? v : stamp_max[k];
+}
 
 static void
 stamps_default(struct state_stamps *st)
@@ -867,20 +910,8 @@ stamps_line(const char *key, size_t len, unsigned *seen, struct state_stamps *st
 		return "leading zero:";
 	if (r == -2)
 		v = stamp_max[k];
-	switch (k) {
-	case K_LAST_SUCCESS: st->last_success_ms = (int64_t)v; break;
-	case K_LAST_BUILT: st->last_built_ms = (int64_t)v; break;
-	case K_NEXT_TRY: st->next_try_ms = (int64_t)v; break;
-	case K_FAILURES: st->failures = (uint32_t)v; break;
-	case K_JITTER: st->jitter_permille = (int)v; break;
-	case K_OLD_JITTER: break;
-	case K_DROPPED: st->dropped = v; break;
-	case K_REJECTED: st->rejected = v; break;
-	case K_DROP_BELOW: st->drop_below = v; break;
-	case K_SENT: st->sent = v; break;
-	case K_FIRST_REPORT: st->first_report_ms = (int64_t)v; break;
-	default: st->notice_shown = (int)v; break;
-	}
+	if (k < K_LAST_ERROR)
+		stamp_set(st, k, v);
 	return NULL;
 }
 
@@ -957,12 +988,6 @@ _Static_assert(K_COUNT * (sizeof stamp_keys[0] + 1 + 20 + 1) + STATE_ERROR_MAX <
 int
 state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen)
 {
-	/* The numbers, in the file's order (that of the keys). */
-	const uint64_t v[K_LAST_ERROR] = {
-		(uint64_t)st->last_success_ms, (uint64_t)st->last_built_ms, (uint64_t)st->next_try_ms,
-		(uint64_t)st->jitter_permille, st->failures, st->dropped, st->rejected,
-		st->drop_below, st->sent, st->notice_shown ? 1 : 0, (uint64_t)st->first_report_ms,
-	};
 	/* Keys left out at their defaults: jitter not drawn yet, no drop pending,
 	 * never a first report. */
 	const unsigned absent = (unsigned)(st->jitter_permille < 0) << K_JITTER |
@@ -984,7 +1009,7 @@ state_write_stamps(struct state *s, const struct state_stamps *st, char *err, si
 			continue;
 		buf_str(&b, stamp_keys[k]);
 		buf_char(&b, ' ');
-		buf_uint(&b, v[k], 0);
+		buf_uint(&b, stamp_get(st, k), 0);
 		buf_char(&b, '\n');
 	}
 	if (st->last_error[0] != '\0') {   /* absent = "" */
@@ -1027,29 +1052,26 @@ kept_name(uint64_t seq, char out[32])
 /* 1 and *seq when name is exactly 20 digits + 5 bytes (a suffix: KEPT_SUFFIX,
  * LOG_SUFFIX) with a value in 1..STATE_SEQ_MAX (so the next number never
  * overflows). */
+_Static_assert(STATE_SEQ_MAX < UINT64_C(10000000000000000000), "19 digits at most");
+
 static int
 seq_parse(const char *name, uint64_t *seq)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != KEPT_DIGITS + 5)
+	/* STATE_SEQ_MAX has 19 digits: the first of 20 is a 0, and the other 19
+	 * cannot overflow. */
+	if (strlen(name) != KEPT_DIGITS + 5 || name[0] != '0')
 		return 0;
-	for (size_t i = 0; i < KEPT_DIGITS; i++) {
+	for (size_t i = 1; i < KEPT_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
-		if (d > 9 || v > (STATE_SEQ_MAX - d) / 10)
+		if (d > 9)
 			return 0;
 		v = v * 10 + d;
 	}
 	*seq = v;
-	return v != 0;
+	return v != 0 && v <= STATE_SEQ_MAX;
 }
-
-struct scan {
-	struct state_kept_list *list;
-	int kfd;
-	int clean;         /* the lock is held: remove temp files of killed runs */
-	size_t ignored;    /* entries that are not kept messages */
-};
 
 /* Whether an entry of kept/ is a regular file (not a directory, FIFO, symlink...
  * planted under a message's name): d_type when the file system gives it. */
@@ -1063,18 +1085,34 @@ is_regular_entry(int kfd, const char *name, unsigned char type)
 	return fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Adds v to seq[0..*filled), the `max` lowest numbers seen, ascending. */
+/* The log holds as many as the kept messages: state_seqs serves both. */
+_Static_assert(STATE_LOG_MAX == STATE_MAX_KEPT, "one size of listing");
+
+/* Adds entry v to q: counted, and among the oldest numbers when it is one. */
 static void
-keep_lowest(uint64_t *seq, size_t max, size_t *filled, uint64_t v)
+seqs_add(struct state_seqs *q, uint64_t v)
 {
+	const size_t max = sizeof q->seq / sizeof q->seq[0];
 	size_t i;
 
-	if (*filled == max && v > seq[max - 1])
+	if (v > q->newest)
+		q->newest = v;
+	q->total++;
+	if (q->filled == max && v > q->seq[max - 1])
 		return;
-	i = *filled < max ? (*filled)++ : max - 1;
-	for (; i > 0 && seq[i - 1] > v; i--)
-		seq[i] = seq[i - 1];
-	seq[i] = v;
+	i = q->filled < max ? q->filled++ : max - 1;
+	for (; i > 0 && q->seq[i - 1] > v; i--)
+		q->seq[i] = q->seq[i - 1];
+	q->seq[i] = v;
+}
+
+/* Takes q's known entry i out (removed or delivered). */
+static void
+seqs_remove(struct state_seqs *q, size_t i)
+{
+	memmove(&q->seq[i], &q->seq[i + 1], (q->filled - i - 1) * sizeof q->seq[0]);
+	q->filled--;
+	q->total--;
 }
 
 /* What an entry of kept/ is, for its listings (kept_scan, state_forget). */
@@ -1086,18 +1124,18 @@ enum {
 	ENTRY_LOG         /* an audit log entry */
 };
 
-/* Classifies entry name (d_type type) of kept/ (kfd), with *seq its number from
- * ENTRY_PLANTED on. A temp file is removed when clean (the lock is held, so it is
- * a killed run's; best effort: a survivor is harmless); else it is a write in
+/* Classifies entry name (d_type type) of kept/, with *seq its number from
+ * ENTRY_PLANTED on. A temp file is removed when the lock is held (so it is a
+ * killed run's; best effort: a survivor is harmless); else it is a write in
  * progress, or a killed run's. */
 static int
-entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *seq)
+entry_kind(const struct state *s, const char *name, unsigned char type, uint64_t *seq)
 {
 	int kind;
 
 	if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0) {
-		if (clean)
-			(void)unlinkat(kfd, name, 0);
+		if (s->lockfd >= 0)
+			(void)unlinkat(s->keptfd, name, 0);
 		return ENTRY_TEMP;
 	}
 	if (!seq_parse(name, seq))
@@ -1108,26 +1146,16 @@ entry_kind(int kfd, int clean, const char *name, unsigned char type, uint64_t *s
 		kind = ENTRY_LOG;
 	else
 		return ENTRY_OTHER;
-	return is_regular_entry(kfd, name, type) ? kind : ENTRY_PLANTED;
-}
-
-/* Adds entry v to the listing's audit log. */
-static void
-log_add(struct state_kept_list *l, uint64_t v)
-{
-	if (v > l->log_newest)
-		l->log_newest = v;
-	l->log_total++;
-	keep_lowest(l->log_seq, STATE_LOG_MAX + 1, &l->log_filled, v);
+	return is_regular_entry(s->keptfd, name, type) ? kind : ENTRY_PLANTED;
 }
 
 static void
 scan_one(void *ctx, const char *name, unsigned char type)
 {
-	struct scan *sc = ctx;
-	struct state_kept_list *l = sc->list;
+	struct state *s = ctx;
+	struct state_kept_list *l = &s->kept;
 	uint64_t v;
-	int kind = entry_kind(sc->kfd, sc->clean, name, type, &v);
+	int kind = entry_kind(s, name, type, &v);
 
 	if (kind == ENTRY_TEMP)
 		return;
@@ -1135,29 +1163,20 @@ scan_one(void *ctx, const char *name, unsigned char type)
 	if (kind != ENTRY_OTHER && v > l->highest)
 		l->highest = v;
 	if (kind < ENTRY_KEPT) {
-		sc->ignored++;
+		s->kept_ignored++;
 		return;
 	}
-	if (kind == ENTRY_LOG) {
-		log_add(l, v);
-		return;
-	}
-	if (v > l->highest_ours)
-		l->highest_ours = v;
-	l->total++;
-	keep_lowest(l->seq, sizeof l->seq / sizeof l->seq[0], &l->filled, v);
+	seqs_add(kind == ENTRY_LOG ? &l->log : &l->msgs, v);
 }
 
 /* Lists kept/ into s->kept (valid, for reuse, when the lock is held). */
 static int
-kept_scan(struct state *s, int kfd, char *err, size_t errlen)
+kept_scan(struct state *s, char *err, size_t errlen)
 {
-	struct scan sc = { &s->kept, kfd, s->lockfd >= 0, 0 };
-
 	memset(&s->kept, 0, sizeof s->kept);
-	if (file_each_entry(kfd, scan_one, &sc) != 0)
+	s->kept_ignored = 0;
+	if (file_each_entry(s->keptfd, scan_one, s) != 0)
 		return kept_err(err, errlen, s, NULL, "cannot list", errno);
-	s->kept_ignored = sc.ignored;
 	s->kept.valid = s->lockfd >= 0;
 	return 0;
 }
@@ -1167,16 +1186,16 @@ kept_scan(struct state *s, int kfd, char *err, size_t errlen)
 static int
 kept_list(struct state *s, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
 	if (s->kept.valid)
 		return 1;
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0) {
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0) {
 		memset(&s->kept, 0, sizeof s->kept);
 		s->kept_ignored = 0;
 		return r;
 	}
-	return kept_scan(s, kfd, err, errlen) == 0 ? 1 : -1;
+	return kept_scan(s, err, errlen) == 0 ? 1 : -1;
 }
 
 /* Takes seq out of the listing (removed or delivered); a listing that did not
@@ -1184,18 +1203,15 @@ kept_list(struct state *s, char *err, size_t errlen)
 static void
 kept_forget(struct state *s, uint64_t seq)
 {
-	struct state_kept_list *l = &s->kept;
+	struct state_seqs *q = &s->kept.msgs;
 	size_t i = 0;
 
-	while (i < l->filled && l->seq[i] != seq)
+	while (i < q->filled && q->seq[i] != seq)
 		i++;
-	if (i == l->filled) {
-		l->valid = 0;
-		return;
-	}
-	memmove(&l->seq[i], &l->seq[i + 1], (l->filled - i - 1) * sizeof l->seq[0]);
-	l->filled--;
-	l->total--;
+	if (i == q->filled)
+		s->kept.valid = 0;
+	else
+		seqs_remove(q, i);
 }
 
 /* The up to max oldest numbers of the kept messages, or of the audit log's
@@ -1205,26 +1221,23 @@ static int
 list_entries(struct state *s, int log, uint64_t *seq, size_t max, size_t *total, char *err,
     size_t errlen)
 {
-	/* Fields of s->kept, which kept_list fills again. */
-	const struct state_kept_list *l = &s->kept;
-	const uint64_t *from = log ? l->log_seq : l->seq;
-	const size_t *filled = log ? &l->log_filled : &l->filled;
-	const size_t *all = log ? &l->log_total : &l->total;
+	/* In s->kept, which kept_list fills again. */
+	const struct state_seqs *q = log ? &s->kept.log : &s->kept.msgs;
 	int r;
 
 	if (total != NULL)
 		*total = 0;
 	/* A listing that knows only the oldest cannot serve a longer list. */
-	if (s->kept.valid && max > *filled && *filled < *all)
+	if (s->kept.valid && max > q->filled && q->filled < q->total)
 		s->kept.valid = 0;
 	if ((r = kept_list(s, err, errlen)) <= 0)
 		return r;
-	if (max > *filled)
-		max = *filled;
+	if (max > q->filled)
+		max = q->filled;
 	if (max > 0)
-		memcpy(seq, from, max * sizeof seq[0]);
+		memcpy(seq, q->seq, max * sizeof seq[0]);
 	if (total != NULL)
-		*total = *all;
+		*total = q->total;
 	return (int)max;
 }
 
@@ -1239,7 +1252,7 @@ state_list_kept(struct state *s, uint64_t *seq, size_t max, size_t *total, char 
  * name reaches STATE_SEQ_MAX: then past our own messages instead, around the
  * names that are taken. Returns 0, or -1 with err. */
 static int
-next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
+next_seq(struct state *s, uint64_t *seq, char *err, size_t errlen)
 {
 	struct stat st;
 	char name[32];
@@ -1247,8 +1260,8 @@ next_seq(struct state *s, int kfd, uint64_t *seq, char *err, size_t errlen)
 	*seq = s->kept.highest + 1;
 	if (s->kept.highest < STATE_SEQ_MAX)
 		return 0;
-	kept_name(*seq = s->kept.highest_ours + 1, name);
-	while (*seq <= STATE_SEQ_MAX && fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	kept_name(*seq = s->kept.msgs.newest + 1, name);
+	while (*seq <= STATE_SEQ_MAX && fstatat(s->keptfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		kept_name(++*seq, name);
 	if (*seq > STATE_SEQ_MAX)
 		return kept_err(err, errlen, s, NULL, "sequence numbers exhausted", 0);
@@ -1260,20 +1273,19 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
     size_t errlen)
 {
 	struct state_kept_list *l = &s->kept;
-	const size_t max = sizeof l->seq / sizeof l->seq[0];
+	struct state_seqs *q = &l->msgs;
 	char name[32];
 	uint64_t seq;
-	int kfd;
 
 	if (seq_out != NULL)
 		*seq_out = 0;
 	if (n > STATE_MSG_MAX)
 		return kept_err(err, errlen, s, NULL, "message larger than STATE_MSG_MAX", 0);
-	if (kept_dir(s, KEPT_MAKE, &kfd, err, errlen) < 0)
+	if (kept_dir(s, KEPT_MAKE, err, errlen) < 0)
 		return -1;
-	if (!l->valid && kept_scan(s, kfd, err, errlen) != 0)
+	if (!l->valid && kept_scan(s, err, errlen) != 0)
 		return -1;
-	if (next_seq(s, kfd, &seq, err, errlen) != 0)
+	if (next_seq(s, &seq, err, errlen) != 0)
 		return -1;
 	kept_name(seq, name);
 	/* A new name: past every entry listed, so nothing can be in the way. Not
@@ -1282,11 +1294,10 @@ state_keep(struct state *s, const char *msg, size_t n, uint64_t *seq_out, char *
 		return -1;
 	if (l->highest < seq)
 		l->highest = seq;
-	if (l->highest_ours < seq)
-		l->highest_ours = seq;
-	if (l->filled == l->total && l->filled < max)
-		l->seq[l->filled++] = seq;   /* the newest: last */
-	l->total++;
+	q->newest = seq;   /* past every kept message */
+	if (q->filled == q->total && q->filled < sizeof q->seq / sizeof q->seq[0])
+		q->seq[q->filled++] = seq;   /* the newest: last */
+	q->total++;
 	if (seq_out != NULL)
 		*seq_out = seq;
 	return 0;
@@ -1296,18 +1307,18 @@ int
 state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
-	int fd, kfd, r;
+	int fd, r;
 
 	kept_name(seq, name);
 	/* 0: kept/ is gone (forgotten), and so is the message */
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r;
-	fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = openat(s->keptfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : open_err(err, errlen, s, KEPT_NAME, name);
 	r = fsync(fd) == 0 ? 0 : errno;   /* before close, which may set errno */
 	close(fd);
-	if (r == 0 && fsync(kfd) != 0)
+	if (r == 0 && fsync(s->keptfd) != 0)
 		return kept_err(err, errlen, s, NULL, "fsync", errno);
 	return r == 0 ? 0 : kept_err(err, errlen, s, name, "fsync", r);
 }
@@ -1316,12 +1327,12 @@ state_sync_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
  * error. Returns 0, or -1 with err (and the listing is made again when next
  * needed). */
 static int
-kept_unlink(struct state *s, int kfd, uint64_t seq, char *err, size_t errlen)
+kept_unlink(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32];
 
 	kept_name(seq, name);
-	if (unlinkat(kfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(s->keptfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	s->kept.valid = 0;
 	return kept_err(err, errlen, s, name, "cannot remove", errno);
@@ -1330,27 +1341,27 @@ kept_unlink(struct state *s, int kfd, uint64_t seq, char *err, size_t errlen)
 int
 state_drop_below(struct state *s, uint64_t limit, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r;
 	/* A batch of the oldest at a time, until none below the limit is left. */
 	for (;;) {
-		const struct state_kept_list *l = &s->kept;
+		const struct state_seqs *q = &s->kept.msgs;
 		size_t removed = 0;
 
-		if (kept_scan(s, kfd, err, errlen) != 0)
+		if (kept_scan(s, err, errlen) != 0)
 			return -1;
 		/* The message at the limit is kept until the drop is done: none at or
 		 * above it means a stale limit, and the messages below it are new. */
-		if (l->highest_ours < limit)
+		if (q->newest < limit)
 			break;
-		for (size_t i = 0; i < l->filled && l->seq[i] < limit; i++) {
-			if (kept_unlink(s, kfd, l->seq[i], err, errlen) != 0)
+		for (size_t i = 0; i < q->filled && q->seq[i] < limit; i++) {
+			if (kept_unlink(s, q->seq[i], err, errlen) != 0)
 				return -1;
 			removed++;
 		}
-		if (removed < l->filled || removed == 0)
+		if (removed < q->filled || removed == 0)
 			break;
 	}
 	/* Not fsynced: a power cut may bring a dropped message back, to be counted
@@ -1366,10 +1377,10 @@ read_entry(struct state *s, uint64_t seq, const char *suffix, char *buf, size_t 
 {
 	char name[32];
 	size_t len;
-	int kfd, r;
+	int r;
 
 	seq_name(seq, suffix, name);
-	if (kept_dir(s, KEPT_NEED, &kfd, err, errlen) < 0)
+	if (kept_dir(s, KEPT_NEED, err, errlen) < 0)
 		return -1;
 	r = read_small(s, KEPT_NAME, name, buf, cap, &len, err, errlen);
 	if (r == 0)
@@ -1388,10 +1399,10 @@ state_read_kept(struct state *s, uint64_t seq, char *buf, size_t cap, char *err,
 int
 state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
-	int kfd, r;
+	int r;
 
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0 ||
-	    (r = kept_unlink(s, kfd, seq, err, errlen)) != 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0 ||
+	    (r = kept_unlink(s, seq, err, errlen)) != 0)
 		return r;
 	kept_forget(s, seq);
 	return 0;
@@ -1400,17 +1411,16 @@ state_remove_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 /* Removes the log's oldest entries beyond STATE_LOG_MAX (best effort: one that
  * cannot be removed now goes at a later delivery). */
 static void
-log_trim(struct state *s, int kfd)
+log_trim(struct state *s)
 {
-	struct state_kept_list *l = &s->kept;
+	struct state_seqs *q = &s->kept.log;
 	char name[32];
 
-	while (l->log_total > STATE_LOG_MAX && l->log_filled > 0) {
-		seq_name(l->log_seq[0], LOG_SUFFIX, name);
-		if (unlinkat(kfd, name, 0) != 0 && errno != ENOENT)
+	while (q->total > STATE_LOG_MAX && q->filled > 0) {
+		seq_name(q->seq[0], LOG_SUFFIX, name);
+		if (unlinkat(s->keptfd, name, 0) != 0 && errno != ENOENT)
 			break;
-		memmove(&l->log_seq[0], &l->log_seq[1], --l->log_filled * sizeof l->log_seq[0]);
-		l->log_total--;
+		seqs_remove(q, 0);
 	}
 }
 
@@ -1418,31 +1428,29 @@ int
 state_deliver_kept(struct state *s, uint64_t seq, char *err, size_t errlen)
 {
 	char name[32], logged[32];
-	int kfd, r;
+	int r;
 
 	kept_name(seq, name);
 	seq_name(seq, LOG_SUFFIX, logged);
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) <= 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) <= 0)
 		return r == 0 ? kept_err(err, errlen, s, name, "missing", ENOENT) : -1;
 	/* Not fsynced: a power cut may bring the delivered message back, to be sent
 	 * again with the same Idempotency-Key. The number is past every name in
 	 * kept/, so nothing is in the way of the new name. */
-	if (renameat(kfd, name, kfd, logged) != 0) {
+	if (renameat(s->keptfd, name, s->keptfd, logged) != 0) {
 		s->kept.valid = 0;
 		return kept_err(err, errlen, s, logged, "rename", errno);
 	}
 	kept_forget(s, seq);
 	if (s->kept.valid) {
 		/* The lock holder's listing, brought up to date. */
-		struct state_kept_list *l = &s->kept;
-
-		if (l->log_total == 0)   /* the first entry supersedes last.json */
+		if (s->kept.log.total == 0)   /* the first entry supersedes last.json */
 			(void)unlinkat(s->dirfd, LAST_NAME, 0);
-		log_add(l, seq);
-	} else if (kept_scan(s, kfd, NULL, 0) != 0) {
+		seqs_add(&s->kept.log, seq);
+	} else if (kept_scan(s, NULL, 0) != 0) {
 		return 0;   /* delivered; a later delivery trims the log */
 	}
-	log_trim(s, kfd);
+	log_trim(s);
 	return 0;
 }
 
@@ -1461,24 +1469,12 @@ state_read_log(struct state *s, uint64_t seq, char *buf, size_t cap, char *err, 
 
 /* ---- named files --------------------------------------------------------- */
 
-int
-state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len, char *err,
-    size_t errlen)
-{
-	*len = 0;
-	if (need_open(s, err, errlen) != 0)
-		return -1;
-	if (!valid_name(name))
-		return set_err(err, errlen, s, NULL, "invalid file name", 0);
-	return read_small(s, NULL, name, buf, cap, len, err, errlen);
-}
-
 /* Reads random-id into hex: 1 found (and valid), 0 absent, -1 error. */
 static int
 read_random(struct state *s, char hex[STATE_RANDOM_HEX + 1], char *err, size_t errlen)
 {
 	size_t n, i = 0;
-	int r = state_read_file(s, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
+	int r = read_small(s, NULL, RANDOM_NAME, hex, STATE_RANDOM_HEX + 1, &n, err, errlen);
 
 	if (r <= 0)
 		return r;
@@ -1497,6 +1493,8 @@ state_random_id(struct state *s, int create, char hex[STATE_RANDOM_HEX + 1], cha
 	unsigned char bytes[STATE_RANDOM_HEX / 2];
 	struct buf b;
 
+	if (need_open(s, err, errlen) != 0)
+		return -1;
 	/* Not made by us: another run was first, or a sender taking the lock removed
 	 * our temp file (it may have made the ID itself). Read again. */
 	for (int tries = 0; tries < 3; tries++) {
@@ -1524,9 +1522,9 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 	*len = 0;
 	if (state_list_log(s, &oldest, 1, NULL, err, errlen) < 0)
 		return -1;
-	if (s->kept.log_newest == 0)
-		return state_read_file(s, LAST_NAME, buf, cap, len, err, errlen);
-	if ((n = state_read_log(s, s->kept.log_newest, buf, cap, err, errlen)) < 0)
+	if (s->kept.log.newest == 0)
+		return read_small(s, NULL, LAST_NAME, buf, cap, len, err, errlen);
+	if ((n = state_read_log(s, s->kept.log.newest, buf, cap, err, errlen)) < 0)
 		return -1;
 	*len = (size_t)n;
 	return 1;
@@ -1535,9 +1533,8 @@ state_read_last(struct state *s, char *buf, size_t cap, size_t *len, char *err, 
 /* state_forget's pass over kept/: removes the messages and log entries (regular
  * files only), and temp files when the lock is held; anything else stays. */
 struct erase {
+	const struct state *s;
 	struct state_forgotten *out;
-	int kfd;
-	int clean;
 	int error;          /* the first unlink's errno, 0 = none */
 	char name[32];      /* and its name */
 };
@@ -1547,11 +1544,11 @@ erase_one(void *ctx, const char *name, unsigned char type)
 {
 	struct erase *e = ctx;
 	uint64_t v;
-	int kind = entry_kind(e->kfd, e->clean, name, type, &v);
+	int kind = entry_kind(e->s, name, type, &v);
 
 	if (kind < ENTRY_KEPT)
 		return;
-	if (unlinkat(e->kfd, name, 0) == 0) {
+	if (unlinkat(e->s->keptfd, name, 0) == 0) {
 		if (kind == ENTRY_KEPT)
 			e->out->kept++;
 		else
@@ -1577,19 +1574,18 @@ int
 state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen)
 {
 	struct erase e;
-	int kfd, r, rc = 0;
+	int r, rc = 0;
 
 	memset(out, 0, sizeof *out);
 	if (need_open(s, err, errlen) != 0)
 		return -1;
 	memset(&e, 0, sizeof e);
+	e.s = s;
 	e.out = out;
-	e.clean = s->lockfd >= 0;
-	if ((r = kept_dir(s, KEPT_FIND, &kfd, err, errlen)) < 0)
+	if ((r = kept_dir(s, KEPT_FIND, err, errlen)) < 0)
 		rc = -1;
 	if (r > 0) {
-		e.kfd = kfd;
-		if (file_each_entry(kfd, erase_one, &e) != 0) {
+		if (file_each_entry(s->keptfd, erase_one, &e) != 0) {
 			kept_err(err, errlen, s, NULL, "cannot list", errno);
 			rc = -1;
 		} else if (e.error != 0) {

@@ -72,19 +72,21 @@ struct state_stamps {
 	char last_error[STATE_ERROR_MAX];  /* one line, "" if the last run succeeded */
 };
 
+/* The numbers of one kind of entry of kept/, as listed (state.c's). */
+struct state_seqs {
+	uint64_t seq[STATE_MAX_KEPT + 1];   /* the oldest, ascending */
+	size_t filled, total;               /* filled < total: only the oldest are known */
+	uint64_t newest;                    /* 0 = none */
+};
+
 /* The listing of kept/ a lock holder reuses (state.c's; callers do not touch it).
  * Under the lock kept/ changes only through this state, so one listing serves the
  * run and is updated as messages are kept and removed. */
 struct state_kept_list {
 	int valid;                          /* listed under the lock, up to date */
-	uint64_t seq[STATE_MAX_KEPT + 1];   /* the oldest, ascending */
-	size_t filled, total;               /* filled < total: only the oldest are known */
 	uint64_t highest;                   /* of every message-like name, planted ones too */
-	uint64_t highest_ours;              /* of the kept messages */
-	/* The audit log's entries (kept/N.sent) as seq: the oldest, ascending. */
-	uint64_t log_seq[STATE_LOG_MAX + 1];
-	size_t log_filled, log_total;
-	uint64_t log_newest;                /* 0 = none */
+	struct state_seqs msgs;             /* the kept messages (kept/N.json) */
+	struct state_seqs log;              /* the audit log's entries (kept/N.sent) */
 };
 
 struct state {
@@ -263,14 +265,6 @@ struct state_forgotten {
  * with err naming the first that failed.
  */
 int state_forget(struct state *s, struct state_forgotten *out, char *err, size_t errlen);
-
-/* Reads a small file `name` of the state dir ([A-Za-z0-9._-]{1,64}, not starting
- * with '.'; O_NOFOLLOW, regular files only) into buf (cap bytes,
- * not NUL-terminated). Returns 1 with *len = its length (0 for an empty file), 0
- * when it does not exist (*len = 0), -1 on error (err), including a file larger
- * than cap. */
-int state_read_file(struct state *s, const char *name, char *buf, size_t cap, size_t *len,
-    char *err, size_t errlen);
 
 /* The random scheme's ID, kept in random-id: reads it into hex (64 lowercase hex
  * digits and a NUL). When there is none and create is set, makes one from the

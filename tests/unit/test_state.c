@@ -957,31 +957,30 @@ test_read_remove(void)
 static void
 test_files(void)
 {
-	static const char *const bad_names[] = { "", ".", "..", "../x", "a/b", ".tmp-x", ".hidden",
-		"sp ace", "x\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
-	char dir[64], err[ERRLEN], buf[16];
+	char dir[64], err[ERRLEN], buf[16], p[128];
 	struct state s;
 	size_t len = 99;
 	int rc;
 
 	tmpdir(dir, sizeof dir);
 	open_in(&s, dir);
-	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	/* An earlier version's last.json, read while the log is empty. */
+	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 	CHECKF(rc == 0 && len == 0, "missing: %d %zu", rc, len);
-	put_file(dir, "random-id", "", 0);
-	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	put_file(dir, "last.json", "", 0);
+	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 	CHECKF(rc == 1 && len == 0, "empty file: %d %zu (must differ from missing)", rc, len);
-	put_file(dir, "random-id", "0123456789abcdef", 16);
-	rc = state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err);
+	put_file(dir, "last.json", "0123456789abcdef", 16);
+	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 	CHECKF(rc == 1 && len == 16 && memcmp(buf, "0123456789abcdef", 16) == 0, "read back %d", rc);
-	rc = state_read_file(&s, "random-id", buf, 15, &len, err, sizeof err);
-	CHECKF(rc == -1 && strstr(err, "random-id: larger than 15 bytes"), "cap: %s", err);
-	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-		CHECKF(state_read_file(&s, bad_names[i], buf, sizeof buf, &len, err, sizeof err) == -1,
-		    "read name \"%s\" accepted", bad_names[i]);
-		CHECKF(strstr(err, "invalid file name") != NULL, "err %s", err);
-	}
-	/* last.json */
+	rc = state_read_last(&s, buf, 15, &len, err, sizeof err);
+	CHECKF(rc == -1 && strstr(err, "last.json: larger than 15 bytes"), "cap: %s", err);
+	/* A directory under the name is refused. */
+	snprintf(p, sizeof p, "%s/last.json", dir);
+	CHECK(unlink(p) == 0 && mkdir(p, 0700) == 0);
+	CHECK(state_read_last(&s, buf, sizeof buf, &len, err, sizeof err) == -1);
+	CHECKF(strstr(err, "last.json: is not a regular file (refused)"), "dir %s", err);
+	CHECK(rmdir(p) == 0);
 	rc = state_read_last(&s, buf, sizeof buf, &len, err, sizeof err);
 	CHECK(rc == 0);
 	{
@@ -995,17 +994,9 @@ test_files(void)
 		CHECK(state_list_kept(&s, &seq, 1, &total, err, sizeof err) == 0 && total == 0);
 		CHECK(state_deliver_kept(&s, seq, err, sizeof err) == -1);
 	}
-	/* A directory under the name is refused. */
-	{
-		char p[128];
-		snprintf(p, sizeof p, "%s/sub", dir);
-		CHECK(mkdir(p, 0700) == 0);
-		CHECK(state_read_file(&s, "sub", buf, sizeof buf, &len, err, sizeof err) == -1);
-	}
 	/* A FIFO is refused at once (no hang waiting for a writer): an earlier
 	 * version's last.json, read while the log is empty. */
 	{
-		char p[128];
 		snprintf(p, sizeof p, "%s/kept/00000000000000000001.sent", dir);
 		CHECK(unlink(p) == 0);
 		snprintf(p, sizeof p, "%s/last.json", dir);
@@ -1198,8 +1189,9 @@ test_symlink_stamps(void)
 	snprintf(link, sizeof link, "%s/random-id", dir);
 	CHECK(symlink(target, link) == 0);
 	{
-		size_t len;
-		CHECK(state_read_file(&s, "random-id", buf, sizeof buf, &len, err, sizeof err) == -1);
+		char hex[STATE_RANDOM_HEX + 1];
+		CHECK(state_random_id(&s, 0, hex, err, sizeof err) == -1);
+		CHECKF(strstr(err, "/random-id: is a symbolic link (refused)") != NULL, "id: %s", err);
 	}
 	state_close(&s);
 	snprintf(link, sizeof link, "%s/lock", dir);
