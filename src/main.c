@@ -76,19 +76,14 @@ static struct client_dest endpoint;
 static int endpoint_state;
 static char endpoint_error[512];
 
-/* The proxy variables, read once for every destination of the run (url.c reads no
- * environment). */
+/* The proxy variables, for a destination (url.c reads no environment). */
 static const struct url_env *
 proxy_env(void)
 {
 	static struct url_env env;
-	static int done;
 
-	if (!done) {
-		for (size_t i = 0; i < URL_PROXY_VARS; i++)
-			env.value[i] = getenv(url_proxy_vars[i]);
-		done = 1;
-	}
+	for (size_t i = 0; i < URL_PROXY_VARS; i++)
+		env.value[i] = getenv(url_proxy_vars[i]);
 	return &env;
 }
 
@@ -438,7 +433,6 @@ struct status_view {
 	struct state_stamps st;
 	size_t kept;
 	size_t logged;                /* delivered messages in the audit log */
-	char state_dir[4096];
 	char state_note[512];         /* why there is no state, or a read error */
 	int64_t next_due_ms;          /* 0 = now */
 	size_t ignored;               /* entries in kept/ that are not messages */
@@ -531,11 +525,10 @@ gather_status(struct status_view *v)
 	status_endpoint(v);
 	status_scheme(v);
 	status_trust(v);
-	v->st.jitter_permille = -1;     /* the rest of v comes zeroed (verb_status) */
-	found = find_state(note, sizeof v->state_note);
-	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
+	found = find_state(note, sizeof v->state_note);     /* status shows statedir.dir */
 	if (found != 0) {
-		/* Not made yet (1): what a first run would find; or none usable. */
+		/* Not made yet (1): what a first run would find (v comes zeroed:
+		 * verb_status); or none usable. */
 		v->have_state = found > 0;
 	} else {
 		v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
@@ -630,7 +623,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 	put_field(&o, "headers", "headers", names, "(none)");
 	put_field(&o, "id scheme", "idScheme", v->scheme, NULL);
 	put_field(&o, "trust", "trust", v->trust, NULL);
-	put_field(&o, "state dir", "stateDir", v->state_dir, "(none usable)");
+	put_field(&o, "state dir", "stateDir", statedir.dir, "(none usable)");
 	if (!v->have_state) {
 		put_field(&o, "state", "stateError", v->state_note, NULL);
 		goto end;
@@ -803,6 +796,8 @@ static void
 put_notice(struct buf *b, enum notice_when when)
 {
 	static const char *const lead[] = { "anontel sends", "sent", "sending" };
+	static const char *const tail[] = { "", " This notice is shown once.",
+		" This notice is shown until the first report is delivered." };
 	const char *id_words = id_scheme_notice(scheme_in_use());
 
 	buf_str(b, lead[when]);
@@ -814,8 +809,7 @@ put_notice(struct buf *b, enum notice_when when)
 		url_format(b, &endpoint.url);
 	buf_str(b, when == NOTICE_SENDING ? " in the background" : "");
 	buf_str(b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off.");
-	buf_str(b, when == NOTICE_SENT ? " This notice is shown once." : when == NOTICE_SENDING ?
-	    " This notice is shown until the first report is delivered." : "");
+	buf_str(b, tail[when]);
 }
 
 static void
