@@ -76,19 +76,14 @@ static struct client_dest endpoint;
 static int endpoint_state;
 static char endpoint_error[512];
 
-/* The proxy variables, read once for every destination of the run (url.c reads no
- * environment). */
+/* The proxy variables, for a destination (url.c reads no environment). */
 static const struct url_env *
 proxy_env(void)
 {
 	static struct url_env env;
-	static int done;
 
-	if (!done) {
-		for (size_t i = 0; i < URL_PROXY_VARS; i++)
-			env.value[i] = getenv(url_proxy_vars[i]);
-		done = 1;
-	}
+	for (size_t i = 0; i < URL_PROXY_VARS; i++)
+		env.value[i] = getenv(url_proxy_vars[i]);
 	return &env;
 }
 
@@ -192,6 +187,19 @@ read_config(const struct cli *cl, char *err)
 	return config_loaded ? 0 : -1;
 }
 
+/* read_config for a verb that cannot go on without the file: a config error is
+ * said. Returns 0 or -1. */
+static int
+need_config(const struct cli *cl)
+{
+	char err[LOAD_ERR_MAX];
+
+	if (read_config(cl, err) == 0)
+		return 0;
+	say(err, NULL);
+	return -1;
+}
+
 /* Whether the rule that decided leaves telemetry on. */
 static int
 rule_is_on(enum cfg_rule rule)
@@ -204,16 +212,11 @@ rule_is_on(enum cfg_rule rule)
 static int
 decide(const struct cli *cl)
 {
-	char err[LOAD_ERR_MAX];
 	enum cfg_rule rule = cfg_env_optout();
 
 	if (rule != CFG_RULE_DEFAULT)
 		return rule;
-	if (read_config(cl, err) != 0) {
-		say(err, NULL);
-		return -1;
-	}
-	return config.rule;
+	return need_config(cl) == 0 ? (int)config.rule : -1;
 }
 
 /* decide, for the verbs that stop when telemetry is off. Returns 1 when on, 0
@@ -297,8 +300,6 @@ say_destination(void)
 	struct buf b;
 
 	buf_init(&b, text, sizeof text);
-	buf_str(&b, "telemetry is on (");
-	buf_str(&b, cfg_rule_text(config.rule));
 	if (resolve_endpoint() > 0) {
 		buf_str(&b, "); report sends this to ");
 		url_format(&b, &endpoint.url);
@@ -308,7 +309,7 @@ say_destination(void)
 		buf_str(&b, "); the endpoint is invalid: ");
 		buf_str(&b, endpoint_error);
 	}
-	say(text, NULL);
+	say3("telemetry is on (", cfg_rule_text(config.rule), text);
 }
 
 /* The state dir's first report (stamps; 0 when none): scheme none's age counts
@@ -339,6 +340,7 @@ verb_show(const struct cli *cl)
 	if (on <= 0)
 		return on < 0 ? EXIT_USAGE : EXIT_DONE;
 	report_random(random, sizeof random);    /* the message's UUID: before the sandbox */
+	msg_stamp(&stamp, now, random);
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	/* show never fails for want of an ID (a bare chroot has no /proc or
 	 * machine-id): it shows an empty one, and report refuses to send it. */
@@ -347,10 +349,9 @@ verb_show(const struct cli *cl)
 		return rc;
 	if (rc != 0)
 		id.hex[0] = '\0';
-	facts_collect(&facts);
-	msg_stamp(&stamp, now, random);
-	if (rc == 0 && id.scheme == CFG_SCHEME_NONE)     /* the stamps are read for it alone */
+	else if (id.scheme == CFG_SCHEME_NONE)     /* the stamps are read for it alone */
 		stamp.age = id_message_age(&id, first_report_ms(), now);
+	facts_collect(&facts);
 	buf_init(&b, message, sizeof message);
 	msg_build(&b, &config, &facts, id.hex, &stamp, cl->pretty);
 	buf_char(&b, '\n');
@@ -401,13 +402,10 @@ verb_id(const struct cli *cl)
 static int
 verb_schema(const struct cli *cl)
 {
-	char err[LOAD_ERR_MAX];
 	struct buf b;
 
-	if (read_config(cl, err) != 0) {
-		say(err, NULL);
+	if (need_config(cl) != 0)
 		return EXIT_USAGE;
-	}
 	enter_sandbox(cl, SANDBOX_LOCAL);
 	buf_init(&b, message, sizeof message);
 	if (msg_schema(&b, &config, cl->pretty) == 0)
@@ -435,7 +433,6 @@ struct status_view {
 	struct state_stamps st;
 	size_t kept;
 	size_t logged;                /* delivered messages in the audit log */
-	char state_dir[4096];
 	char state_note[512];         /* why there is no state, or a read error */
 	int64_t next_due_ms;          /* 0 = now */
 	size_t ignored;               /* entries in kept/ that are not messages */
@@ -507,8 +504,7 @@ status_trust(struct status_view *v)
 	if (config.pin[0] != '\0') {
 		buf_str(&b, "tls.pin (the server's key alone)");
 	} else if (config.ca_file[0] != '\0') {
-		buf_str(&b, config.ca_file_from != NULL && config.ca_file_from[0] != '\0' ?
-		    config.ca_file_from : "tls.caFile");
+		buf_str(&b, config.ca_file_from);     /* "tls.caFile" or "SSL_CERT_FILE" */
 		buf_char(&b, ' ');
 		buf_str(&b, config.ca_file);
 	} else {
@@ -529,11 +525,10 @@ gather_status(struct status_view *v)
 	status_endpoint(v);
 	status_scheme(v);
 	status_trust(v);
-	v->st.jitter_permille = -1;     /* the rest of v comes zeroed (verb_status) */
-	found = find_state(note, sizeof v->state_note);
-	memcpy(v->state_dir, statedir.dir, sizeof v->state_dir);
+	found = find_state(note, sizeof v->state_note);     /* status shows statedir.dir */
 	if (found != 0) {
-		/* Not made yet (1): what a first run would find; or none usable. */
+		/* Not made yet (1): what a first run would find (v comes zeroed:
+		 * verb_status); or none usable. */
 		v->have_state = found > 0;
 	} else {
 		v->have_state = state_read_stamps(&statedir, &v->st, note, sizeof v->state_note) == 0 &&
@@ -628,7 +623,7 @@ status_print(struct buf *b, const struct status_view *v, int json)
 	put_field(&o, "headers", "headers", names, "(none)");
 	put_field(&o, "id scheme", "idScheme", v->scheme, NULL);
 	put_field(&o, "trust", "trust", v->trust, NULL);
-	put_field(&o, "state dir", "stateDir", v->state_dir, "(none usable)");
+	put_field(&o, "state dir", "stateDir", statedir.dir, "(none usable)");
 	if (!v->have_state) {
 		put_field(&o, "state", "stateError", v->state_note, NULL);
 		goto end;
@@ -699,14 +694,14 @@ status_log(const struct cli *cl)
 		say("status --log: ", err);
 		rc = EXIT_FAILED;
 	} else if (n == 0 && !cl->quiet) {
-		say("status --log: no delivered message is logged", NULL);
+		say("status --log: ", "no delivered message is logged");
 	}
 	for (int i = 0; i < n && rc != EXIT_FAILED; i++) {
 		ssize_t len = state_read_log(&statedir, seq[i], message, sizeof message - 1, err,
 		    sizeof err);
 
 		if (len >= 0 && !logged_whole(message, (size_t)len)) {
-			say("status --log: an entry is not one line of JSON (refused)", NULL);
+			say("status --log: ", "an entry is not one line of JSON (refused)");
 			rc = EXIT_FAILED;
 		} else if (len < 0) {
 			say("status --log: ", err);
@@ -801,6 +796,8 @@ static void
 put_notice(struct buf *b, enum notice_when when)
 {
 	static const char *const lead[] = { "anontel sends", "sent", "sending" };
+	static const char *const tail[] = { "", " This notice is shown once.",
+		" This notice is shown until the first report is delivered." };
 	const char *id_words = id_scheme_notice(scheme_in_use());
 
 	buf_str(b, lead[when]);
@@ -812,8 +809,7 @@ put_notice(struct buf *b, enum notice_when when)
 		url_format(b, &endpoint.url);
 	buf_str(b, when == NOTICE_SENDING ? " in the background" : "");
 	buf_str(b, "; `anontel show` prints it; DO_NOT_TRACK=1 turns it off.");
-	buf_str(b, when == NOTICE_SENT ? " This notice is shown once." : when == NOTICE_SENDING ?
-	    " This notice is shown until the first report is delivered." : "");
+	buf_str(b, tail[when]);
 }
 
 static void
@@ -843,14 +839,16 @@ verb_notice(const struct cli *cl)
 	buf_init(&b, text, sizeof text - 1);
 	if (on && resolve_endpoint() > 0) {
 		put_notice(&b, NOTICE_VERB);
-	} else if (on) {
-		buf_str(&b, endpoint_error[0] == '\0' ? "anontel sends no telemetry: no endpoint "
-		    "is configured" : "anontel sends no telemetry: the endpoint is invalid "
-		    "(`anontel status` says why)");
 	} else {
-		buf_str(&b, "anontel sends no telemetry: it is off (");
-		buf_str(&b, cfg_rule_text(rule));
-		buf_char(&b, ')');
+		buf_str(&b, "anontel sends no telemetry: ");
+		if (!on) {
+			buf_str(&b, "it is off (");
+			buf_str(&b, cfg_rule_text(rule));
+			buf_char(&b, ')');
+		} else {
+			buf_str(&b, endpoint_error[0] == '\0' ? "no endpoint is configured" :
+			    "the endpoint is invalid (`anontel status` says why)");
+		}
 	}
 	text[b.len++] = '\n';
 	return out_bytes(text, b.len);
@@ -922,6 +920,11 @@ say_header_names(const char *who)
 static int
 run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, const char *who)
 {
+	/* What -v says of the outcomes that need no word otherwise. */
+	static const char *const done[] = {
+		[REPORT_DELIVERED] = "delivered", [REPORT_NOT_DUE] = "not due",
+		[REPORT_BUSY] = "another run is sending"
+	};
 	static struct report_run r;
 	struct detach d = { 0 };
 
@@ -952,16 +955,10 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 		say_notice(r.status == REPORT_HANDED_OFF);
 	switch (r.status) {
 	case REPORT_DELIVERED:
-		if (cl->verbose)
-			say3(who, "delivered", NULL);
-		return EXIT_DONE;
 	case REPORT_NOT_DUE:
-		if (cl->verbose)
-			say3(who, "not due", NULL);
-		return EXIT_DONE;
 	case REPORT_BUSY:
 		if (cl->verbose)
-			say3(who, "another run is sending", NULL);
+			say3(who, done[r.status], NULL);
 		return EXIT_DONE;
 	case REPORT_HANDED_OFF:
 		if (d.fork_error != 0)
@@ -970,9 +967,6 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 		else if (cl->verbose)
 			say3(who, "due: sending in the background", NULL);
 		return d.fork_error != 0 ? EXIT_FAILED : EXIT_DONE;
-	case REPORT_BAD_CONFIG:
-		say3(who, r.error, NULL);
-		return EXIT_USAGE;
 	case REPORT_NOT_DELIVERED:
 		say3(who, "not delivered (kept for the next run): ", r.error);
 		return EXIT_FAILED;
@@ -985,10 +979,11 @@ run_report(const struct cli *cl, int force, int64_t deadline_ms, int detached, c
 	case REPORT_REJECTED:
 	case REPORT_STATE_ERROR:
 	case REPORT_NO_ID:
+	case REPORT_BAD_CONFIG:
 		break;
 	}
 	say3(who, r.error, NULL);
-	return EXIT_FAILED;
+	return r.status == REPORT_BAD_CONFIG ? EXIT_USAGE : EXIT_FAILED;
 }
 
 /* What state_forget removed, as "name: count" parts joined by sep. */
@@ -1016,7 +1011,7 @@ static void
 forget_opted_out(const struct cli *cl)
 {
 	struct state_forgotten f;
-	char err[LOAD_ERR_MAX], text[1280];
+	char err[LOAD_ERR_MAX], text[256];
 	struct buf b;
 
 	if (!config_loaded && read_config(cl, err) != 0)
@@ -1024,16 +1019,13 @@ forget_opted_out(const struct cli *cl)
 	if (find_state(NULL, 0) == 0 &&
 	    state_lock_existing(&statedir, NULL, 0) == 1) {
 		enter_sandbox(cl, SANDBOX_ERASE);
-		buf_init(&b, text, sizeof text);
 		if (state_forget(&statedir, &f, err, sizeof err) != 0) {
-			buf_str(&b, "opted out: cannot remove all that was kept: ");
-			buf_str(&b, err);
+			say("opted out: cannot remove all that was kept: ", err);
 		} else if ((f.kept | f.logged | (size_t)f.random_id) != 0 && !cl->quiet) {
-			buf_str(&b, "opted out: ");
+			buf_init(&b, text, sizeof text);
 			put_forgotten(&b, &f, "; ");
+			say("opted out: ", text);
 		}
-		if (b.len > 0)
-			say(text, NULL);
 	}
 	state_close(&statedir);
 }
@@ -1066,10 +1058,8 @@ verb_forget(const struct cli *cl)
 
 	memset(&f, 0, sizeof f);
 	/* The file's stateDir, even when the environment opts out (as status). */
-	if (read_config(cl, err) != 0) {
-		say(err, NULL);
+	if (need_config(cl) != 0)
 		return EXIT_USAGE;
-	}
 	found = find_kept(err, sizeof err);
 	if (found < 0)
 		r = -1;
