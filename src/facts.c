@@ -162,24 +162,24 @@ facts_arch(const char *machine, char *out, size_t outlen)
 		const char *machine, *node;
 	} map[] = {
 		{ "x86_64", "x64" },     { "aarch64", "arm64" },     { "arm64", "arm64" },
-		{ "i386", "ia32" },      { "i486", "ia32" },         { "i586", "ia32" },
-		{ "i686", "ia32" },      { "ppc64le", "ppc64" },     { "loongarch64", "loong64" },
+		{ "ppc64le", "ppc64" },  { "loongarch64", "loong64" },
 #if defined(__mips__) && defined(__MIPSEL__)
 		/* uname says "mips" on either endianness; Node names the build's. */
 		{ "mips", "mipsel" },    { "mips64", "mips64el" },
 #endif
 	};
 	const char *name = machine;
+	size_t i = 0;
 
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(machine, map[i].machine) == 0) {
-			name = map[i].node;
-			goto copy;
-		}
-	/* armv5tel, armv6l, armv7l, armv8l (32-bit userland on arm64), ...: Node's "arm" */
-	if (strncmp(machine, "arm", 3) == 0)
-		name = "arm";
-copy:
+	while (i < sizeof map / sizeof map[0] && strcmp(machine, map[i].machine) != 0)
+		i++;
+	if (i < sizeof map / sizeof map[0])
+		name = map[i].node;
+	else if (machine[0] == 'i' && machine[1] >= '3' && machine[1] <= '6' &&
+	    strcmp(machine + 2, "86") == 0)
+		name = "ia32";          /* i386, i486, i586, i686 */
+	else if (strncmp(machine, "arm", 3) == 0)
+		name = "arm";   /* armv5tel, armv6l, armv7l, armv8l (32-bit userland on arm64), ... */
 	buf_join(out, outlen, name, NULL, NULL);
 }
 
