@@ -697,26 +697,27 @@ compute_butler(struct id *out, const struct cfg *c, const char *root,
 	return scheme_machine_id(out, c, root, reason, err, errlen);
 }
 
-/* Butler's inputs for `id --explain`, which auto judges too. */
+/* Butler's inputs for `id --explain`, which auto judges too (lines whose value
+ * is fixed are written whole). */
 static void
 explain_inputs(const struct id *id, struct buf *b)
 {
 	buf_line(b, "iface", id->in.iface);
-	buf_line(b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
+	buf_str(b, "iface.from: /proc/net/route (IPv4 default route, lowest metric)\n");
 	buf_line(b, "mac", id->in.mac);
 	if (id->in.iface[0] == '\0') {
-		buf_line(b, "mac.from", "(no default interface)");
+		buf_str(b, "mac.from: (no default interface)\n");
 	} else {
 		buf_str(b, "mac.from: /sys/class/net/");
 		buf_str(b, id->in.iface);
 		buf_str(b, "/address\n");
 	}
 	buf_line(b, "ipv4", id->in.ipv4);
-	buf_line(b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
+	buf_str(b, "ipv4.from: the interface's primary IPv4 address (SIOCGIFADDR)\n");
 	buf_line(b, "host", id->in.host);
-	buf_line(b, "host.from", "config id.host (empty when unset)");
+	buf_str(b, "host.from: config id.host (empty when unset)\n");
 	buf_line(b, "uuid", id->in.uuid);
-	buf_line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	buf_str(b, "uuid.from: /sys/class/dmi/id/product_uuid (empty when unreadable)\n");
 }
 
 /*
