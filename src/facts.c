@@ -75,18 +75,18 @@ join(char *out, size_t cap, const char *root, const char *rel, const char *name)
 }
 
 /*
- * Reads at most cap-1 bytes of the regular file root+rel (file.h) into p and
- * NUL-terminates them. Returns the count, or -1 when the file is absent, not a
+ * Reads at most cap-1 bytes of the regular file root+rel(+name) (file.h) into p
+ * and NUL-terminates them. Returns the count, or -1 when the file is absent, not a
  * regular file or unreadable.
  */
 static long
-read_at(const char *root, const char *rel, char *p, size_t cap)
+read_at(const char *root, const char *rel, const char *name, char *p, size_t cap)
 {
 	char path[PATH_LEN];
 	size_t n;
 	int r;
 
-	if (join(path, sizeof path, root, rel, NULL) != 0)
+	if (join(path, sizeof path, root, rel, name) != 0)
 		return -1;
 	r = file_read(AT_FDCWD, path, 0, p, cap - 1, &n);
 	if (r != FILE_OK && r != FILE_TOO_BIG)
@@ -96,13 +96,13 @@ read_at(const char *root, const char *rel, char *p, size_t cap)
 }
 
 /*
- * Reads the first line of root+rel into line[cap] (NUL-terminated; the line ends at
+ * Reads the first line of root+rel(+name) into line[cap] (NUL-terminated; the line ends at
  * "\n", "\r" or NUL, as systemd's read_one_line_file). -1 when absent.
  */
 static int
-first_line(const char *root, const char *rel, char *line, size_t cap)
+first_line(const char *root, const char *rel, const char *name, char *line, size_t cap)
 {
-	if (read_at(root, rel, line, cap) < 0)
+	if (read_at(root, rel, name, line, cap) < 0)
 		return -1;
 	line[span_to(line, "\r\n")] = '\0';
 	return 0;
@@ -116,12 +116,13 @@ next_line(const char *p)
 	return p != NULL && p[1] != '\0' ? p + 1 : NULL;
 }
 
+/* Whether root+rel(+name) exists. */
 static int
-exists(const char *root, const char *rel)
+exists(const char *root, const char *rel, const char *name)
 {
 	char path[PATH_LEN];
 
-	return join(path, sizeof path, root, rel, NULL) == 0 && access(path, F_OK) == 0;
+	return join(path, sizeof path, root, rel, name) == 0 && access(path, F_OK) == 0;
 }
 
 static int
@@ -161,24 +162,24 @@ facts_arch(const char *machine, char *out, size_t outlen)
 		const char *machine, *node;
 	} map[] = {
 		{ "x86_64", "x64" },     { "aarch64", "arm64" },     { "arm64", "arm64" },
-		{ "i386", "ia32" },      { "i486", "ia32" },         { "i586", "ia32" },
-		{ "i686", "ia32" },      { "ppc64le", "ppc64" },     { "loongarch64", "loong64" },
+		{ "ppc64le", "ppc64" },  { "loongarch64", "loong64" },
 #if defined(__mips__) && defined(__MIPSEL__)
 		/* uname says "mips" on either endianness; Node names the build's. */
 		{ "mips", "mipsel" },    { "mips64", "mips64el" },
 #endif
 	};
 	const char *name = machine;
+	size_t i = 0;
 
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(machine, map[i].machine) == 0) {
-			name = map[i].node;
-			goto copy;
-		}
-	/* armv5tel, armv6l, armv7l, armv8l (32-bit userland on arm64), ...: Node's "arm" */
-	if (strncmp(machine, "arm", 3) == 0)
-		name = "arm";
-copy:
+	while (i < sizeof map / sizeof map[0] && strcmp(machine, map[i].machine) != 0)
+		i++;
+	if (i < sizeof map / sizeof map[0])
+		name = map[i].node;
+	else if (machine[0] == 'i' && machine[1] >= '3' && machine[1] <= '6' &&
+	    strcmp(machine + 2, "86") == 0)
+		name = "ia32";          /* i386, i486, i586, i686 */
+	else if (strncmp(machine, "arm", 3) == 0)
+		name = "arm";   /* armv5tel, armv6l, armv7l, armv8l (32-bit userland on arm64), ... */
 	buf_join(out, outlen, name, NULL, NULL);
 }
 
@@ -469,9 +470,18 @@ facts_os_read(struct facts_os *os, const char *root)
 }
 /* ---- virtual machine ------------------------------------------------------- */
 
-/* What DMI says. DMI_FIRST: a VM that systemd trusts before CPUID; DMI_EC2: a VM
- * or bare metal (dmi_detect tells them apart). */
-enum { DMI_NONE, DMI_VM, DMI_FIRST, DMI_EC2 };
+/* What DMI says. DMI_FIRST: a VM that systemd trusts before CPUID. */
+enum { DMI_NONE, DMI_VM, DMI_FIRST };
+
+/* Whether s starts with one of the n words of list. */
+static int
+starts_any(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (starts(s, list[i]))
+			return 1;
+	return 0;
+}
 
 /*
  * systemd's detect_vm_smbios: SMBIOS type 0, BIOS characteristics extension byte 2
@@ -482,7 +492,7 @@ static int
 smbios_vm_bit(const char *root)
 {
 	char raw[64 + 1];
-	long n = read_at(root, "/sys/firmware/dmi/entries/0-0/raw", raw, sizeof raw);
+	long n = read_at(root, "/sys/firmware/dmi/entries/0-0/raw", NULL, raw, sizeof raw);
 
 	if (n < 20 || (unsigned char)raw[1] < 20)
 		return -1;
@@ -494,22 +504,22 @@ static int
 dmi_detect(const char *root)
 {
 	static const char *const files[] = {
-		"/sys/class/dmi/id/product_name",  /* before sys_vendor: KVM over QEMU */
-		"/sys/class/dmi/id/sys_vendor",
-		"/sys/class/dmi/id/board_vendor",
-		"/sys/class/dmi/id/bios_vendor",
-		"/sys/class/dmi/id/product_version",  /* Hyper-V */
+		"/product_name",  /* before sys_vendor: KVM over QEMU */
+		"/sys_vendor",
+		"/board_vendor",
+		"/bios_vendor",
+		"/product_version",  /* Hyper-V */
 	};
-	static const struct {
-		const char *vendor;
-		int kind;
-	} table[] = {
-		{ "KVM", DMI_VM }, { "OpenStack", DMI_VM }, { "KubeVirt", DMI_VM },
-		{ "Amazon EC2", DMI_EC2 }, { "QEMU", DMI_VM }, { "VMware", DMI_VM },
-		{ "VMW", DMI_VM }, { "innotek GmbH", DMI_FIRST }, { "VirtualBox", DMI_FIRST },
-		{ "Oracle Corporation", DMI_FIRST }, { "Xen", DMI_FIRST }, { "Bochs", DMI_VM },
-		{ "Parallels", DMI_FIRST }, { "BHYVE", DMI_VM }, { "Hyper-V", DMI_VM },
-		{ "Apple Virtualization", DMI_VM }, { "Google Compute Engine", DMI_FIRST },
+	/* systemd's dmi_vendor_table by what a match means (Amazon EC2 aside: see
+	 * below). No vendor starts with one of another kind, so the table's order
+	 * does not matter within a line. */
+	static const char *const vm[] = {
+		"KVM", "OpenStack", "KubeVirt", "QEMU", "VMware", "VMW", "Bochs", "BHYVE",
+		"Hyper-V", "Apple Virtualization",
+	};
+	static const char *const first[] = {
+		"innotek GmbH", "VirtualBox", "Oracle Corporation", "Xen", "Parallels",
+		"Google Compute Engine",
 	};
 	enum { PRODUCT, VENDOR, NFILES = sizeof files / sizeof files[0] };
 	/* Each file's first line, "" when unreadable: the checks after the table
@@ -519,31 +529,31 @@ dmi_detect(const char *root)
 	int bit;
 
 	for (size_t f = 0; f < NFILES; f++) {
-		if (first_line(root, files[f], line[f], sizeof line[f]) != 0) {
+		if (first_line(root, "/sys/class/dmi/id", files[f], line[f], sizeof line[f]) != 0) {
 			line[f][0] = '\0';
 			continue;
 		}
-		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-			if (!starts(line[f], table[i].vendor))
-				continue;
-			if (table[i].kind != DMI_EC2)
-				return table[i].kind;
-			/*
-			 * Amazon EC2 names VMs and bare-metal instances alike. As systemd's
-			 * main branch does: the SMBIOS VM bit decides; without it (it needs
-			 * root), a product_name with ".metal" followed by end or "-" is
-			 * bare metal; an unreadable product_name counts as a VM.
-			 */
-			bit = smbios_vm_bit(root);
-			if (bit >= 0)
-				return bit ? DMI_FIRST : DMI_NONE;
-			if (line[PRODUCT][0] == '\0')
-				return DMI_FIRST;
-			metal = find(line[PRODUCT], ".metal");
-			if (metal && (metal[6] == '\0' || metal[6] == '-'))
-				return DMI_NONE;
+		if (starts_any(line[f], first, sizeof first / sizeof first[0]))
 			return DMI_FIRST;
-		}
+		if (starts_any(line[f], vm, sizeof vm / sizeof vm[0]))
+			return DMI_VM;
+		if (!starts(line[f], "Amazon EC2"))
+			continue;
+		/*
+		 * Amazon EC2 names VMs and bare-metal instances alike. As systemd's main
+		 * branch does: the SMBIOS VM bit decides; without it (it needs root), a
+		 * product_name with ".metal" followed by end or "-" is bare metal; an
+		 * unreadable product_name counts as a VM.
+		 */
+		bit = smbios_vm_bit(root);
+		if (bit >= 0)
+			return bit ? DMI_FIRST : DMI_NONE;
+		if (line[PRODUCT][0] == '\0')
+			return DMI_FIRST;
+		metal = find(line[PRODUCT], ".metal");
+		if (metal && (metal[6] == '\0' || metal[6] == '-'))
+			return DMI_NONE;
+		return DMI_FIRST;
 	}
 	/* Not in systemd's table (Surface laptops also say "Microsoft Corporation"),
 	 * but the pair is Hyper-V's DMI; systemd finds Hyper-V by CPUID instead. */
@@ -559,7 +569,7 @@ uml(const char *root)
 {
 	char buf[1024];
 
-	if (read_at(root, "/proc/cpuinfo", buf, sizeof buf) < 0)
+	if (read_at(root, "/proc/cpuinfo", NULL, buf, sizeof buf) < 0)
 		return 0;
 	for (const char *p = buf; p != NULL; p = next_line(p))
 		if (starts(p, "vendor_id\t: "))
@@ -575,7 +585,7 @@ xen_dom0(const char *root)
 	char line[ONE_LINE];
 	const char *p;
 
-	if (first_line(root, "/sys/hypervisor/properties/features", line, sizeof line) == 0) {
+	if (first_line(root, "/sys/hypervisor", "/properties/features", line, sizeof line) == 0) {
 		unsigned long features = 0;
 		int digits = 0;
 
@@ -589,7 +599,7 @@ xen_dom0(const char *root)
 		if (digits > 0)
 			return (features >> 11) & 1;
 	}
-	if (first_line(root, "/proc/xen/capabilities", line, sizeof line) != 0)
+	if (first_line(root, "/proc/xen", "/capabilities", line, sizeof line) != 0)
 		return 0;
 	/* "control_d" as a whole item of the list */
 	for (p = line; (p = find(p, "control_d")) != NULL; p++)
@@ -612,20 +622,21 @@ fw_cfg_entry(void *ctx, const char *name, unsigned char type)
 static int
 device_tree(const char *root)
 {
+	static const char dt[] = "/proc/device-tree";
 	char line[ONE_LINE];
 	int fw_cfg = 0;
 
 	/* systemd reads hypervisor/compatible; the node without it counts here too. */
-	if (exists(root, "/proc/device-tree/hypervisor"))
+	if (exists(root, dt, "/hypervisor"))
 		return 1;
-	if (exists(root, "/proc/device-tree/ibm,partition-name") &&       /* PowerVM */
-	    exists(root, "/proc/device-tree/hmc-managed?") &&
-	    !exists(root, "/proc/device-tree/chosen/qemu,graphic-width"))
+	if (exists(root, dt, "/ibm,partition-name") &&       /* PowerVM */
+	    exists(root, dt, "/hmc-managed?") &&
+	    !exists(root, dt, "/chosen/qemu,graphic-width"))
 		return 1;
-	if (list_dir(root, "/proc/device-tree", fw_cfg_entry, &fw_cfg) != 0)
+	if (list_dir(root, dt, fw_cfg_entry, &fw_cfg) != 0)
 		return 0;
 	return fw_cfg ||        /* QEMU */
-	    (first_line(root, "/proc/device-tree/compatible", line, sizeof line) == 0 &&
+	    (first_line(root, dt, "/compatible", line, sizeof line) == 0 &&
 	    strcmp(line, "qemu,pseries") == 0);
 }
 
@@ -636,7 +647,7 @@ zvm(const char *root)
 	static const char field[] = "VM00 Control Program";
 	char buf[FILE_MAX];
 
-	if (read_at(root, "/proc/sysinfo", buf, sizeof buf) < 0)
+	if (read_at(root, "/proc/sysinfo", NULL, buf, sizeof buf) < 0)
 		return 0;
 	for (const char *p = buf; p != NULL; p = next_line(p)) {
 		const char *e = p + sizeof field - 1;
@@ -662,12 +673,12 @@ facts_virtual(const char *root, const char *kernel_release)
 	if (dmi == DMI_FIRST || uml(root))
 		return 1;
 	/* A dom0 is the host: only CPUID (a nested hypervisor) would count. */
-	if (exists(root, "/proc/xen"))
+	if (exists(root, "/proc/xen", NULL))
 		return !xen_dom0(root);
 	/* SPEC rule, beyond systemd (which calls WSL a container) at the end: WSL 2
 	 * also shows Hyper-V in CPUID; WSL 1 ("-Microsoft") counts as virtual here. */
 	return dmi == DMI_VM ||
-	    first_line(root, "/sys/hypervisor/type", line, sizeof line) == 0 ||
+	    first_line(root, "/sys/hypervisor", "/type", line, sizeof line) == 0 ||
 	    device_tree(root) || zvm(root) ||
 	    (kernel_release != NULL && (find(kernel_release, "microsoft") != NULL ||
 	    find(kernel_release, "Microsoft") != NULL));

@@ -8,7 +8,6 @@
  */
 #include "id.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -29,6 +28,7 @@
 #define RTF_REJECT_BIT 0x0200u
 #define APP_PREFIX     "anontel:"
 #define ROUTE_LINE_MAX 1023     /* longer lines are not the kernel's: skipped */
+#define ROUTE_FILE_MAX INT64_MAX /* no bound: the table is streamed, never held */
 
 /* C's isspace in the C locale: ' ' and \t \n \v \f \r (9 to 13). */
 static int
@@ -131,29 +131,34 @@ iface_name_ok(struct field f)
 	return 1;
 }
 
-/* A route table read so far: the best default route, and where the reading is. */
+/* A route table read so far: the best default route. */
 struct route_best {
+	int header;     /* the next line is the table's header */
 	int found;
 	char iface[16];
 	unsigned long metric;
-	int header;     /* the next line is the table's header */
-	int skipping;   /* the next line's start was dropped: it is over ROUTE_LINE_MAX */
 };
 
-/* Considers one line (without its newline). */
-static void
-route_line(const char *l, size_t n, struct route_best *best)
+/* file_each_line's callback: considers one line [l, end), without its newline.
+ * Returns 0: every line is read. */
+static int
+route_line(void *ctx, const char *l, const char *end)
 {
+	struct route_best *best = ctx;
 	struct field f[8];
-	size_t i = 0, k = 0;
+	size_t n = (size_t)(end - l), i = 0, k = 0;
 	uint32_t dest, flags, mask;
 	unsigned long metric;
 
+	if (best->header || n > ROUTE_LINE_MAX) {
+		best->header = 0;
+		return 0;
+	}
 	while (k < 8) {
 		while (i < n && (l[i] == ' ' || l[i] == '\t'))
 			i++;
 		if (i == n)
-			return;                 /* fewer than 8 columns */
+			return 0;               /* fewer than 8 columns */
 		f[k].s = l + i;
 		while (i < n && l[i] != ' ' && l[i] != '\t')
 			i++;
@@ -162,37 +167,16 @@ route_line(const char *l, size_t n, struct route_best *best)
 	}
 	if (!iface_name_ok(f[0]) || parse_hex32(f[1], &dest) || parse_hex32(f[3], &flags) ||
 	    parse_metric(f[6], &metric) || parse_hex32(f[7], &mask))
-		return;
+		return 0;
 	if (dest != 0 || mask != 0 || !(flags & RTF_UP_BIT) || (flags & RTF_REJECT_BIT))
-		return;
+		return 0;
 	if (best->found && metric >= best->metric)
-		return;
+		return 0;
 	best->found = 1;
 	best->metric = metric;
 	memcpy(best->iface, f[0].s, f[0].len);
 	best->iface[f[0].len] = '\0';
-}
-
-/* Feeds the lines of text[n] to route_line: the whole ones, and when `last` is
- * set the rest too, as the table's last line. Returns the bytes taken. */
-static size_t
-route_lines(const char *text, size_t n, int last, struct route_best *best)
-{
-	size_t start = 0;
-
-	while (start < n) {
-		const char *nl = memchr(text + start, '\n', n - start);
-		size_t end = nl != NULL ? (size_t)(nl - text) : n;
-
-		if (nl == NULL && !last)
-			break;
-		if (!best->header && !best->skipping && end - start <= ROUTE_LINE_MAX)
-			route_line(text + start, end - start, best);
-		best->header = 0;
-		best->skipping = 0;
-		start = end + 1;
-	}
-	return start;
+	return 0;
 }
 
 /* The table's default route into iface and *metric: 0, or -1 when it has none. */
@@ -210,8 +194,15 @@ int
 id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric)
 {
 	struct route_best best = { .header = 1 };
+	const char *end = text + n, *nl;
 
-	(void)route_lines(text, n, 1, &best);
+	/* The lines as file_each_line gives them: the last one also without '\n'. */
+	for (; text < end; text = nl + 1) {
+		nl = memchr(text, '\n', (size_t)(end - text));
+		if (nl == NULL)
+			nl = end;
+		(void)route_line(&best, text, nl);
+	}
 	return route_found(&best, iface, metric);
 }
 
@@ -264,40 +255,22 @@ trim(char *p, size_t n)
 	return n - a;
 }
 
-/* Streams <root>/proc/net/route through route_lines, as id_default_route does in
- * memory. Returns 0 if a default route was found. A line that does not fit in
- * the chunk with its newline is over ROUTE_LINE_MAX and skipped. */
+/* Streams <root>/proc/net/route through route_line, as id_default_route does in
+ * memory. Returns 0 if a default route was found. */
 static int
 read_default_route(const char *root, char iface[16], unsigned long *metric)
 {
-	char path[CFG_PATH_MAX + 32], chunk[ROUTE_LINE_MAX + 1];
+	char path[CFG_PATH_MAX + 32];
 	struct route_best best = { .header = 1 };
 	struct stat st;
-	size_t have = 0, took;
-	int fd, r;
+	int fd, why;
 
 	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0 ||
-	    (fd = file_open(AT_FDCWD, path, 0, &st, &r)) < 0)
+	    (fd = file_open(AT_FDCWD, path, 0, &st, &why)) < 0)
 		return -1;
-	for (;;) {
-		ssize_t got = read(fd, chunk + have, sizeof chunk - have);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			/* the end, or a read error, which ends the table where it stands */
-			(void)route_lines(chunk, have, 1, &best);
-			break;
-		}
-		have += (size_t)got;
-		took = route_lines(chunk, have, 0, &best);
-		have -= took;
-		memmove(chunk, chunk + took, have);
-		if (have == sizeof chunk) {     /* a line longer than the chunk */
-			best.skipping = 1;
-			have = 0;
-		}
-	}
+	/* A read error, or a line over FILE_LINE_MAX (not the kernel's), ends the
+	 * table where it stands. */
+	(void)file_each_line(fd, st.st_size, ROUTE_FILE_MAX, route_line, &best);
 	close(fd);
 	return route_found(&best, iface, metric);
 }
@@ -724,26 +697,27 @@ compute_butler(struct id *out, const struct cfg *c, const char *root,
 	return scheme_machine_id(out, c, root, reason, err, errlen);
 }
 
-/* Butler's inputs for `id --explain`, which auto judges too. */
+/* Butler's inputs for `id --explain`, which auto judges too (lines whose value
+ * is fixed are written whole). */
 static void
 explain_inputs(const struct id *id, struct buf *b)
 {
 	buf_line(b, "iface", id->in.iface);
-	buf_line(b, "iface.from", "/proc/net/route (IPv4 default route, lowest metric)");
+	buf_str(b, "iface.from: /proc/net/route (IPv4 default route, lowest metric)\n");
 	buf_line(b, "mac", id->in.mac);
 	if (id->in.iface[0] == '\0') {
-		buf_line(b, "mac.from", "(no default interface)");
+		buf_str(b, "mac.from: (no default interface)\n");
 	} else {
 		buf_str(b, "mac.from: /sys/class/net/");
 		buf_str(b, id->in.iface);
 		buf_str(b, "/address\n");
 	}
 	buf_line(b, "ipv4", id->in.ipv4);
-	buf_line(b, "ipv4.from", "the interface's primary IPv4 address (SIOCGIFADDR)");
+	buf_str(b, "ipv4.from: the interface's primary IPv4 address (SIOCGIFADDR)\n");
 	buf_line(b, "host", id->in.host);
-	buf_line(b, "host.from", "config id.host (empty when unset)");
+	buf_str(b, "host.from: config id.host (empty when unset)\n");
 	buf_line(b, "uuid", id->in.uuid);
-	buf_line(b, "uuid.from", "/sys/class/dmi/id/product_uuid (empty when unreadable)");
+	buf_str(b, "uuid.from: /sys/class/dmi/id/product_uuid (empty when unreadable)\n");
 }
 
 /*

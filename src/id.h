@@ -178,7 +178,8 @@ void id_app_specific(const unsigned char machine_id[16], const unsigned char app
  * with the lowest metric wins, the first such line on a tie. Lines that do not
  * parse, lines over 1023 bytes (the kernel's are 127), and interface names of
  * 16 characters or more, "*", "." or "..", or with a '/', are skipped. Returns 0 with iface and *metric set, or -1 if there
- * is none.
+ * is none. The ID reads <root>/proc/net/route with the same rules, streamed
+ * (file_each_line), where a line over FILE_LINE_MAX ends the table.
  */
 int id_default_route(const char *text, size_t n, char iface[16], unsigned long *metric);
 

@@ -199,6 +199,8 @@ struct rule {
 /* Allowed when the argument check (and the ones it chains) passes. */
 #define ALLOW_IF(nr, cls, check) { (nr), (cls), (check) }
 
+/* A call has at most one rule in a class: a second could never match (the first
+ * match decides), and sandbox_count counts rules. */
 static const struct rule rules[] = {
 	/* Reading and writing descriptors already open; closing them. */
 	ALLOW(SYS_read, C_ALL),
@@ -309,7 +311,7 @@ static const struct rule rules[] = {
 	ALLOW(SYS_munmap, C_ALL),
 	ALLOW(SYS_sigaltstack, C_ALL),
 	ALLOW(SYS_madvise, C_ALL),
-	ALLOW(SYS_gettid, C_ALL),
+	ALLOW(SYS_gettid, C_RO),             /* NET has it above */
 #endif
 };
 
@@ -323,18 +325,6 @@ static unsigned
 class_bit(enum sandbox_class class)
 {
 	return (unsigned)class <= SANDBOX_ERASE ? 1u << class : 0;
-}
-
-/* Instructions in a rule's body (after its JEQ on the number): per check a load,
- * an AND unless the mask is all ones, a JEQ per value and a RET; then a RET. */
-static size_t
-body_len(const struct rule *r)
-{
-	size_t len = 1;
-
-	for (unsigned c = r->check; c != NONE; c = checks[c].next)
-		len += 2 + (checks[c].mask != 0xffffffffu) + checks[c].nv;
-	return len;
 }
 
 /* Every program's start: a foreign architecture killed, the number loaded (and
@@ -351,6 +341,15 @@ static const struct sbx_insn head[] = {
 #endif
 };
 
+/* Writes instruction *n of prog[] when it fits, and counts it either way. */
+static void
+emit(size_t *n, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (*n < PROG_MAX)
+		prog[*n] = (struct sbx_insn){ code, jt, jf, k };
+	(*n)++;
+}
+
 /* Builds the program for the classes in bit into prog[]. Returns its length, 0
  * if too long. */
 static size_t
@@ -360,34 +359,32 @@ build(unsigned bit)
 
 	memcpy(prog, head, sizeof head);
 	for (const struct rule *r = rules; r < rules + NRULES; r++) {
-		size_t len;
+		size_t at = n;
 
 		if (!(r->classes & bit))
 			continue;
-		len = body_len(r);
-		if (n + 1 + len + 1 > PROG_MAX)   /* the rule and the final RET */
-			return 0;
-		/* A holds the number here: a non-matching rule jumps over its body,
-		 * and every body ends in RET, so A is never changed on that path. */
-		prog[n++] = (struct sbx_insn){ BPF_JEQ_K, 0, (uint8_t)len, r->nr };
+		/* A holds the number here: a non-matching rule jumps over its body (jf,
+		 * set once the body is written), and every body ends in RET, so A is
+		 * never changed on that path. */
+		emit(&n, BPF_JEQ_K, 0, 0, r->nr);
 		for (unsigned c = r->check; c != NONE; c = checks[c].next) {
 			const struct check *k = &checks[c];
 
-			prog[n++] = (struct sbx_insn){ BPF_LD_W_ABS, 0, 0, DATA_ARG(k->idx) };
+			emit(&n, BPF_LD_W_ABS, 0, 0, DATA_ARG(k->idx));
 			if (k->mask != 0xffffffffu)
-				prog[n++] = (struct sbx_insn){ BPF_ALU_AND_K, 0, 0, k->mask };
+				emit(&n, BPF_ALU_AND_K, 0, 0, k->mask);
 			/* Value j matches: skip the other values and the RET fail. */
 			for (uint8_t j = 0; j < k->nv; j++)
-				prog[n++] = (struct sbx_insn){ BPF_JEQ_K, (uint8_t)(k->nv - j), 0,
-				    k->v[j] };
-			prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
-			    k->fail_errno != 0 ? RET_ERRNO(k->fail_errno) : RET_KILL_PROCESS };
+				emit(&n, BPF_JEQ_K, (uint8_t)(k->nv - j), 0, k->v[j]);
+			emit(&n, BPF_RET_K, 0, 0,
+			    k->fail_errno != 0 ? RET_ERRNO(k->fail_errno) : RET_KILL_PROCESS);
 		}
-		prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0,
-		    r->classes & R_ENOSYS ? RET_ERRNO(ENOSYS) : RET_ALLOW };
+		emit(&n, BPF_RET_K, 0, 0, r->classes & R_ENOSYS ? RET_ERRNO(ENOSYS) : RET_ALLOW);
+		if (n <= PROG_MAX)
+			prog[at].jf = (uint8_t)(n - at - 1);  /* a body is a dozen at most */
 	}
-	prog[n++] = (struct sbx_insn){ BPF_RET_K, 0, 0, RET_KILL_PROCESS };
-	return n;
+	emit(&n, BPF_RET_K, 0, 0, RET_KILL_PROCESS);
+	return n <= PROG_MAX ? n : 0;
 }
 
 int
@@ -396,16 +393,9 @@ sandbox_count(enum sandbox_class class)
 	unsigned bit = class_bit(class);
 	int count = 0;
 
-	for (size_t i = 0; i < NRULES; i++) {
-		int dup = 0;
-
-		if (!(rules[i].classes & bit) || (rules[i].classes & R_ENOSYS))
-			continue;
-		for (size_t j = 0; j < i; j++)
-			if (rules[j].nr == rules[i].nr && (rules[j].classes & bit))
-				dup = 1;
-		count += !dup;
-	}
+	/* One rule per call and class (rules[]), so each allowing rule is a call. */
+	for (size_t i = 0; i < NRULES; i++)
+		count += (rules[i].classes & bit) && !(rules[i].classes & R_ENOSYS);
 	return count;
 }
 
@@ -420,6 +410,7 @@ int
 sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
 {
 	struct sbx_prog p;
+	const char *what;
 	size_t n;
 
 	if (class_bit(class) == 0)
@@ -427,13 +418,15 @@ sandbox_enter(enum sandbox_class class, char *err, size_t errlen)
 	n = build(class_bit(class));
 	if (n == 0)
 		return fail(err, errlen, "filter too long", NULL);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return fail(err, errlen, "the kernel refused no_new_privs: ", strerror(errno));
 	p.len = (unsigned short)n;
 	p.filter = prog;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &p, 0, 0) != 0)
-		return fail(err, errlen, "the kernel refused seccomp: ", strerror(errno));
-	return sandbox_count(class);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		what = "the kernel refused no_new_privs: ";
+	else if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &p, 0, 0) != 0)
+		what = "the kernel refused seccomp: ";
+	else
+		return sandbox_count(class);
+	return fail(err, errlen, what, strerror(errno));
 }
 
 #else /* no filter for this architecture: the run goes on unsandboxed */
