@@ -388,54 +388,64 @@ io_strerror(int e)
 	}
 }
 
-/* A send or recv on fd failed (errno). Returns 0 when it is worth trying again:
- * EINTR; ENOTSOCK (a pipe, in tests: *is_sock cleared, plain write or read from
- * now on); EAGAIN once fd is ready before the deadline. Else -1 with err. */
-static int
-io_retry(int fd, int *is_sock, short events, int64_t deadline_ms, char *err, size_t errlen)
+ssize_t
+net_io(int fd, void *p, size_t n, short events, int wait_first, int64_t deadline_ms)
 {
-	int rc;
+	/* A peer that sends faster than we read never lets a read block, so poll's
+	 * timeout alone would not end it: the deadline is checked on every read. */
+	if (events == POLLIN && net_now_ms() >= deadline_ms)
+		return NET_IO_TIMEOUT;
+	for (;;) {
+		ssize_t r;
 
-	if (errno == EINTR)
-		return 0;
-	if (errno == ENOTSOCK && *is_sock) {
-		*is_sock = 0; /* a pipe, in tests */
-		return 0;
+		if (wait_first) {
+			int w = net_wait(fd, events, deadline_ms);
+
+			if (w <= 0)
+				return w == 0 ? NET_IO_TIMEOUT : NET_IO_WAIT;
+		}
+		/* MSG_NOSIGNAL: a peer that went away gives EPIPE, not SIGPIPE. */
+		r = events == POLLIN ? recv(fd, p, n, MSG_DONTWAIT) :
+		    send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r >= 0)
+			return r;
+		wait_first = errno != EINTR;
+		if (wait_first && errno != EAGAIN && errno != EWOULDBLOCK)
+			return NET_IO_FAILED;
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK) {
-		buf_join(err, errlen, io_strerror(errno), NULL, NULL);
-		return -1;
-	}
-	rc = net_wait(fd, events, deadline_ms);
-	if (rc > 0)
-		return 0;
-	if (rc == 0)
+}
+
+/* net_io's failure r in words into err; "waiting to read: " or "waiting to write: "
+ * for a failed wait. */
+static void
+io_error(ssize_t r, const char *waiting, char *err, size_t errlen)
+{
+	if (r == NET_IO_TIMEOUT)
 		buf_join(err, errlen, "timed out", NULL, NULL);
+	else if (r == NET_IO_WAIT)
+		buf_join(err, errlen, waiting, strerror(errno), NULL);
 	else
-		buf_join(err, errlen, events == POLLIN ? "waiting to read: " : "waiting to write: ",
-		    strerror(errno), NULL);
-	return -1;
+		buf_join(err, errlen, io_strerror(errno), NULL, NULL);
 }
 
 int
 net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen)
 {
 	const unsigned char *s = p;
-	int is_sock = 1;
 
 	while (n > 0) {
-		/* send + MSG_NOSIGNAL: a peer that went away gives EPIPE, not SIGPIPE. */
-		ssize_t w = is_sock ? send(fd, s, n, MSG_NOSIGNAL) : write(fd, s, n);
+		ssize_t w = net_io(fd, (void *)(uintptr_t)s, n, POLLOUT, 0, deadline_ms);
 
-		if (w > 0) {
-			s += w;
-			n -= (size_t)w;
-		} else if (w == 0) {
+		if (w == 0) {
 			buf_join(err, errlen, "write made no progress", NULL, NULL);
 			return -1;
-		} else if (io_retry(fd, &is_sock, POLLOUT, deadline_ms, err, errlen) != 0) {
+		}
+		if (w < 0) {
+			io_error(w, "waiting to write: ", err, errlen);
 			return -1;
 		}
+		s += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }
@@ -443,22 +453,12 @@ net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, s
 ssize_t
 net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen)
 {
-	int is_sock = 1;
+	ssize_t r;
 
 	if (n == 0)
 		return 0;
-	/* A peer that sends faster than we read never lets a read block, so poll's
-	 * timeout alone would not end it: the deadline is checked on every read. */
-	if (net_now_ms() >= deadline_ms) {
-		buf_join(err, errlen, "timed out", NULL, NULL);
-		return -1;
-	}
-	for (;;) {
-		ssize_t r = is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
-
-		if (r >= 0)
-			return r;
-		if (io_retry(fd, &is_sock, POLLIN, deadline_ms, err, errlen) != 0)
-			return -1;
-	}
+	r = net_io(fd, p, n, POLLIN, 0, deadline_ms);
+	if (r < 0)
+		io_error(r, "waiting to read: ", err, errlen);
+	return r < 0 ? -1 : r;
 }

@@ -58,6 +58,21 @@ int net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *er
  * faster than the caller reads cannot hold it longer. */
 ssize_t net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errlen);
 
+/* What net_io returns when it fails (a count is never negative). */
+#define NET_IO_FAILED (-1)   /* send or recv failed: errno */
+#define NET_IO_TIMEOUT (-2)  /* the deadline passed */
+#define NET_IO_WAIT (-3)     /* poll failed: errno */
+
+/*
+ * One send (events POLLOUT, with MSG_NOSIGNAL) or recv (POLLIN) of up to n bytes on
+ * socket fd, MSG_DONTWAIT (so fd may be blocking or not): while it would block, or
+ * first of all with wait_first (right after a send, an answer cannot be there
+ * yet), it waits with net_wait. A recv is not tried past the deadline, even with
+ * data waiting. Returns the count (0 from recv: the end of the stream), or
+ * NET_IO_FAILED, NET_IO_TIMEOUT or NET_IO_WAIT; the callers word them.
+ */
+ssize_t net_io(int fd, void *p, size_t n, short events, int wait_first, int64_t deadline_ms);
+
 /* Waits until fd is readable (POLLIN) or writable (POLLOUT) or the deadline passes.
  * Returns 1 ready (an error or hang-up on fd counts as ready: the next read or
  * write reports it), 0 timed out, -1 error (errno set; EBADF for a closed fd). */

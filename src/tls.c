@@ -2,9 +2,9 @@
  * tls: BearSSL client engine driven by hand over a socket, under one deadline.
  *
  * We do not use br_sslio: its callbacks cannot see the deadline, and we want to tell
- * a TCP close from a timeout from a BearSSL error. Sockets are used with
- * MSG_DONTWAIT (so the caller's fd may be blocking or not) and MSG_NOSIGNAL (a peer
- * that resets the connection must not kill us with SIGPIPE).
+ * a TCP close from a timeout from a BearSSL error. The socket is used through
+ * net_io (net.h): MSG_DONTWAIT, so the caller's fd may be blocking or not, and
+ * MSG_NOSIGNAL, so a peer that resets the connection cannot kill us with SIGPIPE.
  *
  * The X.509 wrapper stays here, with the driver, rather than in x509.c: it is the
  * engine's hook (a br_x509_class whose state lives in tls_conn), it picks which
@@ -507,23 +507,17 @@ say_phase(struct tls_conn *c, const char *what)
 	say(c, what, where[c->phase]);
 }
 
-/* The socket would block: waits for it until the deadline. 0 ready, -1 with err. */
-static int
-wait_ready(struct tls_conn *c, short events)
+/* net_io's failure r (not NET_IO_FAILED, which the caller words) into err. */
+static void
+say_io(struct tls_conn *c, ssize_t r)
 {
-	int w = net_wait(c->fd, events, c->deadline_ms);
-
-	if (w > 0)
-		return 0;
-	if (w == 0)
+	if (r == NET_IO_TIMEOUT)
 		say_phase(c, "timed out");
 	else
 		say(c, "poll: ", strerror(errno));
-	return -1;
 }
 
-/* One send(). Returns the count sent, 0 to try again (interrupted, or the socket
- * was full and is writable now), -1 with err. */
+/* Sends up to n bytes (net_io). Returns the count sent, -1 with err. */
 static ssize_t
 sock_send(struct tls_conn *c, const unsigned char *p, size_t n)
 {
@@ -536,16 +530,14 @@ sock_send(struct tls_conn *c, const unsigned char *p, size_t n)
 		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->nodelay = 1;
 	}
-	r = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	r = net_io(c->fd, (void *)(uintptr_t)p, n, POLLOUT, 0, c->deadline_ms);
 	if (r > 0) {
 		c->sent_last = 1;
 		return r;
 	}
-	if (r < 0 && errno == EINTR)
-		return 0;
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return wait_ready(c, POLLOUT);
-	if (c->phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
+	if (r < NET_IO_FAILED)
+		say_io(c, r);
+	else if (c->phase == PHASE_HANDSHAKE && r < 0 && (errno == EPIPE || errno == ECONNRESET))
 		say(c, "connection closed during the TLS handshake", NULL);
 	else
 		say(c, "sending over TLS: ", r < 0 ? strerror(errno) : "no progress");
@@ -587,46 +579,33 @@ take_record(struct tls_conn *c)
 	if (c->out_len > 0)
 		return flush_out(c);
 	r = sock_send(c, p, len);
-	if (r > 0)
-		br_ssl_engine_sendrec_ack(eng, (size_t)r);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	br_ssl_engine_sendrec_ack(eng, (size_t)r);
+	return 0;
 }
 
-/* One recv() of up to n bytes. Right after a send the answer cannot be there yet,
- * so it waits first rather than learn that from EAGAIN. Returns the count, 0 at
- * the end of the stream, -1 with err (a reset worded for the phase). */
+/* One recv() of up to n bytes (net_io). Right after a send the answer cannot be
+ * there yet, so it waits first rather than learn that from EAGAIN. Returns the
+ * count, 0 at the end of the stream, -1 with err (a reset worded for the phase). */
 static ssize_t
 sock_recv(struct tls_conn *c, unsigned char *p, size_t n)
 {
-	int ready = !c->sent_last;
+	ssize_t r = net_io(c->fd, p, n, POLLIN, c->sent_last, c->deadline_ms);
 
-	/* As in net_read: a server that never lets a read block still ends at the
-	 * deadline. */
-	if (net_now_ms() >= c->deadline_ms) {
-		say_phase(c, "timed out");
-		return -1;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (!ready && wait_ready(c, POLLIN) != 0)
-			return -1;
-		r = recv(c->fd, p, n, MSG_DONTWAIT);
-		if (r > 0)
-			c->sent_last = 0;
-		if (r >= 0)
-			return r;
-		ready = errno == EINTR;
-		if (ready || errno == EAGAIN || errno == EWOULDBLOCK)
-			continue;
-		if (errno != ECONNRESET)
-			say(c, "reading over TLS: ", strerror(errno));
-		else if (c->phase == PHASE_HANDSHAKE)
-			say(c, "connection closed during the TLS handshake", NULL);
-		else
-			say(c, "connection reset by the server", NULL);
-		return -1;
-	}
+	if (r > 0)
+		c->sent_last = 0;
+	if (r >= 0)
+		return r;
+	if (r < NET_IO_FAILED)
+		say_io(c, r);
+	else if (errno != ECONNRESET)
+		say(c, "reading over TLS: ", strerror(errno));
+	else if (c->phase == PHASE_HANDSHAKE)
+		say(c, "connection closed during the TLS handshake", NULL);
+	else
+		say(c, "connection reset by the server", NULL);
+	return -1;
 }
 
 /* The server ended the stream (a TCP close, or close_notify): the end of the
