@@ -415,17 +415,21 @@ net_io(int fd, void *p, size_t n, short events, int wait_first, int64_t deadline
 	}
 }
 
-/* net_io's failure r in words into err; "waiting to read: " or "waiting to write: "
- * for a failed wait. */
-static void
+/* net_io's failure r in words into err ("waiting to read: " or "waiting to write: "
+ * begins a failed wait's); returns -1. */
+static int
 io_error(ssize_t r, const char *waiting, char *err, size_t errlen)
 {
-	if (r == NET_IO_TIMEOUT)
-		buf_join(err, errlen, "timed out", NULL, NULL);
-	else if (r == NET_IO_WAIT)
-		buf_join(err, errlen, waiting, strerror(errno), NULL);
-	else
-		buf_join(err, errlen, io_strerror(errno), NULL, NULL);
+	const char *a = "timed out", *b = NULL;
+
+	if (r == NET_IO_WAIT) {
+		a = waiting;
+		b = strerror(errno);
+	} else if (r == NET_IO_FAILED) {
+		a = io_strerror(errno);
+	}
+	buf_join(err, errlen, a, b, NULL);
+	return -1;
 }
 
 int
@@ -440,10 +444,8 @@ net_write_all(int fd, const void *p, size_t n, int64_t deadline_ms, char *err, s
 			buf_join(err, errlen, "write made no progress", NULL, NULL);
 			return -1;
 		}
-		if (w < 0) {
-			io_error(w, "waiting to write: ", err, errlen);
-			return -1;
-		}
+		if (w < 0)
+			return io_error(w, "waiting to write: ", err, errlen);
 		s += w;
 		n -= (size_t)w;
 	}
@@ -458,7 +460,5 @@ net_read(int fd, void *p, size_t n, int64_t deadline_ms, char *err, size_t errle
 	if (n == 0)
 		return 0;
 	r = net_io(fd, p, n, POLLIN, 0, deadline_ms);
-	if (r < 0)
-		io_error(r, "waiting to read: ", err, errlen);
-	return r < 0 ? -1 : r;
+	return r < 0 ? io_error(r, "waiting to read: ", err, errlen) : r;
 }
