@@ -184,19 +184,14 @@ dns_hosts_line(const char *line, const char *end, const char *name, size_t namel
 {
 	const char *p = line, *f, *af;
 	size_t len, alen;
-	struct dns_addr addr;
 
 	/* The names first: only a matching line's address is parsed (a zone's costs
 	 * an open of /sys). */
 	if ((af = field(&p, end, 1, &alen)) == NULL)
 		return 0;
 	while ((f = field(&p, end, 1, &len)) != NULL)
-		if (len == namelen && strncasecmp(f, name, len) == 0) {
-			if (!dns_addr_parse(af, alen, &addr))
-				return 0;
-			*a = addr;
-			return 1;
-		}
+		if (len == namelen && strncasecmp(f, name, len) == 0)
+			return dns_addr_parse(af, alen, a);
 	return 0;
 }
 

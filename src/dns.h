@@ -135,7 +135,7 @@ void dns_conf_init(struct dns_conf *c);
 void dns_conf_line(struct dns_conf *c, const char *line, const char *end);
 
 /* 1 when the /etc/hosts line (line..end) lists name (namelen bytes, no trailing
- * dot), with the line's address in *a; else 0. */
+ * dot), with the line's address in *a; else 0 (*a may have been written). */
 int dns_hosts_line(const char *line, const char *end, const char *name, size_t namelen,
     struct dns_addr *a);
 
