@@ -505,6 +505,41 @@ t_write_to_closed_peer(void)
 	close(c);
 }
 
+/* net_io's outcomes, which net_read, net_write_all and tls.c word each their own
+ * way: a count, the end of the stream, and each kind of failure. */
+static void
+t_io(void)
+{
+	char b[8];
+	int c, s, fd;
+	int64_t t0;
+	ssize_t r;
+
+	CHECK(tcp_pair(&c, &s) == 0);
+	CHECK(net_io(s, "hi", 2, POLLOUT, 0, net_now_ms() + 500) == 2);
+	CHECK(net_io(c, b, sizeof b, POLLIN, 1, net_now_ms() + 500) == 2); /* waits first */
+	CHECK(memcmp(b, "hi", 2) == 0);
+	t0 = net_now_ms();
+	r = net_io(c, b, sizeof b, POLLIN, 0, t0 + 100);
+	CHECKF(r == NET_IO_TIMEOUT, "silent peer: %zd", r);
+	CHECKF(net_now_ms() - t0 >= 100, "timed out after %lld ms for 100",
+	    (long long)(net_now_ms() - t0));
+	CHECK(write(s, "x", 1) == 1);
+	CHECK(net_wait(c, POLLIN, net_now_ms() + 500) == 1);
+	CHECK(net_io(c, b, sizeof b, POLLIN, 0, net_now_ms() - 1) == NET_IO_TIMEOUT);
+	CHECK(net_io(c, b, sizeof b, POLLIN, 0, net_now_ms() + 500) == 1);
+	close(s);
+	CHECK(net_io(c, b, sizeof b, POLLIN, 0, net_now_ms() + 500) == 0);   /* the end */
+	fd = c;
+	close(c);
+	errno = 0;
+	CHECK(net_io(fd, b, sizeof b, POLLIN, 1, net_now_ms() + 500) == NET_IO_WAIT);
+	CHECK(errno == EBADF);
+	errno = 0;
+	CHECK(net_io(fd, b, sizeof b, POLLIN, 0, net_now_ms() + 500) == NET_IO_FAILED);
+	CHECK(errno == EBADF);
+}
+
 static void
 t_wait(void)
 {
@@ -768,6 +803,7 @@ static const struct check_case cases[] = {
 	{ "read_deadline_with_data_waiting", t_read_deadline_with_data_waiting },
 	{ "write_timeout", t_write_timeout },
 	{ "write_to_closed_peer", t_write_to_closed_peer },
+	{ "io", t_io },
 	{ "wait", t_wait },
 	{ "literal_skips_resolver", t_literal_skips_resolver },
 	{ "small_err_buffers", t_small_err_buffers },
