@@ -375,21 +375,30 @@ headers_done(struct http_response *r)
 	return HTTP_MORE;
 }
 
-/* The response headers the reader looks at. */
-enum { H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION, H_RETRY_AFTER, H_OTHER };
-static const char known_headers[H_OTHER][18] = {
-	"content-length", "transfer-encoding", "location", "retry-after"
+/*
+ * Header names, as RFC 9110 spells them. Before H_CONTENT_LENGTH, and with it
+ * and H_TRANSFER_ENCODING (before H_LOCATION): the headers anontel
+ * writes itself (Host, User-Agent, Date, a POST's Content-Type and
+ * Content-Length, Connection) or that would change the request's framing or the
+ * connection; an extra header may not set them, so none is ever sent twice.
+ * From H_CONTENT_LENGTH on: the response headers the reader looks at.
+ */
+enum {
+	H_HOST, H_USER_AGENT, H_DATE, H_CONTENT_TYPE, H_CONNECTION, H_UPGRADE, H_TE, H_TRAILER,
+	H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION, H_RETRY_AFTER, H_OTHER
+};
+static const char *const header_names[H_OTHER] = {
+	"Host", "User-Agent", "Date", "Content-Type", "Connection", "Upgrade", "TE", "Trailer",
+	"Content-Length", "Transfer-Encoding", "Location", "Retry-After"
 };
 
-/* Which of known_headers the name s[0..n) is (any case), or H_OTHER. */
+/* The first of header_names[from..H_OTHER) that s[0..n) is (any case), or H_OTHER. */
 static int
-known_header(const char *s, size_t n)
+header_name(const char *s, size_t n, int from)
 {
-	int h = 0;
-
-	while (h < H_OTHER && !name_is(s, n, known_headers[h]))
-		h++;
-	return h;
+	while (from < H_OTHER && !name_is(s, n, header_names[from]))
+		from++;
+	return from;
 }
 
 /* A Location header's value v[0..n): the first is kept, a repeat must be the same. */
@@ -444,7 +453,7 @@ header_line(struct http_response *r)
 
 	n = r->line_len - name_len - 1;
 	v = trim(colon + 1, &n);
-	switch (known_header(l, name_len)) {
+	switch (header_name(l, name_len, H_CONTENT_LENGTH)) {
 	case H_CONTENT_LENGTH:
 		return truncated ? fail(r, "bad Content-Length") : content_length(r, v, n);
 	case H_TRANSFER_ENCODING:
@@ -636,32 +645,22 @@ http_response_eof(struct http_response *r)
 
 /* ---- request writers ---- */
 
-/* Headers anontel writes itself (Host, User-Agent, Date, a POST's Content-Type and
- * Content-Length, Connection), or that would change the request's framing or the
- * connection: an extra header may not set them, so none is ever sent twice. */
-static const char *const reserved_headers[] = {
-	"Host", "User-Agent", "Date", "Content-Type", "Content-Length", "Transfer-Encoding",
-	"Connection", "Upgrade", "TE", "Trailer",
-};
-
 enum http_header_verdict
 http_header_check(const char *h, const char **reserved)
 {
 	size_t i = token_len(h, SIZE_MAX);
+	int r;
 
 	if (i == 0 || h[i] != ':')
 		return HTTP_HEADER_INVALID;
 	for (size_t k = i + 1; h[k] != '\0'; k++)
 		if (is_ctl((unsigned char)h[k]))
 			return HTTP_HEADER_INVALID;
-	for (size_t r = 0; r < sizeof reserved_headers / sizeof reserved_headers[0]; r++) {
-		if (name_is(h, i, reserved_headers[r])) {
-			if (reserved != NULL)
-				*reserved = reserved_headers[r];
-			return HTTP_HEADER_RESERVED;
-		}
-	}
-	return HTTP_HEADER_OK;
+	if ((r = header_name(h, i, 0)) >= H_LOCATION)
+		return HTTP_HEADER_OK;
+	if (reserved != NULL)
+		*reserved = header_names[r];
+	return HTTP_HEADER_RESERVED;
 }
 
 void
@@ -749,7 +748,7 @@ http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_
 
 /* Appends the base64 (RFC 4648, padded) of p[0..n). */
 static void
-base64(struct buf *b, const unsigned char *p, size_t n)
+base64(struct buf *b, const char *p, size_t n)
 {
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -759,7 +758,7 @@ base64(struct buf *b, const unsigned char *p, size_t n)
 
 		/* n - i + 1 digits carry the 1 to 3 bytes left; '=' pads to 4 */
 		for (size_t k = 0; k < 3; k++)
-			v = v << 8 | (i + k < n ? p[i + k] : 0);
+			v = v << 8 | (i + k < n ? (unsigned char)p[i + k] : 0u);
 		for (size_t k = 0; k < 4; k++)
 			q[k] = k <= n - i ? a[(v >> (18 - 6 * k)) & 63] : '=';
 		buf_add(b, q, 4);
@@ -771,17 +770,18 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy, tim
 {
 	request_line(b, "CONNECT", dest, 1);
 	if (proxy != NULL && (proxy->user[0] != '\0' || proxy->pass[0] != '\0')) {
-		unsigned char cred[2 * URL_USER_MAX + 2];
-		size_t ul = strlen(proxy->user), pl = strlen(proxy->pass);
+		char cred[2 * URL_USER_MAX + 2];
+		struct buf c;
 
 		/* RFC 7617: a user-id containing ':' cannot be sent */
 		if (strchr(proxy->user, ':') != NULL)
 			return -1;
-		memcpy(cred, proxy->user, ul);
-		cred[ul] = ':';
-		memcpy(cred + ul + 1, proxy->pass, pl);
+		buf_init(&c, cred, sizeof cred);
+		buf_str(&c, proxy->user);
+		buf_char(&c, ':');
+		buf_str(&c, proxy->pass);
 		buf_str(b, "Proxy-Authorization: Basic ");
-		base64(b, cred, ul + 1 + pl);
+		base64(b, cred, c.len);
 		buf_str(b, "\r\n");
 		explicit_bzero(cred, sizeof cred);   /* memset would be dropped: cred is dead */
 	}

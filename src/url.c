@@ -504,46 +504,37 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 }
 
 /* Parses a proxy setting: http:// only, scheme optional, port 1080 by default,
- * no path beyond "/". */
-static int
-parse_proxy(struct url *proxy, const char *name, const char *value, char *err, size_t errlen)
+ * no path beyond "/". Returns NULL, or the reason to put after the setting's
+ * name, followed by *why when the URL itself is bad. */
+static const char *
+parse_proxy(struct url *proxy, const char *value, const char **why)
 {
 	char tmp[URL_TEXT_MAX + 16];
 	struct buf b;
-	const char *why;
 	int port_given;
 
+	*why = NULL;
 	buf_init(&b, tmp, sizeof tmp);
-	if (scheme_sep(value) == NULL) {
-		/* "proxy:3128" is taken as http://proxy:3128, as curl does */
+	/* "proxy:3128" is taken as http://proxy:3128, as curl does */
+	if (scheme_sep(value) == NULL)
 		buf_str(&b, "http://");
-	} else if (strncasecmp(value, "http://", 7) != 0) {
-		buf_join(err, errlen, name, ": only http:// proxies are supported", NULL);
-		return -1;
-	}
 	buf_str(&b, value);
-	if (b.overflow) {
-		buf_join(err, errlen, name, ": proxy URL too long", NULL);
-		return -1;
-	}
-	if ((why = parse(proxy, tmp, &port_given)) == NULL && strcmp(proxy->path, "/") != 0)
-		why = "a path is not allowed";
-	if (why != NULL) {
-		memset(proxy, 0, sizeof *proxy);
-		buf_join(err, errlen, name, ": invalid proxy URL: ", why);
-		return -1;
-	}
-	if (strchr(proxy->user, ':') != NULL) {
-		/* RFC 7617: the user-id ends at the first ':', so the proxy would read
-		 * another name and password than the ones given. */
-		memset(proxy, 0, sizeof *proxy);
-		buf_join(err, errlen, name, ": the proxy user name contains ':' (%3A), which "
-		    "Basic authentication cannot carry", NULL);
-		return -1;
-	}
+	if (strncasecmp(tmp, "http://", 7) != 0)
+		return ": only http:// proxies are supported";
+	if (b.overflow)
+		return ": proxy URL too long";
+	if ((*why = parse(proxy, tmp, &port_given)) == NULL && strcmp(proxy->path, "/") != 0)
+		*why = "a path is not allowed";
+	if (*why != NULL)
+		return ": invalid proxy URL: ";
+	/* RFC 7617: the user-id ends at the first ':', so the proxy would read
+	 * another name and password than the ones given. */
+	if (strchr(proxy->user, ':') != NULL)
+		return ": the proxy user name contains ':' (%3A), which Basic authentication "
+		    "cannot carry";
 	if (!port_given)
 		proxy->port = 1080;
-	return 0;
+	return NULL;
 }
 
 const char url_proxy_vars[URL_PROXY_VARS][12] = {
@@ -563,7 +554,7 @@ int
 url_proxy_for(const struct url *dest, const struct url_env *env, const char *config_proxy,
     struct url *proxy, const char **which, char *err, size_t errlen)
 {
-	const char *name = NULL, *value = NULL, *bypass;
+	const char *name = NULL, *value = NULL, *bypass, *what, *why;
 
 	if (which != NULL)
 		*which = NULL;
@@ -588,8 +579,11 @@ url_proxy_for(const struct url *dest, const struct url_env *env, const char *con
 			*which = bypass;
 		return 0;
 	}
-	if (parse_proxy(proxy, name, value, err, errlen) != 0)
+	if ((what = parse_proxy(proxy, value, &why)) != NULL) {
+		memset(proxy, 0, sizeof *proxy);
+		buf_join(err, errlen, name, what, why);
 		return -1;
+	}
 	if (which != NULL)
 		*which = name;
 	return 1;
