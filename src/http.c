@@ -232,22 +232,6 @@ fail(struct http_response *r, const char *why)
 	return HTTP_ERROR;
 }
 
-/* Forgets what a 1xx response said, before the next status line. */
-static void
-reset_response(struct http_response *r)
-{
-	r->status = 0;
-	r->interim = 0;
-	r->location[0] = '\0';
-	r->retry_after = -1;
-	r->content_length = -1;
-	r->te_seen = 0;
-	r->chunked = 0;
-	r->chunked_count = 0;
-	r->location_count = 0;
-	r->location_bad = 0;
-}
-
 void
 http_response_init(struct http_response *r, int no_body, time_t now)
 {
@@ -255,7 +239,8 @@ http_response_init(struct http_response *r, int no_body, time_t now)
 	r->now = now;
 	r->head_request = no_body != 0;
 	r->state = ST_STATUS;
-	reset_response(r);
+	r->retry_after = -1;
+	r->content_length = -1;
 }
 
 /* "HTTP/1.x SP 3DIGIT SP reason", the reason possibly empty. */
@@ -343,8 +328,11 @@ static enum http_result
 headers_done(struct http_response *r)
 {
 	if (r->interim) {
-		reset_response(r);
-		r->state = ST_STATUS;
+		/* forget the 1xx, but not its bytes: the limit covers it too */
+		size_t n = r->header_bytes;
+
+		http_response_init(r, r->head_request, r->now);
+		r->header_bytes = n;
 		return HTTP_MORE;
 	}
 	if (r->head_request) {
@@ -541,10 +529,10 @@ chunk_size_byte(struct http_response *r, unsigned char c)
 		r->cs = CS_START;
 		r->cs_len = 0;
 		if (r->remaining == 0) {
+			/* line_len and line_total are 0 since the header block's
+			 * blank line */
 			r->state = ST_TRAILER;
 			r->header_bytes = 0;
-			r->line_len = 0;
-			r->line_total = 0;
 		} else {
 			r->state = ST_CDATA;
 		}
