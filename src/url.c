@@ -53,9 +53,10 @@ pct_decode(const char *s, size_t n, size_t i)
 	return hi * 16 + lo;
 }
 
-/* Percent-decodes userinfo part s[0..n) into out (cap URL_USER_MAX + 1). */
+/* Percent-decodes userinfo part s[0..n) into out (cap URL_USER_MAX + 1). A raw
+ * ':' is the password's: the user name ends at the first. */
 static const char *
-decode_userinfo(char *out, const char *s, size_t n, int allow_colon)
+decode_userinfo(char *out, const char *s, size_t n)
 {
 	size_t o = 0;
 
@@ -68,7 +69,7 @@ decode_userinfo(char *out, const char *s, size_t n, int allow_colon)
 			if (c == 0)
 				return "%00 in userinfo";
 			i += 2;
-		} else if (!is_unreserved_or_subdelim(c) && !(allow_colon && c == ':')) {
+		} else if (!is_unreserved_or_subdelim(c) && c != ':') {
 			return "invalid character in userinfo";
 		}
 		if (o >= URL_USER_MAX)
@@ -193,10 +194,10 @@ parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *
 	*host = at + 1;
 	colon = memchr(s + start, ':', at - start);
 	user_end = colon != NULL ? (size_t)(colon - s) : at;
-	if ((why = decode_userinfo(u->user, s + start, user_end - start, 0)) != NULL ||
+	if ((why = decode_userinfo(u->user, s + start, user_end - start)) != NULL ||
 	    colon == NULL)
 		return why;
-	return decode_userinfo(u->pass, colon + 1, at - user_end - 1, 1);
+	return decode_userinfo(u->pass, colon + 1, at - user_end - 1);
 }
 
 /* "[v6]" at the start of s[0..n) (n: to the authority's end) into u->host;
