@@ -171,29 +171,17 @@ match_date(const char *s, const char *form, unsigned f[F_COUNT], unsigned *month
 	return *s == '\0' ? 0 : -1;
 }
 
-int
-http_retry_after(const char *value, time_t now, int64_t *secs)
+/* The HTTP-date s as Unix seconds into *t: 0, or -1. */
+static int
+date_secs(const char *s, time_t now, int64_t *t)
 {
 	unsigned f[F_COUNT], m = 0;
 	int form;
-	int64_t year, days, t;
+	int64_t year, days;
 	struct civil c;
 
-	if (ascii_is_digit((unsigned char)value[0])) {
-		/* delta-seconds: digits only, capped */
-		int64_t v = 0;
-
-		for (size_t i = 0; value[i] != '\0'; i++) {
-			if (!ascii_is_digit((unsigned char)value[i]))
-				return -1;
-			if (v <= RETRY_AFTER_MAX)
-				v = v * 10 + (value[i] - '0');
-		}
-		*secs = v > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : v;
-		return 0;
-	}
 	for (form = 0; form < DATE_FORMS; form++)
-		if (match_date(value, date_forms[form], f, &m) == 0)
+		if (match_date(s, date_forms[form], f, &m) == 0)
 			break;
 	if (form == DATE_FORMS || f[F_HOUR] > 23 || f[F_MIN] > 59 || f[F_SEC] > 60)
 		return -1;
@@ -213,11 +201,29 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 	}
 	if (civil_date(year, m, f[F_DAY], &days) != 0)   /* day 0, Feb 30 */
 		return -1;
-	t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
-	t -= (int64_t)now;
-	if (t < 0)
-		t = 0;
-	*secs = t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : t;
+	*t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
+	return 0;
+}
+
+int
+http_retry_after(const char *value, time_t now, int64_t *secs)
+{
+	int64_t t = 0;
+
+	if (ascii_is_digit((unsigned char)value[0])) {
+		/* delta-seconds: digits only; past the cap, only checked */
+		for (size_t i = 0; value[i] != '\0'; i++) {
+			if (!ascii_is_digit((unsigned char)value[i]))
+				return -1;
+			if (t <= RETRY_AFTER_MAX)
+				t = t * 10 + (value[i] - '0');
+		}
+	} else if (date_secs(value, now, &t) == 0) {
+		t -= (int64_t)now;
+	} else {
+		return -1;
+	}
+	*secs = t < 0 ? 0 : t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : t;
 	return 0;
 }
 
