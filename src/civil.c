@@ -29,11 +29,12 @@ civil_from_unix(int64_t secs, struct civil *c)
 	c->hour = (unsigned)(rem / 3600);
 	c->min = (unsigned)(rem / 60 % 60);
 	c->sec = (unsigned)(rem % 60);
-	c->wday = (unsigned)((days % 7 + 11) % 7);    /* 1970-01-01 was a Thursday */
 	/* Howard Hinnant's civil_from_days, the inverse of civil_days. */
 	z = days + 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
 	doe = (unsigned)(z - era * 146097);
+	/* an era is whole weeks, and its first day (a March 1st) a Wednesday */
+	c->wday = (doe + 3) % 7;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;
