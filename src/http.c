@@ -370,12 +370,11 @@ headers_done(struct http_response *r)
 }
 
 /*
- * Header names, as RFC 9110 spells them. Before H_CONTENT_LENGTH, and with it
- * and H_TRANSFER_ENCODING (before H_LOCATION): the headers anontel
- * writes itself (Host, User-Agent, Date, a POST's Content-Type and
- * Content-Length, Connection) or that would change the request's framing or the
- * connection; an extra header may not set them, so none is ever sent twice.
- * From H_CONTENT_LENGTH on: the response headers the reader looks at.
+ * Header names, as RFC 9110 spells them. [0, H_LOCATION): the ones an extra
+ * header may not set, so that none is ever sent twice: anontel writes Host,
+ * User-Agent, Date, a POST's Content-Type and Content-Length, Connection; the
+ * others would change the request's framing or the connection.
+ * [H_CONTENT_LENGTH, H_OTHER): the response headers the reader looks at.
  */
 enum {
 	H_HOST, H_USER_AGENT, H_DATE, H_CONTENT_TYPE, H_CONNECTION, H_UPGRADE, H_TE, H_TRAILER,
