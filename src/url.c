@@ -458,11 +458,20 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int af,
 	return prefix_match(hostaddr, net, (unsigned)bits);
 }
 
+/* s past its leading blanks. */
+static const char *
+skip_blanks(const char *s)
+{
+	while (ascii_is_blank((unsigned char)*s))
+		s++;
+	return s;
+}
+
 int
 url_no_proxy_match(const char *no_proxy, const char *host)
 {
 	unsigned char addr[16];
-	size_t hostlen, a, z;
+	size_t hostlen;
 	int af = 0;
 	const char *p;
 
@@ -470,14 +479,9 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 		return 0;
 	/* the whole value "*" (blanks around tolerated); "*" inside a list is an
 	 * ordinary entry that matches nothing, as in curl */
-	for (a = 0; ascii_is_blank((unsigned char)no_proxy[a]); a++)
-		;
-	if (no_proxy[a] == '*') {
-		for (z = a + 1; ascii_is_blank((unsigned char)no_proxy[z]); z++)
-			;
-		if (no_proxy[z] == '\0')
-			return 1;
-	}
+	p = skip_blanks(no_proxy);
+	if (*p == '*' && *skip_blanks(p + 1) == '\0')
+		return 1;
 
 	hostlen = strlen(host);
 	if (inet_pton(AF_INET6, host, addr) == 1)
