@@ -3,15 +3,16 @@
 int
 civil_date(int64_t y, unsigned m, unsigned d, int64_t *days)
 {
-	/* Days in each month, February's in a common year. */
-	static const unsigned char month_len[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-	};
-	const int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	int64_t n = civil_days(y, m, d);
+	struct civil c;
 
-	if (m < 1 || m > 12 || d < 1 || d > month_len[m - 1] + (unsigned)(m == 2 && leap))
+	/* A date that does not exist counts as another one (Feb 30 as Mar 2, day 0
+	 * as the last of the month before, month 13 as January): it exists when its
+	 * day count splits back into it. */
+	civil_from_unix(n * 86400, &c);
+	if (c.month != m || c.day != d)
 		return -1;
-	*days = civil_days(y, m, d);
+	*days = n;
 	return 0;
 }
 
@@ -28,11 +29,12 @@ civil_from_unix(int64_t secs, struct civil *c)
 	c->hour = (unsigned)(rem / 3600);
 	c->min = (unsigned)(rem / 60 % 60);
 	c->sec = (unsigned)(rem % 60);
-	c->wday = (unsigned)((days % 7 + 11) % 7);    /* 1970-01-01 was a Thursday */
 	/* Howard Hinnant's civil_from_days, the inverse of civil_days. */
 	z = days + 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
 	doe = (unsigned)(z - era * 146097);
+	/* an era is whole weeks, and its first day (a March 1st) a Wednesday */
+	c->wday = (doe + 3) % 7;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;

@@ -25,7 +25,8 @@ civil_days(int64_t y, unsigned m, unsigned d)
 }
 
 /* civil_days into *days when month m (1..12) of year y has a day d (not Feb 30,
- * Apr 31, or Feb 29 of a common year): 0, else -1. What every date parser needs. */
+ * Apr 31, or Feb 29 of a common year): 0, else -1. What every date parser needs.
+ * |y| below 10^11 (its seconds fit in an int64). */
 int civil_date(int64_t y, unsigned m, unsigned d, int64_t *days);
 
 /* A Unix time as gmtime_r splits it, for every int64 count of seconds (musl's

@@ -171,29 +171,17 @@ match_date(const char *s, const char *form, unsigned f[F_COUNT], unsigned *month
 	return *s == '\0' ? 0 : -1;
 }
 
-int
-http_retry_after(const char *value, time_t now, int64_t *secs)
+/* The HTTP-date s as Unix seconds into *t: 0, or -1. */
+static int
+date_secs(const char *s, time_t now, int64_t *t)
 {
 	unsigned f[F_COUNT], m = 0;
 	int form;
-	int64_t year, days, t;
+	int64_t year, days;
 	struct civil c;
 
-	if (ascii_is_digit((unsigned char)value[0])) {
-		/* delta-seconds: digits only, capped */
-		int64_t v = 0;
-
-		for (size_t i = 0; value[i] != '\0'; i++) {
-			if (!ascii_is_digit((unsigned char)value[i]))
-				return -1;
-			if (v <= RETRY_AFTER_MAX)
-				v = v * 10 + (value[i] - '0');
-		}
-		*secs = v > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : v;
-		return 0;
-	}
 	for (form = 0; form < DATE_FORMS; form++)
-		if (match_date(value, date_forms[form], f, &m) == 0)
+		if (match_date(s, date_forms[form], f, &m) == 0)
 			break;
 	if (form == DATE_FORMS || f[F_HOUR] > 23 || f[F_MIN] > 59 || f[F_SEC] > 60)
 		return -1;
@@ -213,11 +201,29 @@ http_retry_after(const char *value, time_t now, int64_t *secs)
 	}
 	if (civil_date(year, m, f[F_DAY], &days) != 0)   /* day 0, Feb 30 */
 		return -1;
-	t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
-	t -= (int64_t)now;
-	if (t < 0)
-		t = 0;
-	*secs = t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : t;
+	*t = days * 86400 + f[F_HOUR] * 3600 + f[F_MIN] * 60 + f[F_SEC];
+	return 0;
+}
+
+int
+http_retry_after(const char *value, time_t now, int64_t *secs)
+{
+	int64_t t = 0;
+
+	if (ascii_is_digit((unsigned char)value[0])) {
+		/* delta-seconds: digits only; past the cap, only checked */
+		for (size_t i = 0; value[i] != '\0'; i++) {
+			if (!ascii_is_digit((unsigned char)value[i]))
+				return -1;
+			if (t <= RETRY_AFTER_MAX)
+				t = t * 10 + (value[i] - '0');
+		}
+	} else if (date_secs(value, now, &t) == 0) {
+		t -= (int64_t)now;
+	} else {
+		return -1;
+	}
+	*secs = t < 0 ? 0 : t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : t;
 	return 0;
 }
 
@@ -232,22 +238,6 @@ fail(struct http_response *r, const char *why)
 	return HTTP_ERROR;
 }
 
-/* Forgets what a 1xx response said, before the next status line. */
-static void
-reset_response(struct http_response *r)
-{
-	r->status = 0;
-	r->interim = 0;
-	r->location[0] = '\0';
-	r->retry_after = -1;
-	r->content_length = -1;
-	r->te_seen = 0;
-	r->chunked = 0;
-	r->chunked_count = 0;
-	r->location_count = 0;
-	r->location_bad = 0;
-}
-
 void
 http_response_init(struct http_response *r, int no_body, time_t now)
 {
@@ -255,7 +245,8 @@ http_response_init(struct http_response *r, int no_body, time_t now)
 	r->now = now;
 	r->head_request = no_body != 0;
 	r->state = ST_STATUS;
-	reset_response(r);
+	r->retry_after = -1;
+	r->content_length = -1;
 }
 
 /* "HTTP/1.x SP 3DIGIT SP reason", the reason possibly empty. */
@@ -343,8 +334,11 @@ static enum http_result
 headers_done(struct http_response *r)
 {
 	if (r->interim) {
-		reset_response(r);
-		r->state = ST_STATUS;
+		/* forget the 1xx, but not its bytes: the limit covers it too */
+		size_t n = r->header_bytes;
+
+		http_response_init(r, r->head_request, r->now);
+		r->header_bytes = n;
 		return HTTP_MORE;
 	}
 	if (r->head_request) {
@@ -375,21 +369,29 @@ headers_done(struct http_response *r)
 	return HTTP_MORE;
 }
 
-/* The response headers the reader looks at. */
-enum { H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION, H_RETRY_AFTER, H_OTHER };
-static const char known_headers[H_OTHER][18] = {
-	"content-length", "transfer-encoding", "location", "retry-after"
+/*
+ * Header names, as RFC 9110 spells them. [0, H_LOCATION): the ones an extra
+ * header may not set, so that none is ever sent twice: anontel writes Host,
+ * User-Agent, Date, a POST's Content-Type and Content-Length, Connection; the
+ * others would change the request's framing or the connection.
+ * [H_CONTENT_LENGTH, H_OTHER): the response headers the reader looks at.
+ */
+enum {
+	H_HOST, H_USER_AGENT, H_DATE, H_CONTENT_TYPE, H_CONNECTION, H_UPGRADE, H_TE, H_TRAILER,
+	H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION, H_RETRY_AFTER, H_OTHER
+};
+static const char *const header_names[H_OTHER] = {
+	"Host", "User-Agent", "Date", "Content-Type", "Connection", "Upgrade", "TE", "Trailer",
+	"Content-Length", "Transfer-Encoding", "Location", "Retry-After"
 };
 
-/* Which of known_headers the name s[0..n) is (any case), or H_OTHER. */
+/* The first of header_names[from..H_OTHER) that s[0..n) is (any case), or H_OTHER. */
 static int
-known_header(const char *s, size_t n)
+header_name(const char *s, size_t n, int from)
 {
-	int h = 0;
-
-	while (h < H_OTHER && !name_is(s, n, known_headers[h]))
-		h++;
-	return h;
+	while (from < H_OTHER && !name_is(s, n, header_names[from]))
+		from++;
+	return from;
 }
 
 /* A Location header's value v[0..n): the first is kept, a repeat must be the same. */
@@ -444,7 +446,7 @@ header_line(struct http_response *r)
 
 	n = r->line_len - name_len - 1;
 	v = trim(colon + 1, &n);
-	switch (known_header(l, name_len)) {
+	switch (header_name(l, name_len, H_CONTENT_LENGTH)) {
 	case H_CONTENT_LENGTH:
 		return truncated ? fail(r, "bad Content-Length") : content_length(r, v, n);
 	case H_TRANSFER_ENCODING:
@@ -532,10 +534,10 @@ chunk_size_byte(struct http_response *r, unsigned char c)
 		r->cs = CS_START;
 		r->cs_len = 0;
 		if (r->remaining == 0) {
+			/* line_len and line_total are 0 since the header block's
+			 * blank line */
 			r->state = ST_TRAILER;
 			r->header_bytes = 0;
-			r->line_len = 0;
-			r->line_total = 0;
 		} else {
 			r->state = ST_CDATA;
 		}
@@ -636,32 +638,22 @@ http_response_eof(struct http_response *r)
 
 /* ---- request writers ---- */
 
-/* Headers anontel writes itself (Host, User-Agent, Date, a POST's Content-Type and
- * Content-Length, Connection), or that would change the request's framing or the
- * connection: an extra header may not set them, so none is ever sent twice. */
-static const char *const reserved_headers[] = {
-	"Host", "User-Agent", "Date", "Content-Type", "Content-Length", "Transfer-Encoding",
-	"Connection", "Upgrade", "TE", "Trailer",
-};
-
 enum http_header_verdict
 http_header_check(const char *h, const char **reserved)
 {
 	size_t i = token_len(h, SIZE_MAX);
+	int r;
 
 	if (i == 0 || h[i] != ':')
 		return HTTP_HEADER_INVALID;
 	for (size_t k = i + 1; h[k] != '\0'; k++)
 		if (is_ctl((unsigned char)h[k]))
 			return HTTP_HEADER_INVALID;
-	for (size_t r = 0; r < sizeof reserved_headers / sizeof reserved_headers[0]; r++) {
-		if (name_is(h, i, reserved_headers[r])) {
-			if (reserved != NULL)
-				*reserved = reserved_headers[r];
-			return HTTP_HEADER_RESERVED;
-		}
-	}
-	return HTTP_HEADER_OK;
+	if ((r = header_name(h, i, 0)) >= H_LOCATION)
+		return HTTP_HEADER_OK;
+	if (reserved != NULL)
+		*reserved = header_names[r];
+	return HTTP_HEADER_RESERVED;
 }
 
 void
@@ -749,7 +741,7 @@ http_get(struct buf *b, const struct url *u, const char *const *extra, size_t n_
 
 /* Appends the base64 (RFC 4648, padded) of p[0..n). */
 static void
-base64(struct buf *b, const unsigned char *p, size_t n)
+base64(struct buf *b, const char *p, size_t n)
 {
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -759,7 +751,7 @@ base64(struct buf *b, const unsigned char *p, size_t n)
 
 		/* n - i + 1 digits carry the 1 to 3 bytes left; '=' pads to 4 */
 		for (size_t k = 0; k < 3; k++)
-			v = v << 8 | (i + k < n ? p[i + k] : 0);
+			v = v << 8 | (i + k < n ? (unsigned char)p[i + k] : 0u);
 		for (size_t k = 0; k < 4; k++)
 			q[k] = k <= n - i ? a[(v >> (18 - 6 * k)) & 63] : '=';
 		buf_add(b, q, 4);
@@ -771,17 +763,18 @@ http_connect(struct buf *b, const struct url *dest, const struct url *proxy, tim
 {
 	request_line(b, "CONNECT", dest, 1);
 	if (proxy != NULL && (proxy->user[0] != '\0' || proxy->pass[0] != '\0')) {
-		unsigned char cred[2 * URL_USER_MAX + 2];
-		size_t ul = strlen(proxy->user), pl = strlen(proxy->pass);
+		char cred[2 * URL_USER_MAX + 2];
+		struct buf c;
 
 		/* RFC 7617: a user-id containing ':' cannot be sent */
 		if (strchr(proxy->user, ':') != NULL)
 			return -1;
-		memcpy(cred, proxy->user, ul);
-		cred[ul] = ':';
-		memcpy(cred + ul + 1, proxy->pass, pl);
+		buf_init(&c, cred, sizeof cred);
+		buf_str(&c, proxy->user);
+		buf_char(&c, ':');
+		buf_str(&c, proxy->pass);
 		buf_str(b, "Proxy-Authorization: Basic ");
-		base64(b, cred, ul + 1 + pl);
+		base64(b, cred, c.len);
 		buf_str(b, "\r\n");
 		explicit_bzero(cred, sizeof cred);   /* memset would be dropped: cred is dead */
 	}

@@ -53,9 +53,10 @@ pct_decode(const char *s, size_t n, size_t i)
 	return hi * 16 + lo;
 }
 
-/* Percent-decodes userinfo part s[0..n) into out (cap URL_USER_MAX + 1). */
+/* Percent-decodes userinfo part s[0..n) into out (cap URL_USER_MAX + 1). A raw
+ * ':' is the password's: the user name ends at the first. */
 static const char *
-decode_userinfo(char *out, const char *s, size_t n, int allow_colon)
+decode_userinfo(char *out, const char *s, size_t n)
 {
 	size_t o = 0;
 
@@ -68,7 +69,7 @@ decode_userinfo(char *out, const char *s, size_t n, int allow_colon)
 			if (c == 0)
 				return "%00 in userinfo";
 			i += 2;
-		} else if (!is_unreserved_or_subdelim(c) && !(allow_colon && c == ':')) {
+		} else if (!is_unreserved_or_subdelim(c) && c != ':') {
 			return "invalid character in userinfo";
 		}
 		if (o >= URL_USER_MAX)
@@ -193,10 +194,10 @@ parse_authority(struct url *u, const char *s, size_t start, size_t len, size_t *
 	*host = at + 1;
 	colon = memchr(s + start, ':', at - start);
 	user_end = colon != NULL ? (size_t)(colon - s) : at;
-	if ((why = decode_userinfo(u->user, s + start, user_end - start, 0)) != NULL ||
+	if ((why = decode_userinfo(u->user, s + start, user_end - start)) != NULL ||
 	    colon == NULL)
 		return why;
-	return decode_userinfo(u->pass, colon + 1, at - user_end - 1, 1);
+	return decode_userinfo(u->pass, colon + 1, at - user_end - 1);
 }
 
 /* "[v6]" at the start of s[0..n) (n: to the authority's end) into u->host;
@@ -457,11 +458,20 @@ entry_match(const char *tok, size_t n, const char *host, size_t hostlen, int af,
 	return prefix_match(hostaddr, net, (unsigned)bits);
 }
 
+/* s past its leading blanks. */
+static const char *
+skip_blanks(const char *s)
+{
+	while (ascii_is_blank((unsigned char)*s))
+		s++;
+	return s;
+}
+
 int
 url_no_proxy_match(const char *no_proxy, const char *host)
 {
 	unsigned char addr[16];
-	size_t hostlen, a, z;
+	size_t hostlen;
 	int af = 0;
 	const char *p;
 
@@ -469,14 +479,9 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 		return 0;
 	/* the whole value "*" (blanks around tolerated); "*" inside a list is an
 	 * ordinary entry that matches nothing, as in curl */
-	for (a = 0; ascii_is_blank((unsigned char)no_proxy[a]); a++)
-		;
-	if (no_proxy[a] == '*') {
-		for (z = a + 1; ascii_is_blank((unsigned char)no_proxy[z]); z++)
-			;
-		if (no_proxy[z] == '\0')
-			return 1;
-	}
+	p = skip_blanks(no_proxy);
+	if (*p == '*' && *skip_blanks(p + 1) == '\0')
+		return 1;
 
 	hostlen = strlen(host);
 	if (inet_pton(AF_INET6, host, addr) == 1)
@@ -504,46 +509,37 @@ url_no_proxy_match(const char *no_proxy, const char *host)
 }
 
 /* Parses a proxy setting: http:// only, scheme optional, port 1080 by default,
- * no path beyond "/". */
-static int
-parse_proxy(struct url *proxy, const char *name, const char *value, char *err, size_t errlen)
+ * no path beyond "/". Returns NULL, or the reason to put after the setting's
+ * name, followed by *why when the URL itself is bad. */
+static const char *
+parse_proxy(struct url *proxy, const char *value, const char **why)
 {
 	char tmp[URL_TEXT_MAX + 16];
 	struct buf b;
-	const char *why;
 	int port_given;
 
+	*why = NULL;
 	buf_init(&b, tmp, sizeof tmp);
-	if (scheme_sep(value) == NULL) {
-		/* "proxy:3128" is taken as http://proxy:3128, as curl does */
+	/* "proxy:3128" is taken as http://proxy:3128, as curl does */
+	if (scheme_sep(value) == NULL)
 		buf_str(&b, "http://");
-	} else if (strncasecmp(value, "http://", 7) != 0) {
-		buf_join(err, errlen, name, ": only http:// proxies are supported", NULL);
-		return -1;
-	}
 	buf_str(&b, value);
-	if (b.overflow) {
-		buf_join(err, errlen, name, ": proxy URL too long", NULL);
-		return -1;
-	}
-	if ((why = parse(proxy, tmp, &port_given)) == NULL && strcmp(proxy->path, "/") != 0)
-		why = "a path is not allowed";
-	if (why != NULL) {
-		memset(proxy, 0, sizeof *proxy);
-		buf_join(err, errlen, name, ": invalid proxy URL: ", why);
-		return -1;
-	}
-	if (strchr(proxy->user, ':') != NULL) {
-		/* RFC 7617: the user-id ends at the first ':', so the proxy would read
-		 * another name and password than the ones given. */
-		memset(proxy, 0, sizeof *proxy);
-		buf_join(err, errlen, name, ": the proxy user name contains ':' (%3A), which "
-		    "Basic authentication cannot carry", NULL);
-		return -1;
-	}
+	if (strncasecmp(tmp, "http://", 7) != 0)
+		return ": only http:// proxies are supported";
+	if (b.overflow)
+		return ": proxy URL too long";
+	if ((*why = parse(proxy, tmp, &port_given)) == NULL && strcmp(proxy->path, "/") != 0)
+		*why = "a path is not allowed";
+	if (*why != NULL)
+		return ": invalid proxy URL: ";
+	/* RFC 7617: the user-id ends at the first ':', so the proxy would read
+	 * another name and password than the ones given. */
+	if (strchr(proxy->user, ':') != NULL)
+		return ": the proxy user name contains ':' (%3A), which Basic authentication "
+		    "cannot carry";
 	if (!port_given)
 		proxy->port = 1080;
-	return 0;
+	return NULL;
 }
 
 const char url_proxy_vars[URL_PROXY_VARS][12] = {
@@ -563,7 +559,7 @@ int
 url_proxy_for(const struct url *dest, const struct url_env *env, const char *config_proxy,
     struct url *proxy, const char **which, char *err, size_t errlen)
 {
-	const char *name = NULL, *value = NULL, *bypass;
+	const char *name = NULL, *value = NULL, *bypass, *what, *why;
 
 	if (which != NULL)
 		*which = NULL;
@@ -588,8 +584,11 @@ url_proxy_for(const struct url *dest, const struct url_env *env, const char *con
 			*which = bypass;
 		return 0;
 	}
-	if (parse_proxy(proxy, name, value, err, errlen) != 0)
+	if ((what = parse_proxy(proxy, value, &why)) != NULL) {
+		memset(proxy, 0, sizeof *proxy);
+		buf_join(err, errlen, name, what, why);
 		return -1;
+	}
 	if (which != NULL)
 		*which = name;
 	return 1;
