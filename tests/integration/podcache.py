@@ -9,6 +9,7 @@ test's set-up (`./build.sh setup`), the only step here that reaches the network.
 itself builds with `--network none`: `ready` checks that the `deps` stage comes whole from
 this cache, and fails with one line saying to run the set-up when it does not.
 """
+import fcntl
 import glob
 import os
 import re
@@ -29,12 +30,17 @@ BUILD = ["build", "--pull=never", "--format", "docker"]
 class Podman:
     """podman with runc, tests/engine/containers.conf and its storage in CACHE (absolute
     paths, the same on every run: podman's database records them). A storage that podman
-    refuses (made with other paths) is removed and made afresh when `setup`; a test fails."""
+    refuses (made with other paths) is removed and made afresh when `setup`; a test fails.
+    One Podman at a time holds the storage (an exclusive lock on CACHE.lock, waited for, let
+    go by close): two builds pruning the same storage at once left an image without its
+    manifest, which failed every later prune."""
 
     def __init__(self, setup=False):
         podman = shutil.which("podman")
         lib.check(podman and shutil.which("runc"),
                   "podman or runc is not installed (./build.sh test installs both)")
+        self.lock = open(CACHE + ".lock", "a")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.argv = [podman, "--root", os.path.join(CACHE, "root"),
                      "--runroot", os.path.join(CACHE, "run"),
                      "--tmpdir", os.path.join(CACHE, "tmp")]
@@ -44,7 +50,7 @@ class Podman:
         p = self.run("info", ok=False)
         if p.returncode != 0 and b"database configuration mismatch" in p.stderr:
             lib.check(setup, f"podman refuses the storage in {CACHE}: {lib.SETUP}")
-            self.close()
+            self.unmount()
             shutil.rmtree(CACHE)
             os.makedirs(os.path.join(CACHE, "tmp"))
             self.run("info")
@@ -60,13 +66,18 @@ class Podman:
     def has(self, image):
         return self.run("image", "exists", image, ok=False).returncode == 0
 
-    def close(self):
+    def unmount(self):
         """Unmounts what the storage left mounted under CACHE (the overlay driver's home),
         so nothing stays mounted after the test."""
         with open("/proc/self/mountinfo") as f:
             points = [line.split()[4] for line in f]
         for point in reversed([p for p in points if p.startswith(CACHE + "/")]):
             subprocess.run(["umount", "-l", point], timeout=30)
+
+    def close(self):
+        """unmount, then lets the storage go to the next Podman."""
+        self.unmount()
+        self.lock.close()
 
 
 def debian_mirror():
