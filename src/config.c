@@ -141,74 +141,11 @@ skip(const struct ctx *x, int t)
 	return t;
 }
 
-static unsigned long
-hex4(const char *s)
-{
-	unsigned long v = 0;
-
-	for (int k = 0; k < 4; k++)
-		v = v * 16 + (unsigned)ascii_hex_val((unsigned char)s[k]);
-	return v;
-}
-
-/* The code point of the escape after the backslash at s[*i], *i moved past it. */
-static unsigned long
-unescape(const char *s, size_t n, size_t *i)
-{
-	static const char controls[] = "b\bf\fn\nr\rt\t";  /* letter, then its byte */
-	unsigned long cp = (unsigned char)s[*i + 1];
-	const char *m;
-
-	*i += 2;
-	if (cp != 'u')      /* validated: one of " \ / b f n r t */
-		return (m = strchr(controls, (int)cp)) != NULL ? (unsigned char)m[1] : cp;
-	cp = hex4(s + *i);
-	*i += 4;
-	if (cp >= 0xD800 && cp <= 0xDBFF && *i + 6 <= n) {
-		cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + *i + 2) - 0xDC00);
-		*i += 6;
-	}
-	return cp;
-}
-
-/*
- * Decodes the body of a JSON string that json_validate accepted (so every escape
- * is well formed and surrogates are paired) into out[0..cap), NUL-terminated.
- * Returns its length, -1 if more than cap - 1 bytes, -2 if it contains U+0000.
- */
-static long
-decode(const char *s, size_t n, char *out, size_t cap)
-{
-	static const unsigned char lead[] = { 0, 0, 0xC0, 0xE0, 0xF0 };  /* by length */
-	size_t o = 0, len;
-
-	for (size_t i = 0; i < n; o += len) {
-		unsigned long cp = (unsigned char)s[i];
-
-		len = 1;        /* a byte as it is, UTF-8 or not */
-		if (cp == '\\') {
-			cp = unescape(s, n, &i);
-			if (cp == 0)
-				return -2;
-			len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-		} else {
-			i++;
-		}
-		if (o + len >= cap)
-			return -1;
-		for (size_t k = len - 1; k > 0; k--, cp >>= 6)
-			out[o + k] = (char)(0x80 | (cp & 0x3F));
-		out[o] = (char)(lead[len] | cp);
-	}
-	out[o] = '\0';
-	return (long)o;
-}
-
-/* decode over the text of token t. */
+/* json_unescape over the text of token t. */
 static long
 decode_tok(const struct ctx *x, int t, char *out, size_t cap)
 {
-	return decode(x->js + x->tok[t].start, tok_len(x, t), out, cap);
+	return json_unescape(x->js + x->tok[t].start, tok_len(x, t), out, cap);
 }
 
 /* ---- messages ---- */
