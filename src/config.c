@@ -1014,9 +1014,11 @@ outside(struct ctx *x, const struct cfg_flags *flags)
 	    c->endpoint, sizeof c->endpoint, TEXT_URL) < 0)
 		return -1;
 	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
+		size_t n = strlen(flags->timeout);
+
 		x->where = "--timeout";
 		fail(x, "invalid duration '");
-		buf_shown(x->e, flags->timeout, strnlen(flags->timeout, 64));
+		buf_shown(x->e, flags->timeout, n < 64 ? n : 64);
 		buf_char(x->e, '\'');
 		return -1;
 	}
