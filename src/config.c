@@ -75,7 +75,26 @@ enum text_kind {
 	TEXT_OPTIONAL,  /* the same, or empty */
 	TEXT_ABSOLUTE,  /* TEXT_ANY starting with '/' */
 	TEXT_URL,       /* TEXT_ANY without spaces */
-	TEXT_NAME       /* [A-Za-z0-9_.+-]{1,64} */
+	/* Words: 1 to at most `max` bytes, each alphanumeric or one of a few (words[]). */
+	TEXT_NAME,      /* [A-Za-z0-9_.+-]{1,64} */
+	TEXT_KEY,       /* an enabledFeatures key, [A-Za-z0-9_.-]{1,64} */
+	TEXT_HOST,      /* id.host */
+	TEXT_API_KEY,   /* posthog.apiKey */
+	TEXT_EVENT      /* posthog.event: printable ASCII */
+};
+
+/* The words' grammars, indexed by kind - TEXT_NAME, and what a refusal says. */
+static const struct {
+	uint8_t max;
+	const char *extra;      /* the bytes allowed besides A-Z a-z 0-9 */
+	const char *what;
+} words[] = {
+	{ CFG_NAME_MAX, "_.+-", "expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+	{ CFG_NAME_MAX, "_.-", "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -" },
+	{ 253, ".:_-", "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)" },
+	{ 128, "_-", "expected 1 to 128 of A-Z a-z 0-9 _ -" },
+	/* Printable ASCII: the alphanumerics and these. */
+	{ 128, " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "expected 1 to 128 printable ASCII characters" },
 };
 
 /* ---- small helpers ---- */
@@ -98,9 +117,9 @@ charset_ok(const char *s, size_t n, size_t max, const char *extra)
 static const char *
 text_fault(const char *s, size_t n, enum text_kind kind)
 {
-	if (kind == TEXT_NAME)
-		return charset_ok(s, n, CFG_NAME_MAX, "_.+-") ? NULL :
-		    "expected 1 to 64 of A-Z a-z 0-9 _ . + -";
+	if (kind >= TEXT_NAME)
+		return charset_ok(s, n, words[kind - TEXT_NAME].max, words[kind - TEXT_NAME].extra) ?
+		    NULL : words[kind - TEXT_NAME].what;
 	if (n == 0 && kind != TEXT_OPTIONAL)
 		return "must not be empty";
 	for (size_t i = 0; i < n; i++) {
@@ -141,74 +160,11 @@ skip(const struct ctx *x, int t)
 	return t;
 }
 
-static unsigned long
-hex4(const char *s)
-{
-	unsigned long v = 0;
-
-	for (int k = 0; k < 4; k++)
-		v = v * 16 + (unsigned)ascii_hex_val((unsigned char)s[k]);
-	return v;
-}
-
-/* The code point of the escape after the backslash at s[*i], *i moved past it. */
-static unsigned long
-unescape(const char *s, size_t n, size_t *i)
-{
-	static const char controls[] = "b\bf\fn\nr\rt\t";  /* letter, then its byte */
-	unsigned long cp = (unsigned char)s[*i + 1];
-	const char *m;
-
-	*i += 2;
-	if (cp != 'u')      /* validated: one of " \ / b f n r t */
-		return (m = strchr(controls, (int)cp)) != NULL ? (unsigned char)m[1] : cp;
-	cp = hex4(s + *i);
-	*i += 4;
-	if (cp >= 0xD800 && cp <= 0xDBFF && *i + 6 <= n) {
-		cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + *i + 2) - 0xDC00);
-		*i += 6;
-	}
-	return cp;
-}
-
-/*
- * Decodes the body of a JSON string that json_validate accepted (so every escape
- * is well formed and surrogates are paired) into out[0..cap), NUL-terminated.
- * Returns its length, -1 if more than cap - 1 bytes, -2 if it contains U+0000.
- */
-static long
-decode(const char *s, size_t n, char *out, size_t cap)
-{
-	static const unsigned char lead[] = { 0, 0, 0xC0, 0xE0, 0xF0 };  /* by length */
-	size_t o = 0, len;
-
-	for (size_t i = 0; i < n; o += len) {
-		unsigned long cp = (unsigned char)s[i];
-
-		len = 1;        /* a byte as it is, UTF-8 or not */
-		if (cp == '\\') {
-			cp = unescape(s, n, &i);
-			if (cp == 0)
-				return -2;
-			len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-		} else {
-			i++;
-		}
-		if (o + len >= cap)
-			return -1;
-		for (size_t k = len - 1; k > 0; k--, cp >>= 6)
-			out[o + k] = (char)(0x80 | (cp & 0x3F));
-		out[o] = (char)(lead[len] | cp);
-	}
-	out[o] = '\0';
-	return (long)o;
-}
-
-/* decode over the text of token t. */
+/* json_unescape over the text of token t. */
 static long
 decode_tok(const struct ctx *x, int t, char *out, size_t cap)
 {
-	return decode(x->js + x->tok[t].start, tok_len(x, t), out, cap);
+	return json_unescape(x->js + x->tok[t].start, tok_len(x, t), out, cap);
 }
 
 /* ---- messages ---- */
@@ -336,24 +292,12 @@ get_text(struct ctx *x, int t, char *dst, size_t max, enum text_kind kind)
 	return n < 0 ? -1 : set_text(x, decoded, (size_t)n, dst, kind);
 }
 
-/* A string of 1 to max bytes, each alphanumeric or in extra, into dst; else `what`. */
+/* A word of `kind` into dst: its grammar says its length, so a longer string is
+ * refused as a word ("expected 1 to 64 of ..."), not as too long. */
 static int
-get_word(struct ctx *x, int t, char *dst, size_t max, const char *extra, const char *what)
+get_word(struct ctx *x, int t, char *dst, enum text_kind kind)
 {
-	long n = get_str(x, t, CFG_PATH_MAX);
-
-	if (n < 0)
-		return -1;
-	if (!charset_ok(decoded, (size_t)n, max, extra))
-		return fail(x, what);
-	memcpy(dst, decoded, (size_t)n + 1);
-	return 0;
-}
-
-static int
-get_name(struct ctx *x, int t, char *dst)
-{
-	return get_text(x, t, dst, CFG_PATH_MAX, TEXT_NAME);
+	return get_text(x, t, dst, CFG_PATH_MAX, kind);
 }
 
 static int
@@ -416,19 +360,19 @@ h_enabled(struct ctx *x, int t)
 static int
 h_service(struct ctx *x, int t)
 {
-	return get_name(x, t, x->c->service);
+	return get_word(x, t, x->c->service, TEXT_NAME);
 }
 
 static int
 h_service_version(struct ctx *x, int t)
 {
-	return get_name(x, t, x->c->service_version);
+	return get_word(x, t, x->c->service_version, TEXT_NAME);
 }
 
 static int
 h_runtime_version(struct ctx *x, int t)
 {
-	return get_name(x, t, x->c->runtime_version);
+	return get_word(x, t, x->c->runtime_version, TEXT_NAME);
 }
 
 static int
@@ -468,8 +412,7 @@ h_scheme(struct ctx *x, int t)
 static int
 h_host(struct ctx *x, int t)
 {
-	return get_word(x, t, x->c->id_host, sizeof x->c->id_host - 3, ".:_-",
-	    "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)");
+	return get_word(x, t, x->c->id_host, TEXT_HOST);
 }
 
 /* 32 hex digits, or a UUID 8-4-4-4-12; kept as 32 lowercase hex digits. */
@@ -565,16 +508,13 @@ h_proxy(struct ctx *x, int t)
 static int
 h_api_key(struct ctx *x, int t)
 {
-	return get_word(x, t, x->c->posthog_api_key, sizeof x->c->posthog_api_key - 1, "_-",
-	    "expected 1 to 128 of A-Z a-z 0-9 _ -");
+	return get_word(x, t, x->c->posthog_api_key, TEXT_API_KEY);
 }
 
 static int
 h_event(struct ctx *x, int t)
 {
-	/* Printable ASCII: the alphanumerics and these. */
-	return get_word(x, t, x->c->posthog_event, sizeof x->c->posthog_event - 1,
-	    " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "expected 1 to 128 printable ASCII characters");
+	return get_word(x, t, x->c->posthog_event, TEXT_EVENT);
 }
 
 static int
@@ -584,11 +524,25 @@ h_posthog(struct ctx *x, int t)
 	return walk_object(x, t, f, sizeof f / sizeof f[0]);
 }
 
-/* The object at token t, or "expected an object". */
+/* Runs each(x, k, arg) on the members of the object at token t in turn, k the
+ * member's key, with the key on the path while it runs; "expected an object"
+ * when t is not one. */
 static int
-need_object(struct ctx *x, int t)
+each_member(struct ctx *x, int t, int (*each)(struct ctx *x, int k, void *arg), void *arg)
 {
-	return x->tok[t].type == JSMN_OBJECT ? 0 : fail(x, "expected an object");
+	int k = t + 1;
+
+	if (x->tok[t].type != JSMN_OBJECT)
+		return fail(x, "expected an object");
+	for (int m = 0; m < x->tok[t].size; m++) {
+		size_t saved = path_push(x, k);
+
+		if (each(x, k, arg) < 0)
+			return -1;
+		path_pop(x, saved);
+		k = skip(x, k + 1);     /* past the member's value */
+	}
+	return 0;
 }
 
 /* 1 if key is already in object `scope`; else records it as entry n_features. */
@@ -618,59 +572,66 @@ feat_seen(const struct ctx *x, size_t scope, const char *key)
 	}
 }
 
+/* An object inside enabledFeatures: the depth of its members, and the index of
+ * its first entry, which names it in feat_seen. */
+struct feat_object {
+	unsigned depth;
+	size_t first;
+};
+
+static int walk_features(struct ctx *x, int t, unsigned depth);
+
 /*
- * enabledFeatures: keys in file order, pre-order. The children of the object at
- * token t have depth `depth`. Keys are checked on their raw text: their grammar
- * has no backslash, so raw text equals the decoded key, and the closing quote
- * can become the key's NUL.
+ * A member of enabledFeatures or of an object inside it, at key k: entries in
+ * file order, pre-order. Keys are checked on their raw text: their grammar has
+ * no backslash, so raw text equals the decoded key, and the closing quote can
+ * become the key's NUL.
  */
+static int
+put_feature(struct ctx *x, int k, void *arg)
+{
+	const struct feat_object *o = arg;
+	struct cfg *c = x->c;
+	int v = k + 1, b = bool_at(x, v);
+	const char *key = x->js + x->tok[k].start, *why;
+	struct cfg_feature *f;
+
+	x->js[x->tok[k].end] = '\0';     /* feat_seen compares whole keys */
+	if ((why = text_fault(key, tok_len(x, k), TEXT_KEY)) != NULL)
+		return fail(x, why);
+	if (feat_seen(x, o->first, key))
+		return fail(x, "duplicate key");
+	if (o->depth > CFG_MAX_FEAT_DEPTH)
+		return fail(x, "nested deeper than 8 levels");
+	if (c->n_features >= CFG_MAX_FEATURES)
+		return fail(x, "more than 2048 entries in enabledFeatures");
+	f = &c->features[c->n_features];
+	if (x->tok[v].type == JSMN_OBJECT)
+		f->kind = CFG_FEATURE_OBJECT;
+	else if (b == 0)
+		return fail(x, "expected true, false or an object");
+	else if (++x->leaves > CFG_MAX_LEAVES)
+		return fail(x, "more than 1024 booleans in enabledFeatures");
+	else
+		f->kind = b == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
+	f->depth = (uint8_t)o->depth;
+	f->key = key;
+	c->n_features++;
+	return f->kind == CFG_FEATURE_OBJECT ? walk_features(x, v, o->depth + 1) : 0;
+}
+
+/* The object at token t, whose members have depth `depth`. */
 static int
 walk_features(struct ctx *x, int t, unsigned depth)
 {
-	struct cfg *c = x->c;
-	size_t first = c->n_features;
-	int k = t + 1;
+	struct feat_object o = { depth, x->c->n_features };
 
-	for (int m = 0; m < x->tok[t].size; m++) {
-		int v = k + 1, b = bool_at(x, v);
-		const char *key = x->js + x->tok[k].start;
-		size_t klen = tok_len(x, k), saved = path_push(x, k);
-		struct cfg_feature *f;
-
-		x->js[x->tok[k].end] = '\0';     /* feat_seen compares whole keys */
-		if (!charset_ok(key, klen, CFG_NAME_MAX, "_.-"))
-			return fail(x, "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -");
-		if (feat_seen(x, first, key))
-			return fail(x, "duplicate key");
-		if (depth > CFG_MAX_FEAT_DEPTH)
-			return fail(x, "nested deeper than 8 levels");
-		if (c->n_features >= CFG_MAX_FEATURES)
-			return fail(x, "more than 2048 entries in enabledFeatures");
-		f = &c->features[c->n_features];
-		if (x->tok[v].type == JSMN_OBJECT)
-			f->kind = CFG_FEATURE_OBJECT;
-		else if (b == 0)
-			return fail(x, "expected true, false or an object");
-		else if (++x->leaves > CFG_MAX_LEAVES)
-			return fail(x, "more than 1024 booleans in enabledFeatures");
-		else
-			f->kind = b == 't' ? CFG_FEATURE_TRUE : CFG_FEATURE_FALSE;
-		f->depth = (uint8_t)depth;
-		f->key = key;
-		c->n_features++;
-		if (f->kind == CFG_FEATURE_OBJECT && walk_features(x, v, depth + 1) < 0)
-			return -1;
-		path_pop(x, saved);
-		k = skip(x, v);
-	}
-	return 0;
+	return each_member(x, t, put_feature, &o);
 }
 
 static int
 h_features(struct ctx *x, int t)
 {
-	if (need_object(x, t) < 0)
-		return -1;
 	x->c->n_features = 0;       /* ANONTEL_FEATURES_FILE's replace the config's */
 	x->leaves = 0;
 	memset(x->feat_slot, 0, FEAT_SLOTS * sizeof x->feat_slot[0]);
@@ -698,8 +659,9 @@ header_seen(const struct cfg *c, const char *line, size_t n)
  * would move where the value starts, so it is refused first.
  */
 static int
-put_header(struct ctx *x, int k, size_t *total)
+put_header(struct ctx *x, int k, void *arg)
 {
+	size_t *total = arg;
 	const jsmntok_t *kt = &x->tok[k], *vt = &x->tok[k + 1];
 	char *line = x->js + kt->start;
 	size_t klen = tok_len(x, k);
@@ -747,20 +709,9 @@ static int
 h_headers(struct ctx *x, int t)
 {
 	size_t total = 0;
-	int k = t + 1;
 
-	if (need_object(x, t) < 0)
-		return -1;
 	x->c->n_headers = 0;
-	for (int m = 0; m < x->tok[t].size; m++) {
-		size_t saved = path_push(x, k);
-
-		if (put_header(x, k, &total) < 0)
-			return -1;
-		path_pop(x, saved);
-		k += 2;     /* a name and its string */
-	}
-	return 0;
+	return each_member(x, t, put_header, &total);
 }
 
 static const struct field top_fields[] = {
@@ -782,35 +733,40 @@ static const struct field top_fields[] = {
 	{ "headers", h_headers },
 };
 
+/* The fields an object may have, and those it has had so far. */
+struct fields {
+	const struct field *f;
+	size_t n;
+	uint32_t seen;
+};
+
+/* The member at key k: one of the fields, at most once. */
+static int
+put_field(struct ctx *x, int k, void *arg)
+{
+	struct fields *fs = arg;
+	char name[32];
+	size_t i = fs->n;
+
+	/* Keys are matched decoded; one too long for name is no field's. */
+	if (decode_tok(x, k, name, sizeof name) >= 0)
+		for (i = 0; i < fs->n && strcmp(fs->f[i].name, name) != 0; i++)
+			;
+	if (i == fs->n)
+		return fail(x, "unknown key");
+	if (fs->seen & (UINT32_C(1) << i))
+		return fail(x, "duplicate key");
+	fs->seen |= UINT32_C(1) << i;
+	return fs->f[i].fn(x, k + 1);
+}
+
 /* Checks the object at token t against fields: each known at most once, no other. */
 static int
 walk_object(struct ctx *x, int t, const struct field *f, size_t nf)
 {
-	uint32_t seen = 0;
-	int k = t + 1;
+	struct fields fs = { f, nf, 0 };
 
-	if (need_object(x, t) < 0)
-		return -1;
-	for (int m = 0; m < x->tok[t].size; m++) {
-		char name[32];
-		size_t saved, i = nf;
-
-		/* Keys are matched decoded; one too long for name is no field's. */
-		if (decode_tok(x, k, name, sizeof name) >= 0)
-			for (i = 0; i < nf && strcmp(f[i].name, name) != 0; i++)
-				;
-		saved = path_push(x, k);
-		if (i == nf)
-			return fail(x, "unknown key");
-		if (seen & (UINT32_C(1) << i))
-			return fail(x, "duplicate key");
-		seen |= UINT32_C(1) << i;
-		if (f[i].fn(x, k + 1) < 0)
-			return -1;
-		path_pop(x, saved);
-		k = skip(x, k + 1);
-	}
-	return 0;
+	return each_member(x, t, put_field, &fs);
 }
 
 /* The config file's top level: an object of top_fields. */
@@ -992,7 +948,7 @@ outside_value(struct ctx *x, const char *name, const char *v, char *dst, size_t 
 	size_t n = strlen(v);
 
 	x->where = name;
-	if (n >= cap && kind != TEXT_NAME)      /* a name's grammar says its length */
+	if (n >= cap && kind < TEXT_NAME)       /* a word's grammar says its length */
 		return fail_n(x, "longer than ", cap - 1, " bytes");
 	return set_text(x, v, n, dst, kind) < 0 ? -1 : 1;
 }
@@ -1058,9 +1014,11 @@ outside(struct ctx *x, const struct cfg_flags *flags)
 	    c->endpoint, sizeof c->endpoint, TEXT_URL) < 0)
 		return -1;
 	if (flags->timeout != NULL && cfg_parse_duration(flags->timeout, &c->timeout_ms) < 0) {
+		size_t n = strlen(flags->timeout);
+
 		x->where = "--timeout";
 		fail(x, "invalid duration '");
-		buf_shown(x->e, flags->timeout, strnlen(flags->timeout, 64));
+		buf_shown(x->e, flags->timeout, n < 64 ? n : 64);
 		buf_char(x->e, '\'');
 		return -1;
 	}

@@ -44,6 +44,9 @@ utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+/* The two-character escapes: each control byte, then the letter that names it. */
+static const char short_esc[] = "\bb\ff\nn\rr\tt";
+
 /* The code unit of the 4 hex digits at p[i..i+4), or -1. */
 static long
 hex4(const unsigned char *p, size_t n, size_t i)
@@ -325,6 +328,55 @@ unexpected:
 	return fail(err, p, i, what);
 }
 
+/* The code point of the escape after the backslash at p[*i], *i moved past it. */
+static long
+unescape(const unsigned char *p, size_t n, size_t *i)
+{
+	long cp = p[*i + 1];
+	const char *m;
+
+	*i += 2;
+	if (cp != 'u')      /* validated: one of " \ / b f n r t; a letter matches no control */
+		return (m = memchr(short_esc, (int)cp, sizeof short_esc - 1)) != NULL ?
+		    (unsigned char)m[-1] : cp;
+	cp = hex4(p, n, *i);
+	*i += 4;
+	if (cp >= 0xD800 && cp <= 0xDBFF) {     /* validated: the low half follows */
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p, n, *i + 2) - 0xDC00);
+		*i += 6;
+	}
+	return cp;
+}
+
+long
+json_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	static const unsigned char lead[] = { 0, 0, 0xC0, 0xE0, 0xF0 };  /* by length */
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, len;
+
+	for (size_t i = 0; i < n; o += len) {
+		long cp = p[i];
+
+		len = 1;        /* a byte as it is, UTF-8 or not */
+		if (cp == '\\') {
+			cp = unescape(p, n, &i);
+			if (cp == 0)
+				return -2;
+			len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		} else {
+			i++;
+		}
+		if (o + len >= cap)
+			return -1;
+		for (size_t k = len - 1; k > 0; k--, cp >>= 6)
+			out[o + k] = (char)(0x80 | (cp & 0x3F));
+		out[o] = (char)(lead[len] | cp);
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
 void
 json_string(struct buf *b, const char *s, size_t n)
 {
@@ -337,6 +389,7 @@ json_string(struct buf *b, const char *s, size_t n)
 		unsigned c = p[i];
 		char esc[6] = { '\\', 0, 0, 0, 0, 0 };
 		size_t elen = 2;
+		const char *m;
 
 		if (c >= 0x80) {
 			size_t len = utf8_len(p + i, n - i);
@@ -351,16 +404,8 @@ json_string(struct buf *b, const char *s, size_t n)
 		} else if (c >= 0x20 && c != 0x7F) {
 			i++;
 			continue;
-		} else if (c == '\b') {
-			esc[1] = 'b';
-		} else if (c == '\f') {
-			esc[1] = 'f';
-		} else if (c == '\n') {
-			esc[1] = 'n';
-		} else if (c == '\r') {
-			esc[1] = 'r';
-		} else if (c == '\t') {
-			esc[1] = 't';
+		} else if ((m = memchr(short_esc, (int)c, sizeof short_esc - 1)) != NULL) {
+			esc[1] = m[1];      /* c is a control: it matches no letter */
 		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];

@@ -1,5 +1,6 @@
 /*
- * json: strict RFC 8259 validation of untrusted text, and hand-written emission.
+ * json: strict RFC 8259 validation of untrusted text, the decoding of its strings,
+ * and hand-written emission.
  *
  * Validation runs over the whole text before jsmn sees it, because jsmn alone
  * accepts invalid JSON (bad numbers, `tru`, `[1,]`, trailing values, raw control
@@ -52,6 +53,15 @@ struct json_error {
  * text for the two end-of-text errors). Lines end at '\n'.
  */
 int json_validate(const char *s, size_t n, struct json_error *err);
+
+/*
+ * Decodes the body of a string json_validate accepted (between its quotes, so
+ * every escape is well formed and surrogates are paired) into out[0..cap),
+ * NUL-terminated: escapes become their characters in UTF-8, other bytes stay as
+ * they are. Returns its length, -1 if it takes more than cap - 1 bytes, -2 if it
+ * holds U+0000.
+ */
+long json_unescape(const char *s, size_t n, char *out, size_t cap);
 
 /* Appends s[0..n) as a quoted JSON string: `"` `\` and controls escaped
  * (\b \f \n \r \t, others as \u00XX, 0x7F as \u007f), valid UTF-8 passed through,

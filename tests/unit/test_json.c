@@ -549,6 +549,34 @@ test_writer_limits(void)
 	CHECK(b.overflow);
 }
 
+/* json_unescape: every escape, surrogate pairs to UTF-8, raw bytes as they are. */
+static void
+test_unescape(void)
+{
+	static const struct {
+		const char *in, *out;
+		long ret;
+		size_t cap;
+	} rows[] = {
+		{ "a\\\"\\/\\b\\f\\n\\r\\t\\\\", "a\"/\b\f\n\r\t\\", 9, 16 },
+		{ "\\u0041\\u00e9\\u20ac\\ud83d\\ude00", "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10, 16 },
+		{ "caf\xc3\xa9", "caf\xc3\xa9", 5, 16 },
+		{ "abcd", "abcd", 4, 5 },
+		{ "abcde", NULL, -1, 5 },          /* one byte too many */
+		{ "\\u20ac", NULL, -1, 3 },        /* a character never cut */
+		{ "a\\u0000b", NULL, -2, 16 },
+	};
+	char out[16];
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		long r = json_unescape(rows[i].in, strlen(rows[i].in), out, rows[i].cap);
+
+		CHECKF(r == rows[i].ret, "row %zu: %ld", i, r);
+		if (rows[i].out != NULL && r >= 0)
+			CHECKF(strcmp(out, rows[i].out) == 0, "row %zu: %s", i, out);
+	}
+}
+
 /* ---- the corpus for tests/integration/test_json_emit.py ---- */
 
 static const char *selected;
@@ -642,6 +670,7 @@ static const struct check_case cases[] = {
 	{ "writer-compact", test_writer_compact },
 	{ "writer-pretty", test_writer_pretty },
 	{ "writer-limits", test_writer_limits },
+	{ "unescape", test_unescape },
 	{ "emit-corpus", test_emit_corpus },
 };
 
