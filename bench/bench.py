@@ -466,53 +466,45 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-This section is written by hand into bench.py and dated: its figures are those of five runs
-of 2026-12-01 from 15:12 to 15:35 UTC, load average under 1.5 (the table above is the last of
-them); rewrite it when the code changes. On this machine kind an empty static exec takes about 1 ms and a page fault about
-10 us.
+This section is written by hand into bench.py and dated: its figures are those of four runs
+of 2026-12-01 from 17:41 to 17:48 UTC, load average under 1.6 (the table above is the last of
+them); rewrite it when the code changes. On this machine kind an empty static exec takes
+about 1 ms and a page fault about 10 us.
 
-- **report --force vs curl (1/4):** met in every run: ec 4.4-5.4x faster than curl (4.5-6.5
-  ms), rsa 4.6-5.7x (at the last round 3.7-4.8x, met in 2 of 3 runs). What went: the disk. A run writes `stamps`
-  twice (the back-off armed before the attempt, the outcome after it), and each write was a
-  rename over the live file, for which ext4 (`auto_da_alloc`) starts the new file's
-  writeback at once: 0.5-1 ms a write. The new file is now swapped with the live one
-  (`renameat2` `RENAME_EXCHANGE`, then the old one unlinked: 0.1 ms for both), so the
-  report costs the same on disk as on tmpfs (the two rows above). Against a kill nothing
-  changes (the crash test's kill points now include the swap); against a power cut the
-  stamps may come back empty, read as none, which costs one early report and never a
-  message (docs/configuration.md, "Durability"). Also: `-fno-pie` and `-flto` cut 2.6% of
-  a report's instructions (ec 6.23 M, rsa 5.46 M). System calls of a delivered report: 78
-  with a kept random ID, the default, within the budget of 80; 89 with `id.host`, whose
-  Butler inputs (the route, the MAC, the DMI UUID, the address) cost 11 more: over the
-  budget, and the reason the system-call table above shows 89 (2 more than before: each
-  swap unlinks the old file).
+- **Binary size (192 KiB):** 219,376 bytes, from 223,248 at the last round (-3.9 KB), 22,768
+  over. What went: `-Oz` (gcc 12) instead of `-Os`, 1 KB with no more instructions per
+  report; a second pass over our own code by module (state, report, main, config, json, id,
+  facts, sandbox, net, http, url, civil), 2.9 KB, same output bytes, error lines, checks
+  and system calls. Where the bytes are: the roots 51 KB (47 KB of RSA and EC keys, which do
+  not compress; one root is in Debian's bundle twice with the same DN and key, about
+  530 bytes), BearSSL about 41 KB, musl 12 KB, our own code about 113 KB, of which 13.5 KB is
+  our X25519, P-256 and RSA. So our code would have to fit in about 91 KB. The pass's
+  helpers each found 1-6% in their modules and reported that more needs removing checks or
+  SPEC 11's features (the receivers' formats, `schema`, the audit log, `check`, proxies,
+  the resolver) or code that is hard to read. The one large lever is the crypto: with
+  BearSSL's generic i31 code for all three (X25519, P-256, RSA) the binary is 9.2 KB
+  smaller and a report costs 59 M instructions instead of 6.2 M (ec; rsa 39.8 M), which
+  gives up the 1/4-of-curl row; P-256 alone by i31 is -7 KB and +1 M instructions. armhf
+  (BearSSL's 32-bit code throughout) is 189,340 bytes, under the budget.
+- **check --report not due vs curl -fsS (1/20):** 9.7-10.9x. curl -fsS takes 20-23 ms here,
+  about twenty empty execs: a probe would have to cost less than one empty exec (0.9-1.1
+  ms) to meet the ratio, which no process can. `check` keeps its sandbox (it parses what
+  the network sends) and makes 31 system calls.
+- **report (not due) (1.5x):** 1.41-1.47x in three runs, 1.62x in the run where every
+  command was 20-35% slower (curl 33.9 ms against 25-26); its instructions (64,648) and
+  system calls (23) are those of the last round. What it pays beyond the floor is mostly
+  page faults: 45 against the empty exec's 24.
+- **report --force vs curl (1/4):** ec 4.7-5.4x, rsa 4.6-5.2x faster: met in every run.
+  System calls of a delivered report: 78 with a kept random ID, the default, within the
+  budget of 80; 89 with `id.host` (its Butler inputs: the route, the MAC, the DMI UUID, the
+  address), which these configs set.
 - **fsyncs per delivered report (2):** 0. A new message that stays kept (the endpoint
   down) is fsynced, file then `kept/`, after the attempt: 2 fsyncs on the failure path only.
-- **report --force vs node https (1/20):** ec 23.8-28.8x, rsa 22.4-27.6x: met.
-- **check --report not due vs curl -fsS (1/20):** 9.6-10.4x. On this machine curl -fsS takes
-  15-32 ms, about eighteen empty execs: a probe would have to cost less than one empty exec
-  to meet the ratio, which no process can. `check` keeps its sandbox (it parses what the
-  network sends) and makes 31 system calls.
-- **Binary size (192 KiB):** 223,248 bytes, from 229,608 at the last round (-6.4 KB), 26.6 KB
-  over. What went: position-independent code (`-fno-pie`: the binary is linked `-static`
-  at a fixed address anyway) and link-time optimisation across every object, BearSSL's
-  included (`-flto`): 5.4 KB together; ChaCha20-Poly1305 (2.6 KB), no longer offered: every
-  server with ECDHE suites has AES-GCM (test_delivery checks each offered suite, and that a
-  ChaCha20-only server is refused). Where the bytes are: the roots 51 KB (47 KB of keys,
-  which do not compress), BearSSL about 41 KB, musl 12 KB, our own code about 117 KB, most
-  of it user-visible text and plain checks that two rounds of shrinking left (the last
-  round's helpers each reported that more would mean changing text or writing code that
-  is hard to read). Levers measured and not pulled: P-256 by BearSSL's generic code
-  instead of ours (-7 KB, about +1 M instructions per report, which would take back a
-  fifth of what the disk change gave); jsmn (1 KB) if the config parser walked text
-  json_validate has checked; sha256.c as a wrapper of BearSSL's (1.5 KB; ours keeps the
-  ID independent of the TLS library). armhf (BearSSL's 32-bit code throughout) is 189,340
-  bytes, under the budget.
-- **show (2x), report not due (1.5x), id, RSS:** show 1.56-1.96x, not-due report
-  1.36-1.49x: met, both narrowly at times (its margin is 0.1 ms; the same binary
-  against the last round's, paired, takes 0.94 of its time); peak RSS 256 KiB with or
-  without a caFile.
-- **Growth:** a 150-root caFile costs 15.2 M instructions; under 2x a report in wall time.
+- **report --force vs node https (1/20):** ec 24.7-28.5x, rsa 24.0-26.3x: met.
+- **show (2x), id, RSS:** show 1.67-1.89x: met; peak RSS 256 KiB with or without a caFile.
+- **Growth:** a 150-root caFile costs 16.4 M instructions (the last round's table said
+  15.1 M; its binary, measured now the same way, takes 16.4 M too: the difference was in
+  that run, not in the code); under 2x a report in wall time.
 """
 
 
