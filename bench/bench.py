@@ -466,42 +466,44 @@ def outage_section(text):
 
 GAPS = """## Where the budget is not met, and why (and what was done)
 
-This section is written by hand into bench.py and dated: its figures are those of four runs
-of 2026-12-01 from 17:41 to 17:48 UTC, load average under 1.6 (the table above is the last of
+This section is written by hand into bench.py and dated: its figures are those of three runs
+of 2026-12-01 from 18:00 to 18:03 UTC, load average under 1.4 (the table above is the last of
 them); rewrite it when the code changes. On this machine kind an empty static exec takes
 about 1 ms and a page fault about 10 us.
 
-- **Binary size (192 KiB):** 219,376 bytes, from 223,248 at the last round (-3.9 KB), 22,768
-  over. What went: `-Oz` (gcc 12) instead of `-Os`, 1 KB with no more instructions per
-  report; a second pass over our own code by module (state, report, main, config, json, id,
-  facts, sandbox, net, http, url, civil), 2.9 KB, same output bytes, error lines, checks
-  and system calls. Where the bytes are: the roots 51 KB (47 KB of RSA and EC keys, which do
-  not compress; one root is in Debian's bundle twice with the same DN and key, about
-  530 bytes), BearSSL about 41 KB, musl 12 KB, our own code about 113 KB, of which 13.5 KB is
-  our X25519, P-256 and RSA. So our code would have to fit in about 91 KB. The pass's
-  helpers each found 1-6% in their modules and reported that more needs removing checks or
-  SPEC 11's features (the receivers' formats, `schema`, the audit log, `check`, proxies,
-  the resolver) or code that is hard to read. The one large lever is the crypto: with
-  BearSSL's generic i31 code for all three (X25519, P-256, RSA) the binary is 9.2 KB
-  smaller and a report costs 59 M instructions instead of 6.2 M (ec; rsa 39.8 M), which
-  gives up the 1/4-of-curl row; P-256 alone by i31 is -7 KB and +1 M instructions. armhf
-  (BearSSL's 32-bit code throughout) is 189,340 bytes, under the budget.
-- **check --report not due vs curl -fsS (1/20):** 9.7-10.9x. curl -fsS takes 20-23 ms here,
-  about twenty empty execs: a probe would have to cost less than one empty exec (0.9-1.1
+- **Binary size (192 KiB):** 218,960 bytes, from 223,248 at the last round (-4.3 KB), 22,352
+  over. What went: `-Oz` (gcc 12) instead of `-Os` for our code and BearSSL's, 1.4 KB with
+  no more instructions per report; a second pass over our own code by module (state,
+  report, main, config, json, id, facts, sandbox, net, http, url, civil), 2.9 KB, same
+  output bytes, error lines, checks and system calls. Where the bytes are: the roots 51 KB
+  (47 KB of RSA and EC keys, which do not compress; one root is in Debian's bundle twice
+  with the same DN and key, about 530 bytes), BearSSL about 40 KB, musl 12 KB, our own code
+  about 113 KB, of which 13.5 KB is our X25519, P-256 and RSA. So our code would have to fit
+  in about 91 KB. The pass's helpers each found 1-6% in their modules and reported that
+  more needs removing checks or SPEC 11's features (the receivers' formats, `schema`, the
+  audit log, `check`, proxies, the resolver) or code that is hard to read. The one large
+  lever is the crypto: with BearSSL's generic i31 code for all three (X25519, P-256, RSA)
+  the binary is 9.2 KB smaller and a report costs 59 M instructions instead of 6.2 M (ec;
+  rsa 39.8 M), which gives up the 1/4-of-curl row; P-256 alone by i31 is -7 KB and +1 M
+  instructions. armhf (BearSSL's 32-bit code throughout) is 189,340 bytes, under the budget.
+- **check --report not due vs curl -fsS (1/20):** 9.7-9.8x. curl -fsS takes 17-18 ms here,
+  about eighteen empty execs: a probe would have to cost less than one empty exec (0.9
   ms) to meet the ratio, which no process can. `check` keeps its sandbox (it parses what
   the network sends) and makes 31 system calls.
-- **report (not due) (1.5x):** 1.41-1.47x in three runs, 1.62x in the run where every
-  command was 20-35% slower (curl 33.9 ms against 25-26); its instructions (64,648) and
-  system calls (23) are those of the last round. What it pays beyond the floor is mostly
-  page faults: 45 against the empty exec's 24.
-- **report --force vs curl (1/4):** ec 4.7-5.4x, rsa 4.6-5.2x faster: met in every run.
+- **report (not due) (1.5x):** 1.35-1.48x: met, narrowly at times. Its instructions
+  (64,648) and system calls (23) are those of the last round; what it pays beyond the
+  floor is mostly page faults, 45 against the empty exec's 24. In four runs at 17:41-17:48
+  (the same code with BearSSL still built at -Os) it was 1.41-1.47x, and 1.62x in the one
+  where every command was 20-35% slower (curl 33.9 ms against 25-26).
+- **report --force vs curl (1/4):** ec 5.1-6.4x, rsa 4.8-5.3x faster: met in every run.
   System calls of a delivered report: 78 with a kept random ID, the default, within the
   budget of 80; 89 with `id.host` (its Butler inputs: the route, the MAC, the DMI UUID, the
   address), which these configs set.
 - **fsyncs per delivered report (2):** 0. A new message that stays kept (the endpoint
   down) is fsynced, file then `kept/`, after the attempt: 2 fsyncs on the failure path only.
-- **report --force vs node https (1/20):** ec 24.7-28.5x, rsa 24.0-26.3x: met.
-- **show (2x), id, RSS:** show 1.67-1.89x: met; peak RSS 256 KiB with or without a caFile.
+- **report --force vs node https (1/20):** ec 28.5-28.7x, rsa 27.1-30.1x: met.
+- **show (2x), id, RSS:** show 1.58-1.84x, id 341-411x faster than node: met; peak RSS
+  256 KiB with or without a caFile.
 - **Growth:** a 150-root caFile costs 16.4 M instructions (the last round's table said
   15.1 M; its binary, measured now the same way, takes 16.4 M too: the difference was in
   that run, not in the code); under 2x a report in wall time.
