@@ -654,7 +654,7 @@ zvm(const char *root)
 
 		if (!starts(p, field))
 			continue;
-		while (*e == ' ' || *e == '\t')
+		while (ascii_is_blank(*e))
 			e++;
 		if (*e == ':')
 			return 1;

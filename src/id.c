@@ -155,7 +155,7 @@ route_line(void *ctx, const char *l, const char *end)
 		return 0;
 	}
 	while (k < 8) {
-		while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		while (i < n && ascii_is_blank(l[i]))
 			i++;
 		if (i == n)
 			return 0;               /* fewer than 8 columns */
@@ -199,8 +199,10 @@ id_default_route(const char *text, size_t n, char iface[16], unsigned long *metr
 	/* The lines as file_each_line gives them: the last one also without '\n'. */
 	for (; text < end; text = nl + 1) {
 		nl = memchr(text, '\n', (size_t)(end - text));
-		if (nl == NULL)
-			nl = end;
+		if (nl == NULL) {
+			(void)route_line(&best, text, end);
+			break;
+		}
 		(void)route_line(&best, text, nl);
 	}
 	return route_found(&best, iface, metric);

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "file.h"
 #include "roots.h"
+#include "sha256.h"
 #include "x509.h"
 
 #include <errno.h>
@@ -191,8 +192,7 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 {
 	struct tls_store *s = l->s;
 	br_x509_trust_anchor *ta = &s->anchors[num - 1];
-	unsigned char dn[1 + TRUST_DN_HASH_LEN], full[32];
-	br_sha256_context sha;
+	unsigned char dn[1 + TRUST_DN_HASH_LEN], full[SHA256_LEN];
 	struct x509_cert c;
 	br_x509_pkey k;
 	int r = -1, ca = 0;
@@ -209,9 +209,7 @@ loader_add(struct loader *l, const unsigned char *der, size_t len, const char *p
 	}
 	/* The DN in the compiled-in roots' form (trust.h): hashed once here, not by the
 	 * X.509 engine for every anchor it looks through, at every connection. */
-	br_sha256_init(&sha);
-	br_sha256_update(&sha, c.subject.p, c.subject.n);
-	br_sha256_out(&sha, full);
+	sha256(c.subject.p, c.subject.n, full);
 	dn[0] = TRUST_DN_DIGEST;
 	memcpy(dn + 1, full, TRUST_DN_HASH_LEN);
 	ta->dn.data = arena_put(l, dn, sizeof dn);

@@ -73,8 +73,6 @@ der_take(struct x509_der *d, unsigned want, struct x509_der *content)
 static int
 der_time(struct x509_der *d, int64_t *out)
 {
-	/* Month, day, hour, minute, second (a leap second allowed): their ranges. */
-	static const unsigned char lo[5] = { 1, 1, 0, 0, 0 }, hi[5] = { 12, 31, 23, 59, 60 };
 	unsigned tag, y, f[5];
 	struct x509_der t;
 	int64_t days;
@@ -88,12 +86,13 @@ der_time(struct x509_der *d, int64_t *out)
 		return -1;
 	if (yn == 2)
 		y += y < 50 ? 2000 : 1900;   /* RFC 5280 4.1.2.5.1 */
+	/* Month, day, hour, minute, second: civil_date checks the date (Apr 31, Feb 29
+	 * of a common year); a leap second is allowed. */
 	for (size_t i = 0; i < 5; i++) {
-		if (ascii_digits((const char *)t.p + yn + 2 * i, 2, &f[i]) != 0 ||
-		    f[i] < lo[i] || f[i] > hi[i])
+		if (ascii_digits((const char *)t.p + yn + 2 * i, 2, &f[i]) != 0)
 			return -1;
 	}
-	if (civil_date(y, f[0], f[1], &days) != 0)   /* Apr 31, Feb 29 of a common year */
+	if (f[2] > 23 || f[3] > 59 || f[4] > 60 || civil_date(y, f[0], f[1], &days) != 0)
 		return -1;
 	*out = days * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
 	return 0;
