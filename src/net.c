@@ -2,7 +2,7 @@
  * net: name resolution and TCP under one deadline.
  *
  * Resolution. A localhost name is loopback (RFC 6761), and a literal address is
- * parsed in place (inet_pton): no file read, no DNS. Any other name goes to
+ * parsed in place (dns_addr_parse, dns.h): no file read, no DNS. Any other name goes to
  * dns_resolve (dns.h: /etc/hosts, then DNS over UDP), which polls under the same
  * deadline as everything here, so no thread is needed to bound it. Its answer is
  * kept for the run: a run that connects to one name again (one connection per
@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>

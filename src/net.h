@@ -22,7 +22,7 @@ int64_t net_now_ms(void);
  * Resolves host (a name, an IPv4 literal or an IPv6 literal without brackets) and
  * connects to port, trying every address dns_resolve returns (IPv6 and IPv4
  * interleaved, IPv6 first, at most 16) until one accepts, all before the deadline.
- * A literal is parsed in place (inet_pton), and a localhost name
+ * A literal is parsed in place (dns_addr_parse, dns.h), and a localhost name
  * (net_is_localhost) is 127.0.0.1 then ::1: no /etc/hosts, no DNS. An address that
  * fails lets the next one start at once; one still pending after 250 ms lets the
  * next start alongside it (RFC 8305's connection attempt delay), and the first to

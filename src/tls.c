@@ -378,10 +378,10 @@ static const unsigned char engine_word[64] = {
 	[BR_ERR_BAD_FINISHED] = W_INVALID,
 	[BR_ERR_RESUME_MISMATCH] = W_INVALID,
 	[BR_ERR_LIMIT_EXCEEDED] = W_LIMITS,
-	/* The engine refused the ServerKeyExchange before its signature was checked:
-	 * a curve or signature hash not offered, a signature type that does not fit
-	 * the suite, or a share tls_ec.mul refuses (off the curve, an all-zero X25519
-	 * secret). */
+	/* The engine refused the server's key exchange: in the ServerKeyExchange, a
+	 * curve or signature hash not offered or a signature type that does not fit the
+	 * suite (before its signature is checked); or, making the ClientKeyExchange, a
+	 * share tls_ec.mul refuses (off the curve, an all-zero X25519 secret). */
 	[BR_ERR_INVALID_ALGORITHM] = W_KX_REFUSED,
 	[BR_ERR_BAD_SIGNATURE] = W_KX_SIGNATURE,
 	[BR_ERR_WRONG_KEY_USAGE] = W_KX_USAGE,
@@ -673,7 +673,9 @@ engine_closed(struct tls_conn *c)
 {
 	int e = br_ssl_engine_last_error(&c->sc.eng);
 
-	(void)flush_out(c);    /* what it may say is overwritten below */
+	/* Best effort: a failure's words in err are overwritten below, or unread (a
+	 * clean close in PHASE_READ returns 1, which carries no err). */
+	(void)flush_out(c);
 	if (e == BR_ERR_OK)
 		return stream_ended(c);
 	say_engine_error(c, e);

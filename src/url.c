@@ -17,8 +17,8 @@
  * The parsers below return NULL for good input, else the reason: a fixed text
  * that never repeats any part of the input (it may hold credentials).
  *
- * Addresses are read by inet_pton, which net_connect uses too: IPv4 only as the
- * canonical dotted quad (four decimal parts 0..255 without leading zeros), IPv6
+ * Addresses are read by inet_pton, as net_connect reads them (dns_addr_parse,
+ * whose %zone a URL host cannot carry): IPv4 only as the canonical dotted quad (four decimal parts 0..255 without leading zeros), IPv6
  * in RFC 4291 text form without zone IDs. inet_aton (what C libraries'
  * resolvers, curl and browsers accept) would also take "127.1", "0x7f.1" or
  * "2130706433"; those are refused rather than guessed at, so no reader can take
