@@ -334,11 +334,10 @@ static enum http_result
 headers_done(struct http_response *r)
 {
 	if (r->interim) {
-		/* forget the 1xx, but not its bytes: the limit covers it too */
-		size_t n = r->header_bytes;
-
-		http_response_init(r, r->head_request, r->now);
-		r->header_bytes = n;
+		/* Read the final response next. A 1xx sets nothing else (header_line skips
+		 * its headers; status_line sets status and interim again), and its bytes
+		 * stay counted: the limit covers them too. */
+		r->state = ST_STATUS;
 		return HTTP_MORE;
 	}
 	if (r->head_request) {
