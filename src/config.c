@@ -89,13 +89,24 @@ static const struct {
 	const char *extra;      /* the bytes allowed besides A-Z a-z 0-9 */
 	const char *what;
 } words[] = {
-	{ CFG_NAME_MAX, "_.+-", "expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
-	{ CFG_NAME_MAX, "_.-", "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -" },
-	{ 253, ".:_-", "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)" },
-	{ 128, "_-", "expected 1 to 128 of A-Z a-z 0-9 _ -" },
+	[TEXT_NAME - TEXT_NAME] = { CFG_NAME_MAX, "_.+-",
+	    "expected 1 to 64 of A-Z a-z 0-9 _ . + -" },
+	[TEXT_KEY - TEXT_NAME] = { CFG_NAME_MAX, "_.-",
+	    "invalid key: expected 1 to 64 of A-Z a-z 0-9 _ . -" },
+	[TEXT_HOST - TEXT_NAME] = { 253, ".:_-",
+	    "expected a host name or IP address (1 to 253 of A-Z a-z 0-9 . : _ -)" },
+	[TEXT_API_KEY - TEXT_NAME] = { 128, "_-", "expected 1 to 128 of A-Z a-z 0-9 _ -" },
 	/* Printable ASCII: the alphanumerics and these. */
-	{ 128, " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "expected 1 to 128 printable ASCII characters" },
+	[TEXT_EVENT - TEXT_NAME] = { 128, " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+	    "expected 1 to 128 printable ASCII characters" },
 };
+_Static_assert(sizeof words / sizeof words[0] == TEXT_EVENT - TEXT_NAME + 1,
+    "a grammar for every word kind");
+/* set_text copies a word and its NUL into its field: each field holds its maximum. */
+#define FIELD_SIZE(f) sizeof (((struct cfg *)0)->f)
+_Static_assert(FIELD_SIZE(service) > CFG_NAME_MAX && FIELD_SIZE(id_host) > 253 &&
+    FIELD_SIZE(posthog_api_key) > 128 && FIELD_SIZE(posthog_event) > 128,
+    "every word fits its field");
 
 /* ---- small helpers ---- */
 

@@ -53,7 +53,7 @@ hex4(const unsigned char *p, size_t n, size_t i)
 {
 	long v = 0;
 
-	if (n - i < 4)
+	if (i > n || n - i < 4)
 		return -1;
 	for (size_t k = 0; k < 4; k++) {
 		int d = ascii_hex_val(p[i + k]);
@@ -341,7 +341,7 @@ unescape(const unsigned char *p, size_t n, size_t *i)
 		    (unsigned char)m[-1] : cp;
 	cp = hex4(p, n, *i);
 	*i += 4;
-	if (cp >= 0xD800 && cp <= 0xDBFF) {     /* validated: the low half follows */
+	if (cp >= 0xD800 && cp <= 0xDBFF && *i + 6 <= n) {   /* validated: the low half follows */
 		cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p, n, *i + 2) - 0xDC00);
 		*i += 6;
 	}
