@@ -549,11 +549,13 @@ cycle(struct report_run *r)
 	/* The new message, when it stays kept (a send failed: send_kept goes oldest
 	 * first, so it was not delivered), is made durable now: before the run ends,
 	 * not before it is sent (state.h). The run's error stays the failure's; this
-	 * one is a warning. */
-	if (sent < 0 && built_seq != 0 && state_sync_kept(&state, built_seq, err, sizeof err) != 0 &&
-	    r->warning[0] == '\0')
-		buf_join(r->warning, sizeof r->warning, "the kept message may not survive a "
-		    "power cut: ", err, NULL);
+	 * one is logged, and is the warning unless the run already has one. */
+	if (sent < 0 && built_seq != 0 && state_sync_kept(&state, built_seq, err, sizeof err) != 0) {
+		logline(r, "the kept message may not survive a power cut: ", err);
+		if (r->warning[0] == '\0')
+			buf_join(r->warning, sizeof r->warning, "the kept message may not survive a "
+			    "power cut: ", err, NULL);
+	}
 	settle(r, &st, sent, retry_after, now);
 	if (state_write_stamps(&state, &st, err, sizeof err) != 0 && r->status == REPORT_DELIVERED)
 		fail(r, REPORT_STATE_ERROR, err, NULL);

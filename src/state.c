@@ -804,21 +804,19 @@ static const uint64_t stamp_max[K_COUNT] = {
 /* Where each number key's field is in struct state_stamps, and its size: 8 for
  * int64_t and uint64_t, 4 for uint32_t and int (every value fits its key's
  * maximum, so the unsigned copy is the value). */
+#define STAMP_FIELD(m) { offsetof(struct state_stamps, m), sizeof ((struct state_stamps *)0)->m }
 static const struct {
 	unsigned char off, size;
 } stamp_field[K_LAST_ERROR] = {
-	{ offsetof(struct state_stamps, last_success_ms), 8 },
-	{ offsetof(struct state_stamps, last_built_ms), 8 },
-	{ offsetof(struct state_stamps, next_try_ms), 8 },
-	{ offsetof(struct state_stamps, jitter_permille), 4 },
-	{ offsetof(struct state_stamps, failures), 4 },
-	{ offsetof(struct state_stamps, dropped), 8 },
-	{ offsetof(struct state_stamps, rejected), 8 },
-	{ offsetof(struct state_stamps, drop_below), 8 },
-	{ offsetof(struct state_stamps, sent), 8 },
-	{ offsetof(struct state_stamps, notice_shown), 4 },
-	{ offsetof(struct state_stamps, first_report_ms), 8 },
+	STAMP_FIELD(last_success_ms), STAMP_FIELD(last_built_ms), STAMP_FIELD(next_try_ms),
+	STAMP_FIELD(jitter_permille), STAMP_FIELD(failures), STAMP_FIELD(dropped),
+	STAMP_FIELD(rejected), STAMP_FIELD(drop_below), STAMP_FIELD(sent),
+	STAMP_FIELD(notice_shown), STAMP_FIELD(first_report_ms),
 };
+_Static_assert(sizeof ((struct state_stamps *)0)->jitter_permille == 4 &&
+    sizeof ((struct state_stamps *)0)->failures == 4 &&
+    sizeof ((struct state_stamps *)0)->notice_shown == 4,
+    "stamp_set and stamp_get copy 4 or 8 bytes");
 
 /* Sets number key k (< K_LAST_ERROR) of st to v (within its maximum). */
 static void

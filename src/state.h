@@ -170,10 +170,11 @@ int state_lock_existing(struct state *s, char *err, size_t errlen);
  */
 int state_read_stamps(struct state *s, struct state_stamps *st, char *err, size_t errlen);
 
-/* Writes the stamps file atomically. Control characters in last_error are written
- * as spaces (it is our own text); negative times, and a jitter outside
- * -1..STATE_JITTER_MAX, are refused.
- * Returns 0 or -1 with err, as state_write_file. */
+/* Writes the stamps file atomically: the new file is swapped in (see the top of
+ * this file), and a `stamps` that is not a regular file is refused with the old one
+ * left as it was. Control characters in last_error are written as spaces (it is
+ * our own text); negative times, and a jitter outside -1..STATE_JITTER_MAX, are
+ * refused. Returns 0 or -1 with err. */
 int state_write_stamps(struct state *s, const struct state_stamps *st, char *err, size_t errlen);
 
 /* Lists kept messages, oldest (lowest number) first: fills seq[] with the up to
