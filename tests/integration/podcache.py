@@ -39,21 +39,25 @@ class Podman:
         podman = shutil.which("podman")
         lib.check(podman and shutil.which("runc"),
                   "podman or runc is not installed (./build.sh test installs both)")
-        self.lock = open(CACHE + ".lock", "a")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.argv = [podman, "--root", os.path.join(CACHE, "root"),
                      "--runroot", os.path.join(CACHE, "run"),
                      "--tmpdir", os.path.join(CACHE, "tmp")]
         self.env = dict(os.environ, TMPDIR=os.path.join(CACHE, "tmp"),
                         CONTAINERS_CONF=CONTAINERS_CONF)
-        os.makedirs(os.path.join(CACHE, "tmp"), exist_ok=True)
-        p = self.run("info", ok=False)
-        if p.returncode != 0 and b"database configuration mismatch" in p.stderr:
-            lib.check(setup, f"podman refuses the storage in {CACHE}: {lib.SETUP}")
-            self.unmount()
-            shutil.rmtree(CACHE)
-            os.makedirs(os.path.join(CACHE, "tmp"))
-            self.run("info")
+        self.lock = open(CACHE + ".lock", "a")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        try:
+            os.makedirs(os.path.join(CACHE, "tmp"), exist_ok=True)
+            p = self.run("info", ok=False)
+            if p.returncode != 0 and b"database configuration mismatch" in p.stderr:
+                lib.check(setup, f"podman refuses the storage in {CACHE}: {lib.SETUP}")
+                self.unmount()
+                shutil.rmtree(CACHE)
+                os.makedirs(os.path.join(CACHE, "tmp"))
+                self.run("info")
+        except BaseException:
+            self.lock.close()    # no close() will come for an object never made
+            raise
 
     def run(self, *args, timeout=120, ok=True, **kw):
         p = subprocess.run(self.argv + list(args), env=self.env, stdout=subprocess.PIPE,

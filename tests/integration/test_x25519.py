@@ -2,8 +2,8 @@
 OpenSSL, and their constant time under valgrind's memcheck.
 
 tests/x25519/tool.c is compiled here with the host compiler, src/x25519.c, src/p256.c and
-the host BearSSL (HOSTBRB, else BRB, else build/: `make units` makes it), at -Oz (as
-shipped) and -O2.
+the host BearSSL (HOSTBRB, else BRB, else build/: `make units` makes it), as shipped
+(-Oz with link-time optimisation, SHIPPED) and at -O2.
 
 - OpenSSL: keys made now by `openssl genpkey` (X25519; EC on P-256), and from chosen
   private keys, shared secrets by `openssl pkeyutl -derive`, and peer keys OpenSSL is
@@ -52,11 +52,16 @@ P256_YP1 = bytes.fromhex("046916fac45e568b6b9e2e2ecd611b282e5fcc40a3067d601057f8
                          "ffffffff00000001000000000000000000000000fffffffffffffffffffffffe")
 
 
+# The Makefile's optimisation for the shipped binary: -Oz, and link-time optimisation
+# across our objects (which may inline tls_ec's code into its callers) at a fixed address.
+SHIPPED = "-Oz -flto=auto -fno-pie -no-pie"
+
+
 def build(tmp, opt):
     cc = os.environ.get("HOSTCC", "gcc")
     lib.check(os.path.exists(LIBBR), f"{LIBBR} missing: `make units` builds it (BRB=... for a worktree)")
-    out = os.path.join(tmp, f"tool{opt}")
-    p = subprocess.run([cc, "-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-Werror", "-g", opt,
+    out = os.path.join(tmp, "tool" + opt.split()[0])
+    p = subprocess.run([cc, "-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-Werror", "-g"] + opt.split() + [
                         "-I" + os.path.join(lib.TOP, "src"), "-I" + os.path.join(BR, "inc"),
                         "-o", out, TOOL] + SRCS + [LIBBR],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
@@ -131,7 +136,7 @@ def p256_peer_file(tmp, name, q):
 
 
 def test_openssl_keys_and_secrets(tmp):
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     keys = [key_files(tmp, f"k{i}") for i in range(6)]
     # Scalars OpenSSL must clamp as we do: all bits clear, all bits set.
     keys.append(key_files(tmp, "zeros", bytes(32)))
@@ -150,7 +155,7 @@ def test_low_order_peer_keys_refused_as_openssl_refuses_them(tmp):
     """A peer key of low order makes the shared secret all zeros: RFC 8422 5.11 says
     abort, OpenSSL's derive fails, and our mul returns 0 (the engine then aborts the
     handshake). A key of full order next to them is derived by both."""
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     path, _, priv, _ = key_files(tmp, "me")
     p = (1 << 255) - 19
     low = [0, 1, p - 1,
@@ -173,7 +178,7 @@ def test_low_order_peer_keys_refused_as_openssl_refuses_them(tmp):
 
 
 def test_openssl_odd_peer_keys(tmp):
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     path, _, priv, _ = key_files(tmp, "me")
     p = (1 << 255) - 19
     odd = [os.urandom(32) for _ in range(6)]                   # twist points, top bit random
@@ -186,7 +191,7 @@ def test_openssl_odd_peer_keys(tmp):
 
 
 def test_openssl_p256_keys_and_secrets(tmp):
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     keys = [p256_key_files(tmp, f"k{i}") for i in range(5)]
     # Chosen private keys: 1, 2, n - 1, n - 2, and the largest the engine draws
     # (2^255 - 1: BearSSL clears the top bit).
@@ -205,7 +210,7 @@ def test_openssl_p256_keys_and_secrets(tmp):
 
 
 def test_openssl_p256_peer_points(tmp):
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     path, _, priv, _ = p256_key_files(tmp, "me")
     y = int.from_bytes(P256_G[33:], "big")
     good = {"G": P256_G, "-G": P256_G[:33] + (P256_P - y).to_bytes(32, "big"),
@@ -236,7 +241,7 @@ def memcheck(tmp, exe, mode):
 
 
 def test_constant_time_under_memcheck(tmp):
-    for opt in ("-Oz", "-O2"):
+    for opt in (SHIPPED, "-O2"):
         exe = build(tmp, opt)
         p, text = memcheck(tmp, exe, "ct")
         lib.eq(p.stdout.decode().strip(), "results right", f"{opt}: results ({text[-1500:]})")
@@ -247,7 +252,7 @@ def test_constant_time_under_memcheck(tmp):
 
 
 def test_constant_time_check_sees_a_secret_branch(tmp):
-    exe = build(tmp, "-Oz")
+    exe = build(tmp, SHIPPED)
     p, text = memcheck(tmp, exe, "ct-control")
     lib.eq(p.stdout.decode().strip(), "results right", f"results ({text[-1500:]})")
     for what in SECRET_USE:
