@@ -195,20 +195,6 @@ dns_hosts_line(const char *line, const char *end, const char *name, size_t namel
 	return 0;
 }
 
-/* Reads path a line at a time into fn(ctx), up to max bytes (see dns.h). */
-static void
-read_lines(const char *path, off_t max, int (*fn)(void *, const char *, const char *),
-    void *ctx)
-{
-	struct stat st;
-	int why, fd = file_open(AT_FDCWD, path, 0, &st, &why);
-
-	if (fd < 0)
-		return;
-	(void)file_each_line(fd, st.st_size, max, fn, ctx);
-	close(fd);
-}
-
 static int
 conf_fn(void *ctx, const char *line, const char *end)
 {
@@ -623,7 +609,7 @@ search(const char *name, size_t len, int64_t deadline_ms, struct dns_addr *out, 
 	int st = DNS_NXDOMAIN;
 
 	dns_conf_init(&c);
-	read_lines("/etc/resolv.conf", RESOLV_MAX, conf_fn, &c);
+	(void)file_lines("/etc/resolv.conf", RESOLV_MAX, conf_fn, &c);    /* up to max bytes: dns.h */
 	if (c.nns == 0) {
 		c.ns[0].family = AF_INET;
 		memcpy(c.ns[0].a, "\177\0\0\1", 4);
@@ -668,7 +654,7 @@ dns_resolve(const char *name, int64_t deadline_ms, struct dns_addr out[DNS_MAX_A
 		h.len--;
 	if (h.len == 0 || h.len > NAME_MAX_LEN)
 		return DNS_NXDOMAIN;
-	read_lines("/etc/hosts", HOSTS_MAX, hosts_fn, &h);
+	(void)file_lines("/etc/hosts", HOSTS_MAX, hosts_fn, &h);
 	*n = h.n;
 	if (h.n == 0)
 		st = search(name, h.len, deadline_ms, all, n, err);

@@ -121,6 +121,20 @@ file_each_line(int fd, off_t st_size, off_t max, int (*fn)(void *ctx, const char
 	}
 }
 
+int
+file_lines(const char *path, off_t max, int (*fn)(void *ctx, const char *line, const char *end),
+    void *ctx)
+{
+	struct stat st;
+	int r, fd = file_open(AT_FDCWD, path, 0, &st, &r);
+
+	if (fd < 0)
+		return r;
+	r = file_each_line(fd, st.st_size, max, fn, ctx);
+	close(fd);
+	return r;
+}
+
 /* The kernel's struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
  * u8 d_type, then the NUL-terminated name; records are 8-byte aligned. */
 #define DIRENT_RECLEN_OFF 16

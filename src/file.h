@@ -62,6 +62,11 @@ int file_read_stat(int dirfd, const char *path, int flags, char *buf, size_t cap
 int file_each_line(int fd, off_t st_size, off_t max, int (*fn)(void *ctx, const char *line,
     const char *end), void *ctx);
 
+/* file_each_line over the file at path, opened as file_open opens it (and closed):
+ * its result, or file_open's reason when the file cannot be opened. */
+int file_lines(const char *path, off_t max, int (*fn)(void *ctx, const char *line,
+    const char *end), void *ctx);
+
 /*
  * Calls fn(ctx, name, d_type) for each entry of the directory open as dfd except
  * "." and "..", from its start: dfd's offset moves, so dfd must be the caller's

@@ -264,16 +264,12 @@ read_default_route(const char *root, char iface[16], unsigned long *metric)
 {
 	char path[CFG_PATH_MAX + 32];
 	struct route_best best = { .header = 1 };
-	struct stat st;
-	int fd, why;
 
-	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0 ||
-	    (fd = file_open(AT_FDCWD, path, 0, &st, &why)) < 0)
+	if (join(path, sizeof path, root, "/proc/net/route", "", "") < 0)
 		return -1;
 	/* A read error, or a line over FILE_LINE_MAX (not the kernel's), ends the
 	 * table where it stands. */
-	(void)file_each_line(fd, st.st_size, ROUTE_FILE_MAX, route_line, &best);
-	close(fd);
+	(void)file_lines(path, ROUTE_FILE_MAX, route_line, &best);
 	return route_found(&best, iface, metric);
 }
 
