@@ -337,8 +337,9 @@ static const char *const engine_words[] = {
 	[W_INVALID] = "the server sent invalid TLS data",
 	[W_LIMITS] = "the server's handshake exceeds anontel's limits",
 	[W_KX_SIGNATURE] = "the server's key exchange signature does not verify",
-	[W_KX_REFUSED] = "the server's key exchange uses a curve, point or signature algorithm "
-	    "anontel does not accept",
+	/* One sentence in two literals (parenthesised: clang's -Wstring-concatenation). */
+	[W_KX_REFUSED] = ("the server's key exchange uses a curve, point or signature algorithm "
+	    "anontel does not accept"),
 	[W_KX_USAGE] = "the server's key may not be used for this key exchange",
 	[W_RANDOM] = "no randomness available for TLS",
 	[W_SNI] = "the host name cannot be sent as SNI",
